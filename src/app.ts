@@ -1,0 +1,48 @@
+// Builds the Fastify app from its modules. No listening and no environment here: main
+// code calls listen(), tests call inject().
+
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { apiKeysRoutes } from './auth/api-keys/api-keys.routes.js';
+import { authRoutes } from './auth/auth.routes.js';
+import { registerAccess } from './http/access.js';
+import { registerErrorHandling } from './http/error-handler.js';
+import { healthRoutes } from './http/health.routes.js';
+import { registerOpenApi } from './http/openapi.js';
+import { registerValidation } from './http/validation.js';
+import type { Services } from './services.js';
+import { membersRoutes } from './tenancy/members/members.routes.js';
+import { tenantsRoutes } from './tenancy/provisioning/tenants.routes.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+export async function buildApp(services: Services): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: services.logger as FastifyBaseLogger,
+    bodyLimit: services.config.bodyLimitBytes,
+    // A caller's request id is kept when it is safe to log; otherwise we mint one.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    requestIdLogLabel: 'request_id',
+    trustProxy: false,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  registerValidation(app);
+  registerErrorHandling(app);
+  registerAccess(app, services);
+  await registerOpenApi(app);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  const options = { services };
+  await app.register(healthRoutes, options);
+  await app.register(tenantsRoutes, options);
+  await app.register(authRoutes, options);
+  await app.register(apiKeysRoutes, options);
+  await app.register(membersRoutes, options);
+  return app;
+}

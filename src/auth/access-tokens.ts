@@ -1,0 +1,73 @@
+// Short-lived JWT access tokens (jose): HS256 with a shared secret, or an asymmetric
+// key pair. Claims: sub (user), tenant_id (active tenant, if any), sid (session family).
+
+import { createPrivateKey, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
+import { SignJWT, errors, jwtVerify } from 'jose';
+import type { Clock } from '../clock.js';
+import type { JwtKeyConfig } from '../config.js';
+
+const ISSUER = 'tenantry';
+const AUDIENCE = 'tenantry-api';
+
+export interface AccessClaims {
+  readonly userId: string;
+  readonly tenantId: string | undefined;
+  readonly sessionFamilyId: string;
+}
+
+export interface IssuedAccessToken {
+  readonly token: string;
+  readonly expiresIn: number;
+}
+
+export class AccessTokens {
+  readonly #alg: string;
+  readonly #signingKey: KeyObject;
+  readonly #verifyKey: KeyObject;
+  readonly #ttlSeconds: number;
+  readonly #clock: Clock;
+
+  constructor(key: JwtKeyConfig, ttlSeconds: number, clock: Clock) {
+    if (key.kind === 'secret') {
+      this.#alg = 'HS256';
+      this.#signingKey = this.#verifyKey = createSecretKey(Buffer.from(key.secret, 'utf8'));
+    } else {
+      this.#alg = key.alg;
+      this.#signingKey = createPrivateKey(key.privateKeyPem);
+      this.#verifyKey = createPublicKey(key.publicKeyPem);
+    }
+    this.#ttlSeconds = ttlSeconds;
+    this.#clock = clock;
+  }
+
+  async issue(claims: AccessClaims): Promise<IssuedAccessToken> {
+    const now = Math.floor(this.#clock.now().getTime() / 1000);
+    const jwt = new SignJWT({ ...(claims.tenantId ? { tenant_id: claims.tenantId } : {}), sid: claims.sessionFamilyId })
+      .setProtectedHeader({ alg: this.#alg, typ: 'JWT' })
+      .setSubject(claims.userId)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt(now)
+      .setExpirationTime(now + this.#ttlSeconds);
+    return { token: await jwt.sign(this.#signingKey), expiresIn: this.#ttlSeconds };
+  }
+
+  /** undefined for any token that is malformed, forged, expired or not ours: callers answer 401 alike. */
+  async verify(token: string): Promise<AccessClaims | undefined> {
+    try {
+      const { payload } = await jwtVerify(token, this.#verifyKey, {
+        algorithms: [this.#alg],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        currentDate: this.#clock.now(),
+        requiredClaims: ['sub', 'sid', 'exp', 'iat'],
+      });
+      const tenantId = typeof payload.tenant_id === 'string' ? payload.tenant_id : undefined;
+      if (typeof payload.sid !== 'string' || !payload.sub) return undefined;
+      return { userId: payload.sub, tenantId, sessionFamilyId: payload.sid };
+    } catch (error) {
+      if (error instanceof errors.JOSEError) return undefined;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,109 @@
+// /v1/api-keys: list, create (secret shown once), revoke. Admins manage keys; a key can
+// never carry a stronger role than the credential that created it.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type Static } from 'typebox';
+import { generateApiKey } from '../api-key-format.js';
+import { sha256 } from '../opaque-tokens.js';
+import { ApiKeyView, CreateApiKeyBody, CreatedApiKeyView } from './api-keys.schemas.js';
+import { insertApiKey, listApiKeys, revokeApiKey } from './api-key-repository.js';
+import { newId } from '../../db/ids.js';
+import type { ApiKey } from '../../db/tables.js';
+import { access } from '../../http/access.js';
+import { IdParams, problems } from '../../http/common-schemas.js';
+import { AppError } from '../../http/problems.js';
+import { currentTenantId } from '../../tenancy/context.js';
+import { roleAtLeast } from '../../tenancy/roles.js';
+import type { Services } from '../../services.js';
+
+function apiKeyView(key: ApiKey): Static<typeof ApiKeyView> {
+  return {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    kind: key.kind,
+    role: key.role,
+    scopes: key.scopes,
+    createdBy: key.created_by,
+    createdAt: key.created_at.toISOString(),
+    expiresAt: key.expires_at?.toISOString() ?? null,
+    lastUsedAt: key.last_used_at?.toISOString() ?? null,
+    revokedAt: key.revoked_at?.toISOString() ?? null,
+  };
+}
+
+export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const { db, clock } = services;
+
+  app.get(
+    '/v1/api-keys',
+    {
+      config: { access: access.tenant('admin') },
+      schema: {
+        tags: ['api-keys'],
+        summary: "List the tenant's API keys (never their secrets)",
+        security: [{ bearer: [] }],
+        response: { 200: Type.Object({ data: Type.Array(ApiKeyView) }), ...problems(400, 401, 403, 404) },
+      },
+    },
+    async () => ({ data: (await db.tenant(listApiKeys)).map(apiKeyView) }),
+  );
+
+  app.post(
+    '/v1/api-keys',
+    {
+      config: { access: access.tenant('admin') },
+      schema: {
+        tags: ['api-keys'],
+        summary: 'Create an API key; the response holds the secret, shown this once',
+        security: [{ bearer: [] }],
+        body: CreateApiKeyBody,
+        response: { 201: CreatedApiKeyView, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { context } = request;
+      const role = request.body.role ?? 'member';
+      if (!roleAtLeast(context.role!, role)) {
+        throw new AppError('forbidden', `a ${context.role} cannot create a key with the ${role} role`);
+      }
+      const expiresAt = request.body.expiresAt ? new Date(request.body.expiresAt) : null;
+      if (expiresAt && expiresAt <= clock.now()) throw new AppError('validation-failed', 'expiresAt must be in the future');
+      const generated = generateApiKey();
+      const key = await db.tenant((tx) =>
+        insertApiKey(tx, {
+          tenantId: currentTenantId(),
+          id: newId(),
+          prefix: generated.prefix,
+          secretHash: sha256(generated.secret),
+          name: request.body.name,
+          kind: request.body.kind ?? 'user',
+          role,
+          scopes: request.body.scopes ?? [],
+          createdBy: context.userId ?? null,
+          expiresAt,
+        }),
+      );
+      return reply.code(201).send({ ...apiKeyView(key), key: generated.token });
+    },
+  );
+
+  app.delete(
+    '/v1/api-keys/:id',
+    {
+      config: { access: access.tenant('admin') },
+      schema: {
+        tags: ['api-keys'],
+        summary: 'Revoke an API key; it stops working at once',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { 204: Type.Null(), ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const revoked = await db.tenant((tx) => revokeApiKey(tx, request.params.id, clock.now()));
+      if (!revoked) throw new AppError('not-found', 'no live API key with this id');
+      return reply.code(204).send(null);
+    },
+  );
+};

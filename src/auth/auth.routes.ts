@@ -1,0 +1,151 @@
+// Sign-in and session routes: login, refresh, logout, switch-tenant, accept-invitation, /v1/me.
+// Wrong email, wrong password and unknown token all answer the same 401.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AcceptInvitationBody, LoginBody, LogoutBody, MeView, RefreshBody, SwitchTenantBody, TokenPairView } from './auth.schemas.js';
+import { sha256 } from './opaque-tokens.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { acceptInvitation, findUserByEmail, findUserById } from './user-repository.js';
+import { access, signedInUser } from '../http/access.js';
+import { problems } from '../http/common-schemas.js';
+import { AppError } from '../http/problems.js';
+import { listMembershipsOfUser, type UserMembership } from '../tenancy/membership-repository.js';
+import { userView } from '../tenancy/tenant-view.js';
+import type { Services } from '../services.js';
+
+function pickMembership(memberships: UserMembership[], tenant: string): UserMembership {
+  const wanted = tenant.toLowerCase();
+  const found = memberships.find((m) => m.tenantId === wanted || m.slug === wanted);
+  if (!found) throw new AppError('not-a-member', `not a member of tenant "${tenant}"`);
+  return found;
+}
+
+export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const { db, sessions, clock } = services;
+
+  app.post(
+    '/v1/auth/login',
+    {
+      config: { access: access.public },
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in with email and password',
+        body: LoginBody,
+        response: { 200: TokenPairView, ...problems(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const { email, password, tenant } = request.body;
+      const user = await db.identity({}, (tx) => findUserByEmail(tx, email));
+      const valid = await verifyPassword(user?.status === 'active' ? user.password_hash : null, password);
+      if (!user || !valid) throw new AppError('invalid-credentials');
+      return db.identity({ userId: user.id }, async (tx) => {
+        const memberships = await listMembershipsOfUser(tx, user.id);
+        const active = tenant ? pickMembership(memberships, tenant) : memberships.length === 1 ? memberships[0] : undefined;
+        return sessions.start(tx, user.id, active?.tenantId ?? null);
+      });
+    },
+  );
+
+  app.post(
+    '/v1/auth/refresh',
+    {
+      config: { access: access.public },
+      schema: {
+        tags: ['auth'],
+        summary: 'Exchange a refresh token for a new token pair (the old one is retired)',
+        body: RefreshBody,
+        response: { 200: TokenPairView, ...problems(400, 401) },
+      },
+    },
+    async (request) => sessions.refresh(request.body.refreshToken),
+  );
+
+  app.post(
+    '/v1/auth/logout',
+    {
+      config: { access: access.public },
+      schema: {
+        tags: ['auth'],
+        summary: 'End the session of the bearer token and/or of a refresh token',
+        body: Type.Optional(LogoutBody),
+        response: { 204: Type.Null(), ...problems(400, 401) },
+      },
+    },
+    async (request, reply) => {
+      const refreshToken = request.body?.refreshToken;
+      const principal = await services.authenticator.authenticate(request.headers.authorization);
+      if (!principal && !refreshToken) throw new AppError('unauthenticated', 'send a bearer token or a refresh token');
+      if (principal?.kind === 'user') await sessions.revoke(principal.sessionFamilyId);
+      if (refreshToken) await sessions.revokeByRefreshToken(refreshToken);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/v1/auth/switch-tenant',
+    {
+      config: { access: access.user },
+      schema: {
+        tags: ['auth'],
+        summary: 'Get tokens for another tenant the user belongs to',
+        security: [{ bearer: [] }],
+        body: SwitchTenantBody,
+        response: { 200: TokenPairView, ...problems(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const principal = signedInUser(request);
+      const memberships = await db.identity({ userId: principal.userId }, (tx) => listMembershipsOfUser(tx, principal.userId));
+      const target = pickMembership(memberships, request.body.tenant);
+      return sessions.switchTenant(principal.userId, principal.sessionFamilyId, target.tenantId);
+    },
+  );
+
+  app.post(
+    '/v1/auth/accept-invitation',
+    {
+      config: { access: access.public },
+      schema: {
+        tags: ['auth'],
+        summary: 'Redeem an invitation token: set a name and password, get tokens',
+        body: AcceptInvitationBody,
+        response: { 200: TokenPairView, ...problems(400, 401) },
+      },
+    },
+    async (request) => {
+      const { token, name, password } = request.body;
+      const passwordHash = await hashPassword(password);
+      const now = clock.now();
+      const user = await db.identity({}, (tx) => acceptInvitation(tx, sha256(token), now, { name, passwordHash }));
+      if (!user) throw new AppError('invalid-credentials', 'the invitation is unknown, used or expired');
+      return db.identity({ userId: user.id }, async (tx) => {
+        const memberships = await listMembershipsOfUser(tx, user.id);
+        return sessions.start(tx, user.id, memberships.length === 1 ? memberships[0]!.tenantId : null);
+      });
+    },
+  );
+
+  app.get(
+    '/v1/me',
+    {
+      config: { access: access.user },
+      schema: {
+        tags: ['auth'],
+        summary: 'The signed-in user and every tenant they belong to',
+        security: [{ bearer: [] }],
+        response: { 200: MeView, ...problems(401, 403) },
+      },
+    },
+    async (request) => {
+      const principal = signedInUser(request);
+      return db.identity({ userId: principal.userId }, async (tx) => {
+        const user = await findUserById(tx, principal.userId);
+        if (!user) throw new AppError('invalid-credentials');
+        const memberships = await listMembershipsOfUser(tx, user.id);
+        return { user: userView(user), activeTenantId: principal.claimedTenantId ?? null, memberships };
+      });
+    },
+  );
+};

@@ -1,0 +1,56 @@
+// Request and response schemas of the /v1/auth routes and /v1/me.
+
+import { Type } from 'typebox';
+import { Email, Password, RoleSchema, Uuid } from '../http/common-schemas.js';
+import { UserView } from '../tenancy/tenant-view.js';
+
+export const TokenPairView = Type.Object({
+  accessToken: Type.String(),
+  refreshToken: Type.String(),
+  expiresIn: Type.Integer({ description: 'Seconds until the access token expires' }),
+  tokenType: Type.Literal('Bearer'),
+});
+
+export const LoginBody = Type.Object(
+  {
+    email: Email,
+    password: Type.String({ minLength: 1, maxLength: 256 }),
+    tenant: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'Tenant id or slug' })),
+  },
+  { additionalProperties: false },
+);
+
+export const RefreshBody = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
+
+export const LogoutBody = Type.Object(
+  { refreshToken: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })) },
+  { additionalProperties: false },
+);
+
+export const SwitchTenantBody = Type.Object(
+  { tenant: Type.String({ minLength: 1, maxLength: 63, description: 'Tenant id or slug' }) },
+  { additionalProperties: false },
+);
+
+export const AcceptInvitationBody = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 512 }),
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    password: Password,
+  },
+  { additionalProperties: false },
+);
+
+export const MembershipView = Type.Object({
+  tenantId: Uuid,
+  slug: Type.String(),
+  name: Type.String(),
+  role: RoleSchema,
+  status: Type.String(),
+});
+
+export const MeView = Type.Object({
+  user: UserView,
+  activeTenantId: Type.Union([Uuid, Type.Null()]),
+  memberships: Type.Array(MembershipView),
+});

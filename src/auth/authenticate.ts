@@ -1,0 +1,83 @@
+// Turns an Authorization header into a principal: a user (JWT access token) or an API key.
+// Every failure is the same 401, so a caller learns nothing about which part was wrong.
+
+import type { AccessTokens } from './access-tokens.js';
+import { looksLikeApiKey, parseApiKey } from './api-key-format.js';
+import { matchesHash } from './opaque-tokens.js';
+import type { Clock } from '../clock.js';
+import type { Database } from '../db/database.js';
+import type { Role } from '../db/tables.js';
+import { AppError } from '../http/problems.js';
+
+export interface UserPrincipal {
+  readonly kind: 'user';
+  readonly userId: string;
+  /** The token's tenant_id claim, if it has one. */
+  readonly claimedTenantId: string | undefined;
+  readonly sessionFamilyId: string;
+}
+
+export interface ApiKeyPrincipal {
+  readonly kind: 'api_key';
+  readonly keyId: string;
+  readonly tenantId: string;
+  readonly role: Role;
+  readonly scopes: readonly string[];
+  readonly createdBy: string | null;
+  readonly lastUsedAt: Date | null;
+}
+
+export type Principal = UserPrincipal | ApiKeyPrincipal;
+
+const invalid = () => new AppError('invalid-credentials');
+
+export class Authenticator {
+  constructor(
+    private readonly db: Database,
+    private readonly tokens: AccessTokens,
+    private readonly clock: Clock,
+  ) {}
+
+  /** undefined when no credential was presented; throws a 401 for a bad one. */
+  async authenticate(authorization: string | undefined): Promise<Principal | undefined> {
+    if (authorization === undefined || authorization === '') return undefined;
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    if (!match) throw invalid();
+    const credential = match[1]!;
+    return looksLikeApiKey(credential) ? this.#apiKey(credential) : this.#accessToken(credential);
+  }
+
+  async #accessToken(token: string): Promise<UserPrincipal> {
+    const claims = await this.tokens.verify(token);
+    if (!claims) throw invalid();
+    return { kind: 'user', userId: claims.userId, claimedTenantId: claims.tenantId, sessionFamilyId: claims.sessionFamilyId };
+  }
+
+  async #apiKey(token: string): Promise<ApiKeyPrincipal> {
+    const parsed = parseApiKey(token);
+    if (!parsed) throw invalid();
+    const candidates = await this.db.identity({ apiKeyPrefix: parsed.prefix }, (tx) =>
+      tx
+        .selectFrom('api_keys as k')
+        .innerJoin('tenants as t', 't.id', 'k.tenant_id')
+        .select(['k.id', 'k.tenant_id', 'k.secret_hash', 'k.role', 'k.scopes', 'k.created_by', 'k.last_used_at', 'k.expires_at'])
+        .where('k.prefix', '=', parsed.prefix)
+        .where('k.revoked_at', 'is', null)
+        .where('k.deleted_at', 'is', null)
+        .where('t.deleted_at', 'is', null)
+        .execute(),
+    );
+    const now = this.clock.now();
+    const key = candidates.find((row) => matchesHash(parsed.secret, row.secret_hash));
+    if (!key || (key.expires_at && key.expires_at <= now)) throw invalid();
+    return {
+      kind: 'api_key',
+      keyId: key.id,
+      tenantId: key.tenant_id,
+      role: key.role,
+      scopes: key.scopes,
+      createdBy: key.created_by,
+      lastUsedAt: key.last_used_at,
+    };
+  }
+}

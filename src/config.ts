@@ -1,0 +1,125 @@
+// Reads the environment once, validates it and freezes the result.
+// Nothing else in Tenantry reads process.env: the config is passed in.
+
+import { resolve } from 'node:path';
+
+export interface DatabaseRoles {
+  /** Owns the schema and runs migrations. Never used by requests. */
+  readonly owner: string;
+  /** NOSUPERUSER NOBYPASSRLS: every tenant transaction runs as this role. */
+  readonly app: string;
+  /** BYPASSRLS: only through the audited service helper. */
+  readonly service: string;
+}
+
+export type JwtKeyConfig =
+  | { readonly kind: 'secret'; readonly secret: string }
+  | { readonly kind: 'keypair'; readonly alg: string; readonly privateKeyPem: string; readonly publicKeyPem: string };
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: string;
+  /** External PostgreSQL; undefined means "boot the embedded one". */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly embeddedPort: number;
+  readonly poolSize: number;
+  readonly roles: DatabaseRoles;
+  /** undefined: generated once and kept in the data folder (embedded mode only). */
+  readonly jwt: JwtKeyConfig | undefined;
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  readonly openSignup: boolean;
+  readonly bodyLimitBytes: number;
+  /** Tenants are also resolved from <subdomain>.<baseDomain> when set. */
+  readonly baseDomain: string | undefined;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function integer(env: Env, key: string, fallback: number, min: number, max: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${key} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function boolean(env: Env, key: string, fallback: boolean): boolean {
+  const raw = env[key]?.toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${key} must be true or false, got "${env[key]}"`);
+}
+
+function roleName(env: Env, key: string, fallback: string): string {
+  const value = env[key] || fallback;
+  if (!ROLE_NAME.test(value)) {
+    throw new ConfigError(`${key} must be a lowercase PostgreSQL identifier, got "${value}"`);
+  }
+  return value;
+}
+
+function jwtKey(env: Env): JwtKeyConfig | undefined {
+  const secret = env.TENANTRY_JWT_SECRET;
+  const privateKeyPem = env.TENANTRY_JWT_PRIVATE_KEY;
+  const publicKeyPem = env.TENANTRY_JWT_PUBLIC_KEY;
+  if (secret && privateKeyPem) {
+    throw new ConfigError('set either TENANTRY_JWT_SECRET or TENANTRY_JWT_PRIVATE_KEY, not both');
+  }
+  if (secret) {
+    if (Buffer.byteLength(secret) < 32) {
+      throw new ConfigError('TENANTRY_JWT_SECRET must be at least 32 bytes');
+    }
+    return { kind: 'secret', secret };
+  }
+  if (privateKeyPem || publicKeyPem) {
+    if (!privateKeyPem || !publicKeyPem) {
+      throw new ConfigError('TENANTRY_JWT_PRIVATE_KEY and TENANTRY_JWT_PUBLIC_KEY go together');
+    }
+    const alg = env.TENANTRY_JWT_ALG || 'ES256';
+    if (!['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'].includes(alg)) {
+      throw new ConfigError(`TENANTRY_JWT_ALG "${alg}" is not supported`);
+    }
+    return { kind: 'keypair', alg, privateKeyPem, publicKeyPem };
+  }
+  return undefined;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const databaseUrl = env.DATABASE_URL || undefined;
+  const jwt = jwtKey(env);
+  if (databaseUrl && !jwt) {
+    throw new ConfigError('TENANTRY_JWT_SECRET (or a key pair) is required with an external DATABASE_URL');
+  }
+  return Object.freeze({
+    host: env.HOST || '0.0.0.0',
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    logLevel: env.LOG_LEVEL || 'info',
+    databaseUrl,
+    dataDir: resolve(env.TENANTRY_DATA_DIR || '.tenantry'),
+    embeddedPort: integer(env, 'TENANTRY_EMBEDDED_PG_PORT', 54329, 0, 65535),
+    poolSize: integer(env, 'TENANTRY_DB_POOL_SIZE', 20, 1, 1000),
+    roles: Object.freeze({
+      owner: roleName(env, 'TENANTRY_DB_OWNER_ROLE', 'tenantry_owner'),
+      app: roleName(env, 'TENANTRY_DB_APP_ROLE', 'tenantry_app'),
+      service: roleName(env, 'TENANTRY_DB_SERVICE_ROLE', 'tenantry_service'),
+    }),
+    jwt: jwt && Object.freeze(jwt),
+    accessTokenTtlSeconds: integer(env, 'TENANTRY_ACCESS_TOKEN_TTL', 900, 30, 86_400),
+    refreshTokenTtlSeconds: integer(env, 'TENANTRY_REFRESH_TOKEN_TTL', 30 * 86_400, 300, 365 * 86_400),
+    openSignup: boolean(env, 'TENANTRY_OPEN_SIGNUP', true),
+    bodyLimitBytes: integer(env, 'TENANTRY_BODY_LIMIT', 1_048_576, 1024, 100 * 1_048_576),
+    baseDomain: env.TENANTRY_BASE_DOMAIN || undefined,
+  });
+}

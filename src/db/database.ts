@@ -1,0 +1,155 @@
+// The one data path: every unit of work checks out one client, opens a transaction
+// that sets the tenant and switches role in a single round trip, and commits or rolls back.
+
+import { randomUUID } from 'node:crypto';
+import { Kysely, PostgresDialect, type KyselyPlugin } from 'kysely';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { DatabaseRoles } from '../config.js';
+import { currentContext, currentTenantId } from '../tenancy/context.js';
+import type { Tables } from './tables.js';
+
+export type Tx = Kysely<Tables>;
+export type Work<T> = (tx: Tx) => Promise<T>;
+
+/** Settings an identity-scoped unit of work may carry before a tenant is known. */
+export interface IdentityScope {
+  /** Lets the user's own memberships (in every tenant) be read. */
+  readonly userId?: string | undefined;
+  /** Lets exactly one API key row be found by its public prefix. */
+  readonly apiKeyPrefix?: string | undefined;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const KEY_PREFIX = /^[a-z0-9]{12,32}$/;
+
+/** Values are interpolated into SET LOCAL, so only these exact shapes pass. */
+function checked(value: string, shape: RegExp, what: string): string {
+  if (!shape.test(value)) throw new TypeError(`refusing to scope a transaction to a malformed ${what}`);
+  return value;
+}
+
+export interface DatabaseOptions {
+  readonly pool: pg.Pool;
+  readonly roles: DatabaseRoles;
+  readonly logger: Logger;
+  /** Extra Kysely plugins for every transaction (the tenant filter registers here). */
+  readonly plugins?: (scope: { tenantId: string | undefined }) => KyselyPlugin[];
+}
+
+export class Database {
+  readonly #pool: pg.Pool;
+  readonly #roles: DatabaseRoles;
+  readonly #logger: Logger;
+  readonly #plugins: NonNullable<DatabaseOptions['plugins']>;
+
+  constructor(options: DatabaseOptions) {
+    this.#pool = options.pool;
+    this.#roles = options.roles;
+    this.#logger = options.logger;
+    this.#plugins = options.plugins ?? (() => []);
+  }
+
+  /**
+   * Runs tenant work for the tenant of the current request context, as the app role.
+   *
+   * @example
+   *   const tasks = await db.tenant((tx) => tx.selectFrom('tasks').selectAll().execute());
+   */
+  tenant<T>(work: Work<T>): Promise<T> {
+    const tenantId = checked(currentTenantId(), UUID, 'tenant id');
+    return this.#run(this.#roles.app, [`SET LOCAL app.tenant_id = '${tenantId}'`], { tenantId }, work);
+  }
+
+  /** Runs work that precedes or spans tenant choice for one identity (login, /me), as the app role. */
+  identity<T>(scope: IdentityScope, work: Work<T>): Promise<T> {
+    const settings: string[] = [];
+    if (scope.userId) settings.push(`SET LOCAL app.user_id = '${checked(scope.userId, UUID, 'user id')}'`);
+    if (scope.apiKeyPrefix) {
+      settings.push(`SET LOCAL app.api_key_prefix = '${checked(scope.apiKeyPrefix, KEY_PREFIX, 'API key prefix')}'`);
+    }
+    return this.#run(this.#roles.app, settings, { tenantId: undefined }, work);
+  }
+
+  /**
+   * Cross-tenant work as the BYPASSRLS service role. The reason is recorded (and
+   * committed) before the work starts, so even a failed attempt leaves a trace.
+   */
+  async service<T>(reason: string, work: Work<T>): Promise<T> {
+    const context = currentContext();
+    const actor = context?.userId ? `user:${context.userId}` : 'system';
+    this.#logger.info({ reason, actor, request_id: context?.requestId }, 'service role used');
+    const client = await this.#pool.connect();
+    const audit =
+      `INSERT INTO service_role_audit (id, reason, actor, request_id, tenant_id) VALUES (` +
+      [randomUUID(), reason, actor, context?.requestId ?? null, context?.tenantId ?? null]
+        .map((value) => (value === null ? 'NULL' : client.escapeLiteral(value)))
+        .join(', ') +
+      ')';
+    const role = `SET LOCAL ROLE "${this.#roles.service}"`;
+    return this.#runOn(client, `BEGIN; ${role}; ${audit}; COMMIT; BEGIN; ${role}`, { tenantId: undefined }, work);
+  }
+
+  /** True when a trivial query succeeds within the pool's connection timeout. */
+  async healthy(): Promise<boolean> {
+    try {
+      await this.#pool.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#pool.end();
+  }
+
+  async #run<T>(role: string, settings: string[], scope: { tenantId: string | undefined }, work: Work<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    const opening = ['BEGIN', `SET LOCAL ROLE "${role}"`, ...settings].join('; ');
+    return this.#runOn(client, opening, scope, work);
+  }
+
+  async #runOn<T>(client: pg.PoolClient, opening: string, scope: { tenantId: string | undefined }, work: Work<T>): Promise<T> {
+    let released = false;
+    const release = (error?: Error) => {
+      if (!released) client.release(error);
+      released = true;
+    };
+    try {
+      // No parameters: the simple protocol sends all statements in one round trip.
+      await client.query(opening);
+      const result = await work(this.#kysely(client, scope));
+      await client.query('COMMIT');
+      release();
+      return result;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+        release();
+      } catch (rollbackError) {
+        // A client that cannot roll back may still hold transaction state: destroy it.
+        release(rollbackError as Error);
+      }
+      throw error;
+    }
+  }
+
+  #kysely(client: pg.PoolClient, scope: { tenantId: string | undefined }): Tx {
+    const single = {
+      connect: async () => ({ query: client.query.bind(client), release: () => {} }),
+      end: async () => {},
+    };
+    return new Kysely<Tables>({
+      dialect: new PostgresDialect({ pool: single as unknown as pg.Pool }),
+      plugins: this.#plugins(scope),
+    });
+  }
+}
+
+export function createPool(url: string, max: number, logger: Logger): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
+  // An idle client that loses its connection emits here; the pool has already discarded it.
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle database client failed'));
+  return pool;
+}

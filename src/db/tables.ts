@@ -1,0 +1,139 @@
+// Row types of every table, as Kysely sees them. One interface per table; the
+// `Tables` map is what query builders are typed against.
+
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string | null>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T> = ColumnType<T, string | undefined, string>;
+
+export type Role = 'owner' | 'admin' | 'member' | 'viewer';
+export type TenantStatus = 'active' | 'past_due' | 'suspended' | 'deleted';
+export type TaskStatus = 'todo' | 'in_progress' | 'done';
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  slug: string;
+  subdomain: string | null;
+  plan: Generated<string>;
+  settings: Json<Record<string, unknown>>;
+  branding: Json<Record<string, unknown>>;
+  status: Generated<TenantStatus>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: Generated<string>;
+  password_hash: string | null;
+  status: Generated<'active' | 'invited' | 'disabled'>;
+  invite_token_hash: Buffer | null;
+  invite_expires_at: NullableTimestamp;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface MembershipsTable {
+  tenant_id: string;
+  user_id: string;
+  role: Role;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface SessionsTable {
+  id: string;
+  family_id: string;
+  token_hash: Buffer;
+  user_id: string;
+  active_tenant_id: string | null;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  rotated_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface ApiKeysTable {
+  tenant_id: string;
+  id: string;
+  prefix: string;
+  secret_hash: Buffer;
+  name: string;
+  kind: Generated<'user' | 'agent'>;
+  role: Generated<Role>;
+  scopes: Generated<string[]>;
+  created_by: string | null;
+  created_at: CreatedAt;
+  expires_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  deleted_at: NullableTimestamp;
+}
+
+export interface ProjectsTable {
+  tenant_id: string;
+  id: string;
+  name: string;
+  description: Generated<string>;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface ProjectMembersTable {
+  tenant_id: string;
+  project_id: string;
+  user_id: string;
+  created_at: CreatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface TasksTable {
+  tenant_id: string;
+  id: string;
+  project_id: string;
+  title: string;
+  description: Generated<string>;
+  status: Generated<TaskStatus>;
+  assignee_id: string | null;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface ServiceRoleAuditTable {
+  id: string;
+  reason: string;
+  actor: string;
+  request_id: string | null;
+  tenant_id: string | null;
+  created_at: CreatedAt;
+}
+
+export interface Tables {
+  tenants: TenantsTable;
+  users: UsersTable;
+  memberships: MembershipsTable;
+  sessions: SessionsTable;
+  api_keys: ApiKeysTable;
+  projects: ProjectsTable;
+  project_members: ProjectMembersTable;
+  tasks: TasksTable;
+  service_role_audit: ServiceRoleAuditTable;
+}
+
+export type Tenant = Selectable<TenantsTable>;
+export type User = Selectable<UsersTable>;
+export type Membership = Selectable<MembershipsTable>;
+export type ApiKey = Selectable<ApiKeysTable>;
+export type NewTenant = Insertable<TenantsTable>;

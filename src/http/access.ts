@@ -1,0 +1,104 @@
+// The edge of every request: authenticate, resolve the tenant, authorize, then run the
+// handler inside AsyncLocalStorage.run() with that context. Routes only declare access.
+
+import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import type { Authenticator, Principal, UserPrincipal } from '../auth/authenticate.js';
+import type { Role } from '../db/tables.js';
+import { runWithContext, type RequestContext } from '../tenancy/context.js';
+import type { TenantResolver } from '../tenancy/resolve-tenant.js';
+import { roleAtLeast } from '../tenancy/roles.js';
+import { AppError } from './problems.js';
+
+export type Access =
+  | { readonly kind: 'public' }
+  /** A signed-in user, no tenant needed (/v1/me, switch-tenant). */
+  | { readonly kind: 'user' }
+  /** A member (or API key) of the resolved tenant with at least this role. */
+  | { readonly kind: 'tenant'; readonly minRole: Role };
+
+export const access = {
+  public: { kind: 'public' } as Access,
+  user: { kind: 'user' } as Access,
+  tenant: (minRole: Role = 'viewer'): Access => ({ kind: 'tenant', minRole }),
+};
+
+/** Routes that forget to declare access get the strictest common case, not public. */
+const DEFAULT_ACCESS = access.tenant('viewer');
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    context: RequestContext;
+    principal: Principal | undefined;
+  }
+}
+
+/** The user behind a request on a user-access route. */
+export function signedInUser(request: FastifyRequest): UserPrincipal {
+  const principal = request.principal;
+  if (principal?.kind !== 'user') throw new AppError('forbidden', 'this route needs a user token');
+  return principal;
+}
+
+export interface AccessDependencies {
+  readonly authenticator: Authenticator;
+  readonly resolver: TenantResolver;
+}
+
+async function establish(request: FastifyRequest, deps: AccessDependencies): Promise<RequestContext> {
+  const base: RequestContext = { requestId: request.id };
+  const declared = request.routeOptions.config.access ?? DEFAULT_ACCESS;
+  if (declared.kind === 'public') return base;
+  const principal = await deps.authenticator.authenticate(request.headers.authorization);
+  if (!principal) throw new AppError('unauthenticated', 'send Authorization: Bearer <access token or API key>');
+  request.principal = principal;
+  if (declared.kind === 'user') {
+    if (principal.kind !== 'user') throw new AppError('forbidden', 'this route needs a user token, not an API key');
+    await deps.resolver.assertSessionLive(principal);
+    return { ...base, userId: principal.userId };
+  }
+  const header = request.headers['x-tenant-id'];
+  const tenant = await deps.resolver.resolve(
+    principal,
+    { header: Array.isArray(header) ? header[0] : header, hostname: request.hostname },
+    request.id,
+  );
+  if (!roleAtLeast(tenant.role, declared.minRole)) {
+    throw new AppError('forbidden', `this action needs the ${declared.minRole} role or higher`, {
+      required_role: declared.minRole,
+    });
+  }
+  return {
+    ...base,
+    tenantId: tenant.tenantId,
+    role: tenant.role,
+    plan: tenant.plan,
+    // An API key acts as itself: it must not inherit its creator's cross-tenant identity.
+    userId: principal.kind === 'user' ? principal.userId : undefined,
+    apiKeyId: principal.kind === 'api_key' ? principal.keyId : undefined,
+  };
+}
+
+export function registerAccess(app: FastifyInstance, deps: AccessDependencies): void {
+  app.decorateRequest('context', null as unknown as RequestContext);
+  app.decorateRequest('principal', undefined);
+
+  // Every handler runs inside the request's context; nothing can forget to enter it.
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler as RouteHandlerMethod;
+    route.handler = function contextualHandler(request, reply) {
+      return runWithContext(request.context, () => handler.call(this, request, reply));
+    };
+  });
+
+  app.addHook('onRequest', async (request) => {
+    request.context = { requestId: request.id };
+    if (request.is404) return;
+    request.context = await establish(request, deps);
+    if (request.context.tenantId) {
+      request.log = request.log.child({ tenant_id: request.context.tenantId, user_id: request.context.userId });
+    }
+  });
+}

@@ -1,0 +1,59 @@
+// Turns every error into an RFC 9457 problem+json answer. Client mistakes get a 4xx that
+// says what was wrong; anything unexpected is logged and becomes a bare 500.
+
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, problemBody, type ProblemCode } from './problems.js';
+
+const FASTIFY_CODES: Record<string, ProblemCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed-json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed-json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload-too-large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation-failed',
+};
+
+function send(reply: FastifyReply, request: FastifyRequest, body: ReturnType<typeof problemBody>) {
+  return reply
+    .code(body.status)
+    .type('application/problem+json')
+    .send({ ...body, instance: request.url.split('?')[0], request_id: request.id });
+}
+
+function validationErrors(error: FastifyError) {
+  return (error.validation ?? []).map((issue) => {
+    const path = `${error.validationContext ?? 'body'}${issue.instancePath.replace(/\//g, '.')}`;
+    const missing = (issue.params as { missingProperty?: string }).missingProperty;
+    const extra = (issue.params as { additionalProperty?: string }).additionalProperty;
+    const field = missing ? `${path}.${missing}` : extra ? `${path}.${extra}` : path;
+    const message = extra ? 'is not an allowed field' : (issue.message ?? 'is not valid');
+    return { field, message };
+  });
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof AppError) {
+      if (error.cause) request.log.warn({ err: error.cause, code: error.code }, error.message);
+      return send(reply, request, problemBody(error.code, error.detail, error.extra));
+    }
+    if (error.validation) {
+      const errors = validationErrors(error);
+      const detail = errors.map((e) => `${e.field} ${e.message}`).join('; ');
+      return send(reply, request, problemBody('validation-failed', detail, { errors }));
+    }
+    const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+    if (mapped) return send(reply, request, problemBody(mapped, error.message));
+    if (error instanceof SyntaxError) return send(reply, request, problemBody('malformed-json', error.message));
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      request.log.info({ err: error }, 'client error');
+      const code: ProblemCode = error.statusCode === 404 ? 'not-found' : 'validation-failed';
+      return send(reply, request, { ...problemBody(code, error.message), status: error.statusCode });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return send(reply, request, problemBody('internal', undefined));
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    send(reply, request, problemBody('route-not-found', `${request.method} ${request.url.split('?')[0]} is not a route`)),
+  );
+}

@@ -1,0 +1,39 @@
+// The OpenAPI document (generated from the same TypeBox schemas that validate requests),
+// served at /openapi.json, and a readable API reference at /docs.
+
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import { access } from './access.js';
+
+export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tenantry API',
+        version: '0.1.0',
+        description:
+          'Multi-tenant SaaS backend. Errors are RFC 9457 application/problem+json. ' +
+          'Authenticate with `Authorization: Bearer <access token | API key>`.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'JWT access token or tnt_ API key' },
+        },
+      },
+    },
+  });
+  await app.register(async (docs) => {
+    // The reference page and its assets are public; routes elsewhere default to tenant access.
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...route.config, access: access.public };
+    });
+    await docs.register(swaggerUi, {
+      routePrefix: '/docs',
+      uiConfig: { docExpansion: 'list', deepLinking: true },
+      staticCSP: true,
+    });
+  });
+  app.get('/openapi.json', { config: { access: access.public }, schema: { hide: true } }, async () => app.swagger());
+}

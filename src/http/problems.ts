@@ -1,0 +1,63 @@
+// Every error Tenantry answers with: a stable code, its HTTP status and title.
+// Codes are never reused; docs/errors.md lists them and a test keeps the two in step.
+
+export const PROBLEMS = {
+  'validation-failed': { status: 400, title: 'The request is not valid' },
+  'malformed-json': { status: 400, title: 'The request body is not valid JSON' },
+  'tenant-required': { status: 400, title: 'No tenant was named for a tenant-scoped request' },
+  'unauthenticated': { status: 401, title: 'Authentication is required' },
+  'invalid-credentials': { status: 401, title: 'The credentials are not valid' },
+  'forbidden': { status: 403, title: 'The credential may not do this' },
+  'signup-disabled': { status: 403, title: 'Open sign-up is switched off' },
+  'tenant-mismatch': { status: 403, title: 'The request names a different tenant than its credential' },
+  'not-a-member': { status: 403, title: 'The user is not a member of this tenant' },
+  'not-found': { status: 404, title: 'The resource does not exist' },
+  'tenant-not-found': { status: 404, title: 'The tenant does not exist' },
+  'route-not-found': { status: 404, title: 'No such route' },
+  'slug-taken': { status: 409, title: 'The slug is already taken' },
+  'subdomain-taken': { status: 409, title: 'The subdomain is already taken' },
+  'conflict': { status: 409, title: 'The request conflicts with the current state' },
+  'last-owner': { status: 409, title: 'A tenant must keep at least one owner' },
+  'payload-too-large': { status: 413, title: 'The request body is too large' },
+  'unsupported-media-type': { status: 415, title: 'The request body must be application/json' },
+  'internal': { status: 500, title: 'Internal server error' },
+  'service-unavailable': { status: 503, title: 'A dependency is unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
+export const PROBLEM_TYPE_BASE = 'https://tenantry.dev/problems/';
+
+/**
+ * An error meant for the client. `detail` is shown to the user; anything internal
+ * belongs in `cause`, which is logged and never sent.
+ */
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly code: ProblemCode;
+  readonly status: number;
+  readonly detail: string | undefined;
+  readonly extra: Record<string, unknown>;
+
+  constructor(code: ProblemCode, detail?: string, extra: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(detail ?? PROBLEMS[code].title, options);
+    this.code = code;
+    this.status = PROBLEMS[code].status;
+    this.detail = detail;
+    this.extra = extra;
+  }
+}
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  [extension: string]: unknown;
+}
+
+export function problemBody(code: ProblemCode, detail: string | undefined, extra: Record<string, unknown> = {}): ProblemBody {
+  const { status, title } = PROBLEMS[code];
+  return { type: PROBLEM_TYPE_BASE + code, title, status, ...(detail ? { detail } : {}), ...extra };
+}

@@ -1,0 +1,43 @@
+// Starts Tenantry: opens the database (embedded by default), builds the app and listens.
+// Shuts down in order on SIGINT/SIGTERM: stop accepting, drain, close the pool, stop PostgreSQL.
+
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './app.js';
+import { loadOrCreateJwtSecret } from './auth/jwt-key-file.js';
+import { systemClock } from './clock.js';
+import type { Config } from './config.js';
+import { createPool } from './db/database.js';
+import { openDatabase } from './db/open-database.js';
+import { createServices } from './services.js';
+
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly address: string;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  // Embedded mode owns its schema and migrates it; an external database is migrated explicitly.
+  const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });
+  const jwt = config.jwt ?? (await loadOrCreateJwtSecret(config.dataDir));
+  const pool = createPool(database.url, config.poolSize, logger);
+  const services = createServices({ config, jwt, pool, clock: systemClock, logger });
+  const app = await buildApp(services);
+  try {
+    const address = await app.listen({ port: config.port, host: config.host });
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        await app.close();
+        await pool.end();
+        await database.close();
+      })());
+    return { app, address, stop };
+  } catch (error) {
+    await app.close();
+    await pool.end();
+    await database.close();
+    throw error;
+  }
+}

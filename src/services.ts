@@ -1,0 +1,44 @@
+// Wires the long-lived services one app instance uses. Built once at start-up (or per test
+// file) and handed to route plugins; nothing here reads the environment.
+
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { AccessTokens } from './auth/access-tokens.js';
+import { Authenticator } from './auth/authenticate.js';
+import { Sessions } from './auth/sessions.js';
+import type { Clock } from './clock.js';
+import type { Config, JwtKeyConfig } from './config.js';
+import { Database } from './db/database.js';
+import { TenantResolver } from './tenancy/resolve-tenant.js';
+
+export interface Services {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly db: Database;
+  readonly sessions: Sessions;
+  readonly authenticator: Authenticator;
+  readonly resolver: TenantResolver;
+}
+
+export interface ServiceInputs {
+  readonly config: Config;
+  readonly jwt: JwtKeyConfig;
+  readonly pool: pg.Pool;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export function createServices({ config, jwt, pool, clock, logger }: ServiceInputs): Services {
+  const db = new Database({ pool, roles: config.roles, logger });
+  const tokens = new AccessTokens(jwt, config.accessTokenTtlSeconds, clock);
+  return {
+    config,
+    clock,
+    logger,
+    db,
+    sessions: new Sessions(db, tokens, clock, config.refreshTokenTtlSeconds),
+    authenticator: new Authenticator(db, tokens, clock),
+    resolver: new TenantResolver(db, clock, config.baseDomain),
+  };
+}

@@ -1,0 +1,95 @@
+// The rules for changing a tenant's members: only owners and admins change members, only
+// owners touch owners, and the last owner can be neither removed nor demoted.
+
+import { randomSecret, sha256 } from '../../auth/opaque-tokens.js';
+import { findUserByEmail, insertOrFindUser } from '../../auth/user-repository.js';
+import type { Clock } from '../../clock.js';
+import type { Database, Tx } from '../../db/database.js';
+import type { Role } from '../../db/tables.js';
+import { AppError } from '../../http/problems.js';
+import { currentContext, currentTenantId } from '../context.js';
+import { findMember, lockOwners, removeMembership, setRole, upsertMembership, type MemberRow } from './member-repository.js';
+
+const INVITATION_TTL_MS = 7 * 86_400_000;
+
+function actorRole(): Role {
+  const role = currentContext()?.role;
+  if (!role) throw new AppError('forbidden');
+  return role;
+}
+
+function assertMayGrant(role: Role): void {
+  if (role === 'owner' && actorRole() !== 'owner') throw new AppError('forbidden', 'only an owner can make someone an owner');
+}
+
+async function existingMember(tx: Tx, userId: string): Promise<MemberRow> {
+  const member = await findMember(tx, userId);
+  if (!member) throw new AppError('not-found', 'no member with this user id in this tenant');
+  if (member.role === 'owner' && actorRole() !== 'owner') throw new AppError('forbidden', 'only an owner can change an owner');
+  return member;
+}
+
+async function assertNotLastOwner(tx: Tx, member: MemberRow): Promise<void> {
+  if (member.role !== 'owner') return;
+  const owners = await lockOwners(tx);
+  if (owners.length <= 1) throw new AppError('last-owner', 'promote another owner first');
+}
+
+export interface AddedMember extends MemberRow {
+  invitationToken?: string;
+}
+
+export class MemberManagement {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Adds an existing user, or creates an invited one and returns their one-time token. */
+  async add(email: string, role: Role): Promise<AddedMember> {
+    assertMayGrant(role);
+    const now = this.clock.now();
+    return this.db.tenant(async (tx) => {
+      let invitationToken: string | undefined;
+      let user = await findUserByEmail(tx, email);
+      if (!user || user.status === 'invited') {
+        invitationToken = 'inv_' + randomSecret();
+        ({ user } = await insertOrFindUser(tx, { email, name: '', passwordHash: null, status: 'invited' }));
+        if (user.status === 'invited') {
+          await tx
+            .updateTable('users')
+            .set({ invite_token_hash: sha256(invitationToken), invite_expires_at: new Date(now.getTime() + INVITATION_TTL_MS) })
+            .where('id', '=', user.id)
+            .execute();
+        } else {
+          invitationToken = undefined; // a concurrent sign-up activated this email meanwhile
+        }
+      }
+      const added = await upsertMembership(tx, currentTenantId(), user.id, role, now);
+      if (!added) throw new AppError('conflict', 'this user is already a member', { user_id: user.id });
+      const member = (await findMember(tx, user.id))!;
+      return invitationToken ? { ...member, invitationToken } : member;
+    });
+  }
+
+  async changeRole(userId: string, role: Role): Promise<MemberRow> {
+    assertMayGrant(role);
+    const now = this.clock.now();
+    return this.db.tenant(async (tx) => {
+      const member = await existingMember(tx, userId);
+      if (member.role === role) return member;
+      await assertNotLastOwner(tx, member);
+      await setRole(tx, userId, role, now);
+      return { ...member, role };
+    });
+  }
+
+  async remove(userId: string): Promise<void> {
+    const now = this.clock.now();
+    await this.db.tenant(async (tx) => {
+      const member = await existingMember(tx, userId);
+      await assertNotLastOwner(tx, member);
+      await removeMembership(tx, userId, now);
+    });
+  }
+}

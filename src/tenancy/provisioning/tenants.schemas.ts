@@ -1,0 +1,38 @@
+// Request and response schemas of POST /v1/tenants.
+
+import { Type } from 'typebox';
+import { Email, Password, Uuid } from '../../http/common-schemas.js';
+import { TenantView, UserView } from '../tenant-view.js';
+
+export const CreateTenantBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    slug: Type.String({ minLength: 3, maxLength: 63 }),
+    subdomain: Type.Optional(Type.String({ minLength: 3, maxLength: 63 })),
+    plan: Type.Optional(Type.Union([Type.Literal('free'), Type.Literal('pro'), Type.Literal('promax'), Type.Literal('enterprise')])),
+    owner: Type.Object(
+      {
+        email: Email,
+        password: Password,
+        name: Type.String({ minLength: 1, maxLength: 200 }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const CreatedTenant = Type.Object({
+  tenant: TenantView,
+  owner: UserView,
+  apiKey: Type.Object({
+    id: Uuid,
+    name: Type.String(),
+    prefix: Type.String(),
+    key: Type.String({ description: 'Shown once; only its hash is stored' }),
+  }),
+  accessToken: Type.String(),
+  refreshToken: Type.String(),
+  expiresIn: Type.Integer(),
+  tokenType: Type.Literal('Bearer'),
+});
