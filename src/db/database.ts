@@ -81,7 +81,7 @@ export class Database {
     this.#logger.info({ reason, actor, request_id: context?.requestId }, 'service role used');
     const client = await this.#pool.connect();
     const audit =
-      `INSERT INTO service_role_audit (id, reason, actor, request_id, tenant_id) VALUES (` +
+      `INSERT INTO service_role_audit (id, reason, actor, request_id, target_tenant_id) VALUES (` +
       [randomUUID(), reason, actor, context?.requestId ?? null, context?.tenantId ?? null]
         .map((value) => (value === null ? 'NULL' : client.escapeLiteral(value)))
         .join(', ') +

@@ -8,6 +8,11 @@ type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string | null>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 type Json<T> = ColumnType<T, string | undefined, string>;
+/**
+ * tenant_id of a tenant table: the query layer fills it on insert from the scoped
+ * transaction and filters by it on every read and write, so code never writes it.
+ */
+type TenantId = ColumnType<string, string | undefined, never>;
 
 export type Role = 'owner' | 'admin' | 'member' | 'viewer';
 export type TenantStatus = 'active' | 'past_due' | 'suspended' | 'deleted';
@@ -41,7 +46,7 @@ export interface UsersTable {
 }
 
 export interface MembershipsTable {
-  tenant_id: string;
+  tenant_id: TenantId;
   user_id: string;
   role: Role;
   created_at: CreatedAt;
@@ -62,7 +67,7 @@ export interface SessionsTable {
 }
 
 export interface ApiKeysTable {
-  tenant_id: string;
+  tenant_id: TenantId;
   id: string;
   prefix: string;
   secret_hash: Buffer;
@@ -79,7 +84,7 @@ export interface ApiKeysTable {
 }
 
 export interface ProjectsTable {
-  tenant_id: string;
+  tenant_id: TenantId;
   id: string;
   name: string;
   description: Generated<string>;
@@ -90,7 +95,7 @@ export interface ProjectsTable {
 }
 
 export interface ProjectMembersTable {
-  tenant_id: string;
+  tenant_id: TenantId;
   project_id: string;
   user_id: string;
   created_at: CreatedAt;
@@ -98,7 +103,7 @@ export interface ProjectMembersTable {
 }
 
 export interface TasksTable {
-  tenant_id: string;
+  tenant_id: TenantId;
   id: string;
   project_id: string;
   title: string;
@@ -116,7 +121,7 @@ export interface ServiceRoleAuditTable {
   reason: string;
   actor: string;
   request_id: string | null;
-  tenant_id: string | null;
+  target_tenant_id: string | null;
   created_at: CreatedAt;
 }
 

@@ -190,13 +190,15 @@ CREATE INDEX tasks_tenant_project_created_idx ON tasks (tenant_id, project_id, c
 CREATE INDEX tasks_tenant_assignee_idx ON tasks (tenant_id, assignee_id) WHERE assignee_id IS NOT NULL;
 SELECT tenantry_internal.enable_tenant_rls('tasks');
 
--- Every use of the service role (BYPASSRLS) leaves a row here, with its reason.
+-- Every use of the service role (BYPASSRLS) leaves a row here, with its reason. A
+-- platform table: no tenant can read it.
 CREATE TABLE service_role_audit (
   id          uuid PRIMARY KEY,
   reason      text NOT NULL CHECK (length(reason) BETWEEN 3 AND 200),
   actor       text NOT NULL,
   request_id  text,
-  tenant_id   uuid,
+  -- The tenant the work concerns, if one: named so, because this is not tenant data.
+  target_tenant_id  uuid,
   created_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX service_role_audit_created_idx ON service_role_audit (created_at);

@@ -1,0 +1,16 @@
+// Role names the test suite uses (cluster-wide, shared by every test database), and a
+// helper to point a connection string at another database.
+
+import type { DatabaseRoles } from '../../src/config.js';
+
+export const TEST_ROLES: DatabaseRoles = Object.freeze({
+  owner: 'tenantry_owner',
+  app: 'tenantry_app',
+  service: 'tenantry_service',
+});
+
+export function databaseUrl(base: string, database: string): string {
+  const url = new URL(base);
+  url.pathname = '/' + database;
+  return url.toString();
+}

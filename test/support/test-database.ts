@@ -1,0 +1,51 @@
+// Each test file gets its own database, cloned from the migrated template: files run in
+// parallel and leave nothing behind.
+
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { databaseUrl } from './roles.js';
+
+export interface TestDatabase {
+  readonly name: string;
+  readonly url: string;
+  /** A superuser connection to this database, for set-up and inspection (never for the app). */
+  readonly admin: pg.Pool;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = inject('adminUrl');
+  const template = inject('templateDatabase');
+  const name = `tenantry_test_${randomBytes(6).toString('hex')}`;
+  const server = new pg.Client({ connectionString: adminUrl });
+  await server.connect();
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await server.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+        break;
+      } catch (error) {
+        // 55006: the template is briefly in use by a parallel clone; try again.
+        if ((error as { code?: string }).code !== '55006' || attempt >= 20) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
+      }
+    }
+  } finally {
+    await server.end();
+  }
+  const url = databaseUrl(adminUrl, name);
+  const admin = new pg.Pool({ connectionString: url, max: 4 });
+  return {
+    name,
+    url,
+    admin,
+    async drop() {
+      await admin.end();
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
