@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { DatabaseRoles } from '../config.js';
 import { currentContext, currentTenantId } from '../tenancy/context.js';
 import type { Tables } from './tables.js';
+import { TenantScopePlugin } from './tenant-scope-plugin.js';
 
 export type Tx = Kysely<Tables>;
 export type Work<T> = (tx: Tx) => Promise<T>;
@@ -33,21 +34,27 @@ export interface DatabaseOptions {
   readonly pool: pg.Pool;
   readonly roles: DatabaseRoles;
   readonly logger: Logger;
-  /** Extra Kysely plugins for every transaction (the tenant filter registers here). */
-  readonly plugins?: (scope: { tenantId: string | undefined }) => KyselyPlugin[];
+  /**
+   * Layer 1, the query-layer tenant filter. On in production; the isolation suite turns it
+   * off to prove that RLS alone holds.
+   */
+  readonly queryFilter?: boolean;
 }
+
+/** Outside a tenant, only these tenant tables are readable, each narrowed by an RLS policy. */
+const IDENTITY_READS: ReadonlySet<string> = new Set(['memberships', 'api_keys']);
 
 export class Database {
   readonly #pool: pg.Pool;
   readonly #roles: DatabaseRoles;
   readonly #logger: Logger;
-  readonly #plugins: NonNullable<DatabaseOptions['plugins']>;
+  readonly #queryFilter: boolean;
 
   constructor(options: DatabaseOptions) {
     this.#pool = options.pool;
     this.#roles = options.roles;
     this.#logger = options.logger;
-    this.#plugins = options.plugins ?? (() => []);
+    this.#queryFilter = options.queryFilter ?? true;
   }
 
   /**
@@ -58,7 +65,8 @@ export class Database {
    */
   tenant<T>(work: Work<T>): Promise<T> {
     const tenantId = checked(currentTenantId(), UUID, 'tenant id');
-    return this.#run(this.#roles.app, [`SET LOCAL app.tenant_id = '${tenantId}'`], { tenantId }, work);
+    const plugin = new TenantScopePlugin({ tenantId });
+    return this.#run(this.#roles.app, [`SET LOCAL app.tenant_id = '${tenantId}'`], this.#plugins(plugin), work);
   }
 
   /** Runs work that precedes or spans tenant choice for one identity (login, /me), as the app role. */
@@ -68,7 +76,8 @@ export class Database {
     if (scope.apiKeyPrefix) {
       settings.push(`SET LOCAL app.api_key_prefix = '${checked(scope.apiKeyPrefix, KEY_PREFIX, 'API key prefix')}'`);
     }
-    return this.#run(this.#roles.app, settings, { tenantId: undefined }, work);
+    const plugin = new TenantScopePlugin({ tenantId: undefined, unscopedReads: IDENTITY_READS });
+    return this.#run(this.#roles.app, settings, this.#plugins(plugin), work);
   }
 
   /**
@@ -87,7 +96,8 @@ export class Database {
         .join(', ') +
       ')';
     const role = `SET LOCAL ROLE "${this.#roles.service}"`;
-    return this.#runOn(client, `BEGIN; ${role}; ${audit}; COMMIT; BEGIN; ${role}`, { tenantId: undefined }, work);
+    // Cross-tenant by definition: no tenant filter, the reason above is the control.
+    return this.#runOn(client, `BEGIN; ${role}; ${audit}; COMMIT; BEGIN; ${role}`, [], work);
   }
 
   /** True when a trivial query succeeds within the pool's connection timeout. */
@@ -104,13 +114,17 @@ export class Database {
     return this.#pool.end();
   }
 
-  async #run<T>(role: string, settings: string[], scope: { tenantId: string | undefined }, work: Work<T>): Promise<T> {
-    const client = await this.#pool.connect();
-    const opening = ['BEGIN', `SET LOCAL ROLE "${role}"`, ...settings].join('; ');
-    return this.#runOn(client, opening, scope, work);
+  #plugins(filter: TenantScopePlugin): KyselyPlugin[] {
+    return this.#queryFilter ? [filter] : [];
   }
 
-  async #runOn<T>(client: pg.PoolClient, opening: string, scope: { tenantId: string | undefined }, work: Work<T>): Promise<T> {
+  async #run<T>(role: string, settings: string[], plugins: KyselyPlugin[], work: Work<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    const opening = ['BEGIN', `SET LOCAL ROLE "${role}"`, ...settings].join('; ');
+    return this.#runOn(client, opening, plugins, work);
+  }
+
+  async #runOn<T>(client: pg.PoolClient, opening: string, plugins: KyselyPlugin[], work: Work<T>): Promise<T> {
     let released = false;
     const release = (error?: Error) => {
       if (!released) client.release(error);
@@ -119,7 +133,7 @@ export class Database {
     try {
       // No parameters: the simple protocol sends all statements in one round trip.
       await client.query(opening);
-      const result = await work(this.#kysely(client, scope));
+      const result = await work(this.#kysely(client, plugins));
       await client.query('COMMIT');
       release();
       return result;
@@ -135,14 +149,14 @@ export class Database {
     }
   }
 
-  #kysely(client: pg.PoolClient, scope: { tenantId: string | undefined }): Tx {
+  #kysely(client: pg.PoolClient, plugins: KyselyPlugin[]): Tx {
     const single = {
       connect: async () => ({ query: client.query.bind(client), release: () => {} }),
       end: async () => {},
     };
     return new Kysely<Tables>({
       dialect: new PostgresDialect({ pool: single as unknown as pg.Pool }),
-      plugins: this.#plugins(scope),
+      plugins,
     });
   }
 }
