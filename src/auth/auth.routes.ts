@@ -69,12 +69,17 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       schema: {
         tags: ['auth'],
         summary: 'End the session of the bearer token and/or of a refresh token',
-        body: Type.Optional(LogoutBody),
+        body: LogoutBody,
         response: { 204: Type.Null(), ...problems(400, 401) },
+      },
+      // A bearer-only logout sends no body at all. Type.Optional() does not make a whole
+      // body optional (an absent body fails `type: object`), so an absent one reads as {}.
+      preValidation: async (request) => {
+        (request as { body: unknown }).body ??= {};
       },
     },
     async (request, reply) => {
-      const refreshToken = request.body?.refreshToken;
+      const refreshToken = request.body.refreshToken;
       const principal = await services.authenticator.authenticate(request.headers.authorization);
       if (!principal && !refreshToken) throw new AppError('unauthenticated', 'send a bearer token or a refresh token');
       if (principal?.kind === 'user') await sessions.revoke(principal.sessionFamilyId);

@@ -73,3 +73,16 @@ export function expectProblem(response: LightMyRequestResponse, status: number, 
   }
   return body;
 }
+
+/** The claims of a JWT, read without verifying it: tests inspect what the server signed. */
+export function jwtClaims(token: string): Record<string, unknown> {
+  const payload = token.split('.')[1];
+  if (!payload) throw new Error(`not a JWT: ${token}`);
+  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+}
+
+/** A problem body without the fields that differ on every request. */
+export function problemShape(body: Record<string, unknown>): Record<string, unknown> {
+  const { request_id: _requestId, instance: _instance, ...rest } = body;
+  return rest;
+}
