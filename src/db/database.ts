@@ -125,10 +125,16 @@ export class Database {
   }
 
   async #runOn<T>(client: pg.PoolClient, opening: string, plugins: KyselyPlugin[], work: Work<T>): Promise<T> {
+    // A connection that dies while checked out emits 'error' on the client; unheard, that
+    // would crash the process. The pending query rejects anyway, and release() destroys it.
+    const onConnectionError = (error: Error) => this.#logger.warn({ err: error }, 'database connection lost mid-transaction');
+    client.on('error', onConnectionError);
     let released = false;
     const release = (error?: Error) => {
-      if (!released) client.release(error);
+      if (released) return;
       released = true;
+      client.off('error', onConnectionError);
+      client.release(error);
     };
     try {
       // No parameters: the simple protocol sends all statements in one round trip.

@@ -1,0 +1,244 @@
+// Every cross-tenant attack, run three times: with both layers on; with the query-layer
+// filter off (RLS alone must hold); and with RLS bypassed by running as the table owner
+// (the query layer alone must hold). Tenant B attacks tenant A's rows each time.
+
+import { sql } from 'kysely';
+import pg from 'pg';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool, Database } from '../../src/db/database.js';
+import { newId } from '../../src/db/ids.js';
+import { TENANT_TABLES } from '../../src/db/tenant-tables.js';
+import { runWithContext } from '../../src/tenancy/context.js';
+import { TEST_ROLES } from '../support/roles.js';
+import { seedTenant, type SeededTenant } from '../support/seed.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+
+let database: TestDatabase;
+let pool: pg.Pool;
+let a: SeededTenant;
+let b: SeededTenant;
+
+const silent = pino({ level: 'silent' });
+
+const modes = {
+  'both layers': () => new Database({ pool, roles: TEST_ROLES, logger: silent }),
+  'RLS alone (query filter off)': () => new Database({ pool, roles: TEST_ROLES, logger: silent, queryFilter: false }),
+  // The owner of a table bypasses its policies once FORCE is lifted (done for this database only).
+  'query filter alone (RLS bypassed as owner)': () =>
+    new Database({ pool, roles: { ...TEST_ROLES, app: TEST_ROLES.owner }, logger: silent }),
+} as const;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  pool = createPool(database.url, 4, silent);
+  a = await seedTenant(database.admin, 'A');
+  b = await seedTenant(database.admin, 'B');
+  for (const table of TENANT_TABLES) await database.admin.query(`ALTER TABLE ${table} NO FORCE ROW LEVEL SECURITY`);
+});
+
+afterAll(async () => {
+  await pool.end();
+  await database.drop();
+});
+
+async function snapshotOfA(): Promise<unknown[]> {
+  const { rows } = await database.admin.query(
+    `SELECT 'task' AS kind, row_to_json(t)::text AS row FROM tasks t WHERE tenant_id = $1
+     UNION ALL SELECT 'project', row_to_json(p)::text FROM projects p WHERE tenant_id = $1
+     UNION ALL SELECT 'member', row_to_json(m)::text FROM memberships m WHERE tenant_id = $1
+     UNION ALL SELECT 'pm', row_to_json(pm)::text FROM project_members pm WHERE tenant_id = $1
+     UNION ALL SELECT 'key', row_to_json(k)::text FROM api_keys k WHERE tenant_id = $1 ORDER BY 1, 2`,
+    [a.tenantId],
+  );
+  return rows;
+}
+
+function asB<T>(db: Database, work: Parameters<Database['tenant']>[0] & ((tx: never) => Promise<T>)): Promise<T> {
+  return runWithContext({ requestId: 'attack', tenantId: b.tenantId }, () => db.tenant(work));
+}
+
+describe('the owner-bypass mode really bypasses RLS', () => {
+  it('lets the owner, unfiltered, see both tenants', async () => {
+    const db = new Database({ pool, roles: { ...TEST_ROLES, app: TEST_ROLES.owner }, logger: silent, queryFilter: false });
+    const titles = await asB(db, (tx) => tx.selectFrom('tasks').select('title').execute());
+    expect(titles.map((t) => t.title).sort()).toEqual(['secret-task-A', 'secret-task-B']);
+  });
+});
+
+for (const [mode, makeDb] of Object.entries(modes)) {
+  describe(`cross-tenant attacks: ${mode}`, () => {
+    let db: Database;
+    let before: unknown[];
+
+    beforeAll(async () => {
+      db = makeDb();
+      before = await snapshotOfA();
+    });
+
+    afterAll(async () => {
+      expect(await snapshotOfA()).toEqual(before);
+    });
+
+    it('cannot read a task of another tenant by id', async () => {
+      const row = await asB(db, (tx) => tx.selectFrom('tasks').selectAll().where('id', '=', a.taskId).executeTakeFirst());
+      expect(row).toBeUndefined();
+    });
+
+    it('lists only its own rows in every tenant table', async () => {
+      const tasks = await asB(db, (tx) => tx.selectFrom('tasks').select('id').execute());
+      expect(tasks.map((t) => t.id)).toEqual([b.taskId]);
+      const projects = await asB(db, (tx) => tx.selectFrom('projects').select('id').execute());
+      expect(projects.map((p) => p.id)).toEqual([b.projectId]);
+      const members = await asB(db, (tx) => tx.selectFrom('memberships').select('user_id').execute());
+      expect(members.map((m) => m.user_id)).toEqual([b.userId]);
+      const keys = await asB(db, (tx) => tx.selectFrom('api_keys').select('id').execute());
+      expect(keys.map((k) => k.id)).toEqual([b.apiKeyId]);
+    });
+
+    it('finds nothing of another tenant by search', async () => {
+      const found = await asB(db, (tx) =>
+        tx.selectFrom('tasks').select('title').where('title', 'ilike', '%secret%').execute(),
+      );
+      expect(found.map((t) => t.title)).toEqual(['secret-task-B']);
+    });
+
+    it('cannot update another tenant\'s task', async () => {
+      const result = await asB(db, (tx) =>
+        tx.updateTable('tasks').set({ title: 'pwned' }).where('id', '=', a.taskId).executeTakeFirst(),
+      );
+      expect(result.numUpdatedRows).toBe(0n);
+    });
+
+    it('cannot widen an update with OR', async () => {
+      const result = await asB(db, (tx) =>
+        tx
+          .updateTable('tasks')
+          .set({ description: 'pwned' })
+          .where((eb) => eb.or([eb('id', '=', a.taskId), eb('title', 'like', 'secret-task-A')]))
+          .executeTakeFirst(),
+      );
+      expect(result.numUpdatedRows).toBe(0n);
+    });
+
+    it('cannot delete another tenant\'s rows', async () => {
+      const result = await asB(db, (tx) => tx.deleteFrom('project_members').where('user_id', '=', a.userId).executeTakeFirst());
+      expect(result.numDeletedRows).toBe(0n);
+    });
+
+    it('cannot insert a row carrying another tenant\'s id', async () => {
+      await expect(
+        asB(db, (tx) => tx.insertInto('projects').values({ tenant_id: a.tenantId, id: newId(), name: 'planted' }).execute()),
+      ).rejects.toThrow();
+      const { rowCount } = await database.admin.query(`SELECT 1 FROM projects WHERE name = 'planted'`);
+      expect(rowCount).toBe(0);
+    });
+
+    // Rows name their own tenant explicitly here, so the composite foreign keys are what refuse.
+    it('cannot point a task at another tenant\'s project or user', async () => {
+      await expect(
+        asB(db, (tx) => tx.insertInto('tasks').values({ tenant_id: b.tenantId, id: newId(), project_id: a.projectId, title: 'x' }).execute()),
+      ).rejects.toThrow(/foreign key/);
+      await expect(
+        asB(db, (tx) =>
+          tx
+            .insertInto('tasks')
+            .values({ tenant_id: b.tenantId, id: newId(), project_id: b.projectId, title: 'x', assignee_id: a.userId })
+            .execute(),
+        ),
+      ).rejects.toThrow(/foreign key/);
+      await expect(
+        asB(db, (tx) => tx.insertInto('project_members').values({ tenant_id: b.tenantId, project_id: b.projectId, user_id: a.userId }).execute()),
+      ).rejects.toThrow(/foreign key/);
+    });
+
+    it('cannot reach another tenant\'s rows through joins on project_members', async () => {
+      const rows = await asB(db, (tx) =>
+        tx
+          .selectFrom('project_members as pm')
+          .innerJoin('tasks as t', 't.project_id', 'pm.project_id')
+          .leftJoin('projects as p', 'p.id', 'pm.project_id')
+          .select(['t.title', 'p.name'])
+          .execute(),
+      );
+      expect(rows).toEqual([{ title: 'secret-task-B', name: 'secret-project-B' }]);
+    });
+
+    it('cannot collide with, or learn about, another tenant\'s rows through constraints', async () => {
+      // Same primary key value and same unique name as A's project: no conflict across tenants.
+      const id = a.projectId;
+      await asB(db, (tx) =>
+        tx
+          .insertInto('projects')
+          .values({ tenant_id: b.tenantId, id, name: 'secret-project-A' })
+          .onConflict((oc) => oc.columns(['tenant_id', 'id']).doUpdateSet({ name: 'pwned' }))
+          .execute(),
+      );
+      const { rows } = await database.admin.query(`SELECT tenant_id FROM projects WHERE id = $1 ORDER BY tenant_id`, [id]);
+      expect(rows.map((r) => r.tenant_id).sort()).toEqual([a.tenantId, b.tenantId].sort());
+      await database.admin.query(`DELETE FROM projects WHERE id = $1 AND tenant_id = $2`, [id, b.tenantId]);
+    });
+
+    it('gets nothing of another tenant through raw SQL in the helper', async () => {
+      const outcome = await asB(db, (tx) =>
+        sql<{ title: string }>`select title from tasks`.execute(tx).then(
+          (result) => result.rows.map((r) => r.title),
+          (error: Error) => error.name,
+        ),
+      ).catch((error: Error) => error.name);
+      // Either layer suffices: the filter refuses raw SQL on tenant tables; RLS returns only B.
+      expect(['TenantScopeViolation', JSON.stringify(['secret-task-B'])]).toContain(
+        Array.isArray(outcome) ? JSON.stringify(outcome) : outcome,
+      );
+    });
+  });
+}
+
+describe('a pooled connection reused after an error mid-transaction', () => {
+  it('carries neither tenant nor role into the next unit of work', async () => {
+    const single = createPool(database.url, 1, silent);
+    const db = new Database({ pool: single, roles: TEST_ROLES, logger: silent });
+    try {
+      await expect(
+        runWithContext({ requestId: 'r1', tenantId: a.tenantId }, () =>
+          db.tenant(async (tx) => {
+            await tx.selectFrom('tasks').select('id').execute();
+            await sql`select 1/0`.execute(tx);
+          }),
+        ),
+      ).rejects.toThrow(/division by zero/);
+      const { rows } = await single.query(
+        `SELECT coalesce(current_setting('app.tenant_id', true), '') AS tenant, current_user AS role, now() = statement_timestamp() AS fresh`,
+      );
+      expect(rows[0]).toMatchObject({ tenant: '', role: expect.not.stringMatching(/tenantry_app/) });
+      const seen = await runWithContext({ requestId: 'r2', tenantId: b.tenantId }, () =>
+        db.tenant((tx) => tx.selectFrom('tasks').select('title').execute()),
+      );
+      expect(seen.map((t) => t.title)).toEqual(['secret-task-B']);
+    } finally {
+      await single.end();
+    }
+  });
+
+  it('destroys a client whose connection died instead of returning it to the pool', async () => {
+    const single = createPool(database.url, 1, silent);
+    const db = new Database({ pool: single, roles: TEST_ROLES, logger: silent });
+    try {
+      await expect(
+        runWithContext({ requestId: 'r1', tenantId: a.tenantId }, () =>
+          db.tenant(async (tx) => {
+            const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx);
+            await database.admin.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+            await tx.selectFrom('tasks').select('id').execute();
+          }),
+        ),
+      ).rejects.toThrow();
+      const seen = await runWithContext({ requestId: 'r2', tenantId: b.tenantId }, () =>
+        db.tenant((tx) => tx.selectFrom('tasks').select('title').execute()),
+      );
+      expect(seen.map((t) => t.title)).toEqual(['secret-task-B']);
+    } finally {
+      await single.end();
+    }
+  });
+});
