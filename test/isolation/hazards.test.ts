@@ -1,0 +1,138 @@
+// The hazards the design must close, checked against the catalog and the source: what the
+// app role can do, how policies read the tenant setting, and where that setting is written.
+
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TENANT_TABLES } from '../../src/db/tenant-tables.js';
+import { TEST_ROLES } from '../support/roles.js';
+import { seedTenant } from '../support/seed.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+
+let database: TestDatabase;
+const app = TEST_ROLES.app;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  await seedTenant(database.admin, 'A');
+});
+
+afterAll(async () => {
+  await database.drop();
+});
+
+/** Runs statements as the app role inside a transaction that is always rolled back. */
+async function asApp<T>(work: (query: (text: string) => Promise<{ rows: T[] }>) => Promise<void>): Promise<void> {
+  const client = await database.admin.connect();
+  try {
+    await client.query(`BEGIN; SET LOCAL ROLE ${app}`);
+    await work((text) => client.query(text));
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+    client.release();
+  }
+}
+
+describe('the app role', () => {
+  it('has no TRUNCATE, REFERENCES or TRIGGER on any table', async () => {
+    const { rows } = await database.admin.query(
+      `SELECT c.relname, p.privilege FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       CROSS JOIN unnest(ARRAY['TRUNCATE', 'REFERENCES', 'TRIGGER']) AS p(privilege)
+       WHERE n.nspname = 'public' AND c.relkind = 'r' AND has_table_privilege($1, c.oid, p.privilege)`,
+      [app],
+    );
+    expect(rows).toEqual([]);
+  });
+
+  it('cannot turn row security off to read around the policies', async () => {
+    await asApp(async (query) => {
+      await query('SET LOCAL row_security = off');
+      await expect(query('SELECT * FROM tasks')).rejects.toThrow(/row-level security/);
+    });
+  });
+
+  it('can read only security_invoker views', async () => {
+    const { rows } = await database.admin.query(
+      `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+         AND has_table_privilege($1, c.oid, 'SELECT')
+         AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false)`,
+      [app],
+    );
+    expect(rows).toEqual([]);
+  });
+
+  it('can execute no SECURITY DEFINER function of ours', async () => {
+    const { rows } = await database.admin.query(
+      `SELECT n.nspname, p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+       WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+         AND has_function_privilege($1, p.oid, 'EXECUTE')`,
+      [app],
+    );
+    expect(rows).toEqual([]);
+  });
+});
+
+describe('the tenant setting', () => {
+  it('is read by every policy as nullif(current_setting(..., true), \'\')::uuid', async () => {
+    const { rows } = await database.admin.query<{ tablename: string; policyname: string; expr: string }>(
+      `SELECT tablename, policyname, coalesce(qual, '') || ' ' || coalesce(with_check, '') AS expr
+       FROM pg_policies WHERE schemaname = 'public' AND tablename = ANY ($1)`,
+      [[...TENANT_TABLES]],
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(TENANT_TABLES.size * 4);
+    for (const row of rows.filter((r) => r.expr.includes("'app.tenant_id'"))) {
+      expect(row.expr, `${row.tablename}.${row.policyname}`).toContain(
+        "NULLIF(current_setting('app.tenant_id'::text, true), ''::text)",
+      );
+    }
+    const tenantPolicies = rows.filter((r) => r.policyname.startsWith('tenant_'));
+    for (const row of tenantPolicies) expect(row.expr, 'an InitPlan: evaluated once per statement').toMatch(/\( SELECT \(NULLIF\(current_setting\('app\.tenant_id'/);
+  });
+
+  it('matches nothing when empty or missing, and rejects writes', async () => {
+    for (const setting of ["SET LOCAL app.tenant_id = ''", 'SELECT 1']) {
+      await asApp(async (query) => {
+        await query(setting);
+        for (const table of TENANT_TABLES) {
+          const { rows } = await (query(`SELECT count(*)::int AS n FROM ${table}`) as Promise<{ rows: Array<{ n: number }> }>);
+          expect(rows[0]!.n, `${table} with ${setting}`).toBe(0);
+        }
+        await expect(query(`INSERT INTO projects (tenant_id, id, name) SELECT id, gen_random_uuid(), 'x' FROM tenants LIMIT 1`)).rejects.toThrow(
+          /row-level security/,
+        );
+      });
+    }
+  });
+});
+
+describe('identifiers', () => {
+  it('are never sequential: no column takes its default from a sequence or identity', async () => {
+    const { rows } = await database.admin.query(
+      `SELECT table_name, column_name FROM information_schema.columns
+       WHERE table_schema = 'public' AND table_name NOT LIKE 'tenantry_migrations%'
+         AND (column_default LIKE 'nextval(%' OR is_identity = 'YES')`,
+    );
+    expect(rows).toEqual([]);
+  });
+});
+
+describe('the source', () => {
+  async function sources(dir: string): Promise<Array<{ file: string; text: string }>> {
+    const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+    const files = entries.filter((e) => e.isFile() && e.name.endsWith('.ts')).map((e) => join(e.parentPath, e.name));
+    return Promise.all(files.map(async (file) => ({ file, text: await readFile(file, 'utf8') })));
+  }
+
+  it('never uses AsyncLocalStorage.enterWith', async () => {
+    for (const { file, text } of await sources('src')) expect(text, file).not.toMatch(/\.enterWith\(/);
+  });
+
+  it('sets app.tenant_id only transaction-locally, in the scoped helper', async () => {
+    const writers = (await sources('src')).filter(({ text }) => /app\.tenant_id['"`]?\s*[=,]/.test(text) || /SET\s+app\./i.test(text));
+    expect(writers.map((w) => w.file)).toEqual([join('src', 'db', 'database.ts')]);
+    const helper = writers[0]!.text;
+    expect(helper).not.toMatch(/SET\s+app\./);
+    expect(helper).not.toMatch(/set_config\(\s*'app\./);
+  });
+});
