@@ -8,6 +8,7 @@ import type { Database, Tx } from '../../db/database.js';
 import type { Role } from '../../db/tables.js';
 import { AppError } from '../../http/problems.js';
 import { currentContext, currentTenantId } from '../context.js';
+import { listMembershipsOfUser } from '../membership-repository.js';
 import { findMember, lockOwners, removeMembership, setRole, upsertMembership, type MemberRow } from './member-repository.js';
 
 const INVITATION_TTL_MS = 7 * 86_400_000;
@@ -48,6 +49,7 @@ export class MemberManagement {
   /** Adds an existing user, or creates an invited one and returns their one-time token. */
   async add(email: string, role: Role): Promise<AddedMember> {
     assertMayGrant(role);
+    await this.#assertNotInvitedElsewhere(email);
     const now = this.clock.now();
     return this.db.tenant(async (tx) => {
       let invitationToken: string | undefined;
@@ -91,5 +93,21 @@ export class MemberManagement {
       await assertNotLastOwner(tx, member);
       await removeMembership(tx, userId, now);
     });
+  }
+
+  /**
+   * An invited user has no password: whoever holds the invitation token sets it, and the
+   * token goes to the inviter. Were an invited user in two tenants, the second tenant's admin
+   * would get a fresh token, set the password and sign in to the first tenant as them. So an
+   * invited user belongs to one tenant until they accept (identity scope sees all of theirs).
+   */
+  async #assertNotInvitedElsewhere(email: string): Promise<void> {
+    const tenantId = currentTenantId();
+    const user = await this.db.identity({}, (tx) => findUserByEmail(tx, email));
+    if (user?.status !== 'invited') return;
+    const memberships = await this.db.identity({ userId: user.id }, (tx) => listMembershipsOfUser(tx, user.id));
+    if (memberships.some((membership) => membership.tenantId !== tenantId)) {
+      throw new AppError('conflict', 'this email has a pending invitation from another tenant; add them once they have accepted it');
+    }
   }
 }
