@@ -1,5 +1,5 @@
-// Request validation with two Ajv instances: bodies are checked strictly (no type coercion,
-// unknown fields rejected); path and query strings are coerced, since they arrive as text.
+// Request validation: bodies are JSON only and checked strictly (no type coercion, unknown
+// fields rejected); path and query strings are coerced, since they arrive as text.
 
 import { Ajv, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -12,6 +12,9 @@ function ajv(options: Options): Ajv {
 }
 
 export function registerValidation(app: FastifyInstance): void {
+  // Fastify parses text/plain by default; a string body would then fail the schema with a
+  // misleading 400. Without the parser any non-JSON body is a 415 before validation.
+  app.removeContentTypeParser('text/plain');
   const strict = ajv({ coerceTypes: false });
   const coercing = ajv({ coerceTypes: 'array' });
   app.setValidatorCompiler<FastifySchema>(({ schema, httpPart }) =>
