@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { apiKeysRoutes } from './auth/api-keys/api-keys.routes.js';
 import { authRoutes } from './auth/auth.routes.js';
+import { tasksRoutes } from './domain/tasks/task-domain.routes.js';
 import { registerAccess } from './http/access.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
@@ -44,5 +45,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(authRoutes, options);
   await app.register(apiKeysRoutes, options);
   await app.register(membersRoutes, options);
+  await app.register(tasksRoutes, options);
   return app;
 }

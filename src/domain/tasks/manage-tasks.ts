@@ -1,0 +1,107 @@
+// The rules for changing tasks: a task points only at a live project and a live member of
+// its own tenant. The composite foreign keys refuse other tenants; the locks refuse the deleted.
+
+import type { Clock } from '../../clock.js';
+import type { Database, Tx } from '../../db/database.js';
+import { newId } from '../../db/ids.js';
+import type { TaskStatus } from '../../db/tables.js';
+import { AppError } from '../../http/problems.js';
+import { currentContext } from '../../tenancy/context.js';
+import { lockLiveMember, lockLiveProject } from './live-references.js';
+import type { Page, PageRequest } from './page-cursor.js';
+import { asReferenceProblem, unknownReference } from './reference-problems.js';
+import { findProject } from './project-repository.js';
+import {
+  findTask,
+  insertTask,
+  listTasks,
+  softDeleteTask,
+  updateTask,
+  type TaskChanges,
+  type TaskFilter,
+  type TaskRow,
+} from './task-repository.js';
+
+export interface NewTask {
+  readonly projectId: string;
+  readonly title: string;
+  readonly description?: string | undefined;
+  readonly status?: TaskStatus | undefined;
+  readonly assigneeId?: string | null | undefined;
+}
+
+async function assertLiveAssignee(tx: Tx, assigneeId: string | null | undefined): Promise<void> {
+  if (assigneeId && !(await lockLiveMember(tx, assigneeId))) throw unknownReference('assigneeId');
+}
+
+function notFound(): AppError {
+  return new AppError('not-found', 'no task with this id');
+}
+
+export class TaskManagement {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Inserts first, so the composite foreign keys judge the references (another tenant's id
+   * fails there), then share-locks the targets to refuse soft-deleted ones. A project delete
+   * never waits on our uncommitted row, so this order cannot deadlock with it.
+   */
+  create(input: NewTask): Promise<TaskRow> {
+    const createdBy = currentContext()?.userId ?? null;
+    return this.db.tenant(async (tx) => {
+      const task = await insertTask(tx, {
+        id: newId(),
+        projectId: input.projectId,
+        title: input.title,
+        description: input.description ?? '',
+        status: input.status ?? 'todo',
+        assigneeId: input.assigneeId ?? null,
+        createdBy,
+      }).catch(asReferenceProblem);
+      if (!(await lockLiveProject(tx, input.projectId))) throw unknownReference('projectId');
+      await assertLiveAssignee(tx, input.assigneeId);
+      return task;
+    });
+  }
+
+  /**
+   * A new project is locked before the task row: a project delete locks the project and then
+   * its tasks, and taking them in the same order here means the two can never deadlock.
+   */
+  async update(id: string, changes: TaskChanges): Promise<TaskRow> {
+    const now = this.clock.now();
+    return this.db.tenant(async (tx) => {
+      if (changes.projectId !== undefined && !(await lockLiveProject(tx, changes.projectId))) {
+        if (!(await this.#exists(tx, id))) throw notFound();
+        throw unknownReference('projectId');
+      }
+      const task = await updateTask(tx, id, changes, now).catch(asReferenceProblem);
+      if (!task) throw notFound();
+      await assertLiveAssignee(tx, changes.assigneeId);
+      return task;
+    });
+  }
+
+  async remove(id: string): Promise<void> {
+    const now = this.clock.now();
+    const removed = await this.db.tenant((tx) => softDeleteTask(tx, id, now));
+    if (!removed) throw notFound();
+  }
+
+  /** A projectId filter naming no live project of this tenant is a 404, not an empty page. */
+  list(filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow & { cursor_at: string }>> {
+    return this.db.tenant(async (tx) => {
+      if (filter.projectId && !(await findProject(tx, filter.projectId))) {
+        throw new AppError('not-found', 'no project with this id');
+      }
+      return listTasks(tx, filter, page);
+    });
+  }
+
+  async #exists(tx: Tx, id: string): Promise<boolean> {
+    return (await findTask(tx, id)) !== undefined;
+  }
+}

@@ -1,0 +1,66 @@
+// Who is on a project, in the current tenant. A project member must be a member of the
+// tenant: the composite foreign key (tenant_id, user_id) -> memberships guarantees it.
+
+import type { Tx } from '../../db/database.js';
+import type { Role } from '../../db/tables.js';
+
+export interface ProjectMemberRow {
+  userId: string;
+  email: string;
+  name: string;
+  role: Role;
+  addedAt: Date;
+}
+
+/** Members removed from the tenant drop out of every project, though their rows remain. */
+function liveProjectMembers(tx: Tx, projectId: string) {
+  return tx
+    .selectFrom('project_members as pm')
+    .innerJoin('memberships as m', 'm.user_id', 'pm.user_id')
+    .innerJoin('users as u', 'u.id', 'pm.user_id')
+    .select(['pm.user_id as userId', 'u.email', 'u.name', 'm.role', 'pm.created_at as addedAt'])
+    .where('pm.project_id', '=', projectId)
+    .where('pm.deleted_at', 'is', null)
+    .where('m.deleted_at', 'is', null);
+}
+
+export function listProjectMembers(tx: Tx, projectId: string): Promise<ProjectMemberRow[]> {
+  return liveProjectMembers(tx, projectId).orderBy('pm.created_at').orderBy('pm.user_id').execute();
+}
+
+export function findProjectMember(tx: Tx, projectId: string, userId: string): Promise<ProjectMemberRow | undefined> {
+  return liveProjectMembers(tx, projectId).where('pm.user_id', '=', userId).executeTakeFirst();
+}
+
+/**
+ * Adds the user, or brings back a removed project membership. False when already a live
+ * member. The conflict target is named by constraint, so tenant_id is not spelled out here.
+ */
+export async function addProjectMember(tx: Tx, projectId: string, userId: string): Promise<boolean> {
+  const row = await tx
+    .insertInto('project_members')
+    .values({ project_id: projectId, user_id: userId })
+    .onConflict((oc) =>
+      oc.constraint('project_members_pkey').doUpdateSet({ deleted_at: null }).where('project_members.deleted_at', 'is not', null),
+    )
+    .returning('user_id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** True when a live project membership was stamped deleted. */
+export async function removeProjectMember(tx: Tx, projectId: string, userId: string, now: Date): Promise<boolean> {
+  const row = await tx
+    .updateTable('project_members')
+    .set({ deleted_at: now })
+    .where('project_id', '=', projectId)
+    .where('user_id', '=', userId)
+    .where('deleted_at', 'is', null)
+    .returning('user_id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function removeAllProjectMembers(tx: Tx, projectId: string, now: Date): Promise<void> {
+  await tx.updateTable('project_members').set({ deleted_at: now }).where('project_id', '=', projectId).where('deleted_at', 'is', null).execute();
+}

@@ -1,0 +1,70 @@
+// /v1/projects/:id/members: viewers read the list; members add and remove people, who
+// must be members of this tenant.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type Static } from 'typebox';
+import { access } from '../../http/access.js';
+import { IdParams, problems } from '../../http/common-schemas.js';
+import type { Services } from '../../services.js';
+import { ProjectMemberManagement } from './manage-project-members.js';
+import type { ProjectMemberRow } from './project-member-repository.js';
+import { AddProjectMemberBody, ProjectMemberParams, ProjectMemberView } from './project-members.schemas.js';
+
+function projectMemberView(member: ProjectMemberRow): Static<typeof ProjectMemberView> {
+  return { ...member, addedAt: member.addedAt.toISOString() };
+}
+
+export const projectMembersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const members = new ProjectMemberManagement(services.db, services.clock);
+  const tags = ['projects'];
+  const security = [{ bearer: [] }];
+
+  app.get(
+    '/v1/projects/:id/members',
+    {
+      config: { access: access.tenant('viewer') },
+      schema: {
+        tags,
+        summary: "A project's members (viewer or higher)",
+        security,
+        params: IdParams,
+        response: { 200: Type.Object({ data: Type.Array(ProjectMemberView) }), ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request) => ({ data: (await members.list(request.params.id)).map(projectMemberView) }),
+  );
+
+  app.post(
+    '/v1/projects/:id/members',
+    {
+      config: { access: access.tenant('member') },
+      schema: {
+        tags,
+        summary: 'Add a member of this tenant to a project (member or higher)',
+        security,
+        params: IdParams,
+        body: AddProjectMemberBody,
+        response: { 201: ProjectMemberView, ...problems(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => reply.code(201).send(projectMemberView(await members.add(request.params.id, request.body.userId))),
+  );
+
+  app.delete(
+    '/v1/projects/:id/members/:userId',
+    {
+      config: { access: access.tenant('member') },
+      schema: {
+        tags,
+        summary: 'Take a user off a project; they stay a member of the tenant (member or higher)',
+        security,
+        params: ProjectMemberParams,
+        response: { 204: Type.Null(), ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      await members.remove(request.params.id, request.params.userId);
+      return reply.code(204).send(null);
+    },
+  );
+};

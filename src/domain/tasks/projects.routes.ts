@@ -1,0 +1,119 @@
+// /v1/projects: viewers read; members create and edit; deleting (which also deletes the
+// project's tasks) needs an admin.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type Static } from 'typebox';
+import { access } from '../../http/access.js';
+import { IdParams, problems } from '../../http/common-schemas.js';
+import { AppError } from '../../http/problems.js';
+import type { Services } from '../../services.js';
+import { ProjectManagement } from './manage-projects.js';
+import { decodeCursor, encodeCursor } from './page-cursor.js';
+import { NextCursor } from './page.schemas.js';
+import { findProject, listProjects, type ProjectRow } from './project-repository.js';
+import { CreateProjectBody, ListProjectsQuery, ProjectView, UpdateProjectBody } from './projects.schemas.js';
+
+function projectView(project: ProjectRow): Static<typeof ProjectView> {
+  return {
+    id: project.id,
+    name: project.name,
+    description: project.description,
+    createdBy: project.created_by,
+    createdAt: project.created_at.toISOString(),
+    updatedAt: project.updated_at.toISOString(),
+  };
+}
+
+export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const projects = new ProjectManagement(services.db, services.clock);
+  const tags = ['projects'];
+  const security = [{ bearer: [] }];
+
+  app.get(
+    '/v1/projects',
+    {
+      config: { access: access.tenant('viewer') },
+      schema: {
+        tags,
+        summary: "The tenant's projects, newest first, a page at a time (viewer or higher)",
+        security,
+        querystring: ListProjectsQuery,
+        response: { 200: Type.Object({ data: Type.Array(ProjectView), nextCursor: NextCursor }), ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const sort = request.query.sort ?? 'desc';
+      const after = decodeCursor(request.query.cursor, sort);
+      const page = await services.db.tenant((tx) => listProjects(tx, { limit: request.query.limit ?? 50, sort, after }));
+      return { data: page.rows.map(projectView), nextCursor: page.next ? encodeCursor(page.next, sort) : null };
+    },
+  );
+
+  app.post(
+    '/v1/projects',
+    {
+      config: { access: access.tenant('member') },
+      schema: {
+        tags,
+        summary: 'Create a project; its name is unique in the tenant (member or higher)',
+        security,
+        body: CreateProjectBody,
+        response: { 201: ProjectView, ...problems(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => reply.code(201).send(projectView(await projects.create(request.body))),
+  );
+
+  app.get(
+    '/v1/projects/:id',
+    {
+      config: { access: access.tenant('viewer') },
+      schema: {
+        tags,
+        summary: 'One project (viewer or higher)',
+        security,
+        params: IdParams,
+        response: { 200: ProjectView, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const project = await services.db.tenant((tx) => findProject(tx, request.params.id));
+      if (!project) throw new AppError('not-found', 'no project with this id');
+      return projectView(project);
+    },
+  );
+
+  app.patch(
+    '/v1/projects/:id',
+    {
+      config: { access: access.tenant('member') },
+      schema: {
+        tags,
+        summary: "Rename a project or change its description (member or higher)",
+        security,
+        params: IdParams,
+        body: UpdateProjectBody,
+        response: { 200: ProjectView, ...problems(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => projectView(await projects.update(request.params.id, request.body)),
+  );
+
+  app.delete(
+    '/v1/projects/:id',
+    {
+      config: { access: access.tenant('admin') },
+      schema: {
+        tags,
+        summary: 'Delete a project together with its tasks and member list, in one transaction (admin or higher)',
+        security,
+        params: IdParams,
+        response: { 204: Type.Null(), ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      await projects.remove(request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+};
