@@ -1,6 +1,7 @@
 // The edge of every request: authenticate, resolve the tenant, authorize, then run the
 // handler inside AsyncLocalStorage.run() with that context. Routes only declare access.
 
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { Authenticator, Principal, UserPrincipal } from '../auth/authenticate.js';
 import type { Role } from '../db/tables.js';
@@ -14,12 +15,15 @@ export type Access =
   /** A signed-in user, no tenant needed (/v1/me, switch-tenant). */
   | { readonly kind: 'user' }
   /** A member (or API key) of the resolved tenant with at least this role. */
-  | { readonly kind: 'tenant'; readonly minRole: Role };
+  | { readonly kind: 'tenant'; readonly minRole: Role }
+  /** The platform operator (TENANTRY_PLATFORM_ADMIN_TOKEN): the only HTTP path across tenants. */
+  | { readonly kind: 'platform_admin' };
 
 export const access = {
   public: { kind: 'public' } as Access,
   user: { kind: 'user' } as Access,
   tenant: (minRole: Role = 'viewer'): Access => ({ kind: 'tenant', minRole }),
+  platformAdmin: { kind: 'platform_admin' } as Access,
 };
 
 /** Routes that forget to declare access get the strictest common case, not public. */
@@ -45,12 +49,26 @@ export function signedInUser(request: FastifyRequest): UserPrincipal {
 export interface AccessDependencies {
   readonly authenticator: Authenticator;
   readonly resolver: TenantResolver;
+  readonly config: { readonly platformAdminTokenHash: Buffer | undefined };
+}
+
+function isPlatformAdmin(authorization: string | undefined, expected: Buffer | undefined): boolean {
+  const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+  if (!token || !expected) return false;
+  const actual = createHash('sha256').update(token, 'utf8').digest();
+  return timingSafeEqual(actual, expected);
 }
 
 async function establish(request: FastifyRequest, deps: AccessDependencies): Promise<RequestContext> {
   const base: RequestContext = { requestId: request.id };
   const declared = request.routeOptions.config.access ?? DEFAULT_ACCESS;
   if (declared.kind === 'public') return base;
+  if (declared.kind === 'platform_admin') {
+    if (isPlatformAdmin(request.headers.authorization, deps.config.platformAdminTokenHash)) return base;
+    // A valid tenant credential is still not the operator's: 403 rather than 401.
+    const principal = await deps.authenticator.authenticate(request.headers.authorization);
+    throw principal ? new AppError('forbidden', 'this route needs the platform-admin credential') : new AppError('unauthenticated');
+  }
   const principal = await deps.authenticator.authenticate(request.headers.authorization);
   if (!principal) throw new AppError('unauthenticated', 'send Authorization: Bearer <access token or API key>');
   request.principal = principal;

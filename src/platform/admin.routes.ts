@@ -1,0 +1,107 @@
+// Platform-admin API: the only HTTP path across tenants. Every handler goes through the
+// audited service role with a named reason; only the operator's credential is accepted.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { sql } from 'kysely';
+import { Type } from 'typebox';
+import type { Tx } from '../db/database.js';
+import { access } from '../http/access.js';
+import { IdParams, problems } from '../http/common-schemas.js';
+import { AppError } from '../http/problems.js';
+import type { Services } from '../services.js';
+import { AdminTenantDetail, AdminTenantView, ListTenantsQuery } from './admin.schemas.js';
+
+function tenantsWithMemberCounts(tx: Tx) {
+  return tx
+    .selectFrom('tenants as t')
+    .select(['t.id', 't.name', 't.slug', 't.subdomain', 't.plan', 't.status', 't.created_at', 't.deleted_at'])
+    .select((eb) =>
+      eb
+        .selectFrom('memberships as m')
+        .select(sql<number>`count(*)::int`.as('n'))
+        .whereRef('m.tenant_id', '=', 't.id')
+        .where('m.deleted_at', 'is', null)
+        .as('members'),
+    );
+}
+
+type TenantRow = Awaited<ReturnType<ReturnType<typeof tenantsWithMemberCounts>['execute']>>[number];
+
+function view(row: TenantRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    slug: row.slug,
+    subdomain: row.subdomain,
+    plan: row.plan,
+    status: row.status,
+    createdAt: row.created_at.toISOString(),
+    deletedAt: row.deleted_at?.toISOString() ?? null,
+    members: row.members ?? 0,
+  };
+}
+
+export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const { db } = services;
+  const security = [{ bearer: [] }];
+
+  app.get(
+    '/v1/admin/tenants',
+    {
+      config: { access: access.platformAdmin },
+      schema: {
+        tags: ['platform-admin'],
+        summary: 'Every tenant, oldest first, keyset-paginated by id (platform admin only)',
+        security,
+        querystring: ListTenantsQuery,
+        response: {
+          200: Type.Object({ data: Type.Array(AdminTenantView), nextAfter: Type.Union([Type.String(), Type.Null()]) }),
+          ...problems(400, 401, 403),
+        },
+      },
+    },
+    async (request) => {
+      const { limit = 50, after, status } = request.query;
+      const rows = await db.service('platform admin: list tenants', (tx) => {
+        let query = tenantsWithMemberCounts(tx).orderBy('t.id').limit(limit + 1);
+        if (after) query = query.where('t.id', '>', after);
+        if (status) query = query.where('t.status', '=', status);
+        return query.execute();
+      });
+      const page = rows.slice(0, limit);
+      return { data: page.map(view), nextAfter: rows.length > limit ? page[page.length - 1]!.id : null };
+    },
+  );
+
+  app.get(
+    '/v1/admin/tenants/:id',
+    {
+      config: { access: access.platformAdmin },
+      schema: {
+        tags: ['platform-admin'],
+        summary: 'One tenant with its row counts (platform admin only)',
+        security,
+        params: IdParams,
+        response: { 200: AdminTenantDetail, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const detail = await db.service('platform admin: read tenant', async (tx) => {
+        const tenant = await tenantsWithMemberCounts(tx).where('t.id', '=', id).executeTakeFirst();
+        if (!tenant) return undefined;
+        const count = (table: 'api_keys' | 'projects' | 'tasks') =>
+          tx
+            .selectFrom(table)
+            .select(sql<number>`count(*)::int`.as('n'))
+            .where('tenant_id', '=', id)
+            .where('deleted_at', 'is', null)
+            .executeTakeFirstOrThrow()
+            .then((row) => row.n);
+        return { tenant, counts: { apiKeys: await count('api_keys'), projects: await count('projects'), tasks: await count('tasks') } };
+      });
+      if (!detail) throw new AppError('not-found', 'no tenant with this id');
+      return { ...view(detail.tenant), counts: detail.counts };
+    },
+  );
+};

@@ -1,0 +1,32 @@
+// Response and query schemas of the platform-admin API.
+
+import { Type } from 'typebox';
+import { Timestamp, Uuid } from '../http/common-schemas.js';
+
+export const AdminTenantView = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  slug: Type.String(),
+  subdomain: Type.Union([Type.String(), Type.Null()]),
+  plan: Type.String(),
+  status: Type.String(),
+  createdAt: Timestamp,
+  deletedAt: Type.Union([Timestamp, Type.Null()]),
+  members: Type.Integer(),
+});
+
+export const AdminTenantDetail = Type.Object({
+  ...AdminTenantView.properties,
+  counts: Type.Object({ apiKeys: Type.Integer(), projects: Type.Integer(), tasks: Type.Integer() }),
+});
+
+export const ListTenantsQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    after: Type.Optional(Uuid),
+    status: Type.Optional(
+      Type.Union([Type.Literal('active'), Type.Literal('past_due'), Type.Literal('suspended'), Type.Literal('deleted')]),
+    ),
+  },
+  { additionalProperties: false },
+);
