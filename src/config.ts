@@ -1,6 +1,7 @@
 // Reads the environment once, validates it and freezes the result.
 // Nothing else in Tenantry reads process.env: the config is passed in.
 
+import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 
 export interface DatabaseRoles {
@@ -34,6 +35,10 @@ export interface Config {
   readonly bodyLimitBytes: number;
   /** Tenants are also resolved from <subdomain>.<baseDomain> when set. */
   readonly baseDomain: string | undefined;
+  /** Days a soft-deleted tenant is kept before the purge job removes it for good. */
+  readonly purgeRetentionDays: number;
+  /** SHA-256 of the platform-admin bearer token; undefined: the admin API accepts no one. */
+  readonly platformAdminTokenHash: Buffer | undefined;
 }
 
 export class ConfigError extends Error {
@@ -96,6 +101,14 @@ function jwtKey(env: Env): JwtKeyConfig | undefined {
   return undefined;
 }
 
+/** Only the hash of the admin token is kept in memory past start-up. */
+function platformAdminTokenHash(env: Env): Buffer | undefined {
+  const token = env.TENANTRY_PLATFORM_ADMIN_TOKEN;
+  if (!token) return undefined;
+  if (token.length < 32) throw new ConfigError('TENANTRY_PLATFORM_ADMIN_TOKEN must be at least 32 characters');
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = env.DATABASE_URL || undefined;
   const jwt = jwtKey(env);
@@ -121,5 +134,7 @@ export function loadConfig(env: Env = process.env): Config {
     openSignup: boolean(env, 'TENANTRY_OPEN_SIGNUP', true),
     bodyLimitBytes: integer(env, 'TENANTRY_BODY_LIMIT', 1_048_576, 1024, 100 * 1_048_576),
     baseDomain: env.TENANTRY_BASE_DOMAIN || undefined,
+    purgeRetentionDays: integer(env, 'TENANTRY_PURGE_RETENTION_DAYS', 30, 0, 3650),
+    platformAdminTokenHash: platformAdminTokenHash(env),
   });
 }
