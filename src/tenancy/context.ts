@@ -19,6 +19,15 @@ export function runWithContext<T>(context: RequestContext, work: () => T): T {
   return storage.run(Object.freeze({ ...context }), work);
 }
 
+/**
+ * Runs work with no request context. Long-lived things created during a request (a cache
+ * refresh timer, a listener on a shared emitter, a pool warm-up) must be started here, so
+ * they never act later as the tenant whose request happened to create them.
+ */
+export function outsideContext<T>(work: () => T): T {
+  return storage.exit(work);
+}
+
 export function currentContext(): RequestContext | undefined {
   return storage.getStore();
 }
