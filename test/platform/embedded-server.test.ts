@@ -1,0 +1,109 @@
+// The zero-configuration server: startServer() boots embedded PostgreSQL in a data folder,
+// migrates it and answers over real HTTP; a second start reuses the cluster and its data.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'tenantry-embedded-'));
+});
+
+afterAll(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+/** Starts the server the way `tenantry start` does, with an explicit env: no DATABASE_URL can leak in. */
+async function start(): Promise<{ server: RunningServer; baseUrl: string; logs: () => string }> {
+  const config = loadConfig({
+    TENANTRY_DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    TENANTRY_EMBEDDED_PG_PORT: '0',
+    LOG_LEVEL: 'silent',
+  });
+  expect(config.databaseUrl).toBeUndefined();
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  const server = await startServer(config, createLogger('info', sink));
+  const { port } = server.app.server.address() as AddressInfo;
+  return { server, baseUrl: `http://127.0.0.1:${port}`, logs: () => lines.join('') };
+}
+
+const owner = { email: 'embedded-owner@example.test', password: 'embedded owner password', name: 'Owner' };
+
+describe('the embedded server', () => {
+  let apiKey: string;
+
+  it('answers /healthz, /openapi.json and /docs/ over HTTP on a fresh data folder', async () => {
+    const { server, baseUrl, logs } = await start();
+    try {
+      const health = await fetch(`${baseUrl}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ status: 'ok' });
+
+      const openapi = await fetch(`${baseUrl}/openapi.json`);
+      expect(openapi.status).toBe(200);
+      const document = (await openapi.json()) as { openapi: string; paths: Record<string, unknown> };
+      expect(document.openapi).toMatch(/^3\./);
+      expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/v1/tenants', '/v1/auth/login', '/v1/members']));
+
+      const docs = await fetch(`${baseUrl}/docs/`);
+      expect(docs.status).toBe(200);
+      expect(docs.headers.get('content-type')).toMatch(/^text\/html/);
+
+      const created = await fetch(`${baseUrl}/v1/tenants`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Persisted', slug: 'persisted', owner }),
+      });
+      expect(created.status).toBe(201);
+      apiKey = ((await created.json()) as { apiKey: { key: string } }).apiKey.key;
+      expect(logs()).toContain('migrations applied');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('reuses the cluster on a second start: no migration re-applied, the tenant still there', async () => {
+    expect(apiKey).toBeDefined();
+    const { server, baseUrl, logs } = await start();
+    try {
+      expect(logs()).toContain('embedded PostgreSQL started');
+      expect(logs()).not.toContain('migrations applied');
+      const signedIn = await fetch(`${baseUrl}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: owner.email, password: owner.password }),
+      });
+      expect(signedIn.status).toBe(200);
+      const members = await fetch(`${baseUrl}/v1/members`, { headers: { authorization: `Bearer ${apiKey}` } });
+      expect(members.status).toBe(200);
+      expect(((await members.json()) as { data: Array<{ email: string }> }).data).toEqual([
+        expect.objectContaining({ email: owner.email, role: 'owner' }),
+      ]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('stops cleanly: the port is closed afterwards', async () => {
+    const { server, baseUrl } = await start();
+    await server.stop();
+    await server.stop(); // idempotent
+    await expect(fetch(`${baseUrl}/healthz`)).rejects.toThrow();
+  });
+});
