@@ -31,9 +31,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  /** Registers test-only routes (e.g. one that enqueues a job) before the app is ready. */
+  readonly extend?: (app: FastifyInstance, services: Services) => void | Promise<void>;
+}
+
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const config: Config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'debug', ...env });
   const chunks: string[] = [];
@@ -48,6 +53,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const clock = new TestClock();
   const services = createServices({ config, jwt: config.jwt!, pool, clock, logger });
   const app = await buildApp(services);
+  await options.extend?.(app, services);
   await app.ready();
   return {
     app,

@@ -1,0 +1,33 @@
+// What a queued job carries besides its own data: the tenant it acts for and the request
+// that enqueued it. Parsed defensively, because any process with queue access can add jobs.
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface JobEnvelope<P = unknown> {
+  /** The tenant a tenant job runs for; absent on service jobs. */
+  readonly tenantId?: string | undefined;
+  /** The request (or job) that enqueued this one, for tracing across the hop. */
+  readonly requestId?: string | undefined;
+  readonly data: P;
+}
+
+export class InvalidJobPayloadError extends Error {
+  override name = 'InvalidJobPayloadError';
+}
+
+export function isTenantId(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
+/** Reads an envelope from a raw queue payload; a malformed tenant id is an error, never "no tenant". */
+export function readEnvelope(payload: unknown): JobEnvelope {
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+    throw new InvalidJobPayloadError('job payload must be a JSON object');
+  }
+  const raw = payload as Record<string, unknown>;
+  if (raw.tenantId !== undefined && !isTenantId(raw.tenantId)) {
+    throw new InvalidJobPayloadError('job payload names a malformed tenant id');
+  }
+  const requestId = typeof raw.requestId === 'string' ? raw.requestId : undefined;
+  return { tenantId: raw.tenantId as string | undefined, requestId, data: raw.data ?? {} };
+}

@@ -1,0 +1,48 @@
+// Turns a job definition into a graphile-worker task that restores the job's context.
+// Each run gets its own AsyncLocalStorage.run(): nothing from the worker or an earlier job leaks in.
+
+import type { Task } from 'graphile-worker';
+import { runWithContext } from '../tenancy/context.js';
+import type { JobDefinition, JobDependencies, JobRun } from './define-job.js';
+import { readEnvelope } from './job-envelope.js';
+
+export class MissingJobTenantError extends Error {
+  override name = 'MissingJobTenantError';
+  constructor(job: string) {
+    super(`tenant job "${job}" has no tenant id in its payload; refusing to run it unscoped`);
+  }
+}
+
+export function toTask(definition: JobDefinition, deps: JobDependencies): Task {
+  return async (payload, helpers) => {
+    const envelope = readEnvelope(payload);
+    const jobId = String(helpers.job.id);
+    const requestId = `job:${jobId}`;
+    const logger = deps.logger.child({
+      job: definition.name,
+      request_id: requestId,
+      origin_request_id: envelope.requestId,
+      ...(definition.scope === 'tenant' ? { tenant_id: envelope.tenantId } : {}),
+    });
+    const run: JobRun = { jobId, attempt: helpers.job.attempts, logger };
+    logger.debug({ attempt: run.attempt }, 'job started');
+
+    if (definition.scope === 'service') {
+      // A fresh context without a tenant, even if the worker was started inside one.
+      return runWithContext({ requestId }, () => definition.handler(envelope.data, deps, run));
+    }
+    const tenantId = envelope.tenantId;
+    if (!tenantId) throw new MissingJobTenantError(definition.name);
+    return runWithContext({ requestId, tenantId }, async () => {
+      // A tenant deleted after the job was queued is gone: its jobs end without acting.
+      const live = await deps.db.tenant((tx) =>
+        tx.selectFrom('tenants').select('id').where('id', '=', tenantId).where('deleted_at', 'is', null).executeTakeFirst(),
+      );
+      if (!live) {
+        logger.warn('tenant job skipped: its tenant is deleted or unknown');
+        return;
+      }
+      await definition.handler(envelope.data, deps, run);
+    });
+  };
+}

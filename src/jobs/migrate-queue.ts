@@ -1,0 +1,34 @@
+// Creates or upgrades the queue's own schema (graphile_worker) as the owner role, so the
+// queue's tables belong to the owner like ours do, and the app role gets nothing on them.
+
+import pg from 'pg';
+import { runMigrations } from 'graphile-worker';
+import type { Logger } from 'pino';
+import type { DatabaseRoles } from '../config.js';
+import { ensureRoles } from '../db/roles.js';
+import { workerLogger } from './worker-logger.js';
+
+export const QUEUE_SCHEMA = 'graphile_worker';
+
+/**
+ * Runs graphile-worker's migrations on a private connection whose role is set at start-up
+ * (`-c role=<owner>`), so every statement, and every object created, is the owner's. The
+ * queue tables hold every tenant's payloads and have no tenant_id, so the app role is
+ * granted nothing on them. ensureRoles() first: it is idempotent, and it gives the owner
+ * CREATE on this database (a database cloned from a template does not inherit that grant).
+ */
+export async function migrateQueue(databaseUrl: string, roles: DatabaseRoles, logger: Logger): Promise<void> {
+  const login = new pg.Client({ connectionString: databaseUrl });
+  await login.connect();
+  try {
+    await ensureRoles(login, roles);
+  } finally {
+    await login.end();
+  }
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1, options: `-c role=${roles.owner}` });
+  try {
+    await runMigrations({ pgPool: pool, schema: QUEUE_SCHEMA, logger: workerLogger(logger) });
+  } finally {
+    await pool.end();
+  }
+}

@@ -1,0 +1,16 @@
+// graphile-worker logs through our pino logger, so its lines carry the same fields and
+// redaction as everything else instead of going to the console.
+
+import { Logger as WorkerLogger } from 'graphile-worker';
+import type { Logger } from 'pino';
+
+export function workerLogger(logger: Logger): WorkerLogger {
+  const base = logger.child({ component: 'graphile-worker' });
+  return new WorkerLogger((scope) => (level, message, meta) => {
+    const fields = { ...scope, ...meta };
+    if (level === 'error') base.error(fields, message);
+    else if (level === 'warning') base.warn(fields, message);
+    else if (level === 'info') base.info(fields, message);
+    else base.debug(fields, message);
+  });
+}

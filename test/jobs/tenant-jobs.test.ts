@@ -1,0 +1,271 @@
+// A job carries the tenant of the request that queued it and runs as that tenant, through
+// both isolation layers; a job without a tenant fails; no job's context leaks into another.
+
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { makeWorkerUtils, type WorkerUtils } from 'graphile-worker';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { access } from '../../src/http/access.js';
+import { defineServiceJob, defineTenantJob } from '../../src/jobs/define-job.js';
+import { Jobs, JobTenantError } from '../../src/jobs/jobs.js';
+import { migrateQueue } from '../../src/jobs/migrate-queue.js';
+import { currentContext, runWithContext } from '../../src/tenancy/context.js';
+import { bearer, signUp, type SignedUpTenant } from '../support/fixtures.js';
+import { TEST_ROLES } from '../support/roles.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+interface Observation {
+  readonly label: string;
+  readonly contextTenantId: string | undefined;
+  readonly contextRequestId: string | undefined;
+  readonly settingTenantId: string | null;
+  readonly projects: string[];
+  /** Rows found when asking for the other tenant's rows by tenant_id. */
+  readonly otherTenantRows: number;
+  readonly startedAt: number;
+  readonly endedAt: number;
+}
+
+interface ProbeData {
+  readonly label: string;
+  readonly otherTenantId?: string;
+  readonly holdMs?: number;
+}
+
+const observations = new Map<string, Observation>();
+
+const probe = defineTenantJob<ProbeData>('probe-tenant', async (data, { db }) => {
+  const startedAt = Date.now();
+  const context = currentContext();
+  const seen = await db.tenant(async (tx) => {
+    const setting = await sql<{ tenant: string | null }>`select current_setting('app.tenant_id', true) as tenant`.execute(tx);
+    // Hold the transaction open so concurrent jobs really overlap.
+    if (data.holdMs) await sleep(data.holdMs);
+    const projects = await tx.selectFrom('projects').select('name').orderBy('name').execute();
+    const other = data.otherTenantId
+      ? await tx.selectFrom('projects').select('id').where('tenant_id', '=', data.otherTenantId).execute()
+      : [];
+    return { setting: setting.rows[0]!.tenant, projects: projects.map((row) => row.name), otherTenantRows: other.length };
+  });
+  observations.set(data.label, {
+    label: data.label,
+    contextTenantId: context?.tenantId,
+    contextRequestId: context?.requestId,
+    settingTenantId: seen.setting,
+    projects: seen.projects,
+    otherTenantRows: seen.otherTenantRows,
+    startedAt,
+    endedAt: Date.now(),
+  });
+});
+
+const serviceProbe = defineServiceJob<{ label: string }>('probe-service', async (data, { db }) => {
+  const context = currentContext();
+  // db.tenant() refuses synchronously without a tenant; the async wrapper turns that into a rejection.
+  const tenantWork = await (async () => db.tenant(async () => 'ran'))().catch((error: Error) => error.name);
+  observations.set(data.label, {
+    label: data.label,
+    contextTenantId: context?.tenantId,
+    contextRequestId: context?.requestId,
+    settingTenantId: tenantWork,
+    projects: [],
+    otherTenantRows: 0,
+    startedAt: Date.now(),
+    endedAt: Date.now(),
+  });
+});
+
+type Outcome = { ok: true } | { ok: false; error: unknown };
+
+let testApp: TestApp;
+let jobs: Jobs;
+let workerPool: pg.Pool;
+let rawQueue: WorkerUtils;
+let tenantA: SignedUpTenant;
+let tenantB: SignedUpTenant;
+const outcomes = new Map<string, Outcome>();
+const waiting = new Map<string, (outcome: Outcome) => void>();
+
+function settle(jobId: string, outcome: Outcome): void {
+  outcomes.set(jobId, outcome);
+  waiting.get(jobId)?.(outcome);
+}
+
+function outcomeOf(jobId: string, timeoutMs = 15_000): Promise<Outcome> {
+  const known = outcomes.get(jobId);
+  if (known) return Promise.resolve(known);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`job ${jobId} did not finish in ${timeoutMs} ms`)), timeoutMs);
+    waiting.set(jobId, (outcome) => {
+      clearTimeout(timer);
+      resolve(outcome);
+    });
+  });
+}
+
+async function addProject(tenantId: string, name: string): Promise<void> {
+  await testApp.database.admin.query('INSERT INTO projects (tenant_id, id, name) VALUES ($1, $2, $3)', [tenantId, randomUUID(), name]);
+}
+
+async function enqueueInRequest(tenant: SignedUpTenant, data: ProbeData, requestId?: string): Promise<string> {
+  const response = await testApp.app.inject({
+    method: 'POST',
+    url: '/test/jobs/probe',
+    headers: { ...bearer(tenant.accessToken), 'x-tenant-id': tenant.tenantId, ...(requestId ? { 'x-request-id': requestId } : {}) },
+    payload: { data },
+  });
+  if (response.statusCode !== 200) throw new Error(`enqueue failed: ${response.statusCode} ${response.body}`);
+  return response.json().jobId;
+}
+
+beforeAll(async () => {
+  testApp = await startTestApp({}, {
+    extend: (app) => {
+      // A test-only route: enqueues from inside a real request, after the access layer ran.
+      app.post('/test/jobs/probe', { config: { access: access.tenant('member') } }, async (request) => {
+        const body = request.body as { data: ProbeData; asTenant?: string };
+        try {
+          const job = await jobs.enqueue('probe-tenant', body.data, body.asTenant ? { tenantId: body.asTenant } : {});
+          return { jobId: job.id };
+        } catch (error) {
+          return { refused: (error as Error).name };
+        }
+      });
+    },
+  });
+  workerPool = new pg.Pool({ connectionString: testApp.database.url, max: 6 });
+  jobs = new Jobs({
+    pool: workerPool,
+    dependencies: {
+      db: testApp.services.db,
+      clock: testApp.services.clock,
+      config: testApp.services.config,
+      logger: testApp.services.logger,
+    },
+    definitions: [probe, serviceProbe],
+  });
+  await migrateQueue(testApp.database.url, TEST_ROLES, testApp.services.logger);
+  jobs.events.on('job:success', ({ job }) => settle(String(job.id), { ok: true }));
+  jobs.events.on('job:error', ({ job, error }) => settle(String(job.id), { ok: false, error }));
+  rawQueue = await makeWorkerUtils({ pgPool: workerPool });
+
+  tenantA = await signUp(testApp.app);
+  tenantB = await signUp(testApp.app);
+  await addProject(tenantA.tenantId, 'alpha-1');
+  await addProject(tenantA.tenantId, 'alpha-2');
+  await addProject(tenantB.tenantId, 'bravo-1');
+
+  // Deliberately start the worker inside tenant A's context: every job must still run in its
+  // own context, so nothing from here may reach a B job or a service job.
+  await runWithContext({ requestId: 'worker-start', tenantId: tenantA.tenantId }, () =>
+    jobs.start({ concurrency: 2, pollIntervalMs: 200 }),
+  );
+});
+
+afterAll(async () => {
+  await jobs?.stop();
+  await rawQueue?.release();
+  await workerPool?.end();
+  await testApp?.close();
+});
+
+describe('tenant jobs', () => {
+  it('runs a job enqueued during tenant A’s request as tenant A, seeing only A’s rows', async () => {
+    const jobId = await enqueueInRequest(tenantA, { label: 'a-basic', otherTenantId: tenantB.tenantId });
+    expect(await outcomeOf(jobId)).toEqual({ ok: true });
+    const seen = observations.get('a-basic')!;
+    expect(seen.contextTenantId).toBe(tenantA.tenantId);
+    expect(seen.contextRequestId).toBe(`job:${jobId}`);
+    expect(seen.settingTenantId).toBe(tenantA.tenantId);
+    expect(seen.projects).toEqual(['alpha-1', 'alpha-2']);
+    expect(seen.otherTenantRows).toBe(0);
+  });
+
+  it('keeps the enqueuing request’s id in the payload for tracing', async () => {
+    const jobId = await enqueueInRequest(tenantB, { label: 'b-trace' }, 'req-trace-42');
+    expect(await outcomeOf(jobId)).toEqual({ ok: true });
+    const lines = testApp.logs().split('\n').filter((line) => line.includes(`"request_id":"job:${jobId}"`));
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines[0]).toContain('"origin_request_id":"req-trace-42"');
+    expect(lines[0]).toContain(`"tenant_id":"${tenantB.tenantId}"`);
+  });
+
+  it('refuses, inside a request, to enqueue a job for another tenant', async () => {
+    const response = await testApp.app.inject({
+      method: 'POST',
+      url: '/test/jobs/probe',
+      headers: { ...bearer(tenantA.accessToken), 'x-tenant-id': tenantA.tenantId },
+      payload: { data: { label: 'a-as-b' }, asTenant: tenantB.tenantId },
+    });
+    expect(response.json()).toEqual({ refused: 'JobTenantError' });
+  });
+
+  it('refuses to enqueue a tenant job with no tenant in context or options', async () => {
+    await expect(jobs.enqueue('probe-tenant', { label: 'nobody' })).rejects.toBeInstanceOf(JobTenantError);
+  });
+
+  it('fails a queued job whose payload names no tenant, without running its handler', async () => {
+    const job = await rawQueue.addJob('probe-tenant', { data: { label: 'no-tenant' } }, { maxAttempts: 1 });
+    const outcome = await outcomeOf(String(job.id));
+    expect(outcome.ok).toBe(false);
+    expect((outcome as { error: Error }).error.name).toBe('MissingJobTenantError');
+    expect(observations.has('no-tenant')).toBe(false);
+  });
+
+  it('fails a queued job whose tenant id is malformed', async () => {
+    const job = await rawQueue.addJob('probe-tenant', { tenantId: "x' OR true", data: { label: 'bad-tenant' } }, { maxAttempts: 1 });
+    const outcome = await outcomeOf(String(job.id));
+    expect(outcome.ok).toBe(false);
+    expect(observations.has('bad-tenant')).toBe(false);
+  });
+
+  it('runs jobs of two tenants concurrently, each seeing only its own rows', async () => {
+    const [a, b] = await Promise.all([
+      enqueueInRequest(tenantA, { label: 'a-concurrent', otherTenantId: tenantB.tenantId, holdMs: 400 }),
+      enqueueInRequest(tenantB, { label: 'b-concurrent', otherTenantId: tenantA.tenantId, holdMs: 400 }),
+    ]);
+    expect(await outcomeOf(a)).toEqual({ ok: true });
+    expect(await outcomeOf(b)).toEqual({ ok: true });
+    const seenA = observations.get('a-concurrent')!;
+    const seenB = observations.get('b-concurrent')!;
+    // They overlapped in time: both transactions were open at once.
+    expect(seenA.startedAt).toBeLessThan(seenB.endedAt);
+    expect(seenB.startedAt).toBeLessThan(seenA.endedAt);
+    expect(seenA).toMatchObject({ contextTenantId: tenantA.tenantId, settingTenantId: tenantA.tenantId, projects: ['alpha-1', 'alpha-2'], otherTenantRows: 0 });
+    expect(seenB).toMatchObject({ contextTenantId: tenantB.tenantId, settingTenantId: tenantB.tenantId, projects: ['bravo-1'], otherTenantRows: 0 });
+  });
+
+  it('does not leak one job’s context into the next, nor the worker’s into any job', async () => {
+    const labels = Array.from({ length: 6 }, (_, i) => `leak-${i}`);
+    const ids: Array<[string, string]> = [];
+    for (const [i, label] of labels.entries()) {
+      const tenant = i % 2 === 0 ? tenantA : tenantB;
+      ids.push([label, await enqueueInRequest(tenant, { label })]);
+    }
+    const service = await jobs.enqueue('probe-service', { label: 'leak-service' });
+    for (const [, id] of ids) expect(await outcomeOf(id)).toEqual({ ok: true });
+    expect(await outcomeOf(service.id)).toEqual({ ok: true });
+    for (const [i, label] of labels.entries()) {
+      const tenant = i % 2 === 0 ? tenantA : tenantB;
+      expect(observations.get(label), label).toMatchObject({ contextTenantId: tenant.tenantId, settingTenantId: tenant.tenantId });
+    }
+    // The worker was started inside A's context; a service job still has no tenant at all.
+    const seenService = observations.get('leak-service')!;
+    expect(seenService.contextTenantId).toBeUndefined();
+    expect(seenService.contextRequestId).toBe(`job:${service.id}`);
+    expect(seenService.settingTenantId).toBe('MissingTenantContextError');
+    // And the test's own context is untouched by all of this.
+    expect(currentContext()).toBeUndefined();
+  });
+
+  it('skips a tenant job whose tenant was deleted after it was queued', async () => {
+    const tenantC = await signUp(testApp.app);
+    await addProject(tenantC.tenantId, 'charlie-1');
+    await testApp.database.admin.query("UPDATE tenants SET status = 'deleted', deleted_at = now() WHERE id = $1", [tenantC.tenantId]);
+    const job = await jobs.enqueue('probe-tenant', { label: 'c-deleted' }, { tenantId: tenantC.tenantId });
+    expect(await outcomeOf(job.id)).toEqual({ ok: true });
+    expect(observations.has('c-deleted')).toBe(false);
+  });
+});
