@@ -13,6 +13,7 @@ import { createServices } from './services.js';
 import { startServer } from './server.js';
 import { loadOrCreateJwtSecret } from './auth/jwt-key-file.js';
 import { provisionTenant } from './tenancy/provisioning/provision-tenant.js';
+import { tenantView } from './tenancy/tenant-view.js';
 import { AppError } from './http/problems.js';
 
 const program = new Command()
@@ -85,8 +86,9 @@ tenants
         plan: options.plan,
         owner: { email: options.ownerEmail!, name: options.ownerName!, password },
       });
+      // The same public shape as POST /v1/tenants: internal columns (settings, branding) stay in.
       process.stdout.write(
-        JSON.stringify({ tenant: created.tenant, ownerId: created.owner.id, apiKey: created.apiKey }, null, 2) + '\n',
+        JSON.stringify({ tenant: tenantView(created.tenant), ownerId: created.owner.id, apiKey: created.apiKey }, null, 2) + '\n',
       );
     } finally {
       await pool.end();
