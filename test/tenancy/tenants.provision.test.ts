@@ -68,6 +68,12 @@ describe('a successful sign-up', () => {
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ activeTenantId: tenant.tenantId, memberships: [{ tenantId: tenant.tenantId, role: 'owner' }] });
   });
+  it('stores the owner password as an argon2id hash, never as given', async () => {
+    const tenant = await signUp(testApp.app);
+    const { rows } = await testApp.database.admin.query('SELECT password_hash FROM users WHERE id = $1', [tenant.userId]);
+    expect(rows[0].password_hash).toMatch(/^\$argon2id\$/);
+    expect(rows[0].password_hash).not.toContain(tenant.password);
+  });
 });
 
 describe('a taken slug or subdomain', () => {
@@ -160,6 +166,20 @@ describe('an existing user founding another tenant', () => {
     const before = await rowCounts(testApp.database.admin);
     const response = await signUpRequest(uniqueSlug(), { email: first.email, password: 'not the right password' });
     expectProblem(response, 401, 'invalid-credentials');
+    expect(await rowCounts(testApp.database.admin)).toEqual(before);
+  });
+  it('returns 409 and creates nothing when the email has a pending invitation', async () => {
+    const inviter = await signUp(testApp.app);
+    const email = `${uniqueSlug('invited')}@example.test`;
+    const invited = await testApp.app.inject({
+      method: 'POST',
+      url: '/v1/members',
+      headers: bearer(inviter.accessToken),
+      payload: { email, role: 'member' },
+    });
+    expect(invited.statusCode).toBe(201);
+    const before = await rowCounts(testApp.database.admin);
+    expectProblem(await signUpRequest(uniqueSlug(), { email, password: 'chosen by someone' }), 409, 'conflict');
     expect(await rowCounts(testApp.database.admin)).toEqual(before);
   });
 });
