@@ -13,6 +13,7 @@ import { healthRoutes } from './http/health.routes.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerValidation } from './http/validation.js';
 import type { Services } from './services.js';
+import { tenantLifecycleRoutes } from './tenancy/lifecycle/tenant-lifecycle.routes.js';
 import { membersRoutes } from './tenancy/members/members.routes.js';
 import { tenantsRoutes } from './tenancy/provisioning/tenants.routes.js';
 
@@ -46,5 +47,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(apiKeysRoutes, options);
   await app.register(membersRoutes, options);
   await app.register(tasksRoutes, options);
+  await app.register(tenantLifecycleRoutes, options);
   return app;
 }
