@@ -6,14 +6,16 @@ import { Command } from 'commander';
 import { createLogger } from './logger.js';
 import { loadConfig } from './config.js';
 import { systemClock } from './clock.js';
-import { createPool } from './db/database.js';
+import { createPool, Database } from './db/database.js';
 import { openDatabase } from './db/open-database.js';
 import { migrate } from './db/migrate.js';
+import { migrateQueue } from './jobs/migrate-queue.js';
 import { createServices } from './services.js';
 import { startServer } from './server.js';
 import { loadOrCreateJwtSecret } from './auth/jwt-key-file.js';
 import { provisionTenant } from './tenancy/provisioning/provision-tenant.js';
 import { tenantView } from './tenancy/tenant-view.js';
+import { purgeDeletedTenants } from './tenancy/lifecycle/purge-deleted-tenants.js';
 import { AppError } from './http/problems.js';
 
 const program = new Command()
@@ -50,10 +52,11 @@ program
     const logger = createLogger(config.logLevel);
     if (config.databaseUrl) {
       const applied = await migrate({ databaseUrl: config.databaseUrl, roles: config.roles });
+      await migrateQueue(config.databaseUrl, config.roles, logger);
       logger.info({ applied }, applied.length ? 'migrations applied' : 'schema is current');
     } else {
       const database = await openDatabase(config, logger, { migrate: true });
-      await database.close();
+      await migrateQueue(database.url, config.roles, logger).finally(() => database.close());
     }
   });
 
@@ -90,6 +93,27 @@ tenants
       process.stdout.write(
         JSON.stringify({ tenant: tenantView(created.tenant), ownerId: created.owner.id, apiKey: created.apiKey }, null, 2) + '\n',
       );
+    } finally {
+      await pool.end();
+      await database.close();
+    }
+  });
+
+program
+  .command('purge')
+  .description('hard-delete tenants soft-deleted longer than the retention period; prints their ids as JSON')
+  .option('--retention-days <days>', 'override TENANTRY_PURGE_RETENTION_DAYS')
+  .action(async (options: { retentionDays?: string }) => {
+    const config = loadConfig();
+    const logger = createLogger(config.logLevel);
+    const retentionDays = options.retentionDays === undefined ? config.purgeRetentionDays : Number(options.retentionDays);
+    if (!Number.isInteger(retentionDays) || retentionDays < 0) throw new Error('--retention-days must be a whole number of days');
+    const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });
+    const pool = createPool(database.url, 2, logger);
+    try {
+      const db = new Database({ pool, roles: config.roles, logger });
+      const result = await purgeDeletedTenants(db, systemClock, retentionDays);
+      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     } finally {
       await pool.end();
       await database.close();

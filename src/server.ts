@@ -9,6 +9,7 @@ import { systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { createPool } from './db/database.js';
 import { openDatabase } from './db/open-database.js';
+import { migrateQueue } from './jobs/migrate-queue.js';
 import { createServices } from './services.js';
 
 export interface RunningServer {
@@ -25,17 +26,22 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const services = createServices({ config, jwt, pool, clock: systemClock, logger });
   const app = await buildApp(services);
   try {
+    // The queue's schema is the owner's, created here (idempotent) before the worker looks for it.
+    await migrateQueue(database.url, config.roles, logger);
+    await services.jobs.start({ concurrency: 2 });
     const address = await app.listen({ port: config.port, host: config.host });
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
         await app.close();
+        await services.jobs.stop();
         await pool.end();
         await database.close();
       })());
     return { app, address, stop };
   } catch (error) {
     await app.close();
+    await services.jobs.stop();
     await pool.end();
     await database.close();
     throw error;

@@ -9,6 +9,8 @@ import { Sessions } from './auth/sessions.js';
 import type { Clock } from './clock.js';
 import type { Config, JwtKeyConfig } from './config.js';
 import { Database } from './db/database.js';
+import { Jobs } from './jobs/jobs.js';
+import { purgeDeletedTenantsJob, purgeSchedule } from './tenancy/lifecycle/purge-job.js';
 import { TenantResolver } from './tenancy/resolve-tenant.js';
 
 export interface Services {
@@ -19,6 +21,8 @@ export interface Services {
   readonly sessions: Sessions;
   readonly authenticator: Authenticator;
   readonly resolver: TenantResolver;
+  /** The job queue; its worker is started by the server, not here. */
+  readonly jobs: Jobs;
 }
 
 export interface ServiceInputs {
@@ -40,5 +44,11 @@ export function createServices({ config, jwt, pool, clock, logger }: ServiceInpu
     sessions: new Sessions(db, tokens, clock, config.refreshTokenTtlSeconds),
     authenticator: new Authenticator(db, tokens, clock),
     resolver: new TenantResolver(db, clock, config.baseDomain),
+    jobs: new Jobs({
+      pool,
+      dependencies: { db, clock, config, logger },
+      definitions: [purgeDeletedTenantsJob],
+      schedules: [purgeSchedule],
+    }),
   };
 }

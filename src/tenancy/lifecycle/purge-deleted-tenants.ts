@@ -1,0 +1,46 @@
+// Hard-deletes tenants soft-deleted longer than the retention period, with all their rows,
+// children first. Cross-tenant by nature, so it runs as the audited service role.
+
+import type { Clock } from '../../clock.js';
+import type { Database } from '../../db/database.js';
+import { TENANT_DATA_TABLES } from './tenant-data-tables.js';
+
+export const PURGE_REASON = 'purge deleted tenants';
+
+/** Tenants per transaction: bounds lock time and transaction size on a large backlog. */
+const BATCH = 50;
+
+export interface PurgeResult {
+  readonly purgedTenantIds: string[];
+}
+
+export async function purgeDeletedTenants(db: Database, clock: Clock, retentionDays: number): Promise<PurgeResult> {
+  const cutoff = new Date(clock.now().getTime() - retentionDays * 86_400_000);
+  const purged: string[] = [];
+  for (;;) {
+    const batch = await db.service(PURGE_REASON, async (tx) => {
+      // SKIP LOCKED: two purges at once (cron on two instances, the CLI) split the work.
+      const rows = await tx
+        .selectFrom('tenants')
+        .select('id')
+        .where('status', '=', 'deleted')
+        .where('deleted_at', '<=', cutoff)
+        .orderBy('deleted_at')
+        .limit(BATCH)
+        .forUpdate()
+        .skipLocked()
+        .execute();
+      const ids = rows.map((row) => row.id);
+      if (ids.length === 0) return ids;
+      for (const table of TENANT_DATA_TABLES) {
+        await tx.deleteFrom(table).where('tenant_id', 'in', ids).execute();
+      }
+      // Sessions are the users' (global), not the tenant's: they only forget it.
+      await tx.updateTable('sessions').set({ active_tenant_id: null }).where('active_tenant_id', 'in', ids).execute();
+      await tx.deleteFrom('tenants').where('id', 'in', ids).execute();
+      return ids;
+    });
+    purged.push(...batch);
+    if (batch.length < BATCH) return { purgedTenantIds: purged };
+  }
+}
