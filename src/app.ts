@@ -2,7 +2,7 @@
 // code calls listen(), tests call inject().
 
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { apiKeysRoutes } from './auth/api-keys/api-keys.routes.js';
 import { authRoutes } from './auth/auth.routes.js';
@@ -12,6 +12,7 @@ import { registerErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerValidation } from './http/validation.js';
+import { adminRoutes } from './platform/admin.routes.js';
 import type { Services } from './services.js';
 import { tenantLifecycleRoutes } from './tenancy/lifecycle/tenant-lifecycle.routes.js';
 import { membersRoutes } from './tenancy/members/members.routes.js';
@@ -28,7 +29,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    requestIdLogLabel: 'request_id',
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
     trustProxy: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -48,5 +49,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(membersRoutes, options);
   await app.register(tasksRoutes, options);
   await app.register(tenantLifecycleRoutes, options);
+  await app.register(adminRoutes, options);
   return app;
 }

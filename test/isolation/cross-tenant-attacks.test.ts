@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, Database } from '../../src/db/database.js';
+import { createPool, Database, type Work } from '../../src/db/database.js';
 import { newId } from '../../src/db/ids.js';
 import { TENANT_TABLES } from '../../src/db/tenant-tables.js';
 import { runWithContext } from '../../src/tenancy/context.js';
@@ -54,7 +54,7 @@ async function snapshotOfA(): Promise<unknown[]> {
   return rows;
 }
 
-function asB<T>(db: Database, work: Parameters<Database['tenant']>[0] & ((tx: never) => Promise<T>)): Promise<T> {
+function asB<T>(db: Database, work: Work<T>): Promise<T> {
   return runWithContext({ requestId: 'attack', tenantId: b.tenantId }, () => db.tenant(work));
 }
 

@@ -3,6 +3,7 @@
 
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TENANT_TABLES } from '../../src/db/tenant-tables.js';
 import { TEST_ROLES } from '../support/roles.js';
@@ -22,7 +23,7 @@ afterAll(async () => {
 });
 
 /** Runs statements as the app role inside a transaction that is always rolled back. */
-async function asApp<T>(work: (query: (text: string) => Promise<{ rows: T[] }>) => Promise<void>): Promise<void> {
+async function asApp(work: (query: (text: string) => Promise<pg.QueryResult>) => Promise<void>): Promise<void> {
   const client = await database.admin.connect();
   try {
     await client.query(`BEGIN; SET LOCAL ROLE ${app}`);
@@ -95,7 +96,7 @@ describe('the tenant setting', () => {
       await asApp(async (query) => {
         await query(setting);
         for (const table of TENANT_TABLES) {
-          const { rows } = await (query(`SELECT count(*)::int AS n FROM ${table}`) as Promise<{ rows: Array<{ n: number }> }>);
+          const { rows } = await query(`SELECT count(*)::int AS n FROM ${table}`);
           expect(rows[0]!.n, `${table} with ${setting}`).toBe(0);
         }
         await expect(query(`INSERT INTO projects (tenant_id, id, name) SELECT id, gen_random_uuid(), 'x' FROM tenants LIMIT 1`)).rejects.toThrow(

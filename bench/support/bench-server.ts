@@ -1,0 +1,57 @@
+// The server under test for bench:isolation, in its own process so the load generator does
+// not share its event loop. Adds one bench-only route: the same task list, unscoped.
+
+import { Kysely, PostgresDialect } from 'kysely';
+import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { buildApp } from '../../src/app.js';
+import { systemClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import { createPool } from '../../src/db/database.js';
+import type { Tables } from '../../src/db/tables.js';
+import { TenantScopePlugin } from '../../src/db/tenant-scope-plugin.js';
+import { listTasks } from '../../src/domain/tasks/task-repository.js';
+import { access } from '../../src/http/access.js';
+import { createLogger } from '../../src/logger.js';
+import { createServices } from '../../src/services.js';
+
+const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
+const logger = createLogger(config.logLevel);
+const pool = createPool(config.databaseUrl!, config.poolSize, logger);
+const services = createServices({ config, jwt: config.jwt!, pool, clock: systemClock, logger });
+const app = await buildApp(services);
+
+// The baseline: the identical SQL (the tenant predicate comes from the same plugin, used here
+// only to write the WHERE), run on the pool with no transaction, no role switch and no RLS.
+const plain = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+
+const unscoped: FastifyPluginAsyncTypebox = async (bench) => {
+  bench.get(
+    '/bench/unscoped-tasks',
+    { config: { access: access.tenant('viewer') }, schema: { hide: true, querystring: Type.Object({ limit: Type.Optional(Type.Integer()) }) } },
+    async (request) => {
+      const tx = plain.withPlugin(new TenantScopePlugin({ tenantId: request.context.tenantId }));
+      const page = await listTasks(tx, {}, { limit: request.query.limit ?? 50, sort: 'desc' });
+      return {
+        data: page.rows.map((task) => ({
+          id: task.id,
+          projectId: task.project_id,
+          title: task.title,
+          description: task.description,
+          status: task.status,
+          assigneeId: task.assignee_id,
+          createdBy: task.created_by,
+          createdAt: task.created_at.toISOString(),
+          updatedAt: task.updated_at.toISOString(),
+        })),
+        nextCursor: page.next ? 'more' : null,
+      };
+    },
+  );
+};
+await app.register(unscoped);
+const address = await app.listen({ port: 0, host: '127.0.0.1' });
+process.stdout.write(JSON.stringify({ address }) + '\n');
+process.on('SIGTERM', () => {
+  void app.close().then(() => pool.end()).then(() => process.exit(0));
+});
