@@ -260,6 +260,24 @@ describe('tenant jobs', () => {
     expect(currentContext()).toBeUndefined();
   });
 
+  it('keeps the queue schema owned by the owner role, with no access for the app role', async () => {
+    const { rows: owners } = await testApp.database.admin.query(
+      `SELECT DISTINCT r.rolname AS owner FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles r ON r.oid = c.relowner
+       WHERE n.nspname = 'graphile_worker'
+       UNION
+       SELECT DISTINCT r.rolname FROM pg_proc p
+         JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_roles r ON r.oid = p.proowner
+       WHERE n.nspname = 'graphile_worker'`,
+    );
+    expect(owners).toEqual([{ owner: TEST_ROLES.owner }]);
+    const { rows } = await testApp.database.admin.query(
+      "SELECT has_schema_privilege($1, 'graphile_worker', 'USAGE') AS usage",
+      [TEST_ROLES.app],
+    );
+    expect(rows).toEqual([{ usage: false }]);
+  });
+
   it('skips a tenant job whose tenant was deleted after it was queued', async () => {
     const tenantC = await signUp(testApp.app);
     await addProject(tenantC.tenantId, 'charlie-1');
