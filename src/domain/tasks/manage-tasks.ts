@@ -75,7 +75,7 @@ export class TaskManagement {
     const now = this.clock.now();
     return this.db.tenant(async (tx) => {
       if (changes.projectId !== undefined && !(await lockLiveProject(tx, changes.projectId))) {
-        if (!(await this.#exists(tx, id))) throw notFound();
+        if (!(await findTask(tx, id))) throw notFound();
         throw unknownReference('projectId');
       }
       const task = await updateTask(tx, id, changes, now).catch(asReferenceProblem);
@@ -99,9 +99,5 @@ export class TaskManagement {
       }
       return listTasks(tx, filter, page);
     });
-  }
-
-  async #exists(tx: Tx, id: string): Promise<boolean> {
-    return (await findTask(tx, id)) !== undefined;
   }
 }
