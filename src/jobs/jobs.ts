@@ -152,8 +152,9 @@ export class Jobs {
     const utils = this.#utils;
     this.#runner = undefined;
     this.#utils = undefined;
-    if (runner) await (await runner).stop();
-    if (utils) await (await utils).release();
+    // A worker or utils that failed to start has nothing to stop.
+    await (await runner?.catch(() => undefined))?.stop();
+    await (await utils?.catch(() => undefined))?.release();
   }
 
   #definition(name: string): JobDefinition {
