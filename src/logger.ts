@@ -16,6 +16,11 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         '*.accessToken',
         '*.token',
         '*.key',
+        // A PostgreSQL error's detail can quote the failing row ("Failing row contains ..."),
+        // hashes included; its code, constraint and table say enough to debug.
+        'err.detail',
+        'err.where',
+        'err.cause.detail',
       ],
       censor: '[redacted]',
     },

@@ -88,16 +88,16 @@ export class Database {
     const context = currentContext();
     const actor = context?.userId ? `user:${context.userId}` : 'system';
     this.#logger.info({ reason, actor, request_id: context?.requestId }, 'service role used');
-    const client = await this.#pool.connect();
     const audit =
       `INSERT INTO service_role_audit (id, reason, actor, request_id, target_tenant_id) VALUES (` +
       [randomUUID(), reason, actor, context?.requestId ?? null, context?.tenantId ?? null]
-        .map((value) => (value === null ? 'NULL' : client.escapeLiteral(value)))
+        .map((value) => (value === null ? 'NULL' : pg.escapeLiteral(value)))
         .join(', ') +
       ')';
-    const role = `SET LOCAL ROLE "${this.#roles.service}"`;
-    // Cross-tenant by definition: no tenant filter, the reason above is the control.
-    return this.#runOn(client, `BEGIN; ${role}; ${audit}; COMMIT; BEGIN; ${role}`, [], work);
+    // Committed on its own and awaited: no audit row, no work.
+    await this.#pool.query(`BEGIN; SET LOCAL ROLE "${this.#roles.service}"; ${audit}; COMMIT`);
+    // Cross-tenant by definition: no tenant filter, the recorded reason is the control.
+    return this.#run(this.#roles.service, [], [], work);
   }
 
   /** True when a trivial query succeeds within the pool's connection timeout. */
@@ -120,11 +120,6 @@ export class Database {
 
   async #run<T>(role: string, settings: string[], plugins: KyselyPlugin[], work: Work<T>): Promise<T> {
     const client = await this.#pool.connect();
-    const opening = ['BEGIN', `SET LOCAL ROLE "${role}"`, ...settings].join('; ');
-    return this.#runOn(client, opening, plugins, work);
-  }
-
-  async #runOn<T>(client: pg.PoolClient, opening: string, plugins: KyselyPlugin[], work: Work<T>): Promise<T> {
     // A connection that dies while checked out emits 'error' on the client; unheard, that
     // would crash the process. The pending query rejects anyway, and release() destroys it.
     const onConnectionError = (error: Error) => this.#logger.warn({ err: error }, 'database connection lost mid-transaction');
@@ -136,10 +131,15 @@ export class Database {
       client.off('error', onConnectionError);
       client.release(error);
     };
+    // BEGIN travels alone, so even a scoping statement that failed to parse would fail inside
+    // the transaction and abort it, never leave the work running outside one. Neither is
+    // awaited: on a pipelining pool the work's first query follows them on the same round
+    // trip, and PostgreSQL still applies them first. No parameters: simple protocol.
+    const setup = Promise.all([client.query('BEGIN'), client.query([`SET LOCAL ROLE "${role}"`, ...settings].join('; '))]);
+    setup.catch(() => {}); // observed below, whichever way the work ends
     try {
-      // No parameters: the simple protocol sends all statements in one round trip.
-      await client.query(opening);
       const result = await work(this.#kysely(client, plugins));
+      await setup;
       await client.query('COMMIT');
       release();
       return result;
@@ -151,7 +151,8 @@ export class Database {
         // A client that cannot roll back may still hold transaction state: destroy it.
         release(rollbackError as Error);
       }
-      throw error;
+      // A failed setup explains the work's failure ("transaction is aborted"): report the cause.
+      throw (await setup.then(() => undefined, (setupError: unknown) => setupError)) ?? error;
     }
   }
 
