@@ -168,8 +168,19 @@ export class Database {
   }
 }
 
+/**
+ * The pool every unit of work draws from. Pipelining lets the scoping statements share a
+ * round trip with the first query (see #run); each query still gets its own Sync, so one
+ * failing does not swallow the next.
+ */
 export function createPool(url: string, max: number, logger: Logger): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+    pipeline: true,
+  } as pg.PoolConfig);
   // An idle client that loses its connection emits here; the pool has already discarded it.
   pool.on('error', (error) => logger.warn({ err: error }, 'idle database client failed'));
   return pool;
