@@ -1,12 +1,11 @@
-// The tables that hold tenant data: each has tenant_id, RLS enabled and forced, and is
-// filtered by the query layer. A test checks this list against the database catalog.
+// The tables that hold tenant data, children before parents: each has tenant_id, RLS
+// enabled and forced, and is filtered by the query layer. Soft delete stamps them in this
+// order and purge deletes in it. Catalog tests fail when a tenant table is missing here.
 
-export const TENANT_TABLES: ReadonlySet<string> = new Set([
-  'memberships',
-  'api_keys',
-  'projects',
-  'project_members',
-  'tasks',
-]);
+export const TENANT_TABLE_ORDER = ['tasks', 'project_members', 'projects', 'api_keys', 'memberships'] as const;
+
+export type TenantTable = (typeof TENANT_TABLE_ORDER)[number];
+
+export const TENANT_TABLES: ReadonlySet<string> = new Set(TENANT_TABLE_ORDER);
 
 export const TENANT_COLUMN = 'tenant_id';

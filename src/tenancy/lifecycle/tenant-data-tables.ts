@@ -1,6 +1,4 @@
-// Every table that holds a tenant's rows, children before parents: soft delete stamps them
-// all, purge deletes them in this order. A catalog test fails when a tenant table is missing.
+// The tenant tables as lifecycle work walks them (children first). One list, kept in the
+// data layer beside the query filter, so deletion and isolation can never disagree.
 
-export const TENANT_DATA_TABLES = ['tasks', 'project_members', 'projects', 'api_keys', 'memberships'] as const;
-
-export type TenantDataTable = (typeof TENANT_DATA_TABLES)[number];
+export { TENANT_TABLE_ORDER as TENANT_DATA_TABLES, type TenantTable as TenantDataTable } from '../../db/tenant-tables.js';
