@@ -111,12 +111,13 @@ export function registerAccess(app: FastifyInstance, deps: AccessDependencies): 
     };
   });
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     request.context = { requestId: request.id };
     if (request.is404) return;
     request.context = await establish(request, deps);
     if (request.context.tenantId) {
-      request.log = request.log.child({ tenant_id: request.context.tenantId, user_id: request.context.userId });
+      // Both loggers: Fastify writes "request completed" through reply.log.
+      request.log = reply.log = request.log.child({ tenant_id: request.context.tenantId, user_id: request.context.userId });
     }
   });
 }
