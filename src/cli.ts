@@ -18,6 +18,8 @@ import { tenantView } from './tenancy/tenant-view.js';
 import { purgeDeletedTenants } from './tenancy/lifecycle/purge-deleted-tenants.js';
 import { AppError } from './http/problems.js';
 
+// Commands other than `start` print results on stdout; their logs go to stderr so the two
+// never mix (e.g. `tenantry tenants create ... | jq`).
 const program = new Command()
   .name('tenantry')
   .description('Multi-tenant SaaS backend on PostgreSQL with two-layer tenant isolation');
@@ -49,7 +51,7 @@ program
   .description('create the roles and apply pending migrations (DATABASE_URL, or the embedded database)')
   .action(async () => {
     const config = loadConfig();
-    const logger = createLogger(config.logLevel);
+    const logger = createLogger(config.logLevel, process.stderr);
     if (config.databaseUrl) {
       const applied = await migrate({ databaseUrl: config.databaseUrl, roles: config.roles });
       await migrateQueue(config.databaseUrl, config.roles, logger);
@@ -74,7 +76,7 @@ tenants
   .option('--owner-password <password>', "owner's password (or TENANTRY_OWNER_PASSWORD)")
   .action(async (options: Record<string, string>) => {
     const config = loadConfig();
-    const logger = createLogger(config.logLevel);
+    const logger = createLogger(config.logLevel, process.stderr);
     const password = options.ownerPassword ?? process.env.TENANTRY_OWNER_PASSWORD;
     if (!password || password.length < 10) throw new Error('an owner password of at least 10 characters is required');
     const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });
@@ -105,7 +107,7 @@ program
   .option('--retention-days <days>', 'override TENANTRY_PURGE_RETENTION_DAYS')
   .action(async (options: { retentionDays?: string }) => {
     const config = loadConfig();
-    const logger = createLogger(config.logLevel);
+    const logger = createLogger(config.logLevel, process.stderr);
     const retentionDays = options.retentionDays === undefined ? config.purgeRetentionDays : Number(options.retentionDays);
     if (!Number.isInteger(retentionDays) || retentionDays < 0) throw new Error('--retention-days must be a whole number of days');
     const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });

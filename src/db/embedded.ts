@@ -65,7 +65,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const clusterDir = join(options.dataDir, 'pg');
   const port = options.port === 0 ? await freePort() : options.port;
   const password = await clusterPassword(options.dataDir);
-  const log = options.onLog ?? (() => {});
+  // The last lines PostgreSQL printed, to explain a failed start.
+  const recent: string[] = [];
+  const log = (message: string) => {
+    recent.push(message.trim());
+    if (recent.length > 20) recent.shift();
+    options.onLog?.(message);
+  };
   const cluster = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,
@@ -83,7 +89,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   if (!(await exists(join(clusterDir, 'PG_VERSION')))) {
     await cluster.initialise();
   }
-  await cluster.start();
+  await cluster.start().catch((error: unknown) => {
+    throw new Error(
+      `PostgreSQL did not start in ${clusterDir} on port ${port} ` +
+        `(is another Tenantry using this data folder or port?): ${error instanceof Error ? error.message : recent.join(' | ')}`,
+    );
+  });
   // If this process ends without stop(), the postmaster must not outlive it holding the data
   // folder: SIGINT (fast shutdown) to the pid PostgreSQL itself recorded.
   const stopOnExit = () => {

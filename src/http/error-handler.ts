@@ -1,6 +1,7 @@
 // Turns every error into an RFC 9457 problem+json answer. Client mistakes get a 4xx that
 // says what was wrong; anything unexpected is logged and becomes a bare 500.
 
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, problemBody, type ProblemCode } from './problems.js';
 
@@ -46,8 +47,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (error instanceof SyntaxError) return send(reply, request, problemBody('malformed-json', error.message));
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       request.log.info({ err: error }, 'client error');
-      const code: ProblemCode = error.statusCode === 404 ? 'not-found' : 'validation-failed';
-      return send(reply, request, { ...problemBody(code, error.message), status: error.statusCode });
+      if (error.statusCode === 400 || error.statusCode === 404) {
+        return send(reply, request, problemBody(error.statusCode === 404 ? 'not-found' : 'validation-failed', error.message));
+      }
+      // Any other client error Fastify raises: RFC 9457's "about:blank", so type and status agree.
+      const status = error.statusCode;
+      return send(reply, request, { type: 'about:blank', title: STATUS_CODES[status] ?? 'Client error', status, detail: error.message });
     }
     request.log.error({ err: error }, 'unhandled error');
     return send(reply, request, problemBody('internal', undefined));

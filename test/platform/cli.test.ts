@@ -98,7 +98,7 @@ describe('tenantry migrate', () => {
     expect(before.rows.length).toBeGreaterThan(0);
     const result = await tenantry(['migrate']);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain('schema is current');
+    expect(result.stderr).toContain('schema is current'); // logs go to stderr, stdout is for results
     const after = await database.admin.query('SELECT name, run_on FROM tenantry_migrations ORDER BY id');
     expect(after.rows).toEqual(before.rows);
   });
