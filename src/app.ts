@@ -13,6 +13,7 @@ import { healthRoutes } from './http/health.routes.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerValidation } from './http/validation.js';
 import { adminRoutes } from './platform/admin.routes.js';
+import { plansRoutes } from './plans/plans.routes.js';
 import type { Services } from './services.js';
 import { tenantLifecycleRoutes } from './tenancy/lifecycle/tenant-lifecycle.routes.js';
 import { membersRoutes } from './tenancy/members/members.routes.js';
@@ -36,6 +37,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerValidation(app);
   registerErrorHandling(app);
   registerAccess(app, services);
+  app.addHook('onClose', () => services.invalidation.close());
   await registerOpenApi(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -50,5 +52,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(tasksRoutes, options);
   await app.register(tenantLifecycleRoutes, options);
   await app.register(adminRoutes, options);
+  await app.register(plansRoutes, options);
   return app;
 }

@@ -39,6 +39,12 @@ export interface Config {
   readonly purgeRetentionDays: number;
   /** SHA-256 of the platform-admin bearer token; undefined: the admin API accepts no one. */
   readonly platformAdminTokenHash: Buffer | undefined;
+  /** Redis for cache invalidation across instances; undefined: PostgreSQL LISTEN/NOTIFY. */
+  readonly redisUrl: string | undefined;
+  /** How long plans, flags and settings are cached per process (1-30 s). */
+  readonly cacheTtlSeconds: number;
+  /** Redis channel / PostgreSQL NOTIFY channel of cache invalidations. */
+  readonly cacheChannel: string;
 }
 
 export class ConfigError extends Error {
@@ -109,6 +115,20 @@ function platformAdminTokenHash(env: Env): Buffer | undefined {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
+function cacheChannel(env: Env): string {
+  const value = env.TENANTRY_CACHE_CHANNEL || 'tenantry_cache';
+  if (!/^[A-Za-z0-9_.:-]{1,60}$/.test(value)) {
+    throw new ConfigError(`TENANTRY_CACHE_CHANNEL must be 1-60 of A-Z a-z 0-9 _ . : -, got "${value}"`);
+  }
+  return value;
+}
+
+function redisUrl(env: Env): string | undefined {
+  const value = env.REDIS_URL || undefined;
+  if (value && !/^rediss?:\/\//.test(value)) throw new ConfigError(`REDIS_URL must start with redis:// or rediss://`);
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = env.DATABASE_URL || undefined;
   const jwt = jwtKey(env);
@@ -136,5 +156,8 @@ export function loadConfig(env: Env = process.env): Config {
     baseDomain: env.TENANTRY_BASE_DOMAIN || undefined,
     purgeRetentionDays: integer(env, 'TENANTRY_PURGE_RETENTION_DAYS', 30, 0, 3650),
     platformAdminTokenHash: platformAdminTokenHash(env),
+    redisUrl: redisUrl(env),
+    cacheTtlSeconds: integer(env, 'TENANTRY_CACHE_TTL_SECONDS', 30, 1, 30),
+    cacheChannel: cacheChannel(env),
   });
 }

@@ -5,11 +5,17 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { AccessTokens } from './auth/access-tokens.js';
 import { Authenticator } from './auth/authenticate.js';
+import type { CacheInvalidation } from './cache/cache-invalidation.js';
+import { createInvalidation } from './cache/create-invalidation.js';
+import { databaseProfileLoader, TenantProfiles } from './cache/tenant-profiles.js';
 import { Sessions } from './auth/sessions.js';
 import type { Clock } from './clock.js';
 import type { Config, JwtKeyConfig } from './config.js';
 import { Database } from './db/database.js';
 import { Jobs } from './jobs/jobs.js';
+import { PlatformCatalog } from './plans/platform-catalog.js';
+import { readPlatformData } from './plans/platform-repository.js';
+import { Plans } from './plans/plans.js';
 import { purgeDeletedTenantsJob, purgeSchedule } from './tenancy/lifecycle/purge-job.js';
 import { TenantResolver } from './tenancy/resolve-tenant.js';
 
@@ -23,6 +29,12 @@ export interface Services {
   readonly resolver: TenantResolver;
   /** The job queue; its worker is started by the server, not here. */
   readonly jobs: Jobs;
+  /** Evicts cached plans, flags and settings on every instance; closed with the app. */
+  readonly invalidation: CacheInvalidation;
+  readonly platformCatalog: PlatformCatalog;
+  readonly tenantProfiles: TenantProfiles;
+  /** The plan catalog: limitFor(plan, metric), rateLimitFor(plan). */
+  readonly plans: Plans;
 }
 
 export interface ServiceInputs {
@@ -36,6 +48,10 @@ export interface ServiceInputs {
 export function createServices({ config, jwt, pool, clock, logger }: ServiceInputs): Services {
   const db = new Database({ pool, roles: config.roles, logger });
   const tokens = new AccessTokens(jwt, config.accessTokenTtlSeconds, clock);
+  const invalidation = createInvalidation(config, pool, logger);
+  const ttlMs = () => invalidation.ttlMs();
+  const platformCatalog = new PlatformCatalog(() => db.identity({}, readPlatformData), invalidation, ttlMs);
+  const tenantProfiles = new TenantProfiles(databaseProfileLoader(db), invalidation, ttlMs);
   return {
     config,
     clock,
@@ -50,5 +66,9 @@ export function createServices({ config, jwt, pool, clock, logger }: ServiceInpu
       definitions: [purgeDeletedTenantsJob],
       schedules: [purgeSchedule],
     }),
+    invalidation,
+    platformCatalog,
+    tenantProfiles,
+    plans: new Plans(platformCatalog),
   };
 }

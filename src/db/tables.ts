@@ -125,6 +125,78 @@ export interface ServiceRoleAuditTable {
   created_at: CreatedAt;
 }
 
+export interface PlansTable {
+  key: string;
+  name: string;
+  /** null: custom price. */
+  monthly_price_cents: number | null;
+  /** {metric: limit}; null means unlimited (the only meaning of unlimited). */
+  limits: Json<Record<string, number | null>>;
+  /** null: unlimited. */
+  api_rate_limit_per_minute: number | null;
+  settings: Json<Record<string, unknown>>;
+  sort_order: number;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export type FlagKind = 'boolean' | 'variant' | 'rollout';
+
+export interface FlagDefinitionsTable {
+  key: string;
+  kind: FlagKind;
+  description: Generated<string>;
+  default_value: Json<unknown>;
+  rollout_basis_points: number | null;
+  bucket_by: Generated<'tenantId' | 'userId'>;
+  tenant_editable: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface FlagPlanDefaultsTable {
+  flag_key: string;
+  plan_key: string;
+  value: Json<unknown>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface FlagOverridesTable {
+  tenant_id: TenantId;
+  id: string;
+  flag_key: string;
+  value: Json<unknown>;
+  created_by: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface AuditLogTable {
+  tenant_id: TenantId;
+  id: string;
+  actor: string;
+  action: string;
+  target: string;
+  before: Json<unknown> | null;
+  after: Json<unknown> | null;
+  request_id: string | null;
+  created_at: CreatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface PlatformAuditLogTable {
+  id: string;
+  actor: string;
+  action: string;
+  target: string;
+  before: Json<unknown> | null;
+  after: Json<unknown> | null;
+  request_id: string | null;
+  created_at: CreatedAt;
+}
+
 export interface Tables {
   tenants: TenantsTable;
   users: UsersTable;
@@ -135,6 +207,12 @@ export interface Tables {
   project_members: ProjectMembersTable;
   tasks: TasksTable;
   service_role_audit: ServiceRoleAuditTable;
+  plans: PlansTable;
+  flag_definitions: FlagDefinitionsTable;
+  flag_plan_defaults: FlagPlanDefaultsTable;
+  flag_overrides: FlagOverridesTable;
+  audit_log: AuditLogTable;
+  platform_audit_log: PlatformAuditLogTable;
 }
 
 export type Tenant = Selectable<TenantsTable>;

@@ -2,7 +2,15 @@
 // enabled and forced, and is filtered by the query layer. Soft delete stamps them in this
 // order and purge deletes in it. Catalog tests fail when a tenant table is missing here.
 
-export const TENANT_TABLE_ORDER = ['tasks', 'project_members', 'projects', 'api_keys', 'memberships'] as const;
+export const TENANT_TABLE_ORDER = [
+  'tasks',
+  'project_members',
+  'projects',
+  'api_keys',
+  'memberships',
+  'flag_overrides',
+  'audit_log',
+] as const;
 
 export type TenantTable = (typeof TENANT_TABLE_ORDER)[number];
 

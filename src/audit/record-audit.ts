@@ -1,0 +1,81 @@
+// Writes audit rows inside the transaction that makes the change, so a change and its
+// audit row commit together or not at all. The actor and request id come from the request
+// context, never from the caller's input.
+
+import type { Tx } from '../db/database.js';
+import { newId } from '../db/ids.js';
+import { currentContext } from '../tenancy/context.js';
+
+export interface AuditEntry {
+  /** What happened, e.g. `plan.changed`, `flag_override.set`. */
+  readonly action: string;
+  /** What it happened to, e.g. `plan`, `flag:dark_mode`, `settings`. */
+  readonly target: string;
+  readonly before: unknown;
+  readonly after: unknown;
+}
+
+/** `user:<id>`, `api_key:<id>`, or `platform_admin` on the operator's routes. */
+export function currentActor(): string {
+  const context = currentContext();
+  if (context?.userId) return `user:${context.userId}`;
+  if (context?.apiKeyId) return `api_key:${context.apiKeyId}`;
+  return 'platform_admin';
+}
+
+function json(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
+}
+
+/** In a db.tenant() transaction: the query layer fills tenant_id with the current tenant. */
+export async function recordAudit(tx: Tx, entry: AuditEntry): Promise<void> {
+  await tx
+    .insertInto('audit_log')
+    .values({
+      id: newId(),
+      actor: currentActor(),
+      action: entry.action,
+      target: entry.target,
+      before: json(entry.before),
+      after: json(entry.after),
+      request_id: currentContext()?.requestId ?? null,
+    })
+    .execute();
+}
+
+/**
+ * In a db.service() transaction (platform admin acting on one tenant): names the tenant
+ * itself, since the service role has no tenant scope. Unsafe: callers must have checked
+ * that the operator is the one acting.
+ */
+export async function unsafeRecordAuditForTenant(tx: Tx, tenantId: string, entry: AuditEntry): Promise<void> {
+  await tx
+    .insertInto('audit_log')
+    .values({
+      tenant_id: tenantId,
+      id: newId(),
+      actor: currentActor(),
+      action: entry.action,
+      target: entry.target,
+      before: json(entry.before),
+      after: json(entry.after),
+      request_id: currentContext()?.requestId ?? null,
+    })
+    .execute();
+}
+
+/** Changes of platform data (plans, flag definitions, plan defaults): no tenant owns them. */
+export async function recordPlatformAudit(tx: Tx, entry: AuditEntry): Promise<void> {
+  await tx
+    .insertInto('platform_audit_log')
+    .values({
+      id: newId(),
+      actor: currentActor(),
+      action: entry.action,
+      target: entry.target,
+      before: json(entry.before),
+      after: json(entry.after),
+      request_id: currentContext()?.requestId ?? null,
+    })
+    .execute();
+}

@@ -1,0 +1,24 @@
+// How a change reaches the other instances. Postgres sends NOTIFY inside the changing
+// transaction (so it is delivered only if the change commits); Redis publishes after commit.
+
+import type { Tx } from '../db/database.js';
+import type { CacheEvent } from './cache-event.js';
+
+export interface TransportListener {
+  /** Another instance (or this one) changed something. */
+  onEvent(event: CacheEvent): void;
+  /** The transport came back after a gap: messages may have been missed, so drop everything. */
+  onResync(): void;
+  /** Connected or lost; while lost the cache keeps entries for a shorter time. */
+  onHealth(connected: boolean, error?: unknown): void;
+}
+
+export interface InvalidationTransport {
+  readonly name: 'redis' | 'postgres';
+  start(listener: TransportListener): void;
+  /** Runs inside the changing transaction. */
+  inTransaction(tx: Tx, event: CacheEvent): Promise<void>;
+  /** Runs after the change committed. */
+  afterCommit(event: CacheEvent): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,40 @@
+// A tenant's plan change: applied at once, audited in the same transaction, and announced
+// so every instance drops the tenant's cached plan, flags and settings.
+
+import { recordAudit } from '../audit/record-audit.js';
+import type { CacheInvalidation } from '../cache/cache-invalidation.js';
+import type { Database } from '../db/database.js';
+import { AppError } from '../http/problems.js';
+import { currentTenantId } from '../tenancy/context.js';
+import type { Plans } from './plans.js';
+
+export async function changeTenantPlan(
+  db: Database,
+  plans: Plans,
+  invalidation: CacheInvalidation,
+  planKey: string,
+  now: Date,
+): Promise<{ plan: string; previousPlan: string }> {
+  if (!(await plans.find(planKey))) {
+    throw new AppError('validation-failed', `no plan "${planKey}"; GET /v1/plans lists them`, { field: 'plan' });
+  }
+  const tenantId = currentTenantId();
+  const changed = await db.tenant(async (tx) => {
+    const tenant = await tx
+      .selectFrom('tenants')
+      .select('plan')
+      .where('id', '=', tenantId)
+      .where('deleted_at', 'is', null)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!tenant) throw new AppError('tenant-not-found');
+    if (tenant.plan !== planKey) {
+      await tx.updateTable('tenants').set({ plan: planKey, updated_at: now }).where('id', '=', tenantId).execute();
+      await recordAudit(tx, { action: 'plan.changed', target: 'plan', before: { plan: tenant.plan }, after: { plan: planKey } });
+      await invalidation.inTransaction(tx, { scope: 'tenant', tenantId });
+    }
+    return { plan: planKey, previousPlan: tenant.plan };
+  });
+  if (changed.plan !== changed.previousPlan) await invalidation.committed({ scope: 'tenant', tenantId });
+  return changed;
+}

@@ -1,0 +1,44 @@
+// GET /v1/plans (public catalog) and PATCH /v1/tenant/plan (owner; applies at once).
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { planFeatures } from '../flags/flags.js';
+import { access } from '../http/access.js';
+import { problems } from '../http/common-schemas.js';
+import type { Services } from '../services.js';
+import { changeTenantPlan } from './change-plan.js';
+import { ChangePlanBody, PlanView, planView, TenantPlanView } from './plans.schemas.js';
+
+export const plansRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  app.get(
+    '/v1/plans',
+    {
+      config: { access: access.public },
+      schema: {
+        tags: ['plans'],
+        summary: 'The plan catalog, cheapest first: prices, limits (null = unlimited), rate limits, features',
+        response: { 200: Type.Object({ data: Type.Array(PlanView) }) },
+      },
+    },
+    async () => {
+      const snapshot = await services.platformCatalog.snapshot();
+      return { data: snapshot.plans.map((plan) => planView(plan, planFeatures(snapshot, plan.key))) };
+    },
+  );
+
+  app.patch(
+    '/v1/tenant/plan',
+    {
+      config: { access: access.tenant('owner') },
+      schema: {
+        tags: ['plans'],
+        summary: "Change the tenant's plan (owner only); applies immediately",
+        security: [{ bearer: [] }],
+        body: ChangePlanBody,
+        response: { 200: TenantPlanView, ...problems(400, 401, 403, 404, 415) },
+      },
+    },
+    async (request) =>
+      changeTenantPlan(services.db, services.plans, services.invalidation, request.body.plan, services.clock.now()),
+  );
+};

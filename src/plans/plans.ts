@@ -1,0 +1,57 @@
+// The plan catalog for the rest of Tenantry: limits per metric and API rate limits, read
+// from the cached platform snapshot (no database round trip once warm).
+//
+// Stable API (metering, quotas and rate limits call it):
+//   plans.limitFor(planKey, metric) -> number | null   null = unlimited; 0 = not included
+//   plans.rateLimitFor(planKey)     -> number | null   requests per minute; null = unlimited
+// Both throw UnknownPlanError for a plan key that is not in the catalog. A metric the plan
+// does not name has limit 0: a new metric is off until the catalog grants it.
+
+import { UnknownPlanError, type Plan } from './plan.js';
+import type { PlatformCatalog } from './platform-catalog.js';
+
+export class Plans {
+  readonly #catalog: PlatformCatalog;
+
+  constructor(catalog: PlatformCatalog) {
+    this.#catalog = catalog;
+  }
+
+  /** Every plan, cheapest first. */
+  async list(): Promise<readonly Plan[]> {
+    return (await this.#catalog.snapshot()).plans;
+  }
+
+  async find(planKey: string): Promise<Plan | undefined> {
+    const snapshot = this.#catalog.peek() ?? (await this.#catalog.snapshot());
+    return snapshot.planByKey.get(planKey);
+  }
+
+  async get(planKey: string): Promise<Plan> {
+    const plan = await this.find(planKey);
+    if (!plan) throw new UnknownPlanError(planKey);
+    return plan;
+  }
+
+  /**
+   * The most of `metric` the plan allows: a number, or null for unlimited.
+   *
+   * @example
+   *   const limit = await plans.limitFor(request.context.plan!, 'memories');
+   *   if (limit !== null && used >= limit) throw quotaExceeded(limit, used);
+   */
+  async limitFor(planKey: string, metric: string): Promise<number | null> {
+    const plan = await this.get(planKey);
+    return Object.hasOwn(plan.limits, metric) ? (plan.limits[metric] ?? null) : 0;
+  }
+
+  /**
+   * API requests per minute the plan allows, or null for unlimited.
+   *
+   * @example
+   *   const perMinute = await plans.rateLimitFor(request.context.plan!);
+   */
+  async rateLimitFor(planKey: string): Promise<number | null> {
+    return (await this.get(planKey)).apiRateLimitPerMinute;
+  }
+}
