@@ -12,6 +12,8 @@ import { registerErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerValidation } from './http/validation.js';
+import { retryAfterHeader } from './metering/retry-after.js';
+import { usageRoutes } from './metering/usage.routes.js';
 import { adminRoutes } from './platform/admin.routes.js';
 import { plansRoutes } from './plans/plans.routes.js';
 import type { Services } from './services.js';
@@ -52,6 +54,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(tasksRoutes, options);
   await app.register(tenantLifecycleRoutes, options);
   await app.register(adminRoutes, options);
+  await app.register(usageRoutes, options);
+  app.addHook('onClose', () => services.metering.close());
+  app.addHook('onError', retryAfterHeader);
   await app.register(plansRoutes, options);
   return app;
 }

@@ -37,6 +37,10 @@ export interface Config {
   readonly baseDomain: string | undefined;
   /** Days a soft-deleted tenant is kept before the purge job removes it for good. */
   readonly purgeRetentionDays: number;
+  /** Hours before the open billing period's start that usage events are still accepted. */
+  readonly usageGraceHours: number;
+  /** Prefix of every Redis key Tenantry writes (rate-limit buckets). */
+  readonly redisKeyPrefix: string;
   /** SHA-256 of the platform-admin bearer token; undefined: the admin API accepts no one. */
   readonly platformAdminTokenHash: Buffer | undefined;
   /** Redis for cache invalidation across instances; undefined: PostgreSQL LISTEN/NOTIFY. */
@@ -129,6 +133,14 @@ function redisUrl(env: Env): string | undefined {
   return value;
 }
 
+function redisKeyPrefix(env: Env): string {
+  const value = env.TENANTRY_REDIS_KEY_PREFIX ?? 'tenantry:';
+  if (!/^[A-Za-z0-9_.:-]{0,60}$/.test(value)) {
+    throw new ConfigError(`TENANTRY_REDIS_KEY_PREFIX must be 0-60 of A-Z a-z 0-9 _ . : -, got "${value}"`);
+  }
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = env.DATABASE_URL || undefined;
   const jwt = jwtKey(env);
@@ -155,6 +167,8 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: integer(env, 'TENANTRY_BODY_LIMIT', 1_048_576, 1024, 100 * 1_048_576),
     baseDomain: env.TENANTRY_BASE_DOMAIN || undefined,
     purgeRetentionDays: integer(env, 'TENANTRY_PURGE_RETENTION_DAYS', 30, 0, 3650),
+    usageGraceHours: integer(env, 'TENANTRY_USAGE_GRACE_HOURS', 48, 0, 24 * 62),
+    redisKeyPrefix: redisKeyPrefix(env),
     platformAdminTokenHash: platformAdminTokenHash(env),
     redisUrl: redisUrl(env),
     cacheTtlSeconds: integer(env, 'TENANTRY_CACHE_TTL_SECONDS', 30, 1, 30),

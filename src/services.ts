@@ -1,6 +1,7 @@
 // Wires the long-lived services one app instance uses. Built once at start-up (or per test
 // file) and handed to route plugins; nothing here reads the environment.
 
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { AccessTokens } from './auth/access-tokens.js';
@@ -13,6 +14,9 @@ import type { Clock } from './clock.js';
 import type { Config, JwtKeyConfig } from './config.js';
 import { Database } from './db/database.js';
 import { Jobs } from './jobs/jobs.js';
+import { Metering } from './metering/metering.js';
+import { planLimitsFrom } from './metering/plan-limits.js';
+import { rollUpUsageJob, rollUpUsageSchedule } from './metering/roll-up-usage-job.js';
 import { PlatformCatalog } from './plans/platform-catalog.js';
 import { readPlatformData } from './plans/platform-repository.js';
 import { Plans } from './plans/plans.js';
@@ -29,6 +33,10 @@ export interface Services {
   readonly resolver: TenantResolver;
   /** The job queue; its worker is started by the server, not here. */
   readonly jobs: Jobs;
+  /** Usage events, rollups, quotas, API-call counting and per-tenant rate limits. */
+  readonly metering: Metering;
+  /** The access hook calls it for every tenant request: rate limit, then count the call. */
+  readonly admitTenantRequest: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** Evicts cached plans, flags and settings on every instance; closed with the app. */
   readonly invalidation: CacheInvalidation;
   readonly platformCatalog: PlatformCatalog;
@@ -52,6 +60,14 @@ export function createServices({ config, jwt, pool, clock, logger }: ServiceInpu
   const ttlMs = () => invalidation.ttlMs();
   const platformCatalog = new PlatformCatalog(() => db.identity({}, readPlatformData), invalidation, ttlMs);
   const tenantProfiles = new TenantProfiles(databaseProfileLoader(db), invalidation, ttlMs);
+  const plans = new Plans(platformCatalog);
+  const metering = new Metering({
+    db,
+    clock,
+    logger,
+    plans: planLimitsFrom(plans),
+    settings: { usageGraceHours: config.usageGraceHours, redisUrl: config.redisUrl, redisKeyPrefix: config.redisKeyPrefix },
+  });
   return {
     config,
     clock,
@@ -63,12 +79,14 @@ export function createServices({ config, jwt, pool, clock, logger }: ServiceInpu
     jobs: new Jobs({
       pool,
       dependencies: { db, clock, config, logger },
-      definitions: [purgeDeletedTenantsJob],
-      schedules: [purgeSchedule],
+      definitions: [purgeDeletedTenantsJob, rollUpUsageJob],
+      schedules: [purgeSchedule, rollUpUsageSchedule],
     }),
     invalidation,
     platformCatalog,
     tenantProfiles,
-    plans: new Plans(platformCatalog),
+    plans,
+    metering,
+    admitTenantRequest: (request, reply) => metering.admitTenantRequest(request, reply),
   };
 }

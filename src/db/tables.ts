@@ -125,6 +125,76 @@ export interface ServiceRoleAuditTable {
   created_at: CreatedAt;
 }
 
+export type Aggregation = 'sum' | 'count' | 'max' | 'unique_count';
+/** numeric columns: pg returns them as strings, to keep their precision. */
+type Numeric = ColumnType<string, number | string, number | string>;
+
+export interface UsageMetricsTable {
+  key: string;
+  unit: string;
+  aggregation: Aggregation;
+  unique_by: string | null;
+  resets: Generated<boolean>;
+  enforcement: Generated<'hard' | 'soft'>;
+  description: Generated<string>;
+  created_at: CreatedAt;
+}
+
+export interface UsageEventsTable {
+  tenant_id: TenantId;
+  idempotency_key: string;
+  metric: string;
+  quantity: Numeric;
+  occurred_at: Timestamp;
+  unique_value: string | null;
+  properties: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  /** xid8 of the inserting transaction, filled by the database. */
+  ingest_xid: ColumnType<string, never, never>;
+  created_at: CreatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface UsageRollupsTable {
+  tenant_id: TenantId;
+  metric: string;
+  granularity: 'hour' | 'day';
+  bucket_start: Timestamp;
+  event_count: ColumnType<string, number | string, number | string>;
+  quantity_sum: Numeric;
+  quantity_max: Numeric;
+  unique_count: ColumnType<string | null, number | string | null, number | string | null>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface UsageCountersTable {
+  tenant_id: TenantId;
+  metric: string;
+  period_start: Timestamp;
+  used: Numeric;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface UsageWarningsTable {
+  tenant_id: TenantId;
+  metric: string;
+  period_start: Timestamp;
+  threshold: 80 | 100;
+  used: Numeric;
+  limit_value: Numeric;
+  created_at: CreatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface UsageRollupStateTable {
+  id: Generated<boolean>;
+  watermark: string;
+  updated_at: UpdatedAt;
+}
+
 export interface PlansTable {
   key: string;
   name: string;
@@ -213,6 +283,12 @@ export interface Tables {
   flag_overrides: FlagOverridesTable;
   audit_log: AuditLogTable;
   platform_audit_log: PlatformAuditLogTable;
+  usage_metrics: UsageMetricsTable;
+  usage_events: UsageEventsTable;
+  usage_rollups: UsageRollupsTable;
+  usage_counters: UsageCountersTable;
+  usage_warnings: UsageWarningsTable;
+  usage_rollup_state: UsageRollupStateTable;
 }
 
 export type Tenant = Selectable<TenantsTable>;

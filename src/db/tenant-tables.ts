@@ -3,6 +3,10 @@
 // order and purge deletes in it. Catalog tests fail when a tenant table is missing here.
 
 export const TENANT_TABLE_ORDER = [
+  'usage_warnings',
+  'usage_counters',
+  'usage_rollups',
+  'usage_events',
   'tasks',
   'project_members',
   'projects',

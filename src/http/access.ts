@@ -2,7 +2,7 @@
 // handler inside AsyncLocalStorage.run() with that context. Routes only declare access.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { Authenticator, Principal, UserPrincipal } from '../auth/authenticate.js';
 import type { Role } from '../db/tables.js';
 import { runWithContext, type RequestContext } from '../tenancy/context.js';
@@ -50,6 +50,8 @@ export interface AccessDependencies {
   readonly authenticator: Authenticator;
   readonly resolver: TenantResolver;
   readonly config: { readonly platformAdminTokenHash: Buffer | undefined };
+  /** Runs once a tenant request's context is set (rate limits, API-call metering); may throw. */
+  readonly admitTenantRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 }
 
 function isPlatformAdmin(authorization: string | undefined, expected: Buffer | undefined): boolean {
@@ -118,6 +120,7 @@ export function registerAccess(app: FastifyInstance, deps: AccessDependencies): 
     if (request.context.tenantId) {
       // Both loggers: Fastify writes "request completed" through reply.log.
       request.log = reply.log = request.log.child({ tenant_id: request.context.tenantId, user_id: request.context.userId });
+      await deps.admitTenantRequest?.(request, reply);
     }
   });
 }

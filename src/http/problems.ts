@@ -11,6 +11,7 @@ export const PROBLEMS = {
   'signup-disabled': { status: 403, title: 'Open sign-up is switched off' },
   'tenant-mismatch': { status: 403, title: 'The request names a different tenant than its credential' },
   'not-a-member': { status: 403, title: 'The user is not a member of this tenant' },
+  'plan-limit-reached': { status: 403, title: "The plan's limit for this resource is reached" },
   'not-found': { status: 404, title: 'The resource does not exist' },
   'tenant-not-found': { status: 404, title: 'The tenant does not exist' },
   'route-not-found': { status: 404, title: 'No such route' },
@@ -20,6 +21,8 @@ export const PROBLEMS = {
   'last-owner': { status: 409, title: 'A tenant must keep at least one owner' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'unsupported-media-type': { status: 415, title: 'The request body must be application/json' },
+  'quota-exceeded': { status: 429, title: "The plan's quota for this billing period is used up" },
+  'rate-limited': { status: 429, title: 'Too many requests for this tenant' },
   'internal': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'A dependency is unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -45,6 +45,14 @@ async function populatedTenant(): Promise<SignedUpTenant & { projectId: string }
     randomUUID(),
     'write docs',
   ]);
+  await admin.query(
+    `INSERT INTO usage_events (tenant_id, idempotency_key, metric, quantity, occurred_at) VALUES ($1, 'k1', 'tasks', 1, now());
+     INSERT INTO usage_rollups (tenant_id, metric, granularity, bucket_start, event_count, quantity_sum, quantity_max)
+       VALUES ($1, 'tasks', 'hour', date_trunc('hour', now()), 1, 1, 1);
+     INSERT INTO usage_counters (tenant_id, metric, period_start, used) VALUES ($1, 'tasks', date_trunc('hour', now()), 1);
+     INSERT INTO usage_warnings (tenant_id, metric, period_start, threshold, used, limit_value)
+       VALUES ($1, 'tasks', date_trunc('hour', now()), 80, 1, 1)`.replace(/\$1/g, `'${tenant.tenantId}'`),
+  );
   return { ...tenant, projectId };
 }
 

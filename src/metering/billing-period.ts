@@ -1,0 +1,46 @@
+// Billing periods: monthly, anchored to the tenant's subscription start. Until billing
+// exists the anchor is tenants.created_at; this file is the one place that decides it.
+
+import type { Tx } from '../db/database.js';
+import { currentTenantId } from '../tenancy/context.js';
+
+export interface BillingPeriod {
+  readonly start: Date;
+  /** Exclusive. */
+  readonly end: Date;
+}
+
+/** Stands for "no period" on counters of metrics that never reset (seats). */
+export const NO_PERIOD_START = new Date(-8.64e15);
+
+const HOUR_MS = 3_600_000;
+
+/** Month `offset` after the anchor, the day clamped to the month's end (Jan 31 -> Feb 28). */
+function monthsAfter(anchor: Date, offset: number): Date {
+  const year = anchor.getUTCFullYear();
+  const month = anchor.getUTCMonth() + offset;
+  const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+  return new Date(Date.UTC(year, month, Math.min(anchor.getUTCDate(), lastDay), anchor.getUTCHours()));
+}
+
+/**
+ * The period containing `at`. The anchor is truncated to its hour, so whole hourly rollup
+ * buckets tile every period and period totals can be read from them exactly.
+ *
+ * @example
+ *   billingPeriod(new Date('2026-01-31T10:20:00Z'), new Date('2026-03-01T00:00:00Z'))
+ *   // { start: 2026-02-28T10:00Z, end: 2026-03-31T10:00Z }
+ */
+export function billingPeriod(anchor: Date, at: Date): BillingPeriod {
+  const hourAnchor = new Date(Math.floor(anchor.getTime() / HOUR_MS) * HOUR_MS);
+  let offset = (at.getUTCFullYear() - hourAnchor.getUTCFullYear()) * 12 + (at.getUTCMonth() - hourAnchor.getUTCMonth());
+  while (monthsAfter(hourAnchor, offset) > at) offset -= 1;
+  while (monthsAfter(hourAnchor, offset + 1) <= at) offset += 1;
+  return { start: monthsAfter(hourAnchor, offset), end: monthsAfter(hourAnchor, offset + 1) };
+}
+
+/** The current tenant's billing anchor: its subscription start (for now, its creation). */
+export async function billingAnchor(tx: Tx): Promise<Date> {
+  const tenant = await tx.selectFrom('tenants').select('created_at').where('id', '=', currentTenantId()).executeTakeFirstOrThrow();
+  return tenant.created_at;
+}

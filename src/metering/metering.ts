@@ -1,0 +1,81 @@
+// Wires metering for one app instance: the catalog, the recorder, quotas, the usage
+// reader, API-call counting and per-tenant rate limits, and what must close at shutdown.
+
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { Database } from '../db/database.js';
+import { RedisBucketStore } from '../ratelimit/redis-bucket-store.js';
+import { TenantRateLimiter } from '../ratelimit/tenant-rate-limiter.js';
+import { LocalBucketStore } from '../ratelimit/token-bucket.js';
+import { ApiCallMeter } from './api-call-meter.js';
+import { MetricCatalog } from './metric-catalog.js';
+import type { PlanLimits } from './plan-limits.js';
+import { Quotas } from './quotas.js';
+import { UsageReader } from './usage-report.js';
+import { UsageRecorder } from './usage-recorder.js';
+
+export interface MeteringSettings {
+  readonly usageGraceHours: number;
+  readonly redisUrl: string | undefined;
+  readonly redisKeyPrefix: string;
+}
+
+export interface MeteringInputs {
+  readonly db: Database;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly plans: PlanLimits;
+  readonly settings: MeteringSettings;
+}
+
+export class Metering {
+  readonly catalog: MetricCatalog;
+  readonly recorder: UsageRecorder;
+  readonly quotas: Quotas;
+  readonly reader: UsageReader;
+  readonly apiCalls: ApiCallMeter;
+  readonly rateLimiter: TenantRateLimiter;
+  readonly #redis: Redis | undefined;
+
+  constructor({ db, clock, logger, plans, settings }: MeteringInputs) {
+    this.catalog = new MetricCatalog(db);
+    this.recorder = new UsageRecorder(db, clock, this.catalog, { graceMs: settings.usageGraceHours * 3_600_000 });
+    this.quotas = new Quotas(this.catalog, plans, clock, logger);
+    this.reader = new UsageReader(db, clock, this.catalog, plans);
+    this.apiCalls = new ApiCallMeter(db, clock, this.recorder, this.quotas, logger);
+    if (settings.redisUrl) {
+      // Fail fast rather than queue: a request waiting on a dead Redis falls back instead.
+      this.#redis = new Redis(settings.redisUrl, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        commandTimeout: 250,
+        lazyConnect: false,
+      });
+      this.#redis.on('error', (error) => logger.debug({ err: error }, 'rate-limit redis connection error'));
+    }
+    this.rateLimiter = new TenantRateLimiter(
+      plans,
+      new LocalBucketStore(),
+      this.#redis && new RedisBucketStore(this.#redis, settings.redisKeyPrefix),
+      logger,
+    );
+  }
+
+  /**
+   * Runs for every tenant request once its tenant is known: takes a rate-limit token
+   * (429 when none is left) and counts the call.
+   */
+  async admitTenantRequest(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const { tenantId, plan } = request.context;
+    if (!tenantId) return;
+    if (plan) await this.rateLimiter.admit(tenantId, plan, reply);
+    this.apiCalls.record(tenantId, plan);
+  }
+
+  async close(): Promise<void> {
+    await this.apiCalls.stop();
+    this.#redis?.disconnect();
+  }
+}

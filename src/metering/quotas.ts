@@ -1,0 +1,122 @@
+// Plan limits enforced before the action, inside its transaction: a conditional update of
+// the tenant's counter row takes the quota or refuses, so no check-then-act race exists.
+// Hard limits refuse (429 until the period resets; 403 for levels such as seats); soft
+// limits let the action through. Both leave a warning at 80% and 100%, once per period.
+
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { Tx } from '../db/database.js';
+import { AppError } from '../http/problems.js';
+import { currentContext } from '../tenancy/context.js';
+import { billingAnchor, billingPeriod, NO_PERIOD_START, type BillingPeriod } from './billing-period.js';
+import type { Metric, MetricCatalog } from './metric-catalog.js';
+import type { PlanLimits } from './plan-limits.js';
+import { addToCounter, counterValue, insertWarning, lockCounter, setCounter } from './usage-counter-repository.js';
+
+const THRESHOLDS = [80, 100] as const;
+
+export class Quotas {
+  constructor(
+    private readonly catalog: MetricCatalog,
+    private readonly limits: PlanLimits,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Takes `amount` of a resetting metric's quota for the current tenant in `tx`, or throws
+   * 429 quota-exceeded (hard limit). Rolled back with the action if the action fails.
+   *
+   * @example
+   *   await db.tenant(async (tx) => { await quotas.take(tx, 'tasks'); await insertTask(tx, task); });
+   */
+  async take(tx: Tx, metricKey: string, amount = 1, planKey?: string): Promise<void> {
+    await this.#add(tx, metricKey, amount, planKey, true);
+  }
+
+  /**
+   * Counts usage that has already happened (API calls) against the quota without refusing
+   * anything; only the warnings follow.
+   */
+  async count(tx: Tx, metricKey: string, amount: number, planKey?: string): Promise<void> {
+    await this.#add(tx, metricKey, amount, planKey, false);
+  }
+
+  async #add(tx: Tx, metricKey: string, amount: number, planKey: string | undefined, enforce: boolean): Promise<void> {
+    const { metric, limit } = await this.#limitOf(tx, metricKey, planKey);
+    if (limit === null) return;
+    const now = this.clock.now();
+    const period = await this.#period(tx, metric, now);
+    const hard = enforce && metric.enforcement === 'hard';
+    const used = await addToCounter(tx, metric.key, period.start, amount, hard ? limit : null, now);
+    if (used === undefined) {
+      const current = await counterValue(tx, metric.key, period.start);
+      const retryAfter = Math.max(1, Math.ceil((period.end.getTime() - now.getTime()) / 1000));
+      throw new AppError('quota-exceeded', `the plan allows ${limit} ${metric.unit} of ${metric.key} per billing period`, {
+        metric: metric.key,
+        limit,
+        current,
+        period_end: period.end.toISOString(),
+        retry_after: retryAfter,
+      });
+    }
+    await this.#warn(tx, metric, period.start, used - amount, used, limit, now);
+  }
+
+  /**
+   * Admits one more unit of a level metric (seats): locks the tenant's counter row, counts
+   * the true level with `countNow` while holding it, and throws 403 plan-limit-reached when
+   * one more would pass a hard limit. Returns the new level for the caller to record.
+   */
+  async admitLevel(tx: Tx, metricKey: string, countNow: (tx: Tx) => Promise<number>, planKey?: string): Promise<number> {
+    const { metric, limit } = await this.#limitOf(tx, metricKey, planKey);
+    const now = this.clock.now();
+    await lockCounter(tx, metric.key, NO_PERIOD_START, now);
+    const level = await countNow(tx);
+    if (limit !== null && metric.enforcement === 'hard' && level + 1 > limit) {
+      const requiredPlan = (await this.limits.requiredPlanFor?.(metric.key, level + 1)) ?? null;
+      throw new AppError('plan-limit-reached', `the plan allows ${limit} ${metric.unit}; upgrade to add more`, {
+        metric: metric.key,
+        limit,
+        current: level,
+        required_plan: requiredPlan,
+      });
+    }
+    await setCounter(tx, metric.key, NO_PERIOD_START, level + 1, now);
+    if (limit !== null) await this.#warn(tx, metric, NO_PERIOD_START, level, level + 1, limit, now);
+    return level + 1;
+  }
+
+  /** Resets a level counter to its true value after a decrease (a member removed). */
+  async settleLevel(tx: Tx, metricKey: string, level: number): Promise<void> {
+    await setCounter(tx, metricKey, NO_PERIOD_START, level, this.clock.now());
+  }
+
+  async #limitOf(tx: Tx, metricKey: string, planKey: string | undefined): Promise<{ metric: Metric; limit: number | null }> {
+    const metric = await this.catalog.find(metricKey);
+    if (!metric) throw new Error(`metric "${metricKey}" is not in the catalog`);
+    const plan = planKey ?? currentContext()?.plan ?? (await currentPlan(tx));
+    return { metric, limit: await this.limits.limitFor(plan, metric.key) };
+  }
+
+  async #period(tx: Tx, metric: Metric, now: Date): Promise<BillingPeriod> {
+    if (!metric.resets) return { start: NO_PERIOD_START, end: new Date(8.64e15) };
+    return billingPeriod(await billingAnchor(tx), now);
+  }
+
+  async #warn(tx: Tx, metric: Metric, periodStart: Date, before: number, after: number, limit: number, now: Date): Promise<void> {
+    for (const threshold of THRESHOLDS) {
+      const mark = (limit * threshold) / 100;
+      if (before >= mark || after < mark) continue;
+      if (await insertWarning(tx, { metric: metric.key, periodStart, threshold, used: after, limit, now })) {
+        this.logger.warn({ metric: metric.key, threshold, used: after, limit }, 'usage passed a threshold of its plan limit');
+      }
+    }
+  }
+}
+
+async function currentPlan(tx: Tx): Promise<string> {
+  const context = currentContext();
+  const row = await tx.selectFrom('tenants').select('plan').where('id', '=', context!.tenantId!).executeTakeFirstOrThrow();
+  return row.plan;
+}

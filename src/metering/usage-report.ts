@@ -1,0 +1,159 @@
+// Reads a tenant's usage from the rollups: per metric, the total over a range, the plan's
+// limit and a series of hourly or daily buckets. Totals come from hourly buckets (billing
+// periods start on the hour, so they tile it); distinct counts from the raw events.
+
+import { sql } from 'kysely';
+import type { Clock } from '../clock.js';
+import type { Database, Tx } from '../db/database.js';
+import type { Aggregation } from '../db/tables.js';
+import { billingAnchor, billingPeriod } from './billing-period.js';
+import type { Metric, MetricCatalog } from './metric-catalog.js';
+import type { PlanLimits } from './plan-limits.js';
+
+export type Granularity = 'hour' | 'day';
+
+export interface MetricUsage {
+  readonly metric: string;
+  readonly unit: string;
+  readonly aggregation: Aggregation;
+  readonly total: number;
+  readonly limit: number | null;
+  /** total / limit, in percent; null without a limit. */
+  readonly percentUsed: number | null;
+  readonly series: Array<{ start: string; value: number }>;
+}
+
+export interface UsageReport {
+  readonly from: string;
+  readonly to: string;
+  readonly granularity: Granularity;
+  readonly metrics: MetricUsage[];
+}
+
+interface BucketRow {
+  metric: string;
+  bucket_start: Date;
+  event_count: string;
+  quantity_sum: string;
+  quantity_max: string;
+  unique_count: string | null;
+}
+
+function valueOf(aggregation: Aggregation, row: Omit<BucketRow, 'metric' | 'bucket_start'>): number {
+  switch (aggregation) {
+    case 'count':
+      return Number(row.event_count);
+    case 'sum':
+      return Number(row.quantity_sum);
+    case 'max':
+      return Number(row.quantity_max);
+    case 'unique_count':
+      return Number(row.unique_count ?? 0);
+  }
+}
+
+const HOUR_MS = 3_600_000;
+
+export class UsageReader {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly catalog: MetricCatalog,
+    private readonly limits: PlanLimits,
+  ) {}
+
+  /** The open billing period, with a daily series. */
+  current(planKey: string): Promise<UsageReport> {
+    return this.db.tenant(async (tx) => {
+      const period = billingPeriod(await billingAnchor(tx), this.clock.now());
+      return this.#report(tx, planKey, period.start, period.end, 'day');
+    });
+  }
+
+  /** Any range; `from` is taken back to the start of its hour. */
+  history(planKey: string, from: Date, to: Date, granularity: Granularity): Promise<UsageReport> {
+    const start = new Date(Math.floor(from.getTime() / HOUR_MS) * HOUR_MS);
+    return this.db.tenant((tx) => this.#report(tx, planKey, start, to, granularity));
+  }
+
+  async #report(tx: Tx, planKey: string, from: Date, to: Date, granularity: Granularity): Promise<UsageReport> {
+    const metrics = [...(await this.catalog.all()).values()];
+    const seriesFrom = granularity === 'day' ? new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate())) : from;
+    const series = await rollups(tx, granularity, seriesFrom, to);
+    const totals = new Map((await rollups(tx, 'hour', from, to, true)).map((row) => [row.metric, row]));
+    const uniques = await distinctCounts(tx, metrics, from, to);
+    const report: MetricUsage[] = [];
+    for (const metric of metrics) {
+      const totalRow = totals.get(metric.key);
+      let total = metric.aggregation === 'unique_count' ? (uniques.get(metric.key) ?? 0) : totalRow ? valueOf(metric.aggregation, totalRow) : 0;
+      if (!metric.resets) total = Math.max(total, await levelBefore(tx, metric.key, from));
+      const limit = await this.limits.limitFor(planKey, metric.key);
+      report.push({
+        metric: metric.key,
+        unit: metric.unit,
+        aggregation: metric.aggregation,
+        total,
+        limit,
+        percentUsed: limit === null ? null : limit === 0 ? (total > 0 ? 100 : 0) : Math.round((total / limit) * 10_000) / 100,
+        series: series
+          .filter((row) => row.metric === metric.key)
+          .map((row) => ({ start: row.bucket_start.toISOString(), value: valueOf(metric.aggregation, row) })),
+      });
+    }
+    return { from: from.toISOString(), to: to.toISOString(), granularity, metrics: report };
+  }
+}
+
+/** Buckets in [from, to), or with `summed` one row per metric adding them up. */
+async function rollups(tx: Tx, granularity: Granularity, from: Date, to: Date, summed = false): Promise<BucketRow[]> {
+  const base = tx
+    .selectFrom('usage_rollups')
+    .where('granularity', '=', granularity)
+    .where('bucket_start', '>=', from)
+    .where('bucket_start', '<', to);
+  if (summed) {
+    return base
+      .select([
+        'metric',
+        sql<Date>`min(bucket_start)`.as('bucket_start'),
+        sql<string>`sum(event_count)`.as('event_count'),
+        sql<string>`sum(quantity_sum)`.as('quantity_sum'),
+        sql<string>`max(quantity_max)`.as('quantity_max'),
+        sql<null>`NULL`.as('unique_count'),
+      ])
+      .groupBy('metric')
+      .execute();
+  }
+  return base
+    .select(['metric', 'bucket_start', 'event_count', 'quantity_sum', 'quantity_max', 'unique_count'])
+    .orderBy('bucket_start')
+    .execute();
+}
+
+async function distinctCounts(tx: Tx, metrics: readonly Metric[], from: Date, to: Date): Promise<Map<string, number>> {
+  const keys = metrics.filter((metric) => metric.aggregation === 'unique_count').map((metric) => metric.key);
+  if (keys.length === 0) return new Map();
+  const rows = await tx
+    .selectFrom('usage_events')
+    .select(['metric', sql<string>`count(DISTINCT unique_value)`.as('n')])
+    .where('metric', 'in', keys)
+    .where('occurred_at', '>=', from)
+    .where('occurred_at', '<', to)
+    .groupBy('metric')
+    .execute();
+  return new Map(rows.map((row) => [row.metric, Number(row.n)]));
+}
+
+/** A level (seats) carries over: its last value before the range counts in the range. */
+async function levelBefore(tx: Tx, metric: string, from: Date): Promise<number> {
+  const row = await tx
+    .selectFrom('usage_rollups')
+    .select('quantity_max')
+    .where('granularity', '=', 'hour')
+    .where('metric', '=', metric)
+    .where('bucket_start', '<', from)
+    .orderBy('bucket_start', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? Number(row.quantity_max) : 0;
+}

@@ -1,0 +1,123 @@
+// POST /v1/usage/events: a batch is checked event by event, deduplicated by idempotency key
+// within the batch and across batches, and stored with one statement; who may send it.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, expectProblem, signUp, type SignedUpTenant } from '../support/fixtures.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+let testApp: TestApp;
+let tenant: SignedUpTenant;
+
+beforeAll(async () => {
+  testApp = await startTestApp();
+  tenant = await signUp(testApp.app);
+});
+
+afterAll(async () => {
+  await testApp.close();
+});
+
+function send(token: string, events: unknown[]) {
+  return testApp.app.inject({ method: 'POST', url: '/v1/usage/events', headers: bearer(token), payload: { events } });
+}
+
+async function storedKeys(tenantId: string): Promise<string[]> {
+  const { rows } = await testApp.database.admin.query(
+    "SELECT idempotency_key FROM usage_events WHERE tenant_id = $1 AND idempotency_key NOT LIKE 'api:%' ORDER BY 1",
+    [tenantId],
+  );
+  return rows.map((row) => row.idempotency_key);
+}
+
+async function apiKey(role: string, scopes: string[]): Promise<string> {
+  const response = await testApp.app.inject({
+    method: 'POST',
+    url: '/v1/api-keys',
+    headers: bearer(tenant.accessToken),
+    payload: { name: `key ${role} ${scopes.join(',')}`, role, scopes },
+  });
+  expect(response.statusCode).toBe(201);
+  return response.json().key;
+}
+
+describe('POST /v1/usage/events', () => {
+  it('stores new events and reports repeated keys as duplicates, within a batch and across batches', async () => {
+    const first = await send(tenant.accessToken, [
+      { metric: 'tasks', quantity: 1, idempotency_key: 'dup-a' },
+      { metric: 'tasks', quantity: 2, idempotency_key: 'dup-b' },
+      { metric: 'tasks', quantity: 3, idempotency_key: 'dup-a' },
+    ]);
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toEqual({ accepted: 2, duplicates: ['dup-a'], rejected: [] });
+
+    const second = await send(tenant.accessToken, [
+      { metric: 'tasks', quantity: 5, idempotency_key: 'dup-b' },
+      { metric: 'tasks', quantity: 1, idempotency_key: 'dup-c' },
+    ]);
+    expect(second.json()).toEqual({ accepted: 1, duplicates: ['dup-b'], rejected: [] });
+    expect(await storedKeys(tenant.tenantId)).toEqual(['dup-a', 'dup-b', 'dup-c']);
+    const { rows } = await testApp.database.admin.query(
+      "SELECT quantity::int FROM usage_events WHERE tenant_id = $1 AND idempotency_key = 'dup-b'",
+      [tenant.tenantId],
+    );
+    expect(rows).toEqual([{ quantity: 2 }]);
+  });
+
+  it('rejects unknown metrics, future events and events before the grace window one by one, keeping the rest', async () => {
+    const now = testApp.clock.now().getTime();
+    const response = await send(tenant.accessToken, [
+      { metric: 'no_such_metric', quantity: 1, idempotency_key: 'r-unknown' },
+      { metric: 'tasks', quantity: 1, idempotency_key: 'r-future', occurred_at: new Date(now + 6 * 60_000).toISOString() },
+      { metric: 'tasks', quantity: 1, idempotency_key: 'r-near-future', occurred_at: new Date(now + 4 * 60_000).toISOString() },
+      { metric: 'tasks', quantity: 1, idempotency_key: 'r-old', occurred_at: new Date(now - 40 * 86_400_000).toISOString() },
+      { metric: 'tasks', quantity: 1, idempotency_key: 'r-recent', occurred_at: new Date(now - 47 * 3_600_000).toISOString() },
+    ]);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      accepted: 2,
+      duplicates: [],
+      rejected: [
+        { index: 0, idempotency_key: 'r-unknown', reason: 'unknown-metric' },
+        { index: 1, idempotency_key: 'r-future', reason: 'too-far-in-future' },
+        { index: 3, idempotency_key: 'r-old', reason: 'too-old' },
+      ],
+    });
+    const keys = await storedKeys(tenant.tenantId);
+    expect(keys).toContain('r-near-future');
+    expect(keys).toContain('r-recent');
+    expect(keys).not.toContain('r-old');
+  });
+
+  it('refuses a batch over 1,000 events, a negative quantity and unknown fields as a whole', async () => {
+    const many = Array.from({ length: 1001 }, (_, i) => ({ metric: 'tasks', quantity: 1, idempotency_key: `many-${i}` }));
+    expectProblem(await send(tenant.accessToken, many), 400, 'validation-failed');
+    expectProblem(await send(tenant.accessToken, [{ metric: 'tasks', quantity: -1, idempotency_key: 'neg' }]), 400, 'validation-failed');
+    expectProblem(await send(tenant.accessToken, [{ metric: 'tasks', quantity: 1, idempotency_key: 'x', tenant_id: tenant.tenantId }]), 400);
+    expect(await storedKeys(tenant.tenantId)).not.toContain('neg');
+  });
+
+  it('takes 1,000 events in one request', async () => {
+    const events = Array.from({ length: 1000 }, (_, i) => ({ metric: 'api_calls', quantity: 1, idempotency_key: `bulk-${i}` }));
+    const response = await send(tenant.accessToken, events);
+    expect(response.json()).toMatchObject({ accepted: 1000, duplicates: [], rejected: [] });
+    const again = await send(tenant.accessToken, events);
+    expect(again.json().accepted).toBe(0);
+    expect(again.json().duplicates).toHaveLength(1000);
+  });
+
+  it('lets an API key send usage with the metering:write scope, and refuses a viewer key without it', async () => {
+    const scoped = await apiKey('viewer', ['metering:write']);
+    expect((await send(scoped, [{ metric: 'tasks', quantity: 1, idempotency_key: 'scoped-1' }])).statusCode).toBe(200);
+    const viewer = await apiKey('viewer', []);
+    expectProblem(await send(viewer, [{ metric: 'tasks', quantity: 1, idempotency_key: 'viewer-1' }]), 403, 'forbidden');
+    expect(await storedKeys(tenant.tenantId)).not.toContain('viewer-1');
+  });
+
+  it('keeps idempotency keys per tenant: the same key in two tenants is two events', async () => {
+    const other = await signUp(testApp.app);
+    const event = { metric: 'tasks', quantity: 1, idempotency_key: 'shared-key' };
+    expect((await send(tenant.accessToken, [event])).json().accepted).toBe(1);
+    expect((await send(other.accessToken, [event])).json().accepted).toBe(1);
+    expect(await storedKeys(other.tenantId)).toEqual(['shared-key']);
+  });
+});
