@@ -106,8 +106,8 @@ export class TenantResolver {
 
   async #memberAccess(principal: UserPrincipal, tenantId: string): Promise<TenantAccess> {
     const now = this.#clock.now();
-    // One round trip answers all three questions: tenant live, member, session live.
-    const row = await this.#db.tenant((tx) =>
+    // One statement, one round trip, answers all three: tenant live, member, session live.
+    const [row] = await this.#db.tenantStatement((tx) =>
       tx
         .selectFrom('tenants as t')
         .leftJoin('memberships as m', (join) =>
@@ -119,8 +119,7 @@ export class TenantResolver {
             and s.user_id = ${principal.userId} and s.revoked_at is null and s.expires_at > ${now})`.as('session_live'),
         )
         .where('t.id', '=', tenantId)
-        .where('t.deleted_at', 'is', null)
-        .executeTakeFirst(),
+        .where('t.deleted_at', 'is', null),
     );
     if (!row) throw new AppError('tenant-not-found');
     if (!row.session_live) throw new AppError('invalid-credentials');

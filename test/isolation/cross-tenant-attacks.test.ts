@@ -85,6 +85,21 @@ for (const [mode, makeDb] of Object.entries(modes)) {
       expect(row).toBeUndefined();
     });
 
+    it('gets only its own rows through the single-round-trip statement path', async () => {
+      const byId = await runWithContext({ requestId: 'attack', tenantId: b.tenantId }, () =>
+        db.tenantStatement((tx) => tx.selectFrom('tasks').select('id').where('id', '=', a.taskId)),
+      );
+      expect(byId).toEqual([]);
+      const all = await runWithContext({ requestId: 'attack', tenantId: b.tenantId }, () =>
+        db.tenantStatement((tx) => tx.selectFrom('tasks').select('title').where((eb) => eb.or([eb('title', 'like', '%A'), eb('title', 'like', '%B')]))),
+      );
+      expect(all.map((t) => t.title)).toEqual(['secret-task-B']);
+      const updated = await runWithContext({ requestId: 'attack', tenantId: b.tenantId }, () =>
+        db.tenantStatement((tx) => tx.updateTable('tasks').set({ title: 'pwned' }).where('id', '=', a.taskId).returning('id')),
+      );
+      expect(updated).toEqual([]);
+    });
+
     it('lists only its own rows in every tenant table', async () => {
       const tasks = await asB(db, (tx) => tx.selectFrom('tasks').select('id').execute());
       expect(tasks.map((t) => t.id)).toEqual([b.taskId]);
@@ -215,6 +230,24 @@ describe('a pooled connection reused after an error mid-transaction', () => {
         db.tenant((tx) => tx.selectFrom('tasks').select('title').execute()),
       );
       expect(seen.map((t) => t.title)).toEqual(['secret-task-B']);
+    } finally {
+      await single.end();
+    }
+  });
+
+  it('rolls back a failed single statement and leaves the connection clean', async () => {
+    const single = createPool(database.url, 1, silent);
+    const db = new Database({ pool: single, roles: TEST_ROLES, logger: silent });
+    try {
+      await expect(
+        runWithContext({ requestId: 'r1', tenantId: a.tenantId }, () =>
+          db.tenantStatement((tx) => tx.insertInto('projects').values({ id: 'not-a-uuid', name: 'x' }).returning('id')),
+        ),
+      ).rejects.toThrow(/uuid/);
+      const { rows } = await single.query(`SELECT coalesce(current_setting('app.tenant_id', true), '') AS tenant, current_user AS role`);
+      expect(rows[0]).toMatchObject({ tenant: '', role: expect.not.stringMatching(/tenantry_app/) });
+      const { rowCount } = await database.admin.query(`SELECT 1 FROM projects WHERE name = 'x'`);
+      expect(rowCount).toBe(0);
     } finally {
       await single.end();
     }

@@ -6,15 +6,17 @@ import type { Database, Tx } from '../../db/database.js';
 import { newId } from '../../db/ids.js';
 import type { TaskStatus } from '../../db/tables.js';
 import { AppError } from '../../http/problems.js';
+import type { ActionUsage } from '../../metering/action-usage.js';
 import { currentContext } from '../../tenancy/context.js';
 import { lockLiveMember, lockLiveProject } from './live-references.js';
-import type { Page, PageRequest } from './page-cursor.js';
+import { toPage, type Page, type PageRequest } from './page-cursor.js';
 import { asReferenceProblem, unknownReference } from './reference-problems.js';
 import { findProject } from './project-repository.js';
 import {
   findTask,
   insertTask,
   listTasks,
+  listTasksQuery,
   softDeleteTask,
   updateTask,
   type TaskChanges,
@@ -42,6 +44,7 @@ export class TaskManagement {
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
+    private readonly usage?: ActionUsage,
   ) {}
 
   /**
@@ -51,9 +54,12 @@ export class TaskManagement {
    */
   create(input: NewTask): Promise<TaskRow> {
     const createdBy = currentContext()?.userId ?? null;
+    const id = newId();
     return this.db.tenant(async (tx) => {
+      // Quota first: the counter row is taken before any task row, and a failure below gives it back.
+      await this.usage?.taskCreated(tx, id);
       const task = await insertTask(tx, {
-        id: newId(),
+        id,
         projectId: input.projectId,
         title: input.title,
         description: input.description ?? '',
@@ -92,7 +98,11 @@ export class TaskManagement {
   }
 
   /** A projectId filter naming no live project of this tenant is a 404, not an empty page. */
-  list(filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow & { cursor_at: string }>> {
+  async list(filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow & { cursor_at: string }>> {
+    if (!filter.projectId) {
+      // The hot path: one statement, one round trip.
+      return toPage(await this.db.tenantStatement((tx) => listTasksQuery(tx, filter, page)), page.limit);
+    }
     return this.db.tenant(async (tx) => {
       if (filter.projectId && !(await findProject(tx, filter.projectId))) {
         throw new AppError('not-found', 'no project with this id');

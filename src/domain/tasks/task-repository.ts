@@ -36,7 +36,8 @@ export function findTask(tx: Tx, id: string): Promise<TaskRow | undefined> {
   return tx.selectFrom('tasks').select(COLUMNS).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
 }
 
-export async function listTasks(tx: Tx, filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow & { cursor_at: string }>> {
+/** The list query, unexecuted, so a caller can send it in a single round trip. */
+export function listTasksQuery(tx: Tx, filter: TaskFilter, page: PageRequest) {
   let query = tx
     .selectFrom('tasks')
     .select([...COLUMNS, cursorAt.as('cursor_at')])
@@ -49,8 +50,11 @@ export async function listTasks(tx: Tx, filter: TaskFilter, page: PageRequest): 
     query = query.where((eb) => eb.or([eb('title', 'ilike', pattern), eb('description', 'ilike', pattern)]));
   }
   if (page.after) query = query.where(afterPosition(page.after, page.sort));
-  const rows = await query.orderBy('created_at', page.sort).orderBy('id', page.sort).limit(page.limit + 1).execute();
-  return toPage(rows, page.limit);
+  return query.orderBy('created_at', page.sort).orderBy('id', page.sort).limit(page.limit + 1);
+}
+
+export async function listTasks(tx: Tx, filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow & { cursor_at: string }>> {
+  return toPage(await listTasksQuery(tx, filter, page).execute(), page.limit);
 }
 
 export function insertTask(
