@@ -10,8 +10,8 @@ export interface BillingPeriod {
   readonly end: Date;
 }
 
-/** Stands for "no period" on counters of metrics that never reset (seats). */
-export const NO_PERIOD_START = new Date(-8.64e15);
+/** Stands for "no period" (the epoch) on counters of metrics that never reset (seats). */
+export const NO_PERIOD_START = new Date(0);
 
 const HOUR_MS = 3_600_000;
 

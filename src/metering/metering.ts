@@ -9,6 +9,7 @@ import type { Database } from '../db/database.js';
 import { RedisBucketStore } from '../ratelimit/redis-bucket-store.js';
 import { TenantRateLimiter } from '../ratelimit/tenant-rate-limiter.js';
 import { LocalBucketStore } from '../ratelimit/token-bucket.js';
+import { ActionUsage } from './action-usage.js';
 import { ApiCallMeter } from './api-call-meter.js';
 import { MetricCatalog } from './metric-catalog.js';
 import type { PlanLimits } from './plan-limits.js';
@@ -36,6 +37,8 @@ export class Metering {
   readonly quotas: Quotas;
   readonly reader: UsageReader;
   readonly apiCalls: ApiCallMeter;
+  /** Quotas and usage of domain actions (tasks created, seats). */
+  readonly actions: ActionUsage;
   readonly rateLimiter: TenantRateLimiter;
   readonly #redis: Redis | undefined;
 
@@ -44,6 +47,7 @@ export class Metering {
     this.recorder = new UsageRecorder(db, clock, this.catalog, { graceMs: settings.usageGraceHours * 3_600_000 });
     this.quotas = new Quotas(this.catalog, plans, clock, logger);
     this.reader = new UsageReader(db, clock, this.catalog, plans);
+    this.actions = new ActionUsage(this.quotas, this.recorder);
     this.apiCalls = new ApiCallMeter(db, clock, this.recorder, this.quotas, logger);
     if (settings.redisUrl) {
       // Fail fast rather than queue: a request waiting on a dead Redis falls back instead.

@@ -24,8 +24,9 @@ export class Quotas {
   ) {}
 
   /**
-   * Takes `amount` of a resetting metric's quota for the current tenant in `tx`, or throws
-   * 429 quota-exceeded (hard limit). Rolled back with the action if the action fails.
+   * Takes `amount` of a metric's quota for the current tenant in `tx`, or throws past a hard
+   * limit: 429 quota-exceeded until the period resets, or 403 plan-limit-reached for a metric
+   * that never resets. Rolled back with the action if the action fails.
    *
    * @example
    *   await db.tenant(async (tx) => { await quotas.take(tx, 'tasks'); await insertTask(tx, task); });
@@ -51,6 +52,7 @@ export class Quotas {
     const used = await addToCounter(tx, metric.key, period.start, amount, hard ? limit : null, now);
     if (used === undefined) {
       const current = await counterValue(tx, metric.key, period.start);
+      if (!metric.resets) throw await this.#planLimitReached(metric, limit, current, amount);
       const retryAfter = Math.max(1, Math.ceil((period.end.getTime() - now.getTime()) / 1000));
       throw new AppError('quota-exceeded', `the plan allows ${limit} ${metric.unit} of ${metric.key} per billing period`, {
         metric: metric.key,
@@ -73,23 +75,31 @@ export class Quotas {
     const now = this.clock.now();
     await lockCounter(tx, metric.key, NO_PERIOD_START, now);
     const level = await countNow(tx);
-    if (limit !== null && metric.enforcement === 'hard' && level + 1 > limit) {
-      const requiredPlan = (await this.limits.requiredPlanFor?.(metric.key, level + 1)) ?? null;
-      throw new AppError('plan-limit-reached', `the plan allows ${limit} ${metric.unit}; upgrade to add more`, {
-        metric: metric.key,
-        limit,
-        current: level,
-        required_plan: requiredPlan,
-      });
-    }
+    if (limit !== null && metric.enforcement === 'hard' && level + 1 > limit) throw await this.#planLimitReached(metric, limit, level, 1);
     await setCounter(tx, metric.key, NO_PERIOD_START, level + 1, now);
     if (limit !== null) await this.#warn(tx, metric, NO_PERIOD_START, level, level + 1, limit, now);
     return level + 1;
   }
 
+  /** Locks a level counter's row until commit (creating it at zero). */
+  async lockLevel(tx: Tx, metricKey: string): Promise<void> {
+    await lockCounter(tx, metricKey, NO_PERIOD_START, this.clock.now());
+  }
+
   /** Resets a level counter to its true value after a decrease (a member removed). */
   async settleLevel(tx: Tx, metricKey: string, level: number): Promise<void> {
     await setCounter(tx, metricKey, NO_PERIOD_START, level, this.clock.now());
+  }
+
+  /** A limit that never resets: waiting does not help, so 403 and the plan that would allow it. */
+  async #planLimitReached(metric: Metric, limit: number, current: number, amount: number): Promise<AppError> {
+    const requiredPlan = (await this.limits.requiredPlanFor?.(metric.key, current + amount)) ?? null;
+    return new AppError('plan-limit-reached', `the plan allows ${limit} ${metric.unit}; upgrade for more`, {
+      metric: metric.key,
+      limit,
+      current,
+      required_plan: requiredPlan,
+    });
   }
 
   async #limitOf(tx: Tx, metricKey: string, planKey: string | undefined): Promise<{ metric: Metric; limit: number | null }> {

@@ -69,7 +69,7 @@ CREATE INDEX usage_rollups_tenant_created_idx ON usage_rollups (tenant_id, creat
 SELECT tenantry_internal.enable_tenant_rls('usage_rollups');
 
 -- Quota counters: what a tenant has used of a limited metric in a period (period_start is
--- '-infinity' for metrics that never reset). Quotas are enforced by a conditional update of
+-- the epoch for metrics that never reset). Quotas are enforced by a conditional update of
 -- this row inside the action's transaction.
 CREATE TABLE usage_counters (
   tenant_id     uuid NOT NULL REFERENCES tenants (id),

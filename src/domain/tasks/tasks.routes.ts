@@ -28,7 +28,7 @@ function taskView(task: TaskRow): Static<typeof TaskView> {
 }
 
 export const taskRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const tasks = new TaskManagement(services.db, services.clock);
+  const tasks = new TaskManagement(services.db, services.clock, services.metering.actions);
   const tags = ['tasks'];
   const security = [{ bearer: [] }];
 

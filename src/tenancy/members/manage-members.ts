@@ -7,9 +7,18 @@ import type { Clock } from '../../clock.js';
 import type { Database, Tx } from '../../db/database.js';
 import type { Role } from '../../db/tables.js';
 import { AppError } from '../../http/problems.js';
+import type { ActionUsage } from '../../metering/action-usage.js';
 import { currentContext, currentTenantId } from '../context.js';
 import { listMembershipsOfUser } from '../membership-repository.js';
-import { findMember, lockOwners, removeMembership, setRole, upsertMembership, type MemberRow } from './member-repository.js';
+import {
+  countLiveMembers,
+  findMember,
+  lockOwners,
+  removeMembership,
+  setRole,
+  upsertMembership,
+  type MemberRow,
+} from './member-repository.js';
 
 const INVITATION_TTL_MS = 7 * 86_400_000;
 
@@ -44,6 +53,7 @@ export class MemberManagement {
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
+    private readonly usage?: ActionUsage,
   ) {}
 
   /** Adds an existing user, or creates an invited one and returns their one-time token. */
@@ -67,6 +77,8 @@ export class MemberManagement {
           invitationToken = undefined; // a concurrent sign-up activated this email meanwhile
         }
       }
+      // The seat counter is locked and the members counted before the membership is written.
+      await this.usage?.seatAdded(tx, countLiveMembers);
       const added = await upsertMembership(tx, currentTenantId(), user.id, role, now);
       if (!added) throw new AppError('conflict', 'this user is already a member', { user_id: user.id });
       const member = (await findMember(tx, user.id))!;
@@ -89,9 +101,11 @@ export class MemberManagement {
   async remove(userId: string): Promise<void> {
     const now = this.clock.now();
     await this.db.tenant(async (tx) => {
+      await this.usage?.lockSeats(tx);
       const member = await existingMember(tx, userId);
       await assertNotLastOwner(tx, member);
       await removeMembership(tx, userId, now);
+      await this.usage?.seatRemoved(tx, countLiveMembers);
     });
   }
 

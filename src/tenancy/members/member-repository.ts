@@ -63,3 +63,13 @@ export async function setRole(tx: Tx, userId: string, role: Role, now: Date): Pr
 export async function removeMembership(tx: Tx, userId: string, now: Date): Promise<void> {
   await tx.updateTable('memberships').set({ deleted_at: now, updated_at: now }).where('user_id', '=', userId).where('deleted_at', 'is', null).execute();
 }
+
+/** Live members of the current tenant: the seats a plan counts. */
+export async function countLiveMembers(tx: Tx): Promise<number> {
+  const row = await tx
+    .selectFrom('memberships')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('deleted_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

@@ -14,7 +14,7 @@ function memberView(member: MemberRow): Static<typeof MemberView> {
 }
 
 export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const members = new MemberManagement(services.db, services.clock);
+  const members = new MemberManagement(services.db, services.clock, services.metering.actions);
   const security = [{ bearer: [] }];
 
   app.get(
