@@ -16,6 +16,9 @@ import { retryAfterHeader } from './metering/retry-after.js';
 import { usageRoutes } from './metering/usage.routes.js';
 import { adminRoutes } from './platform/admin.routes.js';
 import { plansRoutes } from './plans/plans.routes.js';
+import { auditRoutes } from './audit/audit.routes.js';
+import { adminFlagsRoutes } from './flags/admin-flags.routes.js';
+import { flagsRoutes } from './flags/flags.routes.js';
 import type { Services } from './services.js';
 import { tenantLifecycleRoutes } from './tenancy/lifecycle/tenant-lifecycle.routes.js';
 import { membersRoutes } from './tenancy/members/members.routes.js';
@@ -58,5 +61,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   app.addHook('onClose', () => services.metering.close());
   app.addHook('onError', retryAfterHeader);
   await app.register(plansRoutes, options);
+  await app.register(flagsRoutes, options);
+  await app.register(adminFlagsRoutes, options);
+  await app.register(auditRoutes, options);
   return app;
 }

@@ -13,6 +13,8 @@ import { Sessions } from './auth/sessions.js';
 import type { Clock } from './clock.js';
 import type { Config, JwtKeyConfig } from './config.js';
 import { Database } from './db/database.js';
+import { Flags } from './flags/flags.js';
+import { featureGate } from './flags/require-feature.js';
 import { Jobs } from './jobs/jobs.js';
 import { Metering } from './metering/metering.js';
 import { planLimitsFrom } from './metering/plan-limits.js';
@@ -21,6 +23,7 @@ import { PlatformCatalog } from './plans/platform-catalog.js';
 import { readPlatformData } from './plans/platform-repository.js';
 import { Plans } from './plans/plans.js';
 import { purgeDeletedTenantsJob, purgeSchedule } from './tenancy/lifecycle/purge-job.js';
+import type { RequestContext } from './tenancy/context.js';
 import { TenantResolver } from './tenancy/resolve-tenant.js';
 
 export interface Services {
@@ -43,6 +46,10 @@ export interface Services {
   readonly tenantProfiles: TenantProfiles;
   /** The plan catalog: limitFor(plan, metric), rateLimitFor(plan). */
   readonly plans: Plans;
+  /** Flag evaluation for the request's tenant, from the caches. */
+  readonly flags: Flags;
+  /** The access hook's plan gate for routes that declare `feature`. */
+  readonly requireFeature: (feature: string, context: RequestContext) => Promise<void>;
 }
 
 export interface ServiceInputs {
@@ -60,6 +67,7 @@ export function createServices({ config, jwt, pool, clock, logger }: ServiceInpu
   const ttlMs = () => invalidation.ttlMs();
   const platformCatalog = new PlatformCatalog(() => db.identity({}, readPlatformData), invalidation, ttlMs);
   const tenantProfiles = new TenantProfiles(databaseProfileLoader(db), invalidation, ttlMs);
+  const flags = new Flags(platformCatalog, tenantProfiles);
   const plans = new Plans(platformCatalog);
   const metering = new Metering({
     db,
@@ -86,6 +94,8 @@ export function createServices({ config, jwt, pool, clock, logger }: ServiceInpu
     platformCatalog,
     tenantProfiles,
     plans,
+    flags,
+    requireFeature: featureGate(flags),
     metering,
     admitTenantRequest: (request, reply) => metering.admitTenantRequest(request, reply),
   };

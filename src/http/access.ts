@@ -32,6 +32,8 @@ const DEFAULT_ACCESS = access.tenant('viewer');
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+    /** A feature (boolean flag) the tenant must have; otherwise 403 feature-not-in-plan naming the cheapest plan with it. */
+    feature?: string;
   }
   interface FastifyRequest {
     context: RequestContext;
@@ -50,6 +52,8 @@ export interface AccessDependencies {
   readonly authenticator: Authenticator;
   readonly resolver: TenantResolver;
   readonly config: { readonly platformAdminTokenHash: Buffer | undefined };
+  /** Plan gate: throws when the tenant of the context lacks the feature a route declares. */
+  readonly requireFeature?: (feature: string, context: RequestContext) => Promise<void>;
   /** Runs once a tenant request's context is set (rate limits, API-call metering); may throw. */
   readonly admitTenantRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 }
@@ -121,6 +125,8 @@ export function registerAccess(app: FastifyInstance, deps: AccessDependencies): 
       // Both loggers: Fastify writes "request completed" through reply.log.
       request.log = reply.log = request.log.child({ tenant_id: request.context.tenantId, user_id: request.context.userId });
       await deps.admitTenantRequest?.(request, reply);
+      const feature = request.routeOptions.config.feature;
+      if (feature) await deps.requireFeature?.(feature, request.context);
     }
   });
 }

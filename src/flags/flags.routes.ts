@@ -1,0 +1,74 @@
+// /v1/flags: every flag evaluated for the tenant with the level its value came from (any
+// member); tenant admins set or remove their own value of tenant-editable flags.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { access } from '../http/access.js';
+import { problems } from '../http/common-schemas.js';
+import type { Services } from '../services.js';
+import { FlagEvaluationView, FlagKeyParams, SetValueBody } from './flags.schemas.js';
+import { OverrideManagement } from './manage-overrides.js';
+
+export const flagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const overrides = new OverrideManagement(services.db, services.platformCatalog, services.invalidation);
+  const security = [{ bearer: [] }];
+
+  async function evaluated(key?: string) {
+    const snapshot = await services.platformCatalog.snapshot();
+    const all = await services.flags.evaluateAll();
+    return all
+      .filter((evaluation) => key === undefined || evaluation.key === key)
+      .map((evaluation) => ({ ...evaluation, tenantEditable: snapshot.flagByKey.get(evaluation.key)?.tenantEditable ?? false }));
+  }
+
+  app.get(
+    '/v1/flags',
+    {
+      config: { access: access.tenant('viewer') },
+      schema: {
+        tags: ['flags'],
+        summary: 'Every flag evaluated for this tenant, with the level each value came from',
+        security,
+        response: { 200: Type.Object({ data: Type.Array(FlagEvaluationView) }), ...problems(400, 401, 403, 404) },
+      },
+    },
+    async () => ({ data: await evaluated() }),
+  );
+
+  app.put(
+    '/v1/flags/:key',
+    {
+      config: { access: access.tenant('admin') },
+      schema: {
+        tags: ['flags'],
+        summary: "Set this tenant's own value of a tenant-editable flag (owner or admin)",
+        security,
+        params: FlagKeyParams,
+        body: SetValueBody,
+        response: { 200: FlagEvaluationView, ...problems(400, 401, 403, 404, 415) },
+      },
+    },
+    async (request) => {
+      await overrides.set(request.params.key, request.body.value, services.clock.now());
+      return (await evaluated(request.params.key))[0]!;
+    },
+  );
+
+  app.delete(
+    '/v1/flags/:key',
+    {
+      config: { access: access.tenant('admin') },
+      schema: {
+        tags: ['flags'],
+        summary: "Remove this tenant's own value of a tenant-editable flag (owner or admin)",
+        security,
+        params: FlagKeyParams,
+        response: { 200: FlagEvaluationView, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      await overrides.remove(request.params.key);
+      return (await evaluated(request.params.key))[0]!;
+    },
+  );
+};
