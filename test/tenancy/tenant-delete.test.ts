@@ -51,7 +51,9 @@ async function populatedTenant(): Promise<SignedUpTenant & { projectId: string }
        VALUES ($1, 'tasks', 'hour', date_trunc('hour', now()), 1, 1, 1);
      INSERT INTO usage_counters (tenant_id, metric, period_start, used) VALUES ($1, 'tasks', date_trunc('hour', now()), 1);
      INSERT INTO usage_warnings (tenant_id, metric, period_start, threshold, used, limit_value)
-       VALUES ($1, 'tasks', date_trunc('hour', now()), 80, 1, 1)`.replace(/\$1/g, `'${tenant.tenantId}'`),
+       VALUES ($1, 'tasks', date_trunc('hour', now()), 80, 1, 1);
+     INSERT INTO flag_overrides (tenant_id, id, flag_key, value, created_by) VALUES ($1, gen_random_uuid(), 'dark_mode', 'true', 'test');
+     INSERT INTO audit_log (tenant_id, id, actor, action, target) VALUES ($1, gen_random_uuid(), 'test', 'test.seeded', 'seed')`.replace(/\$1/g, `'${tenant.tenantId}'`),
   );
   return { ...tenant, projectId };
 }
