@@ -11,6 +11,7 @@ import { createPool } from '../../src/db/database.js';
 import type { Tables } from '../../src/db/tables.js';
 import { TenantScopePlugin } from '../../src/db/tenant-scope-plugin.js';
 import { listTasks } from '../../src/domain/tasks/task-repository.js';
+import { taskView } from '../../src/domain/tasks/tasks.routes.js';
 import { access } from '../../src/http/access.js';
 import { createLogger } from '../../src/logger.js';
 import { createServices } from '../../src/services.js';
@@ -33,17 +34,7 @@ const unscoped: FastifyPluginAsyncTypebox = async (bench) => {
       const tx = plain.withPlugin(new TenantScopePlugin({ tenantId: request.context.tenantId }));
       const page = await listTasks(tx, {}, { limit: request.query.limit ?? 50, sort: 'desc' });
       return {
-        data: page.rows.map((task) => ({
-          id: task.id,
-          projectId: task.project_id,
-          title: task.title,
-          description: task.description,
-          status: task.status,
-          assigneeId: task.assignee_id,
-          createdBy: task.created_by,
-          createdAt: task.created_at.toISOString(),
-          updatedAt: task.updated_at.toISOString(),
-        })),
+        data: page.rows.map(taskView),
         nextCursor: page.next ? 'more' : null,
       };
     },

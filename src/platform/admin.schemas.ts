@@ -2,15 +2,10 @@
 
 import { Type } from 'typebox';
 import { Timestamp, Uuid } from '../http/common-schemas.js';
+import { TenantView } from '../tenancy/tenant-view.js';
 
 export const AdminTenantView = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  slug: Type.String(),
-  subdomain: Type.Union([Type.String(), Type.Null()]),
-  plan: Type.String(),
-  status: Type.String(),
-  createdAt: Timestamp,
+  ...TenantView.properties,
   deletedAt: Type.Union([Timestamp, Type.Null()]),
   members: Type.Integer(),
 });

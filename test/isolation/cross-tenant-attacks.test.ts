@@ -210,10 +210,30 @@ for (const [mode, makeDb] of Object.entries(modes)) {
 }
 
 describe('a pooled connection reused after an error mid-transaction', () => {
-  it('carries neither tenant nor role into the next unit of work', async () => {
+  /** A one-connection pool, so the next unit of work is certain to get the same connection. */
+  async function withOneConnection(check: (db: Database, single: pg.Pool) => Promise<void>): Promise<void> {
     const single = createPool(database.url, 1, silent);
-    const db = new Database({ pool: single, roles: TEST_ROLES, logger: silent });
     try {
+      await check(new Database({ pool: single, roles: TEST_ROLES, logger: silent }), single);
+    } finally {
+      await single.end();
+    }
+  }
+
+  async function expectCleanConnection(single: pg.Pool): Promise<void> {
+    const { rows } = await single.query(`SELECT coalesce(current_setting('app.tenant_id', true), '') AS tenant, current_user AS role`);
+    expect(rows[0]).toMatchObject({ tenant: '', role: expect.not.stringMatching(new RegExp(TEST_ROLES.app)) });
+  }
+
+  async function tasksSeenByB(db: Database): Promise<string[]> {
+    const seen = await runWithContext({ requestId: 'r2', tenantId: b.tenantId }, () =>
+      db.tenant((tx) => tx.selectFrom('tasks').select('title').execute()),
+    );
+    return seen.map((t) => t.title);
+  }
+
+  it('carries neither tenant nor role into the next unit of work', () =>
+    withOneConnection(async (db, single) => {
       await expect(
         runWithContext({ requestId: 'r1', tenantId: a.tenantId }, () =>
           db.tenant(async (tx) => {
@@ -222,41 +242,24 @@ describe('a pooled connection reused after an error mid-transaction', () => {
           }),
         ),
       ).rejects.toThrow(/division by zero/);
-      const { rows } = await single.query(
-        `SELECT coalesce(current_setting('app.tenant_id', true), '') AS tenant, current_user AS role, now() = statement_timestamp() AS fresh`,
-      );
-      expect(rows[0]).toMatchObject({ tenant: '', role: expect.not.stringMatching(/tenantry_app/) });
-      const seen = await runWithContext({ requestId: 'r2', tenantId: b.tenantId }, () =>
-        db.tenant((tx) => tx.selectFrom('tasks').select('title').execute()),
-      );
-      expect(seen.map((t) => t.title)).toEqual(['secret-task-B']);
-    } finally {
-      await single.end();
-    }
-  });
+      await expectCleanConnection(single);
+      expect(await tasksSeenByB(db)).toEqual(['secret-task-B']);
+    }));
 
-  it('rolls back a failed single statement and leaves the connection clean', async () => {
-    const single = createPool(database.url, 1, silent);
-    const db = new Database({ pool: single, roles: TEST_ROLES, logger: silent });
-    try {
+  it('rolls back a failed single statement and leaves the connection clean', () =>
+    withOneConnection(async (db, single) => {
       await expect(
         runWithContext({ requestId: 'r1', tenantId: a.tenantId }, () =>
           db.tenantStatement((tx) => tx.insertInto('projects').values({ id: 'not-a-uuid', name: 'x' }).returning('id')),
         ),
       ).rejects.toThrow(/uuid/);
-      const { rows } = await single.query(`SELECT coalesce(current_setting('app.tenant_id', true), '') AS tenant, current_user AS role`);
-      expect(rows[0]).toMatchObject({ tenant: '', role: expect.not.stringMatching(/tenantry_app/) });
+      await expectCleanConnection(single);
       const { rowCount } = await database.admin.query(`SELECT 1 FROM projects WHERE name = 'x'`);
       expect(rowCount).toBe(0);
-    } finally {
-      await single.end();
-    }
-  });
+    }));
 
-  it('destroys a client whose connection died instead of returning it to the pool', async () => {
-    const single = createPool(database.url, 1, silent);
-    const db = new Database({ pool: single, roles: TEST_ROLES, logger: silent });
-    try {
+  it('destroys a client whose connection died instead of returning it to the pool', () =>
+    withOneConnection(async (db) => {
       await expect(
         runWithContext({ requestId: 'r1', tenantId: a.tenantId }, () =>
           db.tenant(async (tx) => {
@@ -266,12 +269,6 @@ describe('a pooled connection reused after an error mid-transaction', () => {
           }),
         ),
       ).rejects.toThrow();
-      const seen = await runWithContext({ requestId: 'r2', tenantId: b.tenantId }, () =>
-        db.tenant((tx) => tx.selectFrom('tasks').select('title').execute()),
-      );
-      expect(seen.map((t) => t.title)).toEqual(['secret-task-B']);
-    } finally {
-      await single.end();
-    }
-  });
+      expect(await tasksSeenByB(db)).toEqual(['secret-task-B']);
+    }));
 });

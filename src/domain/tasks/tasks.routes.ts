@@ -13,7 +13,7 @@ import { NextCursor } from './page.schemas.js';
 import { findTask, type TaskRow } from './task-repository.js';
 import { CreateTaskBody, ListTasksQuery, TaskView, UpdateTaskBody } from './tasks.schemas.js';
 
-function taskView(task: TaskRow): Static<typeof TaskView> {
+export function taskView(task: TaskRow): Static<typeof TaskView> {
   return {
     id: task.id,
     projectId: task.project_id,
