@@ -41,6 +41,8 @@ export interface Config {
   readonly usageGraceHours: number;
   /** Prefix of every Redis key Tenantry writes (rate-limit buckets). */
   readonly redisKeyPrefix: string;
+  /** Per-tenant rate limits from the plan; off only where something else limits (tests). */
+  readonly rateLimits: boolean;
   /** SHA-256 of the platform-admin bearer token; undefined: the admin API accepts no one. */
   readonly platformAdminTokenHash: Buffer | undefined;
   /** Redis for cache invalidation across instances; undefined: PostgreSQL LISTEN/NOTIFY. */
@@ -169,6 +171,7 @@ export function loadConfig(env: Env = process.env): Config {
     purgeRetentionDays: integer(env, 'TENANTRY_PURGE_RETENTION_DAYS', 30, 0, 3650),
     usageGraceHours: integer(env, 'TENANTRY_USAGE_GRACE_HOURS', 48, 0, 24 * 62),
     redisKeyPrefix: redisKeyPrefix(env),
+    rateLimits: boolean(env, 'TENANTRY_RATE_LIMITS', true),
     platformAdminTokenHash: platformAdminTokenHash(env),
     redisUrl: redisUrl(env),
     cacheTtlSeconds: integer(env, 'TENANTRY_CACHE_TTL_SECONDS', 30, 1, 30),

@@ -74,7 +74,12 @@ export function createServices({ config, jwt, pool, clock, logger }: ServiceInpu
     clock,
     logger,
     plans: planLimitsFrom(plans),
-    settings: { usageGraceHours: config.usageGraceHours, redisUrl: config.redisUrl, redisKeyPrefix: config.redisKeyPrefix },
+    settings: {
+      usageGraceHours: config.usageGraceHours,
+      redisUrl: config.redisUrl,
+      redisKeyPrefix: config.redisKeyPrefix,
+      rateLimits: config.rateLimits,
+    },
   });
   return {
     config,

@@ -21,6 +21,7 @@ export interface MeteringSettings {
   readonly usageGraceHours: number;
   readonly redisUrl: string | undefined;
   readonly redisKeyPrefix: string;
+  readonly rateLimits: boolean;
 }
 
 export interface MeteringInputs {
@@ -41,6 +42,7 @@ export class Metering {
   readonly actions: ActionUsage;
   readonly rateLimiter: TenantRateLimiter;
   readonly #redis: Redis | undefined;
+  readonly #rateLimits: boolean;
 
   constructor({ db, clock, logger, plans, settings }: MeteringInputs) {
     this.catalog = new MetricCatalog(db);
@@ -49,7 +51,8 @@ export class Metering {
     this.reader = new UsageReader(db, clock, this.catalog, plans);
     this.actions = new ActionUsage(this.quotas, this.recorder);
     this.apiCalls = new ApiCallMeter(db, clock, this.recorder, this.quotas, logger);
-    if (settings.redisUrl) {
+    this.#rateLimits = settings.rateLimits;
+    if (settings.redisUrl && settings.rateLimits) {
       // Fail fast rather than queue: a request waiting on a dead Redis falls back instead.
       this.#redis = new Redis(settings.redisUrl, {
         enableOfflineQueue: false,
@@ -74,7 +77,7 @@ export class Metering {
   async admitTenantRequest(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const { tenantId, plan } = request.context;
     if (!tenantId) return;
-    if (plan) await this.rateLimiter.admit(tenantId, plan, reply);
+    if (plan && this.#rateLimits) await this.rateLimiter.admit(tenantId, plan, reply);
     this.apiCalls.record(tenantId, plan);
   }
 

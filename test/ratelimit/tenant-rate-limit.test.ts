@@ -37,7 +37,7 @@ const extraApps: Array<{ app: FastifyInstance; close: () => Promise<void> }> = [
 
 /** Another app instance on the same database (like a second server), with its own env. */
 async function secondInstance(env: Record<string, string>, logs: string[] = []): Promise<FastifyInstance> {
-  const config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error', ...env });
+  const config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error', TENANTRY_RATE_LIMITS: 'true', ...env });
   const sink = new Writable({
     write(chunk, _encoding, done) {
       logs.push(String(chunk));
@@ -53,7 +53,7 @@ async function secondInstance(env: Record<string, string>, logs: string[] = []):
 }
 
 beforeAll(async () => {
-  testApp = await startTestApp();
+  testApp = await startTestApp({ TENANTRY_RATE_LIMITS: 'true' });
   await testApp.database.admin.query(
     `INSERT INTO plans (key, name, monthly_price_cents, limits, api_rate_limit_per_minute, sort_order) VALUES ($1, 'Tiny', 0, '{}', $2, 2)`,
     [PLAN, PER_MINUTE],

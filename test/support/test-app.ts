@@ -40,7 +40,9 @@ export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
 
 export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
-  const config: Config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'debug', ...env });
+  // Rate limits are off unless a test turns them on (test/ratelimit): the free plan's 60
+  // requests per minute would otherwise throttle tests that build data through the API.
+  const config: Config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'debug', TENANTRY_RATE_LIMITS: 'false', ...env });
   const chunks: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
