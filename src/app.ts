@@ -19,6 +19,7 @@ import { plansRoutes } from './plans/plans.routes.js';
 import { auditRoutes } from './audit/audit.routes.js';
 import { adminFlagsRoutes } from './flags/admin-flags.routes.js';
 import { flagsRoutes } from './flags/flags.routes.js';
+import { settingsRoutes } from './settings/settings.routes.js';
 import type { Services } from './services.js';
 import { tenantLifecycleRoutes } from './tenancy/lifecycle/tenant-lifecycle.routes.js';
 import { membersRoutes } from './tenancy/members/members.routes.js';
@@ -64,5 +65,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(flagsRoutes, options);
   await app.register(adminFlagsRoutes, options);
   await app.register(auditRoutes, options);
+  await app.register(settingsRoutes, options);
   return app;
 }

@@ -1,0 +1,114 @@
+// GET/PATCH /v1/tenant/settings (owners and admins) and GET /v1/tenant/branding (public:
+// the login page of a tenant named by subdomain or X-Tenant-ID gets its branding, only that).
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { access } from '../http/access.js';
+import { problems } from '../http/common-schemas.js';
+import { AppError } from '../http/problems.js';
+import type { Services } from '../services.js';
+import { runWithContext } from '../tenancy/context.js';
+import { findLiveTenant, findLiveTenantBySubdomain } from '../tenancy/tenant-repository.js';
+import { SETTING_KEYS } from './setting-definitions.js';
+import { TenantSettings, type ResolvedSettings } from './tenant-settings.js';
+
+const Source = Type.Union([Type.Literal('default'), Type.Literal('plan'), Type.Literal('tenant')]);
+const Nullable = Type.Union([Type.String(), Type.Null()]);
+
+const SettingsView = Type.Object({
+  timeZone: Type.String(),
+  locale: Type.String(),
+  supportUrl: Nullable,
+  webhookUrl: Nullable,
+  branding: Type.Object({ logoUrl: Nullable, primaryColor: Type.String(), accentColor: Type.String() }),
+  sources: Type.Record(Type.String(), Source, { description: 'Per setting: the level its value came from' }),
+});
+
+const PatchValue = Type.Union([Type.String({ minLength: 1, maxLength: 2048 }), Type.Null()], { description: 'null: back to the plan or global default' });
+const SettingsPatchBody = Type.Object(
+  Object.fromEntries(SETTING_KEYS.map((key) => [key, Type.Optional(PatchValue)])) as Record<(typeof SETTING_KEYS)[number], ReturnType<typeof Type.Optional<typeof PatchValue>>>,
+  { additionalProperties: false, minProperties: 1 },
+);
+
+const BrandingView = Type.Object({ name: Type.String(), logoUrl: Nullable, primaryColor: Type.String(), accentColor: Type.String() });
+
+function settingsView(resolved: ResolvedSettings) {
+  const { values } = resolved;
+  return {
+    timeZone: values.timeZone!,
+    locale: values.locale!,
+    supportUrl: values.supportUrl,
+    webhookUrl: values.webhookUrl,
+    branding: { logoUrl: values.logoUrl, primaryColor: values.primaryColor!, accentColor: values.accentColor! },
+    sources: { ...resolved.sources },
+  };
+}
+
+export const settingsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const settings = new TenantSettings(services.db, services.platformCatalog, services.tenantProfiles, services.invalidation);
+  const baseDomain = services.config.baseDomain?.toLowerCase();
+  const security = [{ bearer: [] }];
+
+  async function current(tenantId: string) {
+    const resolved = await settings.resolve(tenantId);
+    if (!resolved) throw new AppError('tenant-not-found');
+    return settingsView(resolved);
+  }
+
+  app.get(
+    '/v1/tenant/settings',
+    {
+      config: { access: access.tenant('admin') },
+      schema: { tags: ['settings'], summary: "The tenant's settings, resolved default -> plan -> tenant", security, response: { 200: SettingsView, ...problems(400, 401, 403, 404) } },
+    },
+    async (request) => current(request.context.tenantId!),
+  );
+
+  app.patch(
+    '/v1/tenant/settings',
+    {
+      config: { access: access.tenant('admin') },
+      schema: {
+        tags: ['settings'],
+        summary: 'Change settings (owner or admin): hex colors, https URLs, IANA time zone, BCP 47 locale; a webhook URL must resolve to a public address',
+        security,
+        body: SettingsPatchBody,
+        response: { 200: SettingsView, ...problems(400, 401, 403, 404, 415) },
+      },
+    },
+    async (request) => {
+      await settings.update(request.body, services.clock.now());
+      return current(request.context.tenantId!);
+    },
+  );
+
+  app.get(
+    '/v1/tenant/branding',
+    {
+      config: { access: access.public },
+      schema: {
+        tags: ['settings'],
+        summary: "A tenant's branding for its login page: named by subdomain of TENANTRY_BASE_DOMAIN or X-Tenant-ID (id or slug)",
+        response: { 200: BrandingView, ...problems(400, 404) },
+      },
+    },
+    async (request) => {
+      const header = request.headers['x-tenant-id'];
+      const named = (Array.isArray(header) ? header[0] : header)?.trim();
+      const host = request.hostname.toLowerCase();
+      const label = baseDomain && host.endsWith('.' + baseDomain) ? host.slice(0, -(baseDomain.length + 1)) : undefined;
+      const subdomain = label && !label.includes('.') ? label : undefined;
+      if (!named && !subdomain) throw new AppError('tenant-required', 'name the tenant by its subdomain or the X-Tenant-ID header');
+      const tenant = await services.db.identity({}, (tx) => (named ? findLiveTenant(tx, named) : findLiveTenantBySubdomain(tx, subdomain!)));
+      if (!tenant) throw new AppError('tenant-not-found');
+      const resolved = await runWithContext({ requestId: request.id, tenantId: tenant.id }, () => settings.resolve(tenant.id));
+      if (!resolved) throw new AppError('tenant-not-found');
+      return {
+        name: resolved.name,
+        logoUrl: resolved.values.logoUrl,
+        primaryColor: resolved.values.primaryColor!,
+        accentColor: resolved.values.accentColor!,
+      };
+    },
+  );
+};
