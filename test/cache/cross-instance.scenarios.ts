@@ -1,0 +1,79 @@
+// The cross-instance scenarios both transports must pass: a change made through instance A
+// is seen by instance B within 1 s (B's cache TTL is 30 s, so only invalidation explains it).
+
+import { randomUUID } from 'node:crypto';
+import { expect, it } from 'vitest';
+import { bearer, signUp } from '../support/fixtures.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+import { connected, startInstance, within, type Instance } from './second-instance.js';
+
+const ADMIN_TOKEN = 'platform-admin-token-for-cache-tests-0123456789';
+
+export function crossInstanceScenarios(env: () => Record<string, string>): void {
+  async function twoInstances(): Promise<{ a: TestApp; b: Instance; close(): Promise<void> }> {
+    const shared = { TENANTRY_PLATFORM_ADMIN_TOKEN: ADMIN_TOKEN, TENANTRY_CACHE_TTL_SECONDS: '30', ...env() };
+    const a = await startTestApp(shared);
+    const b = await startInstance(a.database, shared);
+    await connected(a.services);
+    await connected(b.services);
+    return {
+      a,
+      b,
+      async close() {
+        await b.close();
+        await a.close();
+      },
+    };
+  }
+
+  async function flag(app: { inject: TestApp['app']['inject'] }, token: string, key: string) {
+    const response = await app.inject({ method: 'GET', url: '/v1/flags', headers: bearer(token) });
+    return response.json().data.find((entry: { key: string }) => entry.key === key);
+  }
+
+  it('shows a tenant override made through A on B within 1 s, and never to another tenant', async () => {
+    const { a, b, close } = await twoInstances();
+    try {
+      const tenant = await signUp(a.app);
+      const other = await signUp(a.app);
+      expect(await flag(b.app, tenant.accessToken, 'dark_mode')).toMatchObject({ value: false });
+      expect(await flag(b.app, other.accessToken, 'dark_mode')).toMatchObject({ value: false });
+      await a.app.inject({ method: 'PUT', url: '/v1/flags/dark_mode', headers: bearer(tenant.accessToken), payload: { value: true } });
+      const elapsed = await within(1_000, async () => (await flag(b.app, tenant.accessToken, 'dark_mode')).value === true);
+      expect(elapsed).toBeLessThan(1_000);
+      expect(await flag(b.app, other.accessToken, 'dark_mode')).toMatchObject({ value: false, source: 'default' });
+    } finally {
+      await close();
+    }
+  });
+
+  it('shows a plan change made through A on B within 1 s (settings follow the plan)', async () => {
+    const { a, b, close } = await twoInstances();
+    try {
+      const tenant = await signUp(a.app);
+      const settings = () => b.app.inject({ method: 'GET', url: '/v1/tenant/settings', headers: bearer(tenant.accessToken) });
+      expect((await settings()).json().sources.supportUrl).toBe('default');
+      await a.app.inject({ method: 'PATCH', url: '/v1/tenant/plan', headers: bearer(tenant.accessToken), payload: { plan: 'enterprise' } });
+      await within(1_000, async () => (await settings()).json().supportUrl === 'https://tenantry.dev/support/enterprise');
+      expect(await flag(b.app, tenant.accessToken, 'sso')).toMatchObject({ value: true, source: 'plan' });
+    } finally {
+      await close();
+    }
+  });
+
+  it('shows a flag the operator defines through A on B within 1 s', async () => {
+    const { a, b, close } = await twoInstances();
+    try {
+      const tenant = await signUp(a.app);
+      const key = `f_${randomUUID().slice(0, 8)}`;
+      expect(await flag(b.app, tenant.accessToken, key)).toBeUndefined();
+      const defined = await a.app.inject({ method: 'PUT', url: `/v1/admin/flags/${key}`, headers: bearer(ADMIN_TOKEN), payload: { kind: 'boolean', defaultValue: true } });
+      expect(defined.statusCode).toBe(200);
+      await within(1_000, async () => (await flag(b.app, tenant.accessToken, key))?.value === true);
+      // B's plan catalog follows too.
+      expect((await b.services.plans.limitFor('free', 'memories'))).toBe(1000);
+    } finally {
+      await close();
+    }
+  });
+}

@@ -1,0 +1,49 @@
+// A second app instance on the same test database (its own pool, caches and transport
+// connection), as a second server process would be: for cross-instance invalidation tests.
+
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createPool } from '../../src/db/database.js';
+import { createLogger } from '../../src/logger.js';
+import { createServices, type Services } from '../../src/services.js';
+import { TEST_JWT_SECRET, TestClock } from '../support/test-app.js';
+import type { TestDatabase } from '../support/test-database.js';
+
+export interface Instance {
+  readonly app: FastifyInstance;
+  readonly services: Services;
+  close(): Promise<void>;
+}
+
+export async function startInstance(database: TestDatabase, env: Record<string, string>): Promise<Instance> {
+  const config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', ...env });
+  const logger = createLogger(config.logLevel);
+  const pool = createPool(database.url, 5, logger);
+  const services = createServices({ config, jwt: config.jwt!, pool, clock: new TestClock(), logger });
+  const app = await buildApp(services);
+  await app.ready();
+  return {
+    app,
+    services,
+    async close() {
+      await app.close();
+      await pool.end();
+    },
+  };
+}
+
+/** Polls until `check` passes; returns how long it took, or throws after `timeoutMs`. */
+export async function within(timeoutMs: number, check: () => Promise<boolean>): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    if (await check()) return performance.now() - started;
+    if (performance.now() - started > timeoutMs) throw new Error(`not seen within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Waits until the instance's invalidation transport is connected (LISTEN / SUBSCRIBE done). */
+export async function connected(services: Services, timeoutMs = 5_000): Promise<void> {
+  await within(timeoutMs, async () => services.invalidation.connected);
+}
