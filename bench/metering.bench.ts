@@ -1,0 +1,262 @@
+// bench:metering — usage events/s through POST /v1/usage/events (HTTP, batches of 1,000,
+// concurrent clients, server in a child process) and through the internal recorder, against
+// a raw multi-row INSERT ... ON CONFLICT DO NOTHING of the same rows into the same table, in
+// the same run. Then the whole stream is replayed three times: totals must not change.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { systemClock } from '../src/clock.js';
+import { loadConfig } from '../src/config.js';
+import { createPool } from '../src/db/database.js';
+import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { migrate } from '../src/db/migrate.js';
+import { createLogger } from '../src/logger.js';
+import { rollUpUsage } from '../src/metering/roll-up-usage.js';
+import type { UsageEventInput } from '../src/metering/usage-event.js';
+import { createServices } from '../src/services.js';
+import { runWithContext } from '../src/tenancy/context.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
+const BATCHES_PER_CLIENT = Number(process.env.BENCH_BATCHES ?? 25);
+const BATCH = 1000;
+const TARGET_HTTP_EPS = 20_000;
+/** Not api_calls: the server counts its own requests there, on its own schedule. */
+const METRICS = ['tasks', 'memories', 'storage_bytes', 'seats'];
+
+type Side = 'http' | 'recorder' | 'raw';
+const SIDES: Side[] = ['http', 'recorder', 'raw'];
+
+interface Tenant {
+  readonly id: string;
+  readonly token: string;
+}
+
+/** One client's batches: the same rows for every side (each side writes them for its own tenant). */
+function makeBatches(round: number, client: number): UsageEventInput[][] {
+  const now = Date.now();
+  return Array.from({ length: BATCHES_PER_CLIENT }, (_, b) =>
+    Array.from({ length: BATCH }, (_, i) => {
+      const n = b * BATCH + i;
+      return {
+        metric: METRICS[n % METRICS.length]!,
+        quantity: (n % 97) + 1,
+        idempotency_key: `r${round}-c${client}-${n}`,
+        occurred_at: new Date(now - (n % 3600) * 1000).toISOString(),
+        properties: { source: 'bench', shard: n % 8 },
+      };
+    }),
+  );
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = '/' + database;
+  return u.toString();
+}
+
+async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; address: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/support/bench-server.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    if (line.startsWith('{')) return { child, address: JSON.parse(line).address };
+  }
+  throw new Error('bench server exited before listening');
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+const external = process.env.DATABASE_URL;
+const dataDir = external ? undefined : await mkdtemp(join(tmpdir(), 'tenantry-bench-'));
+const embedded = dataDir ? await startEmbeddedPostgres({ dataDir, port: 0, ephemeral: true }) : undefined;
+const serverUrl = external ?? embedded!.url;
+const database = `tenantry_bench_${randomBytes(4).toString('hex')}`;
+const admin = new pg.Client({ connectionString: serverUrl });
+await admin.connect();
+await admin.query(`CREATE DATABASE ${database}`);
+const url = withDatabase(serverUrl, database);
+let server: ChildProcess | undefined;
+const logger = createLogger('error');
+const jwtSecret = randomBytes(32).toString('hex');
+const config = loadConfig({ DATABASE_URL: url, TENANTRY_JWT_SECRET: jwtSecret, LOG_LEVEL: 'warn' });
+const pool = createPool(url, 16, logger);
+const services = createServices({ config, jwt: config.jwt!, pool, clock: systemClock, logger });
+const raw = new pg.Pool({ connectionString: url, max: CLIENTS });
+raw.on('error', (error) => logger.warn({ err: error }, 'idle baseline client failed'));
+try {
+  await migrate({ databaseUrl: url, roles: config.roles });
+  const adminDb = new pg.Client({ connectionString: url });
+  await adminDb.connect();
+  const started = await startServer({ DATABASE_URL: url, TENANTRY_JWT_SECRET: jwtSecret, TENANTRY_DB_POOL_SIZE: '16' });
+  server = started.child;
+
+  /** A tenant per side, round and client, on the enterprise plan (no rate limit, no quotas). */
+  async function newTenant(label: string): Promise<Tenant> {
+    const response = await fetch(`${started.address}/v1/tenants`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: label, slug: label, owner: { email: `${label}@bench.test`, password: 'bench password 123', name: 'B' } }),
+    });
+    if (response.status !== 201) throw new Error(`sign-up ${label}: ${response.status} ${await response.text()}`);
+    const body = (await response.json()) as { accessToken: string; tenant: { id: string } };
+    await adminDb.query(`UPDATE tenants SET plan = 'enterprise' WHERE id = $1`, [body.tenant.id]);
+    return { id: body.tenant.id, token: body.accessToken };
+  }
+
+  const senders: Record<Side, (tenant: Tenant, batch: UsageEventInput[], body: string) => Promise<number>> = {
+    async http(tenant, _batch, body) {
+      const response = await fetch(`${started.address}/v1/usage/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${tenant.token}` },
+        body,
+      });
+      if (response.status !== 200) throw new Error(`ingest: ${response.status} ${await response.text()}`);
+      return ((await response.json()) as { accepted: number }).accepted;
+    },
+    async recorder(tenant, batch) {
+      const result = await runWithContext({ requestId: 'bench', tenantId: tenant.id }, () => services.metering.recorder.record(batch));
+      return result.accepted;
+    },
+    async raw(tenant, batch) {
+      // The baseline: the same rows, one multi-row INSERT ... ON CONFLICT DO NOTHING, no scoping.
+      const values: unknown[] = [];
+      const rows = batch.map((event, i) => {
+        values.push(tenant.id, event.idempotency_key, event.metric, event.quantity, event.occurred_at, null, JSON.stringify(event.properties));
+        const p = i * 7;
+        return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6}, $${p + 7})`;
+      });
+      const result = await raw.query(
+        `INSERT INTO usage_events (tenant_id, idempotency_key, metric, quantity, occurred_at, unique_value, properties) VALUES ${rows.join(', ')}
+         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING idempotency_key`,
+        values,
+      );
+      return result.rowCount ?? 0;
+    },
+  };
+
+  interface Stream {
+    readonly side: Side;
+    readonly tenants: Tenant[];
+    readonly batches: UsageEventInput[][][];
+    readonly bodies: string[][];
+  }
+  const streams: Stream[] = [];
+
+  /** Every client sends its batches one after another; the clients run at once. */
+  async function run(stream: Stream): Promise<{ events: number; accepted: number; seconds: number }> {
+    const begin = performance.now();
+    const accepted = await Promise.all(
+      stream.tenants.map(async (tenant, client) => {
+        let total = 0;
+        for (let b = 0; b < stream.batches[client]!.length; b++) {
+          total += await senders[stream.side](tenant, stream.batches[client]![b]!, stream.bodies[client]![b]!);
+        }
+        return total;
+      }),
+    );
+    const seconds = (performance.now() - begin) / 1000;
+    return { events: CLIENTS * BATCHES_PER_CLIENT * BATCH, accepted: accepted.reduce((a, b) => a + b, 0), seconds };
+  }
+
+  // Warm-up (discarded): JIT, connections, catalog caches on both sides.
+  for (const side of SIDES) {
+    const tenant = await newTenant(`warm-${side}`);
+    const batch = makeBatches(99, 0)[0]!;
+    await senders[side](tenant, batch, JSON.stringify({ events: batch }));
+  }
+
+  const rates: Record<Side, number[]> = { http: [], recorder: [], raw: [] };
+  const detail: unknown[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const batches = Array.from({ length: CLIENTS }, (_, client) => makeBatches(round, client));
+    const bodies = batches.map((perClient) => perClient.map((batch) => JSON.stringify({ events: batch })));
+    // Rotate the order so table growth and drift do not favour one side.
+    const order = SIDES.map((_, i) => SIDES[(i + round - 1) % SIDES.length]!);
+    for (const side of order) {
+      const tenants = await Promise.all(Array.from({ length: CLIENTS }, (_, client) => newTenant(`b-${side}-${round}-${client}`)));
+      const stream = { side, tenants, batches, bodies };
+      streams.push(stream);
+      const result = await run(stream);
+      if (result.accepted !== result.events) throw new Error(`${side}: ${result.accepted} of ${result.events} accepted`);
+      const eps = result.events / result.seconds;
+      rates[side].push(eps);
+      detail.push({ round, side, events: result.events, seconds: Number(result.seconds.toFixed(3)), eventsPerSecond: Math.round(eps) });
+      console.log(`round ${round} ${side.padEnd(8)} ${Math.round(eps).toString().padStart(7)} events/s  (${result.events} in ${result.seconds.toFixed(2)} s)`);
+    }
+  }
+
+  // Replays: every stream again, three times. Nothing may be accepted, no total may move.
+  await services.metering.apiCalls.flush();
+  await rollUpUsage(services.db);
+  const totalsSql = `SELECT tenant_id, metric, count(*)::text AS n, sum(quantity)::text AS s FROM usage_events
+                     WHERE metric <> 'api_calls' GROUP BY 1, 2 ORDER BY 1, 2`;
+  const rollupSql = `SELECT tenant_id, metric, sum(event_count)::text AS n, sum(quantity_sum)::text AS s FROM usage_rollups
+                     WHERE granularity = 'day' AND metric <> 'api_calls' GROUP BY 1, 2 ORDER BY 1, 2`;
+  const before = JSON.stringify((await adminDb.query(totalsSql)).rows);
+  const rollupsBefore = JSON.stringify((await adminDb.query(rollupSql)).rows);
+  if (rollupsBefore !== before) throw new Error('rollups disagree with the raw events before the replays');
+  const replays: unknown[] = [];
+  for (let replay = 1; replay <= 3; replay++) {
+    const begin = performance.now();
+    let accepted = 0;
+    for (const stream of streams) accepted += (await run(stream)).accepted;
+    await rollUpUsage(services.db);
+    const after = JSON.stringify((await adminDb.query(totalsSql)).rows);
+    const rollupsAfter = JSON.stringify((await adminDb.query(rollupSql)).rows);
+    const unchanged = after === before && rollupsAfter === before && accepted === 0;
+    replays.push({ replay, accepted, totalsUnchanged: unchanged, seconds: Number(((performance.now() - begin) / 1000).toFixed(2)) });
+    console.log(`replay ${replay}: ${accepted} accepted, totals ${unchanged ? 'unchanged' : 'CHANGED'}`);
+    if (!unchanged) throw new Error(`replay ${replay} changed the totals`);
+  }
+  await adminDb.end();
+
+  const http = median(rates.http);
+  const recorder = median(rates.recorder);
+  const baseline = median(rates.raw);
+  const summary = {
+    benchmark: 'metering',
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    database: external ? 'external' : 'embedded',
+    setup: { clients: CLIENTS, batchSize: BATCH, batchesPerClient: BATCHES_PER_CLIENT, eventsPerSide: CLIENTS * BATCHES_PER_CLIENT * BATCH, rounds: ROUNDS },
+    httpEventsPerSecond: Math.round(http),
+    recorderEventsPerSecond: Math.round(recorder),
+    rawInsertEventsPerSecond: Math.round(baseline),
+    httpToRaw: Number((http / baseline).toFixed(3)),
+    recorderToRaw: Number((recorder / baseline).toFixed(3)),
+    targetHttpEventsPerSecond: TARGET_HTTP_EPS,
+    replays,
+    rounds: detail,
+  };
+  console.log(
+    `\nHTTP ${summary.httpEventsPerSecond} events/s (${summary.httpToRaw}x raw), recorder ${summary.recorderEventsPerSecond} events/s ` +
+      `(${summary.recorderToRaw}x raw), raw INSERT ${summary.rawInsertEventsPerSecond} events/s; target HTTP >= ${TARGET_HTTP_EPS}: ` +
+      (http >= TARGET_HTTP_EPS ? 'met' : 'NOT met'),
+  );
+  await writeFile('bench/results/metering.json', JSON.stringify(summary, null, 2) + '\n');
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  server?.kill('SIGTERM');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await services.metering.close().catch(() => {});
+  await services.invalidation.close().catch(() => {});
+  await raw.end();
+  await pool.end();
+  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await admin.end();
+  await embedded?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+}
