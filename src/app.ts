@@ -13,6 +13,7 @@ import { healthRoutes } from './http/health.routes.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerValidation } from './http/validation.js';
 import { retryAfterHeader } from './metering/retry-after.js';
+import { usageMetricsRoutes } from './metering/usage-metrics.routes.js';
 import { usageRoutes } from './metering/usage.routes.js';
 import { adminRoutes } from './platform/admin.routes.js';
 import { plansRoutes } from './plans/plans.routes.js';
@@ -59,6 +60,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(tenantLifecycleRoutes, options);
   await app.register(adminRoutes, options);
   await app.register(usageRoutes, options);
+  await app.register(usageMetricsRoutes, options);
   app.addHook('onClose', () => services.metering.close());
   app.addHook('onError', retryAfterHeader);
   await app.register(plansRoutes, options);

@@ -5,11 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, expectProblem, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
+const ADMIN_TOKEN = 'metering-admin-token-that-is-long-enough-1234';
 let testApp: TestApp;
 let tenant: SignedUpTenant;
 
 beforeAll(async () => {
-  testApp = await startTestApp();
+  testApp = await startTestApp({ TENANTRY_PLATFORM_ADMIN_TOKEN: ADMIN_TOKEN });
   tenant = await signUp(testApp.app);
 });
 
@@ -119,5 +120,45 @@ describe('POST /v1/usage/events', () => {
     expect((await send(tenant.accessToken, [event])).json().accepted).toBe(1);
     expect((await send(other.accessToken, [event])).json().accepted).toBe(1);
     expect(await storedKeys(other.tenantId)).toEqual(['shared-key']);
+  });
+});
+
+describe('user-defined metrics', () => {
+  it('lets the platform operator add one, which tenants can then send, and no one else add', async () => {
+    const metric = { key: 'active_editors', unit: 'users', aggregation: 'unique_count', uniqueBy: 'user' };
+    expectProblem(
+      await testApp.app.inject({ method: 'POST', url: '/v1/admin/usage-metrics', headers: bearer(tenant.accessToken), payload: metric }),
+      403,
+    );
+    const created = await testApp.app.inject({ method: 'POST', url: '/v1/admin/usage-metrics', headers: bearer(ADMIN_TOKEN), payload: metric });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ key: 'active_editors', aggregation: 'unique_count', uniqueBy: 'user', resets: true });
+    expectProblem(
+      await testApp.app.inject({ method: 'POST', url: '/v1/admin/usage-metrics', headers: bearer(ADMIN_TOKEN), payload: metric }),
+      409,
+      'conflict',
+    );
+
+    const listed = await testApp.app.inject({ method: 'GET', url: '/v1/usage/metrics', headers: bearer(tenant.accessToken) });
+    expect(listed.json().data.map((entry: { key: string }) => entry.key)).toContain('active_editors');
+    const response = await send(tenant.accessToken, [
+      { metric: 'active_editors', quantity: 1, idempotency_key: 'ed-1', properties: { user: 'ada' } },
+      { metric: 'active_editors', quantity: 1, idempotency_key: 'ed-2' },
+    ]);
+    expect(response.json()).toEqual({
+      accepted: 1,
+      duplicates: [],
+      rejected: [{ index: 1, idempotency_key: 'ed-2', reason: 'missing-unique-property' }],
+    });
+  });
+
+  it('refuses uniqueBy on anything but unique_count', async () => {
+    const response = await testApp.app.inject({
+      method: 'POST',
+      url: '/v1/admin/usage-metrics',
+      headers: bearer(ADMIN_TOKEN),
+      payload: { key: 'odd_metric', unit: 'x', aggregation: 'sum', uniqueBy: 'user' },
+    });
+    expectProblem(response, 400, 'validation-failed');
   });
 });
