@@ -2,6 +2,7 @@
 // within the batch and across batches, and stored with one statement; who may send it.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runWithContext } from '../../src/tenancy/context.js';
 import { bearer, expectProblem, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -160,5 +161,15 @@ describe('user-defined metrics', () => {
       payload: { key: 'odd_metric', unit: 'x', aggregation: 'sum', uniqueBy: 'user' },
     });
     expectProblem(response, 400, 'validation-failed');
+  });
+});
+
+describe('stored events', () => {
+  it('cannot be rewritten by requests, even in their own tenant: only deleted_at is updatable', async () => {
+    await send(tenant.accessToken, [{ metric: 'tasks', quantity: 4, idempotency_key: 'frozen' }]);
+    const rewrite = runWithContext({ requestId: 'test', tenantId: tenant.tenantId }, () =>
+      testApp.services.db.tenant((tx) => tx.updateTable('usage_events').set({ quantity: 0 }).where('idempotency_key', '=', 'frozen').execute()),
+    );
+    await expect(rewrite).rejects.toThrow(/permission denied/);
   });
 });

@@ -107,9 +107,13 @@ CREATE TABLE usage_rollup_state (
 );
 INSERT INTO usage_rollup_state (watermark) VALUES ('0');
 
+-- Requests append events and warnings and never rewrite them: the only column they may
+-- update is deleted_at (tenant soft delete). Rollups are written by the service role only.
 SELECT tenantry_internal.grant_to('tenantry.app_role', 'SELECT', 'usage_metrics');
-SELECT tenantry_internal.grant_to('tenantry.app_role', 'SELECT, INSERT, UPDATE', t)
-  FROM unnest(ARRAY['usage_events', 'usage_rollups', 'usage_counters', 'usage_warnings']::regclass[]) AS t;
+SELECT tenantry_internal.grant_to('tenantry.app_role', 'SELECT, INSERT, UPDATE (deleted_at)', 'usage_events');
+SELECT tenantry_internal.grant_to('tenantry.app_role', 'SELECT, UPDATE (deleted_at)', 'usage_rollups');
+SELECT tenantry_internal.grant_to('tenantry.app_role', 'SELECT, INSERT, UPDATE', 'usage_counters');
+SELECT tenantry_internal.grant_to('tenantry.app_role', 'SELECT, INSERT, UPDATE (deleted_at)', 'usage_warnings');
 SELECT tenantry_internal.grant_to('tenantry.service_role', 'SELECT, INSERT, UPDATE', 'usage_metrics');
 SELECT tenantry_internal.grant_to('tenantry.service_role', 'SELECT, UPDATE', 'usage_rollup_state');
 SELECT tenantry_internal.grant_to('tenantry.service_role', 'SELECT, INSERT, UPDATE, DELETE', t)
