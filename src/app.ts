@@ -44,6 +44,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerValidation(app);
   registerErrorHandling(app);
   registerAccess(app, services);
+  app.addHook('onReady', async () => services.invalidation.start());
   app.addHook('onClose', () => services.invalidation.close());
   await registerOpenApi(app);
   app.addHook('onSend', async (request, reply) => {

@@ -27,6 +27,7 @@ export class CacheInvalidation {
   /** Until the transport says it is connected, nothing from other instances is guaranteed to arrive. */
   #connected = false;
   #degradationLogged = false;
+  #started = false;
 
   constructor(options: CacheInvalidationOptions) {
     this.#transport = options.transport;
@@ -35,7 +36,10 @@ export class CacheInvalidation {
     this.#degradedTtlMs = options.degradedTtlMs;
   }
 
+  /** Connects the transport; until then entries get the short TTL. Idempotent. */
   start(): void {
+    if (this.#started) return;
+    this.#started = true;
     this.#transport.start({
       onEvent: (event) => this.#dispatch(event),
       onResync: () => this.#dispatch('all'),

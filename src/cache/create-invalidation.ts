@@ -22,6 +22,7 @@ export function createInvalidation(config: Config, pool: pg.Pool, logger: Logger
     ttlMs,
     degradedTtlMs: Math.min(ttlMs, DEGRADED_TTL_MS),
   });
-  invalidation.start();
+  // Not started here: the app starts it when it is ready (onReady), so a CLI command that
+  // only borrows the services opens no listener connection that would keep it alive.
   return invalidation;
 }
