@@ -14,6 +14,8 @@ let tenantB: SignedUpTenant;
 beforeAll(async () => {
   testApp = await startTestApp();
   tenantA = await signUp(testApp.app);
+  // Many members join tenant A below: past the free plan's seats (3).
+  await testApp.database.admin.query("UPDATE tenants SET plan = 'promax' WHERE id = $1", [tenantA.tenantId]);
   tenantB = await signUp(testApp.app);
 });
 

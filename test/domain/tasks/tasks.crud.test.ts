@@ -17,6 +17,8 @@ beforeAll(async () => {
   testApp = await startTestApp();
   api = taskApi(testApp);
   tenant = await signUp(testApp.app);
+  // Many members join this tenant below: past the free plan's seats (3).
+  await testApp.database.admin.query("UPDATE tenants SET plan = 'promax' WHERE id = $1", [tenant.tenantId]);
   projectId = (await api.createProject(tenant.accessToken)).id;
 });
 
