@@ -159,3 +159,13 @@ describe('API-call quota (soft)', () => {
     expect(await count("SELECT count(*) AS n FROM usage_events WHERE tenant_id = $1 AND metric = 'api_calls'", tenant.tenantId)).toBe(31);
   });
 });
+
+describe('a deleted tenant', () => {
+  it('gets no usage written after its deletion, not even for the request that deleted it', async () => {
+    const tenant = await tenantOnTestPlan();
+    const deleted = await testApp.app.inject({ method: 'DELETE', url: '/v1/tenant', headers: bearer(tenant.accessToken), payload: { confirm: tenant.slug } });
+    expect(deleted.statusCode).toBe(200);
+    await testApp.services.metering.apiCalls.flush();
+    expect(await count('SELECT count(*) AS n FROM usage_events WHERE tenant_id = $1 AND deleted_at IS NULL', tenant.tenantId)).toBe(0);
+  });
+});

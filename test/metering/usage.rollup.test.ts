@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLLUP_REASON, rollUpUsage } from '../../src/metering/roll-up-usage.js';
 import { rollUpUsageJob, rollUpUsageSchedule } from '../../src/metering/roll-up-usage-job.js';
 import type { UsageEventInput } from '../../src/metering/usage-event.js';
+import { migrateQueue } from '../../src/jobs/migrate-queue.js';
 import { runWithContext } from '../../src/tenancy/context.js';
+import { TEST_ROLES } from '../support/roles.js';
 import { bearer, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -26,6 +28,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await testApp.services.jobs.stop();
   await testApp.close();
 });
 
@@ -154,5 +157,22 @@ describe('usage rollups', () => {
     expect(rows[0].n).toBeGreaterThan(0);
     expect(rollUpUsageJob.scope).toBe('service');
     expect(rollUpUsageSchedule.cron).toBe('* * * * *');
+  });
+
+  it('runs as a job on the queue and rolls up what arrived since', async () => {
+    await migrateQueue(testApp.database.url, TEST_ROLES, testApp.services.logger);
+    await ingest(tenants[1]!, [{ metric: 'rollup_bytes', quantity: 11, idempotency_key: 'via-queue' }], false);
+    const jobs = testApp.services.jobs;
+    await jobs.start({ concurrency: 1, pollIntervalMs: 200 });
+    const done = new Promise<unknown>((resolve) => {
+      jobs.events.on('job:complete', ({ job, error }) => {
+        if (job.task_identifier === rollUpUsageJob.name) resolve(error);
+      });
+    });
+    await jobs.enqueue(rollUpUsageJob.name, {});
+    expect(await done).toBeNull();
+    await testApp.services.metering.apiCalls.flush();
+    await rollUpUsage(testApp.services.db);
+    expect(await disagreements()).toEqual([]);
   });
 });
