@@ -196,9 +196,21 @@ try {
     }
   }
 
+  /** Rolls up until no committed event is left above the watermark (runs stop at the oldest open transaction). */
+  async function rollUpAll(): Promise<void> {
+    for (;;) {
+      await rollUpUsage(services.db);
+      const { rows } = await adminDb.query(
+        'SELECT count(*)::int AS n FROM usage_events WHERE ingest_xid >= (SELECT watermark FROM usage_rollup_state)',
+      );
+      if (rows[0].n === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   // Replays: every stream again, three times. Nothing may be accepted, no total may move.
   await services.metering.apiCalls.flush();
-  await rollUpUsage(services.db);
+  await rollUpAll();
   const totalsSql = `SELECT tenant_id, metric, count(*)::text AS n, sum(quantity)::text AS s FROM usage_events
                      WHERE metric <> 'api_calls' GROUP BY 1, 2 ORDER BY 1, 2`;
   const rollupSql = `SELECT tenant_id, metric, sum(event_count)::text AS n, sum(quantity_sum)::text AS s FROM usage_rollups
@@ -211,7 +223,7 @@ try {
     const begin = performance.now();
     let accepted = 0;
     for (const stream of streams) accepted += (await run(stream)).accepted;
-    await rollUpUsage(services.db);
+    await rollUpAll();
     const after = JSON.stringify((await adminDb.query(totalsSql)).rows);
     const rollupsAfter = JSON.stringify((await adminDb.query(rollupSql)).rows);
     const unchanged = after === before && rollupsAfter === before && accepted === 0;

@@ -2,10 +2,10 @@
 // daily series; history by hour or day. Tenant B never sees anything of tenant A.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rollUpUsage } from '../../src/metering/roll-up-usage.js';
 import { runWithContext } from '../../src/tenancy/context.js';
 import { bearer, expectProblem, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { rollUpAll } from './roll-up-all.js';
 
 let testApp: TestApp;
 let a: SignedUpTenant;
@@ -31,7 +31,7 @@ beforeAll(async () => {
   const sent = await testApp.app.inject({ method: 'POST', url: '/v1/usage/events', headers: bearer(a.accessToken), payload: { events } });
   expect(sent.json().accepted).toBe(12);
   await testApp.services.metering.apiCalls.flush();
-  await rollUpUsage(testApp.services.db);
+  await rollUpAll(testApp);
 });
 
 afterAll(async () => {

@@ -12,6 +12,7 @@ import { runWithContext } from '../../src/tenancy/context.js';
 import { TEST_ROLES } from '../support/roles.js';
 import { bearer, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { rollUpAll } from './roll-up-all.js';
 
 let testApp: TestApp;
 let tenants: SignedUpTenant[];
@@ -118,7 +119,7 @@ describe('usage rollups', () => {
     }
     // API calls of the requests above are counted too: flush them before the final run.
     await testApp.services.metering.apiCalls.flush();
-    await rollUpUsage(testApp.services.db);
+    await rollUpAll(testApp);
     expect(await disagreements()).toEqual([]);
     const { rows } = await testApp.database.admin.query(
       "SELECT count(*)::int AS n FROM usage_events WHERE idempotency_key LIKE 'e-%'",
@@ -147,8 +148,7 @@ describe('usage rollups', () => {
       slow.release();
     }
     await testApp.services.metering.apiCalls.flush();
-    await rollUpUsage(testApp.services.db);
-    await rollUpUsage(testApp.services.db);
+    await rollUpAll(testApp);
     expect(await disagreements()).toEqual([]);
   });
 
@@ -172,7 +172,7 @@ describe('usage rollups', () => {
     await jobs.enqueue(rollUpUsageJob.name, {});
     expect(await done).toBeNull();
     await testApp.services.metering.apiCalls.flush();
-    await rollUpUsage(testApp.services.db);
+    await rollUpAll(testApp);
     expect(await disagreements()).toEqual([]);
   });
 });
