@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { DatabaseRoles } from '../config.js';
 import { currentContext, currentTenantId } from '../tenancy/context.js';
 import type { Tables } from './tables.js';
-import { TenantScopePlugin } from './tenant-scope-plugin.js';
+import { TenantScopePlugin, TenantScopeViolation } from './tenant-scope-plugin.js';
 
 export type Tx = Kysely<Tables>;
 export type Work<T> = (tx: Tx) => Promise<T>;
@@ -22,6 +22,23 @@ export interface IdentityScope {
   /** Lets exactly one API key row be found by its public prefix. */
   readonly apiKeyPrefix?: string | undefined;
 }
+
+/**
+ * Kysely methods that would end, leave or bypass the scoped transaction: a nested
+ * transaction's COMMIT ends ours; a new connection has no scope; a compiled query or a
+ * plugin-free copy skips the tenant filter.
+ */
+const SEALED_METHODS = [
+  'transaction',
+  'startTransaction',
+  'connection',
+  'executeQuery',
+  'withoutPlugins',
+  'withPlugin',
+  'withSchema',
+  'withTables',
+  'destroy',
+] as const;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KEY_PREFIX = /^[a-z0-9]{12,32}$/;
@@ -42,9 +59,6 @@ export interface DatabaseOptions {
    */
   readonly queryFilter?: boolean;
 }
-
-/** Outside a tenant, only these tenant tables are readable, each narrowed by an RLS policy. */
-const IDENTITY_READS: ReadonlySet<string> = new Set(['memberships', 'api_keys']);
 
 export class Database {
   readonly #pool: pg.Pool;
@@ -91,7 +105,10 @@ export class Database {
     if (scope.apiKeyPrefix) {
       settings.push(`SET LOCAL app.api_key_prefix = '${checked(scope.apiKeyPrefix, KEY_PREFIX, 'API key prefix')}'`);
     }
-    const plugin = new TenantScopePlugin({ tenantId: undefined, unscopedReads: IDENTITY_READS });
+    const identityReads = new Map<string, { column: string; value: string }>();
+    if (scope.userId) identityReads.set('memberships', { column: 'user_id', value: scope.userId });
+    if (scope.apiKeyPrefix) identityReads.set('api_keys', { column: 'prefix', value: scope.apiKeyPrefix });
+    const plugin = new TenantScopePlugin({ tenantId: undefined, identityReads });
     return this.#run(this.#roles.app, settings, this.#plugins(plugin), work);
   }
 
@@ -152,13 +169,24 @@ export class Database {
     // trip, and PostgreSQL still applies them first. No parameters: simple protocol.
     const setup = Promise.all([client.query('BEGIN'), client.query([`SET LOCAL ROLE "${role}"`, ...settings].join('; '))]);
     setup.catch(() => {}); // observed below, whichever way the work ends
+    const unit = { open: true };
     try {
-      const result = await work(this.#kysely(client, plugins));
+      const result = await work(this.#kysely(client, plugins, unit));
       await setup;
+      unit.open = false;
+      // Anything that ended our transaction early would have let later statements run
+      // unscoped: refuse to report success, and never reuse that connection.
+      if (client.getTransactionStatus() !== 'T') {
+        const error = new TenantScopeViolation('the unit of work left its scoped transaction');
+        release(error);
+        throw error;
+      }
       await client.query('COMMIT');
       release();
       return result;
     } catch (error) {
+      unit.open = false;
+      if (error instanceof TenantScopeViolation && released) throw error;
       try {
         await client.query('ROLLBACK');
         release();
@@ -177,8 +205,9 @@ export class Database {
     client.on('error', onConnectionError);
     let broken: Error | undefined;
     try {
-      // Compiled through a Kysely bound to this client, so the tenant filter applies as usual.
-      const compiled = statement(this.#kysely(client, plugins)).compile();
+      // Compiled through a Kysely bound to this client, so the tenant filter applies as usual;
+      // the handle is closed at once: only the compiled statement is sent.
+      const compiled = statement(this.#kysely(client, plugins, { open: false })).compile();
       // Four messages, no waiting: a failed setup aborts the transaction, so the statement
       // cannot run unscoped, and COMMIT of an aborted transaction only rolls it back.
       const results = await Promise.allSettled([
@@ -200,16 +229,30 @@ export class Database {
     }
   }
 
-  #kysely(client: pg.PoolClient, plugins: KyselyPlugin[]): Tx {
+  /**
+   * The Kysely a unit of work gets: bound to its one client, carrying the tenant filter, and
+   * unable to leave the scoped transaction. Nested transactions, a second connection,
+   * compiled queries that skip the plugins, and use after the unit ended all throw.
+   */
+  #kysely(client: pg.PoolClient, plugins: KyselyPlugin[], unit: { open: boolean }): Tx {
     const single = {
-      connect: async () => ({ query: client.query.bind(client), release: () => {} }),
+      connect: async () => {
+        if (!unit.open) throw new TenantScopeViolation('this unit of work has ended: its transaction handle cannot run queries');
+        return { query: client.query.bind(client), release: () => {} };
+      },
       end: async () => {},
     };
-    return new Kysely<Tables>({
-      dialect: new PostgresDialect({ pool: single as unknown as pg.Pool }),
-      plugins,
-    });
+    const tx = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: single as unknown as pg.Pool }), plugins });
+    for (const method of SEALED_METHODS) {
+      Object.defineProperty(tx, method, {
+        value: () => {
+          throw new TenantScopeViolation(`${method}() is not available inside a scoped unit of work`);
+        },
+      });
+    }
+    return tx;
   }
+
 }
 
 /**

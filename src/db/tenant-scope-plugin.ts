@@ -31,6 +31,9 @@ import {
   type SelectQueryNode,
   type UnknownRow,
   type UpdateQueryNode,
+  type ColumnUpdateNode,
+  type MergeQueryNode,
+  IdentifierNode,
 } from 'kysely';
 import { TENANT_COLUMN, TENANT_TABLES } from './tenant-tables.js';
 
@@ -42,13 +45,35 @@ export interface TenantScope {
   /** The tenant every query is confined to; undefined outside a tenant scope. */
   readonly tenantId: string | undefined;
   /**
-   * Tenant tables that may be read without a tenant, because an RLS policy narrows them
-   * to one identity (a user's own memberships, one API key by prefix). Never writable.
+   * Outside a tenant, the tenant tables that may still be read, each narrowed to one
+   * identity by a column (a user's own memberships: user_id; one API key: prefix). RLS
+   * narrows them the same way; this is the query layer's half. Never writable.
    */
-  readonly unscopedReads?: ReadonlySet<string>;
+  readonly identityReads?: ReadonlyMap<string, { readonly column: string; readonly value: string }>;
 }
 
 const RAW_TENANT_TABLE = new RegExp(`\\b(${[...TENANT_TABLES].join('|')})\\b`, 'i');
+
+/**
+ * Raw SQL that could end the scoped transaction, change the role or settings it depends
+ * on, or reach a table by a name the check above cannot see (Unicode-escaped identifiers,
+ * SQL built from strings at run time).
+ */
+const RAW_ESCAPE = new RegExp(
+  [
+    String.raw`\b(commit|rollback|abort|begin|savepoint|discard|reset)\b`,
+    String.raw`\bstart\s+transaction\b`,
+    String.raw`\brelease\s+savepoint\b`,
+    String.raw`\bset\s+(local\s+|session\s+)?(role|session|app\.|row_security|search_path)`,
+    String.raw`\bset_config\s*\(`,
+    String.raw`\bu&["']`,
+    String.raw`\b(query_to_xml\w*|query_to_json\w*|cursor_to_xml\w*|table_to_xml\w*|dblink\w*|lo_import|pg_read_file)\b`,
+    String.raw`\bexecute\b`,
+    String.raw`\bdo\s*\$`,
+    String.raw`\bcopy\s`,
+  ].join('|'),
+  'i',
+);
 
 /** A table reference in a FROM, JOIN, UPDATE or DELETE: its name and how the query names it. */
 function tenantTableOf(node: OperationNode): { table: string; reference: string } | undefined {
@@ -96,10 +121,17 @@ class TenantScopeTransformer extends OperationNodeTransformer {
     );
   }
 
-  /** Throws unless a tenant is in scope (or the table is an identity-narrowed read). */
-  #requireTenant(table: string, read: boolean): boolean {
-    if (this.#scope.tenantId) return true;
-    if (read && this.#scope.unscopedReads?.has(table)) return false;
+  /** The predicate that confines this table reference, or a throw when nothing may. */
+  #confine(table: string, reference: string, read: boolean): OperationNode {
+    if (this.#scope.tenantId) return this.#predicate(reference);
+    const identity = read ? this.#scope.identityReads?.get(table) : undefined;
+    if (identity) {
+      return BinaryOperationNode.create(
+        ReferenceNode.create(ColumnNode.create(identity.column), TableNode.create(reference)),
+        OperatorNode.create('='),
+        ValueNode.create(identity.value),
+      );
+    }
     throw new TenantScopeViolation(`query on tenant table "${table}" outside a tenant scope`);
   }
 
@@ -107,8 +139,8 @@ class TenantScopeTransformer extends OperationNodeTransformer {
     let scoped = where;
     for (const node of tables) {
       const found = tenantTableOf(node);
-      if (!found || !this.#requireTenant(found.table, read)) continue;
-      const predicate = this.#predicate(found.reference);
+      if (!found) continue;
+      const predicate = this.#confine(found.table, found.reference, read);
       scoped = WhereNode.create(scoped ? guarded(scoped.where, predicate) : predicate);
     }
     return scoped;
@@ -120,12 +152,13 @@ class TenantScopeTransformer extends OperationNodeTransformer {
     const extra: OperationNode[] = [];
     const scoped = joins.map((join) => {
       const found = tenantTableOf(join.table);
-      if (!found || !this.#requireTenant(found.table, read)) return join;
+      if (!found) return join;
+      const predicate = this.#confine(found.table, found.reference, read);
       if (!join.on) {
         extra.push(join.table);
         return join;
       }
-      return { ...join, on: OnNode.create(guarded(join.on.on, this.#predicate(found.reference))) };
+      return { ...join, on: OnNode.create(guarded(join.on.on, predicate)) };
     });
     return { joins: scoped, extra };
   }
@@ -139,11 +172,7 @@ class TenantScopeTransformer extends OperationNodeTransformer {
 
   protected override transformUpdateQuery(node: UpdateQueryNode): UpdateQueryNode {
     const transformed = super.transformUpdateQuery(node);
-    for (const update of transformed.updates ?? []) {
-      if (columnName(update.column) === TENANT_COLUMN) {
-        throw new TenantScopeViolation('tenant_id cannot be updated: rows never move between tenants');
-      }
-    }
+    if (transformed.table && tenantTableOf(transformed.table)) this.#checkUpdates(transformed.updates);
     const { joins, extra } = this.#scopeJoins(transformed.joins, false);
     const targets = [...(transformed.table ? [transformed.table] : []), ...(transformed.from?.froms ?? []), ...extra];
     const where = this.#scopeWhere(transformed.where, targets, false);
@@ -162,7 +191,8 @@ class TenantScopeTransformer extends OperationNodeTransformer {
     const transformed = super.transformInsertQuery(node);
     const found = transformed.into ? tenantTableOf(transformed.into) : undefined;
     if (!found) return transformed;
-    this.#requireTenant(found.table, false);
+    this.#confine(found.table, found.table, false);
+    this.#checkUpdates(transformed.onConflict?.updates);
     const columns = transformed.columns ?? [];
     const values = transformed.values;
     if (!values || !ValuesNode.is(values)) {
@@ -195,16 +225,54 @@ class TenantScopeTransformer extends OperationNodeTransformer {
     }
   }
 
-  /** Raw SQL cannot be rewritten, so raw SQL that names a tenant table is refused. */
+  /** Rows never move between tenants, and every updated key must be a plain column. */
+  #checkUpdates(updates: readonly ColumnUpdateNode[] | undefined): void {
+    for (const update of updates ?? []) {
+      const name = columnName(update.column);
+      if (name === undefined) throw new TenantScopeViolation('an update of a tenant table must name plain columns');
+      if (name === TENANT_COLUMN) throw new TenantScopeViolation('tenant_id cannot be updated: rows never move between tenants');
+    }
+  }
+
+  /** MERGE mixes reads, inserts and updates under one target: not supported on tenant tables. */
+  protected override transformMergeQuery(node: MergeQueryNode): MergeQueryNode {
+    const transformed = super.transformMergeQuery(node);
+    const tables = [transformed.into, ...(transformed.using ? [transformed.using.table] : [])];
+    const found = tables.map(tenantTableOf).find(Boolean);
+    if (found) throw new TenantScopeViolation(`MERGE on tenant table "${found.table}"; use insert ... on conflict or update`);
+    return transformed;
+  }
+
+  /**
+   * Raw SQL cannot be rewritten, so raw SQL that names a tenant table (in its text or as an
+   * identifier parameter) is refused, and so is raw SQL that could step outside the scope.
+   */
   protected override transformRaw(node: RawNode): RawNode {
     const transformed = super.transformRaw(node);
     const text = transformed.sqlFragments.join(' ');
-    const match = RAW_TENANT_TABLE.exec(text);
-    if (match) {
-      throw new TenantScopeViolation(`raw SQL names tenant table "${match[1]}"; use the query builder so it can be scoped`);
+    const named = RAW_TENANT_TABLE.exec(text)?.[1] ?? transformed.parameters.map(namedTenantTable).find(Boolean);
+    if (named) {
+      throw new TenantScopeViolation(`raw SQL names tenant table "${named}"; use the query builder so it can be scoped`);
     }
+    const escape = RAW_ESCAPE.exec(text);
+    if (escape) throw new TenantScopeViolation(`raw SQL "${escape[0]}" is not allowed inside a scoped unit of work`);
     return transformed;
   }
+}
+
+/** A tenant table named by an identifier inside raw SQL (sql.table(), sql.id(), sql.ref()). */
+function namedTenantTable(node: OperationNode): string | undefined {
+  if (IdentifierNode.is(node)) return TENANT_TABLES.has(node.name.toLowerCase()) ? node.name : undefined;
+  for (const value of Object.values(node)) {
+    const children = Array.isArray(value) ? value : [value];
+    for (const child of children) {
+      if (child && typeof child === 'object' && 'kind' in child) {
+        const found = namedTenantTable(child as OperationNode);
+        if (found) return found;
+      }
+    }
+  }
+  return undefined;
 }
 
 export class TenantScopePlugin implements KyselyPlugin {

@@ -9,7 +9,10 @@ import { TenantScopePlugin, TenantScopeViolation } from '../../src/db/tenant-sco
 const TENANT = '01a20817-8109-7101-a7b5-65e99a9897c4';
 const OTHER = '01a20817-0000-7000-8000-000000000000';
 
-function db(tenantId: string | undefined, unscopedReads?: ReadonlySet<string>): Kysely<Tables> {
+function db(
+  tenantId: string | undefined,
+  identityReads?: ReadonlyMap<string, { column: string; value: string }>,
+): Kysely<Tables> {
   return new Kysely<Tables>({
     dialect: {
       createAdapter: () => new PostgresAdapter(),
@@ -17,7 +20,7 @@ function db(tenantId: string | undefined, unscopedReads?: ReadonlySet<string>): 
       createIntrospector: (k) => new PostgresIntrospector(k),
       createQueryCompiler: () => new PostgresQueryCompiler(),
     },
-    plugins: [new TenantScopePlugin({ tenantId, ...(unscopedReads ? { unscopedReads } : {}) })],
+    plugins: [new TenantScopePlugin({ tenantId, ...(identityReads ? { identityReads } : {}) })],
   });
 }
 
@@ -107,9 +110,53 @@ describe('tenant scope plugin', () => {
     expect(() => unscoped.insertInto('projects').values({ id: OTHER, name: 'p' }).compile()).toThrow(TenantScopeViolation);
   });
 
-  it('lets identity-narrowed tables be read, never written, without a tenant', () => {
-    const identity = db(undefined, new Set(['memberships']));
-    expect(identity.selectFrom('memberships').selectAll().compile().sql).toBe('select * from "memberships"');
+  it('lets identity-narrowed tables be read, by that identity only, and never written without a tenant', () => {
+    const identity = db(undefined, new Map([['memberships', { column: 'user_id', value: OTHER }]]));
+    const query = identity.selectFrom('memberships').selectAll().compile();
+    expect(query.sql).toBe('select * from "memberships" where "memberships"."user_id" = $1');
+    expect(query.parameters).toEqual([OTHER]);
+    expect(() => identity.selectFrom('api_keys').selectAll().compile()).toThrow(TenantScopeViolation);
     expect(() => identity.updateTable('memberships').set({ role: 'owner' }).compile()).toThrow(TenantScopeViolation);
+  });
+
+  it('refuses MERGE on tenant tables', () => {
+    expect(() =>
+      scoped
+        .mergeInto('tasks')
+        .using('projects', 'projects.id', 'tasks.project_id')
+        .whenMatched()
+        .thenUpdateSet({ title: 'x' })
+        .compile(),
+    ).toThrow(TenantScopeViolation);
+  });
+
+  it('refuses an upsert that would move a row to another tenant', () => {
+    expect(() =>
+      scoped
+        .insertInto('projects')
+        .values({ id: OTHER, name: 'p' })
+        .onConflict((oc) => oc.columns(['tenant_id', 'id']).doUpdateSet({ tenant_id: OTHER } as never))
+        .compile(),
+    ).toThrow(TenantScopeViolation);
+  });
+
+  it('refuses update keys that are not plain columns', () => {
+    expect(() => scoped.updateTable('tasks').set(sql`tenant_id` as never, OTHER as never).compile()).toThrow(TenantScopeViolation);
+  });
+
+  it('refuses raw SQL that names a tenant table by identifier, or could leave the scope', () => {
+    for (const [index, query] of [
+      sql`select * from ${sql.table('tasks')}`,
+      sql`select * from ${sql.id('public', 'memberships')}`,
+      sql`select * from U&"t\\0061sks"`,
+      sql`select query_to_xml('select 1', true, true, '')`,
+      sql`reset role`,
+      sql`set role postgres`,
+      sql`commit`,
+      sql`select set_config('app.tenant_id', '', false)`,
+    ].entries()) {
+      expect(() => query.compile(scoped), `raw query #${index}`).toThrow(TenantScopeViolation);
+    }
+    expect(() => sql`select lower(${'X'})`.compile(scoped)).not.toThrow();
   });
 });
