@@ -11,6 +11,7 @@ export const PROBLEMS = {
   'signup-disabled': { status: 403, title: 'Open sign-up is switched off' },
   'tenant-mismatch': { status: 403, title: 'The request names a different tenant than its credential' },
   'not-a-member': { status: 403, title: 'The user is not a member of this tenant' },
+  'tenant-suspended': { status: 403, title: 'The tenant is suspended' },
   'feature-not-in-plan': { status: 403, title: "The tenant's plan does not include this feature" },
   'plan-limit-reached': { status: 403, title: "The plan's limit for this resource is reached" },
   'not-found': { status: 404, title: 'The resource does not exist' },

@@ -7,9 +7,10 @@ import { touchApiKey } from '../auth/api-keys/api-key-repository.js';
 import type { ApiKeyPrincipal, Principal, UserPrincipal } from '../auth/authenticate.js';
 import type { Clock } from '../clock.js';
 import type { Database } from '../db/database.js';
-import type { Role } from '../db/tables.js';
+import type { Role, TenantStatus } from '../db/tables.js';
 import { AppError } from '../http/problems.js';
 import { runWithContext } from './context.js';
+import { roleAtLeast } from './roles.js';
 import { findLiveTenant, findLiveTenantBySubdomain } from './tenant-repository.js';
 
 export interface TenantAccess {
@@ -88,32 +89,45 @@ export class TenantResolver {
 
   async #keyAccess(principal: ApiKeyPrincipal): Promise<TenantAccess> {
     const now = this.#clock.now();
-    const tenant = await this.#db.tenant(async (tx) => {
-      const row = await tx
-        .selectFrom('tenants')
-        .select(['plan'])
-        .where('id', '=', principal.tenantId)
-        .where('deleted_at', 'is', null)
-        .executeTakeFirst();
-      const stale = !principal.lastUsedAt || now.getTime() - principal.lastUsedAt.getTime() > 60_000;
-      if (row && stale) await touchApiKey(tx, principal.keyId, now);
-      return row;
-    });
+    // One round trip: the key's tenant, and the live role of the user who created the key.
+    const [row] = await this.#db.tenantStatement((tx) =>
+      tx
+        .selectFrom('tenants as t')
+        .leftJoin('memberships as m', (join) =>
+          join
+            .onRef('m.tenant_id', '=', 't.id')
+            .on('m.user_id', '=', principal.createdBy ?? NO_USER)
+            .on('m.deleted_at', 'is', null),
+        )
+        .select(['t.plan', 't.status', 'm.role as creatorRole'])
+        .where('t.id', '=', principal.tenantId)
+        .where('t.deleted_at', 'is', null),
+    );
     // The key's tenant was deleted after authentication: the key is dead.
-    if (!tenant) throw new AppError('invalid-credentials');
-    return { tenantId: principal.tenantId, role: principal.role, plan: tenant.plan };
+    if (!row) throw new AppError('invalid-credentials');
+    assertUsable(row.status);
+    // A key acts for its creator: it dies with their membership and never outranks them.
+    if (principal.createdBy && !row.creatorRole) throw new AppError('invalid-credentials');
+    const role = row.creatorRole && !roleAtLeast(row.creatorRole, principal.role) ? row.creatorRole : principal.role;
+    const stale = !principal.lastUsedAt || now.getTime() - principal.lastUsedAt.getTime() > 60_000;
+    if (stale) {
+      await runWithContext({ requestId: 'api-key-use', tenantId: principal.tenantId }, () =>
+        this.#db.tenant((tx) => touchApiKey(tx, principal.keyId, now)),
+      );
+    }
+    return { tenantId: principal.tenantId, role, plan: row.plan };
   }
 
   async #memberAccess(principal: UserPrincipal, tenantId: string): Promise<TenantAccess> {
     const now = this.#clock.now();
-    // One statement, one round trip, answers all three: tenant live, member, session live.
+    // One statement, one round trip, answers all four: tenant live and usable, member, session live.
     const [row] = await this.#db.tenantStatement((tx) =>
       tx
         .selectFrom('tenants as t')
         .leftJoin('memberships as m', (join) =>
           join.onRef('m.tenant_id', '=', 't.id').on('m.user_id', '=', principal.userId).on('m.deleted_at', 'is', null),
         )
-        .select(['t.plan', 'm.role'])
+        .select(['t.plan', 't.status', 'm.role'])
         .select(
           sql<boolean>`exists (select 1 from sessions s where s.family_id = ${principal.sessionFamilyId}
             and s.user_id = ${principal.userId} and s.revoked_at is null and s.expires_at > ${now})`.as('session_live'),
@@ -124,6 +138,15 @@ export class TenantResolver {
     if (!row) throw new AppError('tenant-not-found');
     if (!row.session_live) throw new AppError('invalid-credentials');
     if (!row.role) throw new AppError('not-a-member');
+    assertUsable(row.status);
     return { tenantId, role: row.role, plan: row.plan };
   }
+}
+
+/** Matches no user: the creator join of a key nobody created (agents, service keys). */
+const NO_USER = '00000000-0000-0000-0000-000000000000';
+
+/** A suspended tenant is closed to its members and keys; past_due keeps working (billing's grace). */
+function assertUsable(status: TenantStatus): void {
+  if (status === 'suspended') throw new AppError('tenant-suspended', 'this tenant is suspended; its owner can contact support');
 }
