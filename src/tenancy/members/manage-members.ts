@@ -68,11 +68,17 @@ export class MemberManagement {
         invitationToken = 'inv_' + randomSecret();
         ({ user } = await insertOrFindUser(tx, { email, name: '', passwordHash: null, status: 'invited' }));
         if (user.status === 'invited') {
-          await tx
+          // Never replace a token another tenant holds: of two concurrent invitations of one
+          // new email, the second waits on this row, finds the token set, and gets a 409.
+          const issued = await tx
             .updateTable('users')
             .set({ invite_token_hash: sha256(invitationToken), invite_expires_at: new Date(now.getTime() + INVITATION_TTL_MS) })
             .where('id', '=', user.id)
-            .execute();
+            .where('invite_token_hash', 'is', null)
+            .executeTakeFirst();
+          if (issued.numUpdatedRows === 0n) {
+            throw new AppError('conflict', 'this email has a pending invitation; add them once they have accepted it');
+          }
         } else {
           invitationToken = undefined; // a concurrent sign-up activated this email meanwhile
         }
@@ -105,6 +111,16 @@ export class MemberManagement {
       const member = await existingMember(tx, userId);
       await assertNotLastOwner(tx, member);
       await removeMembership(tx, userId, now);
+      if (member.status === 'invited') {
+        // An invited user belongs to this tenant alone: withdrawing the invitation frees the
+        // email for others and kills the token this tenant was handed.
+        await tx
+          .updateTable('users')
+          .set({ invite_token_hash: null, invite_expires_at: null })
+          .where('id', '=', userId)
+          .where('status', '=', 'invited')
+          .execute();
+      }
       await this.usage?.seatRemoved(tx, countLiveMembers);
     });
   }
