@@ -6,6 +6,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { AccessTokens } from './auth/access-tokens.js';
 import { Authenticator } from './auth/authenticate.js';
+import { CredentialThrottle } from './auth/credential-throttle.js';
 import type { CacheInvalidation } from './cache/cache-invalidation.js';
 import { createInvalidation } from './cache/create-invalidation.js';
 import { databaseProfileLoader, TenantProfiles } from './cache/tenant-profiles.js';
@@ -31,6 +32,8 @@ export interface Services {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly db: Database;
+  /** Per-address and per-email throttle of the public credential routes. */
+  readonly credentialThrottle: CredentialThrottle;
   readonly sessions: Sessions;
   readonly authenticator: Authenticator;
   readonly resolver: TenantResolver;
@@ -87,6 +90,7 @@ export function createServices({ config, jwt, pool, clock, logger }: ServiceInpu
     logger,
     db,
     sessions: new Sessions(db, tokens, clock, config.refreshTokenTtlSeconds),
+    credentialThrottle: new CredentialThrottle(config.rateLimits),
     authenticator: new Authenticator(db, tokens, clock),
     resolver: new TenantResolver(db, clock, config.baseDomain),
     jobs: new Jobs({

@@ -32,11 +32,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
         tags: ['auth'],
         summary: 'Sign in with email and password',
         body: LoginBody,
-        response: { 200: TokenPairView, ...problems(400, 401, 403) },
+        response: { 200: TokenPairView, ...problems(400, 401, 403, 429) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { email, password, tenant } = request.body;
+      services.credentialThrottle.admit(reply, request.ip, email);
       const user = await db.identity({}, (tx) => findUserByEmail(tx, email));
       const valid = await verifyPassword(user?.status === 'active' ? user.password_hash : null, password);
       if (!user || !valid) throw new AppError('invalid-credentials');
@@ -56,10 +57,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
         tags: ['auth'],
         summary: 'Exchange a refresh token for a new token pair (the old one is retired)',
         body: RefreshBody,
-        response: { 200: TokenPairView, ...problems(400, 401) },
+        response: { 200: TokenPairView, ...problems(400, 401, 429) },
       },
     },
-    async (request) => sessions.refresh(request.body.refreshToken),
+    async (request, reply) => {
+      services.credentialThrottle.admit(reply, request.ip);
+      return sessions.refresh(request.body.refreshToken);
+    },
   );
 
   app.post(
@@ -116,11 +120,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
         tags: ['auth'],
         summary: 'Redeem an invitation token: set a name and password, get tokens',
         body: AcceptInvitationBody,
-        response: { 200: TokenPairView, ...problems(400, 401) },
+        response: { 200: TokenPairView, ...problems(400, 401, 429) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { token, name, password } = request.body;
+      services.credentialThrottle.admit(reply, request.ip);
       const passwordHash = await hashPassword(password);
       const now = clock.now();
       const user = await db.identity({}, (tx) => acceptInvitation(tx, sha256(token), now, { name, passwordHash }));

@@ -18,11 +18,12 @@ export const tenantsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         tags: ['tenants'],
         summary: 'Create a tenant with its owner and first API key',
         body: CreateTenantBody,
-        response: { 201: CreatedTenant, ...problems(400, 401, 403, 409, 413, 415) },
+        response: { 201: CreatedTenant, ...problems(400, 401, 403, 409, 413, 415, 429) },
       },
     },
     async (request, reply) => {
       if (!services.config.openSignup) throw new AppError('signup-disabled');
+      services.credentialThrottle.admit(reply, request.ip, request.body.owner.email);
       const created = await provisionTenant(services, request.body);
       return reply.code(201).send({
         tenant: tenantView(created.tenant),
