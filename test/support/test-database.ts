@@ -47,6 +47,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await admin.end();
       const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();
+      // Connections that are still closing (a LISTEN client, a pool's last client) get a
+      // moment to go on their own; FORCE only ends what is left after that.
+      for (let waited = 0; waited < 3_000; waited += 50) {
+        const { rows } = await client.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+        if (rows[0].n === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await client.end();
     },
