@@ -1,29 +1,20 @@
 // bench:isolation — requests/s of GET /v1/tasks (50 rows, one tenant of 1,000) through the
 // scoped helper, against the same query unscoped through the same server, in the same run.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { writeFile } from 'node:fs/promises';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { loadConfig } from '../src/config.js';
+import { machine, median, openBenchDatabase, startBenchServer, stopBenchServer } from './support/bench-harness.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const TENANTS = 1000;
 const TASKS_PER_TENANT = 100;
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = '/' + database;
-  return u.toString();
-}
 
 async function seed(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
@@ -36,18 +27,6 @@ async function seed(url: string): Promise<void> {
       FROM projects p CROSS JOIN generate_series(1, ${TASKS_PER_TENANT}) g;
   `).finally(() => {});
   await client.query('VACUUM ANALYZE tenants, projects, tasks').finally(() => client.end());
-}
-
-async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; address: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/support/bench-server.ts'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  for await (const line of lines) {
-    if (line.startsWith('{')) return { child, address: JSON.parse(line).address };
-  }
-  throw new Error('bench server exited before listening');
 }
 
 async function load(url: string, token: string): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
@@ -63,27 +42,15 @@ async function load(url: string, token: string): Promise<{ rps: number; p50: num
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-const external = process.env.DATABASE_URL;
-const dataDir = external ? undefined : await mkdtemp(join(tmpdir(), 'tenantry-bench-'));
-const embedded = dataDir ? await startEmbeddedPostgres({ dataDir, port: 0, ephemeral: true }) : undefined;
-const serverUrl = external ?? embedded!.url;
-const database = `tenantry_bench_${randomBytes(4).toString('hex')}`;
-const admin = new pg.Client({ connectionString: serverUrl });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${database}`);
-const url = withDatabase(serverUrl, database);
+const database = await openBenchDatabase();
+const url = database.url;
 let server: ChildProcess | undefined;
 try {
   const roles = loadConfig({ TENANTRY_JWT_SECRET: 'x'.repeat(32), DATABASE_URL: url }).roles;
   await migrate({ databaseUrl: url, roles });
   await seed(url);
   const jwtSecret = randomBytes(32).toString('hex');
-  const started = await startServer({ DATABASE_URL: url, TENANTRY_JWT_SECRET: jwtSecret, TENANTRY_DB_POOL_SIZE: '16' });
+  const started = await startBenchServer({ DATABASE_URL: url, TENANTRY_JWT_SECRET: jwtSecret, TENANTRY_DB_POOL_SIZE: '16' });
   server = started.child;
 
   // One more tenant, signed up through the API, is the one we read as.
@@ -134,8 +101,8 @@ try {
   const summary = {
     benchmark: 'isolation',
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-    database: external ? 'external' : 'embedded',
+    machine: machine(),
+    database: database.external ? 'external' : 'embedded',
     setup: { tenants: TENANTS + 1, tasksPerTenant: TASKS_PER_TENANT, rows: 50, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS },
     scopedRps: Math.round(median(scoped)),
     unscopedRps: Math.round(median(unscoped)),
@@ -149,10 +116,6 @@ try {
   console.error(error);
   process.exitCode = 1;
 } finally {
-  server?.kill('SIGTERM');
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await admin.end();
-  await embedded?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await stopBenchServer(server);
+  await database.drop();
 }

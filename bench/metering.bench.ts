@@ -3,17 +3,14 @@
 // a raw multi-row INSERT ... ON CONFLICT DO NOTHING of the same rows into the same table, in
 // the same run. Then the whole stream is replayed three times: totals must not change.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { writeFile } from 'node:fs/promises';
 import pg from 'pg';
 import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
+import { machine, median, openBenchDatabase, startBenchServer, stopBenchServer } from './support/bench-harness.js';
 import { createPool } from '../src/db/database.js';
-import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { createLogger } from '../src/logger.js';
 import { rollUpUsage } from '../src/metering/roll-up-usage.js';
@@ -54,38 +51,8 @@ function makeBatches(round: number, client: number): UsageEventInput[][] {
   );
 }
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = '/' + database;
-  return u.toString();
-}
-
-async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; address: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/support/bench-server.ts'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  for await (const line of lines) {
-    if (line.startsWith('{')) return { child, address: JSON.parse(line).address };
-  }
-  throw new Error('bench server exited before listening');
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-const external = process.env.DATABASE_URL;
-const dataDir = external ? undefined : await mkdtemp(join(tmpdir(), 'tenantry-bench-'));
-const embedded = dataDir ? await startEmbeddedPostgres({ dataDir, port: 0, ephemeral: true }) : undefined;
-const serverUrl = external ?? embedded!.url;
-const database = `tenantry_bench_${randomBytes(4).toString('hex')}`;
-const admin = new pg.Client({ connectionString: serverUrl });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${database}`);
-const url = withDatabase(serverUrl, database);
+const database = await openBenchDatabase();
+const url = database.url;
 let server: ChildProcess | undefined;
 const logger = createLogger('error');
 const jwtSecret = randomBytes(32).toString('hex');
@@ -98,7 +65,7 @@ try {
   await migrate({ databaseUrl: url, roles: config.roles });
   const adminDb = new pg.Client({ connectionString: url });
   await adminDb.connect();
-  const started = await startServer({ DATABASE_URL: url, TENANTRY_JWT_SECRET: jwtSecret, TENANTRY_DB_POOL_SIZE: '16' });
+  const started = await startBenchServer({ DATABASE_URL: url, TENANTRY_JWT_SECRET: jwtSecret, TENANTRY_DB_POOL_SIZE: '16' });
   server = started.child;
 
   /** A tenant per side, round and client, on the enterprise plan (no rate limit, no quotas). */
@@ -239,8 +206,8 @@ try {
   const summary = {
     benchmark: 'metering',
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-    database: external ? 'external' : 'embedded',
+    machine: machine(),
+    database: database.external ? 'external' : 'embedded',
     setup: { clients: CLIENTS, batchSize: BATCH, batchesPerClient: BATCHES_PER_CLIENT, eventsPerSide: CLIENTS * BATCHES_PER_CLIENT * BATCH, rounds: ROUNDS },
     httpEventsPerSecond: Math.round(http),
     recorderEventsPerSecond: Math.round(recorder),
@@ -261,14 +228,10 @@ try {
   console.error(error);
   process.exitCode = 1;
 } finally {
-  server?.kill('SIGTERM');
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await stopBenchServer(server);
   await services.metering.close().catch(() => {});
   await services.invalidation.close().catch(() => {});
   await raw.end();
   await pool.end();
-  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await admin.end();
-  await embedded?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await database.drop();
 }

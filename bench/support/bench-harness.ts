@@ -1,0 +1,72 @@
+// What every benchmark needs around its measurement: a fresh database (embedded, or on
+// DATABASE_URL), the server under test in its own process, and a median.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../../src/db/embedded.js';
+
+export interface BenchDatabase {
+  /** Connection string of a fresh, empty database. */
+  readonly url: string;
+  readonly external: boolean;
+  drop(): Promise<void>;
+}
+
+/** A fresh database on DATABASE_URL's server, or on an embedded cluster made for the run. */
+export async function openBenchDatabase(): Promise<BenchDatabase> {
+  const external = process.env.DATABASE_URL;
+  const dataDir = external ? undefined : await mkdtemp(join(tmpdir(), 'tenantry-bench-'));
+  const embedded = dataDir ? await startEmbeddedPostgres({ dataDir, port: 0, ephemeral: true }) : undefined;
+  const serverUrl = external ?? embedded!.url;
+  const name = `tenantry_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = '/' + name;
+  return {
+    url: url.toString(),
+    external: external !== undefined,
+    async drop() {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+      await embedded?.stop();
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts bench/support/bench-server.ts in a child process; resolves once it listens. */
+export async function startBenchServer(env: Record<string, string>): Promise<{ child: ChildProcess; address: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/support/bench-server.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    if (line.startsWith('{')) return { child, address: JSON.parse(line).address };
+  }
+  throw new Error('bench server exited before listening');
+}
+
+export async function stopBenchServer(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Recorded beside every result: the figures only mean something on the machine they ran on. */
+export function machine(): Record<string, unknown> {
+  return { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+}
