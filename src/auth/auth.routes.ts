@@ -4,13 +4,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AcceptInvitationBody, LoginBody, LogoutBody, MeView, RefreshBody, SwitchTenantBody, TokenPairView } from './auth.schemas.js';
-import { sha256 } from './opaque-tokens.js';
-import { hashPassword, verifyPassword } from './passwords.js';
-import { acceptInvitation, findUserByEmail, findUserById } from './user-repository.js';
+import { verifyPassword } from './passwords.js';
+import { findUserByEmail, findUserById } from './user-repository.js';
 import { access, signedInUser } from '../http/access.js';
 import { problems } from '../http/common-schemas.js';
 import { AppError } from '../http/problems.js';
 import { listMembershipsOfUser, type UserMembership } from '../tenancy/membership-repository.js';
+import { InvitationAcceptance } from '../tenancy/members/accept-invitation.js';
 import { userView } from '../tenancy/tenant-view.js';
 import type { Services } from '../services.js';
 
@@ -23,6 +23,7 @@ function pickMembership(memberships: UserMembership[], tenant: string): UserMemb
 
 export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { db, sessions, clock } = services;
+  const invitations = new InvitationAcceptance({ db, sessions, clock, resolver: services.resolver, usage: services.metering.actions });
 
   app.post(
     '/v1/auth/login',
@@ -118,22 +119,20 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       config: { access: access.public },
       schema: {
         tags: ['auth'],
-        summary: 'Redeem an invitation token: set a name and password, get tokens',
+        summary: 'Accept an invitation: signed in as the invited email, or create the account; get tokens for its tenant',
+        description:
+          'With a user access token: the signed-in account must have the invited email. Without one: no account may have ' +
+          'that email yet (else 401: sign in and accept with your access token), and name and password create it.',
+        security: [{}, { bearer: [] }],
         body: AcceptInvitationBody,
-        response: { 200: TokenPairView, ...problems(400, 401, 429) },
+        response: { 200: TokenPairView, ...problems(400, 401, 403, 409, 429) },
       },
     },
     async (request, reply) => {
       const { token, name, password } = request.body;
       services.credentialThrottle.admit(reply, request.ip);
-      const passwordHash = await hashPassword(password);
-      const now = clock.now();
-      const user = await db.identity({}, (tx) => acceptInvitation(tx, sha256(token), now, { name, passwordHash }));
-      if (!user) throw new AppError('invalid-credentials', 'the invitation is unknown, used or expired');
-      return db.identity({ userId: user.id }, async (tx) => {
-        const memberships = await listMembershipsOfUser(tx, user.id);
-        return sessions.start(tx, user.id, memberships.length === 1 ? memberships[0]!.tenantId : null);
-      });
+      const principal = await services.authenticator.authenticate(request.headers.authorization);
+      return invitations.accept({ token, principal, name, password });
     },
   );
 

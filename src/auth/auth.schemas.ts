@@ -1,7 +1,7 @@
 // Request and response schemas of the /v1/auth routes and /v1/me.
 
 import { Type } from 'typebox';
-import { Email, Password, RoleSchema, Uuid } from '../http/common-schemas.js';
+import { Email, RoleSchema, Uuid } from '../http/common-schemas.js';
 import { UserView } from '../tenancy/tenant-view.js';
 
 export const TokenPairView = Type.Object({
@@ -35,8 +35,10 @@ export const SwitchTenantBody = Type.Object(
 export const AcceptInvitationBody = Type.Object(
   {
     token: Type.String({ minLength: 1, maxLength: 512 }),
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    password: Password,
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Required when no account has the invited email' })),
+    password: Type.Optional(
+      Type.String({ minLength: 10, maxLength: 256, description: 'Required when no account has the invited email; at least 10 characters' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,4 +1,5 @@
-// Global identities. Email is unique case-insensitively; an invited user has no password yet.
+// Global identities. Email is unique case-insensitively. Nothing here proves that an account's
+// holder owns its email (there is no verification): see accept-invitation.ts for what follows.
 
 import { sql } from 'kysely';
 import type { Tx } from '../db/database.js';
@@ -24,11 +25,11 @@ export function findUserById(tx: Tx, id: string): Promise<User | undefined> {
  */
 export async function insertOrFindUser(
   tx: Tx,
-  user: { email: string; name: string; passwordHash: string | null; status: 'active' | 'invited' },
+  user: { email: string; name: string; passwordHash: string },
 ): Promise<{ user: User; created: boolean }> {
   const inserted = await tx
     .insertInto('users')
-    .values({ id: newId(), email: user.email, name: user.name, password_hash: user.passwordHash, status: user.status })
+    .values({ id: newId(), email: user.email, name: user.name, password_hash: user.passwordHash, status: 'active' })
     .onConflict((oc) => oc.expression(sql`lower(email)`).doNothing())
     .returningAll()
     .executeTakeFirst();
@@ -38,26 +39,24 @@ export async function insertOrFindUser(
   return { user: existing, created: false };
 }
 
-/** Redeems a one-time invitation: the invited user chooses a name and password. */
-export function acceptInvitation(
+/**
+ * Gives a placeholder left by the old invitation flow (status 'invited', no password) its
+ * name and password. Only for a placeholder that belongs to no tenant any more: the caller
+ * checks that, so activating it admits its new holder to nothing but what they accept.
+ */
+export function activatePlaceholder(
   tx: Tx,
-  tokenHash: Buffer,
+  userId: string,
   now: Date,
   profile: { name: string; passwordHash: string },
 ): Promise<User | undefined> {
   return tx
     .updateTable('users')
-    .set({
-      name: profile.name,
-      password_hash: profile.passwordHash,
-      status: 'active',
-      invite_token_hash: null,
-      invite_expires_at: null,
-      updated_at: now,
-    })
-    .where('invite_token_hash', '=', tokenHash)
+    .set({ name: profile.name, password_hash: profile.passwordHash, status: 'active', updated_at: now })
+    .where('id', '=', userId)
     .where('status', '=', 'invited')
-    .where('invite_expires_at', '>', now)
+    .where('password_hash', 'is', null)
+    .where('deleted_at', 'is', null)
     .returningAll()
     .executeTakeFirst();
 }

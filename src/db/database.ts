@@ -21,6 +21,8 @@ export interface IdentityScope {
   readonly userId?: string | undefined;
   /** Lets exactly one API key row be found by its public prefix. */
   readonly apiKeyPrefix?: string | undefined;
+  /** Lets exactly one invitation be found by the SHA-256 of its token. */
+  readonly invitationTokenHash?: Buffer | undefined;
 }
 
 /**
@@ -42,6 +44,7 @@ const SEALED_METHODS = [
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KEY_PREFIX = /^[a-z0-9]{12,32}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** Values are interpolated into SET LOCAL, so only these exact shapes pass. */
 function checked(value: string, shape: RegExp, what: string): string {
@@ -105,9 +108,14 @@ export class Database {
     if (scope.apiKeyPrefix) {
       settings.push(`SET LOCAL app.api_key_prefix = '${checked(scope.apiKeyPrefix, KEY_PREFIX, 'API key prefix')}'`);
     }
-    const identityReads = new Map<string, { column: string; value: string }>();
+    if (scope.invitationTokenHash) {
+      const hex = checked(scope.invitationTokenHash.toString('hex'), SHA256_HEX, 'invitation token hash');
+      settings.push(`SET LOCAL app.invitation_token_hash = '${hex}'`);
+    }
+    const identityReads = new Map<string, { column: string; value: unknown }>();
     if (scope.userId) identityReads.set('memberships', { column: 'user_id', value: scope.userId });
     if (scope.apiKeyPrefix) identityReads.set('api_keys', { column: 'prefix', value: scope.apiKeyPrefix });
+    if (scope.invitationTokenHash) identityReads.set('invitations', { column: 'token_hash', value: scope.invitationTokenHash });
     const plugin = new TenantScopePlugin({ tenantId: undefined, identityReads });
     return this.#run(this.#roles.app, settings, this.#plugins(plugin), work);
   }

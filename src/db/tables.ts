@@ -54,6 +54,20 @@ export interface MembershipsTable {
   deleted_at: NullableTimestamp;
 }
 
+export interface InvitationsTable {
+  tenant_id: TenantId;
+  id: string;
+  email: string;
+  role: Role;
+  token_hash: Buffer;
+  invited_by: string | null;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  accepted_at: NullableTimestamp;
+  accepted_by: string | null;
+  deleted_at: NullableTimestamp;
+}
+
 export interface SessionsTable {
   id: string;
   family_id: string;
@@ -271,6 +285,7 @@ export interface Tables {
   tenants: TenantsTable;
   users: UsersTable;
   memberships: MembershipsTable;
+  invitations: InvitationsTable;
   sessions: SessionsTable;
   api_keys: ApiKeysTable;
   projects: ProjectsTable;
@@ -294,5 +309,6 @@ export interface Tables {
 export type Tenant = Selectable<TenantsTable>;
 export type User = Selectable<UsersTable>;
 export type Membership = Selectable<MembershipsTable>;
+export type Invitation = Selectable<InvitationsTable>;
 export type ApiKey = Selectable<ApiKeysTable>;
 export type NewTenant = Insertable<TenantsTable>;

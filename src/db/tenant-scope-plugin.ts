@@ -46,10 +46,11 @@ export interface TenantScope {
   readonly tenantId: string | undefined;
   /**
    * Outside a tenant, the tenant tables that may still be read, each narrowed to one
-   * identity by a column (a user's own memberships: user_id; one API key: prefix). RLS
-   * narrows them the same way; this is the query layer's half. Never writable.
+   * identity by a column (a user's own memberships: user_id; one API key: prefix; one
+   * invitation: token_hash). RLS narrows them the same way; this is the query layer's half.
+   * Never writable.
    */
-  readonly identityReads?: ReadonlyMap<string, { readonly column: string; readonly value: string }>;
+  readonly identityReads?: ReadonlyMap<string, { readonly column: string; readonly value: unknown }>;
 }
 
 const RAW_TENANT_TABLE = new RegExp(`\\b(${[...TENANT_TABLES].join('|')})\\b`, 'i');

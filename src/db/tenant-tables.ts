@@ -11,6 +11,7 @@ export const TENANT_TABLE_ORDER = [
   'project_members',
   'projects',
   'api_keys',
+  'invitations',
   'memberships',
   'flag_overrides',
   'audit_log',

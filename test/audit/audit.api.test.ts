@@ -2,7 +2,7 @@
 // another tenant's; GET /v1/admin/audit: the operator reads every tenant's and the platform's.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, expectProblem, login, signUp, type SignedUpTenant } from '../support/fixtures.js';
+import { addExistingMember, bearer, expectProblem, login, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { TEST_ROLES } from '../support/roles.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -73,7 +73,7 @@ describe('GET /v1/audit', () => {
   it('returns 403 to a member and 400 for an altered cursor', async () => {
     const tenant = await proTenant();
     const person = await signUp(testApp.app);
-    await testApp.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(tenant.accessToken), payload: { email: person.email, role: 'member' } });
+    await addExistingMember(testApp.app, tenant.accessToken, person, 'member');
     const token = (await login(testApp.app, person.email, person.password, tenant.slug)).json().accessToken;
     expectProblem(await audit(token), 403, 'forbidden');
     expectProblem(await audit(tenant.accessToken, '?cursor=bm90LWEtY3Vyc29y'), 400, 'validation-failed');

@@ -2,7 +2,7 @@
 // never outranks their current role, so an offboarded admin's key stops working at once.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, signUp, uniqueSlug } from '../support/fixtures.js';
+import { addNewMember, bearer, signUp } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
@@ -19,15 +19,7 @@ describe('an admin API key whose creator has been removed from the tenant', () =
   it('stops working (or at least loses the admin role)', async () => {
     const tenant = await signUp(testApp.app);
     const inject = testApp.app.inject.bind(testApp.app);
-    const email = `${uniqueSlug()}@example.test`;
-    const invited = await inject({ method: 'POST', url: '/v1/members', headers: bearer(tenant.accessToken), payload: { email, role: 'admin' } });
-    const userId = invited.json().userId;
-    const accepted = await inject({
-      method: 'POST',
-      url: '/v1/auth/accept-invitation',
-      payload: { token: invited.json().invitationToken, name: 'Soon Gone', password: 'correct horse battery staple' },
-    });
-    const adminToken = accepted.json().accessToken;
+    const { userId, accessToken: adminToken } = await addNewMember(testApp.app, tenant.accessToken, 'admin', { name: 'Soon Gone' });
     const created = await inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(adminToken), payload: { name: 'laptop', role: 'admin' } });
     expect(created.statusCode).toBe(201);
     const key = created.json().key;

@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, expectProblem, login, signUp, type SignedUpTenant } from '../support/fixtures.js';
+import { addExistingMember, bearer, expectProblem, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { rowCounts } from '../support/row-counts.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -38,14 +38,7 @@ function revokeKey(token: string, id: string) {
 /** A token for a user holding `role` in tenant A (an existing user added, then signed in there). */
 async function tokenWithRole(role: 'admin' | 'member' | 'viewer'): Promise<string> {
   const person = await signUp(testApp.app);
-  const added = await testApp.app.inject({
-    method: 'POST',
-    url: '/v1/members',
-    headers: bearer(tenantA.accessToken),
-    payload: { email: person.email, role },
-  });
-  expect(added.statusCode).toBe(201);
-  return (await login(testApp.app, person.email, person.password, tenantA.slug)).json().accessToken;
+  return (await addExistingMember(testApp.app, tenantA.accessToken, person, role)).accessToken;
 }
 
 describe('creating a key', () => {

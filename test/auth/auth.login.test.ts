@@ -2,7 +2,7 @@
 // tenant asked for, or the only one. Every wrong credential looks the same from outside.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, expectProblem, jwtClaims, login, problemShape, signUp, type SignedUpTenant } from '../support/fixtures.js';
+import { invite, bearer, expectProblem, jwtClaims, login, problemShape, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
@@ -90,14 +90,9 @@ describe('wrong credentials', () => {
     expect(problemShape(wrongPassword)).toEqual(problemShape(unknownEmail));
   });
 
-  it('answers an invited user who has no password yet with the same 401', async () => {
+  it('answers an invited email that has no account yet with the same 401', async () => {
     const tenant = await signUp(testApp.app);
-    const added = await testApp.app.inject({
-      method: 'POST',
-      url: '/v1/members',
-      headers: bearer(tenant.accessToken),
-      payload: { email: 'invited-login@example.test', role: 'member' },
-    });
+    const added = await invite(testApp.app, tenant.accessToken, 'invited-login@example.test', 'member');
     expect(added.statusCode).toBe(201);
     const invited = expectProblem(await login(testApp.app, 'invited-login@example.test', 'any password at all'), 401);
     const unknown = expectProblem(await login(testApp.app, 'nobody@example.test', 'any password at all'), 401);

@@ -1,7 +1,7 @@
 // GET /v1/me: the signed-in user and every tenant they belong to, with their role in each.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, expectProblem, login, signUp } from '../support/fixtures.js';
+import { addExistingMember, bearer, expectProblem, login, signUp } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
@@ -19,13 +19,7 @@ describe('GET /v1/me', () => {
     const first = await signUp(testApp.app);
     const second = await signUp(testApp.app, { email: first.email, password: first.password });
     const other = await signUp(testApp.app);
-    const added = await testApp.app.inject({
-      method: 'POST',
-      url: '/v1/members',
-      headers: bearer(other.accessToken),
-      payload: { email: first.email, role: 'viewer' },
-    });
-    expect(added.statusCode).toBe(201);
+    await addExistingMember(testApp.app, other.accessToken, first, 'viewer');
 
     const { accessToken } = (await login(testApp.app, first.email, first.password, second.slug)).json();
     const response = await testApp.app.inject({ method: 'GET', url: '/v1/me', headers: bearer(accessToken) });
@@ -44,7 +38,7 @@ describe('GET /v1/me', () => {
   it('leaves out a tenant the user was removed from', async () => {
     const owner = await signUp(testApp.app);
     const member = await signUp(testApp.app);
-    await testApp.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(owner.accessToken), payload: { email: member.email, role: 'member' } });
+    await addExistingMember(testApp.app, owner.accessToken, member, 'member');
     const removed = await testApp.app.inject({ method: 'DELETE', url: `/v1/members/${member.userId}`, headers: bearer(owner.accessToken) });
     expect(removed.statusCode).toBe(204);
     const body = (await testApp.app.inject({ method: 'GET', url: '/v1/me', headers: bearer(member.accessToken) })).json();

@@ -2,7 +2,7 @@
 // tenant-editable overrides, the operator's management, plan gating, and tenant isolation.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, expectProblem, login, signUp, type SignedUpTenant } from '../support/fixtures.js';
+import { addExistingMember, bearer, expectProblem, login, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const ADMIN_TOKEN = 'platform-admin-token-for-flag-tests-0123456789';
@@ -103,7 +103,7 @@ describe('tenant overrides', () => {
     const tenant = await signUp(testApp.app);
     const person = await signUp(testApp.app);
     await inject('PUT', '/v1/flags/dark_mode', bearer(tenant.accessToken), { value: true });
-    await testApp.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(tenant.accessToken), payload: { email: person.email, role: 'member' } });
+    await addExistingMember(testApp.app, tenant.accessToken, person, 'member');
     const token = (await login(testApp.app, person.email, person.password, tenant.slug)).json().accessToken;
     expectProblem(await inject('PUT', '/v1/flags/dark_mode', bearer(token), { value: false }), 403, 'forbidden');
     expect((await flagsOf(token)).dark_mode).toMatchObject({ value: true, source: 'tenant' });

@@ -2,7 +2,7 @@
 // paths that echo input back, at the most verbose level the app has.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, login, signUp, uniqueSlug } from '../support/fixtures.js';
+import { acceptInvitation, invite, bearer, login, signUp, uniqueSlug } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
@@ -48,22 +48,19 @@ describe('the logs', () => {
     await app.inject({ method: 'GET', url: '/v1/members', headers: bearer(created.key) });
     await app.inject({ method: 'GET', url: '/v1/members', headers: bearer(created.key.slice(0, -4) + 'AAAA') });
 
-    const invited = (
-      await app.inject({
-        method: 'POST',
-        url: '/v1/members',
-        headers: bearer(tenant.accessToken),
-        payload: { email: `${uniqueSlug('inv')}@example.test`, role: 'member' },
-      })
-    ).json();
+    const invited = (await invite(app, tenant.accessToken, `${uniqueSlug('inv')}@example.test`, 'member')).json();
     keep(invited.invitationToken, 'invitee password 0003');
-    const accepted = await app.inject({
-      method: 'POST',
-      url: '/v1/auth/accept-invitation',
-      payload: { token: invited.invitationToken, name: 'Invitee', password: 'invitee password 0003' },
-    });
+    const accepted = await acceptInvitation(app, invited.invitationToken, { name: 'Invitee', password: 'invitee password 0003' });
     expect(accepted.statusCode).toBe(200);
     keep(accepted.json().accessToken, accepted.json().refreshToken);
+    // Accepting signed in: the bearer token and the invitation token in one request.
+    const existing = await signUp(app, { password: 'existing password 0006' });
+    keep(existing.password, existing.accessToken, existing.refreshToken, existing.apiKey);
+    const second = (await invite(app, tenant.accessToken, existing.email, 'viewer')).json();
+    keep(second.invitationToken);
+    const joined = await acceptInvitation(app, second.invitationToken, { accessToken: existing.accessToken });
+    expect(joined.statusCode).toBe(200);
+    keep(joined.json().accessToken, joined.json().refreshToken);
 
     // Input that fails parsing or validation, carrying a password.
     await app.inject({

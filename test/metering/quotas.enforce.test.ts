@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingPeriod } from '../../src/metering/billing-period.js';
-import { bearer, expectProblem, signUp, type SignedUpTenant } from '../support/fixtures.js';
+import { acceptInvitation, bearer, expectProblem, invite, jwtClaims, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
@@ -41,8 +41,11 @@ function createTask(tenant: SignedUpTenant & { projectId: string }, title: strin
   });
 }
 
-function addMember(tenant: SignedUpTenant, email: string) {
-  return testApp.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(tenant.accessToken), payload: { email, role: 'member' } });
+/** Invites the email (an invitation takes no seat) and accepts it as a new account: the seat is taken there. */
+async function addMember(tenant: SignedUpTenant, email: string) {
+  const invited = await invite(testApp.app, tenant.accessToken, email, 'member');
+  expect(invited.statusCode).toBe(201);
+  return acceptInvitation(testApp.app, invited.json().invitationToken, { name: 'Seat', password: 'seat password 123' });
 }
 
 async function count(sql: string, tenantId: string): Promise<number> {
@@ -109,7 +112,7 @@ describe('task quota (hard, resets each billing period)', () => {
 describe('seat limit (hard, never resets)', () => {
   it('answers 403 plan-limit-reached with the plan to upgrade to, and no Retry-After', async () => {
     const tenant = await tenantOnTestPlan();
-    expect((await addMember(tenant, `a-${tenant.slug}@example.test`)).statusCode).toBe(201);
+    expect((await addMember(tenant, `a-${tenant.slug}@example.test`)).statusCode).toBe(200);
     const refused = await addMember(tenant, `b-${tenant.slug}@example.test`);
     const body = expectProblem(refused, 403, 'plan-limit-reached');
     expect(body).toMatchObject({ metric: 'seats', limit: 2, current: 2, required_plan: 'free' });
@@ -122,9 +125,10 @@ describe('seat limit (hard, never resets)', () => {
   it('frees the seat when a member is removed', async () => {
     const tenant = await tenantOnTestPlan();
     const added = await addMember(tenant, `c-${tenant.slug}@example.test`);
-    const removed = await testApp.app.inject({ method: 'DELETE', url: `/v1/members/${added.json().userId}`, headers: bearer(tenant.accessToken) });
+    const userId = jwtClaims(added.json().accessToken).sub;
+    const removed = await testApp.app.inject({ method: 'DELETE', url: `/v1/members/${userId}`, headers: bearer(tenant.accessToken) });
     expect(removed.statusCode).toBe(204);
-    expect((await addMember(tenant, `d-${tenant.slug}@example.test`)).statusCode).toBe(201);
+    expect((await addMember(tenant, `d-${tenant.slug}@example.test`)).statusCode).toBe(200);
     const { rows } = await testApp.database.admin.query(
       "SELECT quantity::int FROM usage_events WHERE tenant_id = $1 AND metric = 'seats' ORDER BY created_at, quantity",
       [tenant.tenantId],
@@ -132,10 +136,10 @@ describe('seat limit (hard, never resets)', () => {
     expect(rows.map((row) => row.quantity)).toEqual([2, 1, 2]);
   });
 
-  it('admits exactly one of 10 concurrent adds for the last seat', async () => {
+  it('admits exactly one of 10 concurrent acceptances for the last seat', async () => {
     const tenant = await tenantOnTestPlan();
     const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => addMember(tenant, `r${i}-${tenant.slug}@example.test`)));
-    expect(responses.filter((response) => response.statusCode === 201)).toHaveLength(1);
+    expect(responses.filter((response) => response.statusCode === 200)).toHaveLength(1);
     expect(responses.filter((response) => response.statusCode === 403)).toHaveLength(9);
     expect(await count('SELECT count(*) AS n FROM memberships WHERE tenant_id = $1 AND deleted_at IS NULL', tenant.tenantId)).toBe(2);
   });

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnknownPlanError } from '../../src/plans/plan.js';
-import { bearer, expectProblem, login, signUp } from '../support/fixtures.js';
+import { addExistingMember, bearer, expectProblem, login, signUp } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 interface CatalogPlan {
@@ -195,7 +195,7 @@ describe('PATCH /v1/tenant/plan', () => {
   it('returns 403 to an admin (owner only) and to an API key of member role', async () => {
     const tenant = await signUp(testApp.app);
     const person = await signUp(testApp.app);
-    await testApp.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(tenant.accessToken), payload: { email: person.email, role: 'admin' } });
+    await addExistingMember(testApp.app, tenant.accessToken, person, 'admin');
     const adminToken = (await login(testApp.app, person.email, person.password, tenant.slug)).json().accessToken;
     expectProblem(await changePlan(adminToken, 'pro'), 403, 'forbidden');
     const { rows } = await testApp.database.admin.query('SELECT plan FROM tenants WHERE id = $1', [tenant.tenantId]);

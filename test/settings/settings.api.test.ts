@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isInternalAddress } from '../../src/settings/public-address.js';
-import { bearer, expectProblem, login, signUp } from '../support/fixtures.js';
+import { addExistingMember, bearer, expectProblem, login, signUp } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
@@ -46,7 +46,7 @@ describe('GET /v1/tenant/settings', () => {
   it('returns 403 to a member (admins only)', async () => {
     const tenant = await signUp(testApp.app);
     const person = await signUp(testApp.app);
-    await testApp.app.inject({ method: 'POST', url: '/v1/members', headers: bearer(tenant.accessToken), payload: { email: person.email, role: 'member' } });
+    await addExistingMember(testApp.app, tenant.accessToken, person, 'member');
     const token = (await login(testApp.app, person.email, person.password, tenant.slug)).json().accessToken;
     expectProblem(await read(token), 403, 'forbidden');
     expectProblem(await patch(token, { timeZone: 'Europe/Paris' }), 403, 'forbidden');

@@ -86,3 +86,59 @@ export function problemShape(body: Record<string, unknown>): Record<string, unkn
   const { request_id: _requestId, instance: _instance, ...rest } = body;
   return rest;
 }
+
+export type MemberRole = 'owner' | 'admin' | 'member' | 'viewer';
+
+/** POST /v1/members: invites an email into the tenant of `adminToken`. */
+export function invite(app: FastifyInstance, adminToken: string, email: string, role: MemberRole): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'POST', url: '/v1/members', headers: bearer(adminToken), payload: { email, role } });
+}
+
+/** POST /v1/auth/accept-invitation, signed in (`accessToken`) or creating the account (`name`, `password`). */
+export function acceptInvitation(
+  app: FastifyInstance,
+  token: string,
+  options: { accessToken?: string; name?: string; password?: string } = {},
+): Promise<LightMyRequestResponse> {
+  const { accessToken, ...profile } = options;
+  return app.inject({
+    method: 'POST',
+    url: '/v1/auth/accept-invitation',
+    headers: accessToken ? bearer(accessToken) : {},
+    payload: { token, ...profile },
+  });
+}
+
+/**
+ * Adds an existing user to the tenant the way a client must: the admin invites their email,
+ * they accept signed in. Returns their token pair for that tenant.
+ */
+export async function addExistingMember(
+  app: FastifyInstance,
+  adminToken: string,
+  person: { email: string; accessToken: string },
+  role: MemberRole,
+): Promise<{ accessToken: string; refreshToken: string }> {
+  const invited = await invite(app, adminToken, person.email, role);
+  if (invited.statusCode !== 201) throw new Error(`invite failed: ${invited.statusCode} ${invited.body}`);
+  const accepted = await acceptInvitation(app, invited.json().invitationToken, { accessToken: person.accessToken });
+  if (accepted.statusCode !== 200) throw new Error(`accept failed: ${accepted.statusCode} ${accepted.body}`);
+  return accepted.json();
+}
+
+/** Invites a fresh email into the tenant; the invitee accepts by creating their account. */
+export async function addNewMember(
+  app: FastifyInstance,
+  adminToken: string,
+  role: MemberRole,
+  overrides: { email?: string; name?: string; password?: string } = {},
+): Promise<{ userId: string; email: string; password: string; accessToken: string; refreshToken: string }> {
+  const email = overrides.email ?? `${uniqueSlug('member')}@example.test`;
+  const password = overrides.password ?? 'invited password 123';
+  const invited = await invite(app, adminToken, email, role);
+  if (invited.statusCode !== 201) throw new Error(`invite failed: ${invited.statusCode} ${invited.body}`);
+  const accepted = await acceptInvitation(app, invited.json().invitationToken, { name: overrides.name ?? 'Invitee', password });
+  if (accepted.statusCode !== 200) throw new Error(`accept failed: ${accepted.statusCode} ${accepted.body}`);
+  const { accessToken, refreshToken } = accepted.json();
+  return { userId: String(jwtClaims(accessToken).sub), email, password, accessToken, refreshToken };
+}

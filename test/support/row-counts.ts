@@ -3,7 +3,7 @@
 
 import type pg from 'pg';
 
-export const PLATFORM_TABLES = ['tenants', 'users', 'memberships', 'api_keys', 'sessions'] as const;
+export const PLATFORM_TABLES = ['tenants', 'users', 'memberships', 'invitations', 'api_keys', 'sessions'] as const;
 
 export type RowCounts = Record<(typeof PLATFORM_TABLES)[number], number>;
 

@@ -10,7 +10,7 @@ import { migrateQueue } from '../../src/jobs/migrate-queue.js';
 import { PURGE_REASON, purgeDeletedTenants } from '../../src/tenancy/lifecycle/purge-deleted-tenants.js';
 import { purgeDeletedTenantsJob } from '../../src/tenancy/lifecycle/purge-job.js';
 import { TENANT_DATA_TABLES } from '../../src/tenancy/lifecycle/tenant-data-tables.js';
-import { bearer, expectProblem, login, signUp, type SignedUpTenant } from '../support/fixtures.js';
+import { addExistingMember, bearer, expectProblem, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { TEST_ROLES } from '../support/roles.js';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from '../support/test-app.js';
 
@@ -52,6 +52,8 @@ async function populatedTenant(): Promise<SignedUpTenant & { projectId: string }
      INSERT INTO usage_counters (tenant_id, metric, period_start, used) VALUES ($1, 'tasks', date_trunc('hour', now()), 1);
      INSERT INTO usage_warnings (tenant_id, metric, period_start, threshold, used, limit_value)
        VALUES ($1, 'tasks', date_trunc('hour', now()), 80, 1, 1);
+     INSERT INTO invitations (tenant_id, id, email, role, token_hash, expires_at)
+       VALUES ($1, gen_random_uuid(), 'pending@example.test', 'member', '\\x01', now() + interval '7 days');
      INSERT INTO flag_overrides (tenant_id, id, flag_key, value, created_by) VALUES ($1, gen_random_uuid(), 'dark_mode', 'true', 'test');
      INSERT INTO audit_log (tenant_id, id, actor, action, target) VALUES ($1, gen_random_uuid(), 'test', 'test.seeded', 'seed')`.replace(/\$1/g, `'${tenant.tenantId}'`),
   );
@@ -82,14 +84,7 @@ async function rowsOf(tenantId: string): Promise<Record<string, [number, number]
 
 async function tokenWithRole(tenant: SignedUpTenant, role: 'admin' | 'member'): Promise<string> {
   const person = await signUp(testApp.app);
-  const added = await testApp.app.inject({
-    method: 'POST',
-    url: '/v1/members',
-    headers: bearer(tenant.accessToken),
-    payload: { email: person.email, role },
-  });
-  expect(added.statusCode).toBe(201);
-  return (await login(testApp.app, person.email, person.password, tenant.slug)).json().accessToken;
+  return (await addExistingMember(testApp.app, tenant.accessToken, person, role)).accessToken;
 }
 
 describe('the list of tenant tables', () => {

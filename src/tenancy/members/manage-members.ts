@@ -1,26 +1,35 @@
-// The rules for changing a tenant's members: only owners and admins change members, only
-// owners touch owners, and the last owner can be neither removed nor demoted.
+// The rules for changing a tenant's members: only owners and admins invite and change
+// members, only owners touch owners, and the last owner can be neither removed nor demoted.
+// Nobody is added directly: an invitation is issued, and the membership is written when it
+// is accepted (accept-invitation.ts).
 
 import { randomSecret, sha256 } from '../../auth/opaque-tokens.js';
-import { findUserByEmail, insertOrFindUser } from '../../auth/user-repository.js';
 import type { Clock } from '../../clock.js';
+import { isUniqueViolation } from '../../db/constraint-violation.js';
 import type { Database, Tx } from '../../db/database.js';
+import { newId } from '../../db/ids.js';
 import type { Role } from '../../db/tables.js';
 import { AppError } from '../../http/problems.js';
 import type { ActionUsage } from '../../metering/action-usage.js';
-import { currentContext, currentTenantId } from '../context.js';
-import { listMembershipsOfUser } from '../membership-repository.js';
+import { currentContext } from '../context.js';
+import {
+  insertInvitation,
+  listPendingInvitations,
+  withdrawExpiredInvitationsOf,
+  withdrawInvitation,
+  type PendingInvitation,
+} from './invitation-repository.js';
 import {
   countLiveMembers,
   findMember,
+  findMemberByEmail,
   lockOwners,
   removeMembership,
   setRole,
-  upsertMembership,
   type MemberRow,
 } from './member-repository.js';
 
-const INVITATION_TTL_MS = 7 * 86_400_000;
+export const INVITATION_TTL_MS = 7 * 86_400_000;
 
 function actorRole(): Role {
   const role = currentContext()?.role;
@@ -45,8 +54,9 @@ async function assertNotLastOwner(tx: Tx, member: MemberRow): Promise<void> {
   if (owners.length <= 1) throw new AppError('last-owner', 'promote another owner first');
 }
 
-export interface AddedMember extends MemberRow {
-  invitationToken?: string;
+export interface IssuedInvitation extends PendingInvitation {
+  /** inv_<secret>, shown once; only its SHA-256 is stored. */
+  invitationToken: string;
 }
 
 export class MemberManagement {
@@ -56,40 +66,47 @@ export class MemberManagement {
     private readonly usage?: ActionUsage,
   ) {}
 
-  /** Adds an existing user, or creates an invited one and returns their one-time token. */
-  async add(email: string, role: Role): Promise<AddedMember> {
+  /**
+   * Invites an email to this tenant. Never looks at (or creates) a user: the answer is the
+   * same whether or not an account has this email, and nobody joins until the invitation is
+   * accepted by whoever holds the token and, if an account has the email, signs in as it.
+   */
+  async invite(email: string, role: Role): Promise<IssuedInvitation> {
     assertMayGrant(role);
-    await this.#assertNotInvitedElsewhere(email);
     const now = this.clock.now();
-    return this.db.tenant(async (tx) => {
-      let invitationToken: string | undefined;
-      let user = await findUserByEmail(tx, email);
-      if (!user || user.status === 'invited') {
-        invitationToken = 'inv_' + randomSecret();
-        ({ user } = await insertOrFindUser(tx, { email, name: '', passwordHash: null, status: 'invited' }));
-        if (user.status === 'invited') {
-          // Never replace a token another tenant holds: of two concurrent invitations of one
-          // new email, the second waits on this row, finds the token set, and gets a 409.
-          const issued = await tx
-            .updateTable('users')
-            .set({ invite_token_hash: sha256(invitationToken), invite_expires_at: new Date(now.getTime() + INVITATION_TTL_MS) })
-            .where('id', '=', user.id)
-            .where('invite_token_hash', 'is', null)
-            .executeTakeFirst();
-          if (issued.numUpdatedRows === 0n) {
-            throw new AppError('conflict', 'this email has a pending invitation; add them once they have accepted it');
-          }
-        } else {
-          invitationToken = undefined; // a concurrent sign-up activated this email meanwhile
-        }
+    const invitationToken = 'inv_' + randomSecret();
+    try {
+      return await this.db.tenant(async (tx) => {
+        // This tenant's own members only: nothing about accounts elsewhere is read.
+        if (await findMemberByEmail(tx, email)) throw new AppError('conflict', 'this email is already a member of this tenant');
+        await withdrawExpiredInvitationsOf(tx, email, now);
+        const invitation = await insertInvitation(tx, {
+          id: newId(),
+          email,
+          role,
+          tokenHash: sha256(invitationToken),
+          invitedBy: currentContext()?.userId ?? null,
+          expiresAt: new Date(now.getTime() + INVITATION_TTL_MS),
+        });
+        return { ...invitation, invitationToken };
+      });
+    } catch (error) {
+      if (isUniqueViolation(error, 'invitations_live_email_key')) {
+        throw new AppError('conflict', 'this email already has a pending invitation to this tenant; withdraw it to send a new one');
       }
-      // The seat counter is locked and the members counted before the membership is written.
-      await this.usage?.seatAdded(tx, countLiveMembers);
-      const added = await upsertMembership(tx, currentTenantId(), user.id, role, now);
-      if (!added) throw new AppError('conflict', 'this user is already a member', { user_id: user.id });
-      const member = (await findMember(tx, user.id))!;
-      return invitationToken ? { ...member, invitationToken } : member;
-    });
+      throw error;
+    }
+  }
+
+  listInvitations(): Promise<PendingInvitation[]> {
+    const now = this.clock.now();
+    return this.db.tenant((tx) => listPendingInvitations(tx, now));
+  }
+
+  async withdrawInvitation(id: string): Promise<void> {
+    const now = this.clock.now();
+    const withdrawn = await this.db.tenant((tx) => withdrawInvitation(tx, id, now));
+    if (!withdrawn) throw new AppError('not-found', 'no pending invitation with this id in this tenant');
   }
 
   async changeRole(userId: string, role: Role): Promise<MemberRow> {
@@ -111,33 +128,7 @@ export class MemberManagement {
       const member = await existingMember(tx, userId);
       await assertNotLastOwner(tx, member);
       await removeMembership(tx, userId, now);
-      if (member.status === 'invited') {
-        // An invited user belongs to this tenant alone: withdrawing the invitation frees the
-        // email for others and kills the token this tenant was handed.
-        await tx
-          .updateTable('users')
-          .set({ invite_token_hash: null, invite_expires_at: null })
-          .where('id', '=', userId)
-          .where('status', '=', 'invited')
-          .execute();
-      }
       await this.usage?.seatRemoved(tx, countLiveMembers);
     });
-  }
-
-  /**
-   * An invited user has no password: whoever holds the invitation token sets it, and the
-   * token goes to the inviter. Were an invited user in two tenants, the second tenant's admin
-   * would get a fresh token, set the password and sign in to the first tenant as them. So an
-   * invited user belongs to one tenant until they accept (identity scope sees all of theirs).
-   */
-  async #assertNotInvitedElsewhere(email: string): Promise<void> {
-    const tenantId = currentTenantId();
-    const user = await this.db.identity({}, (tx) => findUserByEmail(tx, email));
-    if (user?.status !== 'invited') return;
-    const memberships = await this.db.identity({ userId: user.id }, (tx) => listMembershipsOfUser(tx, user.id));
-    if (memberships.some((membership) => membership.tenantId !== tenantId)) {
-      throw new AppError('conflict', 'this email has a pending invitation from another tenant; add them once they have accepted it');
-    }
   }
 }

@@ -1,5 +1,6 @@
 // Members of the current tenant (memberships joined with their users). Tenant scope only.
 
+import { sql } from 'kysely';
 import type { Tx } from '../../db/database.js';
 import type { Role } from '../../db/tables.js';
 
@@ -26,6 +27,11 @@ export function listMembers(tx: Tx): Promise<MemberRow[]> {
 
 export function findMember(tx: Tx, userId: string): Promise<MemberRow | undefined> {
   return members(tx).where('m.user_id', '=', userId).executeTakeFirst();
+}
+
+/** A live member of the current tenant with this email (case-insensitive). */
+export function findMemberByEmail(tx: Tx, email: string): Promise<MemberRow | undefined> {
+  return members(tx).where(sql<string>`lower(u.email)`, '=', email.toLowerCase()).executeTakeFirst();
 }
 
 /** Locks the tenant's owner rows so concurrent demotions cannot remove the last owner. */

@@ -1,16 +1,30 @@
-// /v1/members: list (any member), add, change role, remove (owners and admins).
+// /v1/members: list (any member), invite, change role, remove (owners and admins).
+// /v1/invitations: list pending invitations and withdraw one (owners and admins).
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { access } from '../../http/access.js';
-import { problems, UserIdParams } from '../../http/common-schemas.js';
+import { IdParams, problems, UserIdParams } from '../../http/common-schemas.js';
 import type { Services } from '../../services.js';
+import type { PendingInvitation } from './invitation-repository.js';
 import { MemberManagement } from './manage-members.js';
 import { listMembers, type MemberRow } from './member-repository.js';
-import { AddedMemberView, AddMemberBody, ChangeRoleBody, MemberView } from './members.schemas.js';
+import { ChangeRoleBody, InvitationView, InviteMemberBody, IssuedInvitationView, MemberView } from './members.schemas.js';
 
 function memberView(member: MemberRow): Static<typeof MemberView> {
   return { ...member, joinedAt: member.joinedAt.toISOString() };
+}
+
+function invitationView(invitation: PendingInvitation): Static<typeof InvitationView> {
+  return {
+    invitationId: invitation.invitationId,
+    email: invitation.email,
+    role: invitation.role,
+    status: 'invited',
+    invitedBy: invitation.invitedBy,
+    createdAt: invitation.createdAt.toISOString(),
+    expiresAt: invitation.expiresAt.toISOString(),
+  };
 }
 
 export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
@@ -37,15 +51,57 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       config: { access: access.tenant('admin') },
       schema: {
         tags: ['members'],
-        summary: 'Add a user by email; an unknown email becomes an invited user',
+        summary: 'Invite an email to the tenant; they join when they accept the invitation',
+        description:
+          'Always creates an invitation, never a membership, and answers the same whether or not an account has this email. ' +
+          'The invitee redeems the token at /v1/auth/accept-invitation: signed in as the account with this email, or by creating one.',
         security,
-        body: AddMemberBody,
-        response: { 201: AddedMemberView, ...problems(400, 401, 403, 404, 409) },
+        body: InviteMemberBody,
+        response: { 201: IssuedInvitationView, ...problems(400, 401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
-      const added = await members.add(request.body.email, request.body.role);
-      return reply.code(201).send({ ...memberView(added), ...(added.invitationToken ? { invitationToken: added.invitationToken } : {}) });
+      const issued = await members.invite(request.body.email, request.body.role);
+      return reply.code(201).send({
+        invitationId: issued.invitationId,
+        email: issued.email,
+        role: issued.role,
+        status: 'invited',
+        expiresAt: issued.expiresAt.toISOString(),
+        invitationToken: issued.invitationToken,
+      });
+    },
+  );
+
+  app.get(
+    '/v1/invitations',
+    {
+      config: { access: access.tenant('admin') },
+      schema: {
+        tags: ['members'],
+        summary: "The tenant's pending invitations (tokens are never shown again)",
+        security,
+        response: { 200: Type.Object({ data: Type.Array(InvitationView) }), ...problems(400, 401, 403, 404) },
+      },
+    },
+    async () => ({ data: (await members.listInvitations()).map(invitationView) }),
+  );
+
+  app.delete(
+    '/v1/invitations/:id',
+    {
+      config: { access: access.tenant('admin') },
+      schema: {
+        tags: ['members'],
+        summary: 'Withdraw a pending invitation: its token stops working',
+        security,
+        params: IdParams,
+        response: { 204: Type.Null(), ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      await members.withdrawInvitation(request.params.id);
+      return reply.code(204).send(null);
     },
   );
 

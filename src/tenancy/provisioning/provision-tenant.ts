@@ -62,12 +62,9 @@ export async function provisionTenant(
         email: input.owner.email,
         name: input.owner.name,
         passwordHash,
-        status: 'active',
       });
       if (!created) {
-        if (user.status !== 'active') {
-          throw new AppError('conflict', 'this email has a pending invitation or a disabled account; accept the invitation first');
-        }
+        if (user.status !== 'active') throw new AppError('conflict', 'the account with this email cannot sign in');
         // An existing person can found another tenant, but only by proving who they are.
         if (!(await verifyPassword(user.password_hash, input.owner.password))) throw new AppError('invalid-credentials');
       }

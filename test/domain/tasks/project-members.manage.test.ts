@@ -32,7 +32,7 @@ describe('adding a project member', () => {
     const userId = await api.addTenantMember(tenant, 'viewer');
     const response = await api.call(tenant.accessToken, 'POST', members(project.id), { userId });
     expect(response.statusCode).toBe(201);
-    expect(response.json()).toEqual({ userId, email: expect.any(String), name: '', role: 'viewer', addedAt: expect.any(String) });
+    expect(response.json()).toEqual({ userId, email: expect.any(String), name: 'Invitee', role: 'viewer', addedAt: expect.any(String) });
     const list = await api.call(tenant.accessToken, 'GET', members(project.id));
     expect(list.json()).toEqual({ data: [response.json()] });
   });

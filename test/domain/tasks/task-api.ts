@@ -3,7 +3,7 @@
 
 import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
-import { bearer, type SignedUpTenant } from '../../support/fixtures.js';
+import { addNewMember, bearer, type SignedUpTenant } from '../../support/fixtures.js';
 import type { TestApp } from '../../support/test-app.js';
 
 type Role = 'owner' | 'admin' | 'member' | 'viewer';
@@ -13,7 +13,7 @@ export interface TaskApi {
   call(credential: string, method: Method, url: string, payload?: unknown): Promise<LightMyRequestResponse>;
   /** An API key of the tenant with exactly this role. */
   keyWithRole(tenant: SignedUpTenant, role: Exclude<Role, 'owner'>): Promise<string>;
-  /** A new (invited) member of the tenant; returns their user id. */
+  /** A new member of the tenant (invited, accepted as a new account); returns their user id. */
   addTenantMember(tenant: SignedUpTenant, role?: Role): Promise<string>;
   createProject(credential: string, name?: string): Promise<Record<string, any>>;
   createTask(credential: string, projectId: string, fields?: Record<string, unknown>): Promise<Record<string, any>>;
@@ -35,9 +35,7 @@ export function taskApi(testApp: TestApp): TaskApi {
     async addTenantMember(tenant, role = 'member') {
       counter += 1;
       const email = `person-${process.pid}-${counter}-${Math.random().toString(36).slice(2, 7)}@example.test`;
-      const response = await call(tenant.accessToken, 'POST', '/v1/members', { email, role });
-      expect(response.statusCode, response.body).toBe(201);
-      return response.json().userId;
+      return (await addNewMember(testApp.app, tenant.accessToken, role, { email })).userId;
     },
     async createProject(credential, name) {
       counter += 1;
