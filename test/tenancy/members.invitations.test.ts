@@ -14,6 +14,8 @@ import {
   signUp,
   uniqueSlug,
 } from '../support/fixtures.js';
+import { createHash } from 'node:crypto';
+import { TEST_ROLES } from '../support/roles.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
@@ -241,6 +243,37 @@ describe('across tenants', () => {
   });
 });
 
+describe('the identity-scope lookup by token hash', () => {
+  it('shows exactly the invitation with that hash, through both layers and through RLS alone', async () => {
+    const tenantA = await signUp(testApp.app);
+    const tenantB = await signUp(testApp.app);
+    const { invitationToken } = (await invite(testApp.app, tenantA.accessToken, `${uniqueSlug('hash')}@example.test`, 'member')).json();
+    await invite(testApp.app, tenantB.accessToken, `${uniqueSlug('other')}@example.test`, 'member');
+    const hash = createHash('sha256').update(invitationToken).digest();
+
+    const viaApp = await testApp.services.db.identity({ invitationTokenHash: hash }, (tx) =>
+      tx.selectFrom('invitations').select('tenant_id').execute(),
+    );
+    expect(viaApp).toEqual([{ tenant_id: tenantA.tenantId }]);
+    await expect(testApp.services.db.identity({}, (tx) => tx.selectFrom('invitations').selectAll().execute())).rejects.toThrow(
+      /outside a tenant scope/,
+    );
+
+    const client = await testApp.database.admin.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL ROLE "${TEST_ROLES.app}"`);
+      expect((await client.query('SELECT tenant_id FROM invitations')).rows).toEqual([]);
+      await client.query(`SET LOCAL app.invitation_token_hash = '${hash.toString('hex')}'`);
+      expect((await client.query('SELECT tenant_id FROM invitations')).rows).toEqual([{ tenant_id: tenantA.tenantId }]);
+      await expect(client.query('UPDATE invitations SET deleted_at = now()')).resolves.toMatchObject({ rowCount: 0 });
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+});
+
 describe('concurrent acceptances of one token', () => {
   it('let exactly one new-account acceptance through', async () => {
     for (let round = 0; round < 3; round++) {
@@ -270,6 +303,38 @@ describe('concurrent acceptances of one token', () => {
       [person.userId, tenant.tenantId],
     );
     expect(rows[0].n).toBe(1);
+  });
+});
+
+describe('a user row left by the old invitation flow (status invited, no password)', () => {
+  async function placeholder(email: string, pendingIn?: string): Promise<string> {
+    const id = crypto.randomUUID();
+    await testApp.database.admin.query(`INSERT INTO users (id, email, status) VALUES ($1, $2, 'invited')`, [id, email]);
+    if (pendingIn) {
+      await testApp.database.admin.query(`INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'admin')`, [pendingIn, id]);
+    }
+    return id;
+  }
+
+  it('is taken up by the new-account acceptance when it belongs to no tenant', async () => {
+    const tenant = await signUp(testApp.app);
+    const email = `${uniqueSlug('legacy')}@example.test`;
+    const id = await placeholder(email);
+    const { invitationToken } = (await invite(testApp.app, tenant.accessToken, email, 'member')).json();
+    const accepted = await acceptInvitation(testApp.app, invitationToken, { name: 'Legacy', password: newPassword });
+    expect(accepted.statusCode).toBe(200);
+    expect(jwtClaims(accepted.json().accessToken)).toMatchObject({ sub: id, tenant_id: tenant.tenantId });
+    expect(await usersWithEmail(email)).toBe(1);
+  });
+
+  it('is not, while it still has a pending membership elsewhere (that would admit the token holder there)', async () => {
+    const elsewhere = await signUp(testApp.app);
+    const tenant = await signUp(testApp.app);
+    const email = `${uniqueSlug('legacy')}@example.test`;
+    await placeholder(email, elsewhere.tenantId);
+    const { invitationToken } = (await invite(testApp.app, tenant.accessToken, email, 'member')).json();
+    expectProblem(await acceptInvitation(testApp.app, invitationToken, { name: 'Legacy', password: newPassword }), 401, 'invalid-credentials');
+    expectProblem(await login(testApp.app, email, newPassword), 401, 'invalid-credentials');
   });
 });
 
