@@ -80,7 +80,7 @@ tenants
     const password = options.ownerPassword ?? process.env.TENANTRY_OWNER_PASSWORD;
     if (!password || password.length < 10) throw new Error('an owner password of at least 10 characters is required');
     const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });
-    const pool = createPool(database.url, 2, logger);
+    const pool = createPool(database.appUrl, 2, logger);
     try {
       const jwt = config.jwt ?? (await loadOrCreateJwtSecret(config.dataDir));
       const services = createServices({ config, jwt, pool, clock: systemClock, logger });
@@ -111,7 +111,7 @@ program
     const retentionDays = options.retentionDays === undefined ? config.purgeRetentionDays : Number(options.retentionDays);
     if (!Number.isInteger(retentionDays) || retentionDays < 0) throw new Error('--retention-days must be a whole number of days');
     const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });
-    const pool = createPool(database.url, 2, logger);
+    const pool = createPool(database.appUrl, 2, logger);
     try {
       const db = new Database({ pool, roles: config.roles, logger });
       const result = await purgeDeletedTenants(db, systemClock, retentionDays);

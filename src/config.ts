@@ -11,6 +11,11 @@ export interface DatabaseRoles {
   readonly app: string;
   /** BYPASSRLS: only through the audited service helper. */
   readonly service: string;
+  /**
+   * NOINHERIT LOGIN, a member of app and service only: the role request pools log in as.
+   * Outside a scoped transaction (which switches to app or service) it can read nothing.
+   */
+  readonly login: string;
 }
 
 export type JwtKeyConfig =
@@ -23,6 +28,11 @@ export interface Config {
   readonly logLevel: string;
   /** External PostgreSQL; undefined means "boot the embedded one". */
   readonly databaseUrl: string | undefined;
+  /**
+   * What request pools connect with on an external database: ideally the login role (see
+   * DatabaseRoles.login). Unset: DATABASE_URL's own user. Embedded mode manages its own.
+   */
+  readonly appDatabaseUrl: string | undefined;
   readonly dataDir: string;
   readonly embeddedPort: number;
   readonly poolSize: number;
@@ -154,6 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer(env, 'PORT', 3000, 0, 65535),
     logLevel: env.LOG_LEVEL || 'info',
     databaseUrl,
+    appDatabaseUrl: env.TENANTRY_APP_DATABASE_URL || undefined,
     dataDir: resolve(env.TENANTRY_DATA_DIR || '.tenantry'),
     embeddedPort: integer(env, 'TENANTRY_EMBEDDED_PG_PORT', 54329, 0, 65535),
     poolSize: integer(env, 'TENANTRY_DB_POOL_SIZE', 20, 1, 1000),
@@ -161,6 +172,7 @@ export function loadConfig(env: Env = process.env): Config {
       owner: roleName(env, 'TENANTRY_DB_OWNER_ROLE', 'tenantry_owner'),
       app: roleName(env, 'TENANTRY_DB_APP_ROLE', 'tenantry_app'),
       service: roleName(env, 'TENANTRY_DB_SERVICE_ROLE', 'tenantry_service'),
+      login: roleName(env, 'TENANTRY_DB_LOGIN_ROLE', 'tenantry_login'),
     }),
     jwt: jwt && Object.freeze(jwt),
     accessTokenTtlSeconds: integer(env, 'TENANTRY_ACCESS_TOKEN_TTL', 900, 30, 86_400),

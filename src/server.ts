@@ -7,7 +7,7 @@ import { buildApp } from './app.js';
 import { loadOrCreateJwtSecret } from './auth/jwt-key-file.js';
 import { systemClock } from './clock.js';
 import type { Config } from './config.js';
-import { createPool } from './db/database.js';
+import { createPool, createQueuePool } from './db/database.js';
 import { openDatabase } from './db/open-database.js';
 import { migrateQueue } from './jobs/migrate-queue.js';
 import { createServices } from './services.js';
@@ -22,8 +22,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   // Embedded mode owns its schema and migrates it; an external database is migrated explicitly.
   const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });
   const jwt = config.jwt ?? (await loadOrCreateJwtSecret(config.dataDir));
-  const pool = createPool(database.url, config.poolSize, logger);
-  const services = createServices({ config, jwt, pool, clock: systemClock, logger });
+  // Requests log in as the login role (embedded mode): privileges only inside a scoped
+  // transaction. The job queue's own tables are the owner's, so the queue uses the admin login.
+  const pool = createPool(database.appUrl, config.poolSize, logger);
+  const queuePool = createQueuePool(database.url, logger);
+  const services = createServices({ config, jwt, pool, queuePool, clock: systemClock, logger });
   const app = await buildApp(services);
   try {
     // The queue's schema is the owner's, created here (idempotent) before the worker looks for it.
@@ -36,6 +39,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         await app.close();
         await services.jobs.stop();
         await pool.end();
+        await queuePool.end();
         await database.close();
       })());
     return { app, address, stop };
@@ -43,6 +47,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await app.close();
     await services.jobs.stop();
     await pool.end();
+    await queuePool.end();
     await database.close();
     throw error;
   }

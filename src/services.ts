@@ -59,11 +59,13 @@ export interface ServiceInputs {
   readonly config: Config;
   readonly jwt: JwtKeyConfig;
   readonly pool: pg.Pool;
+  /** The job queue's pool; defaults to `pool` (tests, where one login can do both). */
+  readonly queuePool?: pg.Pool;
   readonly clock: Clock;
   readonly logger: Logger;
 }
 
-export function createServices({ config, jwt, pool, clock, logger }: ServiceInputs): Services {
+export function createServices({ config, jwt, pool, queuePool, clock, logger }: ServiceInputs): Services {
   const db = new Database({ pool, roles: config.roles, logger });
   const tokens = new AccessTokens(jwt, config.accessTokenTtlSeconds, clock);
   const invalidation = createInvalidation(config, pool, logger);
@@ -94,7 +96,7 @@ export function createServices({ config, jwt, pool, clock, logger }: ServiceInpu
     authenticator: new Authenticator(db, tokens, clock),
     resolver: new TenantResolver(db, clock, config.baseDomain),
     jobs: new Jobs({
-      pool,
+      pool: queuePool ?? pool,
       dependencies: { db, clock, config, logger },
       definitions: [purgeDeletedTenantsJob, rollUpUsageJob],
       schedules: [purgeSchedule, rollUpUsageSchedule],

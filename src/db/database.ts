@@ -280,3 +280,10 @@ export function createPool(url: string, max: number, logger: Logger): pg.Pool {
   pool.on('error', (error) => logger.warn({ err: error }, 'idle database client failed'));
   return pool;
 }
+
+/** A plain pool for the job queue (graphile-worker): its tables are the owner's, not the app's. */
+export function createQueuePool(url: string, logger: Logger): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle queue client failed'));
+  return pool;
+}

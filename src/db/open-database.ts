@@ -1,13 +1,19 @@
 // Finds the database to use: the external one named by DATABASE_URL (whose schema must be
 // current), or the embedded one in the data folder (migrated on start).
 
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
 import { migrate, pendingMigrations } from './migrate.js';
 
 export interface OpenDatabase {
+  /** The administrative login: migrations, the job queue. */
   readonly url: string;
+  /** What request pools log in with: the login role in embedded mode. */
+  readonly appUrl: string;
   readonly embedded: boolean;
   close(): Promise<void>;
 }
@@ -16,9 +22,29 @@ export class PendingMigrationsError extends Error {
   override name = 'PendingMigrationsError';
 }
 
+/** The embedded login role's password, generated once and kept beside the cluster. */
+async function embeddedLoginPassword(dataDir: string): Promise<string> {
+  const file = join(dataDir, 'db-login-password');
+  const existing = (await readFile(file, 'utf8').catch(() => '')).trim();
+  if (existing) return existing;
+  const password = randomBytes(24).toString('base64url');
+  await writeFile(file, password + '\n', { mode: 0o600 });
+  return password;
+}
+
+/** The same server and database, logged in as another role. */
+export function asRole(url: string, role: string, password: string): string {
+  const parsed = new URL(url);
+  parsed.username = encodeURIComponent(role);
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
+}
+
 export async function openDatabase(config: Config, logger: Logger, options: { migrate: boolean }): Promise<OpenDatabase> {
   let embedded: EmbeddedDatabase | undefined;
   let url = config.databaseUrl;
+  let appUrl = config.appDatabaseUrl ?? url;
+  let loginPassword: string | undefined;
   if (!url) {
     const started = Date.now();
     embedded = await startEmbeddedPostgres({
@@ -27,11 +53,13 @@ export async function openDatabase(config: Config, logger: Logger, options: { mi
       onLog: (message) => logger.debug({ postgres: message.trim() }, 'embedded postgres'),
     });
     url = embedded.url;
+    loginPassword = await embeddedLoginPassword(config.dataDir);
+    appUrl = asRole(url, config.roles.login, loginPassword);
     logger.info({ data_dir: config.dataDir, port: config.embeddedPort, ms: Date.now() - started }, 'embedded PostgreSQL started');
   }
   try {
     if (options.migrate) {
-      const applied = await migrate({ databaseUrl: url, roles: config.roles, log: (message) => logger.debug(message) });
+      const applied = await migrate({ databaseUrl: url, roles: config.roles, loginPassword, log: (message) => logger.debug(message) });
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     } else {
       const pending = await pendingMigrations(url);
@@ -43,5 +71,5 @@ export async function openDatabase(config: Config, logger: Logger, options: { mi
     await embedded?.stop();
     throw error;
   }
-  return { url, embedded: embedded !== undefined, close: async () => embedded?.stop() };
+  return { url, appUrl: appUrl!, embedded: embedded !== undefined, close: async () => embedded?.stop() };
 }

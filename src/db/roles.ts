@@ -32,7 +32,11 @@ async function roleExists(client: pg.ClientBase, name: string): Promise<boolean>
  * login user may switch to each. As superuser it creates them; as a plain owner login it
  * only verifies, and names the statements a DBA has to run.
  */
-export async function ensureRoles(client: pg.ClientBase, roles: DatabaseRoles): Promise<void> {
+export async function ensureRoles(
+  client: pg.ClientBase,
+  roles: DatabaseRoles,
+  options: { loginPassword?: string | undefined } = {},
+): Promise<void> {
   const me = await loginUser(client);
   if (me.superuser) {
     // Serialise concurrent boots (two instances, parallel test workers) on one cluster.
@@ -43,10 +47,16 @@ export async function ensureRoles(client: pg.ClientBase, roles: DatabaseRoles): 
         // LOGIN: a distributed PostgreSQL (Citus) opens worker connections as this role.
         [roles.app, 'LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION'],
         [roles.service, 'NOLOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION'],
+        // NOINHERIT: membership in app and service lets it switch to them, never act as them.
+        [roles.login, 'LOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION'],
       ];
       for (const [name, attrs] of attributes) {
         const verb = (await roleExists(client, name)) ? 'ALTER' : 'CREATE';
         await client.query(`${verb} ROLE ${ident(name)} ${attrs}`);
+      }
+      await client.query(`GRANT ${ident(roles.app)}, ${ident(roles.service)} TO ${ident(roles.login)}`);
+      if (options.loginPassword) {
+        await client.query(`ALTER ROLE ${ident(roles.login)} PASSWORD ${client.escapeLiteral(options.loginPassword)}`);
       }
     } finally {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['tenantry.ensure_roles']);

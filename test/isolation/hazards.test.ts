@@ -3,10 +3,11 @@
 
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type pg from 'pg';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TENANT_TABLES } from '../../src/db/tenant-tables.js';
-import { TEST_ROLES } from '../support/roles.js';
+import { asRole } from '../../src/db/open-database.js';
+import { TEST_LOGIN_PASSWORD, TEST_ROLES } from '../support/roles.js';
 import { seedTenant } from '../support/seed.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
@@ -71,6 +72,33 @@ describe('the app role', () => {
       [app],
     );
     expect(rows).toEqual([]);
+  });
+});
+
+describe('the login role requests connect with', () => {
+  it('is NOINHERIT, neither superuser nor BYPASSRLS, and a member of app and service only', async () => {
+    const { rows } = await database.admin.query(
+      `SELECT r.rolinherit, r.rolsuper, r.rolbypassrls,
+              array(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                    WHERE m.member = r.oid ORDER BY 1)::text[] AS member_of
+       FROM pg_roles r WHERE r.rolname = $1`,
+      [TEST_ROLES.login],
+    );
+    expect(rows).toEqual([
+      { rolinherit: false, rolsuper: false, rolbypassrls: false, member_of: [TEST_ROLES.app, TEST_ROLES.service].sort() },
+    ]);
+  });
+
+  it('can read nothing outside a scoped transaction', async () => {
+    const login = new pg.Client({ connectionString: asRole(database.url, TEST_ROLES.login, TEST_LOGIN_PASSWORD) });
+    await login.connect();
+    try {
+      for (const table of [...TENANT_TABLES, 'tenants', 'users', 'sessions', 'service_role_audit']) {
+        await expect(login.query(`SELECT 1 FROM ${table} LIMIT 1`), table).rejects.toThrow(/permission denied/);
+      }
+    } finally {
+      await login.end();
+    }
   });
 });
 

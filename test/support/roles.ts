@@ -7,7 +7,11 @@ export const TEST_ROLES: DatabaseRoles = Object.freeze({
   owner: 'tenantry_owner',
   app: 'tenantry_app',
   service: 'tenantry_service',
+  login: 'tenantry_login',
 });
+
+/** The login role's password on the test cluster (set by the global setup). */
+export const TEST_LOGIN_PASSWORD = 'tenantry-test-login-password';
 
 export function databaseUrl(base: string, database: string): string {
   const url = new URL(base);

@@ -6,9 +6,11 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createPool } from '../../src/db/database.js';
+import { createPool, createQueuePool } from '../../src/db/database.js';
+import { asRole } from '../../src/db/open-database.js';
 import { createLogger } from '../../src/logger.js';
 import { createServices, type Services } from '../../src/services.js';
+import { TEST_LOGIN_PASSWORD, TEST_ROLES } from './roles.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export class TestClock implements Clock {
@@ -51,9 +53,12 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     },
   });
   const logger = createLogger(config.logLevel, sink);
-  const pool = createPool(database.url, 10, logger);
+  // As in production: requests log in as the login role, which holds no privileges of its
+  // own outside a scoped transaction; the job queue uses the administrative login.
+  const pool = createPool(asRole(database.url, TEST_ROLES.login, TEST_LOGIN_PASSWORD), 10, logger);
+  const queuePool = createQueuePool(database.url, logger);
   const clock = new TestClock();
-  const services = createServices({ config, jwt: config.jwt!, pool, clock, logger });
+  const services = createServices({ config, jwt: config.jwt!, pool, queuePool, clock, logger });
   const app = await buildApp(services);
   await options.extend?.(app, services);
   await app.ready();
@@ -66,6 +71,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     async close() {
       await app.close();
       await pool.end();
+      await queuePool.end();
       await database.drop();
     },
   };
