@@ -38,8 +38,6 @@ export interface UsersTable {
   name: Generated<string>;
   password_hash: string | null;
   status: Generated<'active' | 'invited' | 'disabled'>;
-  invite_token_hash: Buffer | null;
-  invite_expires_at: NullableTimestamp;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   deleted_at: NullableTimestamp;

@@ -5,7 +5,7 @@
 -- email or, when no account has it, creates one. An account is not proof of owning its
 -- email (there is no verification), so holding an account never admits anyone by itself,
 -- and holding the token never takes over an existing account.
--- (The old users.invite_token_hash / invite_expires_at columns stay for now but are unused.)
+-- (The old users.invite_token_hash / invite_expires_at columns are dropped by 0005.)
 CREATE TABLE invitations (
   tenant_id    uuid NOT NULL REFERENCES tenants (id),
   id           uuid NOT NULL,
