@@ -27,20 +27,22 @@ function json(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
 }
 
+/** The columns every audit row has: who, what, before/after, and the request. */
+function auditRow(entry: AuditEntry) {
+  return {
+    id: newId(),
+    actor: currentActor(),
+    action: entry.action,
+    target: entry.target,
+    before: json(entry.before),
+    after: json(entry.after),
+    request_id: currentContext()?.requestId ?? null,
+  };
+}
+
 /** In a db.tenant() transaction: the query layer fills tenant_id with the current tenant. */
 export async function recordAudit(tx: Tx, entry: AuditEntry): Promise<void> {
-  await tx
-    .insertInto('audit_log')
-    .values({
-      id: newId(),
-      actor: currentActor(),
-      action: entry.action,
-      target: entry.target,
-      before: json(entry.before),
-      after: json(entry.after),
-      request_id: currentContext()?.requestId ?? null,
-    })
-    .execute();
+  await tx.insertInto('audit_log').values(auditRow(entry)).execute();
 }
 
 /**
@@ -49,33 +51,10 @@ export async function recordAudit(tx: Tx, entry: AuditEntry): Promise<void> {
  * that the operator is the one acting.
  */
 export async function unsafeRecordAuditForTenant(tx: Tx, tenantId: string, entry: AuditEntry): Promise<void> {
-  await tx
-    .insertInto('audit_log')
-    .values({
-      tenant_id: tenantId,
-      id: newId(),
-      actor: currentActor(),
-      action: entry.action,
-      target: entry.target,
-      before: json(entry.before),
-      after: json(entry.after),
-      request_id: currentContext()?.requestId ?? null,
-    })
-    .execute();
+  await tx.insertInto('audit_log').values({ tenant_id: tenantId, ...auditRow(entry) }).execute();
 }
 
 /** Changes of platform data (plans, flag definitions, plan defaults): no tenant owns them. */
 export async function recordPlatformAudit(tx: Tx, entry: AuditEntry): Promise<void> {
-  await tx
-    .insertInto('platform_audit_log')
-    .values({
-      id: newId(),
-      actor: currentActor(),
-      action: entry.action,
-      target: entry.target,
-      before: json(entry.before),
-      after: json(entry.after),
-      request_id: currentContext()?.requestId ?? null,
-    })
-    .execute();
+  await tx.insertInto('platform_audit_log').values(auditRow(entry)).execute();
 }

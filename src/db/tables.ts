@@ -268,16 +268,8 @@ export interface AuditLogTable {
   deleted_at: NullableTimestamp;
 }
 
-export interface PlatformAuditLogTable {
-  id: string;
-  actor: string;
-  action: string;
-  target: string;
-  before: Json<unknown> | null;
-  after: Json<unknown> | null;
-  request_id: string | null;
-  created_at: CreatedAt;
-}
+/** The same entry as audit_log, for platform data no tenant owns. */
+export type PlatformAuditLogTable = Omit<AuditLogTable, 'tenant_id' | 'deleted_at'>;
 
 export interface Tables {
   tenants: TenantsTable;

@@ -8,7 +8,7 @@ import type { CacheEvent } from '../cache/cache-event.js';
 import type { Database, Tx } from '../db/database.js';
 import { newId } from '../db/ids.js';
 import { AppError } from '../http/problems.js';
-import type { BucketAttribute, FlagDefinition, FlagKind } from './flag.js';
+import { flagDefinitionFromRow, type BucketAttribute, type FlagDefinition, type FlagKind } from './flag.js';
 import { assertValueFits } from './flag-values.js';
 
 export interface FlagDefinitionInput {
@@ -20,26 +20,6 @@ export interface FlagDefinitionInput {
   readonly tenantEditable?: boolean | undefined;
 }
 
-function definitionOf(row: {
-  key: string;
-  kind: FlagKind;
-  description: string;
-  default_value: unknown;
-  rollout_basis_points: number | null;
-  bucket_by: BucketAttribute;
-  tenant_editable: boolean;
-}): FlagDefinition {
-  return {
-    key: row.key,
-    kind: row.kind,
-    description: row.description,
-    defaultValue: row.default_value,
-    rolloutBasisPoints: row.rollout_basis_points,
-    bucketBy: row.bucket_by,
-    tenantEditable: row.tenant_editable,
-  };
-}
-
 function findFlag(tx: Tx, key: string) {
   return tx.selectFrom('flag_definitions').selectAll().where('key', '=', key).forUpdate().executeTakeFirst();
 }
@@ -47,7 +27,7 @@ function findFlag(tx: Tx, key: string) {
 async function requireFlag(tx: Tx, key: string): Promise<FlagDefinition> {
   const row = await findFlag(tx, key);
   if (!row) throw new AppError('not-found', `no flag "${key}"`);
-  return definitionOf(row);
+  return flagDefinitionFromRow(row);
 }
 
 export class FlagAdministration {
@@ -89,11 +69,11 @@ export class FlagAdministration {
       const row = before
         ? await tx.updateTable('flag_definitions').set({ ...values, updated_at: now }).where('key', '=', key).returningAll().executeTakeFirstOrThrow()
         : await tx.insertInto('flag_definitions').values({ key, ...values }).returningAll().executeTakeFirstOrThrow();
-      const after = definitionOf(row);
+      const after = flagDefinitionFromRow(row);
       await recordPlatformAudit(tx, {
         action: before ? 'flag.updated' : 'flag.created',
         target: `flag:${key}`,
-        before: before ? definitionOf(before) : null,
+        before: before ? flagDefinitionFromRow(before) : null,
         after,
       });
       return after;

@@ -16,6 +16,27 @@ export interface FlagDefinition {
   readonly tenantEditable: boolean;
 }
 
+/** A flag_definitions row as the rest of the code sees it. */
+export function flagDefinitionFromRow(row: {
+  key: string;
+  kind: FlagKind;
+  description: string;
+  default_value: unknown;
+  rollout_basis_points: number | null;
+  bucket_by: BucketAttribute;
+  tenant_editable: boolean;
+}): FlagDefinition {
+  return {
+    key: row.key,
+    kind: row.kind,
+    description: row.description,
+    defaultValue: row.default_value,
+    rolloutBasisPoints: row.rollout_basis_points,
+    bucketBy: row.bucket_by,
+    tenantEditable: row.tenant_editable,
+  };
+}
+
 export class UnknownFlagError extends Error {
   override name = 'UnknownFlagError';
   constructor(readonly flagKey: string) {

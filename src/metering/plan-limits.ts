@@ -23,9 +23,6 @@ export interface CatalogPlan {
   readonly apiRateLimitPerMinute: number | null;
 }
 
-/** The catalog names the seat limit "members"; metering's metric is "seats". */
-const CATALOG_NAMES: Readonly<Record<string, string>> = { seats: 'members' };
-
 /**
  * Limits of Tenantry's own metrics as the catalog sets them. A metric the catalog does not
  * name is not limited here (the catalog's own reading is "not included"): quotas must not
@@ -35,10 +32,8 @@ const CATALOG_NAMES: Readonly<Record<string, string>> = { seats: 'members' };
 export function planLimitsFrom(catalog: PlanCatalogView): PlanLimits {
   const planOf = async (planKey: string): Promise<CatalogPlan | undefined> =>
     (await catalog.find(planKey)) ?? (await catalog.list())[0];
-  const limitIn = (plan: CatalogPlan | undefined, metric: string): number | null => {
-    const name = Object.hasOwn(plan?.limits ?? {}, metric) ? metric : (CATALOG_NAMES[metric] ?? metric);
-    return plan && Object.hasOwn(plan.limits, name) ? (plan.limits[name] ?? null) : null;
-  };
+  const limitIn = (plan: CatalogPlan | undefined, metric: string): number | null =>
+    plan && Object.hasOwn(plan.limits, metric) ? (plan.limits[metric] ?? null) : null;
   return {
     async limitFor(planKey, metric) {
       return limitIn(await planOf(planKey), metric);

@@ -2,7 +2,7 @@
 // The app role may read these tables; only the service role writes them.
 
 import type { Tx } from '../db/database.js';
-import type { FlagDefinition } from '../flags/flag.js';
+import { flagDefinitionFromRow, type FlagDefinition } from '../flags/flag.js';
 import type { Plan } from './plan.js';
 
 export interface PlatformData {
@@ -25,15 +25,7 @@ export async function readPlatformData(tx: Tx): Promise<PlatformData> {
       settings: row.settings,
       sortOrder: row.sort_order,
     })),
-    flags: flags.map((row) => ({
-      key: row.key,
-      kind: row.kind,
-      description: row.description,
-      defaultValue: row.default_value,
-      rolloutBasisPoints: row.rollout_basis_points,
-      bucketBy: row.bucket_by,
-      tenantEditable: row.tenant_editable,
-    })),
+    flags: flags.map(flagDefinitionFromRow),
     planDefaults: defaults.map((row) => ({ flagKey: row.flag_key, planKey: row.plan_key, value: row.value })),
   };
 }

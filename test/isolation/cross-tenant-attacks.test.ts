@@ -4,43 +4,33 @@
 
 import { sql } from 'kysely';
 import pg from 'pg';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, Database, type Work } from '../../src/db/database.js';
 import { newId } from '../../src/db/ids.js';
-import { TENANT_TABLES } from '../../src/db/tenant-tables.js';
 import { runWithContext } from '../../src/tenancy/context.js';
 import { TEST_ROLES } from '../support/roles.js';
-import { seedTenant, type SeededTenant } from '../support/seed.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { asTenant, silent, startIsolationHarness, type IsolationHarness } from '../support/isolation-harness.js';
+import type { SeededTenant } from '../support/seed.js';
+import type { TestDatabase } from '../support/test-database.js';
 
+let harness: IsolationHarness;
 let database: TestDatabase;
 let pool: pg.Pool;
 let a: SeededTenant;
 let b: SeededTenant;
 
-const silent = pino({ level: 'silent' });
-
 const modes = {
-  'both layers': () => new Database({ pool, roles: TEST_ROLES, logger: silent }),
-  'RLS alone (query filter off)': () => new Database({ pool, roles: TEST_ROLES, logger: silent, queryFilter: false }),
-  // The owner of a table bypasses its policies once FORCE is lifted (done for this database only).
-  'query filter alone (RLS bypassed as owner)': () =>
-    new Database({ pool, roles: { ...TEST_ROLES, app: TEST_ROLES.owner }, logger: silent }),
+  'both layers': () => harness.bothLayers(),
+  'RLS alone (query filter off)': () => harness.rlsOnly(),
+  'query filter alone (RLS bypassed as owner)': () => harness.filterOnly(),
 } as const;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  pool = createPool(database.url, 4, silent);
-  a = await seedTenant(database.admin, 'A');
-  b = await seedTenant(database.admin, 'B');
-  for (const table of TENANT_TABLES) await database.admin.query(`ALTER TABLE ${table} NO FORCE ROW LEVEL SECURITY`);
+  harness = await startIsolationHarness();
+  ({ database, pool, a, b } = harness);
 });
 
-afterAll(async () => {
-  await pool.end();
-  await database.drop();
-});
+afterAll(() => harness.close());
 
 async function snapshotOfA(): Promise<unknown[]> {
   const { rows } = await database.admin.query(
@@ -55,7 +45,7 @@ async function snapshotOfA(): Promise<unknown[]> {
 }
 
 function asB<T>(db: Database, work: Work<T>): Promise<T> {
-  return runWithContext({ requestId: 'attack', tenantId: b.tenantId }, () => db.tenant(work));
+  return asTenant(b, db, work);
 }
 
 describe('the owner-bypass mode really bypasses RLS', () => {

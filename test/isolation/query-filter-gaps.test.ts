@@ -3,40 +3,29 @@
 // query shapes beyond the common ones; each is scoped to B or refused.
 
 import { CompiledQuery, sql } from 'kysely';
-import pg from 'pg';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, Database, type Tx } from '../../src/db/database.js';
+import { Database, type Tx } from '../../src/db/database.js';
 import { newId } from '../../src/db/ids.js';
-import { TENANT_TABLES } from '../../src/db/tenant-tables.js';
-import { runWithContext } from '../../src/tenancy/context.js';
-import { TEST_ROLES } from '../support/roles.js';
-import { seedTenant, type SeededTenant } from '../support/seed.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { asTenant, startIsolationHarness, type IsolationHarness } from '../support/isolation-harness.js';
+import type { SeededTenant } from '../support/seed.js';
+import type { TestDatabase } from '../support/test-database.js';
 
+let harness: IsolationHarness;
 let database: TestDatabase;
-let pool: pg.Pool;
 let a: SeededTenant;
 let b: SeededTenant;
 let filterOnly: Database;
-const silent = pino({ level: 'silent' });
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  pool = createPool(database.url, 2, silent);
-  a = await seedTenant(database.admin, 'A');
-  b = await seedTenant(database.admin, 'B');
-  for (const table of TENANT_TABLES) await database.admin.query(`ALTER TABLE ${table} NO FORCE ROW LEVEL SECURITY`);
-  filterOnly = new Database({ pool, roles: { ...TEST_ROLES, app: TEST_ROLES.owner }, logger: silent });
+  harness = await startIsolationHarness(2);
+  ({ database, a, b } = harness);
+  filterOnly = harness.filterOnly();
 });
 
-afterAll(async () => {
-  await pool.end();
-  await database.drop();
-});
+afterAll(() => harness.close());
 
 function asB<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-  return runWithContext({ requestId: 'review', tenantId: b.tenantId }, () => filterOnly.tenant(work));
+  return asTenant(b, filterOnly, work);
 }
 
 /** The outcome of an attack: rows/effect, or the name of the error that refused it. */

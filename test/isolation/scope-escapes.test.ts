@@ -3,39 +3,27 @@
 // transaction, a handle used after its unit ended, RESET ROLE. Each is refused.
 
 import { sql } from 'kysely';
-import pg from 'pg';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, Database, type Tx } from '../../src/db/database.js';
-import { runWithContext } from '../../src/tenancy/context.js';
+import { Database, type Tx } from '../../src/db/database.js';
 import { TEST_ROLES } from '../support/roles.js';
-import { seedTenant, type SeededTenant } from '../support/seed.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { asTenant, startIsolationHarness, type IsolationHarness } from '../support/isolation-harness.js';
+import type { SeededTenant } from '../support/seed.js';
 
-let database: TestDatabase;
-let pool: pg.Pool;
-let a: SeededTenant;
+let harness: IsolationHarness;
 let b: SeededTenant;
-const silent = pino({ level: 'silent' });
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  pool = createPool(database.url, 2, silent);
-  a = await seedTenant(database.admin, 'A');
-  b = await seedTenant(database.admin, 'B');
+  harness = await startIsolationHarness(2);
+  ({ b } = harness);
 });
 
-afterAll(async () => {
-  await pool.end();
-  await database.drop();
-});
+afterAll(() => harness.close());
 
-/** RLS alone (query filter off): exactly the mode in which layer 2 must hold by itself. */
-const rlsOnly = () => new Database({ pool, roles: TEST_ROLES, logger: silent, queryFilter: false });
-const bothLayers = () => new Database({ pool, roles: TEST_ROLES, logger: silent });
+const rlsOnly = () => harness.rlsOnly();
+const bothLayers = () => harness.bothLayers();
 
 function asB<T>(db: Database, work: (tx: Tx) => Promise<T>): Promise<T> {
-  return runWithContext({ requestId: 'review', tenantId: b.tenantId }, () => db.tenant(work));
+  return asTenant(b, db, work);
 }
 
 describe('a nested Kysely transaction inside db.tenant()', () => {

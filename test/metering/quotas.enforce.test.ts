@@ -16,7 +16,7 @@ beforeAll(async () => {
   await testApp.database.admin.query(
     `INSERT INTO plans (key, name, monthly_price_cents, limits, api_rate_limit_per_minute, sort_order)
      VALUES ($1, 'Quota test', 0, $2, NULL, 1)`,
-    [PLAN, JSON.stringify({ tasks: 12, members: 2, api_calls: 20 })],
+    [PLAN, JSON.stringify({ tasks: 12, seats: 2, api_calls: 20 })],
   );
 });
 

@@ -108,16 +108,16 @@ describe('GET /v1/plans', () => {
       key: 'free',
       name: 'Free',
       monthlyPriceCents: 0,
-      limits: { memories: 1000, agents: 1, members: 3 },
+      limits: { memories: 1000, agents: 1, seats: 3 },
       apiRateLimitPerMinute: 60,
       features: [],
     });
-    expect(plans[2]).toMatchObject({ key: 'promax', monthlyPriceCents: 2900, limits: { memories: 500000, agents: null, members: null } });
+    expect(plans[2]).toMatchObject({ key: 'promax', monthlyPriceCents: 2900, limits: { memories: 500000, agents: null, seats: null } });
     expect(plans[3]).toMatchObject({
       key: 'enterprise',
       monthlyPriceCents: null,
       apiRateLimitPerMinute: null,
-      limits: { memories: null, agents: null, members: null },
+      limits: { memories: null, agents: null, seats: null },
       features: ['audit_log', 'custom_branding', 'sso'],
     });
   });
@@ -128,7 +128,7 @@ describe('the Plans service', () => {
     const { plans } = testApp.services;
     expect(await plans.limitFor('free', 'memories')).toBe(1000);
     expect(await plans.limitFor('pro', 'agents')).toBe(5);
-    expect(await plans.limitFor('promax', 'members')).toBeNull();
+    expect(await plans.limitFor('promax', 'seats')).toBeNull();
     expect(await plans.limitFor('enterprise', 'memories')).toBeNull();
     expect(await plans.limitFor('free', 'no_such_metric')).toBe(0);
   });

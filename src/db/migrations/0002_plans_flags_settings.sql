@@ -100,12 +100,12 @@ CREATE INDEX platform_audit_log_created_idx ON platform_audit_log (created_at);
 
 -- Seed catalog (src/plans/catalog.json).
 INSERT INTO plans (key, name, monthly_price_cents, limits, api_rate_limit_per_minute, settings, sort_order) VALUES
-  ('free', 'Free', 0, '{"memories": 1000, "agents": 1, "members": 3}', 60, '{}', 10),
-  ('pro', 'Pro', 1500, '{"memories": 50000, "agents": 5, "members": 20}', 600,
+  ('free', 'Free', 0, '{"memories": 1000, "agents": 1, "seats": 3}', 60, '{}', 10),
+  ('pro', 'Pro', 1500, '{"memories": 50000, "agents": 5, "seats": 20}', 600,
    '{"supportUrl": "https://tenantry.dev/support/priority"}', 20),
-  ('promax', 'Pro Max', 2900, '{"memories": 500000, "agents": null, "members": null}', 1200,
+  ('promax', 'Pro Max', 2900, '{"memories": 500000, "agents": null, "seats": null}', 1200,
    '{"supportUrl": "https://tenantry.dev/support/priority"}', 30),
-  ('enterprise', 'Enterprise', NULL, '{"memories": null, "agents": null, "members": null}', NULL,
+  ('enterprise', 'Enterprise', NULL, '{"memories": null, "agents": null, "seats": null}', NULL,
    '{"supportUrl": "https://tenantry.dev/support/enterprise"}', 40)
 ON CONFLICT (key) DO NOTHING;
 

@@ -1,0 +1,51 @@
+// Two seeded tenants on a database of their own, and the three ways the isolation suites
+// run tenant work: both layers, RLS alone (query filter off), and the query filter alone
+// (RLS bypassed as the table owner, FORCE lifted on this database only).
+
+import pg from 'pg';
+import pino from 'pino';
+import { createPool, Database, type Work } from '../../src/db/database.js';
+import { TENANT_TABLES } from '../../src/db/tenant-tables.js';
+import { runWithContext } from '../../src/tenancy/context.js';
+import { TEST_ROLES } from './roles.js';
+import { seedTenant, type SeededTenant } from './seed.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+export const silent = pino({ level: 'silent' });
+
+export interface IsolationHarness {
+  readonly database: TestDatabase;
+  readonly pool: pg.Pool;
+  readonly a: SeededTenant;
+  readonly b: SeededTenant;
+  bothLayers(): Database;
+  rlsOnly(): Database;
+  filterOnly(): Database;
+  close(): Promise<void>;
+}
+
+export async function startIsolationHarness(poolSize = 4): Promise<IsolationHarness> {
+  const database = await createTestDatabase();
+  const pool = createPool(database.url, poolSize, silent);
+  const a = await seedTenant(database.admin, 'A');
+  const b = await seedTenant(database.admin, 'B');
+  for (const table of TENANT_TABLES) await database.admin.query(`ALTER TABLE ${table} NO FORCE ROW LEVEL SECURITY`);
+  return {
+    database,
+    pool,
+    a,
+    b,
+    bothLayers: () => new Database({ pool, roles: TEST_ROLES, logger: silent }),
+    rlsOnly: () => new Database({ pool, roles: TEST_ROLES, logger: silent, queryFilter: false }),
+    filterOnly: () => new Database({ pool, roles: { ...TEST_ROLES, app: TEST_ROLES.owner }, logger: silent }),
+    async close() {
+      await pool.end();
+      await database.drop();
+    },
+  };
+}
+
+/** Runs work as the given tenant, the attacker's side of every isolation test. */
+export function asTenant<T>(tenant: SeededTenant, db: Database, work: Work<T>): Promise<T> {
+  return runWithContext({ requestId: 'attack', tenantId: tenant.tenantId }, () => db.tenant(work));
+}
