@@ -81,9 +81,10 @@ tenants
     if (!password || password.length < 10) throw new Error('an owner password of at least 10 characters is required');
     const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });
     const pool = createPool(database.appUrl, 2, logger);
+    const servicePool = createPool(database.serviceUrl, 1, logger);
     try {
       const jwt = config.jwt ?? (await loadOrCreateJwtSecret(config.dataDir));
-      const services = createServices({ config, jwt, pool, clock: systemClock, logger });
+      const services = createServices({ config, jwt, pool, servicePool, clock: systemClock, logger });
       const created = await provisionTenant(services, {
         name: options.name!,
         slug: options.slug!,
@@ -97,6 +98,7 @@ tenants
       );
     } finally {
       await pool.end();
+      await servicePool.end();
       await database.close();
     }
   });
@@ -111,7 +113,8 @@ program
     const retentionDays = options.retentionDays === undefined ? config.purgeRetentionDays : Number(options.retentionDays);
     if (!Number.isInteger(retentionDays) || retentionDays < 0) throw new Error('--retention-days must be a whole number of days');
     const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });
-    const pool = createPool(database.appUrl, 2, logger);
+    // The purge is service work only.
+    const pool = createPool(database.serviceUrl, 2, logger);
     try {
       const db = new Database({ pool, roles: config.roles, logger });
       const result = await purgeDeletedTenants(db, systemClock, retentionDays);

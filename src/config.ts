@@ -12,10 +12,13 @@ export interface DatabaseRoles {
   /** BYPASSRLS: only through the audited service helper. */
   readonly service: string;
   /**
-   * NOINHERIT LOGIN, a member of app and service only: the role request pools log in as.
-   * Outside a scoped transaction (which switches to app or service) it can read nothing.
+   * NOINHERIT LOGIN, a member of app only: the role request pools log in as. Outside a
+   * scoped transaction (which switches to app) it can read nothing, and it can never reach
+   * the service role.
    */
   readonly login: string;
+  /** NOINHERIT LOGIN, a member of service only: the role the audited service helper logs in as. */
+  readonly serviceLogin: string;
 }
 
 export type JwtKeyConfig =
@@ -33,6 +36,11 @@ export interface Config {
    * DatabaseRoles.login). Unset: DATABASE_URL's own user. Embedded mode manages its own.
    */
   readonly appDatabaseUrl: string | undefined;
+  /**
+   * What the audited service helper connects with on an external database: ideally the
+   * service login role. Unset: DATABASE_URL's own user. Embedded mode manages its own.
+   */
+  readonly serviceDatabaseUrl: string | undefined;
   readonly dataDir: string;
   readonly embeddedPort: number;
   readonly poolSize: number;
@@ -165,6 +173,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.LOG_LEVEL || 'info',
     databaseUrl,
     appDatabaseUrl: env.TENANTRY_APP_DATABASE_URL || undefined,
+    serviceDatabaseUrl: env.TENANTRY_SERVICE_DATABASE_URL || undefined,
     dataDir: resolve(env.TENANTRY_DATA_DIR || '.tenantry'),
     embeddedPort: integer(env, 'TENANTRY_EMBEDDED_PG_PORT', 54329, 0, 65535),
     poolSize: integer(env, 'TENANTRY_DB_POOL_SIZE', 20, 1, 1000),
@@ -173,6 +182,7 @@ export function loadConfig(env: Env = process.env): Config {
       app: roleName(env, 'TENANTRY_DB_APP_ROLE', 'tenantry_app'),
       service: roleName(env, 'TENANTRY_DB_SERVICE_ROLE', 'tenantry_service'),
       login: roleName(env, 'TENANTRY_DB_LOGIN_ROLE', 'tenantry_login'),
+      serviceLogin: roleName(env, 'TENANTRY_DB_SERVICE_LOGIN_ROLE', 'tenantry_service_login'),
     }),
     jwt: jwt && Object.freeze(jwt),
     accessTokenTtlSeconds: integer(env, 'TENANTRY_ACCESS_TOKEN_TTL', 900, 30, 86_400),

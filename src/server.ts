@@ -10,7 +10,11 @@ import type { Config } from './config.js';
 import { createPool, createQueuePool } from './db/database.js';
 import { openDatabase } from './db/open-database.js';
 import { migrateQueue } from './jobs/migrate-queue.js';
+import { assertRequestLoginConfined } from './db/request-login.js';
 import { createServices } from './services.js';
+
+/** Service work is rare (admin reads, purge, rollups): a few connections are enough. */
+const SERVICE_POOL_SIZE = 4;
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -25,10 +29,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   // Requests log in as the login role (embedded mode): privileges only inside a scoped
   // transaction. The job queue's own tables are the owner's, so the queue uses the admin login.
   const pool = createPool(database.appUrl, config.poolSize, logger);
+  const servicePool = createPool(database.serviceUrl, SERVICE_POOL_SIZE, logger);
   const queuePool = createQueuePool(database.url, logger);
-  const services = createServices({ config, jwt, pool, queuePool, clock: systemClock, logger });
+  const services = createServices({ config, jwt, pool, servicePool, queuePool, clock: systemClock, logger });
   const app = await buildApp(services);
   try {
+    await assertRequestLoginConfined(pool, config.roles);
     // The queue's schema is the owner's, created here (idempotent) before the worker looks for it.
     await migrateQueue(database.url, config.roles, logger);
     await services.jobs.start({ concurrency: 2 });
@@ -39,6 +45,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         await app.close();
         await services.jobs.stop();
         await pool.end();
+        await servicePool.end();
         await queuePool.end();
         await database.close();
       })());
@@ -47,6 +54,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await app.close();
     await services.jobs.stop();
     await pool.end();
+    await servicePool.end();
     await queuePool.end();
     await database.close();
     throw error;

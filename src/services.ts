@@ -59,14 +59,16 @@ export interface ServiceInputs {
   readonly config: Config;
   readonly jwt: JwtKeyConfig;
   readonly pool: pg.Pool;
+  /** The audited service helper's pool; defaults to `pool` (a login that may use both roles). */
+  readonly servicePool?: pg.Pool;
   /** The job queue's pool; defaults to `pool` (tests, where one login can do both). */
   readonly queuePool?: pg.Pool;
   readonly clock: Clock;
   readonly logger: Logger;
 }
 
-export function createServices({ config, jwt, pool, queuePool, clock, logger }: ServiceInputs): Services {
-  const db = new Database({ pool, roles: config.roles, logger });
+export function createServices({ config, jwt, pool, servicePool, queuePool, clock, logger }: ServiceInputs): Services {
+  const db = new Database({ pool, servicePool, roles: config.roles, logger });
   const tokens = new AccessTokens(jwt, config.accessTokenTtlSeconds, clock);
   const invalidation = createInvalidation(config, pool, logger);
   const ttlMs = () => invalidation.ttlMs();

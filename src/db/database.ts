@@ -2,7 +2,16 @@
 // that sets the tenant and switches role in a single round trip, and commits or rolls back.
 
 import { randomUUID } from 'node:crypto';
-import { Kysely, PostgresDialect, type Compilable, type KyselyPlugin } from 'kysely';
+import {
+  Kysely,
+  PostgresDialect,
+  type Compilable,
+  type CompiledQuery,
+  type KyselyPlugin,
+  type QueryExecutor,
+  type QueryId,
+  type RootOperationNode,
+} from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DatabaseRoles } from '../config.js';
@@ -28,7 +37,8 @@ export interface IdentityScope {
 /**
  * Kysely methods that would end, leave or bypass the scoped transaction: a nested
  * transaction's COMMIT ends ours; a new connection has no scope; a compiled query or a
- * plugin-free copy skips the tenant filter.
+ * plugin-free copy skips the tenant filter. (A compiled query would be refused anyway:
+ * see #kysely, which runs only SQL its own executor compiled.)
  */
 const SEALED_METHODS = [
   'transaction',
@@ -42,6 +52,9 @@ const SEALED_METHODS = [
   'destroy',
 ] as const;
 
+/** Executor methods that would make an executor with other plugins (or none) or another connection. */
+const SEALED_EXECUTOR_METHODS = ['withPlugin', 'withPlugins', 'withPluginAtFront', 'withoutPlugins', 'withConnectionProvider'] as const;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KEY_PREFIX = /^[a-z0-9]{12,32}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -52,8 +65,40 @@ function checked(value: string, shape: RegExp, what: string): string {
   return value;
 }
 
+/** The session settings the RLS policies read. */
+interface ScopeSettings {
+  readonly tenantId?: string | undefined;
+  readonly userId?: string | undefined;
+  readonly apiKeyPrefix?: string | undefined;
+  readonly invitationTokenHash?: Buffer | undefined;
+}
+
+/**
+ * Every unit sets every setting a policy reads, empty when it has no value: a value left at
+ * session level on a pooled connection (by anyone) is never honoured by a later unit.
+ */
+function scopeSettings(scope: ScopeSettings): string[] {
+  const values: Array<[string, string]> = [
+    ['app.tenant_id', scope.tenantId ? checked(scope.tenantId, UUID, 'tenant id') : ''],
+    ['app.user_id', scope.userId ? checked(scope.userId, UUID, 'user id') : ''],
+    ['app.api_key_prefix', scope.apiKeyPrefix ? checked(scope.apiKeyPrefix, KEY_PREFIX, 'API key prefix') : ''],
+    [
+      'app.invitation_token_hash',
+      scope.invitationTokenHash ? checked(scope.invitationTokenHash.toString('hex'), SHA256_HEX, 'invitation token hash') : '',
+    ],
+  ];
+  // SET LOCAL, not set_config(): a distributed PostgreSQL (Citus) propagates only the former.
+  return values.map(([name, value]) => `SET LOCAL ${name} = '${value}'`);
+}
+
 export interface DatabaseOptions {
+  /** Request work: logs in as a role that can switch to the app role only. */
   readonly pool: pg.Pool;
+  /**
+   * Service work: logs in as a role that can switch to the service role. Defaults to `pool`,
+   * for a login that may do both (tests, the CLI's administrative login).
+   */
+  readonly servicePool?: pg.Pool;
   readonly roles: DatabaseRoles;
   readonly logger: Logger;
   /**
@@ -65,12 +110,14 @@ export interface DatabaseOptions {
 
 export class Database {
   readonly #pool: pg.Pool;
+  readonly #servicePool: pg.Pool;
   readonly #roles: DatabaseRoles;
   readonly #logger: Logger;
   readonly #queryFilter: boolean;
 
   constructor(options: DatabaseOptions) {
     this.#pool = options.pool;
+    this.#servicePool = options.servicePool ?? options.pool;
     this.#roles = options.roles;
     this.#logger = options.logger;
     this.#queryFilter = options.queryFilter ?? true;
@@ -85,7 +132,7 @@ export class Database {
   tenant<T>(work: Work<T>): Promise<T> {
     const tenantId = checked(currentTenantId(), UUID, 'tenant id');
     const plugin = new TenantScopePlugin({ tenantId });
-    return this.#run(this.#roles.app, [`SET LOCAL app.tenant_id = '${tenantId}'`], this.#plugins(plugin), work);
+    return this.#run(this.#pool, this.#roles.app, scopeSettings({ tenantId }), this.#plugins(plugin), work);
   }
 
   /**
@@ -98,26 +145,18 @@ export class Database {
   tenantStatement<Row>(statement: Statement<Row>): Promise<Row[]> {
     const tenantId = checked(currentTenantId(), UUID, 'tenant id');
     const plugin = new TenantScopePlugin({ tenantId });
-    return this.#runStatement(this.#roles.app, [`SET LOCAL app.tenant_id = '${tenantId}'`], this.#plugins(plugin), statement);
+    return this.#runStatement(this.#roles.app, scopeSettings({ tenantId }), this.#plugins(plugin), statement);
   }
 
   /** Runs work that precedes or spans tenant choice for one identity (login, /me), as the app role. */
   identity<T>(scope: IdentityScope, work: Work<T>): Promise<T> {
-    const settings: string[] = [];
-    if (scope.userId) settings.push(`SET LOCAL app.user_id = '${checked(scope.userId, UUID, 'user id')}'`);
-    if (scope.apiKeyPrefix) {
-      settings.push(`SET LOCAL app.api_key_prefix = '${checked(scope.apiKeyPrefix, KEY_PREFIX, 'API key prefix')}'`);
-    }
-    if (scope.invitationTokenHash) {
-      const hex = checked(scope.invitationTokenHash.toString('hex'), SHA256_HEX, 'invitation token hash');
-      settings.push(`SET LOCAL app.invitation_token_hash = '${hex}'`);
-    }
+    const settings = scopeSettings({ ...scope, tenantId: undefined });
     const identityReads = new Map<string, { column: string; value: unknown }>();
     if (scope.userId) identityReads.set('memberships', { column: 'user_id', value: scope.userId });
     if (scope.apiKeyPrefix) identityReads.set('api_keys', { column: 'prefix', value: scope.apiKeyPrefix });
     if (scope.invitationTokenHash) identityReads.set('invitations', { column: 'token_hash', value: scope.invitationTokenHash });
     const plugin = new TenantScopePlugin({ tenantId: undefined, identityReads });
-    return this.#run(this.#roles.app, settings, this.#plugins(plugin), work);
+    return this.#run(this.#pool, this.#roles.app, settings, this.#plugins(plugin), work);
   }
 
   /**
@@ -135,9 +174,9 @@ export class Database {
         .join(', ') +
       ')';
     // Committed on its own and awaited: no audit row, no work.
-    await this.#pool.query(`BEGIN; SET LOCAL ROLE "${this.#roles.service}"; ${audit}; COMMIT`);
+    await this.#servicePool.query(`BEGIN; SET LOCAL ROLE "${this.#roles.service}"; ${audit}; COMMIT`);
     // Cross-tenant by definition: no tenant filter, the recorded reason is the control.
-    return this.#run(this.#roles.service, [], [], work);
+    return this.#run(this.#servicePool, this.#roles.service, scopeSettings({}), [], work);
   }
 
   /** True when a trivial query succeeds within the pool's connection timeout. */
@@ -158,8 +197,8 @@ export class Database {
     return this.#queryFilter ? [filter] : [];
   }
 
-  async #run<T>(role: string, settings: string[], plugins: KyselyPlugin[], work: Work<T>): Promise<T> {
-    const client = await this.#pool.connect();
+  async #run<T>(pool: pg.Pool, role: string, settings: string[], plugins: KyselyPlugin[], work: Work<T>): Promise<T> {
+    const client = await pool.connect();
     // A connection that dies while checked out emits 'error' on the client; unheard, that
     // would crash the process. The pending query rejects anyway, and release() destroys it.
     const onConnectionError = (error: Error) => this.#logger.warn({ err: error }, 'database connection lost mid-transaction');
@@ -177,7 +216,7 @@ export class Database {
     // trip, and PostgreSQL still applies them first. No parameters: simple protocol.
     const setup = Promise.all([client.query('BEGIN'), client.query([`SET LOCAL ROLE "${role}"`, ...settings].join('; '))]);
     setup.catch(() => {}); // observed below, whichever way the work ends
-    const unit = { open: true };
+    const unit: Unit = { open: true, sanctioned: new Set() };
     try {
       const result = await work(this.#kysely(client, plugins, unit));
       await setup;
@@ -214,8 +253,13 @@ export class Database {
     let broken: Error | undefined;
     try {
       // Compiled through a Kysely bound to this client, so the tenant filter applies as usual;
-      // the handle is closed at once: only the compiled statement is sent.
-      const compiled = statement(this.#kysely(client, plugins, { open: false })).compile();
+      // the handle is closed at once: only the compiled statement is sent, and only when that
+      // Kysely's executor compiled it (not a hand-made Compilable).
+      const unit: Unit = { open: false, sanctioned: new Set() };
+      const compiled = statement(this.#kysely(client, plugins, unit)).compile();
+      if (!unit.sanctioned.has(compiled.sql)) {
+        throw new TenantScopeViolation('a scoped statement must be built by the query builder of its unit of work');
+      }
       // Four messages, no waiting: a failed setup aborts the transaction, so the statement
       // cannot run unscoped, and COMMIT of an aborted transaction only rolls it back.
       const results = await Promise.allSettled([
@@ -239,28 +283,71 @@ export class Database {
 
   /**
    * The Kysely a unit of work gets: bound to its one client, carrying the tenant filter, and
-   * unable to leave the scoped transaction. Nested transactions, a second connection,
-   * compiled queries that skip the plugins, and use after the unit ended all throw.
+   * unable to leave the scoped transaction. Nested transactions, a second connection, an
+   * executor with other plugins, and use after the unit ended all throw; and the client runs
+   * only SQL this Kysely's executor compiled from a node its plugins transformed, so neither a
+   * precompiled query nor a hand-built node can skip the filter.
    */
-  #kysely(client: pg.PoolClient, plugins: KyselyPlugin[], unit: { open: boolean }): Tx {
+  #kysely(client: pg.PoolClient, plugins: KyselyPlugin[], unit: Unit): Tx {
+    const query = (text: unknown, ...rest: unknown[]) => {
+      const sqlText = typeof text === 'string' ? text : (text as { text?: unknown } | null)?.text;
+      if (typeof sqlText !== 'string' || !unit.sanctioned.has(sqlText)) {
+        throw new TenantScopeViolation('only SQL compiled by the query builder of this unit of work may run in it');
+      }
+      return (client.query as (...args: unknown[]) => unknown)(text, ...rest);
+    };
     const single = {
       connect: async () => {
         if (!unit.open) throw new TenantScopeViolation('this unit of work has ended: its transaction handle cannot run queries');
-        return { query: client.query.bind(client), release: () => {} };
+        return { query, release: () => {} };
       },
       end: async () => {},
     };
     const tx = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: single as unknown as pg.Pool }), plugins });
-    for (const method of SEALED_METHODS) {
-      Object.defineProperty(tx, method, {
-        value: () => {
-          throw new TenantScopeViolation(`${method}() is not available inside a scoped unit of work`);
-        },
-      });
-    }
+    sanctionCompiledSql(tx.getExecutor(), unit.sanctioned);
+    for (const method of SEALED_METHODS) seal(tx, method);
     return tx;
   }
+}
 
+/** One unit of work's state: whether its handle may still run queries, and what it compiled. */
+interface Unit {
+  open: boolean;
+  readonly sanctioned: Set<string>;
+}
+
+function seal(target: object, method: string): void {
+  Object.defineProperty(target, method, {
+    value: () => {
+      throw new TenantScopeViolation(`${method}() is not available inside a scoped unit of work`);
+    },
+  });
+}
+
+/**
+ * Wraps a unit's executor so that compiling requires a node its own plugins produced, and
+ * records each SQL text it compiles: the only texts the unit's client will run.
+ */
+function sanctionCompiledSql(executor: QueryExecutor, sanctioned: Set<string>): void {
+  const transformed = new WeakSet<object>();
+  const transformQuery = executor.transformQuery.bind(executor);
+  const compileQuery = executor.compileQuery.bind(executor);
+  Object.defineProperty(executor, 'transformQuery', {
+    value: (node: RootOperationNode, queryId: QueryId) => {
+      const result = transformQuery(node, queryId);
+      transformed.add(result);
+      return result;
+    },
+  });
+  Object.defineProperty(executor, 'compileQuery', {
+    value: (node: RootOperationNode, queryId: QueryId): CompiledQuery => {
+      if (!transformed.has(node)) throw new TenantScopeViolation('a query must pass through the unit of work\'s plugins before it is compiled');
+      const compiled = compileQuery(node, queryId);
+      sanctioned.add(compiled.sql);
+      return compiled;
+    },
+  });
+  for (const method of SEALED_EXECUTOR_METHODS) seal(executor, method);
 }
 
 /**

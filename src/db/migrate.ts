@@ -14,17 +14,18 @@ export const MIGRATIONS_TABLE = 'tenantry_migrations';
 export interface MigrateOptions {
   readonly databaseUrl: string;
   readonly roles: DatabaseRoles;
-  /** Sets the login role's password (embedded mode and tests, where we manage it). */
+  /** Set the login roles' passwords (embedded mode and tests, where we manage them). */
   readonly loginPassword?: string | undefined;
+  readonly serviceLoginPassword?: string | undefined;
   readonly log?: (message: string) => void;
 }
 
 /** Returns the names of the migrations it applied (empty when the schema was current). */
-export async function migrate({ databaseUrl, roles, loginPassword, log = () => {} }: MigrateOptions): Promise<string[]> {
+export async function migrate({ databaseUrl, roles, loginPassword, serviceLoginPassword, log = () => {} }: MigrateOptions): Promise<string[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    await ensureRoles(client, roles, { loginPassword });
+    await ensureRoles(client, roles, { loginPassword, serviceLoginPassword });
     // Session-level settings are fine here: this client is private and closed below.
     await client.query(`SET ROLE "${roles.owner}"`);
     await client.query("SELECT set_config('tenantry.app_role', $1, false), set_config('tenantry.service_role', $2, false)", [

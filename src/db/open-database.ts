@@ -14,6 +14,8 @@ export interface OpenDatabase {
   readonly url: string;
   /** What request pools log in with: the login role in embedded mode. */
   readonly appUrl: string;
+  /** What the audited service helper logs in with: the service login role in embedded mode. */
+  readonly serviceUrl: string;
   readonly embedded: boolean;
   close(): Promise<void>;
 }
@@ -22,9 +24,9 @@ export class PendingMigrationsError extends Error {
   override name = 'PendingMigrationsError';
 }
 
-/** The embedded login role's password, generated once and kept beside the cluster. */
-async function embeddedLoginPassword(dataDir: string): Promise<string> {
-  const file = join(dataDir, 'db-login-password');
+/** An embedded login role's password, generated once and kept beside the cluster. */
+async function embeddedPassword(dataDir: string, name: string): Promise<string> {
+  const file = join(dataDir, name);
   const existing = (await readFile(file, 'utf8').catch(() => '')).trim();
   if (existing) return existing;
   const password = randomBytes(24).toString('base64url');
@@ -44,7 +46,9 @@ export async function openDatabase(config: Config, logger: Logger, options: { mi
   let embedded: EmbeddedDatabase | undefined;
   let url = config.databaseUrl;
   let appUrl = config.appDatabaseUrl ?? url;
+  let serviceUrl = config.serviceDatabaseUrl ?? url;
   let loginPassword: string | undefined;
+  let serviceLoginPassword: string | undefined;
   if (!url) {
     const started = Date.now();
     embedded = await startEmbeddedPostgres({
@@ -53,13 +57,21 @@ export async function openDatabase(config: Config, logger: Logger, options: { mi
       onLog: (message) => logger.debug({ postgres: message.trim() }, 'embedded postgres'),
     });
     url = embedded.url;
-    loginPassword = await embeddedLoginPassword(config.dataDir);
+    loginPassword = await embeddedPassword(config.dataDir, 'db-login-password');
+    serviceLoginPassword = await embeddedPassword(config.dataDir, 'db-service-login-password');
     appUrl = asRole(url, config.roles.login, loginPassword);
+    serviceUrl = asRole(url, config.roles.serviceLogin, serviceLoginPassword);
     logger.info({ data_dir: config.dataDir, port: config.embeddedPort, ms: Date.now() - started }, 'embedded PostgreSQL started');
   }
   try {
     if (options.migrate) {
-      const applied = await migrate({ databaseUrl: url, roles: config.roles, loginPassword, log: (message) => logger.debug(message) });
+      const applied = await migrate({
+        databaseUrl: url,
+        roles: config.roles,
+        loginPassword,
+        serviceLoginPassword,
+        log: (message) => logger.debug(message),
+      });
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     } else {
       const pending = await pendingMigrations(url);
@@ -71,5 +83,5 @@ export async function openDatabase(config: Config, logger: Logger, options: { mi
     await embedded?.stop();
     throw error;
   }
-  return { url, appUrl: appUrl!, embedded: embedded !== undefined, close: async () => embedded?.stop() };
+  return { url, appUrl: appUrl!, serviceUrl: serviceUrl!, embedded: embedded !== undefined, close: async () => embedded?.stop() };
 }

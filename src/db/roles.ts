@@ -1,4 +1,4 @@
-// Creates the three database roles idempotently and checks their attributes.
+// Creates the database roles idempotently and checks their attributes.
 // The app role must never be able to read past row-level security: this file is where that starts.
 
 import type pg from 'pg';
@@ -35,7 +35,7 @@ async function roleExists(client: pg.ClientBase, name: string): Promise<boolean>
 export async function ensureRoles(
   client: pg.ClientBase,
   roles: DatabaseRoles,
-  options: { loginPassword?: string | undefined } = {},
+  options: { loginPassword?: string | undefined; serviceLoginPassword?: string | undefined } = {},
 ): Promise<void> {
   const me = await loginUser(client);
   if (me.superuser) {
@@ -47,23 +47,34 @@ export async function ensureRoles(
         // LOGIN: a distributed PostgreSQL (Citus) opens worker connections as this role.
         [roles.app, 'LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION'],
         [roles.service, 'NOLOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION'],
-        // NOINHERIT: membership in app and service lets it switch to them, never act as them.
+        // NOINHERIT: membership lets each login switch to its one role, never act as it.
         [roles.login, 'LOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION'],
+        [roles.serviceLogin, 'LOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION'],
       ];
       for (const [name, attrs] of attributes) {
         const verb = (await roleExists(client, name)) ? 'ALTER' : 'CREATE';
         await client.query(`${verb} ROLE ${ident(name)} ${attrs}`);
       }
-      await client.query(`GRANT ${ident(roles.app)}, ${ident(roles.service)} TO ${ident(roles.login)}`);
-      if (options.loginPassword) {
-        await client.query(`ALTER ROLE ${ident(roles.login)} PASSWORD ${client.escapeLiteral(options.loginPassword)}`);
+      // Requests must never reach BYPASSRLS: the request login is a member of app alone (older
+      // deployments granted it service too), and service work logs in separately.
+      await client.query(`GRANT ${ident(roles.app)} TO ${ident(roles.login)}`);
+      await client.query(`REVOKE ${ident(roles.service)} FROM ${ident(roles.login)}`);
+      await client.query(`GRANT ${ident(roles.service)} TO ${ident(roles.serviceLogin)}`);
+      const passwords: Array<[string, string | undefined]> = [
+        [roles.login, options.loginPassword],
+        [roles.serviceLogin, options.serviceLoginPassword],
+      ];
+      for (const [name, password] of passwords) {
+        if (password) await client.query(`ALTER ROLE ${ident(name)} PASSWORD ${client.escapeLiteral(password)}`);
       }
     } finally {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['tenantry.ensure_roles']);
     }
     const { rows } = await client.query<{ db: string }>('SELECT current_database() AS db');
     await client.query(`GRANT CONNECT, CREATE ON DATABASE ${ident(rows[0]!.db)} TO ${ident(roles.owner)}`);
-    await client.query(`GRANT CONNECT ON DATABASE ${ident(rows[0]!.db)} TO ${ident(roles.app)}, ${ident(roles.service)}`);
+    await client.query(
+      `GRANT CONNECT ON DATABASE ${ident(rows[0]!.db)} TO ${[roles.app, roles.service, roles.login, roles.serviceLogin].map(ident).join(', ')}`,
+    );
     await client.query(`GRANT USAGE, CREATE ON SCHEMA public TO ${ident(roles.owner)}`);
     await client.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
     return;

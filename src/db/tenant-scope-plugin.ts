@@ -33,8 +33,16 @@ import {
   type UpdateQueryNode,
   type ColumnUpdateNode,
   type MergeQueryNode,
-  IdentifierNode,
+  type FunctionNode,
+  type OrderByItemNode,
+  type ExplainNode,
+  type AggregateFunctionNode,
+  type QueryId,
+  createQueryId,
+  PostgresQueryCompiler,
+  RawNode as RawNodes,
 } from 'kysely';
+import { assertAllowedExpression, assertAllowedFunction, assertAllowedStatement, RawSqlRefused } from './raw-sql-allowlist.js';
 import { TENANT_COLUMN, TENANT_TABLES } from './tenant-tables.js';
 
 export class TenantScopeViolation extends Error {
@@ -53,28 +61,26 @@ export interface TenantScope {
   readonly identityReads?: ReadonlyMap<string, { readonly column: string; readonly value: unknown }>;
 }
 
-const RAW_TENANT_TABLE = new RegExp(`\\b(${[...TENANT_TABLES].join('|')})\\b`, 'i');
+const compiler = new PostgresQueryCompiler();
 
-/**
- * Raw SQL that could end the scoped transaction, change the role or settings it depends
- * on, or reach a table by a name the check above cannot see (Unicode-escaped identifiers,
- * SQL built from strings at run time).
- */
-const RAW_ESCAPE = new RegExp(
-  [
-    String.raw`\b(commit|rollback|abort|begin|savepoint|discard|reset)\b`,
-    String.raw`\bstart\s+transaction\b`,
-    String.raw`\brelease\s+savepoint\b`,
-    String.raw`\bset\s+(local\s+|session\s+)?(role|session|app\.|row_security|search_path)`,
-    String.raw`\bset_config\s*\(`,
-    String.raw`\bu&["']`,
-    String.raw`\b(query_to_xml\w*|query_to_json\w*|cursor_to_xml\w*|table_to_xml\w*|dblink\w*|lo_import|pg_read_file)\b`,
-    String.raw`\bexecute\b`,
-    String.raw`\bdo\s*\$`,
-    String.raw`\bcopy\s`,
-  ].join('|'),
-  'i',
-);
+/** The SQL text a raw node compiles to, parameters as $n: what PostgreSQL will parse. */
+function rawText(node: RawNode): string {
+  return compiler.compileQuery(node, createQueryId()).sql;
+}
+
+/** Raw SQL where a table belongs: a bare name there would read a tenant table unscoped. */
+function rawTableSource(node: OperationNode): boolean {
+  return RawNodes.is(node) || (AliasNode.is(node) && RawNodes.is(node.node));
+}
+
+/** The raw words the query builder itself writes after an ORDER BY expression. */
+const ORDER_DIRECTION = /^(asc|desc)?(\s+nulls\s+(first|last))?$/i;
+/** EXPLAIN options: keywords, each with an optional boolean or format word. */
+const EXPLAIN_OPTIONS = /^\s*[a-z_]+(\s+[a-z]+)?(\s*,\s*[a-z_]+(\s+[a-z]+)?)*\s*$/i;
+
+function refuseRawTableSources(nodes: readonly OperationNode[]): void {
+  if (nodes.some(rawTableSource)) throw new TenantScopeViolation('raw SQL cannot be a table source inside a scoped unit of work');
+}
 
 /** A table reference in a FROM, JOIN, UPDATE or DELETE: its name and how the query names it. */
 function tenantTableOf(node: OperationNode): { table: string; reference: string } | undefined {
@@ -108,6 +114,8 @@ function columnName(node: OperationNode): string | undefined {
 
 class TenantScopeTransformer extends OperationNodeTransformer {
   readonly #scope: TenantScope;
+  /** Raw nodes nested in a raw node are part of its text, checked once with it. */
+  #rawDepth = 0;
 
   constructor(scope: TenantScope) {
     super();
@@ -166,6 +174,7 @@ class TenantScopeTransformer extends OperationNodeTransformer {
 
   protected override transformSelectQuery(node: SelectQueryNode): SelectQueryNode {
     const transformed = super.transformSelectQuery(node);
+    refuseRawTableSources([...(transformed.from?.froms ?? []), ...(transformed.joins ?? []).map((join) => join.table)]);
     const { joins, extra } = this.#scopeJoins(transformed.joins, true);
     const where = this.#scopeWhere(transformed.where, [...(transformed.from?.froms ?? []), ...extra], true);
     return { ...transformed, ...(joins ? { joins } : {}), ...(where ? { where } : {}) };
@@ -173,6 +182,11 @@ class TenantScopeTransformer extends OperationNodeTransformer {
 
   protected override transformUpdateQuery(node: UpdateQueryNode): UpdateQueryNode {
     const transformed = super.transformUpdateQuery(node);
+    refuseRawTableSources([
+      ...(transformed.table ? [transformed.table] : []),
+      ...(transformed.from?.froms ?? []),
+      ...(transformed.joins ?? []).map((join) => join.table),
+    ]);
     if (transformed.table && tenantTableOf(transformed.table)) this.#checkUpdates(transformed.updates);
     const { joins, extra } = this.#scopeJoins(transformed.joins, false);
     const targets = [...(transformed.table ? [transformed.table] : []), ...(transformed.from?.froms ?? []), ...extra];
@@ -182,6 +196,11 @@ class TenantScopeTransformer extends OperationNodeTransformer {
 
   protected override transformDeleteQuery(node: DeleteQueryNode): DeleteQueryNode {
     const transformed = super.transformDeleteQuery(node);
+    refuseRawTableSources([
+      ...transformed.from.froms,
+      ...(transformed.using?.tables ?? []),
+      ...(transformed.joins ?? []).map((join) => join.table),
+    ]);
     const { joins, extra } = this.#scopeJoins(transformed.joins, false);
     const targets = [...transformed.from.froms, ...(transformed.using?.tables ?? []), ...extra];
     const where = this.#scopeWhere(transformed.where, targets, false);
@@ -190,6 +209,7 @@ class TenantScopeTransformer extends OperationNodeTransformer {
 
   protected override transformInsertQuery(node: InsertQueryNode): InsertQueryNode {
     const transformed = super.transformInsertQuery(node);
+    if (transformed.into) refuseRawTableSources([transformed.into]);
     const found = transformed.into ? tenantTableOf(transformed.into) : undefined;
     if (!found) return transformed;
     this.#confine(found.table, found.table, false);
@@ -245,35 +265,68 @@ class TenantScopeTransformer extends OperationNodeTransformer {
   }
 
   /**
-   * Raw SQL cannot be rewritten, so raw SQL that names a tenant table (in its text or as an
-   * identifier parameter) is refused, and so is raw SQL that could step outside the scope.
+   * Raw SQL cannot be rewritten, so it may only be an expression PostgreSQL's parser shows to
+   * read nothing by itself (see raw-sql-allowlist.ts); the outermost raw node is checked with
+   * everything nested in it. A raw statement of its own is checked by the plugin.
    */
-  protected override transformRaw(node: RawNode): RawNode {
-    const transformed = super.transformRaw(node);
-    const text = transformed.sqlFragments.join(' ');
-    const named = RAW_TENANT_TABLE.exec(text)?.[1] ?? transformed.parameters.map(namedTenantTable).find(Boolean);
-    if (named) {
-      throw new TenantScopeViolation(`raw SQL names tenant table "${named}"; use the query builder so it can be scoped`);
+  protected override transformRaw(node: RawNode, queryId?: QueryId): RawNode {
+    if (this.#rawDepth === 0) refusedAsScopeViolation(() => assertAllowedExpression(rawText(node)));
+    this.#rawDepth++;
+    try {
+      return super.transformRaw(node, queryId);
+    } finally {
+      this.#rawDepth--;
     }
-    const escape = RAW_ESCAPE.exec(text);
-    if (escape) throw new TenantScopeViolation(`raw SQL "${escape[0]}" is not allowed inside a scoped unit of work`);
-    return transformed;
+  }
+
+  /** `orderBy(x, 'desc')` carries its direction as raw SQL: only direction words pass. */
+  protected override transformOrderByItem(node: OrderByItemNode, queryId?: QueryId): OrderByItemNode {
+    const direction = node.direction;
+    if (!direction || !RawNodes.is(direction)) return super.transformOrderByItem(node, queryId);
+    if (!ORDER_DIRECTION.test(rawText(direction).trim())) {
+      throw new TenantScopeViolation('an ORDER BY direction must be asc or desc (with nulls first or last)');
+    }
+    return { ...super.transformOrderByItem({ ...node, direction: undefined }, queryId), direction };
+  }
+
+  /** `explain(format, sql\`analyze\`)` carries its options as raw SQL: only option words pass. */
+  protected override transformExplain(node: ExplainNode, queryId?: QueryId): ExplainNode {
+    const options = node.options;
+    if (!options || !RawNodes.is(options)) return super.transformExplain(node, queryId);
+    if (!EXPLAIN_OPTIONS.test(rawText(options))) throw new TenantScopeViolation('EXPLAIN options must be option keywords');
+    return { ...super.transformExplain({ ...node, options: undefined }, queryId), options };
+  }
+
+  /** A raw statement: `SELECT <allowed expressions>`, nothing else. */
+  transformRawStatement(node: RawNode, queryId?: QueryId): RawNode {
+    refusedAsScopeViolation(() => assertAllowedStatement(rawText(node)));
+    this.#rawDepth++;
+    try {
+      return super.transformRaw(node, queryId);
+    } finally {
+      this.#rawDepth--;
+    }
+  }
+
+  /** The query builder can call any function by name (eb.fn('ts_stat', ...)): the same list applies. */
+  protected override transformFunction(node: FunctionNode, queryId?: QueryId): FunctionNode {
+    refusedAsScopeViolation(() => assertAllowedFunction(node.func));
+    return super.transformFunction(node, queryId);
+  }
+
+  protected override transformAggregateFunction(node: AggregateFunctionNode, queryId?: QueryId): AggregateFunctionNode {
+    refusedAsScopeViolation(() => assertAllowedFunction(node.func));
+    return super.transformAggregateFunction(node, queryId);
   }
 }
 
-/** A tenant table named by an identifier inside raw SQL (sql.table(), sql.id(), sql.ref()). */
-function namedTenantTable(node: OperationNode): string | undefined {
-  if (IdentifierNode.is(node)) return TENANT_TABLES.has(node.name.toLowerCase()) ? node.name : undefined;
-  for (const value of Object.values(node)) {
-    const children = Array.isArray(value) ? value : [value];
-    for (const child of children) {
-      if (child && typeof child === 'object' && 'kind' in child) {
-        const found = namedTenantTable(child as OperationNode);
-        if (found) return found;
-      }
-    }
+function refusedAsScopeViolation(check: () => void): void {
+  try {
+    check();
+  } catch (error) {
+    if (error instanceof RawSqlRefused) throw new TenantScopeViolation(error.message);
+    throw error;
   }
-  return undefined;
 }
 
 export class TenantScopePlugin implements KyselyPlugin {
@@ -284,7 +337,8 @@ export class TenantScopePlugin implements KyselyPlugin {
   }
 
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    return this.#transformer.transformNode(args.node);
+    if (RawNodes.is(args.node)) return this.#transformer.transformRawStatement(args.node, args.queryId);
+    return this.#transformer.transformNode(args.node, args.queryId);
   }
 
   async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {

@@ -2,7 +2,6 @@
 // (JWT claim or API key) > X-Tenant-ID (id or slug) > subdomain. A name that disagrees
 // with the credential is refused, never followed.
 
-import { sql } from 'kysely';
 import { touchApiKey } from '../auth/api-keys/api-key-repository.js';
 import type { ApiKeyPrincipal, Principal, UserPrincipal } from '../auth/authenticate.js';
 import type { Clock } from '../clock.js';
@@ -128,9 +127,18 @@ export class TenantResolver {
           join.onRef('m.tenant_id', '=', 't.id').on('m.user_id', '=', principal.userId).on('m.deleted_at', 'is', null),
         )
         .select(['t.plan', 't.status', 'm.role'])
-        .select(
-          sql<boolean>`exists (select 1 from sessions s where s.family_id = ${principal.sessionFamilyId}
-            and s.user_id = ${principal.userId} and s.revoked_at is null and s.expires_at > ${now})`.as('session_live'),
+        .select((eb) =>
+          eb
+            .exists(
+              eb
+                .selectFrom('sessions as s')
+                .select('s.id')
+                .where('s.family_id', '=', principal.sessionFamilyId)
+                .where('s.user_id', '=', principal.userId)
+                .where('s.revoked_at', 'is', null)
+                .where('s.expires_at', '>', now),
+            )
+            .as('session_live'),
         )
         .where('t.id', '=', tenantId)
         .where('t.deleted_at', 'is', null),

@@ -76,7 +76,7 @@ describe('the app role', () => {
 });
 
 describe('the login role requests connect with', () => {
-  it('is NOINHERIT, neither superuser nor BYPASSRLS, and a member of app and service only', async () => {
+  it('is NOINHERIT, neither superuser nor BYPASSRLS, and a member of the app role only', async () => {
     const { rows } = await database.admin.query(
       `SELECT r.rolinherit, r.rolsuper, r.rolbypassrls,
               array(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
@@ -85,7 +85,7 @@ describe('the login role requests connect with', () => {
       [TEST_ROLES.login],
     );
     expect(rows).toEqual([
-      { rolinherit: false, rolsuper: false, rolbypassrls: false, member_of: [TEST_ROLES.app, TEST_ROLES.service].sort() },
+      { rolinherit: false, rolsuper: false, rolbypassrls: false, member_of: [TEST_ROLES.app] },
     ]);
   });
 

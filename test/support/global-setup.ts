@@ -8,7 +8,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/migrate.js';
-import { TEST_LOGIN_PASSWORD, TEST_ROLES, databaseUrl } from './roles.js';
+import { TEST_LOGIN_PASSWORD, TEST_ROLES, TEST_SERVICE_LOGIN_PASSWORD, databaseUrl } from './roles.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -30,7 +30,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${templateDatabase}"`);
-  await migrate({ databaseUrl: databaseUrl(adminUrl, templateDatabase), roles: TEST_ROLES, loginPassword: TEST_LOGIN_PASSWORD });
+  await migrate({
+    databaseUrl: databaseUrl(adminUrl, templateDatabase),
+    roles: TEST_ROLES,
+    loginPassword: TEST_LOGIN_PASSWORD,
+    serviceLoginPassword: TEST_SERVICE_LOGIN_PASSWORD,
+  });
   await admin.end();
 
   project.provide('adminUrl', adminUrl);

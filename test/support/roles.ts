@@ -8,10 +8,12 @@ export const TEST_ROLES: DatabaseRoles = Object.freeze({
   app: 'tenantry_app',
   service: 'tenantry_service',
   login: 'tenantry_login',
+  serviceLogin: 'tenantry_service_login',
 });
 
-/** The login role's password on the test cluster (set by the global setup). */
+/** The login roles' passwords on the test cluster (set by the global setup). */
 export const TEST_LOGIN_PASSWORD = 'tenantry-test-login-password';
+export const TEST_SERVICE_LOGIN_PASSWORD = 'tenantry-test-service-login-password';
 
 export function databaseUrl(base: string, database: string): string {
   const url = new URL(base);

@@ -10,7 +10,7 @@ import { createPool, createQueuePool } from '../../src/db/database.js';
 import { asRole } from '../../src/db/open-database.js';
 import { createLogger } from '../../src/logger.js';
 import { createServices, type Services } from '../../src/services.js';
-import { TEST_LOGIN_PASSWORD, TEST_ROLES } from './roles.js';
+import { TEST_LOGIN_PASSWORD, TEST_ROLES, TEST_SERVICE_LOGIN_PASSWORD } from './roles.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export class TestClock implements Clock {
@@ -54,11 +54,13 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   });
   const logger = createLogger(config.logLevel, sink);
   // As in production: requests log in as the login role, which holds no privileges of its
-  // own outside a scoped transaction; the job queue uses the administrative login.
+  // own outside a scoped transaction, service work as the service login, and the job queue
+  // uses the administrative login.
   const pool = createPool(asRole(database.url, TEST_ROLES.login, TEST_LOGIN_PASSWORD), 10, logger);
+  const servicePool = createPool(asRole(database.url, TEST_ROLES.serviceLogin, TEST_SERVICE_LOGIN_PASSWORD), 4, logger);
   const queuePool = createQueuePool(database.url, logger);
   const clock = new TestClock();
-  const services = createServices({ config, jwt: config.jwt!, pool, queuePool, clock, logger });
+  const services = createServices({ config, jwt: config.jwt!, pool, servicePool, queuePool, clock, logger });
   const app = await buildApp(services);
   await options.extend?.(app, services);
   await app.ready();
@@ -71,6 +73,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     async close() {
       await app.close();
       await pool.end();
+      await servicePool.end();
       await queuePool.end();
       await database.drop();
     },
