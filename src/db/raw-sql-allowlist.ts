@@ -9,8 +9,9 @@ await loadModule();
 
 /**
  * Functions a scoped unit may call, by raw SQL or by the query builder: pure computations on
- * values already in reach. Nothing that reads a table, a file or another session by name
- * (query_to_xml, ts_stat, dblink, lo_import, current_setting, set_config, ...) is here.
+ * values already in reach, and current_setting (this session's settings, no tenant's rows).
+ * Nothing that reads a table, a file or another session by name, or changes a setting
+ * (query_to_xml, ts_stat, dblink, lo_import, set_config, ...) is here.
  */
 const FUNCTIONS: ReadonlySet<string> = new Set([
   // text
@@ -31,8 +32,8 @@ const FUNCTIONS: ReadonlySet<string> = new Set([
   // full-text search
   'to_tsvector', 'to_tsquery', 'plainto_tsquery', 'websearch_to_tsquery', 'phraseto_tsquery', 'ts_rank',
   'ts_rank_cd', 'ts_headline', 'setweight',
-  // identifiers and the invalidation channel
-  'gen_random_uuid', 'pg_notify',
+  // identifiers, the invalidation channel, this session's settings
+  'gen_random_uuid', 'pg_notify', 'current_setting',
 ]);
 
 /** Types a value may be cast to: plain data types, no reg* lookups but the text-search config. */
