@@ -92,7 +92,9 @@ export async function ensureRoles(
       `login user "${me.name}" is not a superuser and cannot use role(s) ${missing.join(', ')}. ` +
         `As a superuser run: CREATE ROLE ${ident(roles.app)} LOGIN NOSUPERUSER NOBYPASSRLS; ` +
         `CREATE ROLE ${ident(roles.service)} NOLOGIN BYPASSRLS; ` +
-        `GRANT ${[roles.owner, roles.app, roles.service].filter((r) => r !== me.name).map(ident).join(', ')} TO ${ident(me.name)};`,
+        `GRANT ${[roles.owner, roles.app, roles.service].filter((r) => r !== me.name).map(ident).join(', ')} TO ${ident(me.name)}; ` +
+        `and for the server's connections: CREATE ROLE ${ident(roles.login)} LOGIN NOINHERIT IN ROLE ${ident(roles.app)}; ` +
+        `CREATE ROLE ${ident(roles.serviceLogin)} LOGIN NOINHERIT IN ROLE ${ident(roles.service)};`,
     );
   }
 }
