@@ -3,6 +3,7 @@
 
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { TEXT_PATTERN_RULES } from './common-schemas.js';
 import { AppError, problemBody, type ProblemCode } from './problems.js';
 
 const FASTIFY_CODES: Record<string, ProblemCode> = {
@@ -25,8 +26,9 @@ function validationErrors(error: FastifyError) {
     const path = `${error.validationContext ?? 'body'}${issue.instancePath.replace(/\//g, '.')}`;
     const missing = (issue.params as { missingProperty?: string }).missingProperty;
     const extra = (issue.params as { additionalProperty?: string }).additionalProperty;
+    const pattern = (issue.params as { pattern?: string }).pattern;
     const field = missing ? `${path}.${missing}` : extra ? `${path}.${extra}` : path;
-    const message = extra ? 'is not an allowed field' : (issue.message ?? 'is not valid');
+    const message = extra ? 'is not an allowed field' : ((pattern && TEXT_PATTERN_RULES.get(pattern)) ?? issue.message ?? 'is not valid');
     return { field, message };
   });
 }
