@@ -4,6 +4,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TEXT_PATTERN_RULES } from './common-schemas.js';
+import { databaseInputProblem } from './database-input-errors.js';
 import { AppError, problemBody, type ProblemCode } from './problems.js';
 
 const FASTIFY_CODES: Record<string, ProblemCode> = {
@@ -43,6 +44,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const errors = validationErrors(error);
       const detail = errors.map((e) => `${e.field} ${e.message}`).join('; ');
       return send(reply, request, problemBody('validation-failed', detail, { errors }));
+    }
+    const refusedInput = databaseInputProblem(error);
+    if (refusedInput) {
+      request.log.warn({ err: error }, 'the database refused a value from the request');
+      return send(reply, request, refusedInput);
     }
     const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
     if (mapped) return send(reply, request, problemBody(mapped, error.message));
