@@ -6,6 +6,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { TEXT_PATTERN_RULES } from './common-schemas.js';
 import { databaseInputProblem } from './database-input-errors.js';
 import { AppError, problemBody, type ProblemCode } from './problems.js';
+import { otherMethodsOf } from './route-methods.js';
 
 const FASTIFY_CODES: Record<string, ProblemCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'malformed-json',
@@ -13,6 +14,9 @@ const FASTIFY_CODES: Record<string, ProblemCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload-too-large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation-failed',
+  FST_ERR_BAD_URL: 'bad-url',
+  FST_ERR_INVALID_URL: 'bad-url',
+  FST_ERR_MAX_PARAM_LENGTH: 'uri-too-long',
 };
 
 function send(reply: FastifyReply, request: FastifyRequest, body: ReturnType<typeof problemBody>) {
@@ -66,7 +70,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return send(reply, request, problemBody('internal', undefined));
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    send(reply, request, problemBody('route-not-found', `${request.method} ${request.url.split('?')[0]} is not a route`)),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const allowed = otherMethodsOf(app, request.method, path);
+    if (allowed.length === 0) return send(reply, request, problemBody('route-not-found', `${request.method} ${path} is not a route`));
+    reply.header('allow', allowed.join(', '));
+    return send(reply, request, problemBody('method-not-allowed', `${path} answers ${allowed.join(', ')}`));
+  });
 }
