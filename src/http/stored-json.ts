@@ -36,7 +36,7 @@ export function storedJsonProblem(value: unknown): JsonProblem | undefined {
     } else if (typeof current === 'object' && current !== null) {
       if (depth >= MAX_JSON_DEPTH) return { pointer, message: `must not nest more than ${MAX_JSON_DEPTH} levels deep` };
       for (const [key, child] of Object.entries(current)) {
-        if (!STORABLE_TEXT.test(key)) return { pointer, message: `must not have a key that contains NUL (\\u0000) or an unpaired UTF-16 surrogate` };
+        if (!STORABLE_TEXT.test(key)) return { pointer, message: 'must not have a key that contains NUL (\\u0000) or an unpaired UTF-16 surrogate' };
         pending.push({ value: child, pointer: `${pointer}/${key}`, depth: depth + 1 });
       }
     }

@@ -53,7 +53,10 @@ export interface KnownValues {
   valueFor(name: string, schema: JsonSchema): unknown;
 }
 
-export const BODY_LIMIT_BYTES = 1024 * 1024;
+/** The server's default TENANTRY_BODY_LIMIT: a body past it must be a 413. */
+const BODY_LIMIT_BYTES = 1024 * 1024;
+
+let emails = 0;
 
 /** Text PostgreSQL cannot store: always refused. */
 const UNSTORABLE = ['\u0000', 'a\u0000b', '\ud800', 'x\udfff', 'ok\udc00\ud800'];
@@ -138,7 +141,7 @@ function sample(schema: JsonSchema, name: string, known: KnownValues): unknown {
     case 'string': {
       if (schema.format === 'uuid') return '01900000-0000-7000-8000-000000000001';
       if (schema.format === 'date-time') return new Date(Date.now() - 3_600_000).toISOString();
-      if (schema.format === 'email') return `fuzz-${Math.random().toString(36).slice(2, 10)}@example.test`;
+      if (schema.format === 'email') return `fuzz-${++emails}@example.test`;
       const candidates = ['fuzz', 'fuzz_value', 'fuzz value'].map((text) => text.padEnd(schema.minLength ?? 0, 'z'));
       const pattern = schema.pattern ? new RegExp(schema.pattern, 'u') : undefined;
       return candidates.find((text) => !pattern || pattern.test(text)) ?? candidates[0];
