@@ -8,6 +8,7 @@ import { apiKeysRoutes } from './auth/api-keys/api-keys.routes.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { tasksRoutes } from './domain/tasks/task-domain.routes.js';
 import { registerAccess } from './http/access.js';
+import { answerClientError } from './http/client-errors.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -39,6 +40,14 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     },
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     trustProxy: false,
+    // Errors Fastify raises before routing (a path that is not valid percent-encoding, a path
+    // parameter over maxParamLength) get the app's own error handler, like every other error;
+    // no route means no onSend hook, so the request id is added here.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      return request.server.errorHandler(error, request, reply);
+    },
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   registerValidation(app);

@@ -4,7 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { decodeCursor, encodeCursor } from '../domain/tasks/page-cursor.js';
-import { NextCursor } from '../domain/tasks/page.schemas.js';
+import { Cursor, NextCursor } from '../domain/tasks/page.schemas.js';
 import { access } from '../http/access.js';
 import { problems, Timestamp, Uuid } from '../http/common-schemas.js';
 import type { Services } from '../services.js';
@@ -25,7 +25,6 @@ const AuditEntryView = Type.Object({
 const AuditPage = Type.Object({ data: Type.Array(AuditEntryView), nextCursor: NextCursor });
 
 const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Entries per page' }));
-const Cursor = Type.Optional(Type.String({ maxLength: 200, description: 'nextCursor of the previous page, unchanged' }));
 
 const AdminAuditQuery = Type.Object(
   {

@@ -1,7 +1,7 @@
 // Request and response schemas of the /v1/auth routes and /v1/me.
 
 import { Type } from 'typebox';
-import { Email, RoleSchema, Uuid } from '../http/common-schemas.js';
+import { Email, Password, RoleSchema, Text, Uuid } from '../http/common-schemas.js';
 import { UserView } from '../tenancy/tenant-view.js';
 
 export const TokenPairView = Type.Object({
@@ -14,31 +14,30 @@ export const TokenPairView = Type.Object({
 export const LoginBody = Type.Object(
   {
     email: Email,
-    password: Type.String({ minLength: 1, maxLength: 256 }),
-    tenant: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'Tenant id or slug' })),
+    password: Text({ minLength: 1, maxLength: 256 }),
+    tenant: Type.Optional(Text({ minLength: 1, maxLength: 63, description: 'Tenant id or slug' })),
   },
   { additionalProperties: false },
 );
 
-export const RefreshBody = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
+export const RefreshBody = Type.Object({ refreshToken: Text({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
 
 export const LogoutBody = Type.Object(
-  { refreshToken: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })) },
+  { refreshToken: Type.Optional(Text({ minLength: 1, maxLength: 512 })) },
   { additionalProperties: false },
 );
 
 export const SwitchTenantBody = Type.Object(
-  { tenant: Type.String({ minLength: 1, maxLength: 63, description: 'Tenant id or slug' }) },
+  { tenant: Text({ minLength: 1, maxLength: 63, description: 'Tenant id or slug' }) },
   { additionalProperties: false },
 );
 
 export const AcceptInvitationBody = Type.Object(
   {
-    token: Type.String({ minLength: 1, maxLength: 512 }),
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Required when no account has the invited email' })),
-    password: Type.Optional(
-      Type.String({ minLength: 10, maxLength: 256, description: 'Required when no account has the invited email; at least 10 characters' }),
-    ),
+    token: Text({ minLength: 1, maxLength: 512 }),
+    name: Type.Optional(Text({ minLength: 1, maxLength: 200, description: 'Required when no account has the invited email' })),
+    /** Required when no account has the invited email. */
+    password: Type.Optional(Password),
   },
   { additionalProperties: false },
 );

@@ -1,13 +1,49 @@
-// Schemas shared by several routes: identifiers, problem answers, pagination.
+// Schemas shared by several routes: identifiers, text, problem answers, pagination.
 // Route-specific schemas live beside their routes.
 
 import { Type, type Static } from 'typebox';
 
+/**
+ * What text a request may carry: anything but NUL, which PostgreSQL text cannot store at
+ * all, and halves of UTF-16 surrogate pairs without their partner, which have no UTF-8 form
+ * (the driver would quietly store U+FFFD instead). Ajv compiles patterns with the u flag, so
+ * a proper pair (an emoji) is one code point and passes.
+ */
+const STORABLE_CHAR = '[^\\u0000\\uD800-\\uDFFF]';
+const TEXT_PATTERN = `^${STORABLE_CHAR}*$`;
+/** The same, holding at least one non-space character: a name of blanks names nothing. */
+const NON_BLANK_TEXT_PATTERN = `^\\s*[^\\s\\u0000\\uD800-\\uDFFF]${STORABLE_CHAR}*$`;
+
+/** One test for text that did not arrive through a schema (keys and strings inside JSON values). */
+export const STORABLE_TEXT = new RegExp(TEXT_PATTERN, 'u');
+export const STORABLE_TEXT_RULE = 'must not contain NUL (\\u0000) or an unpaired UTF-16 surrogate';
+
+/** What a client is told when a Text pattern refuses its value: the pattern itself says little. */
+export const TEXT_PATTERN_RULES: ReadonlyMap<string, string> = new Map([
+  [TEXT_PATTERN, STORABLE_TEXT_RULE],
+  [NON_BLANK_TEXT_PATTERN, 'must hold a non-space character, and no NUL (\\u0000) or unpaired UTF-16 surrogate'],
+]);
+
+export interface TextOptions {
+  readonly minLength?: number;
+  /** Required: every text a request sends is bounded. */
+  readonly maxLength: number;
+  /** Refuse values made only of white space. */
+  readonly nonBlank?: boolean;
+  readonly description?: string;
+}
+
+/** Every free-text field of a request (body, query string or path) is one of these. */
+export function Text({ nonBlank = false, ...options }: TextOptions) {
+  return Type.String({ ...options, pattern: nonBlank ? NON_BLANK_TEXT_PATTERN : TEXT_PATTERN });
+}
+
 export const Uuid = Type.String({ format: 'uuid', description: 'UUIDv7 identifier' });
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 320 });
 export const RoleSchema = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member'), Type.Literal('viewer')]);
+/** RFC 3339; requests must name a real instant in the years 1-9999 (see instant.ts). */
 export const Timestamp = Type.String({ format: 'date-time' });
-export const Password = Type.String({ minLength: 10, maxLength: 256, description: 'At least 10 characters' });
+export const Password = Text({ minLength: 10, maxLength: 256, description: 'At least 10 characters' });
 
 export const Problem = Type.Object(
   {

@@ -3,7 +3,10 @@
 
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { TEXT_PATTERN_RULES } from './common-schemas.js';
+import { databaseInputProblem } from './database-input-errors.js';
 import { AppError, problemBody, type ProblemCode } from './problems.js';
+import { otherMethodsOf } from './route-methods.js';
 
 const FASTIFY_CODES: Record<string, ProblemCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'malformed-json',
@@ -11,6 +14,9 @@ const FASTIFY_CODES: Record<string, ProblemCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload-too-large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation-failed',
+  FST_ERR_BAD_URL: 'bad-url',
+  FST_ERR_INVALID_URL: 'bad-url',
+  FST_ERR_MAX_PARAM_LENGTH: 'uri-too-long',
 };
 
 function send(reply: FastifyReply, request: FastifyRequest, body: ReturnType<typeof problemBody>) {
@@ -25,8 +31,9 @@ function validationErrors(error: FastifyError) {
     const path = `${error.validationContext ?? 'body'}${issue.instancePath.replace(/\//g, '.')}`;
     const missing = (issue.params as { missingProperty?: string }).missingProperty;
     const extra = (issue.params as { additionalProperty?: string }).additionalProperty;
+    const pattern = (issue.params as { pattern?: string }).pattern;
     const field = missing ? `${path}.${missing}` : extra ? `${path}.${extra}` : path;
-    const message = extra ? 'is not an allowed field' : (issue.message ?? 'is not valid');
+    const message = extra ? 'is not an allowed field' : ((pattern && TEXT_PATTERN_RULES.get(pattern)) ?? issue.message ?? 'is not valid');
     return { field, message };
   });
 }
@@ -41,6 +48,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const errors = validationErrors(error);
       const detail = errors.map((e) => `${e.field} ${e.message}`).join('; ');
       return send(reply, request, problemBody('validation-failed', detail, { errors }));
+    }
+    const refusedInput = databaseInputProblem(error);
+    if (refusedInput) {
+      request.log.warn({ err: error }, 'the database refused a value from the request');
+      return send(reply, request, refusedInput);
     }
     const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
     if (mapped) return send(reply, request, problemBody(mapped, error.message));
@@ -58,7 +70,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return send(reply, request, problemBody('internal', undefined));
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    send(reply, request, problemBody('route-not-found', `${request.method} ${request.url.split('?')[0]} is not a route`)),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const allowed = otherMethodsOf(app, request.method, path);
+    if (allowed.length === 0) return send(reply, request, problemBody('route-not-found', `${request.method} ${path} is not a route`));
+    reply.header('allow', allowed.join(', '));
+    return send(reply, request, problemBody('method-not-allowed', `${path} answers ${allowed.join(', ')}`));
+  });
 }

@@ -4,11 +4,18 @@
 import { Ajv, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance, FastifySchema } from 'fastify';
+import { isInstant } from './instant.js';
+import { storedJsonKeyword } from './stored-json.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 function ajv(options: Options): Ajv {
-  return addFormats(new Ajv({ allErrors: false, useDefaults: true, removeAdditional: false, strict: false, ...options }));
+  const instance = addFormats(new Ajv({ allErrors: false, useDefaults: true, removeAdditional: false, strict: false, ...options }));
+  // ajv-formats' date-time lets through what handlers cannot use: leap seconds (new Date()
+  // reads them as Invalid Date) and year 0 (which timestamptz refuses).
+  instance.addFormat('date-time', { type: 'string', validate: isInstant });
+  instance.addKeyword(storedJsonKeyword);
+  return instance;
 }
 
 export function registerValidation(app: FastifyInstance): void {

@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { isUniqueViolation } from '../db/constraint-violation.js';
 import { access } from '../http/access.js';
-import { problems } from '../http/common-schemas.js';
+import { problems, Text } from '../http/common-schemas.js';
 import { AppError } from '../http/problems.js';
 import type { Services } from '../services.js';
 import type { Metric } from './metric-catalog.js';
@@ -25,12 +25,12 @@ const MetricView = Type.Object({
 const NewMetric = Type.Object(
   {
     key: Type.String({ pattern: '^[a-z][a-z0-9_]{1,62}$' }),
-    unit: Type.String({ minLength: 1, maxLength: 50 }),
+    unit: Text({ minLength: 1, maxLength: 50 }),
     aggregation: Aggregation,
     uniqueBy: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$', description: 'Required for unique_count' })),
     resets: Type.Optional(Type.Boolean({ description: 'Whether its quota resets each billing period (default true)' })),
     enforcement: Type.Optional(Type.Union([Type.Literal('hard'), Type.Literal('soft')])),
-    description: Type.Optional(Type.String({ maxLength: 500 })),
+    description: Type.Optional(Text({ maxLength: 500 })),
   },
   { additionalProperties: false },
 );

@@ -1,17 +1,18 @@
 // Request and response schemas of /v1/usage.
 
 import { Type } from 'typebox';
-import { Timestamp } from '../http/common-schemas.js';
+import { Text, Timestamp } from '../http/common-schemas.js';
+import { StoredJsonObject } from '../http/stored-json.js';
 
 export const MAX_EVENTS_PER_BATCH = 1000;
 
 export const UsageEventBody = Type.Object(
   {
-    metric: Type.String({ minLength: 1, maxLength: 63 }),
+    metric: Text({ minLength: 1, maxLength: 63 }),
     quantity: Type.Number({ minimum: 0 }),
-    idempotency_key: Type.String({ minLength: 1, maxLength: 200, description: 'Unique per tenant: a repeated key is a duplicate' }),
+    idempotency_key: Text({ minLength: 1, maxLength: 200, description: 'Unique per tenant: a repeated key is a duplicate' }),
     occurred_at: Type.Optional(Timestamp),
-    properties: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    properties: Type.Optional(StoredJsonObject()),
   },
   { additionalProperties: false },
 );

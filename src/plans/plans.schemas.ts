@@ -1,6 +1,7 @@
 // Request and response schemas of /v1/plans and /v1/tenant/plan.
 
 import { Type, type Static } from 'typebox';
+import { Text } from '../http/common-schemas.js';
 import type { Plan } from './plan.js';
 
 const Limit = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'null: unlimited' });
@@ -15,7 +16,7 @@ export const PlanView = Type.Object({
 });
 
 export const ChangePlanBody = Type.Object(
-  { plan: Type.String({ minLength: 1, maxLength: 40, description: 'Key of a plan from GET /v1/plans' }) },
+  { plan: Text({ minLength: 1, maxLength: 40, description: 'Key of a plan from GET /v1/plans' }) },
   { additionalProperties: false },
 );
 

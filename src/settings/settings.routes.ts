@@ -4,7 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { access } from '../http/access.js';
-import { problems } from '../http/common-schemas.js';
+import { problems, Text } from '../http/common-schemas.js';
 import { AppError } from '../http/problems.js';
 import type { Services } from '../services.js';
 import { runWithContext } from '../tenancy/context.js';
@@ -24,7 +24,7 @@ const SettingsView = Type.Object({
   sources: Type.Record(Type.String(), Source, { description: 'Per setting: the level its value came from' }),
 });
 
-const PatchValue = Type.Union([Type.String({ minLength: 1, maxLength: 2048 }), Type.Null()], { description: 'null: back to the plan or global default' });
+const PatchValue = Type.Union([Text({ minLength: 1, maxLength: 2048 }), Type.Null()], { description: 'null: back to the plan or global default' });
 const SettingsPatchBody = Type.Object(
   Object.fromEntries(SETTING_KEYS.map((key) => [key, Type.Optional(PatchValue)])) as Record<(typeof SETTING_KEYS)[number], ReturnType<typeof Type.Optional<typeof PatchValue>>>,
   { additionalProperties: false, minProperties: 1 },

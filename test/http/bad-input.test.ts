@@ -151,7 +151,9 @@ describe('unknown routes', () => {
     expect(problem.instance).toBe('/v1/nothing-here');
   });
 
-  it('returns 404 problem+json for a known path with an unknown method', async () => {
-    await expectRefused(await testApp.app.inject({ method: 'PUT', url: '/v1/tenants' }), 404, 'route-not-found');
+  it('returns 405 problem+json with Allow for a known path with another method', async () => {
+    const response = await testApp.app.inject({ method: 'PUT', url: '/v1/tenants' });
+    await expectRefused(response, 405, 'method-not-allowed');
+    expect(response.headers.allow).toBe('POST');
   });
 });

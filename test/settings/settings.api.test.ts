@@ -121,6 +121,11 @@ describe('PATCH /v1/tenant/settings', () => {
     'https://[fe80::1]/hook',
     'https://224.0.0.1/hook',
     'https://[::ffff:127.0.0.1]/hook',
+    'https://[::127.0.0.1]/hook',
+    'https://[::ffff:0:7f00:1]/hook',
+    'https://[2002:7f00:1::]/hook',
+    'https://[2002:a9fe:a9fe::]/latest/meta-data',
+    'https://[64:ff9b::a9fe:a9fe]/latest/meta-data',
     'https://0.0.0.0/hook',
     'https://2130706433/hook', // 127.0.0.1 as one decimal number: the URL parser normalizes it
   ];

@@ -1,13 +1,13 @@
 // Request and response schemas of /v1/api-keys.
 
 import { Type } from 'typebox';
-import { RoleSchema, Timestamp, Uuid } from '../../http/common-schemas.js';
+import { RoleSchema, Text, Timestamp, Uuid } from '../../http/common-schemas.js';
 
 export const Scope = Type.String({ pattern: '^[a-z_]+:(read|write|\\*)$', maxLength: 64 });
 
 export const CreateApiKeyBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
+    name: Text({ minLength: 1, maxLength: 200 }),
     kind: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('agent')])),
     role: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('member'), Type.Literal('viewer')])),
     scopes: Type.Optional(Type.Array(Scope, { maxItems: 32, uniqueItems: true })),

@@ -2,6 +2,7 @@
 // seen, so pages stay stable while rows are added, and no page costs an OFFSET scan.
 
 import { sql, type RawBuilder } from 'kysely';
+import { isInstant } from '../../http/instant.js';
 import { AppError } from '../../http/problems.js';
 
 export type SortOrder = 'asc' | 'desc';
@@ -47,7 +48,8 @@ export function decodeCursor(cursor: string | undefined, sort: SortOrder): PageP
   }
   if (!Array.isArray(decoded) || decoded.length !== 3) throw invalidCursor();
   const [at, id, order] = decoded as unknown[];
-  if (typeof at !== 'string' || !AT.test(at) || typeof id !== 'string' || !UUID.test(id) || order !== sort) {
+  // The shape alone lets month 13 or 30 February through, and PostgreSQL would refuse them.
+  if (typeof at !== 'string' || !AT.test(at) || !isInstant(at) || typeof id !== 'string' || !UUID.test(id) || order !== sort) {
     throw invalidCursor();
   }
   return { at, id };

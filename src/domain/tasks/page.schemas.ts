@@ -2,10 +2,14 @@
 // projects and tasks page the same way.
 
 import { Type } from 'typebox';
+import { Text } from '../../http/common-schemas.js';
+
+/** Checked in full when decoded (page-cursor.ts); the schema only bounds it. */
+export const Cursor = Type.Optional(Text({ maxLength: 200, description: 'nextCursor of the previous page, unchanged' }));
 
 export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Rows per page' })),
-  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'nextCursor of the previous page, unchanged' })),
+  cursor: Cursor,
   sort: Type.Optional(Type.Union([Type.Literal('desc'), Type.Literal('asc')], { default: 'desc', description: 'By creation time' })),
 };
 

@@ -2,12 +2,11 @@
 // shared with the task list (page.schemas.ts).
 
 import { Type } from 'typebox';
-import { Timestamp, Uuid } from '../../http/common-schemas.js';
+import { Text, Timestamp, Uuid } from '../../http/common-schemas.js';
 import { PageQuery } from './page.schemas.js';
 
-/** At least one non-space character: a name of blanks passes the length check but names nothing. */
-const ProjectName = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
-const ProjectDescription = Type.String({ maxLength: 10_000 });
+const ProjectName = Text({ minLength: 1, maxLength: 200, nonBlank: true });
+const ProjectDescription = Text({ maxLength: 10_000 });
 
 export const ProjectView = Type.Object({
   id: Uuid,

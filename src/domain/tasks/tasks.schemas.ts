@@ -2,13 +2,12 @@
 // the list query adds filters to the shared pagination fields.
 
 import { Type } from 'typebox';
-import { Timestamp, Uuid } from '../../http/common-schemas.js';
+import { Text, Timestamp, Uuid } from '../../http/common-schemas.js';
 import { PageQuery } from './page.schemas.js';
 
 const TaskStatus = Type.Union([Type.Literal('todo'), Type.Literal('in_progress'), Type.Literal('done')]);
-/** At least one non-space character: a title of blanks passes the length check but says nothing. */
-const TaskTitle = Type.String({ minLength: 1, maxLength: 500, pattern: '\\S' });
-const TaskDescription = Type.String({ maxLength: 20_000 });
+const TaskTitle = Text({ minLength: 1, maxLength: 500, nonBlank: true });
+const TaskDescription = Text({ maxLength: 20_000 });
 const Assignee = Type.Union([Uuid, Type.Null()], { description: 'A member of this tenant; null for nobody' });
 
 export const TaskView = Type.Object({
@@ -51,7 +50,7 @@ export const ListTasksQuery = Type.Object(
     projectId: Type.Optional(Uuid),
     status: Type.Optional(TaskStatus),
     assigneeId: Type.Optional(Uuid),
-    q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Text in the title or description' })),
+    q: Type.Optional(Text({ minLength: 1, maxLength: 200, description: 'Text in the title or description' })),
   },
   { additionalProperties: false },
 );

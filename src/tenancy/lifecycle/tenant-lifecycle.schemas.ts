@@ -1,10 +1,10 @@
 // Request and response schemas of DELETE /v1/tenant.
 
 import { Type } from 'typebox';
-import { Timestamp, Uuid } from '../../http/common-schemas.js';
+import { Text, Timestamp, Uuid } from '../../http/common-schemas.js';
 
 export const DeleteTenantBody = Type.Object(
-  { confirm: Type.String({ minLength: 1, maxLength: 63, description: "The tenant's slug, repeated to confirm" }) },
+  { confirm: Text({ minLength: 1, maxLength: 63, description: "The tenant's slug, repeated to confirm" }) },
   { additionalProperties: false },
 );
 

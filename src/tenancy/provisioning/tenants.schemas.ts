@@ -1,20 +1,20 @@
 // Request and response schemas of POST /v1/tenants.
 
 import { Type } from 'typebox';
-import { Email, Password, Uuid } from '../../http/common-schemas.js';
+import { Email, Password, Text, Uuid } from '../../http/common-schemas.js';
 import { TenantView, UserView } from '../tenant-view.js';
 
 export const CreateTenantBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    slug: Type.String({ minLength: 3, maxLength: 63 }),
-    subdomain: Type.Optional(Type.String({ minLength: 3, maxLength: 63 })),
+    name: Text({ minLength: 1, maxLength: 200 }),
+    slug: Text({ minLength: 3, maxLength: 63 }),
+    subdomain: Type.Optional(Text({ minLength: 3, maxLength: 63 })),
     plan: Type.Optional(Type.Union([Type.Literal('free'), Type.Literal('pro'), Type.Literal('promax'), Type.Literal('enterprise')])),
     owner: Type.Object(
       {
         email: Email,
         password: Password,
-        name: Type.String({ minLength: 1, maxLength: 200 }),
+        name: Text({ minLength: 1, maxLength: 200 }),
       },
       { additionalProperties: false },
     ),

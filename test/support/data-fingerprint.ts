@@ -1,0 +1,40 @@
+// A digest of every row a request can write, per table, read through the superuser pool:
+// a test proves a refused request changed nothing, updates included, not only row counts.
+
+import type pg from 'pg';
+
+/** Tables requests write, and what each may gain without a request asking for it. */
+const WRITTEN: Record<string, string | undefined> = {
+  tenants: undefined,
+  users: undefined,
+  memberships: undefined,
+  invitations: undefined,
+  api_keys: undefined,
+  sessions: undefined,
+  projects: undefined,
+  project_members: undefined,
+  tasks: undefined,
+  plans: undefined,
+  flag_definitions: undefined,
+  flag_plan_defaults: undefined,
+  flag_overrides: undefined,
+  audit_log: undefined,
+  platform_audit_log: undefined,
+  usage_metrics: undefined,
+  // Every tenant request is metered as api_calls, written a second later in the background.
+  usage_events: `metric <> 'api_calls'`,
+  usage_counters: `metric <> 'api_calls'`,
+  usage_warnings: `metric <> 'api_calls'`,
+  // Not listed: service_role_audit, which records reads by the operator as well.
+};
+
+export type DataFingerprint = Record<string, string>;
+
+export async function dataFingerprint(admin: pg.Pool): Promise<DataFingerprint> {
+  const digests = Object.entries(WRITTEN).map(
+    ([table, keep]) =>
+      `(SELECT md5(coalesce(string_agg(row::text, '|' ORDER BY row::text), '')) FROM ${table} AS row${keep ? ` WHERE ${keep}` : ''}) AS ${table}`,
+  );
+  const { rows } = await admin.query<DataFingerprint>(`SELECT ${digests.join(', ')}`);
+  return rows[0]!;
+}
