@@ -10,6 +10,7 @@ import { tasksRoutes } from './domain/tasks/task-domain.routes.js';
 import { registerAccess } from './http/access.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
+import { metricsRoutes } from './http/metrics.routes.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerValidation } from './http/validation.js';
 import { retryAfterHeader } from './metering/retry-after.js';
@@ -53,6 +54,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
 
   const options = { services };
   await app.register(healthRoutes, options);
+  await app.register(metricsRoutes, options);
   await app.register(tenantsRoutes, options);
   await app.register(authRoutes, options);
   await app.register(apiKeysRoutes, options);
