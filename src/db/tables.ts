@@ -87,7 +87,10 @@ export interface ApiKeysTable {
   kind: Generated<'user' | 'agent'>;
   role: Generated<Role>;
   scopes: Generated<string[]>;
+  /** The person the key acts for. Null only on revoked keys from before every key had one. */
   created_by: string | null;
+  /** The key this one was minted with (it has the same creator), or null when a person made it. */
+  created_by_key_id: ColumnType<string | null, string | null | undefined, never>;
   created_at: CreatedAt;
   expires_at: NullableTimestamp;
   last_used_at: NullableTimestamp;
