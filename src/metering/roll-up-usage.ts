@@ -31,7 +31,8 @@ export interface RollupResult {
 }
 
 /**
- * Claims up to `batch` queued keys (oldest first), and adds their events' counts, sums and
+ * Claims up to `batch` queued keys, in no particular order (each is taken within a few runs;
+ * an index to order them would cost every ingest), and adds their events' counts, sums and
  * maxima into the hour and day buckets. Distinct counts cannot be added up: each bucket the
  * claimed events touch is recounted from the raw events visible to this statement. All of it
  * is one statement, so the claimed keys and the events read share one snapshot.
@@ -41,9 +42,7 @@ async function claimAndAdd(tx: Tx, batch: number): Promise<{ claimed: number; ev
     WITH claimed AS (
       DELETE FROM usage_rollup_queue q
       WHERE (q.tenant_id, q.idempotency_key) IN (
-        SELECT tenant_id, idempotency_key FROM usage_rollup_queue
-        ORDER BY queued_at LIMIT ${batch}
-        FOR UPDATE SKIP LOCKED)
+        SELECT tenant_id, idempotency_key FROM usage_rollup_queue LIMIT ${batch} FOR UPDATE SKIP LOCKED)
       RETURNING q.tenant_id, q.idempotency_key
     ), claimed_events AS (
       SELECT e.tenant_id, e.metric, e.occurred_at, e.quantity

@@ -10,8 +10,12 @@
 -- committed before it is queued below and every later one by the trigger.
 LOCK TABLE usage_events IN SHARE ROW EXCLUSIVE MODE;
 
--- Keys of events not rolled up yet. No foreign key: the check would cost a lookup per
--- ingested event, and a key whose event is gone is simply dropped by the next rollup.
+-- Keys of events not rolled up yet. The queue is small (about a minute of events) and
+-- written on every ingest, so it carries only its primary key: no foreign key (a lookup per
+-- event; a key whose event is gone is simply dropped by the next rollup) and no index on
+-- queued_at (the lag reads it with a scan, once a run). The primary key makes a key queued
+-- twice fail loudly instead of counting twice; only deleting an event by hand and storing
+-- it again before the rollup ran could do that (requests never delete events).
 -- deleted_at only because tenant soft delete stamps every tenant table.
 CREATE TABLE usage_rollup_queue (
   tenant_id        uuid NOT NULL,
@@ -20,20 +24,16 @@ CREATE TABLE usage_rollup_queue (
   deleted_at       timestamptz,
   PRIMARY KEY (tenant_id, idempotency_key)
 );
--- Oldest first: the order rollups claim in, and the rollup lag (age of the oldest key).
-CREATE INDEX usage_rollup_queue_queued_idx ON usage_rollup_queue (queued_at);
 SELECT tenantry_internal.enable_tenant_rls('usage_rollup_queue');
 
 -- One INSERT per statement, from the rows the statement really inserted (ON CONFLICT DO
 -- NOTHING leaves duplicates out of the transition table). Runs as the inserting role, so the
--- app role's row-level security applies to the queue row exactly as to the event. A key
--- already queued (an event deleted and stored again before the rollup ran) stays one key.
+-- app role's row-level security applies to the queue row exactly as to the event.
 CREATE FUNCTION tenantry_internal.queue_usage_events_for_rollup()
 RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
 BEGIN
   INSERT INTO public.usage_rollup_queue (tenant_id, idempotency_key)
-    SELECT tenant_id, idempotency_key FROM inserted
-    ON CONFLICT DO NOTHING;
+    SELECT tenant_id, idempotency_key FROM inserted;
   RETURN NULL;
 END $$;
 REVOKE ALL ON FUNCTION tenantry_internal.queue_usage_events_for_rollup() FROM PUBLIC;
