@@ -58,13 +58,17 @@ describe('a unit of work', () => {
   });
 
   it('leaves the pool usable, and lets work it started run after it ended', async () => {
+    let unitEnded!: () => void;
+    const ended = new Promise<void>((resolve) => (unitEnded = resolve));
     let later: Promise<unknown> | undefined;
     await asTenantA(() =>
       db.tenant(async (tx) => {
-        later = new Promise((resolve) => setTimeout(resolve, 20)).then(() => asTenantA(() => db.tenant((t) => t.selectFrom('tasks').select('id').execute())));
+        // Started inside the unit (it inherits the unit's marker), run once the unit is over.
+        later = ended.then(() => asTenantA(() => db.tenant((t) => t.selectFrom('tasks').select('id').execute())));
         return tx.selectFrom('tasks').select('id').execute();
       }),
     );
+    unitEnded();
     expect(await later).toHaveLength(1);
     // Sequential units, each on the one connection in turn.
     for (let i = 0; i < 3; i++) expect(await asTenantA(() => db.tenant((tx) => tx.selectFrom('tasks').select('id').execute()))).toHaveLength(1);

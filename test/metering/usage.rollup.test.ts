@@ -230,7 +230,7 @@ describe('usage rollups', () => {
     try {
       await holder.query('BEGIN');
       await holder.query("SELECT 1 FROM usage_rollup_queue WHERE idempotency_key = 'lagging' FOR UPDATE");
-      await rollUpUsageJob.handler({}, testApp.services as never, { jobId: 'test', attempt: 1, logger: testApp.services.logger });
+      await rollUpUsageJob.handler({}, testApp.services, { jobId: 'test', attempt: 1, logger: testApp.services.logger });
       const metrics = await testApp.app.inject({ method: 'GET', url: '/metrics', headers: bearer(ADMIN_TOKEN) });
       expect(metrics.statusCode).toBe(200);
       expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
