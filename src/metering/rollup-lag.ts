@@ -25,11 +25,23 @@ const lagGauge = new Gauge({
   },
 });
 
+/**
+ * When this instance last finished a run. The lag gauge reads 0 on an instance that has not
+ * run one since it started (the job runs on whichever instance's worker takes it), so an
+ * alert on rollups stopping everywhere watches this: time() - max(last run) across instances.
+ */
+const lastRunGauge = new Gauge({
+  name: 'tenantry_usage_rollup_last_run_timestamp_seconds',
+  help: 'Unix time of the last usage rollup run finished on this instance (0: none since start)',
+  registers: [metricsRegistry],
+});
+
 /** Records a finished run; a run that found another in progress measured nothing and changes nothing. */
 export function observeRollup(result: RollupResult, logger: Logger, now = Date.now()): void {
   if (result.lagSeconds === undefined) return;
   rolledUpThrough = now - result.lagSeconds * 1000;
   lagGauge.set(result.lagSeconds);
+  lastRunGauge.set(now / 1000);
   if (result.lagSeconds > LAG_WARNING_SECONDS) {
     logger.warn(
       { lag_seconds: Math.round(result.lagSeconds), pending_events: result.pending, threshold_seconds: LAG_WARNING_SECONDS },

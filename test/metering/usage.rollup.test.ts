@@ -237,6 +237,8 @@ describe('usage rollups', () => {
       const lag = Number(/^tenantry_usage_rollup_lag_seconds (\S+)$/m.exec(metrics.body)?.[1]);
       expect(lag).toBeGreaterThanOrEqual(399);
       expect(lag).toBeLessThan(460);
+      const lastRun = Number(/^tenantry_usage_rollup_last_run_timestamp_seconds (\S+)$/m.exec(metrics.body)?.[1]);
+      expect(Math.abs(lastRun - Date.now() / 1000)).toBeLessThan(60);
       const warning = testApp.logs().split('\n').filter((line) => line.includes('usage rollups are behind')).map((line) => JSON.parse(line));
       expect(warning.at(-1)).toMatchObject({ level: 40, pending_events: 1, threshold_seconds: LAG_WARNING_SECONDS });
     } finally {
