@@ -163,13 +163,11 @@ try {
     }
   }
 
-  /** Rolls up until no committed event is left above the watermark (runs stop at the oldest open transaction). */
+  /** Rolls up until no committed event is left queued (a run takes a batch at most). */
   async function rollUpAll(): Promise<void> {
     for (;;) {
       await rollUpUsage(services.db);
-      const { rows } = await adminDb.query(
-        'SELECT count(*)::int AS n FROM usage_events WHERE ingest_xid >= (SELECT watermark FROM usage_rollup_state)',
-      );
+      const { rows } = await adminDb.query('SELECT count(*)::int AS n FROM usage_rollup_queue');
       if (rows[0].n === 0) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -11,6 +11,7 @@ import { registerAccess } from './http/access.js';
 import { answerClientError } from './http/client-errors.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
+import { metricsRoutes } from './http/metrics.routes.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerValidation } from './http/validation.js';
 import { retryAfterHeader } from './metering/retry-after.js';
@@ -62,6 +63,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
 
   const options = { services };
   await app.register(healthRoutes, options);
+  await app.register(metricsRoutes, options);
   await app.register(tenantsRoutes, options);
   await app.register(authRoutes, options);
   await app.register(apiKeysRoutes, options);

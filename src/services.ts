@@ -72,7 +72,8 @@ export function createServices({ config, jwt, pool, servicePool, queuePool, cloc
   const tokens = new AccessTokens(jwt, config.accessTokenTtlSeconds, clock);
   const invalidation = createInvalidation(config, pool, logger);
   const ttlMs = () => invalidation.ttlMs();
-  const platformCatalog = new PlatformCatalog(() => db.identity({}, readPlatformData), invalidation, ttlMs);
+  // Inside a unit of work the catalog is read through its transaction, never a second connection.
+  const platformCatalog = new PlatformCatalog((tx) => (tx ? readPlatformData(tx) : db.identity({}, readPlatformData)), invalidation, ttlMs);
   const tenantProfiles = new TenantProfiles(databaseProfileLoader(db), invalidation, ttlMs);
   const flags = new Flags(platformCatalog, tenantProfiles);
   const plans = new Plans(platformCatalog);

@@ -23,7 +23,9 @@ export interface ApiKeyPrincipal {
   readonly tenantId: string;
   readonly role: Role;
   readonly scopes: readonly string[];
-  readonly createdBy: string | null;
+  /** The person the key acts for; their membership and current role bound it. */
+  readonly createdBy: string;
+  readonly expiresAt: Date | null;
   readonly lastUsedAt: Date | null;
 }
 
@@ -69,7 +71,8 @@ export class Authenticator {
     );
     const now = this.clock.now();
     const key = candidates.find((row) => matchesHash(parsed.secret, row.secret_hash));
-    if (!key || (key.expires_at && key.expires_at <= now)) throw invalid();
+    // A key nobody answers for (only revoked ones can exist, see api_keys_live_key_has_creator) never works.
+    if (!key || !key.created_by || (key.expires_at && key.expires_at <= now)) throw invalid();
     return {
       kind: 'api_key',
       keyId: key.id,
@@ -77,6 +80,7 @@ export class Authenticator {
       role: key.role,
       scopes: key.scopes,
       createdBy: key.created_by,
+      expiresAt: key.expires_at,
       lastUsedAt: key.last_used_at,
     };
   }

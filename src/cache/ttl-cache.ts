@@ -59,6 +59,18 @@ export class TtlCache<K, V> {
     return loading;
   }
 
+  /**
+   * Loads now with the caller's own means (inside a unit of work: its transaction), without
+   * joining a load in flight, which may be waiting for a connection of its own. The answer
+   * is kept unless an invalidation came meanwhile.
+   */
+  async fill(key: K, load: () => Promise<V>): Promise<V> {
+    const generation = this.#generation;
+    const value = await load();
+    if (generation === this.#generation) this.#entries.set(key, { value, expiresAt: this.#now() + this.#ttlMs() });
+    return value;
+  }
+
   invalidate(key: K): void {
     this.#generation += 1;
     this.#entries.delete(key);

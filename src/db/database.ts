@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import type { DatabaseRoles } from '../config.js';
 import { currentContext, currentTenantId } from '../tenancy/context.js';
 import type { Tables } from './tables.js';
+import { assertNoOpenUnit, insideUnit } from './one-connection.js';
 import { TenantScopePlugin, TenantScopeViolation } from './tenant-scope-plugin.js';
 
 export type Tx = Kysely<Tables>;
@@ -164,6 +165,7 @@ export class Database {
    * committed) before the work starts, so even a failed attempt leaves a trace.
    */
   async service<T>(reason: string, work: Work<T>): Promise<T> {
+    assertNoOpenUnit();
     const context = currentContext();
     const actor = context?.userId ? `user:${context.userId}` : 'system';
     this.#logger.info({ reason, actor, request_id: context?.requestId }, 'service role used');
@@ -198,6 +200,7 @@ export class Database {
   }
 
   async #run<T>(pool: pg.Pool, role: string, settings: string[], plugins: KyselyPlugin[], work: Work<T>): Promise<T> {
+    assertNoOpenUnit();
     const client = await pool.connect();
     // A connection that dies while checked out emits 'error' on the client; unheard, that
     // would crash the process. The pending query rejects anyway, and release() destroys it.
@@ -218,7 +221,7 @@ export class Database {
     setup.catch(() => {}); // observed below, whichever way the work ends
     const unit: Unit = { open: true, sanctioned: new Set() };
     try {
-      const result = await work(this.#kysely(client, plugins, unit));
+      const result = await insideUnit(() => work(this.#kysely(client, plugins, unit)));
       await setup;
       unit.open = false;
       // Anything that ended our transaction early would have let later statements run
@@ -247,6 +250,7 @@ export class Database {
   }
 
   async #runStatement<Row>(role: string, settings: string[], plugins: KyselyPlugin[], statement: Statement<Row>): Promise<Row[]> {
+    assertNoOpenUnit();
     const client = await this.#pool.connect();
     const onConnectionError = (error: Error) => this.#logger.warn({ err: error }, 'database connection lost mid-transaction');
     client.on('error', onConnectionError);

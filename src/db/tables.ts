@@ -87,7 +87,10 @@ export interface ApiKeysTable {
   kind: Generated<'user' | 'agent'>;
   role: Generated<Role>;
   scopes: Generated<string[]>;
+  /** The person the key acts for. Null only on revoked keys from before every key had one. */
   created_by: string | null;
+  /** The key this one was minted with (it has the same creator), or null when a person made it. */
+  created_by_key_id: ColumnType<string | null, string | null | undefined, never>;
   created_at: CreatedAt;
   expires_at: NullableTimestamp;
   last_used_at: NullableTimestamp;
@@ -160,8 +163,6 @@ export interface UsageEventsTable {
   occurred_at: Timestamp;
   unique_value: string | null;
   properties: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
-  /** xid8 of the inserting transaction, filled by the database. */
-  ingest_xid: ColumnType<string, never, never>;
   created_at: CreatedAt;
   deleted_at: NullableTimestamp;
 }
@@ -201,9 +202,17 @@ export interface UsageWarningsTable {
   deleted_at: NullableTimestamp;
 }
 
+/** Keys of events not rolled up yet: queued by a trigger on usage_events, deleted by the rollup. */
+export interface UsageRollupQueueTable {
+  tenant_id: TenantId;
+  idempotency_key: string;
+  queued_at: CreatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+/** One row, locked by the rollup run in progress so runs never overlap. */
 export interface UsageRollupStateTable {
   id: Generated<boolean>;
-  watermark: string;
   updated_at: UpdatedAt;
 }
 
@@ -293,6 +302,7 @@ export interface Tables {
   usage_rollups: UsageRollupsTable;
   usage_counters: UsageCountersTable;
   usage_warnings: UsageWarningsTable;
+  usage_rollup_queue: UsageRollupQueueTable;
   usage_rollup_state: UsageRollupStateTable;
 }
 

@@ -1,7 +1,8 @@
 // The metric catalog (usage_metrics): which metrics exist, their unit and aggregation.
-// Read on every ingest, so it is cached in memory and reloaded when an unknown key shows up.
+// Read on every ingest, so it is cached in memory and reloaded when an unknown key shows up;
+// inside a unit of work it is reloaded through that unit's transaction.
 
-import type { Database } from '../db/database.js';
+import type { Database, Tx } from '../db/database.js';
 import type { Aggregation } from '../db/tables.js';
 import { outsideContext } from '../tenancy/context.js';
 
@@ -31,55 +32,75 @@ const RELOAD_AFTER_MISS_MS = 5_000;
 /** Catalog changes made on another instance are seen within this time. */
 const MAX_AGE_MS = 60_000;
 
+type Metrics = ReadonlyMap<string, Metric>;
+
+async function readMetrics(tx: Tx): Promise<Metrics> {
+  const rows = await tx.selectFrom('usage_metrics').selectAll().orderBy('key').execute();
+  return new Map(
+    rows.map((row) => [
+      row.key,
+      Object.freeze({
+        key: row.key,
+        unit: row.unit,
+        aggregation: row.aggregation,
+        uniqueBy: row.unique_by,
+        resets: row.resets,
+        enforcement: row.enforcement,
+        description: row.description,
+      }),
+    ]),
+  );
+}
+
 export class MetricCatalog {
-  #metrics: Promise<ReadonlyMap<string, Metric>> | undefined;
-  #loadedAt = 0;
+  /** The last catalog loaded, and when (Date.now()). */
+  #loaded: { metrics: Metrics; at: number } | undefined;
+  /** A shared load on a connection of its own, for callers outside any unit of work. */
+  #loading: Promise<Metrics> | undefined;
+  /** Bumped by invalidate(); a load that started before it does not store its answer. */
+  #generation = 0;
 
   constructor(private readonly db: Database) {}
 
-  async all(): Promise<ReadonlyMap<string, Metric>> {
-    if (!this.#metrics || Date.now() - this.#loadedAt > MAX_AGE_MS) this.#reload();
-    return this.#metrics!;
+  /**
+   * Every metric. Inside a unit of work pass its `tx`: a stale catalog is then read through
+   * that transaction, never through a second connection (nor by waiting on someone else's).
+   */
+  async all(tx?: Tx): Promise<Metrics> {
+    const loaded = this.#loaded;
+    if (loaded && Date.now() - loaded.at <= MAX_AGE_MS) return loaded.metrics;
+    return this.#load(tx);
   }
 
   /** The metric, or undefined when the catalog has no such key (even after a reload). */
-  async find(key: string): Promise<Metric | undefined> {
-    const found = (await this.all()).get(key);
-    if (found || Date.now() - this.#loadedAt < RELOAD_AFTER_MISS_MS) return found;
-    this.#reload();
-    return (await this.#metrics!).get(key);
+  async find(key: string, tx?: Tx): Promise<Metric | undefined> {
+    const found = (await this.all(tx)).get(key);
+    if (found || Date.now() - (this.#loaded?.at ?? 0) < RELOAD_AFTER_MISS_MS) return found;
+    return (await this.#load(tx)).get(key);
   }
 
   /** Forget the cache (after a platform admin adds a metric on this instance). */
   invalidate(): void {
-    this.#metrics = undefined;
+    this.#generation += 1;
+    this.#loaded = undefined;
+    this.#loading = undefined;
   }
 
-  #reload(): void {
-    this.#loadedAt = Date.now();
+  #load(tx: Tx | undefined): Promise<Metrics> {
+    const generation = this.#generation;
+    const keep = (metrics: Metrics): Metrics => {
+      if (generation === this.#generation) this.#loaded = { metrics, at: Date.now() };
+      return metrics;
+    };
+    if (tx) return readMetrics(tx).then(keep);
+    if (this.#loading) return this.#loading;
     // A shared cache: loaded with no tenant, whichever request happens to trigger it.
-    const loading = outsideContext(() =>
-      this.db.identity({}, (tx) => tx.selectFrom('usage_metrics').selectAll().orderBy('key').execute()),
-    ).then(
-      (rows) =>
-        new Map(
-          rows.map((row) => [
-            row.key,
-            Object.freeze({
-              key: row.key,
-              unit: row.unit,
-              aggregation: row.aggregation,
-              uniqueBy: row.unique_by,
-              resets: row.resets,
-              enforcement: row.enforcement,
-              description: row.description,
-            }),
-          ]),
-        ),
-    );
-    loading.catch(() => {
-      if (this.#metrics === loading) this.#metrics = undefined;
-    });
-    this.#metrics = loading;
+    const loading = outsideContext(() => this.db.identity({}, readMetrics)).then(keep);
+    const forget = () => {
+      if (this.#loading === loading) this.#loading = undefined;
+    };
+    loading.then(forget, forget);
+    this.#loading = loading;
+    return loading;
   }
 }

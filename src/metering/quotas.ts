@@ -52,7 +52,7 @@ export class Quotas {
     const used = await addToCounter(tx, metric.key, period.start, amount, hard ? limit : null, now);
     if (used === undefined) {
       const current = await counterValue(tx, metric.key, period.start);
-      if (!metric.resets) throw await this.#planLimitReached(metric, limit, current, amount);
+      if (!metric.resets) throw await this.#planLimitReached(tx, metric, limit, current, amount);
       const retryAfter = Math.max(1, Math.ceil((period.end.getTime() - now.getTime()) / 1000));
       throw new AppError('quota-exceeded', `the plan allows ${limit} ${metric.unit} of ${metric.key} per billing period`, {
         metric: metric.key,
@@ -75,7 +75,7 @@ export class Quotas {
     const now = this.clock.now();
     await lockCounter(tx, metric.key, NO_PERIOD_START, now);
     const level = await countNow(tx);
-    if (limit !== null && metric.enforcement === 'hard' && level + 1 > limit) throw await this.#planLimitReached(metric, limit, level, 1);
+    if (limit !== null && metric.enforcement === 'hard' && level + 1 > limit) throw await this.#planLimitReached(tx, metric, limit, level, 1);
     await setCounter(tx, metric.key, NO_PERIOD_START, level + 1, now);
     if (limit !== null) await this.#warn(tx, metric, NO_PERIOD_START, level, level + 1, limit, now);
     return level + 1;
@@ -92,8 +92,8 @@ export class Quotas {
   }
 
   /** A limit that never resets: waiting does not help, so 403 and the plan that would allow it. */
-  async #planLimitReached(metric: Metric, limit: number, current: number, amount: number): Promise<AppError> {
-    const requiredPlan = (await this.limits.requiredPlanFor?.(metric.key, current + amount)) ?? null;
+  async #planLimitReached(tx: Tx, metric: Metric, limit: number, current: number, amount: number): Promise<AppError> {
+    const requiredPlan = (await this.limits.requiredPlanFor?.(metric.key, current + amount, tx)) ?? null;
     return new AppError('plan-limit-reached', `the plan allows ${limit} ${metric.unit}; upgrade for more`, {
       metric: metric.key,
       limit,
@@ -103,10 +103,12 @@ export class Quotas {
   }
 
   async #limitOf(tx: Tx, metricKey: string, planKey: string | undefined): Promise<{ metric: Metric; limit: number | null }> {
-    const metric = await this.catalog.find(metricKey);
+    // Caches that went stale are read through tx: this unit holds a connection already, and
+    // waiting for a second one could wait for ever once every connection is held that way.
+    const metric = await this.catalog.find(metricKey, tx);
     if (!metric) throw new Error(`metric "${metricKey}" is not in the catalog`);
     const plan = planKey ?? currentContext()?.plan ?? (await currentPlan(tx));
-    return { metric, limit: await this.limits.limitFor(plan, metric.key) };
+    return { metric, limit: await this.limits.limitFor(plan, metric.key, tx) };
   }
 
   async #period(tx: Tx, metric: Metric, now: Date): Promise<BillingPeriod> {

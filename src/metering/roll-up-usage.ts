@@ -1,74 +1,108 @@
-// Maintains hourly and daily rollups from raw events, incrementally. Each run takes the
-// events whose inserting transaction ended below a new watermark (the oldest transaction
-// still running), so every event is rolled up exactly once, late and out-of-order ones
-// into the bucket of their occurred_at. Cross-tenant, so it runs as the audited service role.
+// Maintains hourly and daily rollups from raw events, incrementally and exactly once. Every
+// stored event queues its key in the same transaction (a trigger on usage_events); a run
+// deletes the queued keys it can see and adds their events into the buckets in one statement
+// of one transaction. An event still uncommitted is invisible, so a later run takes it: no
+// event is skipped or counted twice, and nothing running elsewhere on the server holds
+// rollups back. Late events land in the bucket of their occurred_at. Cross-tenant, so it
+// runs as the audited service role.
 
 import { sql } from 'kysely';
 import type { Database, Tx } from '../db/database.js';
 
 export const ROLLUP_REASON = 'roll up usage events';
 
+/** Events one run claims at most: bounds its transaction; the job runs again while it is full. */
+export const ROLLUP_BATCH = 50_000;
+
 export interface RollupResult {
-  /** Transaction-id range processed: [from, to). Equal when there was nothing new. */
-  readonly from: string;
-  readonly to: string;
+  /** Queued keys this run took (a full batch means more may be waiting). */
+  readonly claimed: number;
+  /** Events added into buckets by this run (a key whose event was purged adds none). */
+  readonly events: number;
+  /** Bucket rows written (hour and day). */
   readonly buckets: number;
-}
-
-/** Bucket of an event per granularity, in UTC. */
-const GRANULARITIES = sql`(VALUES ('hour'), ('day')) AS g (granularity)`;
-
-async function addCountsSumsAndMaxima(tx: Tx, from: string, to: string): Promise<number> {
-  const result = await sql`
-    INSERT INTO usage_rollups AS r (tenant_id, metric, granularity, bucket_start, event_count, quantity_sum, quantity_max)
-    SELECT e.tenant_id, e.metric, g.granularity, date_trunc(g.granularity, e.occurred_at, 'UTC'),
-           count(*), sum(e.quantity), max(e.quantity)
-    FROM usage_events e CROSS JOIN ${GRANULARITIES}
-    WHERE e.ingest_xid >= ${from}::xid8 AND e.ingest_xid < ${to}::xid8
-    GROUP BY 1, 2, 3, 4
-    ON CONFLICT (tenant_id, metric, granularity, bucket_start) DO UPDATE SET
-      event_count = r.event_count + excluded.event_count,
-      quantity_sum = r.quantity_sum + excluded.quantity_sum,
-      quantity_max = greatest(r.quantity_max, excluded.quantity_max),
-      updated_at = now()`.execute(tx);
-  return Number(result.numAffectedRows ?? 0);
+  /** Events still queued after this run and visible to it (more than a batch, or committed meanwhile). */
+  readonly pending: number;
+  /**
+   * Seconds behind, as of the end of the run: the age of the oldest event still queued, 0
+   * when none is. Undefined when another run held the rollup and this one did nothing.
+   */
+  readonly lagSeconds: number | undefined;
 }
 
 /**
- * Distinct counts cannot be added up, so every bucket the new events touch is recounted
- * from the raw events (all of them, up to the watermark).
+ * Claims up to `batch` queued keys, in no particular order (each is taken within a few runs;
+ * an index to order them would cost every ingest), and adds their events' counts, sums and
+ * maxima into the hour and day buckets. Distinct counts cannot be added up: each bucket the
+ * claimed events touch is recounted from the raw events visible to this statement. All of it
+ * is one statement, so the claimed keys and the events read share one snapshot.
  */
-async function recountUniques(tx: Tx, from: string, to: string): Promise<void> {
-  await sql`
-    WITH touched AS (
-      SELECT DISTINCT e.tenant_id, e.metric, g.granularity, date_trunc(g.granularity, e.occurred_at, 'UTC') AS bucket_start
-      FROM usage_events e
-      JOIN usage_metrics m ON m.key = e.metric AND m.aggregation = 'unique_count'
-      CROSS JOIN ${GRANULARITIES}
-      WHERE e.ingest_xid >= ${from}::xid8 AND e.ingest_xid < ${to}::xid8
+async function claimAndAdd(tx: Tx, batch: number): Promise<{ claimed: number; events: number; buckets: number }> {
+  const result = await sql<{ claimed: string; events: string; buckets: string }>`
+    WITH claimed AS (
+      DELETE FROM usage_rollup_queue q
+      WHERE (q.tenant_id, q.idempotency_key) IN (
+        SELECT tenant_id, idempotency_key FROM usage_rollup_queue LIMIT ${batch} FOR UPDATE SKIP LOCKED)
+      RETURNING q.tenant_id, q.idempotency_key
+    ), claimed_events AS (
+      SELECT e.tenant_id, e.metric, e.occurred_at, e.quantity
+      FROM usage_events e JOIN claimed c ON c.tenant_id = e.tenant_id AND c.idempotency_key = e.idempotency_key
+    ), fresh AS (
+      SELECT e.tenant_id, e.metric, g.granularity, date_trunc(g.granularity, e.occurred_at, 'UTC') AS bucket_start,
+             count(*) AS event_count, sum(e.quantity) AS quantity_sum, max(e.quantity) AS quantity_max
+      FROM claimed_events e CROSS JOIN (VALUES ('hour'), ('day')) AS g (granularity)
+      GROUP BY 1, 2, 3, 4
+    ), written AS (
+      INSERT INTO usage_rollups AS r
+        (tenant_id, metric, granularity, bucket_start, event_count, quantity_sum, quantity_max, unique_count)
+      SELECT f.tenant_id, f.metric, f.granularity, f.bucket_start, f.event_count, f.quantity_sum, f.quantity_max,
+             CASE WHEN m.aggregation = 'unique_count' THEN (
+               SELECT count(DISTINCT u.unique_value) FROM usage_events u
+               WHERE u.tenant_id = f.tenant_id AND u.metric = f.metric
+                 AND u.occurred_at >= f.bucket_start
+                 AND u.occurred_at < f.bucket_start + CASE f.granularity WHEN 'hour' THEN interval '1 hour' ELSE interval '24 hours' END
+             ) END
+      FROM fresh f LEFT JOIN usage_metrics m ON m.key = f.metric
+      -- One order for the row locks of every run.
+      ORDER BY f.tenant_id, f.metric, f.granularity, f.bucket_start
+      ON CONFLICT (tenant_id, metric, granularity, bucket_start) DO UPDATE SET
+        event_count = r.event_count + excluded.event_count,
+        quantity_sum = r.quantity_sum + excluded.quantity_sum,
+        quantity_max = greatest(r.quantity_max, excluded.quantity_max),
+        unique_count = excluded.unique_count,
+        updated_at = now()
+      RETURNING 1
     )
-    UPDATE usage_rollups r SET unique_count = (
-      SELECT count(DISTINCT e.unique_value) FROM usage_events e
-      WHERE e.tenant_id = r.tenant_id AND e.metric = r.metric
-        AND e.occurred_at >= r.bucket_start
-        AND e.occurred_at < r.bucket_start + CASE r.granularity WHEN 'hour' THEN interval '1 hour' ELSE interval '24 hours' END
-        AND e.ingest_xid < ${to}::xid8
-    )
-    FROM touched t
-    WHERE r.tenant_id = t.tenant_id AND r.metric = t.metric AND r.granularity = t.granularity AND r.bucket_start = t.bucket_start`.execute(tx);
+    SELECT (SELECT count(*) FROM claimed) AS claimed, (SELECT count(*) FROM claimed_events) AS events,
+           (SELECT count(*) FROM written) AS buckets`.execute(tx);
+  const row = result.rows[0]!;
+  return { claimed: Number(row.claimed), events: Number(row.events), buckets: Number(row.buckets) };
 }
 
-/** One run; safe to start on several instances at once (they take turns on the watermark row). */
-export async function rollUpUsage(db: Database): Promise<RollupResult> {
+/** What is still queued, as this transaction sees it now (its own claims gone, uncommitted ones invisible). */
+async function backlog(tx: Tx): Promise<{ pending: number; lagSeconds: number }> {
+  const result = await sql<{ pending: string; lag: number | null }>`
+    SELECT count(*) AS pending, extract(epoch FROM statement_timestamp() - min(queued_at))::float8 AS lag
+    FROM usage_rollup_queue`.execute(tx);
+  const row = result.rows[0]!;
+  return { pending: Number(row.pending), lagSeconds: Math.max(0, row.lag ?? 0) };
+}
+
+/**
+ * One run: claims at most `batch` events. Safe to start on several instances at once: a run
+ * that finds another one in progress returns at once with `lagSeconds` undefined.
+ *
+ * @example
+ *   const { events, pending } = await rollUpUsage(db);
+ */
+export async function rollUpUsage(db: Database, batch: number = ROLLUP_BATCH): Promise<RollupResult> {
   return db.service(ROLLUP_REASON, async (tx) => {
-    const state = await sql<{ watermark: string }>`SELECT watermark::text FROM usage_rollup_state FOR UPDATE`.execute(tx);
-    const from = state.rows[0]!.watermark;
-    const next = await sql<{ to: string }>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS to`.execute(tx);
-    const to = next.rows[0]!.to;
-    if (BigInt(to) <= BigInt(from)) return { from, to: from, buckets: 0 };
-    const buckets = await addCountsSumsAndMaxima(tx, from, to);
-    await recountUniques(tx, from, to);
-    await sql`UPDATE usage_rollup_state SET watermark = ${to}::xid8, updated_at = now()`.execute(tx);
-    return { from, to, buckets };
+    // Runs take turns on the state row; one that would wait leaves instead of holding a connection.
+    const turn = await sql`SELECT id FROM usage_rollup_state FOR UPDATE SKIP LOCKED`.execute(tx);
+    if (turn.rows.length === 0) return { claimed: 0, events: 0, buckets: 0, pending: 0, lagSeconds: undefined };
+    const added = await claimAndAdd(tx, batch);
+    const left = await backlog(tx);
+    await sql`UPDATE usage_rollup_state SET updated_at = now()`.execute(tx);
+    return { ...added, ...left };
   });
 }

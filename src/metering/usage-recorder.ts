@@ -47,19 +47,21 @@ export class UsageRecorder {
    *   await recorder.record([{ metric: 'api_calls', quantity: 1, idempotency_key: 'req-42' }]);
    */
   async record(events: readonly UsageEventInput[]): Promise<RecordResult> {
+    // Before the unit of work: a stale catalog is reloaded without holding its connection.
     const metrics = await this.#metricsOf(events);
     return this.db.tenant((tx) => this.#recordIn(tx, events, metrics));
   }
 
   /** Records inside the caller's transaction, so usage commits or rolls back with the action. */
   async recordIn(tx: Tx, events: readonly UsageEventInput[]): Promise<RecordResult> {
-    return this.#recordIn(tx, events, await this.#metricsOf(events));
+    return this.#recordIn(tx, events, await this.#metricsOf(events, tx));
   }
 
-  async #metricsOf(events: readonly UsageEventInput[]): Promise<Map<string, Metric | undefined>> {
+  /** Inside a unit of work `tx` is given, and a stale catalog is read through it. */
+  async #metricsOf(events: readonly UsageEventInput[], tx?: Tx): Promise<Map<string, Metric | undefined>> {
     const metrics = new Map<string, Metric | undefined>();
     for (const event of events) {
-      if (!metrics.has(event.metric)) metrics.set(event.metric, await this.catalog.find(event.metric));
+      if (!metrics.has(event.metric)) metrics.set(event.metric, await this.catalog.find(event.metric, tx));
     }
     return metrics;
   }

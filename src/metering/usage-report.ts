@@ -63,21 +63,30 @@ export class UsageReader {
   ) {}
 
   /** The open billing period, with a daily series. */
-  current(planKey: string): Promise<UsageReport> {
+  async current(planKey: string): Promise<UsageReport> {
+    const limits = await this.#limits(planKey);
     return this.db.tenant(async (tx) => {
       const period = billingPeriod(await billingAnchor(tx), this.clock.now());
-      return this.#report(tx, planKey, period.start, period.end, 'day');
+      return this.#report(tx, limits, period.start, period.end, 'day');
     });
   }
 
   /** Any range; `from` is taken back to the start of its hour. */
-  history(planKey: string, from: Date, to: Date, granularity: Granularity): Promise<UsageReport> {
+  async history(planKey: string, from: Date, to: Date, granularity: Granularity): Promise<UsageReport> {
     const start = new Date(Math.floor(from.getTime() / HOUR_MS) * HOUR_MS);
-    return this.db.tenant((tx) => this.#report(tx, planKey, start, to, granularity));
+    const limits = await this.#limits(planKey);
+    return this.db.tenant((tx) => this.#report(tx, limits, start, to, granularity));
   }
 
-  async #report(tx: Tx, planKey: string, from: Date, to: Date, granularity: Granularity): Promise<UsageReport> {
-    const metrics = [...(await this.catalog.all()).values()];
+  /** The catalog and the plan's limits, read before the unit of work opens (caches may reload). */
+  async #limits(planKey: string): Promise<Map<Metric, number | null>> {
+    const limits = new Map<Metric, number | null>();
+    for (const metric of (await this.catalog.all()).values()) limits.set(metric, await this.limits.limitFor(planKey, metric.key));
+    return limits;
+  }
+
+  async #report(tx: Tx, limits: Map<Metric, number | null>, from: Date, to: Date, granularity: Granularity): Promise<UsageReport> {
+    const metrics = [...limits.keys()];
     const seriesFrom = granularity === 'day' ? new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate())) : from;
     const series = await rollups(tx, granularity, seriesFrom, to);
     const totals = new Map((await rollups(tx, 'hour', from, to, true)).map((row) => [row.metric, row]));
@@ -87,7 +96,7 @@ export class UsageReader {
       const totalRow = totals.get(metric.key);
       let total = metric.aggregation === 'unique_count' ? (uniques.get(metric.key) ?? 0) : totalRow ? valueOf(metric.aggregation, totalRow) : 0;
       if (!metric.resets) total = Math.max(total, await levelBefore(tx, metric.key, from));
-      const limit = await this.limits.limitFor(planKey, metric.key);
+      const limit = limits.get(metric) ?? null;
       report.push({
         metric: metric.key,
         unit: metric.unit,

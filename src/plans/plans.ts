@@ -5,8 +5,10 @@
 //   plans.limitFor(planKey, metric) -> number | null   null = unlimited; 0 = not included
 //   plans.rateLimitFor(planKey)     -> number | null   requests per minute; null = unlimited
 // Both throw UnknownPlanError for a plan key that is not in the catalog. A metric the plan
-// does not name has limit 0: a new metric is off until the catalog grants it.
+// does not name has limit 0: a new metric is off until the catalog grants it. Inside a unit
+// of work, pass its `tx` last: a stale catalog is then read through it (one connection per unit).
 
+import type { Tx } from '../db/database.js';
 import { UnknownPlanError, type Plan } from './plan.js';
 import type { PlatformCatalog } from './platform-catalog.js';
 
@@ -18,17 +20,17 @@ export class Plans {
   }
 
   /** Every plan, cheapest first. */
-  async list(): Promise<readonly Plan[]> {
-    return (await this.#catalog.snapshot()).plans;
+  async list(tx?: Tx): Promise<readonly Plan[]> {
+    return (await this.#catalog.snapshot(tx)).plans;
   }
 
-  async find(planKey: string): Promise<Plan | undefined> {
-    const snapshot = this.#catalog.peek() ?? (await this.#catalog.snapshot());
+  async find(planKey: string, tx?: Tx): Promise<Plan | undefined> {
+    const snapshot = this.#catalog.peek() ?? (await this.#catalog.snapshot(tx));
     return snapshot.planByKey.get(planKey);
   }
 
-  async get(planKey: string): Promise<Plan> {
-    const plan = await this.find(planKey);
+  async get(planKey: string, tx?: Tx): Promise<Plan> {
+    const plan = await this.find(planKey, tx);
     if (!plan) throw new UnknownPlanError(planKey);
     return plan;
   }
@@ -40,8 +42,8 @@ export class Plans {
    *   const limit = await plans.limitFor(request.context.plan!, 'memories');
    *   if (limit !== null && used >= limit) throw quotaExceeded(limit, used);
    */
-  async limitFor(planKey: string, metric: string): Promise<number | null> {
-    const plan = await this.get(planKey);
+  async limitFor(planKey: string, metric: string, tx?: Tx): Promise<number | null> {
+    const plan = await this.get(planKey, tx);
     return Object.hasOwn(plan.limits, metric) ? (plan.limits[metric] ?? null) : 0;
   }
 
@@ -51,7 +53,7 @@ export class Plans {
    * @example
    *   const perMinute = await plans.rateLimitFor(request.context.plan!);
    */
-  async rateLimitFor(planKey: string): Promise<number | null> {
-    return (await this.get(planKey)).apiRateLimitPerMinute;
+  async rateLimitFor(planKey: string, tx?: Tx): Promise<number | null> {
+    return (await this.get(planKey, tx)).apiRateLimitPerMinute;
   }
 }

@@ -1,8 +1,10 @@
 // The platform data every evaluation needs, indexed for lookups and cached per process.
-// Any platform change (from any instance) drops the snapshot; the next reader reloads it.
+// Any platform change (from any instance) drops the snapshot; the next reader reloads it,
+// through its own transaction when it is inside a unit of work.
 
 import type { CacheInvalidation } from '../cache/cache-invalidation.js';
 import { TtlCache } from '../cache/ttl-cache.js';
+import type { Tx } from '../db/database.js';
 import type { FlagDefinition } from '../flags/flag.js';
 import type { Plan } from './plan.js';
 import type { PlatformData } from './platform-repository.js';
@@ -35,11 +37,14 @@ export function indexPlatformData(data: PlatformData): PlatformSnapshot {
 
 const KEY = 'platform';
 
+/** Reads the platform data: through `tx` when given, else in a unit of work of its own. */
+export type PlatformDataLoader = (tx?: Tx) => Promise<PlatformData>;
+
 export class PlatformCatalog {
   readonly #cache: TtlCache<typeof KEY, PlatformSnapshot>;
-  readonly #load: () => Promise<PlatformData>;
+  readonly #load: PlatformDataLoader;
 
-  constructor(load: () => Promise<PlatformData>, invalidation: CacheInvalidation | undefined, ttlMs: () => number) {
+  constructor(load: PlatformDataLoader, invalidation: CacheInvalidation | undefined, ttlMs: () => number) {
     this.#load = load;
     this.#cache = new TtlCache({ ttlMs });
     invalidation?.subscribe((event) => {
@@ -52,7 +57,13 @@ export class PlatformCatalog {
     return this.#cache.peek(KEY);
   }
 
-  snapshot(): Promise<PlatformSnapshot> {
-    return this.#cache.get(KEY, async () => indexPlatformData(await this.#load()));
+  /**
+   * The snapshot, loaded when stale. Inside a unit of work pass its `tx`: a stale snapshot is
+   * then read through that transaction, never through a second connection.
+   */
+  snapshot(tx?: Tx): Promise<PlatformSnapshot> {
+    if (!tx) return this.#cache.get(KEY, async () => indexPlatformData(await this.#load()));
+    const fresh = this.#cache.peek(KEY);
+    return fresh ? Promise.resolve(fresh) : this.#cache.fill(KEY, async () => indexPlatformData(await this.#load(tx)));
   }
 }

@@ -1,5 +1,6 @@
 // The cross-instance scenarios both transports must pass: a change made through instance A
-// is seen by instance B within 1 s (B's cache TTL is 30 s, so only invalidation explains it).
+// is seen by instance B within 1 s (B's cache TTL is 30 s, so only invalidation explains it),
+// and a tenant deleted through A leaves B's profile cache within 1 s.
 
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
@@ -56,6 +57,24 @@ export function crossInstanceScenarios(env: () => Record<string, string>): void 
       await a.app.inject({ method: 'PATCH', url: '/v1/tenant/plan', headers: bearer(tenant.accessToken), payload: { plan: 'enterprise' } });
       await within(1_000, async () => (await settings()).json().supportUrl === 'https://tenantry.dev/support/enterprise');
       expect(await flag(b.app, tenant.accessToken, 'sso')).toMatchObject({ value: true, source: 'plan' });
+    } finally {
+      await close();
+    }
+  });
+
+  it("drops a tenant deleted through A from B's profile cache within 1 s", async () => {
+    const { a, b, close } = await twoInstances();
+    try {
+      const tenant = await signUp(a.app);
+      const bystander = await signUp(a.app);
+      for (const someone of [tenant, bystander]) expect(await flag(b.app, someone.accessToken, 'dark_mode')).toMatchObject({ value: false });
+      expect(b.services.tenantProfiles.peek(tenant.tenantId)).toMatchObject({ tenantId: tenant.tenantId });
+
+      const deleted = await a.app.inject({ method: 'DELETE', url: '/v1/tenant', headers: bearer(tenant.accessToken), payload: { confirm: tenant.slug } });
+      expect(deleted.statusCode).toBe(200);
+      await within(1_000, async () => b.services.tenantProfiles.peek(tenant.tenantId) === undefined);
+      expect(await b.services.tenantProfiles.get(tenant.tenantId)).toBeNull();
+      expect(b.services.tenantProfiles.peek(bystander.tenantId)).toMatchObject({ tenantId: bystander.tenantId });
     } finally {
       await close();
     }

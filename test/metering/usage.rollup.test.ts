@@ -1,10 +1,14 @@
 // Rollups agree with the raw events: a shuffled stream with duplicates and late events is
 // replayed across several rollup runs, and every hourly and daily bucket is checked against
-// a recomputation from usage_events. Also: an event whose transaction commits late counts once.
+// a recomputation from usage_events. Every event counts exactly once: committed late, stored
+// while runs overlap, or while a transaction stays open in another database of the server,
+// which does not hold rollups back. The lag is a gauge on /metrics and a warning past 5 min.
 
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ROLLUP_REASON, rollUpUsage } from '../../src/metering/roll-up-usage.js';
+import { LAG_WARNING_SECONDS } from '../../src/metering/rollup-lag.js';
 import { rollUpUsageJob, rollUpUsageSchedule } from '../../src/metering/roll-up-usage-job.js';
 import type { UsageEventInput } from '../../src/metering/usage-event.js';
 import { migrateQueue } from '../../src/jobs/migrate-queue.js';
@@ -17,9 +21,10 @@ import { rollUpAll } from './roll-up-all.js';
 let testApp: TestApp;
 let tenants: SignedUpTenant[];
 const HOUR = 3_600_000;
+const ADMIN_TOKEN = 'platform-admin-token-for-rollup-tests-0123456789';
 
 beforeAll(async () => {
-  testApp = await startTestApp();
+  testApp = await startTestApp({ TENANTRY_PLATFORM_ADMIN_TOKEN: ADMIN_TOKEN });
   await testApp.database.admin.query(`INSERT INTO usage_metrics (key, unit, aggregation, unique_by) VALUES
     ('rollup_active_users', 'users', 'unique_count', 'user'),
     ('rollup_bytes', 'bytes', 'sum', NULL),
@@ -75,6 +80,11 @@ async function ingest(tenant: SignedUpTenant, events: UsageEventInput[], viaHttp
     const result = await runWithContext({ requestId: 'test', tenantId: tenant.tenantId }, () => testApp.services.metering.recorder.record(events));
     expect(result.rejected).toEqual([]);
   }
+}
+
+async function eventCount(keyPattern: string): Promise<number> {
+  const { rows } = await testApp.database.admin.query('SELECT count(*)::int AS n FROM usage_events WHERE idempotency_key LIKE $1', [keyPattern]);
+  return rows[0].n;
 }
 
 /** Buckets whose stored rollup differs from a recomputation over the raw events (none expected). */
@@ -150,6 +160,95 @@ describe('usage rollups', () => {
     await testApp.services.metering.apiCalls.flush();
     await rollUpAll(testApp);
     expect(await disagreements()).toEqual([]);
+  });
+
+  it('keeps rolling up while a transaction stays open in another database of the server', async () => {
+    const tenant = tenants[1]!;
+    const elsewhere = new pg.Client({ connectionString: inject('adminUrl') });
+    await elsewhere.connect();
+    try {
+      await elsewhere.query('BEGIN');
+      const { rows: held } = await elsewhere.query<{ xid: string }>('SELECT txid_current()::text AS xid');
+      // The server-wide horizon is now that transaction: a watermark taken from it stays put.
+      const { rows: horizon } = await testApp.database.admin.query<{ xmin: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin');
+      expect(BigInt(horizon[0]!.xmin)).toBeLessThanOrEqual(BigInt(held[0]!.xid));
+
+      await testApp.services.metering.apiCalls.flush();
+      await ingest(tenant, [{ metric: 'rollup_bytes', quantity: 5, idempotency_key: 'while-open-elsewhere' }], false);
+      const run = await rollUpUsage(testApp.services.db);
+      expect(run.events).toBeGreaterThanOrEqual(1);
+      expect(run.pending).toBe(0);
+      expect(run.lagSeconds).toBe(0);
+      expect(await disagreements()).toEqual([]);
+    } finally {
+      await elsewhere.query('ROLLBACK');
+      await elsewhere.end();
+    }
+  });
+
+  it('counts every event once while events arrive during overlapping runs in small batches', async () => {
+    const before = await eventCount('c-%');
+    let writing = true;
+    // Two writers per tenant; the second repeats half of the first's keys (duplicates).
+    const writers = tenants.flatMap((tenant, t) =>
+      [0, 1].map(async (w) => {
+        for (let i = 0; i < 12; i++) {
+          const events = Array.from({ length: 40 }, (_, j) => ({
+            metric: j % 2 === 0 ? 'rollup_bytes' : 'rollup_active_users',
+            quantity: j,
+            idempotency_key: `c-${t}-${w === 1 && j % 2 === 0 ? 0 : w}-${i}-${j}`,
+            properties: { user: `u${(i * j) % 23}` },
+          }));
+          await ingest(tenant, events, false);
+        }
+      }),
+    );
+    // Runs overlap each other (one steps aside) and the writers; batches of 37 leave work behind.
+    const runs = (async () => {
+      while (writing) await Promise.all([rollUpUsage(testApp.services.db, 37), rollUpUsage(testApp.services.db, 37)]);
+    })();
+    await Promise.all(writers);
+    writing = false;
+    await runs;
+    await testApp.services.metering.apiCalls.flush();
+    await rollUpAll(testApp);
+    expect(await eventCount('c-%')).toBe(before + tenants.length * (2 * 12 * 40 - 12 * 20));
+    expect(await disagreements()).toEqual([]);
+    // Runs that find nothing new change nothing.
+    for (let i = 0; i < 3; i++) expect((await rollUpUsage(testApp.services.db)).events).toBe(0);
+    expect(await disagreements()).toEqual([]);
+  });
+
+  it(`shows its lag on /metrics and warns when a run ends more than ${LAG_WARNING_SECONDS} s behind`, async () => {
+    const tenant = tenants[0]!;
+    await testApp.services.metering.apiCalls.flush();
+    await rollUpAll(testApp);
+    await ingest(tenant, [{ metric: 'rollup_bytes', quantity: 1, idempotency_key: 'lagging' }], false);
+    await testApp.database.admin.query("UPDATE usage_rollup_queue SET queued_at = now() - interval '400 seconds' WHERE idempotency_key = 'lagging'");
+    // A transaction holding the key (as a tenant soft delete would) keeps it queued for now.
+    const holder = await testApp.database.admin.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query("SELECT 1 FROM usage_rollup_queue WHERE idempotency_key = 'lagging' FOR UPDATE");
+      await rollUpUsageJob.handler({}, testApp.services, { jobId: 'test', attempt: 1, logger: testApp.services.logger });
+      const metrics = await testApp.app.inject({ method: 'GET', url: '/metrics', headers: bearer(ADMIN_TOKEN) });
+      expect(metrics.statusCode).toBe(200);
+      expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+      const lag = Number(/^tenantry_usage_rollup_lag_seconds (\S+)$/m.exec(metrics.body)?.[1]);
+      expect(lag).toBeGreaterThanOrEqual(399);
+      expect(lag).toBeLessThan(460);
+      const lastRun = Number(/^tenantry_usage_rollup_last_run_timestamp_seconds (\S+)$/m.exec(metrics.body)?.[1]);
+      expect(Math.abs(lastRun - Date.now() / 1000)).toBeLessThan(60);
+      const warning = testApp.logs().split('\n').filter((line) => line.includes('usage rollups are behind')).map((line) => JSON.parse(line));
+      expect(warning.at(-1)).toMatchObject({ level: 40, pending_events: 1, threshold_seconds: LAG_WARNING_SECONDS });
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    await rollUpAll(testApp);
+    expect(await disagreements()).toEqual([]);
+    expect((await testApp.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
+    expect((await testApp.app.inject({ method: 'GET', url: '/metrics', headers: bearer(tenant.accessToken) })).statusCode).toBe(403);
   });
 
   it('runs as the audited service role, every minute', async () => {

@@ -29,8 +29,8 @@ export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededT
   );
   await admin.query(`INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'owner')`, [tenantId, userId]);
   await admin.query(
-    `INSERT INTO api_keys (tenant_id, id, prefix, secret_hash, name) VALUES ($1, $2, $3, '\\x00', 'key')`,
-    [tenantId, apiKeyId, randomUUID().replace(/-/g, '').slice(0, 16)],
+    `INSERT INTO api_keys (tenant_id, id, prefix, secret_hash, name, created_by) VALUES ($1, $2, $3, '\\x00', 'key', $4)`,
+    [tenantId, apiKeyId, randomUUID().replace(/-/g, '').slice(0, 16), userId],
   );
   await admin.query(`INSERT INTO projects (tenant_id, id, name) VALUES ($1, $2, $3)`, [tenantId, projectId, `secret-project-${label}`]);
   await admin.query(`INSERT INTO project_members (tenant_id, project_id, user_id) VALUES ($1, $2, $3)`, [tenantId, projectId, userId]);

@@ -40,6 +40,9 @@ export interface TestAppOptions {
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
 
+/** Connections in a test app's request pool. */
+export const TEST_POOL_SIZE = 10;
+
 export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   // Rate limits are off unless a test turns them on (test/ratelimit): the free plan's 60
@@ -56,7 +59,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   // As in production: requests log in as the login role, which holds no privileges of its
   // own outside a scoped transaction, service work as the service login, and the job queue
   // uses the administrative login.
-  const pool = createPool(asRole(database.url, TEST_ROLES.login, TEST_LOGIN_PASSWORD), 10, logger);
+  const pool = createPool(asRole(database.url, TEST_ROLES.login, TEST_LOGIN_PASSWORD), TEST_POOL_SIZE, logger);
   const servicePool = createPool(asRole(database.url, TEST_ROLES.serviceLogin, TEST_SERVICE_LOGIN_PASSWORD), 4, logger);
   const queuePool = createQueuePool(database.url, logger);
   const clock = new TestClock();

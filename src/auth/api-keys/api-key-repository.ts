@@ -18,8 +18,9 @@ export function insertApiKey(
     name: string;
     kind: 'user' | 'agent';
     role: Role;
-    scopes: string[];
-    createdBy: string | null;
+    scopes: readonly string[];
+    createdBy: string;
+    createdByKeyId: string | null;
     expiresAt: Date | null;
   },
 ): Promise<ApiKey> {
@@ -33,17 +34,22 @@ export function insertApiKey(
       name: key.name,
       kind: key.kind,
       role: key.role,
-      scopes: key.scopes,
+      scopes: [...key.scopes],
       created_by: key.createdBy,
+      created_by_key_id: key.createdByKeyId,
       expires_at: key.expiresAt,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
 
-/** Returns the key as revoked, or undefined when no live key has that id in this tenant. */
-export function revokeApiKey(tx: Tx, id: string, now: Date): Promise<ApiKey | undefined> {
-  return tx
+/**
+ * Revokes the key and every key minted from it, however deep (a leaked key must not leave
+ * keys behind that it minted). Returns the key as revoked, or undefined when no live key
+ * has that id in this tenant.
+ */
+export async function revokeApiKey(tx: Tx, id: string, now: Date): Promise<ApiKey | undefined> {
+  const revoked = await tx
     .updateTable('api_keys')
     .set({ revoked_at: now })
     .where('id', '=', id)
@@ -51,6 +57,18 @@ export function revokeApiKey(tx: Tx, id: string, now: Date): Promise<ApiKey | un
     .where('deleted_at', 'is', null)
     .returningAll()
     .executeTakeFirst();
+  let minters = revoked ? [revoked.id] : [];
+  while (minters.length > 0) {
+    const minted = await tx
+      .updateTable('api_keys')
+      .set({ revoked_at: now })
+      .where('created_by_key_id', 'in', minters)
+      .where('revoked_at', 'is', null)
+      .returning('id')
+      .execute();
+    minters = minted.map((key) => key.id);
+  }
+  return revoked;
 }
 
 /** Marks use at most once a minute, so authentication does not write on every request. */

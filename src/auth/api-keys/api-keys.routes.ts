@@ -1,5 +1,5 @@
-// /v1/api-keys: list, create (secret shown once), revoke. Admins manage keys; a key can
-// never carry a stronger role than the credential that created it.
+// /v1/api-keys: list, create (secret shown once), revoke. Admins manage keys; a key acts for
+// the person behind the credential that created it and never exceeds that credential.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
@@ -7,13 +7,13 @@ import { generateApiKey } from '../api-key-format.js';
 import { sha256 } from '../opaque-tokens.js';
 import { ApiKeyView, CreateApiKeyBody, CreatedApiKeyView } from './api-keys.schemas.js';
 import { insertApiKey, listApiKeys, revokeApiKey } from './api-key-repository.js';
+import { keyGrant } from './key-minting.js';
 import { newId } from '../../db/ids.js';
 import type { ApiKey } from '../../db/tables.js';
 import { access } from '../../http/access.js';
 import { IdParams, problems } from '../../http/common-schemas.js';
 import { AppError } from '../../http/problems.js';
 import { currentTenantId } from '../../tenancy/context.js';
-import { roleAtLeast } from '../../tenancy/roles.js';
 import type { Services } from '../../services.js';
 
 function apiKeyView(key: ApiKey): Static<typeof ApiKeyView> {
@@ -25,6 +25,7 @@ function apiKeyView(key: ApiKey): Static<typeof ApiKeyView> {
     role: key.role,
     scopes: key.scopes,
     createdBy: key.created_by,
+    createdByKeyId: key.created_by_key_id,
     createdAt: key.created_at.toISOString(),
     expiresAt: key.expires_at?.toISOString() ?? null,
     lastUsedAt: key.last_used_at?.toISOString() ?? null,
@@ -62,13 +63,13 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       },
     },
     async (request, reply) => {
-      const { context } = request;
-      const role = request.body.role ?? 'member';
-      if (!roleAtLeast(context.role!, role)) {
-        throw new AppError('forbidden', `a ${context.role} cannot create a key with the ${role} role`);
-      }
       const expiresAt = request.body.expiresAt ? new Date(request.body.expiresAt) : null;
       if (expiresAt && expiresAt <= clock.now()) throw new AppError('validation-failed', 'expiresAt must be in the future');
+      const grant = keyGrant(request.principal!, request.context.role!, {
+        role: request.body.role ?? 'member',
+        scopes: request.body.scopes ?? [],
+        expiresAt,
+      });
       const generated = generateApiKey();
       const key = await db.tenant((tx) =>
         insertApiKey(tx, {
@@ -78,10 +79,11 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
           secretHash: sha256(generated.secret),
           name: request.body.name,
           kind: request.body.kind ?? 'user',
-          role,
-          scopes: request.body.scopes ?? [],
-          createdBy: context.userId ?? null,
-          expiresAt,
+          role: grant.role,
+          scopes: grant.scopes,
+          createdBy: grant.createdBy,
+          createdByKeyId: grant.createdByKeyId,
+          expiresAt: grant.expiresAt,
         }),
       );
       return reply.code(201).send({ ...apiKeyView(key), key: generated.token });
@@ -94,7 +96,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       config: { access: access.tenant('admin') },
       schema: {
         tags: ['api-keys'],
-        summary: 'Revoke an API key; it stops working at once',
+        summary: 'Revoke an API key, and every key minted with it; they stop working at once',
         security: [{ bearer: [] }],
         params: IdParams,
         response: { 204: Type.Null(), ...problems(400, 401, 403, 404) },

@@ -1,6 +1,8 @@
 // Soft-deletes the current tenant: the tenant row and every row of every tenant table get the
-// same deleted_at in one transaction, so credentials and data disappear together or not at all.
+// same deleted_at in one transaction, so credentials and data disappear together or not at all,
+// and every instance drops what it cached of the tenant.
 
+import type { CacheInvalidation } from '../../cache/cache-invalidation.js';
 import type { Clock } from '../../clock.js';
 import type { Database } from '../../db/database.js';
 import { AppError } from '../../http/problems.js';
@@ -21,12 +23,13 @@ export interface DeletedTenant {
 export async function softDeleteTenant(
   db: Database,
   clock: Clock,
+  invalidation: CacheInvalidation,
   retentionDays: number,
   tenantId: string,
   confirmation: string,
 ): Promise<DeletedTenant> {
   const now = clock.now();
-  return db.tenant(async (tx) => {
+  const deleted = await db.tenant(async (tx) => {
     // FOR UPDATE: a concurrent second delete waits, then finds the tenant gone.
     const tenant = await tx
       .selectFrom('tenants')
@@ -48,6 +51,9 @@ export async function softDeleteTenant(
       .set({ status: 'deleted', deleted_at: now, updated_at: now })
       .where('id', '=', tenantId)
       .execute();
+    await invalidation.inTransaction(tx, { scope: 'tenant', tenantId });
     return { id: tenant.id, slug: tenant.slug, deletedAt: now, purgeAfter: new Date(now.getTime() + retentionDays * 86_400_000) };
   });
+  await invalidation.committed({ scope: 'tenant', tenantId });
+  return deleted;
 }

@@ -25,6 +25,7 @@ export const tenantLifecycleRoutes: FastifyPluginAsyncTypebox<{ services: Servic
       const deleted = await softDeleteTenant(
         services.db,
         services.clock,
+        services.invalidation,
         services.config.purgeRetentionDays,
         request.context.tenantId!,
         request.body.confirm,

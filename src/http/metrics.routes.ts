@@ -1,0 +1,28 @@
+// GET /metrics: the process's Prometheus metrics in the text exposition format, for the
+// platform operator's scraper only (bearer TENANTRY_PLATFORM_ADMIN_TOKEN).
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Services } from '../services.js';
+import { access } from './access.js';
+import { problems } from './common-schemas.js';
+import { metricsRegistry } from './metrics-registry.js';
+
+export const metricsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app) => {
+  app.get(
+    '/metrics',
+    {
+      config: { access: access.platformAdmin },
+      schema: {
+        tags: ['platform-admin'],
+        summary: 'Prometheus metrics of this instance (platform admin only)',
+        security: [{ bearer: [] }],
+        response: { 200: Type.String(), ...problems(401, 403) },
+      },
+    },
+    async (_request, reply) => {
+      const text = await metricsRegistry.metrics();
+      return reply.type(metricsRegistry.contentType).send(text);
+    },
+  );
+};

@@ -1,0 +1,38 @@
+// Takes a test database back a few migrations (their Down sections), so a test can store
+// data the way older code did and then check what the newer migrations make of it.
+
+import pg from 'pg';
+import { runner } from 'node-pg-migrate';
+import { MIGRATIONS_DIR, MIGRATIONS_TABLE, migrate } from '../../src/db/migrate.js';
+import { TEST_LOGIN_PASSWORD, TEST_ROLES } from './roles.js';
+
+export async function migrateDown(databaseUrl: string, count: number): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    // As migrate() does: the owner role, and the role names the grants are written for.
+    await client.query(`SET ROLE "${TEST_ROLES.owner}"`);
+    await client.query("SELECT set_config('tenantry.app_role', $1, false), set_config('tenantry.service_role', $2, false)", [
+      TEST_ROLES.app,
+      TEST_ROLES.service,
+    ]);
+    await runner({
+      dbClient: client,
+      dir: MIGRATIONS_DIR,
+      migrationsTable: MIGRATIONS_TABLE,
+      direction: 'down',
+      count,
+      singleTransaction: false,
+      checkOrder: true,
+      advisoryLockMode: 'wait',
+      log: () => {},
+    });
+  } finally {
+    await client.end();
+  }
+}
+
+/** Applies every pending migration again, as `tenantry migrate` would. */
+export function migrateUp(databaseUrl: string): Promise<string[]> {
+  return migrate({ databaseUrl, roles: TEST_ROLES, loginPassword: TEST_LOGIN_PASSWORD });
+}
