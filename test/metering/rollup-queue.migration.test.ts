@@ -8,7 +8,7 @@ import { createPool, Database } from '../../src/db/database.js';
 import { rollUpUsage } from '../../src/metering/roll-up-usage.js';
 import { silent } from '../support/isolation-harness.js';
 import { migrateDown, migrateUp } from '../support/migrate-down.js';
-import { TEST_LOGIN_PASSWORD, TEST_ROLES } from '../support/roles.js';
+import { TEST_SERVICE_LOGIN_PASSWORD, TEST_ROLES } from '../support/roles.js';
 import { seedTenant, type SeededTenant } from '../support/seed.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
@@ -57,7 +57,7 @@ describe('migration 0006 (rollups claim queued keys)', () => {
     const { rows } = await admin.query('SELECT idempotency_key FROM usage_rollup_queue');
     expect(rows).toEqual([{ idempotency_key: 'waiting' }]);
 
-    const pool = createPool(asRole(database.url, TEST_ROLES.login, TEST_LOGIN_PASSWORD), 2, silent);
+    const pool = createPool(asRole(database.url, TEST_ROLES.serviceLogin, TEST_SERVICE_LOGIN_PASSWORD), 2, silent);
     try {
       const run = await rollUpUsage(new Database({ pool, roles: TEST_ROLES, logger: silent }));
       expect(run).toMatchObject({ claimed: 1, events: 1, pending: 0 });
