@@ -27,6 +27,8 @@ export const PROBLEMS = {
   'rate-limited': { status: 429, title: 'Too many requests for this tenant' },
   'internal': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'A dependency is unavailable' },
+  'database-unavailable': { status: 503, title: 'The database is unavailable' },
+  'overloaded': { status: 503, title: 'The server is too busy to take this request' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEMS;
