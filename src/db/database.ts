@@ -5,8 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { Kysely, PostgresDialect, type Compilable, type KyselyPlugin } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { DatabaseRoles } from '../config.js';
+import { DEFAULT_DATABASE_LIMITS, type DatabaseLimits, type DatabaseRoles } from '../config.js';
 import { currentContext, currentTenantId } from '../tenancy/context.js';
+import { BoundedPool, QUEUE_LIMITS, sessionTimeouts } from './bounded-pool.js';
 import type { Tables } from './tables.js';
 import { TenantScopePlugin, TenantScopeViolation } from './tenant-scope-plugin.js';
 
@@ -266,24 +267,25 @@ export class Database {
 /**
  * The pool every unit of work draws from. Pipelining lets the scoping statements share a
  * round trip with the first query (see #run); each query still gets its own Sync, so one
- * failing does not swallow the next.
+ * failing does not swallow the next. The limits bound how long a unit may wait for a
+ * connection, run a statement and hold its transaction (see bounded-pool.ts).
  */
-export function createPool(url: string, max: number, logger: Logger): pg.Pool {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max,
-    connectionTimeoutMillis: 10_000,
-    idleTimeoutMillis: 30_000,
-    pipeline: true,
-  } as pg.PoolConfig);
+export function createPool(url: string, max: number, logger: Logger, limits: DatabaseLimits = DEFAULT_DATABASE_LIMITS): pg.Pool {
+  const pool = new BoundedPool(
+    { connectionString: url, max, idleTimeoutMillis: 30_000, pipeline: true, ...sessionTimeouts(limits) } as pg.PoolConfig,
+    limits,
+  );
   // An idle client that loses its connection emits here; the pool has already discarded it.
   pool.on('error', (error) => logger.warn({ err: error }, 'idle database client failed'));
   return pool;
 }
 
-/** A plain pool for the job queue (graphile-worker): its tables are the owner's, not the app's. */
+/**
+ * A plain pool for the job queue (graphile-worker): its tables are the owner's, not the app's.
+ * No per-checkout bound (the worker holds one connection for LISTEN), but no query waits forever.
+ */
 export function createQueuePool(url: string, logger: Logger): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({ connectionString: url, max: 4, idleTimeoutMillis: 30_000, ...sessionTimeouts(QUEUE_LIMITS) });
   pool.on('error', (error) => logger.warn({ err: error }, 'idle queue client failed'));
   return pool;
 }

@@ -55,7 +55,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   const logger = createLogger(config.logLevel, sink);
   // As in production: requests log in as the login role, which holds no privileges of its
   // own outside a scoped transaction; the job queue uses the administrative login.
-  const pool = createPool(asRole(database.url, TEST_ROLES.login, TEST_LOGIN_PASSWORD), 10, logger);
+  const pool = createPool(asRole(database.url, TEST_ROLES.login, TEST_LOGIN_PASSWORD), 10, logger, config.databaseLimits);
   const queuePool = createQueuePool(database.url, logger);
   const clock = new TestClock();
   const services = createServices({ config, jwt: config.jwt!, pool, queuePool, clock, logger });
