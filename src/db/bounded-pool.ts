@@ -1,5 +1,5 @@
-// A pg.Pool for request work that never lets a unit of work queue or hang for long: a full
-// queue refuses at once, and a connection held past the transaction bound is destroyed.
+// A pg.Pool that never lets a unit of work queue or hang for long: a full waiting line
+// refuses at once, and a connection held past the transaction bound is destroyed.
 
 import type { Socket } from 'node:net';
 import pg from 'pg';
@@ -85,6 +85,6 @@ export class BoundedPool extends pg.Pool {
       process.nextTick(() => callback(error, undefined, () => {}));
       return;
     }
-    return callback ? super.connect(callback as Parameters<pg.Pool['connect']>[0] & object) : super.connect();
+    return callback ? super.connect(callback) : super.connect();
   }
 }

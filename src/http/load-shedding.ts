@@ -14,9 +14,9 @@ export async function registerLoadShedding(app: FastifyInstance, maxEventLoopDel
     maxEventLoopDelay: maxEventLoopDelayMs,
     retryAfter: OVERLOAD_RETRY_AFTER_SECONDS,
     // Thrown, so the error handler answers with our problem+json rather than the plugin's own body.
-    pressureHandler: async (request, _reply, type, value) => {
+    pressureHandler: async (request) => {
       if (NEVER_SHED.has(request.routeOptions.url ?? '')) return;
-      throw overloaded(`the server is overloaded (${type} at ${Math.round(value ?? 0)})`);
+      throw overloaded('this instance is shedding load; try again shortly');
     },
   });
 }
