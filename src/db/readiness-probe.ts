@@ -4,6 +4,9 @@
 import pg from 'pg';
 import { destroyConnection } from './bounded-pool.js';
 
+/** Opening the probe's connection may outlast one probe (a loaded machine); the next one reuses it. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 export class ReadinessProbe {
   readonly #connection: pg.ClientConfig;
   readonly #timeoutMs: number;
@@ -15,7 +18,7 @@ export class ReadinessProbe {
   constructor(connection: pg.ClientConfig, timeoutMs: number) {
     // Only where to connect: no pipelining, pool sizes or request timeouts from the pool's options.
     const { connectionString, host, port, user, password, database, ssl } = connection;
-    this.#connection = { connectionString, host, port, user, password, database, ssl, connectionTimeoutMillis: timeoutMs };
+    this.#connection = { connectionString, host, port, user, password, database, ssl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS };
     this.#timeoutMs = timeoutMs;
   }
 
@@ -32,18 +35,25 @@ export class ReadinessProbe {
 
   async #probe(): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
+    let connected = false;
     const timedOut = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), this.#timeoutMs);
     });
+    const connection = (this.#client ??= this.#connect());
     const answered = (async () => {
-      const client = await (this.#client ??= this.#connect());
+      const client = await connection;
+      connected = true;
       await client.query('SELECT 1');
       return true;
-    })().catch(() => false);
+    })().catch(() => {
+      void this.#drop(connection); // failed: the next probe starts afresh
+      return false;
+    });
     const ready = await Promise.race([answered, timedOut]);
     clearTimeout(timer);
-    // A probe that failed or timed out leaves its connection in an unknown state: start afresh.
-    if (!ready) void this.#drop();
+    // A query left unanswered means a stuck connection: drop it. A connection still opening
+    // is left to finish, for the next probe.
+    if (!ready && connected) void this.#drop(connection);
     return ready;
   }
 
@@ -55,8 +65,10 @@ export class ReadinessProbe {
     return client;
   }
 
-  async #drop(): Promise<void> {
+  /** Drops the probe's connection (only if it is still `which`, when given). */
+  async #drop(which?: Promise<pg.Client>): Promise<void> {
     const client = this.#client;
+    if (which && client !== which) return;
     this.#client = undefined;
     // Destroyed, not ended: ending waits for a server that may never answer.
     const connected = await client?.catch(() => undefined);
