@@ -22,6 +22,8 @@ export interface RunningServer {
 
 /** Closing a pool or the job worker waits on the database; past this it is left behind. */
 const RELEASE_WITHIN_MS = 5_000;
+/** Past graphile-worker's own 5 s abort of running jobs, with room to hand them back. */
+const JOBS_STOP_WITHIN_MS = 10_000;
 /** Jobs' connections: a running job gets the background bounds' room to finish. */
 const BACKGROUND_POOL_SIZE = 4;
 
@@ -39,7 +41,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   // In-flight requests are bounded by the transaction timeout, so draining is too.
   const steps: ShutdownStep[] = [
     { name: 'http server', run: () => app.close(), withinMs: config.databaseLimits.transactionTimeoutMs + 1_000 },
-    { name: 'job worker', run: () => services.jobs.stop(), withinMs: RELEASE_WITHIN_MS },
+    // graphile-worker asks running jobs to abort after 5 s, then fails them back to the queue.
+    { name: 'job worker', run: () => services.jobs.stop(), withinMs: JOBS_STOP_WITHIN_MS },
     { name: 'request pool', run: () => pool.end(), withinMs: RELEASE_WITHIN_MS },
     { name: 'background pool', run: () => backgroundPool.end(), withinMs: RELEASE_WITHIN_MS },
     { name: 'queue pool', run: () => queuePool.end(), withinMs: RELEASE_WITHIN_MS },

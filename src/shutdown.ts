@@ -14,6 +14,7 @@ export async function shutDownInOrder(logger: Logger, steps: readonly ShutdownSt
   const started = performance.now();
   const unfinished: string[] = [];
   for (const step of steps) {
+    logger.debug({ step: step.name }, 'shutdown step');
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       step.run().then(
