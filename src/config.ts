@@ -35,7 +35,7 @@ export const DEFAULT_DATABASE_LIMITS: DatabaseLimits = Object.freeze({
   statementTimeoutMs: 5_000,
   transactionTimeoutMs: 15_000,
   connectTimeoutMs: 2_000,
-  maxWaiting: 200,
+  maxWaiting: 1_000,
 });
 
 export type JwtKeyConfig =
