@@ -31,7 +31,7 @@ export interface DatabaseLimits {
 }
 
 /** What request pools get unless the environment says otherwise. */
-export const DEFAULT_DATABASE_LIMITS: DatabaseLimits = Object.freeze({
+const DEFAULT_DATABASE_LIMITS: DatabaseLimits = Object.freeze({
   statementTimeoutMs: 5_000,
   transactionTimeoutMs: 15_000,
   connectTimeoutMs: 2_000,

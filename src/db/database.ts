@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { Kysely, PostgresDialect, type Compilable, type KyselyPlugin } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { DEFAULT_DATABASE_LIMITS, type DatabaseLimits, type DatabaseRoles } from '../config.js';
+import type { DatabaseLimits, DatabaseRoles } from '../config.js';
 import { currentContext, currentTenantId } from '../tenancy/context.js';
-import { BoundedPool, QUEUE_LIMITS, sessionTimeouts } from './bounded-pool.js';
+import { BACKGROUND_LIMITS, BoundedPool, QUEUE_LIMITS, sessionTimeouts } from './bounded-pool.js';
 import type { Tables } from './tables.js';
 import { TenantScopePlugin, TenantScopeViolation } from './tenant-scope-plugin.js';
 
@@ -268,9 +268,10 @@ export class Database {
  * The pool every unit of work draws from. Pipelining lets the scoping statements share a
  * round trip with the first query (see #run); each query still gets its own Sync, so one
  * failing does not swallow the next. The limits bound how long a unit may wait for a
- * connection, run a statement and hold its transaction (see bounded-pool.ts).
+ * connection, run a statement and hold its transaction (see bounded-pool.ts): the server
+ * passes the configured request bounds; a caller that names none gets the loose background ones.
  */
-export function createPool(url: string, max: number, logger: Logger, limits: DatabaseLimits = DEFAULT_DATABASE_LIMITS): pg.Pool {
+export function createPool(url: string, max: number, logger: Logger, limits: DatabaseLimits = BACKGROUND_LIMITS): pg.Pool {
   const pool = new BoundedPool(
     { connectionString: url, max, idleTimeoutMillis: 30_000, pipeline: true, ...sessionTimeouts(limits) } as pg.PoolConfig,
     limits,
