@@ -12,6 +12,7 @@ import { answerClientError } from './http/client-errors.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
 import { metricsRoutes } from './http/metrics.routes.js';
+import { registerLoadShedding } from './http/load-shedding.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerValidation } from './http/validation.js';
 import { retryAfterHeader } from './metering/retry-after.js';
@@ -53,9 +54,12 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
 
   registerValidation(app);
   registerErrorHandling(app);
+  // Before access: a shed request costs no authentication lookup.
+  await registerLoadShedding(app, services.config.maxEventLoopDelayMs);
   registerAccess(app, services);
   app.addHook('onReady', async () => services.invalidation.start());
   app.addHook('onClose', () => services.invalidation.close());
+  app.addHook('onClose', () => services.readiness.close());
   await registerOpenApi(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

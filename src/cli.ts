@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { createLogger } from './logger.js';
 import { loadConfig } from './config.js';
 import { systemClock } from './clock.js';
+import { BACKGROUND_LIMITS } from './db/bounded-pool.js';
 import { createPool, Database } from './db/database.js';
 import { openDatabase } from './db/open-database.js';
 import { migrate } from './db/migrate.js';
@@ -80,8 +81,8 @@ tenants
     const password = options.ownerPassword ?? process.env.TENANTRY_OWNER_PASSWORD;
     if (!password || password.length < 10) throw new Error('an owner password of at least 10 characters is required');
     const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });
-    const pool = createPool(database.appUrl, 2, logger);
-    const servicePool = createPool(database.serviceUrl, 1, logger);
+    const pool = createPool(database.appUrl, 2, logger, config.databaseLimits);
+    const servicePool = createPool(database.serviceUrl, 1, logger, config.databaseLimits);
     try {
       const jwt = config.jwt ?? (await loadOrCreateJwtSecret(config.dataDir));
       const services = createServices({ config, jwt, pool, servicePool, clock: systemClock, logger });
@@ -113,8 +114,8 @@ program
     const retentionDays = options.retentionDays === undefined ? config.purgeRetentionDays : Number(options.retentionDays);
     if (!Number.isInteger(retentionDays) || retentionDays < 0) throw new Error('--retention-days must be a whole number of days');
     const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });
-    // The purge is service work only.
-    const pool = createPool(database.serviceUrl, 2, logger);
+    // The purge is service work only, and background work: it gets minutes, not a request's seconds.
+    const pool = createPool(database.serviceUrl, 2, logger, BACKGROUND_LIMITS);
     try {
       const db = new Database({ pool, roles: config.roles, logger });
       const result = await purgeDeletedTenants(db, systemClock, retentionDays);

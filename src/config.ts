@@ -21,6 +21,26 @@ export interface DatabaseRoles {
   readonly serviceLogin: string;
 }
 
+/** Bounds on request database work, so a slow, stalled or saturated database costs seconds, not minutes. */
+export interface DatabaseLimits {
+  /** Server-side statement_timeout of every session; the client gives up 1 s later if no answer comes. */
+  readonly statementTimeoutMs: number;
+  /** A unit of work (one checked-out connection) is destroyed past this; also idle_in_transaction_session_timeout. */
+  readonly transactionTimeoutMs: number;
+  /** How long a unit of work may wait for a pooled connection, or for a new one to open. */
+  readonly connectTimeoutMs: number;
+  /** Units of work allowed to wait for a connection; one more is refused at once (503 overloaded). */
+  readonly maxWaiting: number;
+}
+
+/** What request pools get unless the environment says otherwise. */
+const DEFAULT_DATABASE_LIMITS: DatabaseLimits = Object.freeze({
+  statementTimeoutMs: 5_000,
+  transactionTimeoutMs: 15_000,
+  connectTimeoutMs: 2_000,
+  maxWaiting: 1_000,
+});
+
 export type JwtKeyConfig =
   | { readonly kind: 'secret'; readonly secret: string }
   | { readonly kind: 'keypair'; readonly alg: string; readonly privateKeyPem: string; readonly publicKeyPem: string };
@@ -44,6 +64,9 @@ export interface Config {
   readonly dataDir: string;
   readonly embeddedPort: number;
   readonly poolSize: number;
+  readonly databaseLimits: DatabaseLimits;
+  /** Mean event-loop delay past which requests are shed with 503 overloaded; 0: never. */
+  readonly maxEventLoopDelayMs: number;
   readonly roles: DatabaseRoles;
   /** undefined: generated once and kept in the data folder (embedded mode only). */
   readonly jwt: JwtKeyConfig | undefined;
@@ -139,6 +162,21 @@ function platformAdminTokenHash(env: Env): Buffer | undefined {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
+function databaseLimits(env: Env): DatabaseLimits {
+  const defaults = DEFAULT_DATABASE_LIMITS;
+  const statementTimeoutMs = integer(env, 'TENANTRY_DB_STATEMENT_TIMEOUT_MS', defaults.statementTimeoutMs, 100, 3_600_000);
+  const transactionTimeoutMs = integer(env, 'TENANTRY_DB_TRANSACTION_TIMEOUT_MS', defaults.transactionTimeoutMs, 100, 3_600_000);
+  if (transactionTimeoutMs < statementTimeoutMs) {
+    throw new ConfigError('TENANTRY_DB_TRANSACTION_TIMEOUT_MS must not be shorter than TENANTRY_DB_STATEMENT_TIMEOUT_MS');
+  }
+  return Object.freeze({
+    statementTimeoutMs,
+    transactionTimeoutMs,
+    connectTimeoutMs: integer(env, 'TENANTRY_DB_CONNECT_TIMEOUT_MS', defaults.connectTimeoutMs, 100, 60_000),
+    maxWaiting: integer(env, 'TENANTRY_DB_MAX_WAITING', defaults.maxWaiting, 0, 100_000),
+  });
+}
+
 function cacheChannel(env: Env): string {
   const value = env.TENANTRY_CACHE_CHANNEL || 'tenantry_cache';
   if (!/^[A-Za-z0-9_.:-]{1,60}$/.test(value)) {
@@ -177,6 +215,8 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: resolve(env.TENANTRY_DATA_DIR || '.tenantry'),
     embeddedPort: integer(env, 'TENANTRY_EMBEDDED_PG_PORT', 54329, 0, 65535),
     poolSize: integer(env, 'TENANTRY_DB_POOL_SIZE', 20, 1, 1000),
+    databaseLimits: databaseLimits(env),
+    maxEventLoopDelayMs: integer(env, 'TENANTRY_MAX_EVENT_LOOP_DELAY_MS', 1_000, 0, 60_000),
     roles: Object.freeze({
       owner: roleName(env, 'TENANTRY_DB_OWNER_ROLE', 'tenantry_owner'),
       app: roleName(env, 'TENANTRY_DB_APP_ROLE', 'tenantry_app'),

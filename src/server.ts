@@ -1,5 +1,5 @@
 // Starts Tenantry: opens the database (embedded by default), builds the app and listens.
-// Shuts down in order on SIGINT/SIGTERM: stop accepting, drain, close the pool, stop PostgreSQL.
+// Shuts down in order on SIGINT/SIGTERM: stop accepting, drain, close the pools, stop PostgreSQL.
 
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -7,14 +7,13 @@ import { buildApp } from './app.js';
 import { loadOrCreateJwtSecret } from './auth/jwt-key-file.js';
 import { systemClock } from './clock.js';
 import type { Config } from './config.js';
+import { BACKGROUND_LIMITS } from './db/bounded-pool.js';
 import { createPool, createQueuePool } from './db/database.js';
 import { openDatabase } from './db/open-database.js';
 import { migrateQueue } from './jobs/migrate-queue.js';
 import { assertRequestLoginConfined } from './db/request-login.js';
 import { createServices } from './services.js';
-
-/** Service work is rare (admin reads, purge, rollups): a few connections are enough. */
-const SERVICE_POOL_SIZE = 4;
+import { shutDownInOrder, type ShutdownStep } from './shutdown.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -22,17 +21,39 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Closing a pool or the job worker waits on the database; past this it is left behind. */
+const RELEASE_WITHIN_MS = 5_000;
+/** Past graphile-worker's own 5 s abort of running jobs, with room to hand them back. */
+const JOBS_STOP_WITHIN_MS = 10_000;
+/** Jobs' connections: a running job gets the background bounds' room to finish. */
+const BACKGROUND_POOL_SIZE = 4;
+/** Service work is rare (admin reads, purge, rollups): a few connections are enough. */
+const SERVICE_POOL_SIZE = 4;
+
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   // Embedded mode owns its schema and migrates it; an external database is migrated explicitly.
   const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });
   const jwt = config.jwt ?? (await loadOrCreateJwtSecret(config.dataDir));
   // Requests log in as the login role (embedded mode): privileges only inside a scoped
   // transaction. The job queue's own tables are the owner's, so the queue uses the admin login.
-  const pool = createPool(database.appUrl, config.poolSize, logger);
-  const servicePool = createPool(database.serviceUrl, SERVICE_POOL_SIZE, logger);
+  const pool = createPool(database.appUrl, config.poolSize, logger, config.databaseLimits);
+  const backgroundPool = createPool(database.appUrl, BACKGROUND_POOL_SIZE, logger, BACKGROUND_LIMITS);
+  // Service work (admin reads, purge, rollups) is rare and mostly background: one pool, background bounds.
+  const servicePool = createPool(database.serviceUrl, SERVICE_POOL_SIZE, logger, BACKGROUND_LIMITS);
   const queuePool = createQueuePool(database.url, logger);
-  const services = createServices({ config, jwt, pool, servicePool, queuePool, clock: systemClock, logger });
+  const services = createServices({ config, jwt, pool, servicePool, queuePool, backgroundPool, clock: systemClock, logger });
   const app = await buildApp(services);
+  // In-flight requests are bounded by the transaction timeout, so draining is too.
+  const steps: ShutdownStep[] = [
+    { name: 'http server', run: () => app.close(), withinMs: config.databaseLimits.transactionTimeoutMs + 1_000 },
+    // graphile-worker asks running jobs to abort after 5 s, then fails them back to the queue.
+    { name: 'job worker', run: () => services.jobs.stop(), withinMs: JOBS_STOP_WITHIN_MS },
+    { name: 'request pool', run: () => pool.end(), withinMs: RELEASE_WITHIN_MS },
+    { name: 'background pool', run: () => backgroundPool.end(), withinMs: RELEASE_WITHIN_MS },
+    { name: 'service pool', run: () => servicePool.end(), withinMs: RELEASE_WITHIN_MS },
+    { name: 'queue pool', run: () => queuePool.end(), withinMs: RELEASE_WITHIN_MS },
+    { name: 'database', run: () => database.close(), withinMs: 2 * RELEASE_WITHIN_MS },
+  ];
   try {
     await assertRequestLoginConfined(pool, config.roles);
     // The queue's schema is the owner's, created here (idempotent) before the worker looks for it.
@@ -40,23 +61,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await services.jobs.start({ concurrency: 2 });
     const address = await app.listen({ port: config.port, host: config.host });
     let stopping: Promise<void> | undefined;
-    const stop = () =>
-      (stopping ??= (async () => {
-        await app.close();
-        await services.jobs.stop();
-        await pool.end();
-        await servicePool.end();
-        await queuePool.end();
-        await database.close();
-      })());
+    const stop = () => (stopping ??= shutDownInOrder(logger, steps));
     return { app, address, stop };
   } catch (error) {
-    await app.close();
-    await services.jobs.stop();
-    await pool.end();
-    await servicePool.end();
-    await queuePool.end();
-    await database.close();
+    await shutDownInOrder(logger, steps);
     throw error;
   }
 }

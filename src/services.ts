@@ -14,6 +14,7 @@ import { Sessions } from './auth/sessions.js';
 import type { Clock } from './clock.js';
 import type { Config, JwtKeyConfig } from './config.js';
 import { Database } from './db/database.js';
+import { ReadinessProbe } from './db/readiness-probe.js';
 import { Flags } from './flags/flags.js';
 import { featureGate } from './flags/require-feature.js';
 import { Jobs } from './jobs/jobs.js';
@@ -32,6 +33,8 @@ export interface Services {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly db: Database;
+  /** Whether the database answers, on a connection of its own (GET /readyz); closed with the app. */
+  readonly readiness: ReadinessProbe;
   /** Per-address and per-email throttle of the public credential routes. */
   readonly credentialThrottle: CredentialThrottle;
   readonly sessions: Sessions;
@@ -63,12 +66,18 @@ export interface ServiceInputs {
   readonly servicePool?: pg.Pool;
   /** The job queue's pool; defaults to `pool` (tests, where one login can do both). */
   readonly queuePool?: pg.Pool;
+  /** Jobs' own data work, under looser time bounds than requests; defaults to `pool`. */
+  readonly backgroundPool?: pg.Pool;
   readonly clock: Clock;
   readonly logger: Logger;
 }
 
-export function createServices({ config, jwt, pool, servicePool, queuePool, clock, logger }: ServiceInputs): Services {
+/** A readiness probe that has not heard back within this long says "not ready". */
+const READINESS_TIMEOUT_MS = 1_000;
+
+export function createServices({ config, jwt, pool, servicePool, queuePool, backgroundPool, clock, logger }: ServiceInputs): Services {
   const db = new Database({ pool, servicePool, roles: config.roles, logger });
+  const backgroundDb = backgroundPool ? new Database({ pool: backgroundPool, servicePool, roles: config.roles, logger }) : db;
   const tokens = new AccessTokens(jwt, config.accessTokenTtlSeconds, clock);
   const invalidation = createInvalidation(config, pool, logger);
   const ttlMs = () => invalidation.ttlMs();
@@ -94,13 +103,14 @@ export function createServices({ config, jwt, pool, servicePool, queuePool, cloc
     clock,
     logger,
     db,
+    readiness: new ReadinessProbe(pool.options, READINESS_TIMEOUT_MS),
     sessions: new Sessions(db, tokens, clock, config.refreshTokenTtlSeconds),
     credentialThrottle: new CredentialThrottle(config.rateLimits),
     authenticator: new Authenticator(db, tokens, clock),
     resolver: new TenantResolver(db, clock, config.baseDomain),
     jobs: new Jobs({
       pool: queuePool ?? pool,
-      dependencies: { db, clock, config, logger },
+      dependencies: { db: backgroundDb, clock, config, logger },
       definitions: [purgeDeletedTenantsJob, rollUpUsageJob],
       schedules: [purgeSchedule, rollUpUsageSchedule],
     }),

@@ -99,6 +99,9 @@ export class CacheInvalidation {
       this.#connected = true;
       return;
     }
+    // Changes announced from now on may never arrive, and entries stored before were given the
+    // long TTL: drop them, so every instance converges within the short TTL.
+    if (this.#connected) this.#dispatch('all');
     this.#connected = false;
     if (!this.#degradationLogged) {
       this.#degradationLogged = true;

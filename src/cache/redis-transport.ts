@@ -1,10 +1,15 @@
 // Invalidation through Redis pub/sub, when REDIS_URL is set. Publishing happens after
 // commit; the subscriber connection is separate (a subscribed Redis connection can do
-// nothing else). Redis being down never fails a request: callers shorten their TTL.
+// nothing else). Redis down or stalled never fails nor holds a request: callers shorten their TTL.
 
 import { Redis } from 'ioredis';
 import { decodeCacheEvent, encodeCacheEvent, type CacheEvent } from './cache-event.js';
 import type { InvalidationTransport, TransportListener } from './invalidation-transport.js';
+
+/** A command Redis has not answered within this long fails: a committed change is answered promptly. */
+const COMMAND_TIMEOUT_MS = 500;
+/** A stalled Redis sends no error, only silence: the subscriber pings it this often to notice. */
+const HEARTBEAT_MS = 1_000;
 
 export class RedisTransport implements InvalidationTransport {
   readonly name = 'redis' as const;
@@ -13,6 +18,9 @@ export class RedisTransport implements InvalidationTransport {
   readonly #channel: string;
   #everReady = false;
   #closed = false;
+  #heartbeat: NodeJS.Timeout | undefined;
+  /** The last heartbeat went unanswered: the next answered one means messages may have been missed. */
+  #silent = false;
 
   constructor(url: string, channel: string) {
     const options = {
@@ -20,6 +28,7 @@ export class RedisTransport implements InvalidationTransport {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 2_000,
+      commandTimeout: COMMAND_TIMEOUT_MS,
       lazyConnect: true,
       retryStrategy: (times: number) => Math.min(2_000, 50 * 2 ** Math.min(times, 6)),
     };
@@ -45,6 +54,7 @@ export class RedisTransport implements InvalidationTransport {
         () => {
           if (this.#everReady) listener.onResync();
           this.#everReady = true;
+          this.#silent = false;
           listener.onHealth(true);
         },
         (error: unknown) => listener.onHealth(false, error),
@@ -52,6 +62,8 @@ export class RedisTransport implements InvalidationTransport {
     });
     this.#subscriber.connect().catch(() => {}); // errors arrive as events; retries continue
     this.#publisher.connect().catch(() => {});
+    this.#heartbeat = setInterval(() => this.#beat(listener), HEARTBEAT_MS);
+    this.#heartbeat.unref();
   }
 
   async inTransaction(): Promise<void> {}
@@ -62,7 +74,25 @@ export class RedisTransport implements InvalidationTransport {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#heartbeat);
     this.#subscriber.disconnect();
     this.#publisher.disconnect();
+  }
+
+  #beat(listener: TransportListener): void {
+    if (this.#subscriber.status !== 'ready') return; // reconnecting: the events report it
+    this.#subscriber.ping().then(
+      () => {
+        if (!this.#silent || this.#closed) return;
+        this.#silent = false;
+        listener.onResync();
+        listener.onHealth(true);
+      },
+      (error: unknown) => {
+        if (this.#closed) return;
+        this.#silent = true;
+        listener.onHealth(false, error);
+      },
+    );
   }
 }

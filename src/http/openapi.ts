@@ -15,7 +15,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         version: '0.1.0',
         description:
           'Multi-tenant SaaS backend. Errors are RFC 9457 application/problem+json. ' +
-          'Authenticate with `Authorization: Bearer <access token | API key>`.',
+          'Authenticate with `Authorization: Bearer <access token | API key>`. Any route may answer 503 ' +
+          '(`database-unavailable`, `overloaded`) with `Retry-After`: nothing was acknowledged, retry later.',
       },
       components: {
         securitySchemes: {

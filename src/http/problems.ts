@@ -33,6 +33,8 @@ export const PROBLEMS = {
   'header-too-large': { status: 431, title: 'The request headers are too large' },
   'internal': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'A dependency is unavailable' },
+  'database-unavailable': { status: 503, title: 'The database is unavailable' },
+  'overloaded': { status: 503, title: 'The server is too busy to take this request' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEMS;

@@ -15,7 +15,6 @@ import {
   makeWorkerUtils,
   parseCronItems,
   run,
-  type Runner,
   type TaskList,
   type WorkerEvents,
   type WorkerUtils,
@@ -27,6 +26,7 @@ import { isTenantId, type JobEnvelope } from './job-envelope.js';
 import { toTask } from './job-task.js';
 import { QUEUE_SCHEMA } from './migrate-queue.js';
 import { workerLogger } from './worker-logger.js';
+import { WorkerSupervisor } from './worker-supervisor.js';
 
 export interface EnqueueOptions {
   /**
@@ -76,7 +76,7 @@ export class Jobs {
   readonly #definitions: ReadonlyMap<string, JobDefinition>;
   readonly #schedules: readonly JobSchedule[];
   #utils: Promise<WorkerUtils> | undefined;
-  #runner: Promise<Runner> | undefined;
+  #worker: WorkerSupervisor | undefined;
 
   constructor(options: JobsOptions) {
     this.#pool = options.pool;
@@ -122,38 +122,49 @@ export class Jobs {
     return { id: String(job.id) };
   }
 
-  /** Starts the worker (once). The queue schema must exist: see migrateQueue(). */
+  /**
+   * Starts the worker (once). The queue schema must exist: see migrateQueue(). A worker that
+   * loses the database later is restarted when it is back (worker-supervisor.ts).
+   */
   async start(settings: WorkerSettings = {}): Promise<void> {
-    this.#runner ??= run({
-      pgPool: this.#pool,
-      schema: QUEUE_SCHEMA,
-      concurrency: settings.concurrency ?? 2,
-      pollInterval: settings.pollIntervalMs ?? 2_000,
-      taskList: this.#taskList(),
-      parsedCronItems: parseCronItems(
-        this.#schedules.map((schedule) => ({
-          task: schedule.job,
-          match: schedule.cron,
-          // A missed run is not replayed: the next one does the same work.
-          options: { backfillPeriod: 0, maxAttempts: 3 },
-        })),
-      ),
-      noHandleSignals: true,
-      logger: workerLogger(this.#deps.logger),
-      events: this.events,
+    if (this.#worker) return;
+    const worker = new WorkerSupervisor(
+      () =>
+        run({
+          pgPool: this.#pool,
+          schema: QUEUE_SCHEMA,
+          concurrency: settings.concurrency ?? 2,
+          pollInterval: settings.pollIntervalMs ?? 2_000,
+          taskList: this.#taskList(),
+          parsedCronItems: parseCronItems(
+            this.#schedules.map((schedule) => ({
+              task: schedule.job,
+              match: schedule.cron,
+              // A missed run is not replayed: the next one does the same work.
+              options: { backfillPeriod: 0, maxAttempts: 3 },
+            })),
+          ),
+          noHandleSignals: true,
+          logger: workerLogger(this.#deps.logger),
+          events: this.events,
+        }),
+      this.#deps.logger,
+    );
+    this.#worker = worker;
+    await worker.start().catch((error: unknown) => {
+      this.#worker = undefined;
+      throw error;
     });
-    const runner = await this.#runner;
-    runner.promise.catch((error: unknown) => this.#deps.logger.error({ err: error }, 'job worker stopped with an error'));
   }
 
   /** Stops taking jobs, waits for running ones, and releases the queue's connections. */
   async stop(): Promise<void> {
-    const runner = this.#runner;
+    const worker = this.#worker;
     const utils = this.#utils;
-    this.#runner = undefined;
+    this.#worker = undefined;
     this.#utils = undefined;
-    // A worker or utils that failed to start has nothing to stop.
-    await (await runner?.catch(() => undefined))?.stop();
+    await worker?.stop();
+    // Utils that failed to start have nothing to release.
     await (await utils?.catch(() => undefined))?.release();
   }
 

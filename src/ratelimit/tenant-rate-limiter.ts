@@ -14,9 +14,15 @@ export interface RateLimitPolicy {
 
 /** A failing Redis is logged at most this often. */
 const LOG_EVERY_MS = 10_000;
+/**
+ * After Redis fails, this instance's buckets serve alone for this long before Redis is tried
+ * again: a stalled Redis costs one request a command timeout now and then, not every request.
+ */
+const SHARED_RETRY_AFTER_MS = 5_000;
 
 export class TenantRateLimiter {
   #lastLogged = 0;
+  #sharedFailedAt = -Infinity;
 
   constructor(
     private readonly policy: RateLimitPolicy,
@@ -43,10 +49,11 @@ export class TenantRateLimiter {
   }
 
   async #take(tenantId: string, perMinute: number): Promise<BucketDecision> {
-    if (!this.shared) return this.local.takeNow(tenantId, perMinute);
+    if (!this.shared || performance.now() - this.#sharedFailedAt < SHARED_RETRY_AFTER_MS) return this.local.takeNow(tenantId, perMinute);
     try {
       return await this.shared.take(tenantId, perMinute);
     } catch (error) {
+      this.#sharedFailedAt = performance.now();
       const now = Date.now();
       if (now - this.#lastLogged >= LOG_EVERY_MS) {
         this.#lastLogged = now;

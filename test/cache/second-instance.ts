@@ -17,7 +17,8 @@ export interface Instance {
 }
 
 export async function startInstance(database: TestDatabase, env: Record<string, string>): Promise<Instance> {
-  const config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', ...env });
+  // No load shedding, as in startTestApp: a busy test machine is not an overloaded server.
+  const config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', TENANTRY_MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
   const logger = createLogger(config.logLevel);
   const pool = createPool(database.url, 5, logger);
   const services = createServices({ config, jwt: config.jwt!, pool, clock: new TestClock(), logger });

@@ -48,12 +48,14 @@ const owner = { email: 'embedded-owner@example.test', password: 'embedded owner 
 describe('the embedded server', () => {
   let apiKey: string;
 
-  it('answers /healthz, /openapi.json and /docs/ over HTTP on a fresh data folder', async () => {
+  it('answers /healthz, /readyz, /openapi.json and /docs/ over HTTP on a fresh data folder', async () => {
     const { server, baseUrl, logs } = await start();
     try {
       const health = await fetch(`${baseUrl}/healthz`);
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: 'ok' });
+      // Readiness may lag liveness while the probe's own connection opens on a busy machine.
+      await expect.poll(async () => (await fetch(`${baseUrl}/readyz`)).status, { timeout: 10_000 }).toBe(200);
 
       const openapi = await fetch(`${baseUrl}/openapi.json`);
       expect(openapi.status).toBe(200);
@@ -100,10 +102,13 @@ describe('the embedded server', () => {
     }
   });
 
-  it('stops cleanly: the port is closed afterwards', async () => {
-    const { server, baseUrl } = await start();
+  it('stops cleanly: the port is closed afterwards, nothing is logged as an error, and the last line says so', async () => {
+    const { server, baseUrl, logs } = await start();
     await server.stop();
     await server.stop(); // idempotent
     await expect(fetch(`${baseUrl}/healthz`)).rejects.toThrow();
+    const lines = logs().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: number; msg: string });
+    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+    expect(lines.at(-1)?.msg).toBe('shutdown completed');
   });
 });

@@ -37,7 +37,7 @@ const extraApps: Array<{ app: FastifyInstance; close: () => Promise<void> }> = [
 
 /** Another app instance on the same database (like a second server), with its own env. */
 async function secondInstance(env: Record<string, string>, logs: string[] = []): Promise<FastifyInstance> {
-  const config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error', TENANTRY_RATE_LIMITS: 'true', ...env });
+  const config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error', TENANTRY_RATE_LIMITS: 'true', TENANTRY_MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
   const sink = new Writable({
     write(chunk, _encoding, done) {
       logs.push(String(chunk));

@@ -47,7 +47,16 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   const database = await createTestDatabase();
   // Rate limits are off unless a test turns them on (test/ratelimit): the free plan's 60
   // requests per minute would otherwise throttle tests that build data through the API.
-  const config: Config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'debug', TENANTRY_RATE_LIMITS: 'false', ...env });
+  // Load shedding is off and connections are waited for 10 s unless a test says otherwise
+  // (test/faults): the suite runs a thousand units at once on a shared, busy machine.
+  const config: Config = loadConfig({
+    TENANTRY_JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: 'debug',
+    TENANTRY_RATE_LIMITS: 'false',
+    TENANTRY_MAX_EVENT_LOOP_DELAY_MS: '0',
+    TENANTRY_DB_CONNECT_TIMEOUT_MS: '10000',
+    ...env,
+  });
   const chunks: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -59,8 +68,13 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   // As in production: requests log in as the login role, which holds no privileges of its
   // own outside a scoped transaction, service work as the service login, and the job queue
   // uses the administrative login.
-  const pool = createPool(asRole(database.url, TEST_ROLES.login, TEST_LOGIN_PASSWORD), TEST_POOL_SIZE, logger);
-  const servicePool = createPool(asRole(database.url, TEST_ROLES.serviceLogin, TEST_SERVICE_LOGIN_PASSWORD), 4, logger);
+  const pool = createPool(asRole(database.url, TEST_ROLES.login, TEST_LOGIN_PASSWORD), TEST_POOL_SIZE, logger, config.databaseLimits);
+  const servicePool = createPool(
+    asRole(database.url, TEST_ROLES.serviceLogin, TEST_SERVICE_LOGIN_PASSWORD),
+    4,
+    logger,
+    config.databaseLimits,
+  );
   const queuePool = createQueuePool(database.url, logger);
   const clock = new TestClock();
   const services = createServices({ config, jwt: config.jwt!, pool, servicePool, queuePool, clock, logger });
