@@ -77,9 +77,12 @@ export class BoundedPool extends pg.Pool {
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | void {
-    // Waiting behind maxWaiting others means seconds of queueing: answer now instead.
-    const mustWait = this.idleCount === 0 && this.totalCount >= (this.options.max ?? 10);
-    if (mustWait && this.waitingCount >= this.#maxWaiting) {
+    // Waiting behind maxWaiting others means seconds of queueing: answer now instead. pg-pool
+    // hands idle clients to its queue on the next tick, so a burst on a warm pool first lines
+    // up as "waiting" while idle clients remain: only checkouts beyond the idle clients and the
+    // connections still to be opened really wait.
+    const spare = this.idleCount + Math.max(0, (this.options.max ?? 10) - this.totalCount);
+    if (this.waitingCount - spare >= this.#maxWaiting) {
       const error = new DatabaseSaturatedError(`${this.waitingCount} units of work already wait for a database connection`);
       if (!callback) return Promise.reject(error);
       process.nextTick(() => callback(error, undefined, () => {}));

@@ -32,8 +32,9 @@ const FUNCTIONS: ReadonlySet<string> = new Set([
   // full-text search
   'to_tsvector', 'to_tsquery', 'plainto_tsquery', 'websearch_to_tsquery', 'phraseto_tsquery', 'ts_rank',
   'ts_rank_cd', 'ts_headline', 'setweight',
-  // identifiers, the invalidation channel, this session's settings
-  'gen_random_uuid', 'pg_notify', 'current_setting',
+  // identifiers, the invalidation channel, this session's settings, waiting (bounded by the
+  // statement timeout; reads nothing)
+  'gen_random_uuid', 'pg_notify', 'current_setting', 'pg_sleep',
 ]);
 
 /** Types a value may be cast to: plain data types, no reg* lookups but the text-search config. */

@@ -55,6 +55,7 @@ beforeAll(async () => {
   const config = loadConfig({
     DATABASE_URL: postgres.url,
     TENANTRY_APP_DATABASE_URL: postgres.appUrl,
+    TENANTRY_SERVICE_DATABASE_URL: postgres.serviceUrl,
     TENANTRY_JWT_SECRET: TEST_JWT_SECRET,
     HOST: '127.0.0.1',
     PORT: '0',

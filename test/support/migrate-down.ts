@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import { MIGRATIONS_DIR, MIGRATIONS_TABLE, migrate } from '../../src/db/migrate.js';
-import { TEST_LOGIN_PASSWORD, TEST_ROLES } from './roles.js';
+import { TEST_LOGIN_PASSWORD, TEST_ROLES, TEST_SERVICE_LOGIN_PASSWORD } from './roles.js';
 
 export async function migrateDown(databaseUrl: string, count: number): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl });
@@ -34,5 +34,5 @@ export async function migrateDown(databaseUrl: string, count: number): Promise<v
 
 /** Applies every pending migration again, as `tenantry migrate` would. */
 export function migrateUp(databaseUrl: string): Promise<string[]> {
-  return migrate({ databaseUrl, roles: TEST_ROLES, loginPassword: TEST_LOGIN_PASSWORD });
+  return migrate({ databaseUrl, roles: TEST_ROLES, loginPassword: TEST_LOGIN_PASSWORD, serviceLoginPassword: TEST_SERVICE_LOGIN_PASSWORD });
 }

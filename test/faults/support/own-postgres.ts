@@ -8,13 +8,15 @@ import { join } from 'node:path';
 import { asRole } from '../../../src/db/open-database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../../src/db/embedded.js';
 import { migrate } from '../../../src/db/migrate.js';
-import { TEST_LOGIN_PASSWORD, TEST_ROLES } from '../../support/roles.js';
+import { TEST_LOGIN_PASSWORD, TEST_SERVICE_LOGIN_PASSWORD, TEST_ROLES } from '../../support/roles.js';
 
 export interface OwnPostgres {
   /** Superuser: migrations, the job queue, inspection. */
   readonly url: string;
   /** The login role, as request pools connect. */
   readonly appUrl: string;
+  /** The service login's connection string, as production's service pool uses. */
+  readonly serviceUrl: string;
   /** SIGKILL to the postmaster and every backend at once, as a host crash or OOM kill would. */
   kill(): Promise<void>;
   /** Starts the cluster again on the same port and data (crash recovery runs first). */
@@ -34,7 +36,7 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   let cluster: EmbeddedDatabase = await startEmbeddedPostgres({ dataDir, port: 0 });
   const url = cluster.url;
   const port = Number(new URL(url).port);
-  await migrate({ databaseUrl: url, roles: TEST_ROLES, loginPassword: TEST_LOGIN_PASSWORD });
+  await migrate({ databaseUrl: url, roles: TEST_ROLES, loginPassword: TEST_LOGIN_PASSWORD, serviceLoginPassword: TEST_SERVICE_LOGIN_PASSWORD });
 
   /** The postmaster (from the pid file PostgreSQL keeps) and its children. */
   async function processes(): Promise<number[]> {
@@ -60,6 +62,7 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   return {
     url,
     appUrl: asRole(url, TEST_ROLES.login, TEST_LOGIN_PASSWORD),
+    serviceUrl: asRole(url, TEST_ROLES.serviceLogin, TEST_SERVICE_LOGIN_PASSWORD),
     async kill() {
       const pids = await processes();
       for (const pid of pids) process.kill(pid, 'SIGKILL');
