@@ -81,6 +81,20 @@ export class Quotas {
     return level + 1;
   }
 
+  /**
+   * Checks a level whose count already includes the claim being made (an invitation holds a
+   * seat before anyone joins): locks the tenant's counter row, counts with `countNow` while
+   * holding it, and throws 403 plan-limit-reached when that level passes a hard limit. The
+   * counter itself is left alone: it keeps what was admitted, not what was offered.
+   */
+  async holdLevel(tx: Tx, metricKey: string, countNow: (tx: Tx) => Promise<number>, planKey?: string): Promise<void> {
+    const { metric, limit } = await this.#limitOf(tx, metricKey, planKey);
+    if (limit === null || metric.enforcement !== 'hard') return;
+    await lockCounter(tx, metric.key, NO_PERIOD_START, this.clock.now());
+    const level = await countNow(tx);
+    if (level > limit) throw await this.#planLimitReached(tx, metric, limit, level - 1, 1);
+  }
+
   /** Locks a level counter's row until commit (creating it at zero). */
   async lockLevel(tx: Tx, metricKey: string): Promise<void> {
     await lockCounter(tx, metricKey, NO_PERIOD_START, this.clock.now());
