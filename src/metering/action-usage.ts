@@ -26,12 +26,22 @@ export class ActionUsage {
   }
 
   /**
+   * An invitation was just written and holds a seat until it is accepted, withdrawn or
+   * expires: throws 403 plan-limit-reached when members and open invitations (this one
+   * included, as `countHeld` counts them while the seat counter is locked) pass the plan's
+   * seat limit.
+   */
+  async seatOffered(tx: Tx, countHeld: (tx: Tx) => Promise<number>): Promise<void> {
+    await this.quotas.holdLevel(tx, OWN_METRICS.seats, countHeld);
+  }
+
+  /**
    * One more seat, before the membership is written: throws 403 plan-limit-reached past the
    * plan's seat limit. `countSeats` counts live members while the seat counter is locked.
    */
   async seatAdded(tx: Tx, countSeats: (tx: Tx) => Promise<number>): Promise<void> {
     const seats = await this.quotas.admitLevel(tx, OWN_METRICS.seats, countSeats);
-    await this.#recordSeats(tx, seats);
+    await this.#recordLevel(tx, OWN_METRICS.seats, seats);
   }
 
   /**
@@ -44,12 +54,34 @@ export class ActionUsage {
 
   /** After a member left: the seat counter and the seats series follow the true count. */
   async seatRemoved(tx: Tx, countSeats: (tx: Tx) => Promise<number>): Promise<void> {
-    const seats = await countSeats(tx);
-    await this.quotas.settleLevel(tx, OWN_METRICS.seats, seats);
-    await this.#recordSeats(tx, seats);
+    await this.#settle(tx, OWN_METRICS.seats, await countSeats(tx));
   }
 
-  async #recordSeats(tx: Tx, seats: number): Promise<void> {
-    await this.recorder.recordIn(tx, [{ metric: OWN_METRICS.seats, quantity: seats, idempotency_key: `seats:${newId()}` }]);
+  /**
+   * One more agent key, before it is written: throws 403 plan-limit-reached past the plan's
+   * `agents` limit. `countAgents` counts live agent keys while the agents counter is locked.
+   */
+  async agentAdded(tx: Tx, countAgents: (tx: Tx) => Promise<number>): Promise<void> {
+    const agents = await this.quotas.admitLevel(tx, OWN_METRICS.agents, countAgents);
+    await this.#recordLevel(tx, OWN_METRICS.agents, agents);
+  }
+
+  /** Before keys are revoked: the agents counter's lock first, in agentAdded's order. */
+  async lockAgents(tx: Tx): Promise<void> {
+    await this.quotas.lockLevel(tx, OWN_METRICS.agents);
+  }
+
+  /** After agent keys were revoked: the agents counter and series follow the true count. */
+  async agentsRemoved(tx: Tx, countAgents: (tx: Tx) => Promise<number>): Promise<void> {
+    await this.#settle(tx, OWN_METRICS.agents, await countAgents(tx));
+  }
+
+  async #settle(tx: Tx, metric: string, level: number): Promise<void> {
+    await this.quotas.settleLevel(tx, metric, level);
+    await this.#recordLevel(tx, metric, level);
+  }
+
+  async #recordLevel(tx: Tx, metric: string, level: number): Promise<void> {
+    await this.recorder.recordIn(tx, [{ metric, quantity: level, idempotency_key: `${metric}:${newId()}` }]);
   }
 }

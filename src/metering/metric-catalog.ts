@@ -18,13 +18,15 @@ export interface Metric {
   readonly description: string;
 }
 
-/** Tenantry's own metrics, recorded by the platform itself. */
+/**
+ * Tenantry's own metrics, recorded by the platform itself. (The catalog also holds metrics
+ * only clients report, such as memories and storage_bytes: nothing here measures them.)
+ */
 export const OWN_METRICS = {
   apiCalls: 'api_calls',
   seats: 'seats',
-  memories: 'memories',
+  agents: 'agents',
   tasks: 'tasks',
-  storageBytes: 'storage_bytes',
 } as const;
 
 /** An unknown key reloads the catalog at most this often, so junk keys cannot hammer it. */

@@ -54,7 +54,7 @@ export class Quotas {
       const current = await counterValue(tx, metric.key, period.start);
       if (!metric.resets) throw await this.#planLimitReached(tx, metric, limit, current, amount);
       const retryAfter = Math.max(1, Math.ceil((period.end.getTime() - now.getTime()) / 1000));
-      throw new AppError('quota-exceeded', `the plan allows ${limit} ${metric.unit} of ${metric.key} per billing period`, {
+      throw new AppError('quota-exceeded', `the plan allows ${amountOf(metric, limit)} per billing period`, {
         metric: metric.key,
         limit,
         current,
@@ -81,6 +81,20 @@ export class Quotas {
     return level + 1;
   }
 
+  /**
+   * Checks a level whose count already includes the claim being made (an invitation holds a
+   * seat before anyone joins): locks the tenant's counter row, counts with `countNow` while
+   * holding it, and throws 403 plan-limit-reached when that level passes a hard limit. The
+   * counter itself is left alone: it keeps what was admitted, not what was offered.
+   */
+  async holdLevel(tx: Tx, metricKey: string, countNow: (tx: Tx) => Promise<number>, planKey?: string): Promise<void> {
+    const { metric, limit } = await this.#limitOf(tx, metricKey, planKey);
+    if (limit === null || metric.enforcement !== 'hard') return;
+    await lockCounter(tx, metric.key, NO_PERIOD_START, this.clock.now());
+    const level = await countNow(tx);
+    if (level > limit) throw await this.#planLimitReached(tx, metric, limit, level - 1, 1);
+  }
+
   /** Locks a level counter's row until commit (creating it at zero). */
   async lockLevel(tx: Tx, metricKey: string): Promise<void> {
     await lockCounter(tx, metricKey, NO_PERIOD_START, this.clock.now());
@@ -94,7 +108,7 @@ export class Quotas {
   /** A limit that never resets: waiting does not help, so 403 and the plan that would allow it. */
   async #planLimitReached(tx: Tx, metric: Metric, limit: number, current: number, amount: number): Promise<AppError> {
     const requiredPlan = (await this.limits.requiredPlanFor?.(metric.key, current + amount, tx)) ?? null;
-    return new AppError('plan-limit-reached', `the plan allows ${limit} ${metric.unit}; upgrade for more`, {
+    return new AppError('plan-limit-reached', `the plan allows ${amountOf(metric, limit)}; upgrade for more`, {
       metric: metric.key,
       limit,
       current,
@@ -125,6 +139,11 @@ export class Quotas {
       }
     }
   }
+}
+
+/** "1000 tasks", "20 requests of api_calls": the metric is named when its unit does not name it. */
+function amountOf(metric: Metric, amount: number): string {
+  return metric.unit === metric.key ? `${amount} ${metric.unit}` : `${amount} ${metric.unit} of ${metric.key}`;
 }
 
 async function currentPlan(tx: Tx): Promise<string> {

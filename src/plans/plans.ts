@@ -39,7 +39,7 @@ export class Plans {
    * The most of `metric` the plan allows: a number, or null for unlimited.
    *
    * @example
-   *   const limit = await plans.limitFor(request.context.plan!, 'memories');
+   *   const limit = await plans.limitFor(request.context.plan!, 'tasks');
    *   if (limit !== null && used >= limit) throw quotaExceeded(limit, used);
    */
   async limitFor(planKey: string, metric: string, tx?: Tx): Promise<number | null> {

@@ -9,6 +9,7 @@ import { AppError } from '../http/problems.js';
 import type { Services } from '../services.js';
 import { runWithContext } from '../tenancy/context.js';
 import { findLiveTenant, findLiveTenantBySubdomain } from '../tenancy/tenant-repository.js';
+import { BRANDING_FEATURE, setsBranding } from './branding-gate.js';
 import { SETTING_KEYS } from './setting-definitions.js';
 import { TenantSettings, type ResolvedSettings } from './tenant-settings.js';
 
@@ -71,12 +72,17 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       schema: {
         tags: ['settings'],
         summary: 'Change settings (owner or admin): hex colors, https URLs, IANA time zone, BCP 47 locale; a webhook URL must resolve to a public address',
+        description:
+          'Setting a logo or colors needs a plan with the custom_branding feature: without it the whole request is refused with ' +
+          '403 feature-not-in-plan (feature, required_plan) and nothing changes. Clearing them (null) is always allowed.',
         security,
         body: SettingsPatchBody,
         response: { 200: SettingsView, ...problems(400, 401, 403, 404, 415) },
       },
     },
     async (request) => {
+      // Before anything is checked or written: a refused request changes nothing.
+      if (setsBranding(request.body)) await services.requireFeature(BRANDING_FEATURE, request.context);
       await settings.update(request.body, services.clock.now());
       return current(request.context.tenantId!);
     },

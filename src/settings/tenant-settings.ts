@@ -9,6 +9,7 @@ import type { Database } from '../db/database.js';
 import { AppError } from '../http/problems.js';
 import type { PlatformCatalog } from '../plans/platform-catalog.js';
 import { currentTenantId } from '../tenancy/context.js';
+import { brandingIncluded } from './branding-gate.js';
 import {
   BRANDING_KEYS,
   DEFAULT_SETTINGS,
@@ -54,12 +55,16 @@ export class TenantSettings {
     private readonly invalidation: CacheInvalidation,
   ) {}
 
-  /** The resolved settings of a tenant; undefined when it does not exist. */
+  /**
+   * The resolved settings of a tenant; undefined when it does not exist. The tenant's own
+   * branding counts only while its plan includes custom branding.
+   */
   async resolve(tenantId: string): Promise<(ResolvedSettings & { name: string }) | undefined> {
     const profile = await this.profiles.get(tenantId);
     if (!profile) return undefined;
     const snapshot = await this.catalog.snapshot();
-    return { ...resolveSettings(profile, snapshot.planByKey.get(profile.plan)?.settings ?? {}), name: profile.name };
+    const own = brandingIncluded(snapshot, profile) ? profile : { settings: profile.settings, branding: {} };
+    return { ...resolveSettings(own, snapshot.planByKey.get(profile.plan)?.settings ?? {}), name: profile.name };
   }
 
   /** Sets (string) or clears (null) the tenant's own values; the rest are kept. */

@@ -1,5 +1,6 @@
 // /v1/api-keys: admins create (secret shown once, only its hash kept), list and revoke keys
 // of their own tenant; a key works in its own tenant only and stops at once when revoked.
+// Agent keys count against the plan's agents limit: live ones only, concurrent creates included.
 
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,6 +154,63 @@ describe('across tenants', () => {
   it('returns 401 for a key-shaped bearer that was never issued', async () => {
     const forged = `tnt_${'a'.repeat(16)}_${'b'.repeat(43)}`;
     expectProblem(await listKeys(forged), 401, 'invalid-credentials');
+  });
+});
+
+describe("agent keys and the plan's agents limit", () => {
+  const agent = (name = 'agent') => ({ name, kind: 'agent' });
+
+  async function liveAgentKeys(tenant: SignedUpTenant): Promise<number> {
+    const { rows } = await testApp.database.admin.query(
+      "SELECT count(*)::int AS n FROM api_keys WHERE tenant_id = $1 AND kind = 'agent' AND revoked_at IS NULL",
+      [tenant.tenantId],
+    );
+    return rows[0].n;
+  }
+
+  it('refuses a free tenant its second agent key with 403 plan-limit-reached and the plan to upgrade to, and writes no key', async () => {
+    const tenant = await signUp(testApp.app);
+    expect((await createKey(tenant.accessToken, agent('first'))).statusCode).toBe(201);
+    const refused = await createKey(tenant.accessToken, agent('second'));
+    expect(expectProblem(refused, 403, 'plan-limit-reached')).toMatchObject({ metric: 'agents', limit: 1, current: 1, required_plan: 'pro' });
+    expect(await liveAgentKeys(tenant)).toBe(1);
+  });
+
+  it('does not count keys of kind user', async () => {
+    const tenant = await signUp(testApp.app);
+    for (const name of ['ci', 'deploy', 'backup']) expect((await createKey(tenant.accessToken, { name })).statusCode).toBe(201);
+    expect((await createKey(tenant.accessToken, agent())).statusCode).toBe(201);
+  });
+
+  it('frees the place of a revoked agent key, also one revoked with the key that minted it', async () => {
+    const tenant = await signUp(testApp.app);
+    const first = (await createKey(tenant.accessToken, agent('first'))).json();
+    expect((await revokeKey(tenant.accessToken, first.id)).statusCode).toBe(204);
+    const minter = (await createKey(tenant.accessToken, { name: 'minter', role: 'admin' })).json();
+    expect((await createKey(minter.key, agent('minted'))).statusCode).toBe(201);
+    expectProblem(await createKey(tenant.accessToken, agent('one too many')), 403, 'plan-limit-reached');
+    expect((await revokeKey(tenant.accessToken, minter.id)).statusCode).toBe(204);
+    expect((await createKey(tenant.accessToken, agent('after the revocations'))).statusCode).toBe(201);
+    const { rows } = await testApp.database.admin.query(
+      "SELECT quantity::int FROM usage_events WHERE tenant_id = $1 AND metric = 'agents' ORDER BY created_at, quantity",
+      [tenant.tenantId],
+    );
+    expect(rows.map((row) => row.quantity)).toEqual([1, 0, 1, 0, 1]);
+  });
+
+  it('does not count an expired agent key', async () => {
+    const tenant = await signUp(testApp.app);
+    const expiring = (await createKey(tenant.accessToken, agent('expiring'))).json();
+    await testApp.database.admin.query("UPDATE api_keys SET expires_at = now() - interval '1 minute' WHERE id = $1", [expiring.id]);
+    expect((await createKey(tenant.accessToken, agent('its successor'))).statusCode).toBe(201);
+  });
+
+  it('creates exactly one of 20 concurrent agent keys for the last place', async () => {
+    const tenant = await signUp(testApp.app);
+    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => createKey(tenant.accessToken, agent(`racer ${i}`))));
+    expect(responses.filter((response) => response.statusCode === 201)).toHaveLength(1);
+    expect(responses.filter((response) => response.statusCode === 403)).toHaveLength(19);
+    expect(await liveAgentKeys(tenant)).toBe(1);
   });
 });
 

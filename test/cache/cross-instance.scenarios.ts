@@ -56,7 +56,7 @@ export function crossInstanceScenarios(env: () => Record<string, string>): void 
       expect((await settings()).json().sources.supportUrl).toBe('default');
       await a.app.inject({ method: 'PATCH', url: '/v1/tenant/plan', headers: bearer(tenant.accessToken), payload: { plan: 'enterprise' } });
       await within(1_000, async () => (await settings()).json().supportUrl === 'https://tenantry.dev/support/enterprise');
-      expect(await flag(b.app, tenant.accessToken, 'sso')).toMatchObject({ value: true, source: 'plan' });
+      expect(await flag(b.app, tenant.accessToken, 'audit_log')).toMatchObject({ value: true, source: 'plan' });
     } finally {
       await close();
     }
@@ -90,7 +90,7 @@ export function crossInstanceScenarios(env: () => Record<string, string>): void 
       expect(defined.statusCode).toBe(200);
       await within(1_000, async () => (await flag(b.app, tenant.accessToken, key))?.value === true);
       // B's plan catalog follows too.
-      expect((await b.services.plans.limitFor('free', 'memories'))).toBe(1000);
+      expect((await b.services.plans.limitFor('free', 'tasks'))).toBe(1000);
     } finally {
       await close();
     }

@@ -44,7 +44,7 @@ describe('GET /v1/flags', () => {
   it('evaluates every flag for the tenant with the level each value came from', async () => {
     const tenant = await signUp(testApp.app);
     const flags = await flagsOf(tenant.accessToken);
-    expect(Object.keys(flags).sort()).toEqual(['audit_log', 'custom_branding', 'dark_mode', 'new_dashboard', 'recall_strategy', 'sso']);
+    expect(Object.keys(flags).sort()).toEqual(['audit_log', 'custom_branding', 'dark_mode', 'new_dashboard', 'recall_strategy']);
     expect(flags.audit_log).toEqual({ key: 'audit_log', kind: 'boolean', value: false, source: 'default', tenantEditable: false });
     expect(flags.recall_strategy).toMatchObject({ value: 'fts', source: 'default', tenantEditable: true });
     expect(flags.new_dashboard).toMatchObject({ kind: 'rollout', value: expect.any(Boolean), source: 'default' });
@@ -56,7 +56,7 @@ describe('GET /v1/flags', () => {
     const flags = await flagsOf(tenant.accessToken);
     expect(flags.audit_log).toMatchObject({ value: true, source: 'plan' });
     expect(flags.recall_strategy).toMatchObject({ value: 'hybrid', source: 'plan' });
-    expect(flags.sso).toMatchObject({ value: false, source: 'default' });
+    expect(flags.dark_mode).toMatchObject({ value: false, source: 'default' });
   });
 
   it('gives the same rollout answer as the bucket of flag key + tenant id', async () => {

@@ -19,13 +19,13 @@ beforeAll(async () => {
         app.get('/test/openfeature', { config: { access: access.tenant('viewer') } }, async () => {
           const client = OpenFeature.getClient();
           // A spoofing attempt: the caller names another tenant and plan; the provider ignores it.
-          const spoofed = { targetingKey: '00000000-0000-7000-8000-000000000000', tenantId: 'x', plan: 'enterprise' };
-          const sso = await client.getBooleanDetails('sso', false, spoofed);
-          const recall = await client.getStringDetails('recall_strategy', 'none');
+          const spoofed = { targetingKey: '00000000-0000-7000-8000-000000000000', tenantId: 'x', plan: 'promax' };
+          const recall = await client.getStringDetails('recall_strategy', 'none', spoofed);
+          const auditLog = await client.getBooleanDetails('audit_log', false);
           const darkMode = await client.getBooleanDetails('dark_mode', true);
           const missing = await client.getBooleanDetails('no_such_flag', true);
           const mismatch = await client.getNumberDetails('dark_mode', 7);
-          return { sso, recall, darkMode, missing, mismatch, tenantId: services.flags ? 'ok' : 'no' };
+          return { recall, auditLog, darkMode, missing, mismatch, tenantId: services.flags ? 'ok' : 'no' };
         });
       },
     },
@@ -41,11 +41,12 @@ afterAll(async () => {
 describe('TenantryFlagProvider through the OpenFeature API', () => {
   it("evaluates the request's tenant, with the source level in the flag metadata", async () => {
     const tenant = await signUp(testApp.app);
-    await testApp.app.inject({ method: 'PATCH', url: '/v1/tenant/plan', headers: bearer(tenant.accessToken), payload: { plan: 'promax' } });
+    await testApp.app.inject({ method: 'PATCH', url: '/v1/tenant/plan', headers: bearer(tenant.accessToken), payload: { plan: 'pro' } });
     await testApp.app.inject({ method: 'PUT', url: '/v1/flags/dark_mode', headers: bearer(tenant.accessToken), payload: { value: true } });
     const body = (await testApp.app.inject({ method: 'GET', url: '/test/openfeature', headers: bearer(tenant.accessToken) })).json();
-    expect(body.sso).toMatchObject({ value: false, reason: 'DEFAULT', flagMetadata: { source: 'default' } });
-    expect(body.recall).toMatchObject({ value: 'hybrid', reason: 'TARGETING_MATCH', flagMetadata: { source: 'plan' } });
+    // On promax recall_strategy would be hybrid: the spoofed plan was not used.
+    expect(body.recall).toMatchObject({ value: 'fts', reason: 'DEFAULT', flagMetadata: { source: 'default' } });
+    expect(body.auditLog).toMatchObject({ value: true, reason: 'TARGETING_MATCH', flagMetadata: { source: 'plan' } });
     expect(body.darkMode).toMatchObject({ value: true, reason: 'TARGETING_MATCH', flagMetadata: { source: 'tenant' } });
   });
 
@@ -58,9 +59,9 @@ describe('TenantryFlagProvider through the OpenFeature API', () => {
 
   it('refuses to evaluate outside a tenant context (INVALID_CONTEXT), whatever the caller passes', async () => {
     const client = OpenFeature.getClient();
-    const details = await client.getBooleanDetails('sso', false, { targetingKey: 'someone', tenantId: 'x' });
+    const details = await client.getBooleanDetails('audit_log', false, { targetingKey: 'someone', tenantId: 'x' });
     expect(details).toMatchObject({ value: false, errorCode: ErrorCode.INVALID_CONTEXT });
-    const inRequestWithoutTenant = await runWithContext({ requestId: 'r1' }, () => client.getBooleanDetails('sso', false));
+    const inRequestWithoutTenant = await runWithContext({ requestId: 'r1' }, () => client.getBooleanDetails('audit_log', false));
     expect(inRequestWithoutTenant.errorCode).toBe(ErrorCode.INVALID_CONTEXT);
   });
 });

@@ -1,11 +1,14 @@
 // Plan limits enforced before the action and atomically: 100 concurrent task creates against
-// a remaining quota of 10 let exactly 10 through; seats past the plan answer 403 with the
-// plan to upgrade to; soft limits let calls through and warn once at 80% and 100%.
+// a remaining quota of 10 let exactly 10 through, and a free tenant's 1,001st task of the
+// period is refused; seats past the plan answer 403 with the plan to upgrade to, when the
+// invitation is sent and again when it is accepted; soft limits let calls through and warn
+// once at 80% and 100%.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingPeriod } from '../../src/metering/billing-period.js';
 import { acceptInvitation, bearer, expectProblem, invite, jwtClaims, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useUpQuota } from './use-up-quota.js';
 
 let testApp: TestApp;
 const PLAN = 'metering_quota_test';
@@ -25,11 +28,21 @@ afterAll(async () => {
 });
 
 async function tenantOnTestPlan(): Promise<SignedUpTenant & { projectId: string }> {
+  return tenantOn(PLAN);
+}
+
+async function tenantOn(plan: string): Promise<SignedUpTenant & { projectId: string }> {
   const tenant = await signUp(testApp.app);
-  await testApp.database.admin.query('UPDATE tenants SET plan = $2 WHERE id = $1', [tenant.tenantId, PLAN]);
+  await testApp.database.admin.query('UPDATE tenants SET plan = $2 WHERE id = $1', [tenant.tenantId, plan]);
   const project = await testApp.app.inject({ method: 'POST', url: '/v1/projects', headers: bearer(tenant.accessToken), payload: { name: 'Quota' } });
   expect(project.statusCode).toBe(201);
   return { ...tenant, projectId: project.json().id };
+}
+
+/** PATCH /v1/tenant/plan: every instance's caches follow at once. */
+async function changePlan(tenant: SignedUpTenant, plan: string): Promise<void> {
+  const changed = await testApp.app.inject({ method: 'PATCH', url: '/v1/tenant/plan', headers: bearer(tenant.accessToken), payload: { plan } });
+  expect(changed.statusCode).toBe(200);
 }
 
 function createTask(tenant: SignedUpTenant & { projectId: string }, title: string) {
@@ -41,11 +54,15 @@ function createTask(tenant: SignedUpTenant & { projectId: string }, title: strin
   });
 }
 
-/** Invites the email (an invitation takes no seat) and accepts it as a new account: the seat is taken there. */
+/** Invites the email (the invitation holds a seat) and accepts it as a new account (the member takes it). */
 async function addMember(tenant: SignedUpTenant, email: string) {
   const invited = await invite(testApp.app, tenant.accessToken, email, 'member');
   expect(invited.statusCode).toBe(201);
-  return acceptInvitation(testApp.app, invited.json().invitationToken, { name: 'Seat', password: 'seat password 123' });
+  return accept(invited.json().invitationToken);
+}
+
+function accept(invitationToken: string) {
+  return acceptInvitation(testApp.app, invitationToken, { name: 'Seat', password: 'seat password 123' });
 }
 
 async function count(sql: string, tenantId: string): Promise<number> {
@@ -95,6 +112,21 @@ describe('task quota (hard, resets each billing period)', () => {
     expect(await count("SELECT coalesce(sum(used), 0) AS n FROM usage_counters WHERE tenant_id = $1 AND metric = 'tasks'", tenant.tenantId)).toBe(0);
   });
 
+  it("refuses a free tenant's task past the free plan's 1,000 per period", async () => {
+    const tenant = await tenantOn('free');
+    await useUpQuota(testApp, tenant.tenantId, 'tasks', 999);
+    expect((await createTask(tenant, 'the thousandth')).statusCode).toBe(201);
+    const body = expectProblem(await createTask(tenant, 'the 1,001st'), 429, 'quota-exceeded');
+    expect(body).toMatchObject({ metric: 'tasks', limit: 1000, current: 1000 });
+    expect(await count('SELECT count(*) AS n FROM tasks WHERE tenant_id = $1', tenant.tenantId)).toBe(1);
+  });
+
+  it('lets a promax tenant create tasks without a limit', async () => {
+    const tenant = await tenantOn('promax');
+    await useUpQuota(testApp, tenant.tenantId, 'tasks', 10_000_000);
+    expect((await createTask(tenant, 'unlimited')).statusCode).toBe(201);
+  });
+
   it('warns once at 80% and once at 100% of the limit', async () => {
     const tenant = await tenantOnTestPlan();
     for (let i = 0; i < 13; i++) await createTask(tenant, `w${i}`);
@@ -110,15 +142,34 @@ describe('task quota (hard, resets each billing period)', () => {
 });
 
 describe('seat limit (hard, never resets)', () => {
-  it('answers 403 plan-limit-reached with the plan to upgrade to, and no Retry-After', async () => {
+  it('refuses the invitation that would pass the seats with 403 plan-limit-reached, the plan to upgrade to, and no Retry-After', async () => {
     const tenant = await tenantOnTestPlan();
     expect((await addMember(tenant, `a-${tenant.slug}@example.test`)).statusCode).toBe(200);
-    const refused = await addMember(tenant, `b-${tenant.slug}@example.test`);
+    const refused = await invite(testApp.app, tenant.accessToken, `b-${tenant.slug}@example.test`, 'member');
     const body = expectProblem(refused, 403, 'plan-limit-reached');
     expect(body).toMatchObject({ metric: 'seats', limit: 2, current: 2, required_plan: 'free' });
     expect(refused.headers['retry-after']).toBeUndefined();
+    expect(await count('SELECT count(*) AS n FROM invitations WHERE tenant_id = $1 AND accepted_at IS NULL', tenant.tenantId)).toBe(0);
+  });
+
+  it('counts open invitations as seats taken: the owner and one invitation fill a plan of two', async () => {
+    const tenant = await tenantOnTestPlan();
+    expect((await invite(testApp.app, tenant.accessToken, `open-${tenant.slug}@example.test`, 'member')).statusCode).toBe(201);
+    const body = expectProblem(await invite(testApp.app, tenant.accessToken, `more-${tenant.slug}@example.test`, 'member'), 403, 'plan-limit-reached');
+    expect(body).toMatchObject({ metric: 'seats', limit: 2, current: 2 });
+  });
+
+  it('still refuses an acceptance past the seats, when the plan shrank after the invitations were sent', async () => {
+    const tenant = await tenantOnTestPlan();
+    await changePlan(tenant, 'pro');
+    const tokens = [];
+    for (const name of ['x', 'y']) tokens.push((await invite(testApp.app, tenant.accessToken, `${name}-${tenant.slug}@example.test`, 'member')).json().invitationToken);
+    await changePlan(tenant, PLAN);
+    expect((await accept(tokens[0])).statusCode).toBe(200);
+    const body = expectProblem(await accept(tokens[1]), 403, 'plan-limit-reached');
+    expect(body).toMatchObject({ metric: 'seats', limit: 2, current: 2, required_plan: 'free' });
     expect(await count('SELECT count(*) AS n FROM memberships WHERE tenant_id = $1', tenant.tenantId)).toBe(2);
-    const { rows } = await testApp.database.admin.query('SELECT count(*)::int AS n FROM users WHERE email = $1', [`b-${tenant.slug}@example.test`]);
+    const { rows } = await testApp.database.admin.query('SELECT count(*)::int AS n FROM users WHERE email = $1', [`y-${tenant.slug}@example.test`]);
     expect(rows[0].n).toBe(0);
   });
 
@@ -136,9 +187,21 @@ describe('seat limit (hard, never resets)', () => {
     expect(rows.map((row) => row.quantity)).toEqual([2, 1, 2]);
   });
 
+  it('sends exactly one of 30 concurrent invitations for the last seat', async () => {
+    const tenant = await tenantOnTestPlan();
+    const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => invite(testApp.app, tenant.accessToken, `i${i}-${tenant.slug}@example.test`, 'member')));
+    expect(responses.filter((response) => response.statusCode === 201)).toHaveLength(1);
+    expect(responses.filter((response) => response.statusCode === 403)).toHaveLength(29);
+    expect(await count('SELECT count(*) AS n FROM invitations WHERE tenant_id = $1', tenant.tenantId)).toBe(1);
+  });
+
   it('admits exactly one of 10 concurrent acceptances for the last seat', async () => {
     const tenant = await tenantOnTestPlan();
-    const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => addMember(tenant, `r${i}-${tenant.slug}@example.test`)));
+    // Sent while the plan had room for all of them; the plan then shrank to one free seat.
+    await changePlan(tenant, 'promax');
+    const invitations = await Promise.all(Array.from({ length: 10 }, (_, i) => invite(testApp.app, tenant.accessToken, `r${i}-${tenant.slug}@example.test`, 'member')));
+    await changePlan(tenant, PLAN);
+    const responses = await Promise.all(invitations.map((invited) => accept(invited.json().invitationToken)));
     expect(responses.filter((response) => response.statusCode === 200)).toHaveLength(1);
     expect(responses.filter((response) => response.statusCode === 403)).toHaveLength(9);
     expect(await count('SELECT count(*) AS n FROM memberships WHERE tenant_id = $1 AND deleted_at IS NULL', tenant.tenantId)).toBe(2);

@@ -84,8 +84,8 @@ describe('the seeded catalog', () => {
   });
 
   it('refuses a limit written as a large number stand-in or a negative number', async () => {
-    await expect(testApp.database.admin.query(`UPDATE plans SET limits = '{"memories": -1}' WHERE key = 'free'`)).rejects.toThrow(/check/);
-    await expect(testApp.database.admin.query(`UPDATE plans SET limits = '{"memories": "lots"}' WHERE key = 'free'`)).rejects.toThrow(
+    await expect(testApp.database.admin.query(`UPDATE plans SET limits = '{"tasks": -1}' WHERE key = 'free'`)).rejects.toThrow(/check/);
+    await expect(testApp.database.admin.query(`UPDATE plans SET limits = '{"tasks": "lots"}' WHERE key = 'free'`)).rejects.toThrow(
       /check/,
     );
   });
@@ -108,17 +108,18 @@ describe('GET /v1/plans', () => {
       key: 'free',
       name: 'Free',
       monthlyPriceCents: 0,
-      limits: { memories: 1000, agents: 1, seats: 3 },
+      limits: { seats: 3, agents: 1, tasks: 1000 },
       apiRateLimitPerMinute: 60,
       features: [],
     });
-    expect(plans[2]).toMatchObject({ key: 'promax', monthlyPriceCents: 2900, limits: { memories: 500000, agents: null, seats: null } });
+    expect(plans[1]).toMatchObject({ key: 'pro', limits: { seats: 20, agents: 5, tasks: 50000 }, features: ['audit_log', 'custom_branding'] });
+    expect(plans[2]).toMatchObject({ key: 'promax', monthlyPriceCents: 2900, limits: { seats: null, agents: null, tasks: null } });
     expect(plans[3]).toMatchObject({
       key: 'enterprise',
       monthlyPriceCents: null,
       apiRateLimitPerMinute: null,
-      limits: { memories: null, agents: null, seats: null },
-      features: ['audit_log', 'custom_branding', 'sso'],
+      limits: { seats: null, agents: null, tasks: null },
+      features: ['audit_log', 'custom_branding'],
     });
   });
 });
@@ -126,10 +127,10 @@ describe('GET /v1/plans', () => {
 describe('the Plans service', () => {
   it('answers limits per metric, null for unlimited and 0 for a metric the plan does not name', async () => {
     const { plans } = testApp.services;
-    expect(await plans.limitFor('free', 'memories')).toBe(1000);
+    expect(await plans.limitFor('free', 'tasks')).toBe(1000);
     expect(await plans.limitFor('pro', 'agents')).toBe(5);
     expect(await plans.limitFor('promax', 'seats')).toBeNull();
-    expect(await plans.limitFor('enterprise', 'memories')).toBeNull();
+    expect(await plans.limitFor('enterprise', 'tasks')).toBeNull();
     expect(await plans.limitFor('free', 'no_such_metric')).toBe(0);
   });
 
@@ -141,7 +142,7 @@ describe('the Plans service', () => {
   });
 
   it('throws UnknownPlanError for a plan that is not in the catalog', async () => {
-    await expect(testApp.services.plans.limitFor('platinum', 'memories')).rejects.toBeInstanceOf(UnknownPlanError);
+    await expect(testApp.services.plans.limitFor('platinum', 'tasks')).rejects.toBeInstanceOf(UnknownPlanError);
     await expect(testApp.services.plans.rateLimitFor('platinum')).rejects.toBeInstanceOf(UnknownPlanError);
   });
 });

@@ -1,16 +1,18 @@
 // /v1/tenant/settings and /v1/tenant/branding: validation (hex colors, https URLs, IANA time
 // zones, BCP 47 locales, webhooks that resolve to public addresses only), resolution
-// default -> plan -> tenant, audit rows, and a public branding answer that holds only branding.
+// default -> plan -> tenant, audit rows, a public branding answer that holds only branding,
+// and branding (logo, colors) only on a plan with the custom_branding feature.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isInternalAddress } from '../../src/settings/public-address.js';
-import { addExistingMember, bearer, expectProblem, login, signUp } from '../support/fixtures.js';
+import { addExistingMember, bearer, expectProblem, login, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
+const ADMIN_TOKEN = 'platform-admin-token-for-settings-tests-0123456789';
 
 beforeAll(async () => {
-  testApp = await startTestApp({ TENANTRY_BASE_DOMAIN: 'tenantry.test' });
+  testApp = await startTestApp({ TENANTRY_BASE_DOMAIN: 'tenantry.test', TENANTRY_PLATFORM_ADMIN_TOKEN: ADMIN_TOKEN });
 });
 
 afterAll(async () => {
@@ -23,6 +25,30 @@ function patch(token: string, payload: unknown) {
 
 function read(token: string) {
   return testApp.app.inject({ method: 'GET', url: '/v1/tenant/settings', headers: bearer(token) });
+}
+
+function changePlan(tenant: SignedUpTenant, plan: string) {
+  return testApp.app.inject({ method: 'PATCH', url: '/v1/tenant/plan', headers: bearer(tenant.accessToken), payload: { plan } });
+}
+
+/** A tenant on pro, whose plan includes custom branding. */
+async function proTenant(overrides: { subdomain?: string } = {}): Promise<SignedUpTenant> {
+  const tenant = await signUp(testApp.app, overrides);
+  expect((await changePlan(tenant, 'pro')).statusCode).toBe(200);
+  return tenant;
+}
+
+async function stored(tenant: SignedUpTenant): Promise<{ settings: unknown; branding: unknown }> {
+  const { rows } = await testApp.database.admin.query('SELECT settings, branding FROM tenants WHERE id = $1', [tenant.tenantId]);
+  return rows[0];
+}
+
+async function settingsAudit(tenant: SignedUpTenant): Promise<Array<{ before: unknown; after: unknown }>> {
+  const { rows } = await testApp.database.admin.query(
+    "SELECT before, after FROM audit_log WHERE tenant_id = $1 AND action = 'settings.changed' ORDER BY created_at",
+    [tenant.tenantId],
+  );
+  return rows;
 }
 
 describe('GET /v1/tenant/settings', () => {
@@ -55,7 +81,7 @@ describe('GET /v1/tenant/settings', () => {
 
 describe('PATCH /v1/tenant/settings', () => {
   it('stores valid values in canonical form and writes one audit row with before and after', async () => {
-    const tenant = await signUp(testApp.app);
+    const tenant = await proTenant();
     const response = await patch(tenant.accessToken, {
       timeZone: 'Europe/Paris',
       locale: 'EN-gb',
@@ -71,10 +97,8 @@ describe('PATCH /v1/tenant/settings', () => {
       webhookUrl: 'https://93.184.216.34/hooks/tenantry',
       branding: { logoUrl: 'https://cdn.acme.test/logo.png', primaryColor: '#abc', accentColor: '#00ff88' },
     });
-    const { rows } = await testApp.database.admin.query('SELECT action, before, after FROM audit_log WHERE tenant_id = $1', [tenant.tenantId]);
-    expect(rows).toEqual([
+    expect(await settingsAudit(tenant)).toEqual([
       {
-        action: 'settings.changed',
         before: { timeZone: null, locale: null, primaryColor: null, accentColor: null, logoUrl: null, webhookUrl: null },
         after: {
           timeZone: 'Europe/Paris',
@@ -101,10 +125,9 @@ describe('PATCH /v1/tenant/settings', () => {
   ];
   for (const [what, payload] of invalid) {
     it(`returns 400 for ${what}, and changes nothing`, async () => {
-      const tenant = await signUp(testApp.app);
+      const tenant = await proTenant();
       expectProblem(await patch(tenant.accessToken, payload), 400, 'validation-failed');
-      const { rows } = await testApp.database.admin.query('SELECT settings, branding FROM tenants WHERE id = $1', [tenant.tenantId]);
-      expect(rows[0]).toEqual({ settings: {}, branding: {} });
+      expect(await stored(tenant)).toEqual({ settings: {}, branding: {} });
     });
   }
 
@@ -147,7 +170,7 @@ describe('PATCH /v1/tenant/settings', () => {
 
 describe('GET /v1/tenant/branding', () => {
   it('answers publicly by subdomain or X-Tenant-ID slug with the branding only', async () => {
-    const tenant = await signUp(testApp.app, { subdomain: `brand${Date.now().toString(36)}` });
+    const tenant = await proTenant({ subdomain: `brand${Date.now().toString(36)}` });
     await patch(tenant.accessToken, { primaryColor: '#112233', logoUrl: 'https://cdn.acme.test/l.png', webhookUrl: 'https://93.184.216.34/h' });
     const { rows } = await testApp.database.admin.query('SELECT subdomain, name FROM tenants WHERE id = $1', [tenant.tenantId]);
     const expected = { name: rows[0].name, logoUrl: 'https://cdn.acme.test/l.png', primaryColor: '#112233', accentColor: '#f59e0b' };
@@ -162,5 +185,79 @@ describe('GET /v1/tenant/branding', () => {
   it('answers 404 for an unknown tenant and 400 when none is named', async () => {
     expectProblem(await testApp.app.inject({ method: 'GET', url: '/v1/tenant/branding', headers: { 'x-tenant-id': 'no-such-tenant' } }), 404, 'tenant-not-found');
     expectProblem(await testApp.app.inject({ method: 'GET', url: '/v1/tenant/branding' }), 400, 'tenant-required');
+  });
+});
+
+describe('branding is a plan feature (custom_branding)', () => {
+  const branding = { logoUrl: 'https://cdn.acme.test/logo.png', primaryColor: '#112233' };
+
+  it('refuses a free tenant that sets a logo or a color with 403 naming the feature and the plan to upgrade to, and changes nothing', async () => {
+    const tenant = await signUp(testApp.app);
+    for (const payload of [{ logoUrl: branding.logoUrl }, { primaryColor: '#112233' }, { accentColor: '#445566' }, { ...branding, timeZone: 'Europe/Paris' }]) {
+      const body = expectProblem(await patch(tenant.accessToken, payload), 403, 'feature-not-in-plan');
+      expect(body).toMatchObject({ feature: 'custom_branding', required_plan: 'pro' });
+    }
+    // Not even the time zone sent beside the colors: the request is refused whole.
+    expect(await stored(tenant)).toEqual({ settings: {}, branding: {} });
+    expect(await settingsAudit(tenant)).toEqual([]);
+    expect((await read(tenant.accessToken)).json()).toMatchObject({
+      timeZone: 'UTC',
+      branding: { logoUrl: null, primaryColor: '#4f46e5', accentColor: '#f59e0b' },
+    });
+  });
+
+  it('still lets a free tenant change its other settings', async () => {
+    const tenant = await signUp(testApp.app);
+    expect((await patch(tenant.accessToken, { timeZone: 'Europe/Paris' })).json()).toMatchObject({ timeZone: 'Europe/Paris' });
+  });
+
+  it('lets a pro tenant set its branding, shown in its settings and on its public branding', async () => {
+    const tenant = await proTenant();
+    const response = await patch(tenant.accessToken, branding);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      branding: { logoUrl: branding.logoUrl, primaryColor: '#112233' },
+      sources: { logoUrl: 'tenant', primaryColor: 'tenant' },
+    });
+    const shown = await testApp.app.inject({ method: 'GET', url: '/v1/tenant/branding', headers: { 'x-tenant-id': tenant.slug } });
+    expect(shown.json()).toMatchObject({ logoUrl: branding.logoUrl, primaryColor: '#112233' });
+  });
+
+  it('stops showing branding after a downgrade, keeps it stored, and shows it again after an upgrade', async () => {
+    const tenant = await proTenant();
+    expect((await patch(tenant.accessToken, branding)).statusCode).toBe(200);
+    const publicBranding = async () =>
+      (await testApp.app.inject({ method: 'GET', url: '/v1/tenant/branding', headers: { 'x-tenant-id': tenant.slug } })).json();
+
+    expect((await changePlan(tenant, 'free')).statusCode).toBe(200);
+    expect(await publicBranding()).toMatchObject({ logoUrl: null, primaryColor: '#4f46e5' });
+    expect((await read(tenant.accessToken)).json()).toMatchObject({
+      branding: { logoUrl: null, primaryColor: '#4f46e5' },
+      sources: { logoUrl: 'default', primaryColor: 'default' },
+    });
+    expect((await stored(tenant)).branding).toEqual(branding);
+
+    expect((await changePlan(tenant, 'pro')).statusCode).toBe(200);
+    expect(await publicBranding()).toMatchObject({ logoUrl: branding.logoUrl, primaryColor: '#112233' });
+  });
+
+  it('lets a tenant without the feature clear stored branding', async () => {
+    const tenant = await proTenant();
+    expect((await patch(tenant.accessToken, branding)).statusCode).toBe(200);
+    expect((await changePlan(tenant, 'free')).statusCode).toBe(200);
+    expect((await patch(tenant.accessToken, { logoUrl: null, primaryColor: null })).statusCode).toBe(200);
+    expect((await stored(tenant)).branding).toEqual({});
+  });
+
+  it('follows a tenant override of the feature set by the platform operator', async () => {
+    const tenant = await signUp(testApp.app);
+    const override = await testApp.app.inject({
+      method: 'PUT',
+      url: `/v1/admin/flags/custom_branding/tenants/${tenant.tenantId}`,
+      headers: bearer(ADMIN_TOKEN),
+      payload: { value: true },
+    });
+    expect(override.statusCode).toBe(204);
+    expect((await patch(tenant.accessToken, { primaryColor: '#112233' })).json()).toMatchObject({ branding: { primaryColor: '#112233' } });
   });
 });

@@ -1,6 +1,7 @@
 // Invitations: issued by an admin, listed and withdrawn in their tenant only, accepted once
 // by the token holder, either signed in as the account with the invited email or by creating
-// that account. The tenant is the invitation's, never the caller's.
+// that account. The tenant is the invitation's, never the caller's. An open invitation holds
+// one of the plan's seats, so none is sent that could not be accepted.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -346,6 +347,40 @@ describe('sign-up with an invited email', () => {
     const founder = await signUp(testApp.app, { email });
     expectProblem(await acceptInvitation(testApp.app, invitationToken, { name: 'X', password: newPassword }), 401, 'invalid-credentials');
     expect((await acceptInvitation(testApp.app, invitationToken, { accessToken: founder.accessToken })).statusCode).toBe(200);
+  });
+});
+
+describe("invitations and the plan's seats", () => {
+  it('refuses the invitation past the seats of a free tenant (the owner and two open invitations) with 403, and writes none', async () => {
+    const tenant = await signUp(testApp.app);
+    for (const name of ['one', 'two']) expect((await invite(testApp.app, tenant.accessToken, `${uniqueSlug(name)}@example.test`, 'member')).statusCode).toBe(201);
+    const refused = await invite(testApp.app, tenant.accessToken, `${uniqueSlug('three')}@example.test`, 'member');
+    expect(expectProblem(refused, 403, 'plan-limit-reached')).toMatchObject({ metric: 'seats', limit: 3, current: 3, required_plan: 'pro' });
+    expect((await listInvitations(tenant.accessToken)).json().data).toHaveLength(2);
+  });
+
+  it('gives the seat of a withdrawn invitation back', async () => {
+    const tenant = await signUp(testApp.app);
+    const invited = [];
+    for (const name of ['one', 'two']) invited.push((await invite(testApp.app, tenant.accessToken, `${uniqueSlug(name)}@example.test`, 'member')).json());
+    expect((await withdraw(tenant.accessToken, invited[0].invitationId)).statusCode).toBe(204);
+    expect((await invite(testApp.app, tenant.accessToken, `${uniqueSlug('instead')}@example.test`, 'member')).statusCode).toBe(201);
+  });
+
+  it('gives the seat of an expired invitation back', async () => {
+    const tenant = await signUp(testApp.app);
+    const invited = [];
+    for (const name of ['one', 'two']) invited.push((await invite(testApp.app, tenant.accessToken, `${uniqueSlug(name)}@example.test`, 'member')).json());
+    await testApp.database.admin.query("UPDATE invitations SET expires_at = now() - interval '1 minute' WHERE id = $1", [invited[0].invitationId]);
+    expect((await invite(testApp.app, tenant.accessToken, `${uniqueSlug('instead')}@example.test`, 'member')).statusCode).toBe(201);
+  });
+
+  it('keeps the seat when the invitation is accepted: the member holds it instead', async () => {
+    const tenant = await signUp(testApp.app);
+    const first = (await invite(testApp.app, tenant.accessToken, `${uniqueSlug('joins')}@example.test`, 'member')).json();
+    expect((await acceptInvitation(testApp.app, first.invitationToken, { name: 'Joined', password: newPassword })).statusCode).toBe(200);
+    expect((await invite(testApp.app, tenant.accessToken, `${uniqueSlug('last')}@example.test`, 'member')).statusCode).toBe(201);
+    expectProblem(await invite(testApp.app, tenant.accessToken, `${uniqueSlug('over')}@example.test`, 'member'), 403, 'plan-limit-reached');
   });
 });
 

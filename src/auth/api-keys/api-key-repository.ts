@@ -43,12 +43,32 @@ export function insertApiKey(
     .executeTakeFirstOrThrow();
 }
 
+/** Agent keys of the current tenant that can still be used: not revoked, not expired. The plan's `agents` counts them. */
+export async function countLiveAgentKeys(tx: Tx, now: Date): Promise<number> {
+  const row = await tx
+    .selectFrom('api_keys')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('kind', '=', 'agent')
+    .where('revoked_at', 'is', null)
+    .where('deleted_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export interface RevokedKeys {
+  /** The key asked for, as revoked. */
+  readonly key: ApiKey;
+  /** Agent keys among it and the keys minted from it. */
+  readonly agents: number;
+}
+
 /**
  * Revokes the key and every key minted from it, however deep (a leaked key must not leave
  * keys behind that it minted). Returns the key as revoked, or undefined when no live key
  * has that id in this tenant.
  */
-export async function revokeApiKey(tx: Tx, id: string, now: Date): Promise<ApiKey | undefined> {
+export async function revokeApiKey(tx: Tx, id: string, now: Date): Promise<RevokedKeys | undefined> {
   const revoked = await tx
     .updateTable('api_keys')
     .set({ revoked_at: now })
@@ -57,18 +77,21 @@ export async function revokeApiKey(tx: Tx, id: string, now: Date): Promise<ApiKe
     .where('deleted_at', 'is', null)
     .returningAll()
     .executeTakeFirst();
-  let minters = revoked ? [revoked.id] : [];
+  if (!revoked) return undefined;
+  let agents = revoked.kind === 'agent' ? 1 : 0;
+  let minters = [revoked.id];
   while (minters.length > 0) {
     const minted = await tx
       .updateTable('api_keys')
       .set({ revoked_at: now })
       .where('created_by_key_id', 'in', minters)
       .where('revoked_at', 'is', null)
-      .returning('id')
+      .returning(['id', 'kind'])
       .execute();
     minters = minted.map((key) => key.id);
+    agents += minted.filter((key) => key.kind === 'agent').length;
   }
-  return revoked;
+  return { key: revoked, agents };
 }
 
 /** Marks use at most once a minute, so authentication does not write on every request. */

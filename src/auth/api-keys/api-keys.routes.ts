@@ -1,12 +1,13 @@
 // /v1/api-keys: list, create (secret shown once), revoke. Admins manage keys; a key acts for
 // the person behind the credential that created it and never exceeds that credential.
+// Agent keys count against the plan's `agents` limit, taken in the creating transaction.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { generateApiKey } from '../api-key-format.js';
 import { sha256 } from '../opaque-tokens.js';
 import { ApiKeyView, CreateApiKeyBody, CreatedApiKeyView } from './api-keys.schemas.js';
-import { insertApiKey, listApiKeys, revokeApiKey } from './api-key-repository.js';
+import { countLiveAgentKeys, insertApiKey, listApiKeys, revokeApiKey } from './api-key-repository.js';
 import { keyGrant } from './key-minting.js';
 import { newId } from '../../db/ids.js';
 import type { ApiKey } from '../../db/tables.js';
@@ -35,6 +36,7 @@ function apiKeyView(key: ApiKey): Static<typeof ApiKeyView> {
 
 export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { db, clock } = services;
+  const usage = services.metering.actions;
 
   app.get(
     '/v1/api-keys',
@@ -57,6 +59,9 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       schema: {
         tags: ['api-keys'],
         summary: 'Create an API key; the response holds the secret, shown this once',
+        description:
+          "A key of kind agent counts against the plan's agents limit (live agent keys: not revoked, not expired); " +
+          'past it the answer is 403 plan-limit-reached with the plan that allows one more.',
         security: [{ bearer: [] }],
         body: CreateApiKeyBody,
         response: { 201: CreatedApiKeyView, ...problems(400, 401, 403, 404) },
@@ -71,21 +76,25 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         expiresAt,
       });
       const generated = generateApiKey();
-      const key = await db.tenant((tx) =>
-        insertApiKey(tx, {
+      const kind = request.body.kind ?? 'user';
+      const now = clock.now();
+      const key = await db.tenant(async (tx) => {
+        // The agents counter is locked and the live agent keys counted before this one is written.
+        if (kind === 'agent') await usage.agentAdded(tx, (tx) => countLiveAgentKeys(tx, now));
+        return insertApiKey(tx, {
           tenantId: currentTenantId(),
           id: newId(),
           prefix: generated.prefix,
           secretHash: sha256(generated.secret),
           name: request.body.name,
-          kind: request.body.kind ?? 'user',
+          kind,
           role: grant.role,
           scopes: grant.scopes,
           createdBy: grant.createdBy,
           createdByKeyId: grant.createdByKeyId,
           expiresAt: grant.expiresAt,
-        }),
-      );
+        });
+      });
       return reply.code(201).send({ ...apiKeyView(key), key: generated.token });
     },
   );
@@ -103,7 +112,13 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       },
     },
     async (request, reply) => {
-      const revoked = await db.tenant((tx) => revokeApiKey(tx, request.params.id, clock.now()));
+      const now = clock.now();
+      const revoked = await db.tenant(async (tx) => {
+        await usage.lockAgents(tx);
+        const keys = await revokeApiKey(tx, request.params.id, now);
+        if (keys && keys.agents > 0) await usage.agentsRemoved(tx, (tx) => countLiveAgentKeys(tx, now));
+        return keys;
+      });
       if (!revoked) throw new AppError('not-found', 'no live API key with this id');
       return reply.code(204).send(null);
     },

@@ -52,6 +52,18 @@ export function listPendingInvitations(tx: Tx, now: Date): Promise<PendingInvita
     .execute();
 }
 
+/** Open invitations of the current tenant (pending, unexpired): each holds a seat. */
+export async function countOpenInvitations(tx: Tx, now: Date): Promise<number> {
+  const row = await tx
+    .selectFrom('invitations')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('accepted_at', 'is', null)
+    .where('deleted_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 /** Withdraws a pending invitation of the current tenant; false when there is none with this id. */
 export async function withdrawInvitation(tx: Tx, id: string, now: Date): Promise<boolean> {
   const result = await tx

@@ -13,6 +13,7 @@ import { AppError } from '../../http/problems.js';
 import type { ActionUsage } from '../../metering/action-usage.js';
 import { currentContext } from '../context.js';
 import {
+  countOpenInvitations,
   insertInvitation,
   listPendingInvitations,
   withdrawExpiredInvitationsOf,
@@ -70,6 +71,8 @@ export class MemberManagement {
    * Invites an email to this tenant. Never looks at (or creates) a user: the answer is the
    * same whether or not an account has this email, and nobody joins until the invitation is
    * accepted by whoever holds the token and, if an account has the email, signs in as it.
+   * An open invitation holds a seat: past the plan's seats (members plus open invitations)
+   * the invitation is refused with 403 plan-limit-reached, so it is not sent in vain.
    */
   async invite(email: string, role: Role): Promise<IssuedInvitation> {
     assertMayGrant(role);
@@ -88,6 +91,11 @@ export class MemberManagement {
           invitedBy: currentContext()?.userId ?? null,
           expiresAt: new Date(now.getTime() + INVITATION_TTL_MS),
         });
+        // Counted after the insert, under the seat counter's lock. The insert may wait for an
+        // acceptance of the same email (unique index), which takes its invitation row before
+        // that lock: one order for both, so they cannot deadlock. Concurrent invitations wait
+        // on the lock and then count each other.
+        await this.usage?.seatOffered(tx, async (tx) => (await countLiveMembers(tx)) + (await countOpenInvitations(tx, now)));
         return { ...invitation, invitationToken };
       });
     } catch (error) {

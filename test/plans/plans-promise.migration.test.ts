@@ -1,0 +1,80 @@
+// Migration 0008 on a catalog as 0002 seeded it: memories leaves every plan's limits, tasks
+// gets its limits (an operator's own tasks value is kept), the sso flag goes with its plan
+// default and tenant overrides, every change is in the platform audit log, and Down puts
+// the old catalog back.
+
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateDown, migrateUp } from '../support/migrate-down.js';
+import { seedTenant, type SeededTenant } from '../support/seed.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+
+let database: TestDatabase;
+let tenant: SeededTenant;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  tenant = await seedTenant(database.admin, 'Catalog');
+});
+
+afterAll(async () => {
+  await database.drop();
+});
+
+async function limits(): Promise<Record<string, unknown>> {
+  const { rows } = await database.admin.query('SELECT key, limits FROM plans ORDER BY sort_order');
+  return Object.fromEntries(rows.map((row) => [row.key, row.limits]));
+}
+
+async function rows(sql: string, params: unknown[] = []): Promise<unknown[]> {
+  return (await database.admin.query(sql, params)).rows;
+}
+
+describe('migration 0008 (plans promise only what is enforced)', () => {
+  it('rewrites the catalog, keeps an operator tasks limit, audits every change, and Down restores the old one', async () => {
+    await migrateDown(database.url, 1);
+    const seeded = await limits();
+    expect(seeded.free).toEqual({ memories: 1000, agents: 1, seats: 3 });
+    await database.admin.query(`UPDATE plans SET limits = limits || '{"tasks": 12345}' WHERE key = 'pro'`);
+    await database.admin.query(`INSERT INTO flag_overrides (tenant_id, id, flag_key, value, created_by) VALUES ($1, $2, 'sso', 'true', 'operator')`, [
+      tenant.tenantId,
+      randomUUID(),
+    ]);
+
+    // The template ran 0008 once already; its audit rows stay (Down does not erase history).
+    const [{ since }] = (await rows('SELECT clock_timestamp() AS since')) as [{ since: Date }];
+    expect(await migrateUp(database.url)).toEqual(['0008_plans_promise_what_is_enforced']);
+
+    expect(await limits()).toEqual({
+      free: { seats: 3, agents: 1, tasks: 1000 },
+      pro: { seats: 20, agents: 5, tasks: 12345 },
+      promax: { seats: null, agents: null, tasks: null },
+      enterprise: { seats: null, agents: null, tasks: null },
+    });
+    expect(await rows("SELECT 1 FROM flag_definitions WHERE key = 'sso'")).toEqual([]);
+    expect(await rows("SELECT 1 FROM flag_plan_defaults WHERE flag_key = 'sso'")).toEqual([]);
+    expect(await rows("SELECT 1 FROM flag_overrides WHERE flag_key = 'sso'")).toEqual([]);
+    expect(await rows("SELECT key, resets, enforcement FROM usage_metrics WHERE key IN ('agents', 'memories') ORDER BY key")).toEqual([
+      { key: 'agents', resets: false, enforcement: 'hard' },
+      { key: 'memories', resets: true, enforcement: 'soft' },
+    ]);
+    expect(await rows("SELECT actor, action, target FROM platform_audit_log WHERE created_at >= $1 ORDER BY target", [since])).toEqual([
+      { actor: 'system', action: 'flag.deleted', target: 'flag:sso' },
+      { actor: 'system', action: 'plan.limits_changed', target: 'plan:enterprise' },
+      { actor: 'system', action: 'plan.limits_changed', target: 'plan:free' },
+      { actor: 'system', action: 'plan.limits_changed', target: 'plan:pro' },
+      { actor: 'system', action: 'plan.limits_changed', target: 'plan:promax' },
+    ]);
+    expect(await rows("SELECT before, after FROM platform_audit_log WHERE created_at >= $1 AND target = 'plan:free'", [since])).toEqual([
+      {
+        before: { limits: { memories: 1000, agents: 1, seats: 3 } },
+        after: { limits: { seats: 3, agents: 1, tasks: 1000 }, reason: 'plans promise only what is enforced' },
+      },
+    ]);
+
+    await migrateDown(database.url, 1);
+    expect((await limits()).free).toEqual(seeded.free);
+    expect(await rows("SELECT plan_key, value FROM flag_plan_defaults WHERE flag_key = 'sso'")).toEqual([{ plan_key: 'enterprise', value: true }]);
+    expect(await migrateUp(database.url)).toEqual(['0008_plans_promise_what_is_enforced']);
+  });
+});
