@@ -64,7 +64,7 @@ describe('a plain owner login', () => {
     await check.end();
     expect(rows).toEqual([{ tableowner: owner }]);
 
-    const config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: ownerUrl, TENANTRY_DB_OWNER_ROLE: owner });
+    const config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: ownerUrl, TENANTRY_DB_OWNER_ROLE: owner, TENANTRY_MAX_EVENT_LOOP_DELAY_MS: '0' });
     const pool = createPool(ownerUrl, 4, silent);
     const services = createServices({ config, jwt: config.jwt!, pool, clock: new TestClock(), logger: silent });
     const app = await buildApp(services);
