@@ -7,7 +7,7 @@ import { buildApp } from './app.js';
 import { loadOrCreateJwtSecret } from './auth/jwt-key-file.js';
 import { systemClock } from './clock.js';
 import type { Config } from './config.js';
-import { BACKGROUND_LIMITS } from './db/bounded-pool.js';
+import { BACKGROUND_LIMITS, endPool } from './db/bounded-pool.js';
 import { createPool, createQueuePool } from './db/database.js';
 import { openDatabase } from './db/open-database.js';
 import { migrateQueue } from './jobs/migrate-queue.js';
@@ -48,10 +48,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     { name: 'http server', run: () => app.close(), withinMs: config.databaseLimits.transactionTimeoutMs + 1_000 },
     // graphile-worker asks running jobs to abort after 5 s, then fails them back to the queue.
     { name: 'job worker', run: () => services.jobs.stop(), withinMs: JOBS_STOP_WITHIN_MS },
-    { name: 'request pool', run: () => pool.end(), withinMs: RELEASE_WITHIN_MS },
-    { name: 'background pool', run: () => backgroundPool.end(), withinMs: RELEASE_WITHIN_MS },
-    { name: 'service pool', run: () => servicePool.end(), withinMs: RELEASE_WITHIN_MS },
-    { name: 'queue pool', run: () => queuePool.end(), withinMs: RELEASE_WITHIN_MS },
+    { name: 'request pool', run: () => endPool(pool), withinMs: RELEASE_WITHIN_MS },
+    { name: 'background pool', run: () => endPool(backgroundPool), withinMs: RELEASE_WITHIN_MS },
+    { name: 'service pool', run: () => endPool(servicePool), withinMs: RELEASE_WITHIN_MS },
+    { name: 'queue pool', run: () => endPool(queuePool), withinMs: RELEASE_WITHIN_MS },
     { name: 'database', run: () => database.close(), withinMs: 2 * RELEASE_WITHIN_MS },
   ];
   try {

@@ -47,6 +47,24 @@ export function destroyConnection(client: pg.ClientBase, error?: Error): void {
   (client as unknown as { connection?: { stream?: Socket } }).connection?.stream?.destroy(error);
 }
 
+/**
+ * Ends a pool and waits until its connections are closed, not just handed back: pg-pool's
+ * end() resolves while the last ones are still saying goodbye, and a server stopped then
+ * would answer them with an error (57P01) instead of letting them go quietly.
+ */
+export async function endPool(pool: pg.Pool): Promise<void> {
+  const open = pool.totalCount;
+  let closed = 0;
+  const allClosed = new Promise<void>((resolve) => {
+    if (open === 0) resolve();
+    pool.on('remove', () => {
+      if (++closed >= open) resolve();
+    });
+  });
+  await pool.end();
+  await allClosed;
+}
+
 type ConnectCallback = (error: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void;
 
 export class BoundedPool extends pg.Pool {
@@ -77,13 +95,12 @@ export class BoundedPool extends pg.Pool {
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | void {
-    // Waiting behind maxWaiting others means seconds of queueing: answer now instead. pg-pool
-    // hands idle clients to its queue on the next tick, so a burst on a warm pool first lines
-    // up as "waiting" while idle clients remain: only checkouts beyond the idle clients and the
-    // connections still to be opened really wait.
-    const spare = this.idleCount + Math.max(0, (this.options.max ?? 10) - this.totalCount);
-    if (this.waitingCount - spare >= this.#maxWaiting) {
-      const error = new DatabaseSaturatedError(`${this.waitingCount} units of work already wait for a database connection`);
+    // Waiters that idle or not yet opened connections will not serve: they wait for a release.
+    // Queueing behind maxWaiting of them means seconds of waiting: answer now instead.
+    const free = this.idleCount + Math.max(0, (this.options.max ?? 10) - this.totalCount);
+    const queued = this.waitingCount - free;
+    if (queued >= this.#maxWaiting) {
+      const error = new DatabaseSaturatedError(`${queued} units of work already wait for a database connection`);
       if (!callback) return Promise.reject(error);
       process.nextTick(() => callback(error, undefined, () => {}));
       return;

@@ -182,16 +182,6 @@ export class Database {
     return this.#run(this.#servicePool, this.#roles.service, scopeSettings({}), [], work);
   }
 
-  /** True when a trivial query succeeds within the pool's connection timeout. */
-  async healthy(): Promise<boolean> {
-    try {
-      await this.#pool.query('SELECT 1');
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   close(): Promise<void> {
     return this.#pool.end();
   }

@@ -64,6 +64,8 @@ beforeAll(async () => {
     TENANTRY_DB_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
     TENANTRY_DB_TRANSACTION_TIMEOUT_MS: '3000',
     TENANTRY_DB_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+    // Database faults only: a busy test machine must not add event-loop shedding to the picture.
+    TENANTRY_MAX_EVENT_LOOP_DELAY_MS: '0',
   });
   const sink = new Writable({
     write(chunk, _encoding, done) {

@@ -64,20 +64,14 @@ describe('a plain owner login', () => {
     await check.end();
     expect(rows).toEqual([{ tableowner: owner }]);
 
-    // No event-loop shedding: a busy test machine must not turn this check into a 503.
-    const config = loadConfig({
-      TENANTRY_JWT_SECRET: TEST_JWT_SECRET,
-      DATABASE_URL: ownerUrl,
-      TENANTRY_DB_OWNER_ROLE: owner,
-      TENANTRY_MAX_EVENT_LOOP_DELAY_MS: '0',
-    });
+    const config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: ownerUrl, TENANTRY_DB_OWNER_ROLE: owner, TENANTRY_MAX_EVENT_LOOP_DELAY_MS: '0' });
     const pool = createPool(ownerUrl, 4, silent);
     const services = createServices({ config, jwt: config.jwt!, pool, clock: new TestClock(), logger: silent });
     const app = await buildApp(services);
     try {
       const tenant = await signUp(app);
       const members = await app.inject({ method: 'GET', url: '/v1/members', headers: bearer(tenant.accessToken) });
-      expect(members.statusCode, members.body).toBe(200);
+      expect(members.statusCode).toBe(200);
       expect(members.json().data).toHaveLength(1);
     } finally {
       await app.close();
