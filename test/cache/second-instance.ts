@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/database.js';
 import { createLogger } from '../../src/logger.js';
 import { createServices, type Services } from '../../src/services.js';
+import { patient } from '../support/pools.js';
 import { TEST_JWT_SECRET, TestClock } from '../support/test-app.js';
 import type { TestDatabase } from '../support/test-database.js';
 
@@ -20,7 +21,7 @@ export async function startInstance(database: TestDatabase, env: Record<string, 
   // No load shedding, as in startTestApp: a busy test machine is not an overloaded server.
   const config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', TENANTRY_MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
   const logger = createLogger(config.logLevel);
-  const pool = createPool(database.url, 5, logger);
+  const pool = patient(createPool(database.url, 5, logger));
   const services = createServices({ config, jwt: config.jwt!, pool, clock: new TestClock(), logger });
   const app = await buildApp(services);
   await app.ready();

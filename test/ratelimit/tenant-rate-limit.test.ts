@@ -12,6 +12,7 @@ import { createPool } from '../../src/db/database.js';
 import { createLogger } from '../../src/logger.js';
 import { createServices } from '../../src/services.js';
 import { bearer, expectProblem, signUp, type SignedUpTenant } from '../support/fixtures.js';
+import { patient } from '../support/pools.js';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from '../support/test-app.js';
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -45,7 +46,7 @@ async function secondInstance(env: Record<string, string>, logs: string[] = []):
     },
   });
   const logger = createLogger('error', sink);
-  const pool = createPool(testApp.database.url, 4, logger);
+  const pool = patient(createPool(testApp.database.url, 4, logger));
   const app = await buildApp(createServices({ config, jwt: config.jwt!, pool, clock: testApp.clock, logger }));
   await app.ready();
   extraApps.push({ app, close: async () => (await app.close(), await pool.end()) });

@@ -10,6 +10,7 @@ import { createPool, createQueuePool } from '../../src/db/database.js';
 import { asRole } from '../../src/db/open-database.js';
 import { createLogger } from '../../src/logger.js';
 import { createServices, type Services } from '../../src/services.js';
+import { patient } from './pools.js';
 import { TEST_LOGIN_PASSWORD, TEST_ROLES, TEST_SERVICE_LOGIN_PASSWORD } from './roles.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -76,6 +77,9 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     config.databaseLimits,
   );
   const queuePool = createQueuePool(database.url, logger);
+  // A busy machine makes long checkouts plausible (see pools.ts); a test that names its own
+  // connect timeout (TENANTRY_DB_CONNECT_TIMEOUT_MS) keeps it.
+  if (env.TENANTRY_DB_CONNECT_TIMEOUT_MS === undefined) for (const each of [pool, servicePool, queuePool]) patient(each);
   const clock = new TestClock();
   const services = createServices({ config, jwt: config.jwt!, pool, servicePool, queuePool, clock, logger });
   const app = await buildApp(services);
