@@ -14,13 +14,23 @@ import { patient } from './pools.js';
 import { TEST_LOGIN_PASSWORD, TEST_ROLES, TEST_SERVICE_LOGIN_PASSWORD } from './roles.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
+/** Real time plus what a test moved it by; frozen, only what the test moved it by. */
 export class TestClock implements Clock {
   #offsetMs = 0;
+  #frozenAt: number | undefined;
   now(): Date {
-    return new Date(Date.now() + this.#offsetMs);
+    return new Date((this.#frozenAt ?? Date.now()) + this.#offsetMs);
   }
   advance(seconds: number): void {
     this.#offsetMs += seconds * 1000;
+  }
+  /**
+   * Stops real time for this clock (advance() still moves it): a check one second before a
+   * deadline must not depend on how long the machine took to get there.
+   */
+  freeze(): this {
+    this.#frozenAt ??= Date.now();
+    return this;
   }
 }
 
