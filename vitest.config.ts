@@ -47,6 +47,9 @@ export default defineConfig({
           name: 'slow',
           include: SLOW_TESTS,
           sequence: { groupOrder: 1 },
+          // Spawning the CLI or booting a cluster on a busy machine takes a while.
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
           maxWorkers: Math.min(2, Math.max(1, availableParallelism() - 1)),
         },
       },
