@@ -1,7 +1,8 @@
-// How long tests wait for a pooled connection. Production waits 10 s and then fails the unit
-// of work; on a 2-core machine running the suite's files in parallel, units queued behind a
-// thousand others can wait that long with nothing wrong, and a test failing on it is noise.
-// A test about checkout timeouts sets its own.
+// How long tests wait for a pooled connection. Production waits TENANTRY_DB_CONNECT_TIMEOUT_MS
+// (2 s unless set) and then fails the unit of work; on a 2-core machine busy with other work,
+// units queued behind a hundred others can wait longer with nothing wrong, and a test failing
+// on it is noise. startTestApp passes this as TENANTRY_DB_CONNECT_TIMEOUT_MS (a test about
+// checkout timeouts passes its own); pools a test makes itself go through patient().
 
 import type pg from 'pg';
 
