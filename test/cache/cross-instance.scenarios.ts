@@ -1,12 +1,12 @@
 // The cross-instance scenarios both transports must pass: a change made through instance A
-// is seen by instance B within 1 s (B's cache TTL is 30 s, so only invalidation explains it),
-// and a tenant deleted through A leaves B's profile cache within 1 s.
+// reaches instance B long before B's 30 s cache TTL could explain it (PROPAGATION_DEADLINE_MS,
+// polled), and a tenant deleted through A leaves B's profile cache as promptly.
 
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { bearer, signUp } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { connected, startInstance, within, type Instance } from './second-instance.js';
+import { connected, eventually, startInstance, type Instance } from './second-instance.js';
 
 const ADMIN_TOKEN = 'platform-admin-token-for-cache-tests-0123456789';
 
@@ -32,7 +32,7 @@ export function crossInstanceScenarios(env: () => Record<string, string>): void 
     return response.json().data.find((entry: { key: string }) => entry.key === key);
   }
 
-  it('shows a tenant override made through A on B within 1 s, and never to another tenant', async () => {
+  it('shows a tenant override made through A on B before B\'s cache expires, and never to another tenant', async () => {
     const { a, b, close } = await twoInstances();
     try {
       const tenant = await signUp(a.app);
@@ -40,29 +40,28 @@ export function crossInstanceScenarios(env: () => Record<string, string>): void 
       expect(await flag(b.app, tenant.accessToken, 'dark_mode')).toMatchObject({ value: false });
       expect(await flag(b.app, other.accessToken, 'dark_mode')).toMatchObject({ value: false });
       await a.app.inject({ method: 'PUT', url: '/v1/flags/dark_mode', headers: bearer(tenant.accessToken), payload: { value: true } });
-      const elapsed = await within(1_000, async () => (await flag(b.app, tenant.accessToken, 'dark_mode')).value === true);
-      expect(elapsed).toBeLessThan(1_000);
+      await eventually(async () => (await flag(b.app, tenant.accessToken, 'dark_mode')).value === true);
       expect(await flag(b.app, other.accessToken, 'dark_mode')).toMatchObject({ value: false, source: 'default' });
     } finally {
       await close();
     }
   });
 
-  it('shows a plan change made through A on B within 1 s (settings follow the plan)', async () => {
+  it('shows a plan change made through A on B before B\'s cache expires (settings follow the plan)', async () => {
     const { a, b, close } = await twoInstances();
     try {
       const tenant = await signUp(a.app);
       const settings = () => b.app.inject({ method: 'GET', url: '/v1/tenant/settings', headers: bearer(tenant.accessToken) });
       expect((await settings()).json().sources.supportUrl).toBe('default');
       await a.app.inject({ method: 'PATCH', url: '/v1/tenant/plan', headers: bearer(tenant.accessToken), payload: { plan: 'enterprise' } });
-      await within(1_000, async () => (await settings()).json().supportUrl === 'https://tenantry.dev/support/enterprise');
+      await eventually(async () => (await settings()).json().supportUrl === 'https://tenantry.dev/support/enterprise');
       expect(await flag(b.app, tenant.accessToken, 'audit_log')).toMatchObject({ value: true, source: 'plan' });
     } finally {
       await close();
     }
   });
 
-  it("drops a tenant deleted through A from B's profile cache within 1 s", async () => {
+  it("drops a tenant deleted through A from B's profile cache before it expires", async () => {
     const { a, b, close } = await twoInstances();
     try {
       const tenant = await signUp(a.app);
@@ -72,7 +71,7 @@ export function crossInstanceScenarios(env: () => Record<string, string>): void 
 
       const deleted = await a.app.inject({ method: 'DELETE', url: '/v1/tenant', headers: bearer(tenant.accessToken), payload: { confirm: tenant.slug } });
       expect(deleted.statusCode).toBe(200);
-      await within(1_000, async () => b.services.tenantProfiles.peek(tenant.tenantId) === undefined);
+      await eventually(() => b.services.tenantProfiles.peek(tenant.tenantId) === undefined);
       expect(await b.services.tenantProfiles.get(tenant.tenantId)).toBeNull();
       expect(b.services.tenantProfiles.peek(bystander.tenantId)).toMatchObject({ tenantId: bystander.tenantId });
     } finally {
@@ -80,7 +79,7 @@ export function crossInstanceScenarios(env: () => Record<string, string>): void 
     }
   });
 
-  it('shows a flag the operator defines through A on B within 1 s', async () => {
+  it('shows a flag the operator defines through A on B before B\'s cache expires', async () => {
     const { a, b, close } = await twoInstances();
     try {
       const tenant = await signUp(a.app);
@@ -88,7 +87,7 @@ export function crossInstanceScenarios(env: () => Record<string, string>): void 
       expect(await flag(b.app, tenant.accessToken, key)).toBeUndefined();
       const defined = await a.app.inject({ method: 'PUT', url: `/v1/admin/flags/${key}`, headers: bearer(ADMIN_TOKEN), payload: { kind: 'boolean', defaultValue: true } });
       expect(defined.statusCode).toBe(200);
-      await within(1_000, async () => (await flag(b.app, tenant.accessToken, key))?.value === true);
+      await eventually(async () => (await flag(b.app, tenant.accessToken, key))?.value === true);
       // B's plan catalog follows too.
       expect((await b.services.plans.limitFor('free', 'tasks'))).toBe(1000);
     } finally {

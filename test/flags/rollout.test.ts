@@ -1,93 +1,139 @@
-// Rollout buckets: a stable MurmurHash3 of `flagKey:attribute` into 0..9999, so answers
-// never flip between instances or restarts, and raising the percentage only adds tenants.
+// Rollout flags, seen from outside: the hash is MurmurHash3 x86_32 as published (so any other
+// service can compute the same buckets), a tenant's answer never changes between calls or
+// releases, raising the percentage only adds tenants, and the share of tenants that are on
+// is the percentage asked for, within what chance allows. Expected values come from the
+// reference C implementation, never from the code under test.
 
-import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { evaluateFlag } from '../../src/flags/evaluate-flag.js';
 import type { FlagDefinition } from '../../src/flags/flag.js';
-import { murmur3, rolloutBucket } from '../../src/flags/murmur3.js';
+import { murmur3 } from '../../src/flags/murmur3.js';
 
-function rollout(percent: number, bucketBy: 'tenantId' | 'userId' = 'tenantId'): FlagDefinition {
+function rollout(percent: number, options: { key?: string; bucketBy?: 'tenantId' | 'userId' } = {}): FlagDefinition {
   return {
-    key: 'new_dashboard',
+    key: options.key ?? 'new_dashboard',
     kind: 'rollout',
     description: '',
     defaultValue: false,
     rolloutBasisPoints: Math.round(percent * 100),
-    bucketBy,
+    bucketBy: options.bucketBy ?? 'tenantId',
     tenantEditable: false,
   };
 }
 
-const tenants = Array.from({ length: 5000 }, () => randomUUID());
-
-function enabledAt(percent: number): Set<string> {
-  const flag = rollout(percent);
-  return new Set(tenants.filter((tenantId) => evaluateFlag(flag, undefined, undefined, { tenantId, plan: 'free' }).value === true));
+function isOn(flag: FlagDefinition, tenantId: string, userId?: string): boolean {
+  return evaluateFlag(flag, undefined, undefined, { tenantId, plan: 'free', userId }).value === true;
 }
 
-describe('murmur3', () => {
-  it('matches the reference MurmurHash3 x86 32-bit vectors', () => {
-    expect(murmur3('')).toBe(0);
-    expect(murmur3('hello')).toBe(613153351);
-    expect(murmur3('abcd')).toBe(1139631978);
-    expect(murmur3('', 1)).toBe(0x514e28b7);
+/** UUID-shaped ids derived from a counter: the same every run, so every bound below is deterministic. */
+function fixedIds(label: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    const hex = createHash('sha256').update(`${label}-${i}`).digest('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
   });
+}
 
-  it('hashes non-ASCII text as its UTF-8 bytes', () => {
-    // murmurhash3js (unleash-client's hash) reads one byte per character: feed it the UTF-8 bytes.
-    const reference = createRequire(import.meta.url)('murmurhash3js') as { x86: { hash32(text: string): number } };
-    for (const text of ['héllo wörld', 'テナント', 'new_dashboard:ünïcode']) {
-      expect(murmur3(text)).toBe(reference.x86.hash32(Buffer.from(text, 'utf8').toString('latin1')));
-    }
+/**
+ * `on` of `n` ids where a share `p` was asked for: within five standard deviations of n·p,
+ * which a fair hash misses about once in 1.7 million tries.
+ */
+function expectBinomial(on: number, n: number, p: number): void {
+  const bound = 5 * Math.sqrt(n * p * (1 - p));
+  expect(Math.abs(on - n * p), `${on} of ${n} on, ${n * p} expected, ±${bound.toFixed(1)} allowed`).toBeLessThanOrEqual(bound);
+}
+
+const tenants = fixedIds('tenant', 20_000);
+
+describe('murmur3', () => {
+  // The published MurmurHash3_x86_32 test vectors, checked against SMHasher's reference C code.
+  it.each([
+    ['', 0, 0],
+    ['', 1, 0x514e28b7],
+    ['', 0xffffffff, 0x81f16f39],
+    ['\0\0\0\0', 0, 0x2362f9de],
+    ['hello', 0, 0x248bfa47],
+    ['abc', 0, 0xb3dd93fa],
+    ['Hello, world!', 0, 0xc0363e43],
+    ['The quick brown fox jumps over the lazy dog', 0, 0x2e4ff723],
+    ['a', 0x9747b28c, 0x7fa09ea6],
+    ['ab', 0x9747b28c, 0x74875592],
+    ['abc', 0x9747b28c, 0xc84a62dd],
+    ['aaaa', 0x9747b28c, 0x5a97808a],
+    ['Hello, world!', 0x9747b28c, 0x24884cba],
+    ['The quick brown fox jumps over the lazy dog', 0x9747b28c, 0x2fa826cd],
+    // Text other than ASCII is hashed as its UTF-8 bytes.
+    ['ππππππππ', 0x9747b28c, 0xd58063c1],
+    ['héllo wörld', 0, 0x97f7f274],
+    ['テナント', 0, 0xd4dd99c1],
+  ])('hashes %j with seed %i to the reference value', (text, seed, expected) => {
+    expect(murmur3(text, seed)).toBe(expected);
   });
 });
 
-describe('rollout buckets', () => {
-  it('gives the same bucket for the same flag and tenant every time', () => {
-    const tenantId = '0190f1c2-aaaa-7bbb-8ccc-123456789abc';
-    expect(rolloutBucket('new_dashboard', tenantId)).toBe(murmur3(`new_dashboard:${tenantId}`) % 10_000);
-    expect(rolloutBucket('new_dashboard', tenantId)).toBe(rolloutBucket('new_dashboard', tenantId));
+describe('rollout flags', () => {
+  it('give the same answer for the same flag and tenant on every call', () => {
+    for (const tenantId of tenants.slice(0, 2_000)) {
+      expect(isOn(rollout(40), tenantId), tenantId).toBe(isOn(rollout(40), tenantId));
+    }
   });
 
-  it('buckets each flag independently (the key is part of the hash)', () => {
-    const same = tenants.filter((id) => rolloutBucket('flag_a', id) < 5000 === rolloutBucket('flag_b', id) < 5000).length;
-    expect(same / tenants.length).toBeGreaterThan(0.4);
-    expect(same / tenants.length).toBeLessThan(0.6);
+  // Each tenant's first percentage, from the reference hash of `new_dashboard:<tenant id>`:
+  // answers that change across releases would switch live tenants' features on or off.
+  it.each([
+    ['0190f1c2-aaaa-7bbb-8ccc-000000000000', 84.79],
+    ['0190f1c2-aaaa-7bbb-8ccc-000000000001', 24.02],
+    ['0190f1c2-aaaa-7bbb-8ccc-000000000002', 11.22],
+    ['0190f1c2-aaaa-7bbb-8ccc-000000000005', 16.27],
+    ['0190f1c2-aaaa-7bbb-8ccc-000000000006', 25.38],
+    ['0190f1c2-aaaa-7bbb-8ccc-000000000008', 23.27],
+    ['0190f1c2-aaaa-7bbb-8ccc-000000000009', 26.09],
+  ])('turn tenant %s on from %f % exactly, to the hundredth of a percent', (tenantId, from) => {
+    expect(isOn(rollout(from - 0.01), tenantId)).toBe(false);
+    expect(isOn(rollout(from), tenantId)).toBe(true);
   });
 
-  it('enables about the percentage asked for, down to hundredths of a percent', () => {
-    expect(enabledAt(0).size).toBe(0);
-    expect(enabledAt(100).size).toBe(tenants.length);
-    const quarter = enabledAt(25).size / tenants.length;
-    expect(quarter).toBeGreaterThan(0.22);
-    expect(quarter).toBeLessThan(0.28);
+  it('turn nobody on at 0 % and everybody at 100 %', () => {
+    expect(tenants.filter((tenantId) => isOn(rollout(0), tenantId))).toEqual([]);
+    expect(tenants.filter((tenantId) => !isOn(rollout(100), tenantId))).toEqual([]);
   });
 
-  it('only adds tenants when the percentage rises', () => {
-    let previous = enabledAt(0);
-    for (const percent of [0.01, 1, 5, 10, 25, 33.33, 50, 75, 99.99, 100]) {
-      const current = enabledAt(percent);
-      for (const tenantId of previous) expect(current.has(tenantId)).toBe(true);
-      expect(current.size).toBeGreaterThanOrEqual(previous.size);
+  it.each([0.5, 1, 10, 25, 33.33, 50, 75, 99])('turn on %f % of tenants, within chance', (percent) => {
+    const on = tenants.filter((tenantId) => isOn(rollout(percent), tenantId)).length;
+    expectBinomial(on, tenants.length, percent / 100);
+  });
+
+  it('only add tenants as the percentage rises', () => {
+    const sample = tenants.slice(0, 5_000);
+    let previous = new Set<string>();
+    for (const percent of [0, 0.01, 0.02, 1, 5, 10, 25, 33.33, 33.34, 50, 75, 99.99, 100]) {
+      const current = new Set(sample.filter((tenantId) => isOn(rollout(percent), tenantId)));
+      const dropped = [...previous].filter((tenantId) => !current.has(tenantId));
+      expect(dropped, `tenants turned off when raising to ${percent} %`).toEqual([]);
       previous = current;
     }
   });
 
-  it('buckets by user when the flag says so, and leaves out a request with no user', () => {
-    const flag = rollout(50, 'userId');
-    const tenantId = randomUUID();
-    const users = Array.from({ length: 400 }, () => randomUUID());
-    const on = users.filter((userId) => evaluateFlag(flag, undefined, undefined, { tenantId, plan: 'free', userId }).value === true);
-    expect(on.length).toBeGreaterThan(150);
-    expect(on.length).toBeLessThan(250);
-    expect(evaluateFlag(flag, undefined, undefined, { tenantId, plan: 'free' }).value).toBe(false);
+  it('bucket each flag on its own: being on for one says nothing about another', () => {
+    const [a, b] = [rollout(50, { key: 'flag_a' }), rollout(50, { key: 'flag_b' })];
+    const same = tenants.filter((tenantId) => isOn(a, tenantId) === isOn(b, tenantId)).length;
+    expectBinomial(same, tenants.length, 0.5);
   });
 
-  it('lets a plan default, then a tenant override, win over the rollout', () => {
+  it('bucket by user when the flag says so, and leave out a request with no user', () => {
+    const flag = rollout(30, { bucketBy: 'userId' });
+    const [tenantId] = fixedIds('one-tenant', 1) as [string];
+    const users = fixedIds('user', 10_000);
+    expectBinomial(users.filter((userId) => isOn(flag, tenantId, userId)).length, users.length, 0.3);
+    // The user decides, not the tenant: the same user has the same answer in every tenant.
+    for (const userId of users.slice(0, 200)) expect(isOn(flag, tenants[0]!, userId)).toBe(isOn(flag, tenants[1]!, userId));
+    expect(isOn(flag, tenantId)).toBe(false);
+    expect(isOn(rollout(100, { bucketBy: 'userId' }), tenantId)).toBe(false);
+  });
+
+  it('let a plan default, then a tenant override, win over the rollout', () => {
     const flag = rollout(0);
-    const context = { tenantId: randomUUID(), plan: 'pro' };
+    const context = { tenantId: tenants[0]!, plan: 'pro' };
     expect(evaluateFlag(flag, undefined, undefined, context)).toMatchObject({ value: false, source: 'default' });
     expect(evaluateFlag(flag, new Map([['new_dashboard', true]]), undefined, context)).toMatchObject({ value: true, source: 'plan' });
     expect(evaluateFlag(flag, new Map([['new_dashboard', true]]), new Map([['new_dashboard', false]]), context)).toMatchObject({

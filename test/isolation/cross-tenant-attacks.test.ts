@@ -7,9 +7,11 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, Database, type Work } from '../../src/db/database.js';
 import { newId } from '../../src/db/ids.js';
+import { TENANT_TABLE_ORDER } from '../../src/db/tenant-tables.js';
 import { runWithContext } from '../../src/tenancy/context.js';
 import { TEST_ROLES } from '../support/roles.js';
 import { asTenant, silent, startIsolationHarness, type IsolationHarness } from '../support/isolation-harness.js';
+import { tenantRowCounts } from '../support/row-counts.js';
 import type { SeededTenant } from '../support/seed.js';
 import type { TestDatabase } from '../support/test-database.js';
 
@@ -32,27 +34,40 @@ beforeAll(async () => {
 
 afterAll(() => harness.close());
 
-async function snapshotOfA(): Promise<unknown[]> {
-  const { rows } = await database.admin.query(
-    `SELECT 'task' AS kind, row_to_json(t)::text AS row FROM tasks t WHERE tenant_id = $1
-     UNION ALL SELECT 'project', row_to_json(p)::text FROM projects p WHERE tenant_id = $1
-     UNION ALL SELECT 'member', row_to_json(m)::text FROM memberships m WHERE tenant_id = $1
-     UNION ALL SELECT 'pm', row_to_json(pm)::text FROM project_members pm WHERE tenant_id = $1
-     UNION ALL SELECT 'key', row_to_json(k)::text FROM api_keys k WHERE tenant_id = $1 ORDER BY 1, 2`,
+/** Every row of tenant A in every registered tenant table, read past both layers. */
+async function snapshotOfA(): Promise<Array<{ table: string; row: string }>> {
+  const { rows } = await database.admin.query<{ table: string; row: string }>(
+    TENANT_TABLE_ORDER.map((table) => `SELECT '${table}' AS table, row_to_json(r)::text AS row FROM ${table} r WHERE tenant_id = $1`).join(
+      ' UNION ALL ',
+    ) + ' ORDER BY 1, 2',
     [a.tenantId],
   );
   return rows;
 }
+
+describe('the seeded tenants', () => {
+  it('have rows in every registered tenant table, each of them', async () => {
+    for (const tenant of [a, b]) {
+      const counts = await tenantRowCounts(database.admin, tenant.tenantId);
+      expect(TENANT_TABLE_ORDER.filter((table) => counts[table] === 0), tenant.label).toEqual([]);
+    }
+    expect(new Set((await snapshotOfA()).map((entry) => entry.table))).toEqual(new Set(TENANT_TABLE_ORDER));
+  });
+});
 
 function asB<T>(db: Database, work: Work<T>): Promise<T> {
   return asTenant(b, db, work);
 }
 
 describe('the owner-bypass mode really bypasses RLS', () => {
-  it('lets the owner, unfiltered, see both tenants', async () => {
+  it('lets the owner, unfiltered, see both tenants in every tenant table', async () => {
     const db = new Database({ pool, roles: { ...TEST_ROLES, app: TEST_ROLES.owner }, logger: silent, queryFilter: false });
     const titles = await asB(db, (tx) => tx.selectFrom('tasks').select('title').execute());
     expect(titles.map((t) => t.title).sort()).toEqual(['secret-task-A', 'secret-task-B']);
+    for (const table of TENANT_TABLE_ORDER) {
+      const rows = await asB(db, (tx) => tx.selectFrom(table).select('tenant_id').execute());
+      expect(new Set(rows.map((row) => row.tenant_id)), table).toEqual(new Set([a.tenantId, b.tenantId]));
+    }
   });
 });
 
@@ -64,6 +79,7 @@ for (const [mode, makeDb] of Object.entries(modes)) {
     beforeAll(async () => {
       db = makeDb();
       before = await snapshotOfA();
+      expect(new Set(before.map((entry) => (entry as { table: string }).table))).toEqual(new Set(TENANT_TABLE_ORDER));
     });
 
     afterAll(async () => {
@@ -90,15 +106,15 @@ for (const [mode, makeDb] of Object.entries(modes)) {
       expect(updated).toEqual([]);
     });
 
-    it('lists only its own rows in every tenant table', async () => {
+    it('lists only its own rows in every tenant table, and all of them', async () => {
+      const counts = await tenantRowCounts(database.admin, b.tenantId);
+      for (const table of TENANT_TABLE_ORDER) {
+        const rows = await asB(db, (tx) => tx.selectFrom(table).select('tenant_id').execute());
+        expect(rows.length, `${table}: B's rows`).toBe(counts[table]);
+        expect(rows.filter((row) => row.tenant_id !== b.tenantId), `${table}: rows of another tenant`).toEqual([]);
+      }
       const tasks = await asB(db, (tx) => tx.selectFrom('tasks').select('id').execute());
       expect(tasks.map((t) => t.id)).toEqual([b.taskId]);
-      const projects = await asB(db, (tx) => tx.selectFrom('projects').select('id').execute());
-      expect(projects.map((p) => p.id)).toEqual([b.projectId]);
-      const members = await asB(db, (tx) => tx.selectFrom('memberships').select('user_id').execute());
-      expect(members.map((m) => m.user_id)).toEqual([b.userId]);
-      const keys = await asB(db, (tx) => tx.selectFrom('api_keys').select('id').execute());
-      expect(keys.map((k) => k.id)).toEqual([b.apiKeyId]);
     });
 
     it('finds nothing of another tenant by search', async () => {

@@ -24,30 +24,44 @@ interface Observation {
   readonly projects: string[];
   /** Rows found when asking for the other tenant's rows by tenant_id. */
   readonly otherTenantRows: number;
-  readonly startedAt: number;
-  readonly endedAt: number;
+  /** Whether the job it was told to meet had its transaction open while this one's was. */
+  readonly met?: boolean;
 }
 
 interface ProbeData {
   readonly label: string;
   readonly otherTenantId?: string;
-  readonly holdMs?: number;
+  /** Another probe's label: hold the transaction open until that probe's is open too. */
+  readonly meet?: string;
 }
 
 const observations = new Map<string, Observation>();
+/** Labels of probes whose transaction is open, or was. */
+const inTransaction = new Set<string>();
+/** How long a probe waits for the one it meets: far longer than a busy worker takes to start it. */
+const MEET_DEADLINE_MS = 20_000;
+
+async function waitFor(label: string): Promise<boolean> {
+  const deadline = Date.now() + MEET_DEADLINE_MS;
+  while (!inTransaction.has(label)) {
+    if (Date.now() > deadline) return false;
+    await sleep(10);
+  }
+  return true;
+}
 
 const probe = defineTenantJob<ProbeData>('probe-tenant', async (data, { db }) => {
-  const startedAt = Date.now();
   const context = currentContext();
   const seen = await db.tenant(async (tx) => {
     const setting = await sql<{ tenant: string | null }>`select current_setting('app.tenant_id', true) as tenant`.execute(tx);
-    // Hold the transaction open so concurrent jobs really overlap.
-    if (data.holdMs) await sleep(data.holdMs);
+    inTransaction.add(data.label);
+    // Both transactions open at once, each on its own connection: the jobs really overlap.
+    const met = data.meet === undefined ? undefined : await waitFor(data.meet);
     const projects = await tx.selectFrom('projects').select('name').orderBy('name').execute();
     const other = data.otherTenantId
       ? await tx.selectFrom('projects').select('id').where('tenant_id', '=', data.otherTenantId).execute()
       : [];
-    return { setting: setting.rows[0]!.tenant, projects: projects.map((row) => row.name), otherTenantRows: other.length };
+    return { setting: setting.rows[0]!.tenant, projects: projects.map((row) => row.name), otherTenantRows: other.length, met };
   });
   observations.set(data.label, {
     label: data.label,
@@ -56,8 +70,7 @@ const probe = defineTenantJob<ProbeData>('probe-tenant', async (data, { db }) =>
     settingTenantId: seen.setting,
     projects: seen.projects,
     otherTenantRows: seen.otherTenantRows,
-    startedAt,
-    endedAt: Date.now(),
+    ...(seen.met === undefined ? {} : { met: seen.met }),
   });
 });
 
@@ -72,8 +85,6 @@ const serviceProbe = defineServiceJob<{ label: string }>('probe-service', async 
     settingTenantId: tenantWork,
     projects: [],
     otherTenantRows: 0,
-    startedAt: Date.now(),
-    endedAt: Date.now(),
   });
 });
 
@@ -93,7 +104,8 @@ function settle(jobId: string, outcome: Outcome): void {
   waiting.get(jobId)?.(outcome);
 }
 
-function outcomeOf(jobId: string, timeoutMs = 15_000): Promise<Outcome> {
+/** A job's outcome, once the worker ran it; the deadline leaves room for a busy machine and for MEET_DEADLINE_MS. */
+function outcomeOf(jobId: string, timeoutMs = 45_000): Promise<Outcome> {
   const known = outcomes.get(jobId);
   if (known) return Promise.resolve(known);
   return new Promise((resolve, reject) => {
@@ -223,18 +235,16 @@ describe('tenant jobs', () => {
 
   it('runs jobs of two tenants concurrently, each seeing only its own rows', async () => {
     const [a, b] = await Promise.all([
-      enqueueInRequest(tenantA, { label: 'a-concurrent', otherTenantId: tenantB.tenantId, holdMs: 400 }),
-      enqueueInRequest(tenantB, { label: 'b-concurrent', otherTenantId: tenantA.tenantId, holdMs: 400 }),
+      enqueueInRequest(tenantA, { label: 'a-concurrent', otherTenantId: tenantB.tenantId, meet: 'b-concurrent' }),
+      enqueueInRequest(tenantB, { label: 'b-concurrent', otherTenantId: tenantA.tenantId, meet: 'a-concurrent' }),
     ]);
     expect(await outcomeOf(a)).toEqual({ ok: true });
     expect(await outcomeOf(b)).toEqual({ ok: true });
     const seenA = observations.get('a-concurrent')!;
     const seenB = observations.get('b-concurrent')!;
-    // They overlapped in time: both transactions were open at once.
-    expect(seenA.startedAt).toBeLessThan(seenB.endedAt);
-    expect(seenB.startedAt).toBeLessThan(seenA.endedAt);
-    expect(seenA).toMatchObject({ contextTenantId: tenantA.tenantId, settingTenantId: tenantA.tenantId, projects: ['alpha-1', 'alpha-2'], otherTenantRows: 0 });
-    expect(seenB).toMatchObject({ contextTenantId: tenantB.tenantId, settingTenantId: tenantB.tenantId, projects: ['bravo-1'], otherTenantRows: 0 });
+    // Each read its rows with the other's transaction open: they overlapped.
+    expect(seenA).toMatchObject({ met: true, contextTenantId: tenantA.tenantId, settingTenantId: tenantA.tenantId, projects: ['alpha-1', 'alpha-2'], otherTenantRows: 0 });
+    expect(seenB).toMatchObject({ met: true, contextTenantId: tenantB.tenantId, settingTenantId: tenantB.tenantId, projects: ['bravo-1'], otherTenantRows: 0 });
   });
 
   it('does not leak one job’s context into the next, nor the worker’s into any job', async () => {

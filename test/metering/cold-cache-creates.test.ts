@@ -1,7 +1,8 @@
 // One tenant cannot stall an instance: with the plan, metric and profile caches cold, three
 // times the pool's size of parallel task creates all answer (201, or 429 past the plan's task
-// quota), and another tenant's request is served meanwhile: no unit of work waits for a
-// second connection.
+// quota), and another tenant's request sent meanwhile is served. A unit of work that reached
+// for a second connection would fail at once (test/db/one-connection.test.ts) and show here
+// as a 5xx, so no wall-clock bound is needed, nor trusted on a busy machine.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, signUp, type SignedUpTenant } from '../support/fixtures.js';
@@ -53,23 +54,15 @@ afterAll(async () => {
 });
 
 describe('parallel task creates with cold caches', () => {
-  it(`answer all ${3 * TEST_POOL_SIZE} (201 up to the quota, then 429) while another tenant is served promptly`, async () => {
+  it(`answer all ${3 * TEST_POOL_SIZE} (201 up to the quota, then 429) while another tenant is served`, async () => {
     await coldCaches();
-    const started = performance.now();
     const creates = Promise.all(Array.from({ length: 3 * TEST_POOL_SIZE }, (_, i) => createTask(busy, `burst ${i}`)));
-    // The bystander's request arrives while the burst holds the pool.
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const bystanderStarted = performance.now();
-    const other = await createTask(bystander, 'meanwhile');
-    const bystanderMs = performance.now() - bystanderStarted;
-    const responses = await creates;
-    const burstMs = performance.now() - started;
+    // Sent after the whole burst, so it queues behind it for a connection.
+    const other = createTask(bystander, 'meanwhile');
+    const [responses, answer] = await Promise.all([creates, other]);
 
     const statuses = responses.map((response) => response.statusCode).sort();
     expect(statuses).toEqual([...Array(TASK_LIMIT).fill(201), ...Array(TEST_POOL_SIZE).fill(429)]);
-    expect(other.statusCode).toBe(201);
-    // The pool waits 10 s for a connection before failing: well under it means nobody waited for one.
-    expect(bystanderMs).toBeLessThan(3_000);
-    expect(burstMs).toBeLessThan(8_000);
+    expect(answer.statusCode).toBe(201);
   });
 });

@@ -12,15 +12,18 @@ import { createPool } from '../../src/db/database.js';
 import { createLogger } from '../../src/logger.js';
 import { createServices } from '../../src/services.js';
 import { bearer, expectProblem, signUp, type SignedUpTenant } from '../support/fixtures.js';
+import { patient } from '../support/pools.js';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from '../support/test-app.js';
+import { bucketWindow } from '../support/token-buckets.js';
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const KEY_PREFIX = `test:ratelimit:${process.pid}:${Date.now()}:`;
 const PLAN = 'ratelimit_tiny';
 const PER_MINUTE = 10;
 
+/** A probe that timed out on a busy machine would skip the Redis tests: it waits 5 s (a closed port answers at once). */
 async function redisReachable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const probe = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 5_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
   try {
     await probe.connect();
     return (await probe.ping()) === 'PONG';
@@ -45,7 +48,7 @@ async function secondInstance(env: Record<string, string>, logs: string[] = []):
     },
   });
   const logger = createLogger('error', sink);
-  const pool = createPool(testApp.database.url, 4, logger);
+  const pool = patient(createPool(testApp.database.url, 4, logger));
   const app = await buildApp(createServices({ config, jwt: config.jwt!, pool, clock: testApp.clock, logger }));
   await app.ready();
   extraApps.push({ app, close: async () => (await app.close(), await pool.end()) });
@@ -79,24 +82,31 @@ describe('per-tenant rate limits, in process', () => {
   it('keeps a tenant flooding at 10x its limit from taking any request of another tenant', async () => {
     const noisy = await tenantOnTinyPlan();
     const quiet = await tenantOnTinyPlan();
+    const window = bucketWindow();
     const flood = Array.from({ length: PER_MINUTE * 10 }, () => list(testApp.app, noisy));
     const polite = Array.from({ length: PER_MINUTE }, () => list(testApp.app, quiet));
     const [noisyAnswers, quietAnswers] = await Promise.all([Promise.all(flood), Promise.all(polite)]);
     expect(quietAnswers.map((response) => response.statusCode)).toEqual(Array(PER_MINUTE).fill(200));
     const noisyOk = noisyAnswers.filter((response) => response.statusCode === 200).length;
-    // The bucket starts full; at most one token refills while the flood runs.
+    // The bucket starts full, and refills only as fast as the plan says while the flood runs.
     expect(noisyOk).toBeGreaterThanOrEqual(PER_MINUTE);
-    expect(noisyOk).toBeLessThanOrEqual(PER_MINUTE + 1);
+    expect(noisyOk).toBeLessThanOrEqual(window.admittedAtMost(PER_MINUTE));
   });
 
   it('answers 429 rate-limited with Retry-After, and RateLimit headers on every tenant response', async () => {
     const tenant = await tenantOnTinyPlan();
+    const window = bucketWindow();
     const first = await list(testApp.app, tenant);
     expect(first.headers['ratelimit-limit']).toBe(String(PER_MINUTE));
     expect(first.headers['ratelimit-remaining']).toBe(String(PER_MINUTE - 1));
     expect(Number(first.headers['ratelimit-reset'])).toBeGreaterThan(0);
-    for (let i = 1; i < PER_MINUTE; i++) await list(testApp.app, tenant);
-    const refused = await list(testApp.app, tenant);
+    // Until the bucket runs dry: after PER_MINUTE requests, or a few more if tokens refilled meanwhile.
+    let sent = 1;
+    let refused = first;
+    while (refused.statusCode === 200 && sent <= window.admittedAtMost(PER_MINUTE)) {
+      refused = await list(testApp.app, tenant);
+      sent += 1;
+    }
     const body = expectProblem(refused, 429, 'rate-limited');
     expect(body.limit).toBe(PER_MINUTE);
     expect(refused.headers['ratelimit-remaining']).toBe('0');
@@ -117,12 +127,14 @@ describe.skipIf(!withRedis)(`per-tenant rate limits through Redis (skipped when 
     const one = await secondInstance(env);
     const two = await secondInstance(env);
     const tenant = await tenantOnTinyPlan(one);
+    const window = bucketWindow();
     const answers = [];
     for (let i = 0; i < PER_MINUTE * 2; i++) answers.push(await list(i % 2 === 0 ? one : two, tenant));
     const ok = answers.filter((response) => response.statusCode === 200).length;
+    // One bucket between them: two instances' own buckets would admit all 2 × PER_MINUTE.
     expect(ok).toBeGreaterThanOrEqual(PER_MINUTE);
-    expect(ok).toBeLessThanOrEqual(PER_MINUTE + 1);
-    expect(answers.slice(-2).map((response) => response.statusCode)).toEqual([429, 429]);
+    expect(ok).toBeLessThanOrEqual(window.admittedAtMost(PER_MINUTE));
+    expect(ok).toBeLessThan(2 * PER_MINUTE);
   });
 });
 
@@ -131,12 +143,13 @@ describe('when Redis fails', () => {
     const logs: string[] = [];
     const broken = await secondInstance({ REDIS_URL: 'redis://127.0.0.1:1', TENANTRY_REDIS_KEY_PREFIX: KEY_PREFIX }, logs);
     const tenant = await tenantOnTinyPlan(broken);
+    const window = bucketWindow();
     const answers = [];
     for (let i = 0; i < PER_MINUTE * 2; i++) answers.push(await list(broken, tenant));
     const ok = answers.filter((response) => response.statusCode === 200).length;
     expect(ok).toBeGreaterThanOrEqual(PER_MINUTE);
-    expect(ok).toBeLessThanOrEqual(PER_MINUTE + 1);
-    expect(answers.at(-1)!.statusCode).toBe(429);
+    expect(ok).toBeLessThanOrEqual(window.admittedAtMost(PER_MINUTE));
+    expect(answers.map((response) => response.statusCode)).toContain(429);
     expect(logs.join('')).toContain("shared rate limits unavailable; using this instance's buckets");
   });
 });

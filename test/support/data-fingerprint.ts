@@ -2,6 +2,7 @@
 // a test proves a refused request changed nothing, updates included, not only row counts.
 
 import type pg from 'pg';
+import { TENANT_TABLE_ORDER } from '../../src/db/tenant-tables.js';
 
 /** Tables requests write, and what each may gain without a request asking for it. */
 const WRITTEN: Record<string, string | undefined> = {
@@ -28,9 +29,17 @@ const WRITTEN: Record<string, string | undefined> = {
   // Not listed: service_role_audit, which records reads by the operator as well.
 };
 
+/** Tenant tables left out, and why. A tenant table in neither list is a decision not made yet. */
+const LEFT_OUT: Record<string, string> = {
+  usage_rollups: 'written by the rollup job only',
+  usage_rollup_queue: 'follows usage_events through a trigger (api_calls too), and the rollup job empties it',
+};
+
 export type DataFingerprint = Record<string, string>;
 
 export async function dataFingerprint(admin: pg.Pool): Promise<DataFingerprint> {
+  const unaccounted = TENANT_TABLE_ORDER.filter((table) => !(table in WRITTEN) && !(table in LEFT_OUT));
+  if (unaccounted.length > 0) throw new Error(`data-fingerprint.ts: fingerprint ${unaccounted.join(', ')}, or say why not`);
   const digests = Object.entries(WRITTEN).map(
     ([table, keep]) =>
       `(SELECT md5(coalesce(string_agg(row::text, '|' ORDER BY row::text), '')) FROM ${table} AS row${keep ? ` WHERE ${keep}` : ''}) AS ${table}`,

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { createPool, Database, type Work } from '../../src/db/database.js';
 import { TENANT_TABLES } from '../../src/db/tenant-tables.js';
 import { runWithContext } from '../../src/tenancy/context.js';
+import { patient } from './pools.js';
 import { TEST_ROLES } from './roles.js';
 import { seedTenant, type SeededTenant } from './seed.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
@@ -26,7 +27,7 @@ export interface IsolationHarness {
 
 export async function startIsolationHarness(poolSize = 4): Promise<IsolationHarness> {
   const database = await createTestDatabase();
-  const pool = createPool(database.url, poolSize, silent);
+  const pool = patient(createPool(database.url, poolSize, silent));
   const a = await seedTenant(database.admin, 'A');
   const b = await seedTenant(database.admin, 'B');
   for (const table of TENANT_TABLES) await database.admin.query(`ALTER TABLE ${table} NO FORCE ROW LEVEL SECURITY`);

@@ -1,9 +1,13 @@
-// Seeds tenants with a member, a project, a project member and a task straight through a
-// superuser connection, so isolation tests start from known rows in every tenant table.
+// Seeds a tenant with a row in every registered tenant table (src/db/tenant-tables.ts)
+// straight through a superuser connection, so isolation tests that say "every tenant table"
+// have a row of each tenant to find, or to fail to hide. A table added to the registry
+// without a row here makes seeding fail, naming it.
 
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { newId } from '../../src/db/ids.js';
+import { TENANT_TABLE_ORDER } from '../../src/db/tenant-tables.js';
+import { tenantRowCounts } from './row-counts.js';
 
 export interface SeededTenant {
   readonly tenantId: string;
@@ -11,8 +15,19 @@ export interface SeededTenant {
   readonly projectId: string;
   readonly taskId: string;
   readonly apiKeyId: string;
+  readonly invitationId: string;
+  readonly flagOverrideId: string;
+  readonly auditLogId: string;
+  /** The usage event's idempotency key; the event also queues itself for rollup. */
+  readonly usageEventKey: string;
   readonly label: string;
 }
+
+/**
+ * Usage rows sit in a period long past (and the event under a key no client sends), so
+ * they never meet the usage a test creates through the API.
+ */
+const LONG_AGO = '2000-01-01T00:00:00Z';
 
 export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededTenant> {
   const tenantId = newId();
@@ -20,6 +35,10 @@ export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededT
   const projectId = newId();
   const taskId = newId();
   const apiKeyId = newId();
+  const invitationId = newId();
+  const flagOverrideId = newId();
+  const auditLogId = newId();
+  const usageEventKey = `seed-${label}`;
   const slug = `${label.toLowerCase()}-${randomUUID().slice(0, 8)}`;
   await admin.query(
     `WITH t AS (INSERT INTO tenants (id, name, slug) VALUES ($1, $2, $3)),
@@ -38,5 +57,38 @@ export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededT
     `INSERT INTO tasks (tenant_id, id, project_id, title, assignee_id) VALUES ($1, $2, $3, $4, $5)`,
     [tenantId, taskId, projectId, `secret-task-${label}`, userId],
   );
-  return { tenantId, userId, projectId, taskId, apiKeyId, label };
+  await admin.query(
+    `INSERT INTO invitations (tenant_id, id, email, role, token_hash, invited_by, expires_at)
+     VALUES ($1, $2, $3, 'member', $4, $5, now() + interval '7 days')`,
+    [tenantId, invitationId, `invitee-${slug}@example.test`, randomBytes(32), userId],
+  );
+  await admin.query(`INSERT INTO flag_overrides (tenant_id, id, flag_key, value, created_by) VALUES ($1, $2, 'dark_mode', 'true', $3)`, [
+    tenantId,
+    flagOverrideId,
+    `user:${userId}`,
+  ]);
+  await admin.query(
+    `INSERT INTO audit_log (tenant_id, id, actor, action, target, after) VALUES ($1, $2, 'seed', 'seed.created', $3, '{}')`,
+    [tenantId, auditLogId, `secret-audit-${label}`],
+  );
+  // The insert trigger queues the event in usage_rollup_queue as well.
+  await admin.query(
+    `INSERT INTO usage_events (tenant_id, idempotency_key, metric, quantity, occurred_at) VALUES ($1, $2, 'api_calls', 1, $3)`,
+    [tenantId, usageEventKey, LONG_AGO],
+  );
+  await admin.query(
+    `INSERT INTO usage_rollups (tenant_id, metric, granularity, bucket_start, event_count, quantity_sum, quantity_max)
+     VALUES ($1, 'api_calls', 'day', $2, 1, 1, 1)`,
+    [tenantId, LONG_AGO],
+  );
+  await admin.query(`INSERT INTO usage_counters (tenant_id, metric, period_start, used) VALUES ($1, 'tasks', $2, 1)`, [tenantId, LONG_AGO]);
+  await admin.query(
+    `INSERT INTO usage_warnings (tenant_id, metric, period_start, threshold, used, limit_value) VALUES ($1, 'tasks', $2, 80, 1, 1)`,
+    [tenantId, LONG_AGO],
+  );
+
+  const counts = await tenantRowCounts(admin, tenantId);
+  const empty = TENANT_TABLE_ORDER.filter((table) => counts[table] === 0);
+  if (empty.length > 0) throw new Error(`seedTenant wrote no row in ${empty.join(', ')}: give every tenant table a row in test/support/seed.ts`);
+  return { tenantId, userId, projectId, taskId, apiKeyId, invitationId, flagOverrideId, auditLogId, usageEventKey, label };
 }

@@ -10,16 +10,27 @@ import { createPool, createQueuePool } from '../../src/db/database.js';
 import { asRole } from '../../src/db/open-database.js';
 import { createLogger } from '../../src/logger.js';
 import { createServices, type Services } from '../../src/services.js';
+import { patient, TEST_CHECKOUT_TIMEOUT_MS } from './pools.js';
 import { TEST_LOGIN_PASSWORD, TEST_ROLES, TEST_SERVICE_LOGIN_PASSWORD } from './roles.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
+/** Real time plus what a test moved it by; frozen, only what the test moved it by. */
 export class TestClock implements Clock {
   #offsetMs = 0;
+  #frozenAt: number | undefined;
   now(): Date {
-    return new Date(Date.now() + this.#offsetMs);
+    return new Date((this.#frozenAt ?? Date.now()) + this.#offsetMs);
   }
   advance(seconds: number): void {
     this.#offsetMs += seconds * 1000;
+  }
+  /**
+   * Stops real time for this clock (advance() still moves it): a check one second before a
+   * deadline must not depend on how long the machine took to get there.
+   */
+  freeze(): this {
+    this.#frozenAt ??= Date.now();
+    return this;
   }
 }
 
@@ -47,14 +58,14 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   const database = await createTestDatabase();
   // Rate limits are off unless a test turns them on (test/ratelimit): the free plan's 60
   // requests per minute would otherwise throttle tests that build data through the API.
-  // Load shedding is off and connections are waited for 10 s unless a test says otherwise
-  // (test/faults): the suite runs a thousand units at once on a shared, busy machine.
+  // Load shedding is off and connections are waited for TEST_CHECKOUT_TIMEOUT_MS unless a
+  // test says otherwise (test/faults): the suite runs on a shared, busy machine.
   const config: Config = loadConfig({
     TENANTRY_JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: 'debug',
     TENANTRY_RATE_LIMITS: 'false',
     TENANTRY_MAX_EVENT_LOOP_DELAY_MS: '0',
-    TENANTRY_DB_CONNECT_TIMEOUT_MS: '10000',
+    TENANTRY_DB_CONNECT_TIMEOUT_MS: String(TEST_CHECKOUT_TIMEOUT_MS),
     ...env,
   });
   const chunks: string[] = [];
@@ -75,7 +86,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     logger,
     config.databaseLimits,
   );
-  const queuePool = createQueuePool(database.url, logger);
+  // The queue pool's bound is fixed (QUEUE_LIMITS): a busy machine gets the tests' own.
+  const queuePool = patient(createQueuePool(database.url, logger));
   const clock = new TestClock();
   const services = createServices({ config, jwt: config.jwt!, pool, servicePool, queuePool, clock, logger });
   const app = await buildApp(services);
