@@ -2,7 +2,6 @@
 // connection), as a second server process would be: for cross-instance invalidation tests.
 
 import type { FastifyInstance } from 'fastify';
-import { expect } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/database.js';
@@ -43,9 +42,13 @@ export async function startInstance(database: TestDatabase, env: Record<string, 
  */
 export const PROPAGATION_DEADLINE_MS = 10_000;
 
-/** Polls `check` every 20 ms until it holds, failing after `timeoutMs`. */
+/** Polls `check` every 20 ms until it holds, failing after `timeoutMs` (in hooks too, unlike expect.poll). */
 export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = PROPAGATION_DEADLINE_MS): Promise<void> {
-  await expect.poll(check, { timeout: timeoutMs, interval: 20 }).toBe(true);
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`not seen within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /** Waits until the instance's invalidation transport is connected (LISTEN / SUBSCRIBE done). */
