@@ -6,9 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { migrate } from '../src/db/migrate.js';
 import { loadConfig } from '../src/config.js';
-import { machine, median, openBenchDatabase, startBenchServer, stopBenchServer } from './support/bench-harness.js';
+import { machine, median, migrateBenchDatabase, openBenchDatabase, startBenchServer, stopBenchServer } from './support/bench-harness.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -47,10 +46,10 @@ const url = database.url;
 let server: ChildProcess | undefined;
 try {
   const roles = loadConfig({ TENANTRY_JWT_SECRET: 'x'.repeat(32), DATABASE_URL: url }).roles;
-  await migrate({ databaseUrl: url, roles });
+  const databaseEnv = await migrateBenchDatabase(url, roles);
   await seed(url);
   const jwtSecret = randomBytes(32).toString('hex');
-  const started = await startBenchServer({ DATABASE_URL: url, TENANTRY_JWT_SECRET: jwtSecret, TENANTRY_DB_POOL_SIZE: '16' });
+  const started = await startBenchServer({ ...databaseEnv, TENANTRY_JWT_SECRET: jwtSecret, TENANTRY_DB_POOL_SIZE: '16' });
   server = started.child;
 
   // One more tenant, signed up through the API, is the one we read as.

@@ -9,9 +9,8 @@ import { writeFile } from 'node:fs/promises';
 import pg from 'pg';
 import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
-import { machine, median, openBenchDatabase, startBenchServer, stopBenchServer } from './support/bench-harness.js';
+import { machine, median, migrateBenchDatabase, openBenchDatabase, startBenchServer, stopBenchServer } from './support/bench-harness.js';
 import { createPool } from '../src/db/database.js';
-import { migrate } from '../src/db/migrate.js';
 import { createLogger } from '../src/logger.js';
 import { rollUpUsage } from '../src/metering/roll-up-usage.js';
 import type { UsageEventInput } from '../src/metering/usage-event.js';
@@ -62,10 +61,10 @@ const services = createServices({ config, jwt: config.jwt!, pool, clock: systemC
 const raw = new pg.Pool({ connectionString: url, max: CLIENTS });
 raw.on('error', (error) => logger.warn({ err: error }, 'idle baseline client failed'));
 try {
-  await migrate({ databaseUrl: url, roles: config.roles });
+  const databaseEnv = await migrateBenchDatabase(url, config.roles);
   const adminDb = new pg.Client({ connectionString: url });
   await adminDb.connect();
-  const started = await startBenchServer({ DATABASE_URL: url, TENANTRY_JWT_SECRET: jwtSecret, TENANTRY_DB_POOL_SIZE: '16' });
+  const started = await startBenchServer({ ...databaseEnv, TENANTRY_JWT_SECRET: jwtSecret, TENANTRY_DB_POOL_SIZE: '16' });
   server = started.child;
 
   /** A tenant per side, round and client, on the enterprise plan (no rate limit, no quotas). */

@@ -8,7 +8,10 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
+import type { DatabaseRoles } from '../../src/config.js';
 import { startEmbeddedPostgres } from '../../src/db/embedded.js';
+import { migrate } from '../../src/db/migrate.js';
+import { asRole } from '../../src/db/open-database.js';
 
 export interface BenchDatabase {
   /** Connection string of a fresh, empty database. */
@@ -38,6 +41,22 @@ export async function openBenchDatabase(): Promise<BenchDatabase> {
       await embedded?.stop();
       if (dataDir) await rm(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Migrates the bench database and gives its two login roles passwords; returns the database
+ * variables a server needs, so it serves requests as the request login (as in production: it
+ * refuses a superuser) and service work as the service login.
+ */
+export async function migrateBenchDatabase(url: string, roles: DatabaseRoles): Promise<Record<string, string>> {
+  const loginPassword = randomBytes(16).toString('hex');
+  const serviceLoginPassword = randomBytes(16).toString('hex');
+  await migrate({ databaseUrl: url, roles, loginPassword, serviceLoginPassword });
+  return {
+    DATABASE_URL: url,
+    TENANTRY_APP_DATABASE_URL: asRole(url, roles.login, loginPassword),
+    TENANTRY_SERVICE_DATABASE_URL: asRole(url, roles.serviceLogin, serviceLoginPassword),
   };
 }
 
