@@ -4,7 +4,6 @@
 
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -13,27 +12,15 @@ import { createLogger } from '../../src/logger.js';
 import { createServices } from '../../src/services.js';
 import { bearer, expectProblem, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { patient } from '../support/pools.js';
+import { redisAnswers, TEST_REDIS_URL as REDIS_URL } from '../support/redis-probe.js';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from '../support/test-app.js';
 import { bucketWindow } from '../support/token-buckets.js';
 
-const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const KEY_PREFIX = `test:ratelimit:${process.pid}:${Date.now()}:`;
 const PLAN = 'ratelimit_tiny';
 const PER_MINUTE = 10;
 
-/** A probe that timed out on a busy machine would skip the Redis tests: it waits 5 s (a closed port answers at once). */
-async function redisReachable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 5_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-const withRedis = await redisReachable();
+const withRedis = await redisAnswers(REDIS_URL);
 
 let testApp: TestApp;
 const extraApps: Array<{ app: FastifyInstance; close: () => Promise<void> }> = [];

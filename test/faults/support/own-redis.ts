@@ -3,7 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
+import { redisAnswers } from '../../support/redis-probe.js';
 
 export interface OwnRedis {
   readonly url: string;
@@ -22,26 +22,13 @@ function freePort(): Promise<number> {
   });
 }
 
-async function answers(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
-
 export async function startOwnRedis(): Promise<OwnRedis> {
   const port = await freePort();
   const server: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: 'ignore',
   });
   const url = `redis://127.0.0.1:${port}`;
-  for (let waited = 0; !(await answers(url)); waited += 50) {
+  for (let waited = 0; !(await redisAnswers(url, 500)); waited += 50) {
     if (waited > 10_000 || server.exitCode !== null) throw new Error(`redis-server did not start on port ${port}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
