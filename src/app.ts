@@ -9,6 +9,7 @@ import { authRoutes } from './auth/auth.routes.js';
 import { tasksRoutes } from './domain/tasks/task-domain.routes.js';
 import { registerAccess } from './http/access.js';
 import { answerClientError } from './http/client-errors.js';
+import { docsRoutes } from './http/docs.routes.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
 import { metricsRoutes } from './http/metrics.routes.js';
@@ -41,7 +42,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
-    trustProxy: false,
+    // Only the named proxies' X-Forwarded-For is believed (see config.ts): request.ip is then the
+    // client behind them, which the sign-in throttle counts per address.
+    trustProxy: services.config.trustProxy ? [...services.config.trustProxy] : false,
     // Errors Fastify raises before routing (a path that is not valid percent-encoding, a path
     // parameter over maxParamLength) get the app's own error handler, like every other error;
     // no route means no onSend hook, so the request id is added here.
@@ -61,6 +64,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   app.addHook('onClose', () => services.invalidation.close());
   app.addHook('onClose', () => services.readiness.close());
   await registerOpenApi(app);
+  await app.register(docsRoutes);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

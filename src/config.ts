@@ -2,6 +2,7 @@
 // Nothing else in Tenantry reads process.env: the config is passed in.
 
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
 export interface DatabaseRoles {
@@ -84,6 +85,13 @@ export interface Config {
   readonly redisKeyPrefix: string;
   /** Per-tenant rate limits from the plan; off only where something else limits (tests). */
   readonly rateLimits: boolean;
+  /** Requests per minute each signed-in user may make to the user routes (/v1/me, switch-tenant); 0: unlimited. */
+  readonly userRateLimitPerMinute: number;
+  /**
+   * Addresses or CIDRs (or proxy-addr's `loopback`, `linklocal`, `uniquelocal`) of the proxies
+   * whose X-Forwarded-For / -Host / -Proto are believed; false: none, the socket's peer is the client.
+   */
+  readonly trustProxy: false | readonly string[];
   /** SHA-256 of the platform-admin bearer token; undefined: the admin API accepts no one. */
   readonly platformAdminTokenHash: Buffer | undefined;
   /** Redis for cache invalidation across instances; undefined: PostgreSQL LISTEN/NOTIFY. */
@@ -199,6 +207,32 @@ function redisKeyPrefix(env: Env): string {
   return value;
 }
 
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * Only named proxies are trusted. `true` would let any client choose its address (and so a
+ * fresh sign-in throttle bucket) by sending X-Forwarded-For; Fastify ignores a hop count
+ * altogether (it cannot tell a proxy from a client), so both are refused rather than half-kept.
+ */
+function trustProxy(env: Env): false | readonly string[] {
+  const raw = env.TENANTRY_TRUST_PROXY?.trim();
+  if (!raw || raw.toLowerCase() === 'false') return false;
+  const refuse = (why: string) =>
+    new ConfigError(`TENANTRY_TRUST_PROXY ${why}; give the proxies' addresses or CIDRs, comma-separated (e.g. 10.0.0.0/8,::1)`);
+  if (raw.toLowerCase() === 'true') throw refuse('may not be true: any client could then pick its address with X-Forwarded-For');
+  if (/^\d+$/.test(raw)) throw refuse('may not be a hop count: it cannot tell a proxy from a client');
+  const entries = raw.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    if (PROXY_NAMES.has(entry)) continue;
+    const [address = '', prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    const bits = family === 6 ? 128 : 32;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (family === 0 || !prefixOk || extra !== undefined) throw refuse(`has "${entry}", which is no address or CIDR`);
+  }
+  return Object.freeze(entries);
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = env.DATABASE_URL || undefined;
   const jwt = jwtKey(env);
@@ -234,6 +268,8 @@ export function loadConfig(env: Env = process.env): Config {
     usageGraceHours: integer(env, 'TENANTRY_USAGE_GRACE_HOURS', 48, 0, 24 * 62),
     redisKeyPrefix: redisKeyPrefix(env),
     rateLimits: boolean(env, 'TENANTRY_RATE_LIMITS', true),
+    userRateLimitPerMinute: integer(env, 'TENANTRY_USER_RATE_LIMIT_PER_MINUTE', 120, 0, 1_000_000),
+    trustProxy: trustProxy(env),
     platformAdminTokenHash: platformAdminTokenHash(env),
     redisUrl: redisUrl(env),
     cacheTtlSeconds: integer(env, 'TENANTRY_CACHE_TTL_SECONDS', 30, 1, 30),

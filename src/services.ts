@@ -24,6 +24,7 @@ import { rollUpUsageJob, rollUpUsageSchedule } from './metering/roll-up-usage-jo
 import { PlatformCatalog } from './plans/platform-catalog.js';
 import { readPlatformData } from './plans/platform-repository.js';
 import { Plans } from './plans/plans.js';
+import { UserRateLimiter } from './ratelimit/user-rate-limiter.js';
 import { purgeDeletedTenantsJob, purgeSchedule } from './tenancy/lifecycle/purge-job.js';
 import type { RequestContext } from './tenancy/context.js';
 import { TenantResolver } from './tenancy/resolve-tenant.js';
@@ -46,6 +47,8 @@ export interface Services {
   readonly metering: Metering;
   /** The access hook calls it for every tenant request: rate limit, then count the call. */
   readonly admitTenantRequest: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** The access hook calls it for every request on a user route (/v1/me, switch-tenant): the per-user rate limit. */
+  readonly admitUserRequest: (userId: string, reply: FastifyReply) => Promise<void>;
   /** Evicts cached plans, flags and settings on every instance; closed with the app. */
   readonly invalidation: CacheInvalidation;
   readonly platformCatalog: PlatformCatalog;
@@ -70,6 +73,13 @@ export interface ServiceInputs {
   readonly backgroundPool?: pg.Pool;
   readonly clock: Clock;
   readonly logger: Logger;
+}
+
+/** The per-user limit draws on the tenant limiter's buckets: the same Redis, the same fallback. */
+function userRateLimit(config: Config, metering: Metering): Services['admitUserRequest'] {
+  if (!config.rateLimits || config.userRateLimitPerMinute === 0) return async () => {};
+  const limiter = new UserRateLimiter(metering.rateLimiter.buckets, config.userRateLimitPerMinute);
+  return (userId, reply) => limiter.admit(userId, reply);
 }
 
 /** A readiness probe that has not heard back within this long says "not ready". */
@@ -122,5 +132,6 @@ export function createServices({ config, jwt, pool, servicePool, queuePool, back
     requireFeature: featureGate(flags),
     metering,
     admitTenantRequest: (request, reply) => metering.admitTenantRequest(request, reply),
+    admitUserRequest: userRateLimit(config, metering),
   };
 }

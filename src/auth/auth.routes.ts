@@ -102,7 +102,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
         summary: 'Get tokens for another tenant the user belongs to',
         security: [{ bearer: [] }],
         body: SwitchTenantBody,
-        response: { 200: TokenPairView, ...problems(400, 401, 403) },
+        response: { 200: TokenPairView, ...problems(400, 401, 403, 429) },
       },
     },
     async (request) => {
@@ -144,7 +144,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
         tags: ['auth'],
         summary: 'The signed-in user and every tenant they belong to',
         security: [{ bearer: [] }],
-        response: { 200: MeView, ...problems(401, 403) },
+        response: { 200: MeView, ...problems(401, 403, 429) },
       },
     },
     async (request) => {

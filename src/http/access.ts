@@ -56,6 +56,8 @@ export interface AccessDependencies {
   readonly requireFeature?: (feature: string, context: RequestContext) => Promise<void>;
   /** Runs once a tenant request's context is set (rate limits, API-call metering); may throw. */
   readonly admitTenantRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** Runs for every request on a user-access route once its user is known (the per-user rate limit); may throw. */
+  readonly admitUserRequest?: (userId: string, reply: FastifyReply) => Promise<void>;
 }
 
 function isPlatformAdmin(authorization: string | undefined, expected: Buffer | undefined): boolean {
@@ -65,7 +67,7 @@ function isPlatformAdmin(authorization: string | undefined, expected: Buffer | u
   return timingSafeEqual(actual, expected);
 }
 
-async function establish(request: FastifyRequest, deps: AccessDependencies): Promise<RequestContext> {
+async function establish(request: FastifyRequest, reply: FastifyReply, deps: AccessDependencies): Promise<RequestContext> {
   const base: RequestContext = { requestId: request.id };
   const declared = request.routeOptions.config.access ?? DEFAULT_ACCESS;
   if (declared.kind === 'public') return base;
@@ -80,6 +82,9 @@ async function establish(request: FastifyRequest, deps: AccessDependencies): Pro
   request.principal = principal;
   if (declared.kind === 'user') {
     if (principal.kind !== 'user') throw new AppError('forbidden', 'this route needs a user token, not an API key');
+    // Before the session check: a request over the user's limit costs no database round trip.
+    // The token is verified already, so only a holder of this user's token can spend their bucket.
+    await deps.admitUserRequest?.(principal.userId, reply);
     await deps.resolver.assertSessionLive(principal);
     return { ...base, userId: principal.userId };
   }
@@ -120,7 +125,7 @@ export function registerAccess(app: FastifyInstance, deps: AccessDependencies): 
   app.addHook('onRequest', async (request, reply) => {
     request.context = { requestId: request.id };
     if (request.is404) return;
-    request.context = await establish(request, deps);
+    request.context = await establish(request, reply, deps);
     if (request.context.tenantId) {
       // Both loggers: Fastify writes "request completed" through reply.log.
       request.log = reply.log = request.log.child({ tenant_id: request.context.tenantId, user_id: request.context.userId });

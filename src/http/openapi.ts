@@ -1,8 +1,7 @@
 // The OpenAPI document (generated from the same TypeBox schemas that validate requests),
-// served at /openapi.json, and a readable API reference at /docs.
+// served at /openapi.json; docs.routes.ts serves the readable reference at /docs.
 
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { access } from './access.js';
 
@@ -24,17 +23,6 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         },
       },
     },
-  });
-  await app.register(async (docs) => {
-    // The reference page and its assets are public; routes elsewhere default to tenant access.
-    docs.addHook('onRoute', (route) => {
-      route.config = { ...route.config, access: access.public };
-    });
-    await docs.register(swaggerUi, {
-      routePrefix: '/docs',
-      uiConfig: { docExpansion: 'list', deepLinking: true },
-      staticCSP: true,
-    });
   });
   app.get('/openapi.json', { config: { access: access.public }, schema: { hide: true } }, async () => app.swagger());
 }

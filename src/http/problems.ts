@@ -30,6 +30,8 @@ export const PROBLEMS = {
   'unsupported-media-type': { status: 415, title: 'The request body must be application/json' },
   'quota-exceeded': { status: 429, title: "The plan's quota for this billing period is used up" },
   'rate-limited': { status: 429, title: 'Too many requests for this tenant' },
+  'user-rate-limited': { status: 429, title: 'Too many requests for this user' },
+  'sign-in-throttled': { status: 429, title: 'Too many sign-in attempts from this address or for this email' },
   'header-too-large': { status: 431, title: 'The request headers are too large' },
   'internal': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'A dependency is unavailable' },
