@@ -13,6 +13,7 @@ export const SLOW_TESTS = [
   'test/isolation/tenant-index-plan.test.ts',
   'test/ratelimit/**/*.test.ts',
   'test/faults/**/*.test.ts',
+  'test/http/docs-page.test.ts',
 ];
 
 /** Options both projects share (a project does not inherit the root's `test` options). */
