@@ -16,7 +16,11 @@ let testApp: TestApp;
 let browser: Browser;
 let origin: string;
 
-describe.skipIf(!runs)(`the /docs page in headless chromium (skipped: no chromium at ${CHROMIUM} and CI is not set)`, () => {
+const TITLE = runs
+  ? 'the /docs page in headless chromium'
+  : `the /docs page in headless chromium is skipped: there is no chromium at ${CHROMIUM} (and CI is not set)`;
+
+describe.skipIf(!runs)(TITLE, () => {
   beforeAll(async () => {
     testApp = await startTestApp();
     await testApp.app.listen({ host: '127.0.0.1', port: 0 });
@@ -51,18 +55,18 @@ describe.skipIf(!runs)(`the /docs page in headless chromium (skipped: no chromiu
       if (message.text().includes('Content Security Policy')) refusedByPolicy.push(message.text());
     });
 
+    // goto waits for the load event: every asset the HTML names has been asked for by then.
     const answer = await page.goto(`${origin}/docs`);
     expect(answer?.status()).toBe(200);
-    const csp = answer?.headers()['content-security-policy'];
-    expect(csp).toContain("script-src 'self'");
-    expect(csp).not.toContain('upgrade-insecure-requests');
+    expect(requested.filter((url) => !url.startsWith(`${origin}/`))).toEqual([]);
 
     const listTasks = page.locator('.opblock-get .opblock-summary-path[data-path="/v1/tasks"]');
     await listTasks.first().waitFor({ state: 'visible', timeout: 30_000 });
-
-    expect(requested.filter((url) => !url.startsWith(`${origin}/`))).toEqual([]);
     expect(requested).toContain(`${origin}/docs/json`);
+    expect(requested.filter((url) => !url.startsWith(`${origin}/`))).toEqual([]);
     expect(refusedByPolicy).toEqual([]);
+    // Still a policy, only without the upgrade.
+    expect(answer?.headers()['content-security-policy']).toMatch(/^default-src 'self';.*script-src 'self';/);
     await page.close();
   });
 });
