@@ -83,7 +83,7 @@ export interface Config {
   readonly usageGraceHours: number;
   /** Prefix of every Redis key Tenantry writes (rate-limit buckets). */
   readonly redisKeyPrefix: string;
-  /** Per-tenant rate limits from the plan; off only where something else limits (tests). */
+  /** Per-tenant (plan) and per-user rate limits and the sign-in throttle; off only where something else limits (tests). */
   readonly rateLimits: boolean;
   /** Requests per minute each signed-in user may make to the user routes (/v1/me, switch-tenant); 0: unlimited. */
   readonly userRateLimitPerMinute: number;
