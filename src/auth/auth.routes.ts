@@ -4,6 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AcceptInvitationBody, LoginBody, LogoutBody, MeView, RefreshBody, SwitchTenantBody, TokenPairView } from './auth.schemas.js';
+import { bearerChallenge } from './authenticate.js';
 import { verifyPassword } from './passwords.js';
 import { findUserByEmail, findUserById } from './user-repository.js';
 import { access, signedInUser } from '../http/access.js';
@@ -74,8 +75,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       schema: {
         tags: ['auth'],
         summary: 'End the session of the bearer token and/or of a refresh token',
+        description: 'An API key is no session: logout with one answers 403 forbidden and the key keeps working; revoke it with DELETE /v1/api-keys/{id}.',
         body: LogoutBody,
-        response: { 204: Type.Null(), ...problems(400, 401) },
+        response: { 204: Type.Null(), ...problems(400, 401, 403) },
       },
       // A bearer-only logout sends no body at all. Type.Optional() does not make a whole
       // body optional (an absent body fails `type: object`), so an absent one reads as {}.
@@ -85,8 +87,15 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
     },
     async (request, reply) => {
       const refreshToken = request.body.refreshToken;
-      const principal = await services.authenticator.authenticate(request.headers.authorization);
+      const principal = await services.authenticator.authenticate(request.headers.authorization).catch((error: unknown) => {
+        if (error instanceof AppError && error.status === 401) reply.header('WWW-Authenticate', bearerChallenge(error));
+        throw error;
+      });
       if (!principal && !refreshToken) throw new AppError('unauthenticated', 'send a bearer token or a refresh token');
+      // An API key has no session to end: a 204 here would let the client believe the key is dead.
+      if (principal?.kind === 'api_key') {
+        throw new AppError('forbidden', 'an API key is not a session and is not ended by logout; revoke it with DELETE /v1/api-keys/{id}');
+      }
       if (principal?.kind === 'user') await sessions.revoke(principal.sessionFamilyId);
       if (refreshToken) await sessions.revokeByRefreshToken(refreshToken);
       return reply.code(204).send(null);
