@@ -69,11 +69,14 @@ function describe(issue: Issue, context: string): FieldProblem {
   const field = params.missingProperty ? `${path}.${params.missingProperty}` : params.additionalProperty ? `${path}.${params.additionalProperty}` : path;
   if (params.additionalProperty) return { field, message: 'is not an allowed field' };
   if (issue.keyword === 'enum' && params.allowedValues) return { field, message: oneOfMessage(params.allowedValues) };
+  if (issue.keyword === 'const') return { field, message: `must be ${JSON.stringify((issue.params as { allowedValue?: unknown }).allowedValue)}` };
   const rule = params.pattern && PATTERN_RULES.get(params.pattern);
   return { field, message: rule || issue.message || 'is not valid' };
 }
 
 /** The field problems of a failed validation, in the order Ajv found them. */
 export function fieldProblems(issues: readonly Issue[], context: string | undefined): FieldProblem[] {
-  return foldEnumerations(issues).map((issue) => describe(issue, context ?? 'body'));
+  // An if/then/else adds 'must match "then" schema' after the errors that say what is missing.
+  const said = issues.filter((issue) => issue.keyword !== 'if');
+  return foldEnumerations(said).map((issue) => describe(issue, context ?? 'body'));
 }

@@ -279,7 +279,7 @@ describe('branding is a plan feature (custom_branding)', () => {
       headers: bearer(ADMIN_TOKEN),
       payload: { value: true },
     });
-    expect(override.statusCode).toBe(204);
+    expect(override.statusCode).toBe(200);
     expect((await patch(tenant.accessToken, { branding: { primaryColor: '#112233' } })).json()).toMatchObject({ branding: { primaryColor: '#112233' } });
   });
 });
