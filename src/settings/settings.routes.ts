@@ -57,7 +57,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
           '403 feature-not-in-plan (feature, required_plan) and nothing changes. Clearing them (null) is always allowed.',
         security,
         body: SettingsPatchBody,
-        response: { 200: SettingsView, ...problems(400, 401, 403, 404, 415) },
+        response: { 200: SettingsView, ...problems(400, 401, 'feature-not-in-plan', 404, 415) },
       },
     },
     async (request) => {

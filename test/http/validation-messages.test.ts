@@ -83,7 +83,7 @@ describe('fieldProblems', () => {
     expect(validate({ outer: { color: 'red' }, size: 'big' })).toBe(false);
     expect(fieldProblems(validate.errors!, 'body')).toEqual([
       { field: 'body.size', message: 'must be integer' },
-      { field: 'body.size', message: 'must be equal to constant' },
+      { field: 'body.size', message: 'must be "auto"' },
       { field: 'body.size', message: 'must match a schema in anyOf' },
     ]);
   });
