@@ -46,6 +46,8 @@ export const RoleSchema = Type.Union([Type.Literal('owner'), Type.Literal('admin
 export const Timestamp = Type.String({ format: 'date-time' });
 export const Password = Text({ minLength: 10, maxLength: 256, description: 'At least 10 characters' });
 
+const PROBLEM_OPTIONS = { additionalProperties: true, description: 'RFC 9457 problem details' };
+
 export const Problem = Type.Object(
   {
     type: Type.String(),
@@ -55,7 +57,7 @@ export const Problem = Type.Object(
     instance: Type.Optional(Type.String()),
     request_id: Type.Optional(Type.String()),
   },
-  { additionalProperties: true, description: 'RFC 9457 problem details' },
+  PROBLEM_OPTIONS,
 );
 
 /** Where problems() keeps the codes a route names, for problem-responses.ts to list. */
@@ -73,7 +75,10 @@ export function problems(...declared: (number | ProblemCode)[]): Record<number, 
     codes.set(status, [...(codes.get(status) ?? []), ...(typeof item === 'number' ? [] : [item])]);
   }
   return Object.fromEntries(
-    [...codes].map(([status, named]) => [status, named.length === 0 ? Problem : Type.Object(Problem.properties, { ...Problem, [PROBLEM_CODES_KEY]: named })]),
+    [...codes].map(([status, named]) => [
+      status,
+      named.length === 0 ? Problem : Type.Object(Problem.properties, { ...PROBLEM_OPTIONS, [PROBLEM_CODES_KEY]: named }),
+    ]),
   );
 }
 
