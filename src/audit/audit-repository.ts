@@ -2,7 +2,7 @@
 // reads run in the tenant's scope; the operator's reads run as the service role.
 
 import type { Tx } from '../db/database.js';
-import { afterPosition, cursorAt, toPage, type Page, type PagePosition } from '../domain/tasks/page-cursor.js';
+import { afterPosition, cursorAt, toPage, type Page, type PagePosition } from '../http/page-cursor.js';
 
 export interface AuditRow {
   id: string;

@@ -3,8 +3,8 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import { decodeCursor, encodeCursor } from '../domain/tasks/page-cursor.js';
-import { Cursor, NextCursor } from '../domain/tasks/page.schemas.js';
+import { decodeCursor, encodeCursor } from '../http/page-cursor.js';
+import { Cursor, NextCursor } from '../http/page.schemas.js';
 import { access } from '../http/access.js';
 import { problems, Timestamp, Uuid } from '../http/common-schemas.js';
 import type { Services } from '../services.js';

@@ -16,6 +16,9 @@ export interface AccessClaims {
   readonly sessionFamilyId: string;
 }
 
+/** What verify() says of a genuine token of ours whose time is up: the client should refresh, not sign in again. */
+export const EXPIRED = 'expired';
+
 export interface IssuedAccessToken {
   readonly token: string;
   readonly expiresIn: number;
@@ -55,14 +58,18 @@ export class AccessTokens {
     return { token: await jwt.sign(this.#signingKey), expiresIn: this.#ttlSeconds };
   }
 
-  /** undefined for any token that is malformed, forged, expired or not ours: callers answer 401 alike. */
-  async verify(token: string): Promise<AccessClaims | undefined> {
+  /**
+   * EXPIRED for a token whose signature and claims check out but whose time is up (jose
+   * checks the signature before the expiry, so a forged token is never reported expired);
+   * undefined for any token that is malformed, forged or not ours.
+   */
+  async verify(token: string): Promise<AccessClaims | typeof EXPIRED | undefined> {
     const now = this.#clock.now();
     const known = this.#verified.get(token);
     if (known) {
       if (known.expiresAt > now.getTime()) return known.claims;
       this.#verified.delete(token);
-      return undefined;
+      return EXPIRED;
     }
     try {
       const { payload } = await jwtVerify(token, this.#verifyKey, {
@@ -78,6 +85,7 @@ export class AccessTokens {
       this.#remember(token, claims, payload.exp! * 1000);
       return claims;
     } catch (error) {
+      if (error instanceof errors.JWTExpired) return EXPIRED;
       if (error instanceof errors.JOSEError) return undefined;
       throw error;
     }

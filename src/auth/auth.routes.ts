@@ -4,6 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AcceptInvitationBody, LoginBody, LogoutBody, MeView, RefreshBody, SwitchTenantBody, TokenPairView } from './auth.schemas.js';
+import { bearerChallenge } from './authenticate.js';
 import { verifyPassword } from './passwords.js';
 import { findUserByEmail, findUserById } from './user-repository.js';
 import { access, signedInUser } from '../http/access.js';
@@ -33,7 +34,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
         tags: ['auth'],
         summary: 'Sign in with email and password',
         body: LoginBody,
-        response: { 200: TokenPairView, ...problems(400, 401, 403, 429) },
+        response: { 200: TokenPairView, ...problems(400, 401, 403, 'sign-in-throttled') },
       },
     },
     async (request, reply) => {
@@ -58,7 +59,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
         tags: ['auth'],
         summary: 'Exchange a refresh token for a new token pair (the old one is retired)',
         body: RefreshBody,
-        response: { 200: TokenPairView, ...problems(400, 401, 429) },
+        response: { 200: TokenPairView, ...problems(400, 401, 'sign-in-throttled') },
       },
     },
     async (request, reply) => {
@@ -74,8 +75,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       schema: {
         tags: ['auth'],
         summary: 'End the session of the bearer token and/or of a refresh token',
+        description: 'An API key is no session: logout with one answers 403 forbidden and the key keeps working; revoke it with DELETE /v1/api-keys/{id}.',
         body: LogoutBody,
-        response: { 204: Type.Null(), ...problems(400, 401) },
+        response: { 204: Type.Null(), ...problems(400, 401, 403) },
       },
       // A bearer-only logout sends no body at all. Type.Optional() does not make a whole
       // body optional (an absent body fails `type: object`), so an absent one reads as {}.
@@ -85,8 +87,15 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
     },
     async (request, reply) => {
       const refreshToken = request.body.refreshToken;
-      const principal = await services.authenticator.authenticate(request.headers.authorization);
+      const principal = await services.authenticator.authenticate(request.headers.authorization).catch((error: unknown) => {
+        if (error instanceof AppError && error.status === 401) reply.header('WWW-Authenticate', bearerChallenge(error));
+        throw error;
+      });
       if (!principal && !refreshToken) throw new AppError('unauthenticated', 'send a bearer token or a refresh token');
+      // An API key has no session to end: a 204 here would let the client believe the key is dead.
+      if (principal?.kind === 'api_key') {
+        throw new AppError('forbidden', 'an API key is not a session and is not ended by logout; revoke it with DELETE /v1/api-keys/{id}');
+      }
       if (principal?.kind === 'user') await sessions.revoke(principal.sessionFamilyId);
       if (refreshToken) await sessions.revokeByRefreshToken(refreshToken);
       return reply.code(204).send(null);
@@ -102,7 +111,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
         summary: 'Get tokens for another tenant the user belongs to',
         security: [{ bearer: [] }],
         body: SwitchTenantBody,
-        response: { 200: TokenPairView, ...problems(400, 401, 403, 429) },
+        response: { 200: TokenPairView, ...problems(400, 401, 403) },
       },
     },
     async (request) => {
@@ -125,7 +134,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
           'that email yet (else 401: sign in and accept with your access token), and name and password create it.',
         security: [{}, { bearer: [] }],
         body: AcceptInvitationBody,
-        response: { 200: TokenPairView, ...problems(400, 401, 403, 409, 429) },
+        response: { 200: TokenPairView, ...problems(400, 401, 403, 409, 'sign-in-throttled') },
       },
     },
     async (request, reply) => {
@@ -144,7 +153,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
         tags: ['auth'],
         summary: 'The signed-in user and every tenant they belong to',
         security: [{ bearer: [] }],
-        response: { 200: MeView, ...problems(401, 403, 429) },
+        response: { 200: MeView, ...problems(401, 403) },
       },
     },
     async (request) => {

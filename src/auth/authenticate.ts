@@ -1,7 +1,8 @@
 // Turns an Authorization header into a principal: a user (JWT access token) or an API key.
-// Every failure is the same 401, so a caller learns nothing about which part was wrong.
+// Every failure is the same 401, so a caller learns nothing about which part was wrong, except
+// that a genuine access token has expired: that client should refresh rather than sign in again.
 
-import type { AccessTokens } from './access-tokens.js';
+import { EXPIRED, type AccessTokens } from './access-tokens.js';
 import { looksLikeApiKey, parseApiKey } from './api-key-format.js';
 import { matchesHash } from './opaque-tokens.js';
 import type { Clock } from '../clock.js';
@@ -32,6 +33,19 @@ export interface ApiKeyPrincipal {
 export type Principal = UserPrincipal | ApiKeyPrincipal;
 
 const invalid = () => new AppError('invalid-credentials');
+const expired = () => new AppError('token-expired', 'the access token has expired; get a new one with POST /v1/auth/refresh and your refresh token');
+
+/**
+ * The WWW-Authenticate challenge (RFC 6750 section 3) of a 401 from bearer authentication: no
+ * error code when no credential was sent, invalid_token when the one sent was refused.
+ */
+export function bearerChallenge(error: AppError): string {
+  const realm = 'Bearer realm="tenantry"';
+  if (error.code === 'unauthenticated') return realm;
+  // error_description is a quoted-string of printable ASCII without " or \.
+  const description = (error.detail ?? error.message).replace(/[^\x20-\x7e]|["\\]/g, '');
+  return `${realm}, error="invalid_token", error_description="${description}"`;
+}
 
 export class Authenticator {
   constructor(
@@ -51,6 +65,7 @@ export class Authenticator {
 
   async #accessToken(token: string): Promise<UserPrincipal> {
     const claims = await this.tokens.verify(token);
+    if (claims === EXPIRED) throw expired();
     if (!claims) throw invalid();
     return { kind: 'user', userId: claims.userId, claimedTenantId: claims.tenantId, sessionFamilyId: claims.sessionFamilyId };
   }

@@ -1,5 +1,6 @@
 // /v1/admin/flags…: the platform operator defines flags, sets plan defaults and any tenant's
 // overrides. Operator credential only; every change goes through the audited service role.
+// Like the whole admin API: PUT answers 200 with the resource it set, DELETE 204 with no body.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -8,10 +9,11 @@ import { problems, Uuid } from '../http/common-schemas.js';
 import type { Services } from '../services.js';
 import type { FlagDefinition } from './flag.js';
 import { FlagAdministration } from './flag-administration.js';
-import { FlagDefinitionBody, FlagDefinitionView, FlagKey, FlagKeyParams, SetValueBody } from './flags.schemas.js';
+import { FlagDefinitionBody, FlagDefinitionView, FlagKey, FlagKeyParams, FlagValue, SetValueBody } from './flags.schemas.js';
 
 const PlanParams = Type.Object({ key: FlagKey, plan: Type.String({ pattern: '^[a-z][a-z0-9_]{1,39}$' }) }, { additionalProperties: false });
 const TenantParams = Type.Object({ key: FlagKey, tenantId: Uuid }, { additionalProperties: false });
+const TenantOverrideView = Type.Object({ key: Type.String(), tenantId: Uuid, value: FlagValue });
 
 export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const administration = new FlagAdministration(services.db, services.invalidation);
@@ -102,11 +104,11 @@ export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
     '/v1/admin/flags/:key/plans/:plan',
     {
       config,
-      schema: { tags, security, summary: "Remove a plan's default value of a flag", params: PlanParams, response: { 200: FlagDefinitionView, ...problems(400, 401, 403, 404) } },
+      schema: { tags, security, summary: "Remove a plan's default value of a flag", params: PlanParams, response: { 204: Type.Null(), ...problems(400, 401, 403, 404) } },
     },
-    async (request) => {
+    async (request, reply) => {
       await administration.removePlanDefault(request.params.key, request.params.plan);
-      return (await currentDefinition(request.params.key))!;
+      return reply.code(204).send(null);
     },
   );
 
@@ -114,11 +116,12 @@ export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
     '/v1/admin/flags/:key/tenants/:tenantId',
     {
       config,
-      schema: { tags, security, summary: "Set one tenant's override of any flag", params: TenantParams, body: SetValueBody, response: { 204: Type.Null(), ...problems(400, 401, 403, 404, 415) } },
+      schema: { tags, security, summary: "Set one tenant's override of any flag", params: TenantParams, body: SetValueBody, response: { 200: TenantOverrideView, ...problems(400, 401, 403, 404, 415) } },
     },
-    async (request, reply) => {
-      await administration.setTenantOverride(request.params.key, request.params.tenantId, request.body.value, services.clock.now());
-      return reply.code(204).send(null);
+    async (request) => {
+      const { key, tenantId } = request.params;
+      await administration.setTenantOverride(key, tenantId, request.body.value, services.clock.now());
+      return { key, tenantId, value: request.body.value };
     },
   );
 

@@ -31,11 +31,22 @@ export const FlagDefinitionBody = Type.Object(
     kind: Type.Union([Type.Literal('boolean'), Type.Literal('variant'), Type.Literal('rollout')]),
     description: Type.Optional(Text({ maxLength: 500 })),
     defaultValue: Type.Optional(FlagValueInput),
-    rolloutPercentage: Type.Optional(Type.Number({ minimum: 0, maximum: 100, multipleOf: 0.01 })),
+    rolloutPercentage: Type.Optional(Type.Number({ minimum: 0, maximum: 100, multipleOf: 0.01, description: 'Rollout flags only, and required for them' })),
     bucketBy: Type.Optional(Type.Union([Type.Literal('tenantId'), Type.Literal('userId')])),
     tenantEditable: Type.Optional(Type.Boolean()),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    // What each kind needs, stated in the schema so the document shows it: a rollout flag its
+    // percentage (its value is false outside the rollout), the other kinds their default value.
+    allOf: [
+      {
+        if: { properties: { kind: { const: 'rollout' } } },
+        then: { required: ['rolloutPercentage'], properties: { defaultValue: { const: false } } },
+        else: { required: ['defaultValue'] },
+      },
+    ],
+  },
 );
 
 export const FlagDefinitionView = Type.Object({

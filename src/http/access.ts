@@ -3,7 +3,7 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
-import type { Authenticator, Principal, UserPrincipal } from '../auth/authenticate.js';
+import { bearerChallenge, type Authenticator, type Principal, type UserPrincipal } from '../auth/authenticate.js';
 import type { Role } from '../db/tables.js';
 import { runWithContext, type RequestContext } from '../tenancy/context.js';
 import type { TenantResolver } from '../tenancy/resolve-tenant.js';
@@ -125,7 +125,12 @@ export function registerAccess(app: FastifyInstance, deps: AccessDependencies): 
   app.addHook('onRequest', async (request, reply) => {
     request.context = { requestId: request.id };
     if (request.is404) return;
-    request.context = await establish(request, reply, deps);
+    try {
+      request.context = await establish(request, reply, deps);
+    } catch (error) {
+      if (error instanceof AppError && error.status === 401) reply.header('WWW-Authenticate', bearerChallenge(error));
+      throw error;
+    }
     if (request.context.tenantId) {
       // Both loggers: Fastify writes "request completed" through reply.log.
       request.log = reply.log = request.log.child({ tenant_id: request.context.tenantId, user_id: request.context.userId });

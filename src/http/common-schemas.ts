@@ -2,6 +2,7 @@
 // Route-specific schemas live beside their routes.
 
 import { Type, type Static } from 'typebox';
+import { PROBLEMS, type ProblemCode } from './problems.js';
 
 /**
  * What text a request may carry: anything but NUL, which PostgreSQL text cannot store at
@@ -45,6 +46,8 @@ export const RoleSchema = Type.Union([Type.Literal('owner'), Type.Literal('admin
 export const Timestamp = Type.String({ format: 'date-time' });
 export const Password = Text({ minLength: 10, maxLength: 256, description: 'At least 10 characters' });
 
+const PROBLEM_OPTIONS = { additionalProperties: true, description: 'RFC 9457 problem details' };
+
 export const Problem = Type.Object(
   {
     type: Type.String(),
@@ -54,12 +57,29 @@ export const Problem = Type.Object(
     instance: Type.Optional(Type.String()),
     request_id: Type.Optional(Type.String()),
   },
-  { additionalProperties: true, description: 'RFC 9457 problem details' },
+  PROBLEM_OPTIONS,
 );
 
-/** The error answers a route can give, for the OpenAPI document. */
-export function problems(...statuses: number[]): Record<number, typeof Problem> {
-  return Object.fromEntries(statuses.map((status) => [status, Problem]));
+/** Where problems() keeps the codes a route names, for problem-responses.ts to list. */
+export const PROBLEM_CODES_KEY = 'x-problem-codes';
+
+/**
+ * The error answers a route gives beyond those its declaration implies (problem-responses.ts
+ * derives validation, credential, tenant, rate-limit and database answers): a status, or a
+ * problem code, which names its status and is listed in the document.
+ */
+export function problems(...declared: (number | ProblemCode)[]): Record<number, typeof Problem> {
+  const codes = new Map<number, ProblemCode[]>();
+  for (const item of declared) {
+    const status = typeof item === 'number' ? item : PROBLEMS[item].status;
+    codes.set(status, [...(codes.get(status) ?? []), ...(typeof item === 'number' ? [] : [item])]);
+  }
+  return Object.fromEntries(
+    [...codes].map(([status, named]) => [
+      status,
+      named.length === 0 ? Problem : Type.Object(Problem.properties, { ...PROBLEM_OPTIONS, [PROBLEM_CODES_KEY]: named }),
+    ]),
+  );
 }
 
 export const UserIdParams = Type.Object({ userId: Uuid }, { additionalProperties: false });

@@ -3,11 +3,11 @@
 
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { TEXT_PATTERN_RULES } from './common-schemas.js';
 import { databaseInputProblem } from './database-input-errors.js';
 import { AppError, problemBody, type ProblemCode } from './problems.js';
 import { otherMethodsOf } from './route-methods.js';
 import { serviceFault } from './service-faults.js';
+import { fieldProblems } from './validation-messages.js';
 
 const FASTIFY_CODES: Record<string, ProblemCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'malformed-json',
@@ -27,18 +27,6 @@ function send(reply: FastifyReply, request: FastifyRequest, body: ReturnType<typ
     .send({ ...body, instance: request.url.split('?')[0], request_id: request.id });
 }
 
-function validationErrors(error: FastifyError) {
-  return (error.validation ?? []).map((issue) => {
-    const path = `${error.validationContext ?? 'body'}${issue.instancePath.replace(/\//g, '.')}`;
-    const missing = (issue.params as { missingProperty?: string }).missingProperty;
-    const extra = (issue.params as { additionalProperty?: string }).additionalProperty;
-    const pattern = (issue.params as { pattern?: string }).pattern;
-    const field = missing ? `${path}.${missing}` : extra ? `${path}.${extra}` : path;
-    const message = extra ? 'is not an allowed field' : ((pattern && TEXT_PATTERN_RULES.get(pattern)) ?? issue.message ?? 'is not valid');
-    return { field, message };
-  });
-}
-
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     // A database that is down, stalled or saturated is a 503 to retry, not a bug (500).
@@ -50,7 +38,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return send(reply, request, problemBody(error.code, error.detail, error.extra));
     }
     if (error.validation) {
-      const errors = validationErrors(error);
+      const errors = fieldProblems(error.validation, error.validationContext);
       const detail = errors.map((e) => `${e.field} ${e.message}`).join('; ');
       return send(reply, request, problemBody('validation-failed', detail, { errors }));
     }

@@ -4,9 +4,13 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { access } from './access.js';
+import { registerProblemResponses } from './problem-responses.js';
 
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  registerProblemResponses(app);
   await app.register(swagger, {
+    // Shared schemas (the Problem) keep their own name under components.schemas, not def-N.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
       openapi: '3.1.0',
       info: {

@@ -9,6 +9,7 @@ export const PROBLEMS = {
   'malformed-request': { status: 400, title: 'The request is not valid HTTP' },
   'unauthenticated': { status: 401, title: 'Authentication is required' },
   'invalid-credentials': { status: 401, title: 'The credentials are not valid' },
+  'token-expired': { status: 401, title: 'The access token has expired' },
   'forbidden': { status: 403, title: 'The credential may not do this' },
   'signup-disabled': { status: 403, title: 'Open sign-up is switched off' },
   'tenant-mismatch': { status: 403, title: 'The request names a different tenant than its credential' },

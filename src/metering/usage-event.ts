@@ -5,7 +5,8 @@ import type { Metric } from './metric-catalog.js';
 
 export interface UsageEventInput {
   readonly metric: string;
-  readonly quantity: number;
+  /** Required for sum and max metrics; count and unique_count metrics count events, so 1 or absent. */
+  readonly quantity?: number | undefined;
   readonly idempotency_key: string;
   /** ISO 8601; defaults to the time of ingestion. */
   readonly occurred_at?: string | Date | undefined;
@@ -35,6 +36,21 @@ export interface AcceptedEvent {
   readonly properties: string | null;
 }
 
+/**
+ * Why an event's quantity cannot mean anything for its metric, or undefined. Unlike the
+ * rejection reasons, this is a mistake in the client's code, not in its data: the whole
+ * batch is refused with a 400 (usage-recorder.ts), so it is fixed rather than lost quietly.
+ */
+export function quantityMistake(event: UsageEventInput, metric: Metric | undefined): string | undefined {
+  if (!metric) return undefined;
+  const counted = metric.aggregation === 'count' || metric.aggregation === 'unique_count';
+  if (counted && event.quantity !== undefined && event.quantity !== 1) {
+    return `must be 1 or absent: ${metric.key} is a ${metric.aggregation} metric, which counts events, so each event counts once whatever its quantity`;
+  }
+  if (!counted && event.quantity === undefined) return `is required: ${metric.key} is a ${metric.aggregation} metric of the quantities sent`;
+  return undefined;
+}
+
 export interface EventWindow {
   /** The earliest occurred_at accepted: the open period's start minus the grace window. */
   readonly earliest: Date;
@@ -47,7 +63,8 @@ export function checkEvent(
   window: EventWindow,
 ): AcceptedEvent | RejectionReason {
   if (!metric) return 'unknown-metric';
-  if (!Number.isFinite(event.quantity) || event.quantity < 0 || event.quantity > MAX_QUANTITY) return 'invalid-quantity';
+  const quantity = event.quantity ?? 1;
+  if (!Number.isFinite(quantity) || quantity < 0 || quantity > MAX_QUANTITY) return 'invalid-quantity';
   const occurredAt = event.occurred_at === undefined ? window.now : new Date(event.occurred_at);
   const time = occurredAt.getTime();
   if (Number.isNaN(time)) return 'invalid-occurred-at';
@@ -63,7 +80,7 @@ export function checkEvent(
   return {
     key: event.idempotency_key,
     metric: metric.key,
-    quantity: event.quantity,
+    quantity,
     occurredAt,
     uniqueValue,
     properties: hasProperties ? JSON.stringify(event.properties) : null,

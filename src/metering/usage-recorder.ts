@@ -4,10 +4,11 @@
 
 import type { Clock } from '../clock.js';
 import type { Database, Tx } from '../db/database.js';
+import { AppError } from '../http/problems.js';
 import { currentTenantId } from '../tenancy/context.js';
 import { billingAnchor, billingPeriod } from './billing-period.js';
 import type { Metric, MetricCatalog } from './metric-catalog.js';
-import { checkEvent, type AcceptedEvent, type RejectionReason, type UsageEventInput } from './usage-event.js';
+import { checkEvent, quantityMistake, type AcceptedEvent, type RejectionReason, type UsageEventInput } from './usage-event.js';
 import { insertUsageEvents } from './usage-event-repository.js';
 
 export interface RejectedEvent {
@@ -49,6 +50,11 @@ export class UsageRecorder {
   async record(events: readonly UsageEventInput[]): Promise<RecordResult> {
     // Before the unit of work: a stale catalog is reloaded without holding its connection.
     const metrics = await this.#metricsOf(events);
+    const errors = events.flatMap((event, index) => {
+      const mistake = quantityMistake(event, metrics.get(event.metric));
+      return mistake ? [{ field: `body.events.${index}.quantity`, message: mistake }] : [];
+    });
+    if (errors.length > 0) throw new AppError('validation-failed', errors.map((e) => `${e.field} ${e.message}`).join('; '), { errors });
     return this.db.tenant((tx) => this.#recordIn(tx, events, metrics));
   }
 

@@ -9,7 +9,12 @@ export const MAX_EVENTS_PER_BATCH = 1000;
 export const UsageEventBody = Type.Object(
   {
     metric: Text({ minLength: 1, maxLength: 63 }),
-    quantity: Type.Number({ minimum: 0 }),
+    quantity: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        description: 'Required for sum and max metrics. count and unique_count metrics count events: 1 or absent, anything else is refused with 400',
+      }),
+    ),
     idempotency_key: Text({ minLength: 1, maxLength: 200, description: 'Unique per tenant: a repeated key is a duplicate' }),
     occurred_at: Type.Optional(Timestamp),
     properties: Type.Optional(StoredJsonObject()),

@@ -7,6 +7,8 @@ import { Type } from 'typebox';
 import type { Tx } from '../db/database.js';
 import { access } from '../http/access.js';
 import { IdParams, problems } from '../http/common-schemas.js';
+import { afterPosition, cursorAtOf, decodeCursor, encodeCursor, toPage } from '../http/page-cursor.js';
+import { PageOf } from '../http/page.schemas.js';
 import { AppError } from '../http/problems.js';
 import type { Services } from '../services.js';
 import { AdminTenantDetail, AdminTenantView, ListTenantsQuery } from './admin.schemas.js';
@@ -24,6 +26,8 @@ function tenantsWithMemberCounts(tx: Tx) {
         .as('members'),
     );
 }
+
+const TENANT_KEYS = { at: 't.created_at', id: 't.id' };
 
 type TenantRow = Awaited<ReturnType<ReturnType<typeof tenantsWithMemberCounts>['execute']>>[number];
 
@@ -51,25 +55,22 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       config: { access: access.platformAdmin },
       schema: {
         tags: ['platform-admin'],
-        summary: 'Every tenant, oldest first, keyset-paginated by id (platform admin only)',
+        summary: 'Every tenant, oldest first (platform admin only)',
         security,
         querystring: ListTenantsQuery,
-        response: {
-          200: Type.Object({ data: Type.Array(AdminTenantView), nextAfter: Type.Union([Type.String(), Type.Null()]) }),
-          ...problems(400, 401, 403),
-        },
+        response: { 200: PageOf(AdminTenantView), ...problems(400, 401, 403) },
       },
     },
     async (request) => {
-      const { limit = 50, after, status } = request.query;
-      const rows = await db.service('platform admin: list tenants', (tx) => {
-        let query = tenantsWithMemberCounts(tx).orderBy('t.id').limit(limit + 1);
-        if (after) query = query.where('t.id', '>', after);
+      const { limit = 50, cursor, status } = request.query;
+      const after = decodeCursor(cursor, 'asc');
+      const page = await db.service('platform admin: list tenants', async (tx) => {
+        let query = tenantsWithMemberCounts(tx).select(cursorAtOf(TENANT_KEYS.at).as('cursor_at')).orderBy('t.created_at').orderBy('t.id').limit(limit + 1);
+        if (after) query = query.where(afterPosition(after, 'asc', TENANT_KEYS));
         if (status) query = query.where('t.status', '=', status);
-        return query.execute();
+        return toPage(await query.execute(), limit);
       });
-      const page = rows.slice(0, limit);
-      return { data: page.map(view), nextAfter: rows.length > limit ? page[page.length - 1]!.id : null };
+      return { data: page.rows.map(view), nextCursor: page.next ? encodeCursor(page.next, 'asc') : null };
     },
   );
 

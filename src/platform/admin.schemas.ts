@@ -1,7 +1,8 @@
 // Response and query schemas of the platform-admin API.
 
 import { Type } from 'typebox';
-import { Timestamp, Uuid } from '../http/common-schemas.js';
+import { Timestamp } from '../http/common-schemas.js';
+import { Cursor } from '../http/page.schemas.js';
 import { TenantView } from '../tenancy/tenant-view.js';
 
 export const AdminTenantView = Type.Object({
@@ -17,8 +18,8 @@ export const AdminTenantDetail = Type.Object({
 
 export const ListTenantsQuery = Type.Object(
   {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
-    after: Type.Optional(Uuid),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Rows per page' })),
+    cursor: Cursor,
     status: Type.Optional(
       Type.Union([Type.Literal('active'), Type.Literal('past_due'), Type.Literal('suspended'), Type.Literal('deleted')]),
     ),

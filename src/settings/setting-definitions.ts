@@ -19,7 +19,9 @@ export const DEFAULT_SETTINGS: SettingValues = {
   accentColor: '#f59e0b',
 };
 
-const HEX_COLOR = /^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/;
+/** Shared with the schemas (settings.schemas.ts), so the document states the rule the server applies. */
+export const HEX_COLOR_PATTERN = '^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$';
+const HEX_COLOR = new RegExp(HEX_COLOR_PATTERN);
 const TIME_ZONES = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC']);
 
 /** A well-formed https URL without credentials; undefined when fine, else why not. */

@@ -2,36 +2,15 @@
 // the login page of a tenant named by subdomain or X-Tenant-ID gets its branding, only that).
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { access } from '../http/access.js';
-import { problems, Text } from '../http/common-schemas.js';
+import { problems } from '../http/common-schemas.js';
 import { AppError } from '../http/problems.js';
 import type { Services } from '../services.js';
 import { runWithContext } from '../tenancy/context.js';
 import { findLiveTenant, findLiveTenantBySubdomain } from '../tenancy/tenant-repository.js';
 import { BRANDING_FEATURE, setsBranding } from './branding-gate.js';
-import { SETTING_KEYS } from './setting-definitions.js';
+import { BrandingView, SettingsPatchBody, SettingsView } from './settings.schemas.js';
 import { TenantSettings, type ResolvedSettings } from './tenant-settings.js';
-
-const Source = Type.Union([Type.Literal('default'), Type.Literal('plan'), Type.Literal('tenant')]);
-const Nullable = Type.Union([Type.String(), Type.Null()]);
-
-const SettingsView = Type.Object({
-  timeZone: Type.String(),
-  locale: Type.String(),
-  supportUrl: Nullable,
-  webhookUrl: Nullable,
-  branding: Type.Object({ logoUrl: Nullable, primaryColor: Type.String(), accentColor: Type.String() }),
-  sources: Type.Record(Type.String(), Source, { description: 'Per setting: the level its value came from' }),
-});
-
-const PatchValue = Type.Union([Text({ minLength: 1, maxLength: 2048 }), Type.Null()], { description: 'null: back to the plan or global default' });
-const SettingsPatchBody = Type.Object(
-  Object.fromEntries(SETTING_KEYS.map((key) => [key, Type.Optional(PatchValue)])) as Record<(typeof SETTING_KEYS)[number], ReturnType<typeof Type.Optional<typeof PatchValue>>>,
-  { additionalProperties: false, minProperties: 1 },
-);
-
-const BrandingView = Type.Object({ name: Type.String(), logoUrl: Nullable, primaryColor: Type.String(), accentColor: Type.String() });
 
 function settingsView(resolved: ResolvedSettings) {
   const { values } = resolved;
@@ -73,17 +52,20 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         tags: ['settings'],
         summary: 'Change settings (owner or admin): hex colors, https URLs, IANA time zone, BCP 47 locale; a webhook URL must resolve to a public address',
         description:
-          'Setting a logo or colors needs a plan with the custom_branding feature: without it the whole request is refused with ' +
+          'Takes the shape GET returns, any subset of its fields (branding nested; sources is read-only); null puts a value back to the ' +
+          'plan or global default. Setting a logo or colors needs a plan with the custom_branding feature: without it the whole request is refused with ' +
           '403 feature-not-in-plan (feature, required_plan) and nothing changes. Clearing them (null) is always allowed.',
         security,
         body: SettingsPatchBody,
-        response: { 200: SettingsView, ...problems(400, 401, 403, 404, 415) },
+        response: { 200: SettingsView, ...problems(400, 401, 'feature-not-in-plan', 404, 415) },
       },
     },
     async (request) => {
+      const { branding, ...general } = request.body;
+      const patch = { ...general, ...branding };
       // Before anything is checked or written: a refused request changes nothing.
-      if (setsBranding(request.body)) await services.requireFeature(BRANDING_FEATURE, request.context);
-      await settings.update(request.body, services.clock.now());
+      if (setsBranding(patch)) await services.requireFeature(BRANDING_FEATURE, request.context);
+      await settings.update(patch, services.clock.now());
       return current(request.context.tenantId!);
     },
   );

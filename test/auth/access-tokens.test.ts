@@ -1,8 +1,8 @@
 // Access tokens on their own: claims round-trip, forged or foreign tokens fail, and a
-// remembered (already verified) token still expires on time.
+// remembered (already verified) token still expires on time, and says it expired.
 
 import { describe, expect, it } from 'vitest';
-import { AccessTokens } from '../../src/auth/access-tokens.js';
+import { AccessTokens, EXPIRED } from '../../src/auth/access-tokens.js';
 import { TestClock } from '../support/test-app.js';
 
 const claims = {
@@ -42,6 +42,17 @@ describe('access tokens', () => {
     clock.advance(899);
     expect(await issuer.verify(token)).toEqual(claims);
     clock.advance(2);
-    expect(await issuer.verify(token)).toBeUndefined();
+    expect(await issuer.verify(token)).toBe(EXPIRED);
+  });
+
+  it('reports a genuine token past its exp as expired, and a forged one past its exp as invalid', async () => {
+    const clock = new TestClock().freeze();
+    const issuer = tokens(clock);
+    const { token } = await issuer.issue(claims);
+    clock.advance(901);
+    expect(await issuer.verify(token)).toBe(EXPIRED);
+    const foreign = await tokens(clock, 'o'.repeat(40)).issue(claims);
+    clock.advance(901);
+    expect(await issuer.verify(foreign.token)).toBeUndefined();
   });
 });

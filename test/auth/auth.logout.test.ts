@@ -62,7 +62,19 @@ describe('logging out', () => {
     expectProblem(await logout({}), 401, 'unauthenticated');
   });
 
-  it('returns 401 for a forged bearer token', async () => {
-    expectProblem(await logout(bearer('eyJhbGciOiJIUzI1NiJ9.e30.forged')), 401, 'invalid-credentials');
+  it('returns 401 for a forged bearer token, with an RFC 6750 challenge', async () => {
+    const response = await logout(bearer('eyJhbGciOiJIUzI1NiJ9.e30.forged'));
+    expectProblem(response, 401, 'invalid-credentials');
+    expect(response.headers['www-authenticate']).toMatch(/^Bearer realm="tenantry", error="invalid_token"/);
+  });
+
+  it('returns 403 to an API key, saying how keys are revoked, and the key and a refresh token sent with it keep working', async () => {
+    const tenant = await signUp(testApp.app);
+    const created = await testApp.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(tenant.accessToken), payload: { name: 'ci' } });
+    const key = created.json().key as string;
+    const response = await logout(bearer(key), { refreshToken: tenant.refreshToken });
+    expect(expectProblem(response, 403, 'forbidden').detail).toMatch(/DELETE \/v1\/api-keys\/\{id\}/);
+    expect((await testApp.app.inject({ method: 'GET', url: '/v1/members', headers: bearer(key) })).statusCode).toBe(200);
+    expect((await refresh(tenant.refreshToken)).statusCode).toBe(200);
   });
 });

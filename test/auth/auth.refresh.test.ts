@@ -61,13 +61,29 @@ describe('refreshing', () => {
 });
 
 describe('expiry', () => {
-  it('answers 401 to an access token past its 900 seconds, and refresh gives a working one', async () => {
+  it('answers 401 token-expired to an access token past its 900 seconds, says to refresh, and refresh gives a working one', async () => {
     const tenant = await signUp(testApp.app);
     expect((await members(tenant.accessToken)).statusCode).toBe(200);
     testApp.clock.advance(901);
-    expectProblem(await members(tenant.accessToken), 401, 'invalid-credentials');
+    const expired = await members(tenant.accessToken);
+    expect(expectProblem(expired, 401, 'token-expired').detail).toMatch(/POST \/v1\/auth\/refresh/);
+    expect(expired.headers['www-authenticate']).toMatch(/^Bearer realm="tenantry", error="invalid_token", error_description="[^"]*refresh[^"]*"$/);
     const pair = (await refresh(tenant.refreshToken)).json();
     expect((await members(pair.accessToken)).statusCode).toBe(200);
+  });
+
+  it('tells an expired token apart from a forged one and from none at all (RFC 6750 challenges)', async () => {
+    const tenant = await signUp(testApp.app);
+    const [header, payload] = tenant.accessToken.split('.');
+    const forged = await members(`${header}.${payload}.${'A'.repeat(43)}`);
+    expectProblem(forged, 401, 'invalid-credentials');
+    expect(forged.headers['www-authenticate']).toBe('Bearer realm="tenantry", error="invalid_token", error_description="The credentials are not valid"');
+    const anonymous = await testApp.app.inject({ method: 'GET', url: '/v1/members' });
+    expectProblem(anonymous, 401, 'unauthenticated');
+    expect(anonymous.headers['www-authenticate']).toBe('Bearer realm="tenantry"');
+    // A forged token stays invalid-credentials after its exp: only a genuine token is reported expired.
+    testApp.clock.advance(901);
+    expectProblem(await members(`${header}.${payload}.${'A'.repeat(43)}`), 401, 'invalid-credentials');
   });
 
   it('answers 401 to a refresh token past its lifetime', async () => {

@@ -156,7 +156,9 @@ describe('plan gating', () => {
   it("opens the feature for a free tenant the operator overrides, and for no other tenant", async () => {
     const tenant = await signUp(testApp.app);
     const other = await signUp(testApp.app);
-    expect((await inject('PUT', `/v1/admin/flags/audit_log/tenants/${tenant.tenantId}`, admin, { value: true })).statusCode).toBe(204);
+    const override = await inject('PUT', `/v1/admin/flags/audit_log/tenants/${tenant.tenantId}`, admin, { value: true });
+    expect(override.statusCode).toBe(200);
+    expect(override.json()).toEqual({ key: 'audit_log', tenantId: tenant.tenantId, value: true });
     expect((await inject('GET', '/v1/audit', bearer(tenant.accessToken))).statusCode).toBe(200);
     expectProblem(await inject('GET', '/v1/audit', bearer(other.accessToken)), 403, 'feature-not-in-plan');
   });
@@ -174,12 +176,24 @@ describe('/v1/admin/flags', () => {
     expect((await inject('PUT', '/v1/admin/flags/beta_search/plans/free', admin, { value: false })).statusCode).toBe(200);
     expect((await flagsOf(tenant.accessToken)).beta_search).toMatchObject({ value: false, source: 'plan' });
 
+    const removedDefault = await inject('DELETE', '/v1/admin/flags/beta_search/plans/free', admin);
+    expect([removedDefault.statusCode, removedDefault.body]).toEqual([204, '']);
+    expect((await flagsOf(tenant.accessToken)).beta_search).toMatchObject({ value: true, source: 'default' });
+
     expect((await inject('DELETE', '/v1/admin/flags/beta_search', admin)).statusCode).toBe(204);
     expect((await flagsOf(tenant.accessToken)).beta_search).toBeUndefined();
   });
 
   it('validates definitions: rollout needs a percentage, kinds never change, values fit the kind', async () => {
-    expectProblem(await inject('PUT', '/v1/admin/flags/ramp', admin, { kind: 'rollout' }), 400, 'validation-failed');
+    expect(expectProblem(await inject('PUT', '/v1/admin/flags/ramp', admin, { kind: 'rollout' }), 400, 'validation-failed').errors).toEqual([
+      { field: 'body.rolloutPercentage', message: "must have required property 'rolloutPercentage'" },
+    ]);
+    expect(expectProblem(await inject('PUT', '/v1/admin/flags/ramp', admin, { kind: 'boolean' }), 400, 'validation-failed').errors).toEqual([
+      { field: 'body.defaultValue', message: "must have required property 'defaultValue'" },
+    ]);
+    expect(expectProblem(await inject('PUT', '/v1/admin/flags/ramp', admin, { kind: 'rollout', rolloutPercentage: 5, defaultValue: true }), 400).errors).toEqual([
+      { field: 'body.defaultValue', message: 'must be false' },
+    ]);
     expectProblem(await inject('PUT', '/v1/admin/flags/ramp', admin, { kind: 'boolean', defaultValue: 'on' }), 400, 'validation-failed');
     expectProblem(await inject('PUT', '/v1/admin/flags/ramp', admin, { kind: 'rollout', rolloutPercentage: 101 }), 400, 'validation-failed');
     const ramp = await inject('PUT', '/v1/admin/flags/ramp', admin, { kind: 'rollout', rolloutPercentage: 12.5, bucketBy: 'userId' });

@@ -1,7 +1,10 @@
 // Every operation /openapi.json publishes, sent malformed requests derived from its own
-// schemas (seeded): never a 5xx, every error problem+json, and a refused request writes nothing.
+// schemas (seeded): never a 5xx, every error problem+json, a refused request writes nothing,
+// and every answer is one the document declares: its status, content type and body schema.
 
 import { isDeepStrictEqual } from 'node:util';
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, signUp, type SignedUpTenant } from '../support/fixtures.js';
@@ -19,6 +22,31 @@ const testApp: TestApp = await startTestApp({ TENANTRY_PLATFORM_ADMIN_TOKEN: ADM
 const document = (await testApp.app.inject({ method: 'GET', url: '/openapi.json' })).json();
 const operations = operationsOf(document);
 
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+// The document is one schema resource, so a response schema's #/components/schemas/... refs resolve.
+const ajv = addFormats(new Ajv({ strict: false, allErrors: true }));
+ajv.addSchema(document, 'openapi.json');
+const validators = new Map<string, ValidateFunction>();
+
+function pointer(...steps: string[]): string {
+  return steps.map((step) => step.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+}
+
+/** Why an answer is not one the document declares for its operation; empty when it is. */
+function undeclared(operation: Operation, response: LightMyRequestResponse): string[] {
+  const declared = document.paths[operation.path][operation.method.toLowerCase()].responses as Record<string, { content?: Record<string, unknown> }>;
+  const status = String(response.statusCode);
+  const answer = declared[status];
+  if (!answer) return [`answered ${status}, which the document does not declare (it declares ${Object.keys(declared).join(', ')})`];
+  if (!answer.content) return response.body === '' ? [] : [`answered ${status} with a body where the document declares none`];
+  const mediaType = String(response.headers['content-type']).split(';')[0]!.trim();
+  if (!(mediaType in answer.content)) return [`answered ${status} as ${mediaType}; the document declares ${Object.keys(answer.content).join(', ')}`];
+  const ref = `openapi.json#/${pointer('paths', operation.path, operation.method.toLowerCase(), 'responses', status, 'content', mediaType, 'schema')}`;
+  let validate = validators.get(ref);
+  if (!validate) validators.set(ref, (validate = ajv.compile({ $ref: ref })));
+  if (validate(response.json())) return [];
+  return [`answered ${status} with a body the document's schema refuses: ${ajv.errorsText(validate.errors)}: ${response.body.slice(0, 200)}`];
+}
 interface Fixtures {
   readonly owner: SignedUpTenant;
   readonly projectId: string;
@@ -91,9 +119,9 @@ function credentialFor(operation: Operation, security: unknown[] | undefined): R
 }
 
 /** Why a response breaks the contract; empty when it keeps it. */
-function breaches(fuzzCase: FuzzCase, response: LightMyRequestResponse): string[] {
+function breaches(fuzzCase: FuzzCase, response: LightMyRequestResponse, operation: Operation | undefined): string[] {
   const status = response.statusCode;
-  const found: string[] = [];
+  const found: string[] = operation ? undeclared(operation, response) : [];
   if (status >= 500) found.push(`answered ${status}: ${response.body.slice(0, 200)}`);
   if (fuzzCase.mustRefuse && status < 400) found.push(`accepted a request it must refuse (${status})`);
   if (status >= 400) {
@@ -113,12 +141,13 @@ function breaches(fuzzCase: FuzzCase, response: LightMyRequestResponse): string[
 }
 
 /** Sends the cases in order; a refused mutation must leave every written table as it was. */
-async function run(cases: FuzzCase[]): Promise<string[]> {
+async function run(cases: FuzzCase[], operation?: Operation): Promise<string[]> {
   const failures: string[] = [];
   for (const fuzzCase of cases) {
     const { method, url, headers, payload } = fuzzCase;
     const response = await testApp.app.inject({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload }) });
-    failures.push(...breaches(fuzzCase, response));
+    // A method the path does not have is no operation of the document: only the generic checks apply.
+    failures.push(...breaches(fuzzCase, response, method === operation?.method && !fuzzCase.otherRoute ? operation : undefined));
     if (!MUTATING.has(method)) continue;
     const now = await dataFingerprint(testApp.database.admin);
     if (response.statusCode >= 400 && !isDeepStrictEqual(now, baseline)) {
@@ -160,9 +189,9 @@ describe(`every operation, fuzzed with seed ${SEED}`, () => {
   const random = seededRandom(SEED);
   for (const operation of operations) {
     const security = document.paths[operation.path][operation.method.toLowerCase()].security as unknown[] | undefined;
-    it(`${operation.method} ${operation.path} answers malformed requests with 4xx problem+json and writes nothing`, async () => {
+    it(`${operation.method} ${operation.path} answers malformed requests with a declared 4xx problem+json and writes nothing`, async () => {
       const cases = casesFor(operation, knownValues(operation), credentialFor(operation, security), random);
-      expect(await run(cases)).toEqual([]);
+      expect(await run(cases, operation)).toEqual([]);
     });
   }
 });

@@ -75,7 +75,7 @@ const FIELDS: [string, string, (bad: string) => Promise<LightMyRequestResponse>]
   ['a setting', 'body.supportUrl', (bad) => send('PATCH', '/v1/tenant/settings', owner(), { supportUrl: `https://help.acme.test/${bad}` })],
   ['the plan to change to', 'body.plan', (bad) => send('PATCH', '/v1/tenant/plan', owner(), { plan: `pro${bad}` })],
   ['the slug confirming a tenant deletion', 'body.confirm', (bad) => send('DELETE', '/v1/tenant', owner(), { confirm: `${tenant.slug}${bad}` })],
-  ['a flag description', 'body.description', (bad) => send('PUT', '/v1/admin/flags/beta_banner', ADMIN_TOKEN, { kind: 'boolean', description: bad })],
+  ['a flag description', 'body.description', (bad) => send('PUT', '/v1/admin/flags/beta_banner', ADMIN_TOKEN, { kind: 'boolean', defaultValue: true, description: bad })],
 ];
 
 describe('a NUL in text', () => {

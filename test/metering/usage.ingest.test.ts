@@ -45,16 +45,16 @@ async function apiKey(role: string, scopes: string[]): Promise<string> {
 describe('POST /v1/usage/events', () => {
   it('stores new events and reports repeated keys as duplicates, within a batch and across batches', async () => {
     const first = await send(tenant.accessToken, [
-      { metric: 'tasks', quantity: 1, idempotency_key: 'dup-a' },
-      { metric: 'tasks', quantity: 2, idempotency_key: 'dup-b' },
-      { metric: 'tasks', quantity: 3, idempotency_key: 'dup-a' },
+      { metric: 'storage_bytes', quantity: 1, idempotency_key: 'dup-a' },
+      { metric: 'storage_bytes', quantity: 2, idempotency_key: 'dup-b' },
+      { metric: 'storage_bytes', quantity: 3, idempotency_key: 'dup-a' },
     ]);
     expect(first.statusCode).toBe(200);
     expect(first.json()).toEqual({ accepted: 2, duplicates: ['dup-a'], rejected: [] });
 
     const second = await send(tenant.accessToken, [
-      { metric: 'tasks', quantity: 5, idempotency_key: 'dup-b' },
-      { metric: 'tasks', quantity: 1, idempotency_key: 'dup-c' },
+      { metric: 'storage_bytes', quantity: 5, idempotency_key: 'dup-b' },
+      { metric: 'storage_bytes', quantity: 1, idempotency_key: 'dup-c' },
     ]);
     expect(second.json()).toEqual({ accepted: 1, duplicates: ['dup-b'], rejected: [] });
     expect(await storedKeys(tenant.tenantId)).toEqual(['dup-a', 'dup-b', 'dup-c']);
@@ -96,6 +96,31 @@ describe('POST /v1/usage/events', () => {
     expectProblem(await send(tenant.accessToken, [{ metric: 'tasks', quantity: -1, idempotency_key: 'neg' }]), 400, 'validation-failed');
     expectProblem(await send(tenant.accessToken, [{ metric: 'tasks', quantity: 1, idempotency_key: 'x', tenant_id: tenant.tenantId }]), 400);
     expect(await storedKeys(tenant.tenantId)).not.toContain('neg');
+  });
+
+  it('refuses a whole batch with 400 naming each event whose quantity a count metric would ignore, and stores none of it', async () => {
+    const response = await send(tenant.accessToken, [
+      { metric: 'tasks', quantity: 1, idempotency_key: 'count-one' },
+      { metric: 'tasks', idempotency_key: 'count-absent' },
+      { metric: 'api_calls', quantity: 5, idempotency_key: 'count-five' },
+      { metric: 'storage_bytes', idempotency_key: 'max-absent' },
+    ]);
+    const problem = expectProblem(response, 400, 'validation-failed');
+    expect(problem.errors).toEqual([
+      { field: 'body.events.2.quantity', message: expect.stringMatching(/^must be 1 or absent: api_calls is a count metric, which counts events/) },
+      { field: 'body.events.3.quantity', message: 'is required: storage_bytes is a max metric of the quantities sent' },
+    ]);
+    const keys = await storedKeys(tenant.tenantId);
+    for (const key of ['count-one', 'count-absent', 'count-five', 'max-absent']) expect(keys).not.toContain(key);
+  });
+
+  it('counts an event of a count metric sent without a quantity once', async () => {
+    const response = await send(tenant.accessToken, [{ metric: 'tasks', idempotency_key: 'count-implied' }]);
+    expect(response.json()).toEqual({ accepted: 1, duplicates: [], rejected: [] });
+    const { rows } = await testApp.database.admin.query("SELECT quantity::int FROM usage_events WHERE tenant_id = $1 AND idempotency_key = 'count-implied'", [
+      tenant.tenantId,
+    ]);
+    expect(rows).toEqual([{ quantity: 1 }]);
   });
 
   it('takes 1,000 events in one request', async () => {
@@ -166,7 +191,7 @@ describe('user-defined metrics', () => {
 
 describe('stored events', () => {
   it('cannot be rewritten by requests, even in their own tenant: only deleted_at is updatable', async () => {
-    await send(tenant.accessToken, [{ metric: 'tasks', quantity: 4, idempotency_key: 'frozen' }]);
+    await send(tenant.accessToken, [{ metric: 'storage_bytes', quantity: 4, idempotency_key: 'frozen' }]);
     const rewrite = runWithContext({ requestId: 'test', tenantId: tenant.tenantId }, () =>
       testApp.services.db.tenant((tx) => tx.updateTable('usage_events').set({ quantity: 0 }).where('idempotency_key', '=', 'frozen').execute()),
     );

@@ -47,6 +47,9 @@ function random(seed: number): () => number {
   };
 }
 
+/** Metrics that count events: their events carry quantity 1 (anything else is refused). */
+const COUNTED = new Set(['rollup_active_users', 'tasks']);
+
 function stream(rand: () => number, count: number, now: number, hoursBack: number): UsageEventInput[] {
   const metrics = ['rollup_active_users', 'rollup_bytes', 'rollup_peak', 'tasks'];
   const events: UsageEventInput[] = [];
@@ -54,7 +57,7 @@ function stream(rand: () => number, count: number, now: number, hoursBack: numbe
     const metric = metrics[Math.floor(rand() * metrics.length)]!;
     events.push({
       metric,
-      quantity: Math.floor(rand() * 1000) / 4,
+      quantity: COUNTED.has(metric) ? 1 : Math.floor(rand() * 1000) / 4,
       idempotency_key: `e-${randomUUID()}`,
       occurred_at: new Date(now - Math.floor(rand() * hoursBack * HOUR)).toISOString(),
       properties: metric === 'rollup_active_users' ? { user: `u${Math.floor(rand() * 40)}` } : { note: 'x' },
@@ -119,7 +122,7 @@ describe('usage rollups', () => {
       const late = stream(rand, 1500, now, 40);
       const duplicates = shuffle([...recent, ...late], rand)
         .slice(0, 600)
-        .map((event) => ({ ...event, quantity: event.quantity + 1000 }));
+        .map((event) => ({ ...event, quantity: COUNTED.has(event.metric) ? 1 : event.quantity! + 1000 }));
       const first = shuffle([...recent], rand);
       const second = shuffle([...late, ...duplicates, ...recent.slice(0, 200)], rand);
       for (let i = 0; i < first.length; i += 250) await ingest(tenant, first.slice(i, i + 250), i % 500 === 0);
@@ -195,7 +198,7 @@ describe('usage rollups', () => {
         for (let i = 0; i < 12; i++) {
           const events = Array.from({ length: 40 }, (_, j) => ({
             metric: j % 2 === 0 ? 'rollup_bytes' : 'rollup_active_users',
-            quantity: j,
+            quantity: j % 2 === 0 ? j : 1,
             idempotency_key: `c-${t}-${w === 1 && j % 2 === 0 ? 0 : w}-${i}-${j}`,
             properties: { user: `u${(i * j) % 23}` },
           }));

@@ -89,7 +89,7 @@ type FeatureProof = (tenant: SignedUpTenant) => Promise<LightMyRequestResponse>;
 const featureProofs: Record<string, FeatureProof> = {
   audit_log: (tenant) => testApp.app.inject({ method: 'GET', url: '/v1/audit', headers: bearer(tenant.accessToken) }),
   custom_branding: (tenant) =>
-    testApp.app.inject({ method: 'PATCH', url: '/v1/tenant/settings', headers: bearer(tenant.accessToken), payload: { logoUrl: 'https://cdn.example.test/logo.png' } }),
+    testApp.app.inject({ method: 'PATCH', url: '/v1/tenant/settings', headers: bearer(tenant.accessToken), payload: { branding: { logoUrl: 'https://cdn.example.test/logo.png' } } }),
 };
 
 describe('what GET /v1/plans advertises', () => {

@@ -27,12 +27,13 @@ describe('GET /v1/admin/tenants', () => {
     expect(first.json().data).toHaveLength(1);
     const second = await testApp.app.inject({
       method: 'GET',
-      url: `/v1/admin/tenants?limit=1&after=${first.json().nextAfter}`,
+      url: `/v1/admin/tenants?limit=1&cursor=${first.json().nextCursor}`,
       headers: bearer(ADMIN_TOKEN),
     });
     const ids = [first.json().data[0].id, second.json().data[0].id].sort();
     expect(ids).toEqual([a.tenantId, b.tenantId].sort());
     expect(second.json().data[0].members).toBe(1);
+    expect(second.json().nextCursor).toBeNull();
   });
 
   it('refuses tenant credentials, even an owner\'s, with 403', async () => {

@@ -85,9 +85,7 @@ describe('PATCH /v1/tenant/settings', () => {
     const response = await patch(tenant.accessToken, {
       timeZone: 'Europe/Paris',
       locale: 'EN-gb',
-      primaryColor: '#ABC',
-      accentColor: '#00ff88',
-      logoUrl: 'https://cdn.acme.test/logo.png',
+      branding: { primaryColor: '#ABC', accentColor: '#00ff88', logoUrl: 'https://cdn.acme.test/logo.png' },
       webhookUrl: 'https://93.184.216.34/hooks/tenantry',
     });
     expect(response.statusCode).toBe(200);
@@ -113,11 +111,14 @@ describe('PATCH /v1/tenant/settings', () => {
   });
 
   const invalid: [string, Record<string, unknown>][] = [
-    ['a color that is not hex', { primaryColor: 'red' }],
-    ['a four-digit hex color', { accentColor: '#abcd' }],
-    ['an http logo URL', { logoUrl: 'http://cdn.acme.test/logo.png' }],
+    ['a color that is not hex', { branding: { primaryColor: 'red' } }],
+    ['a four-digit hex color', { branding: { accentColor: '#abcd' } }],
+    ['an http logo URL', { branding: { logoUrl: 'http://cdn.acme.test/logo.png' } }],
     ['a malformed URL', { supportUrl: 'https://' }],
-    ['a URL with credentials', { logoUrl: 'https://user:pw@cdn.acme.test/logo.png' }],
+    ['a URL with credentials', { branding: { logoUrl: 'https://user:pw@cdn.acme.test/logo.png' } }],
+    ['a branding field at the top level (branding is nested, as GET shows it)', { primaryColor: '#112233' }],
+    ['an empty branding object', { branding: {} }],
+    ['the read-only sources', { sources: { timeZone: 'tenant' } }],
     ['an unknown time zone', { timeZone: 'Mars/Olympus_Mons' }],
     ['a locale that is not BCP 47', { locale: 'en_US!' }],
     ['an unknown setting', { favouriteColor: '#fff' }],
@@ -168,10 +169,30 @@ describe('PATCH /v1/tenant/settings', () => {
   });
 });
 
+describe('settings round-trip', () => {
+  it('accepts back, as a PATCH, the settings GET returned (less the read-only sources), and nothing moves', async () => {
+    const tenant = await proTenant();
+    const changed = await patch(tenant.accessToken, { timeZone: 'Asia/Tokyo', branding: { primaryColor: '#123456' } });
+    expect(changed.statusCode).toBe(200);
+    const { sources, ...shown } = (await read(tenant.accessToken)).json();
+    const again = await patch(tenant.accessToken, shown);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject(shown);
+    expect(sources).toMatchObject({ timeZone: 'tenant', primaryColor: 'tenant' });
+  });
+
+  it('answers a colour that is not hex with the rule, naming the nested field', async () => {
+    const tenant = await proTenant();
+    expect(expectProblem(await patch(tenant.accessToken, { branding: { accentColor: 'teal' } }), 400, 'validation-failed').errors).toEqual([
+      { field: 'body.branding.accentColor', message: 'must be a hex color, #rgb or #rrggbb' },
+    ]);
+  });
+});
+
 describe('GET /v1/tenant/branding', () => {
   it('answers publicly by subdomain or X-Tenant-ID slug with the branding only', async () => {
     const tenant = await proTenant({ subdomain: `brand${Date.now().toString(36)}` });
-    await patch(tenant.accessToken, { primaryColor: '#112233', logoUrl: 'https://cdn.acme.test/l.png', webhookUrl: 'https://93.184.216.34/h' });
+    await patch(tenant.accessToken, { branding: { primaryColor: '#112233', logoUrl: 'https://cdn.acme.test/l.png' }, webhookUrl: 'https://93.184.216.34/h' });
     const { rows } = await testApp.database.admin.query('SELECT subdomain, name FROM tenants WHERE id = $1', [tenant.tenantId]);
     const expected = { name: rows[0].name, logoUrl: 'https://cdn.acme.test/l.png', primaryColor: '#112233', accentColor: '#f59e0b' };
 
@@ -193,7 +214,8 @@ describe('branding is a plan feature (custom_branding)', () => {
 
   it('refuses a free tenant that sets a logo or a color with 403 naming the feature and the plan to upgrade to, and changes nothing', async () => {
     const tenant = await signUp(testApp.app);
-    for (const payload of [{ logoUrl: branding.logoUrl }, { primaryColor: '#112233' }, { accentColor: '#445566' }, { ...branding, timeZone: 'Europe/Paris' }]) {
+    const payloads = [{ logoUrl: branding.logoUrl }, { primaryColor: '#112233' }, { accentColor: '#445566' }].map((one) => ({ branding: one }));
+    for (const payload of [...payloads, { branding, timeZone: 'Europe/Paris' }]) {
       const body = expectProblem(await patch(tenant.accessToken, payload), 403, 'feature-not-in-plan');
       expect(body).toMatchObject({ feature: 'custom_branding', required_plan: 'pro' });
     }
@@ -213,7 +235,7 @@ describe('branding is a plan feature (custom_branding)', () => {
 
   it('lets a pro tenant set its branding, shown in its settings and on its public branding', async () => {
     const tenant = await proTenant();
-    const response = await patch(tenant.accessToken, branding);
+    const response = await patch(tenant.accessToken, { branding });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({
       branding: { logoUrl: branding.logoUrl, primaryColor: '#112233' },
@@ -225,7 +247,7 @@ describe('branding is a plan feature (custom_branding)', () => {
 
   it('stops showing branding after a downgrade, keeps it stored, and shows it again after an upgrade', async () => {
     const tenant = await proTenant();
-    expect((await patch(tenant.accessToken, branding)).statusCode).toBe(200);
+    expect((await patch(tenant.accessToken, { branding })).statusCode).toBe(200);
     const publicBranding = async () =>
       (await testApp.app.inject({ method: 'GET', url: '/v1/tenant/branding', headers: { 'x-tenant-id': tenant.slug } })).json();
 
@@ -243,9 +265,9 @@ describe('branding is a plan feature (custom_branding)', () => {
 
   it('lets a tenant without the feature clear stored branding', async () => {
     const tenant = await proTenant();
-    expect((await patch(tenant.accessToken, branding)).statusCode).toBe(200);
+    expect((await patch(tenant.accessToken, { branding })).statusCode).toBe(200);
     expect((await changePlan(tenant, 'free')).statusCode).toBe(200);
-    expect((await patch(tenant.accessToken, { logoUrl: null, primaryColor: null })).statusCode).toBe(200);
+    expect((await patch(tenant.accessToken, { branding: { logoUrl: null, primaryColor: null } })).statusCode).toBe(200);
     expect((await stored(tenant)).branding).toEqual({});
   });
 
@@ -257,7 +279,7 @@ describe('branding is a plan feature (custom_branding)', () => {
       headers: bearer(ADMIN_TOKEN),
       payload: { value: true },
     });
-    expect(override.statusCode).toBe(204);
-    expect((await patch(tenant.accessToken, { primaryColor: '#112233' })).json()).toMatchObject({ branding: { primaryColor: '#112233' } });
+    expect(override.statusCode).toBe(200);
+    expect((await patch(tenant.accessToken, { branding: { primaryColor: '#112233' } })).json()).toMatchObject({ branding: { primaryColor: '#112233' } });
   });
 });

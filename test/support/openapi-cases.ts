@@ -45,6 +45,8 @@ export interface FuzzCase {
   readonly payload?: string;
   /** The request is wrong whatever the server's state: anything but a 4xx is a bug. */
   readonly mustRefuse: boolean;
+  /** The URL resolves to another route (dot segments), so this operation's declared answers do not apply. */
+  readonly otherRoute?: boolean;
 }
 
 /** Values the server holds, so plausible requests reach handlers instead of stopping at a 404. */
@@ -246,7 +248,11 @@ export function casesFor(operation: Operation, known: KnownValues, headers: Reco
   const url = (params: Record<string, string> = {}, query = '') =>
     operation.path.replace(/\{(\w+)\}/g, (_all, name: string) => params[name] ?? pathValues[name]!) + (query ? `?${query}` : '');
   const base = operation.body ? sample(operation.body, '', known) : undefined;
-  const send = (label: string, mustRefuse: boolean, request: { url?: string; body?: unknown; raw?: string; noBody?: boolean; headers?: Record<string, string> }) => {
+  const send = (
+    label: string,
+    mustRefuse: boolean,
+    request: { url?: string; body?: unknown; raw?: string; noBody?: boolean; headers?: Record<string, string>; otherRoute?: boolean },
+  ) => {
     const body = request.body ?? base;
     const payload = request.noBody ? undefined : (request.raw ?? (body === undefined ? undefined : bodyText(body)));
     cases.push({
@@ -256,6 +262,7 @@ export function casesFor(operation: Operation, known: KnownValues, headers: Reco
       headers: { ...headers, ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...request.headers },
       ...(payload === undefined ? {} : { payload }),
       mustRefuse,
+      ...(request.otherRoute ? { otherRoute: true } : {}),
     });
   };
 
@@ -263,7 +270,7 @@ export function casesFor(operation: Operation, known: KnownValues, headers: Reco
     const bad = ['not-a-uuid', '%00', 'a%00b', '%FF%FE', 'a'.repeat(101), '%2F..%2Fadmin', ...pick(random, UNSTORABLE, 1).map(encode)];
     for (const value of bad) send(`path ${parameter.name}=${value.slice(0, 24)}`, true, { url: url({ [parameter.name]: value }) });
     // Dot segments are resolved before routing (/v1/projects/../members is /v1/members): any answer but a 5xx.
-    send(`path ${parameter.name}=..`, false, { url: url({ [parameter.name]: '..' }) });
+    send(`path ${parameter.name}=..`, false, { url: url({ [parameter.name]: '..' }), otherRoute: true });
   }
 
   for (const parameter of operation.parameters.filter((p) => p.in === 'query')) {

@@ -13,6 +13,8 @@ import { newId } from '../../db/ids.js';
 import type { ApiKey } from '../../db/tables.js';
 import { access } from '../../http/access.js';
 import { IdParams, problems } from '../../http/common-schemas.js';
+import { decodeCursor, encodeCursor } from '../../http/page-cursor.js';
+import { FixedOrderPageQuery, PageOf } from '../../http/page.schemas.js';
 import { AppError } from '../../http/problems.js';
 import { currentTenantId } from '../../tenancy/context.js';
 import type { Services } from '../../services.js';
@@ -44,12 +46,17 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       config: { access: access.tenant('admin') },
       schema: {
         tags: ['api-keys'],
-        summary: "List the tenant's API keys (never their secrets)",
+        summary: "List the tenant's API keys, newest first (never their secrets)",
         security: [{ bearer: [] }],
-        response: { 200: Type.Object({ data: Type.Array(ApiKeyView) }), ...problems(400, 401, 403, 404) },
+        querystring: Type.Object(FixedOrderPageQuery, { additionalProperties: false }),
+        response: { 200: PageOf(ApiKeyView), ...problems(400, 401, 403, 404) },
       },
     },
-    async () => ({ data: (await db.tenant(listApiKeys)).map(apiKeyView) }),
+    async (request) => {
+      const { limit = 50, cursor } = request.query;
+      const page = await db.tenant((tx) => listApiKeys(tx, limit, decodeCursor(cursor, 'desc')));
+      return { data: page.rows.map(apiKeyView), nextCursor: page.next ? encodeCursor(page.next, 'desc') : null };
+    },
   );
 
   app.post(

@@ -13,6 +13,7 @@ import {
   removeProjectMember,
   type ProjectMemberRow,
 } from './project-member-repository.js';
+import type { Page, PagePosition } from '../../http/page-cursor.js';
 import { asReferenceProblem, unknownReference } from './reference-problems.js';
 
 function projectNotFound(): AppError {
@@ -29,10 +30,10 @@ export class ProjectMemberManagement {
     private readonly clock: Clock,
   ) {}
 
-  list(projectId: string): Promise<ProjectMemberRow[]> {
+  list(projectId: string, limit: number, after: PagePosition | undefined): Promise<Page<ProjectMemberRow & { cursor_at: string }>> {
     return this.db.tenant(async (tx) => {
       if (!(await findProject(tx, projectId))) throw projectNotFound();
-      return listProjectMembers(tx, projectId);
+      return listProjectMembers(tx, projectId, limit, after);
     });
   }
 

@@ -9,7 +9,7 @@ import { AppError } from '../../http/problems.js';
 import type { ActionUsage } from '../../metering/action-usage.js';
 import { currentContext } from '../../tenancy/context.js';
 import { lockLiveMember, lockLiveProject } from './live-references.js';
-import { toPage, type Page, type PageRequest } from './page-cursor.js';
+import { toPage, type Page, type PageRequest } from '../../http/page-cursor.js';
 import { asReferenceProblem, unknownReference } from './reference-problems.js';
 import { findProject } from './project-repository.js';
 import {

@@ -3,6 +3,7 @@
 
 import type { Tx } from '../../db/database.js';
 import type { Role } from '../../db/tables.js';
+import { afterPosition, cursorAtOf, toPage, type Page, type PagePosition } from '../../http/page-cursor.js';
 
 export interface ProjectMemberRow {
   userId: string;
@@ -24,8 +25,22 @@ function liveProjectMembers(tx: Tx, projectId: string) {
     .where('m.deleted_at', 'is', null);
 }
 
-export function listProjectMembers(tx: Tx, projectId: string): Promise<ProjectMemberRow[]> {
-  return liveProjectMembers(tx, projectId).orderBy('pm.created_at').orderBy('pm.user_id').execute();
+const PROJECT_MEMBER_KEYS = { at: 'pm.created_at', id: 'pm.user_id' };
+
+/** First added first, one keyset page. */
+export async function listProjectMembers(
+  tx: Tx,
+  projectId: string,
+  limit: number,
+  after: PagePosition | undefined,
+): Promise<Page<ProjectMemberRow & { cursor_at: string }>> {
+  let query = liveProjectMembers(tx, projectId)
+    .select(cursorAtOf(PROJECT_MEMBER_KEYS.at).as('cursor_at'))
+    .orderBy('pm.created_at')
+    .orderBy('pm.user_id')
+    .limit(limit + 1);
+  if (after) query = query.where(afterPosition(after, 'asc', PROJECT_MEMBER_KEYS));
+  return toPage(await query.execute(), limit, (row) => row.userId);
 }
 
 export function findProjectMember(tx: Tx, projectId: string, userId: string): Promise<ProjectMemberRow | undefined> {

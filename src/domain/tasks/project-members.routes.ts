@@ -5,6 +5,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { access } from '../../http/access.js';
 import { IdParams, problems } from '../../http/common-schemas.js';
+import { decodeCursor, encodeCursor } from '../../http/page-cursor.js';
+import { FixedOrderPageQuery, PageOf } from '../../http/page.schemas.js';
 import type { Services } from '../../services.js';
 import { ProjectMemberManagement } from './manage-project-members.js';
 import type { ProjectMemberRow } from './project-member-repository.js';
@@ -25,13 +27,18 @@ export const projectMembersRoutes: FastifyPluginAsyncTypebox<{ services: Service
       config: { access: access.tenant('viewer') },
       schema: {
         tags,
-        summary: "A project's members (viewer or higher)",
+        summary: "A project's members, first added first (viewer or higher)",
         security,
         params: IdParams,
-        response: { 200: Type.Object({ data: Type.Array(ProjectMemberView) }), ...problems(400, 401, 403, 404) },
+        querystring: Type.Object(FixedOrderPageQuery, { additionalProperties: false }),
+        response: { 200: PageOf(ProjectMemberView), ...problems(400, 401, 403, 404) },
       },
     },
-    async (request) => ({ data: (await members.list(request.params.id)).map(projectMemberView) }),
+    async (request) => {
+      const { limit = 50, cursor } = request.query;
+      const page = await members.list(request.params.id, limit, decodeCursor(cursor, 'asc'));
+      return { data: page.rows.map(projectMemberView), nextCursor: page.next ? encodeCursor(page.next, 'asc') : null };
+    },
   );
 
   app.post(

@@ -4,7 +4,7 @@
 import type { Selectable } from 'kysely';
 import type { Tx } from '../../db/database.js';
 import type { ProjectsTable } from '../../db/tables.js';
-import { afterPosition, cursorAt, toPage, type Page, type PageRequest } from './page-cursor.js';
+import { afterPosition, cursorAt, toPage, type Page, type PageRequest } from '../../http/page-cursor.js';
 
 /** Every column a client may see; tenant_id and deleted_at are not among them. */
 const COLUMNS = ['id', 'name', 'description', 'created_by', 'created_at', 'updated_at'] as const;

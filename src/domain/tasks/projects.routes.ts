@@ -8,8 +8,8 @@ import { IdParams, problems } from '../../http/common-schemas.js';
 import { AppError } from '../../http/problems.js';
 import type { Services } from '../../services.js';
 import { ProjectManagement } from './manage-projects.js';
-import { decodeCursor, encodeCursor } from './page-cursor.js';
-import { NextCursor } from './page.schemas.js';
+import { decodeCursor, encodeCursor } from '../../http/page-cursor.js';
+import { NextCursor } from '../../http/page.schemas.js';
 import { findProject, listProjects, type ProjectRow } from './project-repository.js';
 import { CreateProjectBody, ListProjectsQuery, ProjectView, UpdateProjectBody } from './projects.schemas.js';
 

@@ -3,7 +3,7 @@
 
 import { Type } from 'typebox';
 import { Text, Timestamp, Uuid } from '../../http/common-schemas.js';
-import { PageQuery } from './page.schemas.js';
+import { PageQuery } from '../../http/page.schemas.js';
 
 const ProjectName = Text({ minLength: 1, maxLength: 200, nonBlank: true });
 const ProjectDescription = Text({ maxLength: 10_000 });

@@ -8,8 +8,8 @@ import { IdParams, problems } from '../../http/common-schemas.js';
 import { AppError } from '../../http/problems.js';
 import type { Services } from '../../services.js';
 import { TaskManagement } from './manage-tasks.js';
-import { decodeCursor, encodeCursor } from './page-cursor.js';
-import { NextCursor } from './page.schemas.js';
+import { decodeCursor, encodeCursor } from '../../http/page-cursor.js';
+import { NextCursor } from '../../http/page.schemas.js';
 import { findTask, type TaskRow } from './task-repository.js';
 import { CreateTaskBody, ListTasksQuery, TaskView, UpdateTaskBody } from './tasks.schemas.js';
 

@@ -3,7 +3,7 @@
 
 import { Type } from 'typebox';
 import { Text, Timestamp, Uuid } from '../../http/common-schemas.js';
-import { PageQuery } from './page.schemas.js';
+import { PageQuery } from '../../http/page.schemas.js';
 
 const TaskStatus = Type.Union([Type.Literal('todo'), Type.Literal('in_progress'), Type.Literal('done')]);
 const TaskTitle = Text({ minLength: 1, maxLength: 500, nonBlank: true });

@@ -4,6 +4,7 @@
 import { sql } from 'kysely';
 import type { Tx } from '../../db/database.js';
 import type { Role } from '../../db/tables.js';
+import { afterPosition, cursorAt, toPage, type Page, type PagePosition } from '../../http/page-cursor.js';
 
 export interface PendingInvitation {
   invitationId: string;
@@ -41,15 +42,25 @@ export function insertInvitation(
 }
 
 /** Pending, unexpired invitations of the current tenant, oldest first. */
-export function listPendingInvitations(tx: Tx, now: Date): Promise<PendingInvitation[]> {
-  return tx
+/** Oldest first, one keyset page. */
+export async function listPendingInvitations(
+  tx: Tx,
+  now: Date,
+  limit: number,
+  after: PagePosition | undefined,
+): Promise<Page<PendingInvitation & { cursor_at: string }>> {
+  let query = tx
     .selectFrom('invitations')
     .select(['id as invitationId', 'email', 'role', 'invited_by as invitedBy', 'created_at as createdAt', 'expires_at as expiresAt'])
+    .select(cursorAt.as('cursor_at'))
     .where('accepted_at', 'is', null)
     .where('deleted_at', 'is', null)
     .where('expires_at', '>', now)
     .orderBy('created_at')
-    .execute();
+    .orderBy('id')
+    .limit(limit + 1);
+  if (after) query = query.where(afterPosition(after, 'asc'));
+  return toPage(await query.execute(), limit, (row) => row.invitationId);
 }
 
 /** Open invitations of the current tenant (pending, unexpired): each holds a seat. */

@@ -9,6 +9,7 @@ import { isUniqueViolation } from '../../db/constraint-violation.js';
 import type { Database, Tx } from '../../db/database.js';
 import { newId } from '../../db/ids.js';
 import type { Role } from '../../db/tables.js';
+import type { Page, PagePosition } from '../../http/page-cursor.js';
 import { AppError } from '../../http/problems.js';
 import type { ActionUsage } from '../../metering/action-usage.js';
 import { currentContext } from '../context.js';
@@ -106,9 +107,9 @@ export class MemberManagement {
     }
   }
 
-  listInvitations(): Promise<PendingInvitation[]> {
+  listInvitations(limit: number, after: PagePosition | undefined): Promise<Page<PendingInvitation & { cursor_at: string }>> {
     const now = this.clock.now();
-    return this.db.tenant((tx) => listPendingInvitations(tx, now));
+    return this.db.tenant((tx) => listPendingInvitations(tx, now, limit, after));
   }
 
   async withdrawInvitation(id: string): Promise<void> {

@@ -5,6 +5,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { access } from '../../http/access.js';
 import { IdParams, problems, UserIdParams } from '../../http/common-schemas.js';
+import { decodeCursor, encodeCursor } from '../../http/page-cursor.js';
+import { FixedOrderPageQuery, PageOf } from '../../http/page.schemas.js';
 import type { Services } from '../../services.js';
 import type { PendingInvitation } from './invitation-repository.js';
 import { MemberManagement } from './manage-members.js';
@@ -37,12 +39,17 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       config: { access: access.tenant('viewer') },
       schema: {
         tags: ['members'],
-        summary: "The tenant's members and their roles",
+        summary: "The tenant's members and their roles, oldest first",
         security,
-        response: { 200: Type.Object({ data: Type.Array(MemberView) }), ...problems(400, 401, 403, 404) },
+        querystring: Type.Object(FixedOrderPageQuery, { additionalProperties: false }),
+        response: { 200: PageOf(MemberView), ...problems(400, 401, 403, 404) },
       },
     },
-    async () => ({ data: (await services.db.tenant(listMembers)).map(memberView) }),
+    async (request) => {
+      const { limit = 50, cursor } = request.query;
+      const page = await services.db.tenant((tx) => listMembers(tx, limit, decodeCursor(cursor, 'asc')));
+      return { data: page.rows.map(memberView), nextCursor: page.next ? encodeCursor(page.next, 'asc') : null };
+    },
   );
 
   app.post(
@@ -79,12 +86,17 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       config: { access: access.tenant('admin') },
       schema: {
         tags: ['members'],
-        summary: "The tenant's pending invitations (tokens are never shown again)",
+        summary: "The tenant's pending invitations, oldest first (tokens are never shown again)",
         security,
-        response: { 200: Type.Object({ data: Type.Array(InvitationView) }), ...problems(400, 401, 403, 404) },
+        querystring: Type.Object(FixedOrderPageQuery, { additionalProperties: false }),
+        response: { 200: PageOf(InvitationView), ...problems(400, 401, 403, 404) },
       },
     },
-    async () => ({ data: (await members.listInvitations()).map(invitationView) }),
+    async (request) => {
+      const { limit = 50, cursor } = request.query;
+      const page = await members.listInvitations(limit, decodeCursor(cursor, 'asc'));
+      return { data: page.rows.map(invitationView), nextCursor: page.next ? encodeCursor(page.next, 'asc') : null };
+    },
   );
 
   app.delete(

@@ -18,7 +18,7 @@ export const tenantsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         tags: ['tenants'],
         summary: 'Create a tenant with its owner and first API key',
         body: CreateTenantBody,
-        response: { 201: CreatedTenant, ...problems(400, 401, 403, 409, 413, 415, 429) },
+        response: { 201: CreatedTenant, ...problems(400, 401, 403, 409, 413, 415, 'sign-in-throttled') },
       },
     },
     async (request, reply) => {

@@ -34,7 +34,7 @@ describe('adding a project member', () => {
     expect(response.statusCode).toBe(201);
     expect(response.json()).toEqual({ userId, email: expect.any(String), name: 'Invitee', role: 'viewer', addedAt: expect.any(String) });
     const list = await api.call(tenant.accessToken, 'GET', members(project.id));
-    expect(list.json()).toEqual({ data: [response.json()] });
+    expect(list.json()).toEqual({ data: [response.json()], nextCursor: null });
   });
 
   it('returns 409 when the user is already on the project', async () => {
@@ -88,7 +88,7 @@ describe('removing a project member', () => {
     const userId = await api.addTenantMember(tenant);
     await api.call(tenant.accessToken, 'POST', members(project.id), { userId });
     expect((await api.call(tenant.accessToken, 'DELETE', `${members(project.id)}/${userId}`)).statusCode).toBe(204);
-    expect((await api.call(tenant.accessToken, 'GET', members(project.id))).json()).toEqual({ data: [] });
+    expect((await api.call(tenant.accessToken, 'GET', members(project.id))).json()).toEqual({ data: [], nextCursor: null });
     expectProblem(await api.call(tenant.accessToken, 'DELETE', `${members(project.id)}/${userId}`), 404, 'not-found');
     const { rows } = await testApp.database.admin.query('SELECT deleted_at FROM project_members WHERE project_id = $1', [project.id]);
     expect(rows).toEqual([{ deleted_at: expect.any(Date) }]);

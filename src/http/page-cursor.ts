@@ -2,8 +2,8 @@
 // seen, so pages stay stable while rows are added, and no page costs an OFFSET scan.
 
 import { sql, type RawBuilder } from 'kysely';
-import { isInstant } from '../../http/instant.js';
-import { AppError } from '../../http/problems.js';
+import { isInstant } from './instant.js';
+import { AppError } from './problems.js';
 
 export type SortOrder = 'asc' | 'desc';
 
@@ -55,27 +55,44 @@ export function decodeCursor(cursor: string | undefined, sort: SortOrder): PageP
   return { at, id };
 }
 
-/**
- * created_at as UTC text with microseconds: a JavaScript Date keeps only milliseconds,
- * and a cursor rounded to milliseconds would repeat or skip rows created in the same one.
- */
-export const cursorAt: RawBuilder<string> = sql<string>`to_char(${sql.ref('created_at')} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+/** The two columns a list is ordered and paged by: a creation time and a unique id. */
+export interface PageKeys {
+  readonly at: string;
+  readonly id: string;
+}
+
+const CREATED: PageKeys = { at: 'created_at', id: 'id' };
 
 /**
- * Rows strictly after the position in the sort order. The plain created_at bound lets the
+ * The time column as UTC text with microseconds: a JavaScript Date keeps only milliseconds,
+ * and a cursor rounded to milliseconds would repeat or skip rows created in the same one.
+ */
+export function cursorAtOf(column: string): RawBuilder<string> {
+  return sql<string>`to_char(${sql.ref(column)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
+
+export const cursorAt: RawBuilder<string> = cursorAtOf(CREATED.at);
+
+/**
+ * Rows strictly after the position in the sort order. The plain time bound lets the
  * (tenant_id, created_at) index start the scan at the cursor; the row comparison breaks ties.
  */
-export function afterPosition(position: PagePosition, sort: SortOrder): RawBuilder<boolean> {
+export function afterPosition(position: PagePosition, sort: SortOrder, keys: PageKeys = CREATED): RawBuilder<boolean> {
   const op = sql.raw(sort === 'desc' ? '<' : '>');
   const bound = sql.raw(sort === 'desc' ? '<=' : '>=');
-  return sql<boolean>`(${sql.ref('created_at')} ${bound} ${position.at}::timestamptz
-    AND (${sql.ref('created_at')}, ${sql.ref('id')}) ${op} (${position.at}::timestamptz, ${position.id}::uuid))`;
+  const [at, id] = [sql.ref(keys.at), sql.ref(keys.id)];
+  return sql<boolean>`(${at} ${bound} ${position.at}::timestamptz
+    AND (${at}, ${id}) ${op} (${position.at}::timestamptz, ${position.id}::uuid))`;
 }
 
 /** Splits the limit + 1 rows a query fetched into one page and the position of its last row. */
-export function toPage<T extends { id: string; cursor_at: string }>(rows: T[], limit: number): Page<T> {
+export function toPage<T extends { cursor_at: string }>(
+  rows: T[],
+  limit: number,
+  idOf: (row: T) => string = (row) => (row as T & { id: string }).id,
+): Page<T> {
   if (rows.length <= limit) return { rows, next: undefined };
   const page = rows.slice(0, limit);
   const last = page[page.length - 1]!;
-  return { rows: page, next: { at: last.cursor_at, id: last.id } };
+  return { rows: page, next: { at: last.cursor_at, id: idOf(last) } };
 }

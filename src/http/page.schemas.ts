@@ -1,8 +1,8 @@
-// Query fields and response fields of every cursor-paginated list in the task domain, so
-// projects and tasks page the same way.
+// Query fields and response fields of every list route, so all of them page the same way:
+// ?cursor=&limit= in, { data, nextCursor } out (keyset pages, see page-cursor.ts).
 
-import { Type } from 'typebox';
-import { Text } from '../../http/common-schemas.js';
+import { Type, type TSchema } from 'typebox';
+import { Text } from './common-schemas.js';
 
 /** Checked in full when decoded (page-cursor.ts); the schema only bounds it. */
 export const Cursor = Type.Optional(Text({ maxLength: 200, description: 'nextCursor of the previous page, unchanged' }));
@@ -14,3 +14,11 @@ export const PageQuery = {
 };
 
 export const NextCursor = Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' });
+
+/** ?cursor=&limit= of a list in a fixed order. */
+export const FixedOrderPageQuery = { limit: PageQuery.limit, cursor: Cursor };
+
+/** The answer of every list route. */
+export function PageOf<T extends TSchema>(item: T) {
+  return Type.Object({ data: Type.Array(item), nextCursor: NextCursor });
+}
