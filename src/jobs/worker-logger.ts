@@ -7,7 +7,11 @@ import type { Logger } from 'pino';
 export function workerLogger(logger: Logger): WorkerLogger {
   const base = logger.child({ component: 'graphile-worker' });
   return new WorkerLogger((scope) => (level, message, meta) => {
-    const fields = { ...scope, ...meta };
+    // Its connection errors come as `error`, and carry the pg client that raised them
+    // (pg-pool sets err.client): as `err` they get the error serializer, which keeps the
+    // stack and summarises the client (no password, cancel key or socket; see loggable.ts).
+    const { error, ...rest } = (meta ?? {}) as { error?: unknown };
+    const fields = { ...scope, ...rest, ...(error === undefined ? {} : { err: error }) };
     if (level === 'error') base.error(fields, message);
     else if (level === 'warning') base.warn(fields, message);
     else if (level === 'info') base.info(fields, message);
