@@ -37,7 +37,12 @@ tenants
   .requiredOption('--owner-email <email>', "owner's email")
   .option('--owner-name <name>', "owner's name", 'Owner')
   .option('--owner-password <password>', "owner's password (or TENANTRY_OWNER_PASSWORD)")
-  .action(async (options) => (await import('./cli/create-tenant-command.js')).createTenantCommand(options));
+  .action(async (options) => {
+    // Options are checked before the database code is even loaded: a typo is answered at once.
+    const { tenantInput } = await import('./cli/tenant-options.js');
+    const input = tenantInput(options, process.env.TENANTRY_OWNER_PASSWORD);
+    await (await import('./cli/create-tenant-command.js')).createTenantCommand(input);
+  });
 
 program
   .command('purge')

@@ -1,5 +1,5 @@
 // `tenantry tenants create`: a tenant, its owner and first API key in one transaction,
-// printed as JSON. Options are checked before any database is opened.
+// printed as JSON.
 
 import { loadOrCreateJwtSecret } from '../auth/jwt-key-file.js';
 import { systemClock } from '../clock.js';
@@ -8,13 +8,12 @@ import { createPool } from '../db/database.js';
 import { openDatabase } from '../db/open-database.js';
 import { createLogger } from '../logger.js';
 import { createServices } from '../services.js';
-import { provisionTenant } from '../tenancy/provisioning/provision-tenant.js';
+import { provisionTenant, type ProvisionInput } from '../tenancy/provisioning/provision-tenant.js';
 import { tenantView } from '../tenancy/tenant-view.js';
-import { tenantInput, type TenantOptions } from './tenant-options.js';
 
-export async function createTenantCommand(options: TenantOptions): Promise<void> {
+/** `input` is checked already (tenant-options.ts). */
+export async function createTenantCommand(input: ProvisionInput): Promise<void> {
   const config = loadConfig();
-  const input = tenantInput(options, process.env.TENANTRY_OWNER_PASSWORD);
   const logger = createLogger(config.logLevel, process.stderr);
   const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });
   const pool = createPool(database.appUrl, 2, logger, config.databaseLimits);
