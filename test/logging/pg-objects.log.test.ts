@@ -1,5 +1,6 @@
 // No pg client, pool or connection reaches a log line whole: they hold the password, the
-// cancel key and a socket. Checked with real connections, one of them dropped by the server.
+// cancel key and a socket. Checked with real connections, one of them dropped by the server;
+// graphile-worker job lines name the job instead of carrying its row.
 
 import { Writable } from 'node:stream';
 import pg from 'pg';
@@ -18,7 +19,7 @@ afterAll(async () => {
   await database.drop();
 });
 
-/** A connection string whose password is known, whatever the test server's own is. */
+/** A logger whose output the test can read. */
 function capturingLogger() {
   const lines: string[] = [];
   const sink = new Writable({
@@ -81,5 +82,17 @@ describe('logging pg objects', () => {
     } finally {
       await pool.end();
     }
+  });
+});
+
+describe('graphile-worker job lines', () => {
+  it('name the job by id, task and attempt, without its queue row and payload', () => {
+    const { logger, output } = capturingLogger();
+    const job = { id: '7', task_identifier: 'roll-up-usage', attempts: 1, payload: { tenantId: 'a-tenant', note: 'payload text' }, key: 'k', locked_by: 'w' };
+    workerLogger(logger).info('Completed task 7 (roll-up-usage) with success', { job, success: true });
+    const line = JSON.parse(output());
+    expect(line.job).toEqual({ id: '7', task: 'roll-up-usage', attempts: 1 });
+    expect(line.success).toBe(true);
+    expect(output()).not.toContain('payload text');
   });
 });
