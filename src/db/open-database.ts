@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { assertPortFree } from '../port-probe.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
 import { migrate, pendingMigrations } from './migrate.js';
 
@@ -50,6 +51,7 @@ export async function openDatabase(config: Config, logger: Logger, options: { mi
   let loginPassword: string | undefined;
   let serviceLoginPassword: string | undefined;
   if (!url) {
+    await assertPortFree(config.embeddedPort, '127.0.0.1', 'TENANTRY_EMBEDDED_PG_PORT');
     const started = Date.now();
     embedded = await startEmbeddedPostgres({
       dataDir: config.dataDir,

@@ -32,7 +32,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
     // A database that is down, stalled or saturated is a 503 to retry, not a bug (500).
     if (!(error instanceof AppError)) error = (serviceFault(error) ?? error) as FastifyError;
     if (error instanceof AppError) {
-      if (error.cause) request.log.warn({ err: error.cause, code: error.code }, error.message);
+      if (error.cause) {
+        // A client mistake the database caught (a unique violation becomes 409) is expected:
+        // one line naming the SQLSTATE and constraint, no stack. Faults (5xx) keep the whole error.
+        const { code: sqlstate, constraint } = error.cause as { code?: unknown; constraint?: unknown };
+        if (error.status < 500) request.log.info({ code: error.code, sqlstate, constraint }, error.message);
+        else request.log.warn({ err: error.cause, code: error.code }, error.message);
+      }
       const retryAfter = error.extra.retry_after;
       if (typeof retryAfter === 'number' && !reply.hasHeader('retry-after')) reply.header('Retry-After', retryAfter);
       return send(reply, request, problemBody(error.code, error.detail, error.extra));
@@ -44,14 +50,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     const refusedInput = databaseInputProblem(error);
     if (refusedInput) {
-      request.log.warn({ err: error }, 'the database refused a value from the request');
+      request.log.info({ sqlstate: error.code }, 'the database refused a value from the request');
       return send(reply, request, refusedInput);
     }
     const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
     if (mapped) return send(reply, request, problemBody(mapped, error.message));
     if (error instanceof SyntaxError) return send(reply, request, problemBody('malformed-json', error.message));
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-      request.log.info({ err: error }, 'client error');
+      request.log.info({ code: error.code, status: error.statusCode, reason: error.message }, 'client error');
       if (error.statusCode === 400 || error.statusCode === 404) {
         return send(reply, request, problemBody(error.statusCode === 404 ? 'not-found' : 'validation-failed', error.message));
       }

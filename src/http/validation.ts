@@ -18,6 +18,11 @@ function ajv(options: Options): Ajv {
   return instance;
 }
 
+/** A request body's validator outside Fastify (the CLI checks its options as POST bodies are checked). */
+export function compileBodyValidator(schema: object) {
+  return ajv({ coerceTypes: false }).compile(schema);
+}
+
 export function registerValidation(app: FastifyInstance): void {
   // Fastify parses text/plain by default; a string body would then fail the schema with a
   // misleading 400. Without the parser any non-JSON body is a 415 before validation.

@@ -1,7 +1,8 @@
 // The zero-configuration server: startServer() boots embedded PostgreSQL in a data folder,
 // migrates it and answers over real HTTP; a second start reuses the cluster and its data.
+// Run as root, a data folder the postgres OS user cannot reach is one sentence, not a stack.
 
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { runCli } from './support/run-cli.js';
 
 let dataDir: string;
 
@@ -111,5 +113,41 @@ describe('the embedded server', () => {
     const lines = logs().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: number; msg: string });
     expect(lines.filter((line) => line.level >= 50)).toEqual([]);
     expect(lines.at(-1)?.msg).toBe('shutdown completed');
+  });
+});
+
+describe('run as root, from a directory', () => {
+  const root = process.getuid?.() === 0;
+  const notRoot = 'not running as root: only root runs PostgreSQL as another OS user';
+  let home: string;
+
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'tenantry-home-')); // mode 700, like root's home
+  });
+
+  afterAll(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('stops with one sentence when the postgres user cannot enter it (mode 700), and makes no data folder', async (context) => {
+    if (!root) context.skip(notRoot);
+    await chmod(home, 0o700);
+    const result = await runCli(['migrate'], { cwd: home, env: { TENANTRY_EMBEDDED_PG_PORT: '0' } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `tenantry: PostgreSQL cannot run as root, so Tenantry runs it as the OS user "postgres", which cannot enter ${home} (mode 700) ` +
+        `on the way to the data folder ${join(home, '.tenantry')}: set TENANTRY_DATA_DIR to a folder under a directory every user can enter ` +
+        '(such as /var/lib/tenantry), run Tenantry as a user other than root, or set DATABASE_URL to an external PostgreSQL.\n',
+    );
+    await expect(stat(join(home, '.tenantry'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('boots, migrates and stops the embedded cluster from a directory every user can enter', async (context) => {
+    if (!root) context.skip(notRoot);
+    await chmod(home, 0o755);
+    const result = await runCli(['migrate'], { cwd: home, env: { TENANTRY_EMBEDDED_PG_PORT: '0' } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('migrations applied');
+    expect((await stat(join(home, '.tenantry', 'pg', 'global', 'pg_control'))).isFile()).toBe(true);
   });
 });

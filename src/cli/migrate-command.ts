@@ -1,0 +1,21 @@
+// `tenantry migrate`: roles, schema migrations and the job queue's schema, on DATABASE_URL
+// or on the embedded cluster in the data folder.
+
+import { loadConfig } from '../config.js';
+import { migrate } from '../db/migrate.js';
+import { openDatabase } from '../db/open-database.js';
+import { migrateQueue } from '../jobs/migrate-queue.js';
+import { createLogger } from '../logger.js';
+
+export async function migrateCommand(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel, process.stderr);
+  if (config.databaseUrl) {
+    const applied = await migrate({ databaseUrl: config.databaseUrl, roles: config.roles });
+    await migrateQueue(config.databaseUrl, config.roles, logger);
+    logger.info({ applied }, applied.length ? 'migrations applied' : 'schema is current');
+  } else {
+    const database = await openDatabase(config, logger, { migrate: true });
+    await migrateQueue(database.url, config.roles, logger).finally(() => database.close());
+  }
+}
