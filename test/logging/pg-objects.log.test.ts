@@ -6,13 +6,18 @@ import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workerLogger } from '../../src/jobs/worker-logger.js';
+import { asRole } from '../../src/db/open-database.js';
 import { createLogger } from '../../src/logger.js';
+import { TEST_LOGIN_PASSWORD, TEST_ROLES } from '../support/roles.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 let database: TestDatabase;
+/** The request login's URL: it always carries a password (the admin URL may have none, e.g. under trust auth). */
+let loginUrl: string;
 
 beforeAll(async () => {
   database = await createTestDatabase();
+  loginUrl = asRole(database.url, TEST_ROLES.login, TEST_LOGIN_PASSWORD);
 });
 
 afterAll(async () => {
@@ -32,8 +37,9 @@ function capturingLogger() {
 }
 
 function expectNoPgInternals(output: string): void {
-  const password = decodeURIComponent(new URL(database.url).password);
-  if (password) expect(output).not.toContain(password);
+  expect(output).not.toContain(TEST_LOGIN_PASSWORD);
+  const adminPassword = decodeURIComponent(new URL(database.url).password);
+  if (adminPassword) expect(output).not.toContain(adminPassword);
   expect(output).not.toContain('secretKey');
   expect(output).not.toContain('connectionParameters');
   expect(output).not.toContain('_clients');
@@ -42,13 +48,13 @@ function expectNoPgInternals(output: string): void {
 
 describe('logging pg objects', () => {
   it('summarises a connected client, a pool and a connection string by host and database', async () => {
-    const client = new pg.Client({ connectionString: database.url });
+    const client = new pg.Client({ connectionString: loginUrl });
     await client.connect();
-    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    const pool = new pg.Pool({ connectionString: loginUrl, max: 1 });
     try {
       await pool.query('SELECT 1');
       const { logger, output } = capturingLogger();
-      logger.info({ client, nested: { pool, connection: client.connection }, connectionString: database.url }, 'pg objects');
+      logger.info({ client, nested: { pool, connection: client.connection }, connectionString: loginUrl }, 'pg objects');
       logger.error({ err: Object.assign(new Error('boom'), { client }) }, 'an error carrying its client');
       expectNoPgInternals(output());
       const [plain, failed] = output().split('\n').filter(Boolean).map((line) => JSON.parse(line));
@@ -66,7 +72,7 @@ describe('logging pg objects', () => {
   it('logs a dropped idle connection the way graphile-worker reports it, without the client', async () => {
     const { logger, output } = capturingLogger();
     const log = workerLogger(logger);
-    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    const pool = new pg.Pool({ connectionString: loginUrl, max: 1 });
     // graphile-worker's own handler for idle clients' errors; pg-pool sets err.client.
     const dropped = new Promise<Error>((resolve) => pool.once('error', resolve));
     pool.on('error', (error) => log.error(`PostgreSQL idle client generated error: ${error.message}`, { error }));
