@@ -213,7 +213,7 @@ export interface UsageRollupQueueTable {
 /** Effects written with a change and delivered after commit by the outbox relay (src/outbox). */
 export interface OutboxTable {
   tenant_id: TenantId;
-  id: Generated<string>;
+  id: string;
   topic: string;
   payload: Json<unknown>;
   attempts: Generated<number>;

@@ -3,7 +3,7 @@
 
 export interface OutboxMessage {
   readonly tenantId: string;
-  /** Increases with every row written: a tenant's messages arrive in this order. */
+  /** The row's id (a UUIDv7); a consumer may use it to recognise a message it has seen. */
   readonly id: string;
   readonly topic: string;
   readonly payload: unknown;

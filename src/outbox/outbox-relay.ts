@@ -1,6 +1,6 @@
 // Delivers the outbox after commit: woken by NOTIFY, polling as a fallback, as the service role.
 // Each pass locks the tenants it serves with transaction-level advisory locks, so two relays
-// never deliver the same tenant at once, and delivers each tenant's rows in id order.
+// never deliver the same tenant at once, and delivers each tenant's rows in the order written.
 
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -77,6 +77,11 @@ export class OutboxRelay {
     this.#kick();
   }
 
+  /** NOTIFY reaches it now; until then (and whenever the connection drops) only polling does. */
+  get listening(): boolean {
+    return this.#wakeup.listening;
+  }
+
   /** Stops listening and polling, and waits for the pass in progress. */
   async stop(): Promise<void> {
     this.#started = false;
@@ -128,7 +133,7 @@ export class OutboxRelay {
       const locked = await client.query<{ tenant_id: string }>(
         `SELECT h.tenant_id FROM (
            SELECT DISTINCT ON (tenant_id) tenant_id, available_at FROM outbox
-           WHERE dead_at IS NULL ORDER BY tenant_id, id
+           WHERE dead_at IS NULL ORDER BY tenant_id, created_at, id
          ) h
          WHERE CASE WHEN h.available_at <= now() THEN pg_try_advisory_xact_lock($1, hashtext(h.tenant_id::text)) ELSE false END
          LIMIT $2`,
@@ -145,9 +150,9 @@ export class OutboxRelay {
         `SELECT o.tenant_id, o.id, o.topic, o.payload, o.attempts, o.available_at <= now() AS due
          FROM unnest($1::uuid[]) AS t (tenant_id)
          CROSS JOIN LATERAL (
-           SELECT * FROM outbox WHERE tenant_id = t.tenant_id AND dead_at IS NULL ORDER BY id LIMIT $2
+           SELECT * FROM outbox WHERE tenant_id = t.tenant_id AND dead_at IS NULL ORDER BY created_at, id LIMIT $2
          ) o
-         ORDER BY o.tenant_id, o.id`,
+         ORDER BY o.tenant_id, o.created_at, o.id`,
         [tenants, this.#options.rowsPerTenant],
       );
       const byTenant = new Map<string, Row[]>();

@@ -24,6 +24,11 @@ export class OutboxWakeup {
     this.ensureListening();
   }
 
+  /** LISTEN is in place: a commit wakes the relay without waiting for the poll. */
+  get listening(): boolean {
+    return this.#client !== undefined;
+  }
+
   /** Connects and listens unless it already does (or is trying to). */
   ensureListening(): void {
     if (this.#closed || this.#client || this.#connecting) return;

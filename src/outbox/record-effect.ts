@@ -3,6 +3,7 @@
 
 import { sql } from 'kysely';
 import type { Tx } from '../db/database.js';
+import { newId } from '../db/ids.js';
 import { OUTBOX_CHANNEL } from './outbox-message.js';
 
 export interface Effect {
@@ -25,7 +26,7 @@ export interface Effect {
 export async function recordEffect(tx: Tx, tenantId: string, effect: Effect): Promise<void> {
   await tx
     .insertInto('outbox')
-    .values({ tenant_id: tenantId, topic: effect.topic, payload: JSON.stringify(effect.payload ?? null) })
+    .values({ tenant_id: tenantId, id: newId(), topic: effect.topic, payload: JSON.stringify(effect.payload ?? null) })
     .execute();
   // Delivered only if the transaction commits: the relay wakes as soon as the row is visible.
   await sql`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`.execute(tx);

@@ -72,7 +72,7 @@ export async function startOutboxFixture(): Promise<OutboxFixture> {
       });
     },
     async rows() {
-      const { rows } = await database.admin.query('SELECT tenant_id, topic, payload, attempts, dead_at, last_error FROM outbox ORDER BY id');
+      const { rows } = await database.admin.query('SELECT tenant_id, topic, payload, attempts, dead_at, last_error FROM outbox ORDER BY created_at, id');
       return rows;
     },
     async close() {
