@@ -114,7 +114,8 @@ export class OutboxRelay {
         try {
           await this.drain();
         } catch (error) {
-          this.#options.logger.warn({ err: error }, 'outbox relay pass failed; retrying on the next poll');
+          // While stopping, a pass cut short by the pools closing is expected; its rows wait.
+          if (this.#started) this.#options.logger.warn({ err: error }, 'outbox relay pass failed; retrying on the next poll');
         }
       } while (this.#again && this.#started);
     })().finally(() => {
