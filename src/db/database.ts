@@ -259,7 +259,7 @@ export class Database {
       }
       await client.query('COMMIT');
       release();
-      await this.#runEffects(unit.effects);
+      if (unit.effects.length > 0) await this.#runEffects(unit.effects);
       return result;
     } catch (error) {
       unit.open = false;
