@@ -51,6 +51,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     { name: 'http server', run: () => app.close(), withinMs: config.databaseLimits.transactionTimeoutMs + 1_000 },
     // graphile-worker asks running jobs to abort after 5 s, then fails them back to the queue.
     { name: 'job worker', run: () => services.jobs.stop(), withinMs: JOBS_STOP_WITHIN_MS },
+    // Undelivered rows stay in the outbox for the next relay; only the pass in flight is awaited.
+    { name: 'outbox relay', run: () => services.outbox.stop(), withinMs: RELEASE_WITHIN_MS },
     { name: 'request pool', run: () => endPool(pool), withinMs: RELEASE_WITHIN_MS },
     { name: 'background pool', run: () => endPool(backgroundPool), withinMs: RELEASE_WITHIN_MS },
     { name: 'service pool', run: () => endPool(servicePool), withinMs: RELEASE_WITHIN_MS },
@@ -62,6 +64,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     // The queue's schema is the owner's, created here (idempotent) before the worker looks for it.
     await migrateQueue(database.url, config.roles, logger);
     await services.jobs.start({ concurrency: 2 });
+    services.outbox.start();
     const address = await app.listen({ port: config.port, host: config.host });
     let stopping: Promise<void> | undefined;
     const stop = () => (stopping ??= shutDownInOrder(logger, steps));

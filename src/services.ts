@@ -9,6 +9,8 @@ import { Authenticator } from './auth/authenticate.js';
 import { CredentialThrottle } from './auth/credential-throttle.js';
 import type { CacheInvalidation } from './cache/cache-invalidation.js';
 import { createInvalidation } from './cache/create-invalidation.js';
+import { CACHE_INVALIDATION_TOPIC } from './cache/redis-transport.js';
+import { OutboxRelay } from './outbox/outbox-relay.js';
 import { databaseProfileLoader, TenantProfiles } from './cache/tenant-profiles.js';
 import { Sessions } from './auth/sessions.js';
 import type { Clock } from './clock.js';
@@ -49,6 +51,8 @@ export interface Services {
   readonly admitTenantRequest: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** The access hook calls it for every request on a user route (/v1/me, switch-tenant): the per-user rate limit. */
   readonly admitUserRequest: (userId: string, reply: FastifyReply) => Promise<void>;
+  /** Delivers the outbox after commit; started and stopped by the server, like the job worker. */
+  readonly outbox: OutboxRelay;
   /** Evicts cached plans, flags and settings on every instance; closed with the app. */
   readonly invalidation: CacheInvalidation;
   readonly platformCatalog: PlatformCatalog;
@@ -123,6 +127,12 @@ export function createServices({ config, jwt, pool, servicePool, queuePool, back
       dependencies: { db: backgroundDb, clock, config, logger },
       definitions: [purgeDeletedTenantsJob, rollUpUsageJob],
       schedules: [purgeSchedule, rollUpUsageSchedule],
+    }),
+    outbox: new OutboxRelay({
+      pool: servicePool ?? pool,
+      serviceRole: config.roles.service,
+      logger,
+      consumers: new Map([[CACHE_INVALIDATION_TOPIC, invalidation.outboxConsumer]]),
     }),
     invalidation,
     platformCatalog,

@@ -3,8 +3,9 @@
 // entries live only for the short degraded TTL. The degradation is logged once per outage.
 
 import type { Logger } from 'pino';
-import type { Tx } from '../db/database.js';
-import type { CacheEvent } from './cache-event.js';
+import { afterCommit, type Tx } from '../db/database.js';
+import type { OutboxConsumer } from '../outbox/outbox-message.js';
+import { decodeCacheEvent, type CacheEvent } from './cache-event.js';
 import type { InvalidationTransport } from './invalidation-transport.js';
 
 export type CacheEventHandler = (event: CacheEvent | 'all') => void;
@@ -64,21 +65,36 @@ export class CacheInvalidation {
     this.#handlers.push(handler);
   }
 
-  /** Call inside the transaction that makes the change. */
-  inTransaction(tx: Tx, event: CacheEvent): Promise<void> {
-    return this.#transport.inTransaction(tx, event);
+  /**
+   * Call inside the unit of work that makes the change. Once it commits this instance evicts
+   * at once (an after-commit effect: nothing to lose in a crash, the cache dies with the
+   * process) and the transport tells the others; if it rolls back, nothing happens.
+   *
+   * @example
+   *   await db.tenant(async (tx) => {
+   *     await tx.updateTable('tenants').set({ plan }).where('id', '=', tenantId).execute();
+   *     await invalidation.record(tx, { scope: 'tenant', tenantId });
+   *   });
+   */
+  async record(tx: Tx, event: CacheEvent): Promise<void> {
+    afterCommit(tx, () => this.evictHere(event));
+    await this.#transport.record(tx, event);
   }
 
-  /** Call once the change committed: evicts here at once, and tells the others. */
-  async committed(event: CacheEvent): Promise<void> {
+  /** Drops this instance's entries the event covers, and tells no one else. */
+  evictHere(event: CacheEvent): void {
     this.#dispatch(event);
-    try {
-      await this.#transport.afterCommit(event);
-    } catch (error) {
-      // The change is committed; others see it within the degraded TTL at worst.
-      this.#logger.warn({ err: error, transport: this.#transport.name }, 'cache invalidation not published');
-    }
   }
+
+  /** Delivers the invalidations the transport put in the outbox (see RedisTransport.record). */
+  readonly outboxConsumer: OutboxConsumer = async (message) => {
+    const event = decodeCacheEvent(JSON.stringify(message.payload));
+    if (!event) {
+      this.#logger.warn({ outbox_id: message.id, tenant_id: message.tenantId }, 'outbox cache invalidation not understood; dropped');
+      return;
+    }
+    await this.#transport.publish(event);
+  };
 
   close(): Promise<void> {
     return this.#transport.close();

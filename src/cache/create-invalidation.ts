@@ -13,7 +13,7 @@ const DEGRADED_TTL_MS = 2_000;
 
 export function createInvalidation(config: Config, pool: pg.Pool, logger: Logger): CacheInvalidation {
   const transport = config.redisUrl
-    ? new RedisTransport(config.redisUrl, config.cacheChannel)
+    ? new RedisTransport(config.redisUrl, config.cacheChannel, logger)
     : new PostgresTransport(pool.options, config.cacheChannel);
   const ttlMs = config.cacheTtlSeconds * 1000;
   const invalidation = new CacheInvalidation({

@@ -1,5 +1,5 @@
 // How a change reaches the other instances. Postgres sends NOTIFY inside the changing
-// transaction (so it is delivered only if the change commits); Redis publishes after commit.
+// transaction (delivered only if the change commits); Redis publishes from the outbox relay.
 
 import type { Tx } from '../db/database.js';
 import type { CacheEvent } from './cache-event.js';
@@ -16,9 +16,9 @@ export interface TransportListener {
 export interface InvalidationTransport {
   readonly name: 'redis' | 'postgres';
   start(listener: TransportListener): void;
-  /** Runs inside the changing transaction. */
-  inTransaction(tx: Tx, event: CacheEvent): Promise<void>;
-  /** Runs after the change committed. */
-  afterCommit(event: CacheEvent): Promise<void>;
+  /** Runs inside the changing transaction: makes sure the others hear of it once it commits. */
+  record(tx: Tx, event: CacheEvent): Promise<void>;
+  /** Tells the others now (the outbox relay's consumer; idempotent: an eviction twice is one). */
+  publish(event: CacheEvent): Promise<void>;
   close(): Promise<void>;
 }

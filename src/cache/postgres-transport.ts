@@ -30,11 +30,19 @@ export class PostgresTransport implements InvalidationTransport {
     void this.#connect(false);
   }
 
-  async inTransaction(tx: Tx, event: CacheEvent): Promise<void> {
+  /**
+   * NOTIFY is transactional already (sent at COMMIT, never on rollback), so no outbox row:
+   * it would add a write and a relay hop and deliver nothing NOTIFY does not.
+   */
+  async record(tx: Tx, event: CacheEvent): Promise<void> {
     await sql`SELECT pg_notify(${this.#channel}, ${encodeCacheEvent(event)})`.execute(tx);
   }
 
-  async afterCommit(): Promise<void> {}
+  /** For outbox rows an instance on Redis wrote, should the deployment have moved off Redis since. */
+  async publish(event: CacheEvent): Promise<void> {
+    if (!this.#client) throw new Error('the invalidation listener is not connected');
+    await this.#client.query('SELECT pg_notify($1, $2)', [this.#channel, encodeCacheEvent(event)]);
+  }
 
   async close(): Promise<void> {
     this.#closed = true;

@@ -1,10 +1,17 @@
-// Invalidation through Redis pub/sub, when REDIS_URL is set. Publishing happens after
-// commit; the subscriber connection is separate (a subscribed Redis connection can do
-// nothing else). Redis down or stalled never fails nor holds a request: callers shorten their TTL.
+// Invalidation through Redis pub/sub, when REDIS_URL is set. A tenant's change is recorded in
+// the outbox and published by the relay, so a crash after commit cannot lose it; the subscriber
+// connection is separate (a subscribed Redis connection can do nothing else). Redis down or
+// stalled never fails nor holds a request: callers shorten their TTL.
 
 import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { afterCommit, type Tx } from '../db/database.js';
+import { recordEffect } from '../outbox/record-effect.js';
 import { decodeCacheEvent, encodeCacheEvent, type CacheEvent } from './cache-event.js';
 import type { InvalidationTransport, TransportListener } from './invalidation-transport.js';
+
+/** The outbox topic of cache invalidations; its consumer publishes them. */
+export const CACHE_INVALIDATION_TOPIC = 'cache.invalidate';
 
 /** A command Redis has not answered within this long fails: a committed change is answered promptly. */
 const COMMAND_TIMEOUT_MS = 500;
@@ -16,13 +23,15 @@ export class RedisTransport implements InvalidationTransport {
   readonly #publisher: Redis;
   readonly #subscriber: Redis;
   readonly #channel: string;
+  readonly #logger: Logger;
   #everReady = false;
   #closed = false;
   #heartbeat: NodeJS.Timeout | undefined;
   /** The last heartbeat went unanswered: the next answered one means messages may have been missed. */
   #silent = false;
 
-  constructor(url: string, channel: string) {
+  constructor(url: string, channel: string, logger: Logger) {
+    this.#logger = logger;
     const options = {
       // Fail fast instead of queueing while Redis is away: the TTL covers the gap.
       enableOfflineQueue: false,
@@ -66,9 +75,25 @@ export class RedisTransport implements InvalidationTransport {
     this.#heartbeat.unref();
   }
 
-  async inTransaction(): Promise<void> {}
+  /**
+   * A tenant's change goes through the outbox (tenant-scoped, so platform changes cannot):
+   * those are published after commit, and a crash in between leaves the others stale for at
+   * most their cache TTL.
+   */
+  async record(tx: Tx, event: CacheEvent): Promise<void> {
+    if (event.scope === 'tenant') {
+      await recordEffect(tx, event.tenantId, { topic: CACHE_INVALIDATION_TOPIC, payload: event });
+      return;
+    }
+    afterCommit(tx, () =>
+      this.publish(event).catch((error: unknown) => {
+        // Committed; the others see it within the degraded TTL at worst.
+        this.#logger.warn({ err: error, transport: this.name }, 'cache invalidation not published');
+      }),
+    );
+  }
 
-  async afterCommit(event: CacheEvent): Promise<void> {
+  async publish(event: CacheEvent): Promise<void> {
     await this.#publisher.publish(this.#channel, encodeCacheEvent(event));
   }
 

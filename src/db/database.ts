@@ -25,6 +25,29 @@ export type Tx = Kysely<Tables>;
 export type Work<T> = (tx: Tx) => Promise<T>;
 /** A unit of work that is exactly one statement, handed over unexecuted (a query builder). */
 export type Statement<Row> = (tx: Tx) => Compilable<Row>;
+/** Work for after a unit commits: may be lost in a crash (the outbox is for what must not be). */
+export type AfterCommitEffect = () => unknown;
+
+/** The open unit each handle belongs to, so afterCommit(tx, …) finds it without ambient state. */
+const unitsByHandle = new WeakMap<Tx, Unit>();
+
+/**
+ * Runs `effect` once the unit of work `tx` belongs to has committed, never if it rolls back.
+ * Effects run in the order registered, before the unit's promise resolves; one that fails is
+ * logged and does not fail the committed unit. Call it inside the work of db.tenant(),
+ * db.identity() or db.service().
+ *
+ * @example
+ *   await db.tenant(async (tx) => {
+ *     await tx.updateTable('tenants').set({ plan: 'pro' }).execute();
+ *     afterCommit(tx, () => profiles.invalidate(tenantId));
+ *   });
+ */
+export function afterCommit(tx: Tx, effect: AfterCommitEffect): void {
+  const unit = unitsByHandle.get(tx);
+  if (!unit?.open) throw new TenantScopeViolation('afterCommit() needs the handle of a unit of work that is still running');
+  unit.effects.push(effect);
+}
 
 /** Settings an identity-scoped unit of work may carry before a tenant is known. */
 export interface IdentityScope {
@@ -186,6 +209,18 @@ export class Database {
     return this.#pool.end();
   }
 
+  /** Outside the unit (its connection is back in the pool), so an effect may open units of its own. */
+  async #runEffects(effects: readonly AfterCommitEffect[]): Promise<void> {
+    for (const effect of effects) {
+      try {
+        await effect();
+      } catch (error) {
+        // The change is committed and the caller is told so; the effect's owner reads the log.
+        this.#logger.error({ err: error }, 'after-commit effect failed');
+      }
+    }
+  }
+
   #plugins(filter: TenantScopePlugin): KyselyPlugin[] {
     return this.#queryFilter ? [filter] : [];
   }
@@ -210,7 +245,7 @@ export class Database {
     // trip, and PostgreSQL still applies them first. No parameters: simple protocol.
     const setup = Promise.all([client.query('BEGIN'), client.query([`SET LOCAL ROLE "${role}"`, ...settings].join('; '))]);
     setup.catch(() => {}); // observed below, whichever way the work ends
-    const unit: Unit = { open: true, sanctioned: new Set() };
+    const unit: Unit = { open: true, sanctioned: new Set(), effects: [] };
     try {
       const result = await insideUnit(() => work(this.#kysely(client, plugins, unit)));
       await setup;
@@ -224,6 +259,7 @@ export class Database {
       }
       await client.query('COMMIT');
       release();
+      if (unit.effects.length > 0) await this.#runEffects(unit.effects);
       return result;
     } catch (error) {
       unit.open = false;
@@ -250,7 +286,7 @@ export class Database {
       // Compiled through a Kysely bound to this client, so the tenant filter applies as usual;
       // the handle is closed at once: only the compiled statement is sent, and only when that
       // Kysely's executor compiled it (not a hand-made Compilable).
-      const unit: Unit = { open: false, sanctioned: new Set() };
+      const unit: Unit = { open: false, sanctioned: new Set(), effects: [] };
       const compiled = statement(this.#kysely(client, plugins, unit)).compile();
       if (!unit.sanctioned.has(compiled.sql)) {
         throw new TenantScopeViolation('a scoped statement must be built by the query builder of its unit of work');
@@ -301,14 +337,17 @@ export class Database {
     const tx = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: single as unknown as pg.Pool }), plugins });
     sanctionCompiledSql(tx.getExecutor(), unit.sanctioned);
     for (const method of SEALED_METHODS) seal(tx, method);
+    unitsByHandle.set(tx, unit);
     return tx;
   }
 }
 
-/** One unit of work's state: whether its handle may still run queries, and what it compiled. */
+/** One unit of work's state: whether its handle may still run queries, what it compiled, what runs after commit. */
 interface Unit {
   open: boolean;
   readonly sanctioned: Set<string>;
+  /** Registered by afterCommit(); run only once COMMIT succeeded. */
+  readonly effects: AfterCommitEffect[];
 }
 
 function seal(target: object, method: string): void {

@@ -210,6 +210,20 @@ export interface UsageRollupQueueTable {
   deleted_at: NullableTimestamp;
 }
 
+/** Effects written with a change and delivered after commit by the outbox relay (src/outbox). */
+export interface OutboxTable {
+  tenant_id: TenantId;
+  id: string;
+  topic: string;
+  payload: Json<unknown>;
+  attempts: Generated<number>;
+  available_at: Timestamp;
+  last_error: string | null;
+  dead_at: NullableTimestamp;
+  created_at: CreatedAt;
+  deleted_at: NullableTimestamp;
+}
+
 /** One row, locked by the rollup run in progress so runs never overlap. */
 export interface UsageRollupStateTable {
   id: Generated<boolean>;
@@ -304,6 +318,7 @@ export interface Tables {
   usage_warnings: UsageWarningsTable;
   usage_rollup_queue: UsageRollupQueueTable;
   usage_rollup_state: UsageRollupStateTable;
+  outbox: OutboxTable;
 }
 
 export type Tenant = Selectable<TenantsTable>;

@@ -3,6 +3,7 @@
 // order and purge deletes in it. Catalog tests fail when a tenant table is missing here.
 
 export const TENANT_TABLE_ORDER = [
+  'outbox',
   'usage_rollup_queue',
   'usage_warnings',
   'usage_counters',

@@ -183,12 +183,10 @@ export class FlagAdministration {
 
   async #change<T>(event: CacheEvent, work: (tx: Tx) => Promise<T>): Promise<T> {
     const reason = event.scope === 'platform' ? 'platform admin: change flags' : 'platform admin: change a tenant flag override';
-    const result = await this.db.service(reason, async (tx) => {
+    return this.db.service(reason, async (tx) => {
       const value = await work(tx);
-      await this.invalidation.inTransaction(tx, event);
+      await this.invalidation.record(tx, event);
       return value;
     });
-    await this.invalidation.committed(event);
-    return result;
   }
 }

@@ -43,9 +43,8 @@ export class OverrideManagement {
         )
         .execute();
       await recordAudit(tx, { action: 'flag_override.set', target: `flag:${flagKey}`, before: before ? { value: before.value } : null, after: { value } });
-      await this.invalidation.inTransaction(tx, { scope: 'tenant', tenantId });
+      await this.invalidation.record(tx, { scope: 'tenant', tenantId });
     });
-    await this.invalidation.committed({ scope: 'tenant', tenantId });
   }
 
   async remove(flagKey: string): Promise<void> {
@@ -56,9 +55,8 @@ export class OverrideManagement {
       if (!before) throw new AppError('not-found', `this tenant has no override of "${flagKey}"`);
       await tx.deleteFrom('flag_overrides').where('id', '=', before.id).execute();
       await recordAudit(tx, { action: 'flag_override.removed', target: `flag:${flagKey}`, before: { value: before.value }, after: null });
-      await this.invalidation.inTransaction(tx, { scope: 'tenant', tenantId });
+      await this.invalidation.record(tx, { scope: 'tenant', tenantId });
     });
-    await this.invalidation.committed({ scope: 'tenant', tenantId });
   }
 
   async #editableFlag(flagKey: string): Promise<FlagDefinition> {

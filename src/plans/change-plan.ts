@@ -19,7 +19,7 @@ export async function changeTenantPlan(
     throw new AppError('validation-failed', `no plan "${planKey}"; GET /v1/plans lists them`, { field: 'plan' });
   }
   const tenantId = currentTenantId();
-  const changed = await db.tenant(async (tx) => {
+  return db.tenant(async (tx) => {
     const tenant = await tx
       .selectFrom('tenants')
       .select('plan')
@@ -31,10 +31,8 @@ export async function changeTenantPlan(
     if (tenant.plan !== planKey) {
       await tx.updateTable('tenants').set({ plan: planKey, updated_at: now }).where('id', '=', tenantId).execute();
       await recordAudit(tx, { action: 'plan.changed', target: 'plan', before: { plan: tenant.plan }, after: { plan: planKey } });
-      await invalidation.inTransaction(tx, { scope: 'tenant', tenantId });
+      await invalidation.record(tx, { scope: 'tenant', tenantId });
     }
     return { plan: planKey, previousPlan: tenant.plan };
   });
-  if (changed.plan !== changed.previousPlan) await invalidation.committed({ scope: 'tenant', tenantId });
-  return changed;
 }

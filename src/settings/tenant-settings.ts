@@ -87,7 +87,7 @@ export class TenantSettings {
       throw new AppError('validation-failed', errors.map((error) => `${error.field} ${error.message}`).join('; '), { errors });
     }
     const tenantId = currentTenantId();
-    const changed = await this.db.tenant(async (tx) => {
+    await this.db.tenant(async (tx) => {
       const row = await tx
         .selectFrom('tenants')
         .select(['settings', 'branding'])
@@ -109,16 +109,14 @@ export class TenantSettings {
         if (value === null) delete target[key];
         else target[key] = value;
       }
-      if (Object.keys(after).length === 0) return false;
+      if (Object.keys(after).length === 0) return;
       await tx
         .updateTable('tenants')
         .set({ settings: JSON.stringify(settings), branding: JSON.stringify(branding), updated_at: now })
         .where('id', '=', tenantId)
         .execute();
       await recordAudit(tx, { action: 'settings.changed', target: 'settings', before, after });
-      await this.invalidation.inTransaction(tx, { scope: 'tenant', tenantId });
-      return true;
+      await this.invalidation.record(tx, { scope: 'tenant', tenantId });
     });
-    if (changed) await this.invalidation.committed({ scope: 'tenant', tenantId });
   }
 }

@@ -17,10 +17,14 @@ export function crossInstanceScenarios(env: () => Record<string, string>): void 
     const b = await startInstance(a.database, shared);
     await connected(a.services);
     await connected(b.services);
+    // As each server does: a relay per instance delivers the outbox (Redis' invalidations).
+    a.services.outbox.start();
+    b.services.outbox.start();
     return {
       a,
       b,
       async close() {
+        await Promise.all([a.services.outbox.stop(), b.services.outbox.stop()]);
         await b.close();
         await a.close();
       },

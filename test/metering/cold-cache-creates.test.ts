@@ -23,8 +23,8 @@ async function withProject(tenant: SignedUpTenant): Promise<SignedUpTenant & { p
 /** Every cache a task create reads goes stale at once, as after a TTL expiry or an invalidation. */
 async function coldCaches(): Promise<void> {
   const { invalidation, metering } = testApp.services;
-  await invalidation.committed({ scope: 'platform' });
-  for (const tenant of [busy, bystander]) await invalidation.committed({ scope: 'tenant', tenantId: tenant.tenantId });
+  invalidation.evictHere({ scope: 'platform' });
+  for (const tenant of [busy, bystander]) invalidation.evictHere({ scope: 'tenant', tenantId: tenant.tenantId });
   metering.catalog.invalidate();
 }
 

@@ -1,6 +1,7 @@
 // Takes a test database back a few migrations (their Down sections), so a test can store
 // data the way older code did and then check what the newer migrations make of it.
 
+import { readdirSync } from 'node:fs';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import { MIGRATIONS_DIR, MIGRATIONS_TABLE, migrate } from '../../src/db/migrate.js';
@@ -30,6 +31,16 @@ export async function migrateDown(databaseUrl: string, count: number): Promise<v
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The migration named and every later one, in order: what to take back to test it, and what
+ * migrating up applies again (so a test does not break when a newer migration lands).
+ */
+export function migrationsFrom(first: string): string[] {
+  const names = readdirSync(MIGRATIONS_DIR).filter((file) => file.endsWith('.sql')).map((file) => file.replace(/\.sql$/, '')).sort();
+  if (!names.includes(first)) throw new Error(`no migration ${first}`);
+  return names.filter((name) => name >= first);
 }
 
 /** Applies every pending migration again, as `tenantry migrate` would. */

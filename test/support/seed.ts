@@ -86,6 +86,7 @@ export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededT
     `INSERT INTO usage_warnings (tenant_id, metric, period_start, threshold, used, limit_value) VALUES ($1, 'tasks', $2, 80, 1, 1)`,
     [tenantId, LONG_AGO],
   );
+  await admin.query(`INSERT INTO outbox (tenant_id, id, topic, payload) VALUES ($1, gen_random_uuid(), 'seed.effect', $2)`, [tenantId, { secret: `secret-outbox-${label}` }]);
 
   const counts = await tenantRowCounts(admin, tenantId);
   const empty = TENANT_TABLE_ORDER.filter((table) => counts[table] === 0);

@@ -55,7 +55,8 @@ async function populatedTenant(): Promise<SignedUpTenant & { projectId: string }
      INSERT INTO invitations (tenant_id, id, email, role, token_hash, expires_at)
        VALUES ($1, gen_random_uuid(), 'pending@example.test', 'member', '\\x01', now() + interval '7 days');
      INSERT INTO flag_overrides (tenant_id, id, flag_key, value, created_by) VALUES ($1, gen_random_uuid(), 'dark_mode', 'true', 'test');
-     INSERT INTO audit_log (tenant_id, id, actor, action, target) VALUES ($1, gen_random_uuid(), 'test', 'test.seeded', 'seed')`.replace(/\$1/g, `'${tenant.tenantId}'`),
+     INSERT INTO audit_log (tenant_id, id, actor, action, target) VALUES ($1, gen_random_uuid(), 'test', 'test.seeded', 'seed');
+     INSERT INTO outbox (tenant_id, id, topic) VALUES ($1, gen_random_uuid(), 'test.effect')`.replace(/\$1/g, `'${tenant.tenantId}'`),
   );
   return { ...tenant, projectId };
 }

@@ -29,7 +29,7 @@ export async function softDeleteTenant(
   confirmation: string,
 ): Promise<DeletedTenant> {
   const now = clock.now();
-  const deleted = await db.tenant(async (tx) => {
+  return db.tenant(async (tx) => {
     // FOR UPDATE: a concurrent second delete waits, then finds the tenant gone.
     const tenant = await tx
       .selectFrom('tenants')
@@ -51,9 +51,7 @@ export async function softDeleteTenant(
       .set({ status: 'deleted', deleted_at: now, updated_at: now })
       .where('id', '=', tenantId)
       .execute();
-    await invalidation.inTransaction(tx, { scope: 'tenant', tenantId });
+    await invalidation.record(tx, { scope: 'tenant', tenantId });
     return { id: tenant.id, slug: tenant.slug, deletedAt: now, purgeAfter: new Date(now.getTime() + retentionDays * 86_400_000) };
   });
-  await invalidation.committed({ scope: 'tenant', tenantId });
-  return deleted;
 }

@@ -1,0 +1,18 @@
+// What the relay hands a consumer, and what a consumer is: one async function per topic that
+// may see the same message more than once (delivery is at least once), so it must be idempotent.
+
+export interface OutboxMessage {
+  readonly tenantId: string;
+  /** The row's id (a UUIDv7); a consumer may use it to recognise a message it has seen. */
+  readonly id: string;
+  readonly topic: string;
+  readonly payload: unknown;
+  /** Failed deliveries so far (0 on the first). */
+  readonly attempts: number;
+}
+
+/** Resolves when the effect is done; a rejection is retried with backoff. */
+export type OutboxConsumer = (message: OutboxMessage) => Promise<void>;
+
+/** The relay listens here; recording an effect notifies it in the same transaction. */
+export const OUTBOX_CHANNEL = 'tenantry_outbox';

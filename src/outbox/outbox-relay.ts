@@ -1,0 +1,222 @@
+// Delivers the outbox after commit: woken by NOTIFY, polling as a fallback, as the service role.
+// Each pass locks the tenants it serves with transaction-level advisory locks, so two relays
+// never deliver the same tenant at once, and delivers each tenant's rows in the order written.
+
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { OUTBOX_CHANNEL, type OutboxConsumer, type OutboxMessage } from './outbox-message.js';
+import { OutboxWakeup } from './outbox-wakeup.js';
+
+export interface OutboxRelayOptions {
+  /** A pool whose login may SET ROLE to the service role (the service pool). */
+  readonly pool: pg.Pool;
+  readonly serviceRole: string;
+  readonly logger: Logger;
+  /** topic -> consumer. A topic with none is retried like a failure (a newer instance may know it). */
+  readonly consumers: ReadonlyMap<string, OutboxConsumer>;
+  /** How often to look without being woken (a lost NOTIFY, a row whose backoff ended). */
+  readonly pollIntervalMs?: number;
+  /** Tenants served per pass, and rows per tenant. */
+  readonly tenantsPerPass?: number;
+  readonly rowsPerTenant?: number;
+  /** A row failing this often is parked (dead_at) and its tenant's later rows go on. */
+  readonly maxAttempts?: number;
+  /** Backoff after the n-th failure: min(maxBackoffMs, baseBackoffMs * 2^(n-1)). */
+  readonly baseBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** A consumer that has not settled by then counts as failed (its row is retried). */
+  readonly deliveryTimeoutMs?: number;
+}
+
+/** Namespaces the relay's advisory locks (the first key of the two-key form): "outb". */
+const LOCK_CLASS = 0x6f757462;
+
+interface Row {
+  tenant_id: string;
+  id: string;
+  topic: string;
+  payload: unknown;
+  attempts: number;
+  due: boolean;
+}
+
+export class OutboxRelay {
+  readonly #options: Required<Omit<OutboxRelayOptions, 'consumers'>>;
+  readonly #consumers: ReadonlyMap<string, OutboxConsumer>;
+  readonly #wakeup: OutboxWakeup;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #started = false;
+
+  constructor(options: OutboxRelayOptions) {
+    this.#options = {
+      pollIntervalMs: 1_000,
+      tenantsPerPass: 50,
+      rowsPerTenant: 20,
+      maxAttempts: 10,
+      baseBackoffMs: 1_000,
+      maxBackoffMs: 300_000,
+      deliveryTimeoutMs: 10_000,
+      ...options,
+    };
+    this.#consumers = options.consumers;
+    this.#wakeup = new OutboxWakeup(options.pool.options, OUTBOX_CHANNEL, () => this.#kick());
+  }
+
+  /** Listens and polls until stop(). Idempotent. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#wakeup.start();
+    this.#timer = setInterval(() => {
+      this.#wakeup.ensureListening();
+      this.#kick();
+    }, this.#options.pollIntervalMs);
+    this.#timer.unref();
+    this.#kick();
+  }
+
+  /** NOTIFY reaches it now; until then (and whenever the connection drops) only polling does. */
+  get listening(): boolean {
+    return this.#wakeup.listening;
+  }
+
+  /** Stops listening and polling, and waits for the pass in progress. */
+  async stop(): Promise<void> {
+    this.#started = false;
+    clearInterval(this.#timer);
+    await this.#wakeup.close();
+    await this.#running;
+  }
+
+  /**
+   * Delivers everything due now, pass after pass, and returns how many rows it delivered.
+   * Tenants another relay is serving are left to it.
+   */
+  async drain(): Promise<number> {
+    let delivered = 0;
+    for (;;) {
+      const pass = await this.#pass();
+      delivered += pass.delivered;
+      if (pass.tenants === 0) return delivered;
+    }
+  }
+
+  #kick(): void {
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = (async () => {
+      do {
+        this.#again = false;
+        try {
+          await this.drain();
+        } catch (error) {
+          // While stopping, a pass cut short by the pools closing is expected; its rows wait.
+          if (this.#started) this.#options.logger.warn({ err: error }, 'outbox relay pass failed; retrying on the next poll');
+        }
+      } while (this.#again && this.#started);
+    })().finally(() => {
+      this.#running = undefined;
+    });
+  }
+
+  /** One transaction: lock due tenants, read their rows afresh, deliver, delete or reschedule. */
+  async #pass(): Promise<{ tenants: number; delivered: number }> {
+    const client = await this.#options.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(`BEGIN; SET LOCAL ROLE ${pg.escapeIdentifier(this.#options.serviceRole)}`);
+      // Each tenant's head row decides whether it is due; the lock is tried only for due heads
+      // (the CASE), and a tenant another relay holds is skipped, not waited for.
+      const locked = await client.query<{ tenant_id: string }>(
+        `SELECT h.tenant_id FROM (
+           SELECT DISTINCT ON (tenant_id) tenant_id, available_at FROM outbox
+           WHERE dead_at IS NULL ORDER BY tenant_id, created_at, id
+         ) h
+         WHERE CASE WHEN h.available_at <= now() THEN pg_try_advisory_xact_lock($1, hashtext(h.tenant_id::text)) ELSE false END
+         LIMIT $2`,
+        [LOCK_CLASS, this.#options.tenantsPerPass],
+      );
+      const tenants = locked.rows.map((row) => row.tenant_id);
+      if (tenants.length === 0) {
+        await client.query('COMMIT');
+        return { tenants: 0, delivered: 0 };
+      }
+      // A new statement, so a new snapshot: rows another relay delivered (and committed) before
+      // we got its tenant's lock are gone here, and are not delivered twice.
+      const { rows } = await client.query<Row>(
+        `SELECT o.tenant_id, o.id, o.topic, o.payload, o.attempts, o.available_at <= now() AS due
+         FROM unnest($1::uuid[]) AS t (tenant_id)
+         CROSS JOIN LATERAL (
+           SELECT * FROM outbox WHERE tenant_id = t.tenant_id AND dead_at IS NULL ORDER BY created_at, id LIMIT $2
+         ) o
+         ORDER BY o.tenant_id, o.created_at, o.id`,
+        [tenants, this.#options.rowsPerTenant],
+      );
+      const byTenant = new Map<string, Row[]>();
+      for (const row of rows) byTenant.set(row.tenant_id, [...(byTenant.get(row.tenant_id) ?? []), row]);
+      const counts = await Promise.all([...byTenant.values()].map((queue) => this.#deliverInOrder(client, queue)));
+      await client.query('COMMIT');
+      return { tenants: tenants.length, delivered: counts.reduce((sum, count) => sum + count, 0) };
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Stops at the first failure: a tenant's later rows never overtake an undelivered one. */
+  async #deliverInOrder(client: pg.PoolClient, queue: Row[]): Promise<number> {
+    let delivered = 0;
+    for (const row of queue) {
+      if (!row.due) break;
+      const message: OutboxMessage = { tenantId: row.tenant_id, id: row.id, topic: row.topic, payload: row.payload, attempts: row.attempts };
+      try {
+        await this.#deliver(message);
+      } catch (error) {
+        await this.#failed(client, message, error);
+        break;
+      }
+      await client.query('DELETE FROM outbox WHERE tenant_id = $1 AND id = $2', [row.tenant_id, row.id]);
+      delivered += 1;
+    }
+    return delivered;
+  }
+
+  async #deliver(message: OutboxMessage): Promise<void> {
+    const consumer = this.#consumers.get(message.topic);
+    if (!consumer) throw new Error(`no consumer for outbox topic "${message.topic}"`);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`outbox consumer of "${message.topic}" did not finish within ${this.#options.deliveryTimeoutMs} ms`)), this.#options.deliveryTimeoutMs);
+    });
+    try {
+      await Promise.race([consumer(message), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #failed(client: pg.PoolClient, message: OutboxMessage, error: unknown): Promise<void> {
+    const attempts = message.attempts + 1;
+    const dead = attempts >= this.#options.maxAttempts;
+    const backoffMs = Math.min(this.#options.maxBackoffMs, this.#options.baseBackoffMs * 2 ** (attempts - 1));
+    const reason = error instanceof Error ? error.message : String(error);
+    await client.query(
+      `UPDATE outbox SET attempts = $3, last_error = $4,
+         available_at = now() + make_interval(secs => $5::double precision / 1000),
+         dead_at = CASE WHEN $6 THEN now() END
+       WHERE tenant_id = $1 AND id = $2`,
+      [message.tenantId, message.id, attempts, reason.slice(0, 1000), backoffMs, dead],
+    );
+    const fields = { err: error, tenant_id: message.tenantId, outbox_id: message.id, topic: message.topic, attempts };
+    if (dead) this.#options.logger.error(fields, 'outbox message parked after its last attempt; the tenant\'s later messages go on');
+    else this.#options.logger.warn({ ...fields, retry_in_ms: backoffMs }, 'outbox delivery failed; retrying with backoff');
+  }
+}
