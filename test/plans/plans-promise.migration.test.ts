@@ -72,7 +72,7 @@ describe('migration 0008 (plans promise only what is enforced)', () => {
       },
     ]);
 
-    const undone = await migrateDown(database.url, '0008_plans_promise_what_is_enforced');
+    expect(await migrateDown(database.url, '0008_plans_promise_what_is_enforced')).toEqual(undone);
     expect((await limits()).free).toEqual(seeded.free);
     expect(await rows("SELECT plan_key, value FROM flag_plan_defaults WHERE flag_key = 'sso'")).toEqual([{ plan_key: 'enterprise', value: true }]);
     expect(await migrateUp(database.url)).toEqual(undone);
