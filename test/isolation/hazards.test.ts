@@ -102,7 +102,7 @@ describe('the login role requests connect with', () => {
     const login = new pg.Client({ connectionString: asRole(database.url, TEST_ROLES.login, TEST_LOGIN_PASSWORD) });
     await login.connect();
     try {
-      for (const table of [...TENANT_TABLES, 'tenants', 'users', 'sessions', 'service_role_audit']) {
+      for (const table of [...TENANT_TABLES, 'tenants', 'tenant_registry', 'users', 'user_credentials', 'sessions', 'service_role_audit']) {
         await expect(login.query(`SELECT 1 FROM ${table} LIMIT 1`), table).rejects.toThrow(/permission denied/);
       }
     } finally {
