@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import { AcceptInvitationBody, LoginBody, LogoutBody, MeView, RefreshBody, SwitchTenantBody, TokenPairView } from './auth.schemas.js';
 import { bearerChallenge } from './authenticate.js';
 import { verifyPassword } from './passwords.js';
-import { findUserByEmail, findUserById } from './user-repository.js';
+import { findCredentialsByEmail, findUserById } from './user-repository.js';
 import { access, signedInUser } from '../http/access.js';
 import { problems } from '../http/common-schemas.js';
 import { AppError } from '../http/problems.js';
@@ -40,8 +40,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
     async (request, reply) => {
       const { email, password, tenant } = request.body;
       services.credentialThrottle.admit(reply, request.ip, email);
-      const user = await db.identity({}, (tx) => findUserByEmail(tx, email));
-      const valid = await verifyPassword(user?.status === 'active' ? user.password_hash : null, password);
+      const user = await db.identity({ email }, findCredentialsByEmail);
+      const valid = await verifyPassword(user?.status === 'active' ? user.passwordHash : null, password);
       if (!user || !valid) throw new AppError('invalid-credentials');
       return db.identity({ userId: user.id }, async (tx) => {
         const memberships = await listMembershipsOfUser(tx, user.id);
@@ -96,7 +96,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       if (principal?.kind === 'api_key') {
         throw new AppError('forbidden', 'an API key is not a session and is not ended by logout; revoke it with DELETE /v1/api-keys/{id}');
       }
-      if (principal?.kind === 'user') await sessions.revoke(principal.sessionFamilyId);
+      if (principal?.kind === 'user') await sessions.revoke(principal.userId, principal.sessionFamilyId);
       if (refreshToken) await sessions.revokeByRefreshToken(refreshToken);
       return reply.code(204).send(null);
     },

@@ -76,12 +76,12 @@ export class Authenticator {
     const candidates = await this.db.identity({ apiKeyPrefix: parsed.prefix }, (tx) =>
       tx
         .selectFrom('api_keys as k')
-        .innerJoin('tenants as t', 't.id', 'k.tenant_id')
+        // Only live tenants are in the registry.
+        .innerJoin('tenant_registry as t', 't.id', 'k.tenant_id')
         .select(['k.id', 'k.tenant_id', 'k.secret_hash', 'k.role', 'k.scopes', 'k.created_by', 'k.last_used_at', 'k.expires_at'])
         .where('k.prefix', '=', parsed.prefix)
         .where('k.revoked_at', 'is', null)
         .where('k.deleted_at', 'is', null)
-        .where('t.deleted_at', 'is', null)
         .execute(),
     );
     const now = this.clock.now();

@@ -1,7 +1,8 @@
 // Refresh-token sessions. Each refresh rotates the token within its family; presenting an
-// already-rotated token is treated as theft and revokes the whole family.
+// already-rotated token is treated as theft and revokes the whole family. RLS shows a unit
+// only the session of the refresh token it names, or the family of the user it names, and
+// lets it write only that user's sessions (migration 0010).
 
-import { sql } from 'kysely';
 import type { Tx } from '../db/database.js';
 import { newId } from '../db/ids.js';
 
@@ -32,6 +33,11 @@ export async function insertSession(
     .execute();
 }
 
+/** Identity scope with `refreshTokenHash`: whose session, of which family, the token is. */
+export function findSessionOwner(tx: Tx, tokenHash: Buffer): Promise<{ user_id: string; family_id: string } | undefined> {
+  return tx.selectFrom('sessions').select(['user_id', 'family_id']).where('token_hash', '=', tokenHash).executeTakeFirst();
+}
+
 /** Locks the row so two concurrent refreshes of one token cannot both succeed. */
 export function findSessionForUpdate(tx: Tx, tokenHash: Buffer): Promise<SessionRow | undefined> {
   return tx
@@ -53,16 +59,4 @@ export async function revokeFamily(tx: Tx, familyId: string, now: Date): Promise
     .where('family_id', '=', familyId)
     .where('revoked_at', 'is', null)
     .execute();
-}
-
-/** A family is live while it has a token that is neither revoked nor expired. */
-export async function isFamilyLive(tx: Tx, familyId: string, now: Date): Promise<boolean> {
-  const row = await tx
-    .selectFrom('sessions')
-    .select(sql<number>`1`.as('live'))
-    .where('family_id', '=', familyId)
-    .where('revoked_at', 'is', null)
-    .where('expires_at', '>', now)
-    .executeTakeFirst();
-  return row !== undefined;
 }

@@ -3,7 +3,7 @@
 
 import type { AccessTokens } from './access-tokens.js';
 import { randomSecret, sha256 } from './opaque-tokens.js';
-import { findSessionForUpdate, insertSession, markRotated, revokeFamily } from './session-repository.js';
+import { findSessionForUpdate, findSessionOwner, insertSession, markRotated, revokeFamily } from './session-repository.js';
 import type { Clock } from '../clock.js';
 import type { Database, Tx } from '../db/database.js';
 import { newId } from '../db/ids.js';
@@ -26,7 +26,10 @@ export class Sessions {
     private readonly refreshTtlSeconds: number,
   ) {}
 
-  /** Starts a session family inside the caller's transaction (sign-up and login share it). */
+  /**
+   * Starts a session family inside the caller's transaction (sign-up and login share it),
+   * which must name the user (`userId`): RLS lets a unit write only that user's sessions.
+   */
   async start(tx: Tx, userId: string, tenantId: string | null, familyId: string = newId()): Promise<TokenPair> {
     const refreshToken = REFRESH_PREFIX + randomSecret();
     const expiresAt = new Date(this.clock.now().getTime() + this.refreshTtlSeconds * 1000);
@@ -35,11 +38,18 @@ export class Sessions {
     return { accessToken: access.token, refreshToken, expiresIn: access.expiresIn, tokenType: 'Bearer' };
   }
 
-  /** Exchanges a refresh token for a new pair. Any problem is the same 401. */
+  /**
+   * Exchanges a refresh token for a new pair. Any problem is the same 401. Two units: the
+   * token names its session, which names the user and family the second one acts for.
+   */
   async refresh(refreshToken: string): Promise<TokenPair> {
     const now = this.clock.now();
-    const outcome = await this.db.identity({}, async (tx) => {
-      const session = await findSessionForUpdate(tx, sha256(refreshToken));
+    const tokenHash = sha256(refreshToken);
+    const owner = await this.db.identity({ refreshTokenHash: tokenHash }, (tx) => findSessionOwner(tx, tokenHash));
+    if (!owner) throw new AppError('invalid-credentials');
+    const scope = { refreshTokenHash: tokenHash, userId: owner.user_id, sessionFamilyId: owner.family_id };
+    const outcome = await this.db.identity(scope, async (tx) => {
+      const session = await findSessionForUpdate(tx, tokenHash);
       if (!session || session.revoked_at || session.expires_at <= now) return { ok: false as const };
       if (session.rotated_at) {
         // Someone is replaying a token that was already exchanged: assume it leaked.
@@ -57,7 +67,7 @@ export class Sessions {
   /** Moves the session to another tenant: the old refresh token is retired, a new pair issued. */
   async switchTenant(userId: string, familyId: string, tenantId: string): Promise<TokenPair> {
     const now = this.clock.now();
-    return this.db.identity({ userId }, async (tx) => {
+    return this.db.identity({ userId, sessionFamilyId: familyId }, async (tx) => {
       await tx
         .updateTable('sessions')
         .set({ rotated_at: now })
@@ -69,17 +79,15 @@ export class Sessions {
     });
   }
 
-  async revoke(familyId: string): Promise<void> {
+  async revoke(userId: string, familyId: string): Promise<void> {
     const now = this.clock.now();
-    await this.db.identity({}, (tx) => revokeFamily(tx, familyId, now));
+    await this.db.identity({ userId, sessionFamilyId: familyId }, (tx) => revokeFamily(tx, familyId, now));
   }
 
   /** Revokes the family of a refresh token, if the token is known; unknown tokens are ignored. */
   async revokeByRefreshToken(refreshToken: string): Promise<void> {
-    const now = this.clock.now();
-    await this.db.identity({}, async (tx) => {
-      const session = await findSessionForUpdate(tx, sha256(refreshToken));
-      if (session) await revokeFamily(tx, session.family_id, now);
-    });
+    const tokenHash = sha256(refreshToken);
+    const owner = await this.db.identity({ refreshTokenHash: tokenHash }, (tx) => findSessionOwner(tx, tokenHash));
+    if (owner) await this.revoke(owner.user_id, owner.family_id);
   }
 }

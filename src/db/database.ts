@@ -49,10 +49,20 @@ export function afterCommit(tx: Tx, effect: AfterCommitEffect): void {
   unit.effects.push(effect);
 }
 
-/** Settings an identity-scoped unit of work may carry before a tenant is known. */
+/**
+ * The identity a unit of work names: the named lookups RLS allows (see migrations 0001, 0004
+ * and 0010). Outside a tenant they are the only reads; inside one they add only the named
+ * user's own row and sessions.
+ */
 export interface IdentityScope {
-  /** Lets the user's own memberships (in every tenant) be read. */
+  /** The user's own row, their sessions (with sessionFamilyId) and, outside a tenant, their memberships and tenants. */
   readonly userId?: string | undefined;
+  /** With userId: that user's sessions of this family (the `sid` of a verified access token). */
+  readonly sessionFamilyId?: string | undefined;
+  /** Lets exactly one session be found by the SHA-256 of its refresh token. */
+  readonly refreshTokenHash?: Buffer | undefined;
+  /** Outside a tenant: the credentials (id, status, password hash) of the account with this email. */
+  readonly email?: string | undefined;
   /** Lets exactly one API key row be found by its public prefix. */
   readonly apiKeyPrefix?: string | undefined;
   /** Lets exactly one invitation be found by the SHA-256 of its token. */
@@ -83,6 +93,8 @@ const SEALED_EXECUTOR_METHODS = ['withPlugin', 'withPlugins', 'withPluginAtFront
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KEY_PREFIX = /^[a-z0-9]{12,32}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** An email as the hex of its UTF-8 bytes: no quote or backslash can reach SET LOCAL. */
+const UTF8_HEX = /^(?:[0-9a-f]{2}){1,2048}$/;
 
 /** Values are interpolated into SET LOCAL, so only these exact shapes pass. */
 function checked(value: string, shape: RegExp, what: string): string {
@@ -91,11 +103,8 @@ function checked(value: string, shape: RegExp, what: string): string {
 }
 
 /** The session settings the RLS policies read. */
-interface ScopeSettings {
+interface ScopeSettings extends IdentityScope {
   readonly tenantId?: string | undefined;
-  readonly userId?: string | undefined;
-  readonly apiKeyPrefix?: string | undefined;
-  readonly invitationTokenHash?: Buffer | undefined;
 }
 
 /**
@@ -106,6 +115,12 @@ function scopeSettings(scope: ScopeSettings): string[] {
   const values: Array<[string, string]> = [
     ['app.tenant_id', scope.tenantId ? checked(scope.tenantId, UUID, 'tenant id') : ''],
     ['app.user_id', scope.userId ? checked(scope.userId, UUID, 'user id') : ''],
+    ['app.session_family_id', scope.sessionFamilyId ? checked(scope.sessionFamilyId, UUID, 'session family id') : ''],
+    [
+      'app.refresh_token_hash',
+      scope.refreshTokenHash ? checked(scope.refreshTokenHash.toString('hex'), SHA256_HEX, 'refresh token hash') : '',
+    ],
+    ['app.user_email', scope.email ? checked(Buffer.from(scope.email, 'utf8').toString('hex'), UTF8_HEX, 'email') : ''],
     ['app.api_key_prefix', scope.apiKeyPrefix ? checked(scope.apiKeyPrefix, KEY_PREFIX, 'API key prefix') : ''],
     [
       'app.invitation_token_hash',
@@ -115,6 +130,12 @@ function scopeSettings(scope: ScopeSettings): string[] {
   // SET LOCAL, not set_config(): a distributed PostgreSQL (Citus) propagates only the former.
   return values.map(([name, value]) => `SET LOCAL ${name} = '${value}'`);
 }
+
+/**
+ * Who a tenant unit acts for, when it reads or writes that person's own rows: signing up and
+ * accepting an invitation create the user and a session; the membership check reads the session.
+ */
+export type TenantIdentity = Pick<IdentityScope, 'userId' | 'sessionFamilyId'>;
 
 export interface DatabaseOptions {
   /** Request work: logs in as a role that can switch to the app role only. */
@@ -154,10 +175,10 @@ export class Database {
    * @example
    *   const tasks = await db.tenant((tx) => tx.selectFrom('tasks').selectAll().execute());
    */
-  tenant<T>(work: Work<T>): Promise<T> {
+  tenant<T>(work: Work<T>, identity: TenantIdentity = {}): Promise<T> {
     const tenantId = checked(currentTenantId(), UUID, 'tenant id');
     const plugin = new TenantScopePlugin({ tenantId });
-    return this.#run(this.#pool, this.#roles.app, scopeSettings({ tenantId }), this.#plugins(plugin), work);
+    return this.#run(this.#pool, this.#roles.app, scopeSettings({ ...identity, tenantId }), this.#plugins(plugin), work);
   }
 
   /**
@@ -167,10 +188,10 @@ export class Database {
    * @example
    *   const rows = await db.tenantStatement((tx) => tx.selectFrom('tasks').selectAll().limit(50));
    */
-  tenantStatement<Row>(statement: Statement<Row>): Promise<Row[]> {
+  tenantStatement<Row>(statement: Statement<Row>, identity: TenantIdentity = {}): Promise<Row[]> {
     const tenantId = checked(currentTenantId(), UUID, 'tenant id');
     const plugin = new TenantScopePlugin({ tenantId });
-    return this.#runStatement(this.#roles.app, scopeSettings({ tenantId }), this.#plugins(plugin), statement);
+    return this.#runStatement(this.#roles.app, scopeSettings({ ...identity, tenantId }), this.#plugins(plugin), statement);
   }
 
   /** Runs work that precedes or spans tenant choice for one identity (login, /me), as the app role. */

@@ -43,6 +43,21 @@ export interface UsersTable {
   deleted_at: NullableTimestamp;
 }
 
+/** A view: what tenant resolution may read of every live tenant (migration 0010). */
+export interface TenantRegistryView {
+  id: ColumnType<string, never, never>;
+  slug: ColumnType<string, never, never>;
+  subdomain: ColumnType<string | null, never, never>;
+  status: ColumnType<TenantStatus, never, never>;
+}
+
+/** A view: the sign-in credentials of the one account whose email the unit names (migration 0010). */
+export interface UserCredentialsView {
+  id: ColumnType<string, never, never>;
+  status: ColumnType<'active' | 'invited' | 'disabled', never, never>;
+  password_hash: ColumnType<string | null, never, never>;
+}
+
 export interface MembershipsTable {
   tenant_id: TenantId;
   user_id: string;
@@ -297,6 +312,8 @@ export type PlatformAuditLogTable = Omit<AuditLogTable, 'tenant_id' | 'deleted_a
 export interface Tables {
   tenants: TenantsTable;
   users: UsersTable;
+  tenant_registry: TenantRegistryView;
+  user_credentials: UserCredentialsView;
   memberships: MembershipsTable;
   invitations: InvitationsTable;
   sessions: SessionsTable;
@@ -323,6 +340,9 @@ export interface Tables {
 
 export type Tenant = Selectable<TenantsTable>;
 export type User = Selectable<UsersTable>;
+/** A user as the app role may read it: every column but the password hash. */
+export type UserAccount = Omit<User, 'password_hash'>;
+export type TenantRegistryEntry = Selectable<TenantRegistryView>;
 export type Membership = Selectable<MembershipsTable>;
 export type Invitation = Selectable<InvitationsTable>;
 export type ApiKey = Selectable<ApiKeysTable>;

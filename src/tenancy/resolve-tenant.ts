@@ -54,7 +54,7 @@ export class TenantResolver {
   /** For routes that need a user but no tenant: the session behind the token must still be live. */
   async assertSessionLive(principal: UserPrincipal): Promise<void> {
     const now = this.#clock.now();
-    const live = await this.#db.identity({ userId: principal.userId }, (tx) =>
+    const live = await this.#db.identity({ userId: principal.userId, sessionFamilyId: principal.sessionFamilyId }, (tx) =>
       tx
         .selectFrom('sessions')
         .select('id')
@@ -119,7 +119,8 @@ export class TenantResolver {
 
   async #memberAccess(principal: UserPrincipal, tenantId: string): Promise<TenantAccess> {
     const now = this.#clock.now();
-    // One statement, one round trip, answers all four: tenant live and usable, member, session live.
+    // One statement, one round trip, answers all four: tenant live and usable, member, session
+    // live. The session is readable in the tenant's scope only because the unit names it.
     const [row] = await this.#db.tenantStatement((tx) =>
       tx
         .selectFrom('tenants as t')
@@ -142,6 +143,7 @@ export class TenantResolver {
         )
         .where('t.id', '=', tenantId)
         .where('t.deleted_at', 'is', null),
+      { userId: principal.userId, sessionFamilyId: principal.sessionFamilyId },
     );
     if (!row) throw new AppError('tenant-not-found');
     if (!row.session_live) throw new AppError('invalid-credentials');

@@ -1,8 +1,9 @@
-// The tenant registry: lookups used by resolution and provisioning. Tenants are readable
-// by the app role (resolution must find them), but only writable inside their own scope.
+// The tenant registry: lookups used by resolution and provisioning. Resolution reads
+// tenant_registry (id, slug, subdomain and status of every live tenant); the tenants table
+// itself shows a unit only its own tenant (and, outside a tenant, the user's own tenants).
 
 import type { Tx } from '../db/database.js';
-import type { NewTenant, Tenant } from '../db/tables.js';
+import type { NewTenant, Tenant, TenantRegistryEntry } from '../db/tables.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -11,21 +12,19 @@ export function isUuid(value: string): boolean {
 }
 
 /** Finds a live tenant by id or slug (X-Tenant-ID accepts either). */
-export function findLiveTenant(tx: Tx, idOrSlug: string): Promise<Tenant | undefined> {
+export function findLiveTenant(tx: Tx, idOrSlug: string): Promise<TenantRegistryEntry | undefined> {
   return tx
-    .selectFrom('tenants')
-    .selectAll()
+    .selectFrom('tenant_registry')
+    .select(['id', 'slug', 'subdomain', 'status'])
     .where(isUuid(idOrSlug) ? 'id' : 'slug', '=', idOrSlug.toLowerCase())
-    .where('deleted_at', 'is', null)
     .executeTakeFirst();
 }
 
-export function findLiveTenantBySubdomain(tx: Tx, subdomain: string): Promise<Tenant | undefined> {
+export function findLiveTenantBySubdomain(tx: Tx, subdomain: string): Promise<TenantRegistryEntry | undefined> {
   return tx
-    .selectFrom('tenants')
-    .selectAll()
+    .selectFrom('tenant_registry')
+    .select(['id', 'slug', 'subdomain', 'status'])
     .where('subdomain', '=', subdomain.toLowerCase())
-    .where('deleted_at', 'is', null)
     .executeTakeFirst();
 }
 

@@ -2,7 +2,7 @@
 // internals) never leave through these shapes.
 
 import { Type, type Static } from 'typebox';
-import type { Tenant, User } from '../db/tables.js';
+import type { Tenant, UserAccount } from '../db/tables.js';
 import { Timestamp, Uuid } from '../http/common-schemas.js';
 
 export const TenantView = Type.Object({
@@ -35,6 +35,6 @@ export function tenantView(tenant: Tenant): Static<typeof TenantView> {
   };
 }
 
-export function userView(user: User): Static<typeof UserView> {
+export function userView(user: UserAccount): Static<typeof UserView> {
   return { id: user.id, email: user.email, name: user.name, status: user.status, createdAt: user.created_at.toISOString() };
 }

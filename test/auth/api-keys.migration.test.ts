@@ -4,7 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateDown, migrateUp, migrationsFrom } from '../support/migrate-down.js';
+import { migrateDown, migrateUp } from '../support/migrate-down.js';
 import { seedTenant, type SeededTenant } from '../support/seed.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
@@ -22,14 +22,14 @@ afterAll(async () => {
 
 describe('migration 0007 (every live API key has a creator)', () => {
   it('revokes live keys without a creator, audits it, and leaves the others alone', async () => {
-    await migrateDown(database.url, migrationsFrom('0007_api_key_creators').length);
+    const undone = await migrateDown(database.url, '0007_api_key_creators');
     const orphan = randomUUID();
     await database.admin.query(
       `INSERT INTO api_keys (tenant_id, id, prefix, secret_hash, name, role) VALUES ($1, $2, $3, '\\x00', 'minted by a key', 'admin')`,
       [tenant.tenantId, orphan, randomUUID().replace(/-/g, '').slice(0, 16)],
     );
 
-    expect(await migrateUp(database.url)).toEqual(migrationsFrom('0007_api_key_creators'));
+    expect(await migrateUp(database.url)).toEqual(undone);
 
     const { rows } = await database.admin.query('SELECT id, revoked_at IS NOT NULL AS revoked FROM api_keys WHERE tenant_id = $1 ORDER BY name', [tenant.tenantId]);
     expect(rows).toEqual([

@@ -7,7 +7,7 @@ import { asRole } from '../../src/db/open-database.js';
 import { createPool, Database } from '../../src/db/database.js';
 import { rollUpUsage } from '../../src/metering/roll-up-usage.js';
 import { silent } from '../support/isolation-harness.js';
-import { migrateDown, migrateUp, migrationsFrom } from '../support/migrate-down.js';
+import { migrateDown, migrateUp } from '../support/migrate-down.js';
 import { TEST_SERVICE_LOGIN_PASSWORD, TEST_ROLES } from '../support/roles.js';
 import { seedTenant, type SeededTenant } from '../support/seed.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
@@ -34,7 +34,7 @@ async function dayCount(metric: string): Promise<number | undefined> {
 
 describe('migration 0006 (rollups claim queued keys)', () => {
   it('queues exactly the events above the old watermark', async () => {
-    await migrateDown(database.url, migrationsFrom('0006_usage_rollup_queue').length);
+    const undone = await migrateDown(database.url, '0006_usage_rollup_queue');
     const admin = database.admin;
     const insertEvent = (key: string, metric: string) =>
       admin.query('INSERT INTO usage_events (tenant_id, idempotency_key, metric, quantity, occurred_at) VALUES ($1, $2, $3, 1, now())', [
@@ -53,7 +53,7 @@ describe('migration 0006 (rollups claim queued keys)', () => {
     // Committed after the old job's last run: not rolled up yet.
     await insertEvent('waiting', 'api_calls');
 
-    expect(await migrateUp(database.url)).toEqual(migrationsFrom('0006_usage_rollup_queue'));
+    expect(await migrateUp(database.url)).toEqual(undone);
     const { rows } = await admin.query('SELECT idempotency_key FROM usage_rollup_queue');
     expect(rows).toEqual([{ idempotency_key: 'waiting' }]);
 

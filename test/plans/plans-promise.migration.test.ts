@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateDown, migrateUp, migrationsFrom } from '../support/migrate-down.js';
+import { migrateDown, migrateUp } from '../support/migrate-down.js';
 import { seedTenant, type SeededTenant } from '../support/seed.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
@@ -32,7 +32,7 @@ async function rows(sql: string, params: unknown[] = []): Promise<unknown[]> {
 
 describe('migration 0008 (plans promise only what is enforced)', () => {
   it('rewrites the catalog, keeps an operator tasks limit, audits every change, and Down restores the old one', async () => {
-    await migrateDown(database.url, migrationsFrom('0008_plans_promise_what_is_enforced').length);
+    const undone = await migrateDown(database.url, '0008_plans_promise_what_is_enforced');
     const seeded = await limits();
     expect(seeded.free).toEqual({ memories: 1000, agents: 1, seats: 3 });
     await database.admin.query(`UPDATE plans SET limits = limits || '{"tasks": 12345}' WHERE key = 'pro'`);
@@ -43,7 +43,7 @@ describe('migration 0008 (plans promise only what is enforced)', () => {
 
     // The template ran 0008 once already; its audit rows stay (Down does not erase history).
     const [{ since }] = (await rows('SELECT clock_timestamp() AS since')) as [{ since: Date }];
-    expect(await migrateUp(database.url)).toEqual(migrationsFrom('0008_plans_promise_what_is_enforced'));
+    expect(await migrateUp(database.url)).toEqual(undone);
 
     expect(await limits()).toEqual({
       free: { seats: 3, agents: 1, tasks: 1000 },
@@ -72,9 +72,9 @@ describe('migration 0008 (plans promise only what is enforced)', () => {
       },
     ]);
 
-    await migrateDown(database.url, migrationsFrom('0008_plans_promise_what_is_enforced').length);
+    expect(await migrateDown(database.url, '0008_plans_promise_what_is_enforced')).toEqual(undone);
     expect((await limits()).free).toEqual(seeded.free);
     expect(await rows("SELECT plan_key, value FROM flag_plan_defaults WHERE flag_key = 'sso'")).toEqual([{ plan_key: 'enterprise', value: true }]);
-    expect(await migrateUp(database.url)).toEqual(migrationsFrom('0008_plans_promise_what_is_enforced'));
+    expect(await migrateUp(database.url)).toEqual(undone);
   });
 });

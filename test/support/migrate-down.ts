@@ -1,13 +1,21 @@
 // Takes a test database back a few migrations (their Down sections), so a test can store
 // data the way older code did and then check what the newer migrations make of it.
 
-import { readdirSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import { MIGRATIONS_DIR, MIGRATIONS_TABLE, migrate } from '../../src/db/migrate.js';
 import { TEST_LOGIN_PASSWORD, TEST_ROLES, TEST_SERVICE_LOGIN_PASSWORD } from './roles.js';
 
-export async function migrateDown(databaseUrl: string, count: number): Promise<void> {
+/**
+ * Undoes `first` and every migration after it, newest first; returns their names, oldest first
+ * (what migrateUp then applies again). Named, not counted, so a new migration changes nothing here.
+ */
+export async function migrateDown(databaseUrl: string, first: string): Promise<string[]> {
+  const files = (await readdir(MIGRATIONS_DIR)).filter((file) => file.endsWith('.sql')).map((file) => file.replace(/\.sql$/, '')).sort();
+  if (!files.includes(first)) throw new Error(`no migration ${first}`);
+  const undone = files.slice(files.indexOf(first));
+  const count = undone.length;
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -31,16 +39,7 @@ export async function migrateDown(databaseUrl: string, count: number): Promise<v
   } finally {
     await client.end();
   }
-}
-
-/**
- * The migration named and every later one, in order: what to take back to test it, and what
- * migrating up applies again (so a test does not break when a newer migration lands).
- */
-export function migrationsFrom(first: string): string[] {
-  const names = readdirSync(MIGRATIONS_DIR).filter((file) => file.endsWith('.sql')).map((file) => file.replace(/\.sql$/, '')).sort();
-  if (!names.includes(first)) throw new Error(`no migration ${first}`);
-  return names.filter((name) => name >= first);
+  return undone;
 }
 
 /** Applies every pending migration again, as `tenantry migrate` would. */

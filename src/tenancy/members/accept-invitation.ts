@@ -11,7 +11,13 @@ import type { Principal } from '../../auth/authenticate.js';
 import { sha256 } from '../../auth/opaque-tokens.js';
 import { hashPassword } from '../../auth/passwords.js';
 import type { Sessions, TokenPair } from '../../auth/sessions.js';
-import { activatePlaceholder, findUserByEmail, findUserById, insertOrFindUser } from '../../auth/user-repository.js';
+import {
+  activatePlaceholder,
+  findCredentialsByEmail,
+  findUserById,
+  insertUser,
+  type UserCredentials,
+} from '../../auth/user-repository.js';
 import type { Clock } from '../../clock.js';
 import type { Database, Tx } from '../../db/database.js';
 import { AppError } from '../../http/problems.js';
@@ -57,18 +63,18 @@ export class InvitationAcceptance {
   async #asSignedInUser(invitation: RedeemableInvitation, principal: Principal, now: Date): Promise<TokenPair> {
     if (principal.kind !== 'user') throw new AppError('forbidden', 'accept an invitation as a person (a user access token), not with an API key');
     await this.deps.resolver.assertSessionLive(principal);
-    const user = await this.deps.db.identity({}, (tx) => findUserById(tx, principal.userId));
+    const user = await this.deps.db.identity({ userId: principal.userId }, (tx) => findUserById(tx, principal.userId));
     if (!user || user.status !== 'active') throw new AppError('invalid-credentials');
     if (user.email.toLowerCase() !== invitation.email.toLowerCase()) {
       throw new AppError('forbidden', 'this invitation is addressed to another email address than the signed-in user');
     }
-    return this.#join(invitation, now, async () => user.id);
+    return this.#join(invitation, now, user.id, async () => {});
   }
 
   async #asNewUser(invitation: RedeemableInvitation, input: AcceptInvitationInput, now: Date): Promise<TokenPair> {
     const { db } = this.deps;
-    const existing = await db.identity({}, (tx) => findUserByEmail(tx, invitation.email));
-    const placeholder = existing && (await this.#isFreePlaceholder(existing.id, existing.status, existing.password_hash));
+    const existing = await db.identity({ email: invitation.email }, findCredentialsByEmail);
+    const placeholder = existing && (await this.#isFreePlaceholder(existing));
     if (existing && !placeholder) {
       throw new AppError('invalid-credentials', 'this email has an account: sign in and accept with your access token');
     }
@@ -78,17 +84,14 @@ export class InvitationAcceptance {
       });
     }
     const profile = { name: input.name, passwordHash: await hashPassword(input.password) };
-    return this.#join(invitation, now, async (tx) => {
-      if (existing) {
-        const activated = await activatePlaceholder(tx, existing.id, now, profile);
-        if (!activated) throw new AppError('invalid-credentials', 'this email has an account: sign in and accept with your access token');
-        return activated.id;
-      }
-      // Two acceptances racing on one email: the second waits on the unique email index,
-      // then finds the first one's user and is refused like any existing account.
-      const { user, created } = await insertOrFindUser(tx, { email: invitation.email, ...profile });
-      if (!created) throw new AppError('invalid-credentials', 'this email has an account: sign in and accept with your access token');
-      return user.id;
+    const userId = existing?.id ?? newId();
+    return this.#join(invitation, now, userId, async (tx) => {
+      // Two acceptances racing on one email: the second waits on the unique email index (or
+      // the placeholder's row), then finds the account taken and is refused like any other.
+      const account = existing
+        ? await activatePlaceholder(tx, userId, now, profile)
+        : await insertUser(tx, { id: userId, email: invitation.email, ...profile });
+      if (!account) throw new AppError('invalid-credentials', 'this email has an account: sign in and accept with your access token');
     });
   }
 
@@ -98,26 +101,32 @@ export class InvitationAcceptance {
    * One that still has a pending membership somewhere stays blocked until that tenant
    * removes it: activating it would let this token holder into that tenant.
    */
-  async #isFreePlaceholder(userId: string, status: string, passwordHash: string | null): Promise<boolean> {
-    if (status !== 'invited' || passwordHash !== null) return false;
-    const memberships = await this.deps.db.identity({ userId }, (tx) => listMembershipsOfUser(tx, userId));
+  async #isFreePlaceholder(account: UserCredentials): Promise<boolean> {
+    if (account.status !== 'invited' || account.passwordHash !== null) return false;
+    const memberships = await this.deps.db.identity({ userId: account.id }, (tx) => listMembershipsOfUser(tx, account.id));
     return memberships.length === 0;
   }
 
-  /** One transaction in the invitation's tenant: user (if new), acceptance, seat, membership, session. */
-  #join(invitation: RedeemableInvitation, now: Date, userFor: (tx: Tx) => Promise<string>): Promise<TokenPair> {
+  /**
+   * One transaction in the invitation's tenant, naming the user who joins: the user (if
+   * new), acceptance, seat, membership, session.
+   */
+  #join(invitation: RedeemableInvitation, now: Date, userId: string, prepareUser: (tx: Tx) => Promise<void>): Promise<TokenPair> {
     const requestId = currentContext()?.requestId ?? newId();
     return runWithContext({ requestId, tenantId: invitation.tenantId }, () =>
-      this.deps.db.tenant(async (tx) => {
-        const userId = await userFor(tx);
-        // First, so a concurrent acceptance of the same token waits on this row and then finds it used.
-        if (!(await claimInvitation(tx, invitation.invitationId, userId, now))) throw unknownInvitation();
-        // The seat counter is locked and the members counted before the membership is written.
-        await this.deps.usage?.seatAdded(tx, countLiveMembers);
-        const added = await upsertMembership(tx, invitation.tenantId, userId, invitation.role, now);
-        if (!added) throw new AppError('conflict', 'already a member of this tenant');
-        return this.deps.sessions.start(tx, userId, invitation.tenantId);
-      }),
+      this.deps.db.tenant(
+        async (tx) => {
+          await prepareUser(tx);
+          // First, so a concurrent acceptance of the same token waits on this row and then finds it used.
+          if (!(await claimInvitation(tx, invitation.invitationId, userId, now))) throw unknownInvitation();
+          // The seat counter is locked and the members counted before the membership is written.
+          await this.deps.usage?.seatAdded(tx, countLiveMembers);
+          const added = await upsertMembership(tx, invitation.tenantId, userId, invitation.role, now);
+          if (!added) throw new AppError('conflict', 'already a member of this tenant');
+          return this.deps.sessions.start(tx, userId, invitation.tenantId);
+        },
+        { userId },
+      ),
     );
   }
 }

@@ -103,13 +103,13 @@ export async function withdrawExpiredInvitationsOf(tx: Tx, email: string, now: D
 export function findRedeemableInvitation(tx: Tx, tokenHash: Buffer, now: Date): Promise<RedeemableInvitation | undefined> {
   return tx
     .selectFrom('invitations as i')
-    .innerJoin('tenants as t', 't.id', 'i.tenant_id')
+    .innerJoin('tenant_registry as t', 't.id', 'i.tenant_id')
     .select(['i.id as invitationId', 'i.tenant_id as tenantId', 'i.email', 'i.role'])
     .where('i.token_hash', '=', tokenHash)
     .where('i.accepted_at', 'is', null)
     .where('i.deleted_at', 'is', null)
     .where('i.expires_at', '>', now)
-    .where('t.deleted_at', 'is', null)
+    // Only live tenants are in the registry; the status is checked all the same.
     .where('t.status', '<>', 'deleted')
     .executeTakeFirst();
 }
