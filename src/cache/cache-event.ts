@@ -1,9 +1,9 @@
 // What changed, as every instance hears it: platform data (plans, flag definitions, plan
 // defaults) or one tenant's data (plan, settings, flag overrides).
 
-export type CacheEvent = { readonly scope: 'platform' } | { readonly scope: 'tenant'; readonly tenantId: string };
+import { isUuid } from '../db/ids.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export type CacheEvent = { readonly scope: 'platform' } | { readonly scope: 'tenant'; readonly tenantId: string };
 
 export function encodeCacheEvent(event: CacheEvent): string {
   return JSON.stringify(event);
@@ -14,7 +14,7 @@ export function decodeCacheEvent(text: string): CacheEvent | undefined {
   try {
     const value = JSON.parse(text) as { scope?: unknown; tenantId?: unknown };
     if (value.scope === 'platform') return { scope: 'platform' };
-    if (value.scope === 'tenant' && typeof value.tenantId === 'string' && UUID.test(value.tenantId)) {
+    if (value.scope === 'tenant' && isUuid(value.tenantId)) {
       return { scope: 'tenant', tenantId: value.tenantId };
     }
   } catch {

@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import type { DatabaseLimits, DatabaseRoles } from '../config.js';
 import { currentContext, currentTenantId } from '../tenancy/context.js';
 import { BACKGROUND_LIMITS, BoundedPool, QUEUE_LIMITS, sessionTimeouts } from './bounded-pool.js';
+import { UUID_PATTERN } from './ids.js';
 import type { Tables } from './tables.js';
 import { assertNoOpenUnit, insideUnit } from './one-connection.js';
 import { TenantScopePlugin, TenantScopeViolation } from './tenant-scope-plugin.js';
@@ -90,7 +91,6 @@ const SEALED_METHODS = [
 /** Executor methods that would make an executor with other plugins (or none) or another connection. */
 const SEALED_EXECUTOR_METHODS = ['withPlugin', 'withPlugins', 'withPluginAtFront', 'withoutPlugins', 'withConnectionProvider'] as const;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KEY_PREFIX = /^[a-z0-9]{12,32}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** An email as the hex of its UTF-8 bytes: no quote or backslash can reach SET LOCAL. */
@@ -113,9 +113,9 @@ interface ScopeSettings extends IdentityScope {
  */
 function scopeSettings(scope: ScopeSettings): string[] {
   const values: Array<[string, string]> = [
-    ['app.tenant_id', scope.tenantId ? checked(scope.tenantId, UUID, 'tenant id') : ''],
-    ['app.user_id', scope.userId ? checked(scope.userId, UUID, 'user id') : ''],
-    ['app.session_family_id', scope.sessionFamilyId ? checked(scope.sessionFamilyId, UUID, 'session family id') : ''],
+    ['app.tenant_id', scope.tenantId ? checked(scope.tenantId, UUID_PATTERN, 'tenant id') : ''],
+    ['app.user_id', scope.userId ? checked(scope.userId, UUID_PATTERN, 'user id') : ''],
+    ['app.session_family_id', scope.sessionFamilyId ? checked(scope.sessionFamilyId, UUID_PATTERN, 'session family id') : ''],
     [
       'app.refresh_token_hash',
       scope.refreshTokenHash ? checked(scope.refreshTokenHash.toString('hex'), SHA256_HEX, 'refresh token hash') : '',
@@ -176,7 +176,7 @@ export class Database {
    *   const tasks = await db.tenant((tx) => tx.selectFrom('tasks').selectAll().execute());
    */
   tenant<T>(work: Work<T>, identity: TenantIdentity = {}): Promise<T> {
-    const tenantId = checked(currentTenantId(), UUID, 'tenant id');
+    const tenantId = checked(currentTenantId(), UUID_PATTERN, 'tenant id');
     const plugin = new TenantScopePlugin({ tenantId });
     return this.#run(this.#pool, this.#roles.app, scopeSettings({ ...identity, tenantId }), this.#plugins(plugin), work);
   }
@@ -189,7 +189,7 @@ export class Database {
    *   const rows = await db.tenantStatement((tx) => tx.selectFrom('tasks').selectAll().limit(50));
    */
   tenantStatement<Row>(statement: Statement<Row>, identity: TenantIdentity = {}): Promise<Row[]> {
-    const tenantId = checked(currentTenantId(), UUID, 'tenant id');
+    const tenantId = checked(currentTenantId(), UUID_PATTERN, 'tenant id');
     const plugin = new TenantScopePlugin({ tenantId });
     return this.#runStatement(this.#roles.app, scopeSettings({ ...identity, tenantId }), this.#plugins(plugin), statement);
   }

@@ -2,6 +2,7 @@
 // seen, so pages stay stable while rows are added, and no page costs an OFFSET scan.
 
 import { sql, type RawBuilder } from 'kysely';
+import { isUuid } from '../db/ids.js';
 import { isInstant } from './instant.js';
 import { AppError } from './problems.js';
 
@@ -25,7 +26,6 @@ export interface Page<T> {
 }
 
 const AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function invalidCursor(): AppError {
   return new AppError('validation-failed', 'cursor is not valid; pass nextCursor from the previous page unchanged', {
@@ -49,7 +49,7 @@ export function decodeCursor(cursor: string | undefined, sort: SortOrder): PageP
   if (!Array.isArray(decoded) || decoded.length !== 3) throw invalidCursor();
   const [at, id, order] = decoded as unknown[];
   // The shape alone lets month 13 or 30 February through, and PostgreSQL would refuse them.
-  if (typeof at !== 'string' || !AT.test(at) || !isInstant(at) || typeof id !== 'string' || !UUID.test(id) || order !== sort) {
+  if (typeof at !== 'string' || !AT.test(at) || !isInstant(at) || !isUuid(id) || order !== sort) {
     throw invalidCursor();
   }
   return { at, id };

@@ -1,7 +1,7 @@
 // What a queued job carries besides its own data: the tenant it acts for and the request
 // that enqueued it. Parsed defensively, because any process with queue access can add jobs.
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../db/ids.js';
 
 export interface JobEnvelope<P = unknown> {
   /** The tenant a tenant job runs for; absent on service jobs. */
@@ -16,7 +16,7 @@ export class InvalidJobPayloadError extends Error {
 }
 
 export function isTenantId(value: unknown): value is string {
-  return typeof value === 'string' && UUID.test(value);
+  return isUuid(value);
 }
 
 /** Reads an envelope from a raw queue payload; a malformed tenant id is an error, never "no tenant". */

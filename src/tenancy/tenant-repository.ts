@@ -3,13 +3,9 @@
 // itself shows a unit only its own tenant (and, outside a tenant, the user's own tenants).
 
 import type { Tx } from '../db/database.js';
+import { isUuid } from '../db/ids.js';
 import type { NewTenant, Tenant, TenantRegistryEntry } from '../db/tables.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
 
 /** Finds a live tenant by id or slug (X-Tenant-ID accepts either). */
 export function findLiveTenant(tx: Tx, idOrSlug: string): Promise<TenantRegistryEntry | undefined> {
