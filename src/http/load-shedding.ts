@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { overloaded, OVERLOAD_RETRY_AFTER_SECONDS } from './service-faults.js';
 
 /** Routes that must answer however loaded the process is: a liveness probe that failed would restart it. */
-const NEVER_SHED = new Set(['/healthz']);
+export const NEVER_SHED: ReadonlySet<string> = new Set(['/healthz']);
 
 export async function registerLoadShedding(app: FastifyInstance, maxEventLoopDelayMs: number): Promise<void> {
   // With every threshold at 0 the plugin adds no hook at all.

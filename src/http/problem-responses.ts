@@ -5,14 +5,12 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Access } from './access.js';
+import { NEVER_SHED } from './load-shedding.js';
 import { PROBLEM_CODES_KEY, Problem } from './common-schemas.js';
 import { PROBLEMS, type ProblemCode } from './problems.js';
 
 export const PROBLEM_SCHEMA_ID = 'Problem';
 export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
-
-/** Liveness answers whatever the database does and is never shed (load-shedding.ts). */
-const NEVER_UNAVAILABLE = new Set(['/healthz']);
 
 const RETRY_AFTER = { 'Retry-After': { type: 'integer', description: 'Seconds to wait before retrying' } };
 const BEARER_CHALLENGE = { 'WWW-Authenticate': { type: 'string', description: 'RFC 6750 challenge: error="invalid_token" when a credential was refused' } };
@@ -42,7 +40,8 @@ export function edgeProblems(route: Pick<RouteOptions, 'url' | 'schema' | 'confi
   if (schema.body || schema.querystring || schema.params || schema.headers) codes.push('validation-failed');
   if (schema.params) codes.push('uri-too-long');
   if (schema.body) codes.push('malformed-json', 'payload-too-large', 'unsupported-media-type');
-  if (!NEVER_UNAVAILABLE.has(route.url)) codes.push('database-unavailable', 'overloaded');
+  // Liveness consults no database and is never shed, so it never answers 503.
+  if (!NEVER_SHED.has(route.url)) codes.push('database-unavailable', 'overloaded');
   return codes;
 }
 

@@ -15,17 +15,13 @@ export class InvalidJobPayloadError extends Error {
   override name = 'InvalidJobPayloadError';
 }
 
-export function isTenantId(value: unknown): value is string {
-  return isUuid(value);
-}
-
 /** Reads an envelope from a raw queue payload; a malformed tenant id is an error, never "no tenant". */
 export function readEnvelope(payload: unknown): JobEnvelope {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     throw new InvalidJobPayloadError('job payload must be a JSON object');
   }
   const raw = payload as Record<string, unknown>;
-  if (raw.tenantId !== undefined && !isTenantId(raw.tenantId)) {
+  if (raw.tenantId !== undefined && !isUuid(raw.tenantId)) {
     throw new InvalidJobPayloadError('job payload names a malformed tenant id');
   }
   const requestId = typeof raw.requestId === 'string' ? raw.requestId : undefined;

@@ -22,7 +22,8 @@ import {
 import type pg from 'pg';
 import { currentContext } from '../tenancy/context.js';
 import type { JobDefinition, JobDependencies } from './define-job.js';
-import { isTenantId, type JobEnvelope } from './job-envelope.js';
+import { isUuid } from '../db/ids.js';
+import type { JobEnvelope } from './job-envelope.js';
 import { toTask } from './job-task.js';
 import { QUEUE_SCHEMA } from './migrate-queue.js';
 import { workerLogger } from './worker-logger.js';
@@ -104,7 +105,7 @@ export class Jobs {
       if (context?.tenantId && options.tenantId && options.tenantId !== context.tenantId) {
         throw new JobTenantError(`a request of one tenant cannot enqueue "${name}" for another tenant`);
       }
-      if (!isTenantId(tenantId)) throw new JobTenantError(`tenant job "${name}" needs a tenant: enqueue it inside one`);
+      if (!isUuid(tenantId)) throw new JobTenantError(`tenant job "${name}" needs a tenant: enqueue it inside one`);
     } else if (options.tenantId) {
       throw new JobTenantError(`service job "${name}" spans tenants and takes no tenant id`);
     }
