@@ -85,6 +85,8 @@ export interface Config {
   readonly redisKeyPrefix: string;
   /** Per-tenant (plan) and per-user rate limits and the sign-in throttle; off only where something else limits (tests). */
   readonly rateLimits: boolean;
+  /** Whether `tenantry start` runs the sample task domain (TENANTRY_TASK_DOMAIN, on by default). */
+  readonly taskDomain: boolean;
   /** Requests per minute each signed-in user may make to the user routes (/v1/me, switch-tenant); 0: unlimited. */
   readonly userRateLimitPerMinute: number;
   /**
@@ -278,6 +280,7 @@ export function loadConfig(env: Env = process.env): Config {
     usageGraceHours: integer(env, 'TENANTRY_USAGE_GRACE_HOURS', 48, 0, 24 * 62),
     redisKeyPrefix: redisKeyPrefix(env),
     rateLimits: boolean(env, 'TENANTRY_RATE_LIMITS', true),
+    taskDomain: boolean(env, 'TENANTRY_TASK_DOMAIN', true),
     userRateLimitPerMinute: integer(env, 'TENANTRY_USER_RATE_LIMIT_PER_MINUTE', 120, 0, 1_000_000),
     trustProxy: trustProxy(env),
     platformAdminTokenHash: platformAdminTokenHash(env),

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { loadOrCreateJwtSecret } from './auth/jwt-key-file.js';
+import { deploymentModules } from './built-in-modules.js';
 import { systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { BACKGROUND_LIMITS, endPool } from './db/bounded-pool.js';
@@ -35,7 +36,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   // Before anything slow: a taken port is one sentence, not a stack after PostgreSQL booted.
   await assertPortFree(config.port, config.host, 'PORT');
   // Embedded mode owns its schema and migrates it; an external database is migrated explicitly.
-  const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });
+  const modules = deploymentModules(config);
+  const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined, modules });
   const jwt = config.jwt ?? (await loadOrCreateJwtSecret(config.dataDir));
   // Requests log in as the login role (embedded mode): privileges only inside a scoped
   // transaction. The job queue's own tables are the owner's, so the queue uses the admin login.
@@ -44,7 +46,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   // Service work (admin reads, purge, rollups) is rare and mostly background: one pool, background bounds.
   const servicePool = createPool(database.serviceUrl, SERVICE_POOL_SIZE, logger, BACKGROUND_LIMITS);
   const queuePool = createQueuePool(database.url, logger);
-  const services = createServices({ config, jwt, pool, servicePool, queuePool, backgroundPool, clock: systemClock, logger });
+  const services = createServices({ modules, config, jwt, pool, servicePool, queuePool, backgroundPool, clock: systemClock, logger });
   const app = await buildApp(services);
   // In-flight requests are bounded by the transaction timeout, so draining is too.
   const steps: ShutdownStep[] = [

@@ -20,18 +20,20 @@ import { ReadinessProbe } from './db/readiness-probe.js';
 import { Flags } from './flags/flags.js';
 import { featureGate } from './flags/require-feature.js';
 import { Jobs } from './jobs/jobs.js';
+import type { TenantryModule } from './modules/module.js';
+import { ModuleRegistry } from './modules/registry.js';
 import { Metering } from './metering/metering.js';
 import { planLimitsFrom } from './metering/plan-limits.js';
-import { rollUpUsageJob, rollUpUsageSchedule } from './metering/roll-up-usage-job.js';
 import { PlatformCatalog } from './plans/platform-catalog.js';
 import { readPlatformData } from './plans/platform-repository.js';
 import { Plans } from './plans/plans.js';
 import { UserRateLimiter } from './ratelimit/user-rate-limiter.js';
-import { purgeDeletedTenantsJob, purgeSchedule } from './tenancy/lifecycle/purge-job.js';
 import type { RequestContext } from './tenancy/context.js';
 import { TenantResolver } from './tenancy/resolve-tenant.js';
 
 export interface Services {
+  /** The registered modules: their tenant tables, jobs and routes. */
+  readonly modules: ModuleRegistry;
   readonly config: Config;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -66,6 +68,8 @@ export interface Services {
 }
 
 export interface ServiceInputs {
+  /** Tenantry's own (see built-in-modules.ts) and the adopter's; dependencies must be listed too. */
+  readonly modules: readonly TenantryModule[];
   readonly config: Config;
   readonly jwt: JwtKeyConfig;
   readonly pool: pg.Pool;
@@ -89,9 +93,10 @@ function userRateLimit(config: Config, metering: Metering): Services['admitUserR
 /** A readiness probe that has not heard back within this long says "not ready". */
 const READINESS_TIMEOUT_MS = 1_000;
 
-export function createServices({ config, jwt, pool, servicePool, queuePool, backgroundPool, clock, logger }: ServiceInputs): Services {
-  const db = new Database({ pool, servicePool, roles: config.roles, logger });
-  const backgroundDb = backgroundPool ? new Database({ pool: backgroundPool, servicePool, roles: config.roles, logger }) : db;
+export function createServices({ modules: declared, config, jwt, pool, servicePool, queuePool, backgroundPool, clock, logger }: ServiceInputs): Services {
+  const modules = new ModuleRegistry(declared);
+  const db = new Database({ pool, servicePool, roles: config.roles, logger, modules });
+  const backgroundDb = backgroundPool ? new Database({ pool: backgroundPool, servicePool, roles: config.roles, logger, modules }) : db;
   const tokens = new AccessTokens(jwt, config.accessTokenTtlSeconds, clock);
   const invalidation = createInvalidation(config, pool, logger);
   const ttlMs = () => invalidation.ttlMs();
@@ -113,6 +118,7 @@ export function createServices({ config, jwt, pool, servicePool, queuePool, back
     },
   });
   return {
+    modules,
     config,
     clock,
     logger,
@@ -124,9 +130,9 @@ export function createServices({ config, jwt, pool, servicePool, queuePool, back
     resolver: new TenantResolver(db, clock, config.baseDomain),
     jobs: new Jobs({
       pool: queuePool ?? pool,
-      dependencies: { db: backgroundDb, clock, config, logger },
-      definitions: [purgeDeletedTenantsJob, rollUpUsageJob],
-      schedules: [purgeSchedule, rollUpUsageSchedule],
+      dependencies: { db: backgroundDb, clock, config, logger, modules },
+      definitions: modules.jobs,
+      schedules: modules.schedules,
     }),
     outbox: new OutboxRelay({
       pool: servicePool ?? pool,

@@ -2,6 +2,7 @@
 // printed as JSON.
 
 import { loadOrCreateJwtSecret } from '../auth/jwt-key-file.js';
+import { deploymentModules } from '../built-in-modules.js';
 import { systemClock } from '../clock.js';
 import { loadConfig } from '../config.js';
 import { createPool } from '../db/database.js';
@@ -15,12 +16,13 @@ import { tenantView } from '../tenancy/tenant-view.js';
 export async function createTenantCommand(input: ProvisionInput): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, process.stderr);
-  const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined });
+  const modules = deploymentModules(config);
+  const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined, modules });
   const pool = createPool(database.appUrl, 2, logger, config.databaseLimits);
   const servicePool = createPool(database.serviceUrl, 1, logger, config.databaseLimits);
   try {
     const jwt = config.jwt ?? (await loadOrCreateJwtSecret(config.dataDir));
-    const services = createServices({ config, jwt, pool, servicePool, clock: systemClock, logger });
+    const services = createServices({ modules, config, jwt, pool, servicePool, clock: systemClock, logger });
     const created = await provisionTenant(services, input);
     // The same public shape as POST /v1/tenants: internal columns (settings, branding) stay in.
     process.stdout.write(

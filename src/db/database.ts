@@ -19,18 +19,32 @@ import { currentContext, currentTenantId } from '../tenancy/context.js';
 import { BACKGROUND_LIMITS, BoundedPool, QUEUE_LIMITS, sessionTimeouts } from './bounded-pool.js';
 import { UUID_PATTERN } from './ids.js';
 import type { Tables } from './tables.js';
+import type { IdentityLookup } from '../modules/module.js';
+import type { ModuleRegistry } from '../modules/registry.js';
 import { assertNoOpenUnit, insideUnit } from './one-connection.js';
 import { TenantScopePlugin, TenantScopeViolation } from './tenant-scope-plugin.js';
 
-export type Tx = Kysely<Tables>;
-export type Work<T> = (tx: Tx) => Promise<T>;
+/** A unit of work's query builder, typed over the platform's tables and, for a module, its own. */
+export type Tx<DB = Tables> = Kysely<DB>;
+export type Work<T, DB = Tables> = (tx: Tx<DB>) => Promise<T>;
 /** A unit of work that is exactly one statement, handed over unexecuted (a query builder). */
-export type Statement<Row> = (tx: Tx) => Compilable<Row>;
+export type Statement<Row, DB = Tables> = (tx: Tx<DB>) => Compilable<Row>;
 /** Work for after a unit commits: may be lost in a crash (the outbox is for what must not be). */
 export type AfterCommitEffect = () => unknown;
 
+/**
+ * A module's handle as the platform's code takes it: the same unit of work, typed over only
+ * the platform's tables (Kysely's types are invariant in their tables, so this is a cast).
+ *
+ * @example
+ *   await db.tenant(async (tx) => { await usage.taskCreated(platformTx(tx), id); await insertTask(tx, task); });
+ */
+export function platformTx<DB extends Tables>(tx: Tx<DB>): Tx {
+  return tx as unknown as Tx;
+}
+
 /** The open unit each handle belongs to, so afterCommit(tx, …) finds it without ambient state. */
-const unitsByHandle = new WeakMap<Tx, Unit>();
+const unitsByHandle = new WeakMap<object, Unit>();
 
 /**
  * Runs `effect` once the unit of work `tx` belongs to has committed, never if it rolls back.
@@ -44,7 +58,7 @@ const unitsByHandle = new WeakMap<Tx, Unit>();
  *     afterCommit(tx, () => profiles.invalidate(tenantId));
  *   });
  */
-export function afterCommit(tx: Tx, effect: AfterCommitEffect): void {
+export function afterCommit<DB>(tx: Tx<DB>, effect: AfterCommitEffect): void {
   const unit = unitsByHandle.get(tx);
   if (!unit?.open) throw new TenantScopeViolation('afterCommit() needs the handle of a unit of work that is still running');
   unit.effects.push(effect);
@@ -147,6 +161,8 @@ export interface DatabaseOptions {
   readonly servicePool?: pg.Pool;
   readonly roles: DatabaseRoles;
   readonly logger: Logger;
+  /** What the query-layer filter confines and which identity reads it allows: the registered modules'. */
+  readonly modules: Pick<ModuleRegistry, 'tenantTables' | 'identityLookups'>;
   /**
    * Layer 1, the query-layer tenant filter. On in production; the isolation suite turns it
    * off to prove that RLS alone holds.
@@ -154,12 +170,14 @@ export interface DatabaseOptions {
   readonly queryFilter?: boolean;
 }
 
-export class Database {
+export class Database<DB = Tables> {
   readonly #pool: pg.Pool;
   readonly #servicePool: pg.Pool;
   readonly #roles: DatabaseRoles;
   readonly #logger: Logger;
   readonly #queryFilter: boolean;
+  readonly #tenantTables: ReadonlySet<string>;
+  readonly #identityLookups: readonly IdentityLookup[];
 
   constructor(options: DatabaseOptions) {
     this.#pool = options.pool;
@@ -167,6 +185,20 @@ export class Database {
     this.#roles = options.roles;
     this.#logger = options.logger;
     this.#queryFilter = options.queryFilter ?? true;
+    this.#tenantTables = options.modules.tenantTables;
+    this.#identityLookups = options.modules.identityLookups;
+  }
+
+  /**
+   * This database, its units typed over `T`'s tables too: how a module queries the tables its
+   * migrations created. Types only; isolation comes from the registered declarations.
+   *
+   * @example
+   *   const db = services.db.withTables<InvoiceTables>();
+   *   await db.tenant((tx) => tx.selectFrom('invoices').selectAll().execute());
+   */
+  withTables<T>(): Database<DB & T> {
+    return this as unknown as Database<DB & T>;
   }
 
   /**
@@ -175,9 +207,9 @@ export class Database {
    * @example
    *   const tasks = await db.tenant((tx) => tx.selectFrom('tasks').selectAll().execute());
    */
-  tenant<T>(work: Work<T>, identity: TenantIdentity = {}): Promise<T> {
+  tenant<T>(work: Work<T, DB>, identity: TenantIdentity = {}): Promise<T> {
     const tenantId = checked(currentTenantId(), UUID_PATTERN, 'tenant id');
-    const plugin = new TenantScopePlugin({ tenantId });
+    const plugin = new TenantScopePlugin({ tenantId, tenantTables: this.#tenantTables });
     return this.#run(this.#pool, this.#roles.app, scopeSettings({ ...identity, tenantId }), this.#plugins(plugin), work);
   }
 
@@ -188,20 +220,21 @@ export class Database {
    * @example
    *   const rows = await db.tenantStatement((tx) => tx.selectFrom('tasks').selectAll().limit(50));
    */
-  tenantStatement<Row>(statement: Statement<Row>, identity: TenantIdentity = {}): Promise<Row[]> {
+  tenantStatement<Row>(statement: Statement<Row, DB>, identity: TenantIdentity = {}): Promise<Row[]> {
     const tenantId = checked(currentTenantId(), UUID_PATTERN, 'tenant id');
-    const plugin = new TenantScopePlugin({ tenantId });
+    const plugin = new TenantScopePlugin({ tenantId, tenantTables: this.#tenantTables });
     return this.#runStatement(this.#roles.app, scopeSettings({ ...identity, tenantId }), this.#plugins(plugin), statement);
   }
 
   /** Runs work that precedes or spans tenant choice for one identity (login, /me), as the app role. */
-  identity<T>(scope: IdentityScope, work: Work<T>): Promise<T> {
+  identity<T>(scope: IdentityScope, work: Work<T, DB>): Promise<T> {
     const settings = scopeSettings({ ...scope, tenantId: undefined });
     const identityReads = new Map<string, { column: string; value: unknown }>();
-    if (scope.userId) identityReads.set('memberships', { column: 'user_id', value: scope.userId });
-    if (scope.apiKeyPrefix) identityReads.set('api_keys', { column: 'prefix', value: scope.apiKeyPrefix });
-    if (scope.invitationTokenHash) identityReads.set('invitations', { column: 'token_hash', value: scope.invitationTokenHash });
-    const plugin = new TenantScopePlugin({ tenantId: undefined, identityReads });
+    for (const lookup of this.#identityLookups) {
+      const value = scope[lookup.by];
+      if (value) identityReads.set(lookup.table, { column: lookup.column, value });
+    }
+    const plugin = new TenantScopePlugin({ tenantId: undefined, tenantTables: this.#tenantTables, identityReads });
     return this.#run(this.#pool, this.#roles.app, settings, this.#plugins(plugin), work);
   }
 
@@ -209,7 +242,7 @@ export class Database {
    * Cross-tenant work as the BYPASSRLS service role. The reason is recorded (and
    * committed) before the work starts, so even a failed attempt leaves a trace.
    */
-  async service<T>(reason: string, work: Work<T>): Promise<T> {
+  async service<T>(reason: string, work: Work<T, DB>): Promise<T> {
     assertNoOpenUnit();
     const context = currentContext();
     const actor = context?.userId ? `user:${context.userId}` : 'system';
@@ -246,7 +279,7 @@ export class Database {
     return this.#queryFilter ? [filter] : [];
   }
 
-  async #run<T>(pool: pg.Pool, role: string, settings: string[], plugins: KyselyPlugin[], work: Work<T>): Promise<T> {
+  async #run<T>(pool: pg.Pool, role: string, settings: string[], plugins: KyselyPlugin[], work: Work<T, DB>): Promise<T> {
     assertNoOpenUnit();
     const client = await pool.connect();
     // A connection that dies while checked out emits 'error' on the client; unheard, that
@@ -297,7 +330,7 @@ export class Database {
     }
   }
 
-  async #runStatement<Row>(role: string, settings: string[], plugins: KyselyPlugin[], statement: Statement<Row>): Promise<Row[]> {
+  async #runStatement<Row>(role: string, settings: string[], plugins: KyselyPlugin[], statement: Statement<Row, DB>): Promise<Row[]> {
     assertNoOpenUnit();
     const client = await this.#pool.connect();
     const onConnectionError = (error: Error) => this.#logger.warn({ err: error }, 'database connection lost mid-transaction');
@@ -340,7 +373,7 @@ export class Database {
    * only SQL this Kysely's executor compiled from a node its plugins transformed, so neither a
    * precompiled query nor a hand-built node can skip the filter.
    */
-  #kysely(client: pg.PoolClient, plugins: KyselyPlugin[], unit: Unit): Tx {
+  #kysely(client: pg.PoolClient, plugins: KyselyPlugin[], unit: Unit): Tx<DB> {
     const query = (text: unknown, ...rest: unknown[]) => {
       const sqlText = typeof text === 'string' ? text : (text as { text?: unknown } | null)?.text;
       if (typeof sqlText !== 'string' || !unit.sanctioned.has(sqlText)) {
@@ -355,7 +388,7 @@ export class Database {
       },
       end: async () => {},
     };
-    const tx = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: single as unknown as pg.Pool }), plugins });
+    const tx = new Kysely<DB>({ dialect: new PostgresDialect({ pool: single as unknown as pg.Pool }), plugins });
     sanctionCompiledSql(tx.getExecutor(), unit.sanctioned);
     for (const method of SEALED_METHODS) seal(tx, method);
     unitsByHandle.set(tx, unit);

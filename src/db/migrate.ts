@@ -1,27 +1,47 @@
-// Applies the SQL files in ./migrations in order, each in its own transaction, as the
-// owner role. Bookkeeping and locking are node-pg-migrate's; role names come from config.
+// Applies each registered module's migrations, modules in dependency order, each file in its
+// own transaction, as the owner role. Bookkeeping and locking are node-pg-migrate's: one
+// migrations table per module, so a module added to a running deployment simply finds its
+// table empty and migrates. Role names come from config.
 
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import type { DatabaseRoles } from '../config.js';
+import type { TenantryModule } from '../modules/module.js';
+import { ModuleRegistry } from '../modules/registry.js';
 import { ensureRoles } from './roles.js';
 
+/** The platform module's migrations: the schema every other module stands on. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
-export const MIGRATIONS_TABLE = 'tenantry_migrations';
+
+/** Where node-pg-migrate records a module's applied migrations. */
+export function migrationsTableOf(module: Pick<TenantryModule, 'name'>): string {
+  return `tenantry_migrations_${module.name}`;
+}
+
+/** Before modules, the platform's migrations were recorded here; it is renamed once, in place. */
+const LEGACY_MIGRATIONS_TABLE = 'tenantry_migrations';
 
 export interface MigrateOptions {
   readonly databaseUrl: string;
   readonly roles: DatabaseRoles;
+  /** The modules whose migrations to apply (their dependencies must be among them). */
+  readonly modules: readonly TenantryModule[];
   /** Set the login roles' passwords (embedded mode and tests, where we manage them). */
   readonly loginPassword?: string | undefined;
   readonly serviceLoginPassword?: string | undefined;
   readonly log?: (message: string) => void;
 }
 
-/** Returns the names of the migrations it applied (empty when the schema was current). */
-export async function migrate({ databaseUrl, roles, loginPassword, serviceLoginPassword, log = () => {} }: MigrateOptions): Promise<string[]> {
+/**
+ * Returns what it applied as `module/migration` (empty when the schema was current).
+ *
+ * @example
+ *   await migrate({ databaseUrl, roles: config.roles, modules: [...builtInModules, invoicesModule] });
+ */
+export async function migrate({ databaseUrl, roles, modules, loginPassword, serviceLoginPassword, log = () => {} }: MigrateOptions): Promise<string[]> {
+  const ordered = new ModuleRegistry(modules).modules;
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -32,34 +52,55 @@ export async function migrate({ databaseUrl, roles, loginPassword, serviceLoginP
       roles.app,
       roles.service,
     ]);
-    const applied = await runner({
-      dbClient: client,
-      dir: MIGRATIONS_DIR,
-      migrationsTable: MIGRATIONS_TABLE,
-      direction: 'up',
-      count: Infinity,
-      singleTransaction: false,
-      checkOrder: true,
-      advisoryLockMode: 'wait',
-      log,
-    });
-    return applied.map((migration) => migration.name);
+    await renameLegacyTable(client);
+    const applied: string[] = [];
+    for (const module of ordered) {
+      if (!module.migrations) continue;
+      const done = await runner({
+        dbClient: client,
+        dir: module.migrations,
+        migrationsTable: migrationsTableOf(module),
+        direction: 'up',
+        count: Infinity,
+        singleTransaction: false,
+        checkOrder: true,
+        advisoryLockMode: 'wait',
+        log,
+      });
+      applied.push(...done.map((migration) => `${module.name}/${migration.name}`));
+    }
+    return applied;
   } finally {
     await client.end();
   }
 }
 
-/** Names of migration files not yet recorded as applied. */
-export async function pendingMigrations(databaseUrl: string): Promise<string[]> {
-  const files = (await readdir(MIGRATIONS_DIR)).filter((file) => file.endsWith('.sql')).map((file) => file.replace(/\.sql$/, ''));
+async function renameLegacyTable(client: pg.Client): Promise<void> {
+  const platform = migrationsTableOf({ name: 'platform' });
+  await client.query(
+    `DO $$ BEGIN
+       IF to_regclass('public.${LEGACY_MIGRATIONS_TABLE}') IS NOT NULL AND to_regclass('public.${platform}') IS NULL THEN
+         ALTER TABLE public.${LEGACY_MIGRATIONS_TABLE} RENAME TO ${platform};
+       END IF;
+     END $$`,
+  );
+}
+
+/** Migrations not yet recorded as applied, as `module/migration`, modules in dependency order. */
+export async function pendingMigrations(databaseUrl: string, modules: readonly TenantryModule[]): Promise<string[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [MIGRATIONS_TABLE]);
-    if (!rows[0]!.exists) return files.sort();
-    const applied = await client.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE}`);
-    const done = new Set(applied.rows.map((row) => row.name));
-    return files.filter((file) => !done.has(file)).sort();
+    const pending: string[] = [];
+    for (const module of new ModuleRegistry(modules).modules) {
+      if (!module.migrations) continue;
+      const files = (await readdir(module.migrations)).filter((file) => file.endsWith('.sql')).map((file) => file.replace(/\.sql$/, ''));
+      const table = migrationsTableOf(module);
+      const { rows } = await client.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [table]);
+      const done = new Set(rows[0]!.exists ? (await client.query<{ name: string }>(`SELECT name FROM ${table}`)).rows.map((row) => row.name) : []);
+      pending.push(...files.filter((file) => !done.has(file)).sort().map((file) => `${module.name}/${file}`));
+    }
+    return pending;
   } finally {
     await client.end();
   }

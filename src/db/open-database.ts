@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { TenantryModule } from '../modules/module.js';
 import { assertPortFree } from '../port-probe.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
 import { migrate, pendingMigrations } from './migrate.js';
@@ -43,7 +44,14 @@ export function asRole(url: string, role: string, password: string): string {
   return parsed.toString();
 }
 
-export async function openDatabase(config: Config, logger: Logger, options: { migrate: boolean }): Promise<OpenDatabase> {
+export interface OpenDatabaseOptions {
+  /** Apply pending migrations (embedded mode); otherwise refuse to start with any pending. */
+  readonly migrate: boolean;
+  /** The modules whose schema the database must hold. */
+  readonly modules: readonly TenantryModule[];
+}
+
+export async function openDatabase(config: Config, logger: Logger, options: OpenDatabaseOptions): Promise<OpenDatabase> {
   let embedded: EmbeddedDatabase | undefined;
   let url = config.databaseUrl;
   let appUrl = config.appDatabaseUrl ?? url;
@@ -70,13 +78,14 @@ export async function openDatabase(config: Config, logger: Logger, options: { mi
       const applied = await migrate({
         databaseUrl: url,
         roles: config.roles,
+        modules: options.modules,
         loginPassword,
         serviceLoginPassword,
         log: (message) => logger.debug(message),
       });
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     } else {
-      const pending = await pendingMigrations(url);
+      const pending = await pendingMigrations(url, options.modules);
       if (pending.length > 0) {
         throw new PendingMigrationsError(`the database has ${pending.length} pending migration(s) (${pending.join(', ')}): run \`tenantry migrate\``);
       }

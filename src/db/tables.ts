@@ -1,22 +1,23 @@
-// Row types of every table, as Kysely sees them. One interface per table; the
-// `Tables` map is what query builders are typed against.
+// Row types of the platform's tables, as Kysely sees them. One interface per table; the
+// `Tables` map is what query builders are typed against. A module keeps its own tables'
+// types beside it and widens a handle with `db.withTables<ItsTables>()`; the column types
+// exported here (CreatedAt, TenantId, ...) are the vocabulary both use.
 
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
-type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
-type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string | null>;
-type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
-type Json<T> = ColumnType<T, string | undefined, string>;
+export type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+export type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string | null>;
+export type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+export type Json<T> = ColumnType<T, string | undefined, string>;
 /**
  * tenant_id of a tenant table: the query layer fills it on insert from the scoped
  * transaction and filters by it on every read and write, so code never writes it.
  */
-type TenantId = ColumnType<string, string | undefined, never>;
+export type TenantId = ColumnType<string, string | undefined, never>;
 
 export type Role = 'owner' | 'admin' | 'member' | 'viewer';
 export type TenantStatus = 'active' | 'past_due' | 'suspended' | 'deleted';
-export type TaskStatus = 'todo' | 'in_progress' | 'done';
 
 export interface TenantsTable {
   id: string;
@@ -110,39 +111,6 @@ export interface ApiKeysTable {
   expires_at: NullableTimestamp;
   last_used_at: NullableTimestamp;
   revoked_at: NullableTimestamp;
-  deleted_at: NullableTimestamp;
-}
-
-export interface ProjectsTable {
-  tenant_id: TenantId;
-  id: string;
-  name: string;
-  description: Generated<string>;
-  created_by: string | null;
-  created_at: CreatedAt;
-  updated_at: UpdatedAt;
-  deleted_at: NullableTimestamp;
-}
-
-export interface ProjectMembersTable {
-  tenant_id: TenantId;
-  project_id: string;
-  user_id: string;
-  created_at: CreatedAt;
-  deleted_at: NullableTimestamp;
-}
-
-export interface TasksTable {
-  tenant_id: TenantId;
-  id: string;
-  project_id: string;
-  title: string;
-  description: Generated<string>;
-  status: Generated<TaskStatus>;
-  assignee_id: string | null;
-  created_by: string | null;
-  created_at: CreatedAt;
-  updated_at: UpdatedAt;
   deleted_at: NullableTimestamp;
 }
 
@@ -318,9 +286,6 @@ export interface Tables {
   invitations: InvitationsTable;
   sessions: SessionsTable;
   api_keys: ApiKeysTable;
-  projects: ProjectsTable;
-  project_members: ProjectMembersTable;
-  tasks: TasksTable;
   service_role_audit: ServiceRoleAuditTable;
   plans: PlansTable;
   flag_definitions: FlagDefinitionsTable;

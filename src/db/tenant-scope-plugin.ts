@@ -43,13 +43,15 @@ import {
   RawNode as RawNodes,
 } from 'kysely';
 import { assertAllowedExpression, assertAllowedFunction, assertAllowedStatement, RawSqlRefused } from './raw-sql-allowlist.js';
-import { TENANT_COLUMN, TENANT_TABLES } from './tenant-tables.js';
+import { TENANT_COLUMN } from './tenant-tables.js';
 
 export class TenantScopeViolation extends Error {
   override name = 'TenantScopeViolation';
 }
 
 export interface TenantScope {
+  /** The tables that hold tenant data: the registered modules' (see src/modules/registry.ts). */
+  readonly tenantTables: ReadonlySet<string>;
   /** The tenant every query is confined to; undefined outside a tenant scope. */
   readonly tenantId: string | undefined;
   /**
@@ -83,7 +85,7 @@ function refuseRawTableSources(nodes: readonly OperationNode[]): void {
 }
 
 /** A table reference in a FROM, JOIN, UPDATE or DELETE: its name and how the query names it. */
-function tenantTableOf(node: OperationNode): { table: string; reference: string } | undefined {
+function tenantTableOf(node: OperationNode, tenantTables: ReadonlySet<string>): { table: string; reference: string } | undefined {
   let tableNode: TableNode | undefined;
   let alias: string | undefined;
   if (TableNode.is(node)) tableNode = node;
@@ -94,7 +96,7 @@ function tenantTableOf(node: OperationNode): { table: string; reference: string 
   if (!tableNode) return undefined;
   const schema = tableNode.table.schema?.name;
   const table = tableNode.table.identifier.name;
-  if ((schema && schema !== 'public') || !TENANT_TABLES.has(table)) return undefined;
+  if ((schema && schema !== 'public') || !tenantTables.has(table)) return undefined;
   return { table, reference: alias ?? table };
 }
 
@@ -147,7 +149,7 @@ class TenantScopeTransformer extends OperationNodeTransformer {
   #scopeWhere(where: WhereNode | undefined, tables: readonly OperationNode[], read: boolean): WhereNode | undefined {
     let scoped = where;
     for (const node of tables) {
-      const found = tenantTableOf(node);
+      const found = tenantTableOf(node, this.#scope.tenantTables);
       if (!found) continue;
       const predicate = this.#confine(found.table, found.reference, read);
       scoped = WhereNode.create(scoped ? guarded(scoped.where, predicate) : predicate);
@@ -160,7 +162,7 @@ class TenantScopeTransformer extends OperationNodeTransformer {
     if (!joins) return { extra: [] };
     const extra: OperationNode[] = [];
     const scoped = joins.map((join) => {
-      const found = tenantTableOf(join.table);
+      const found = tenantTableOf(join.table, this.#scope.tenantTables);
       if (!found) return join;
       const predicate = this.#confine(found.table, found.reference, read);
       if (!join.on) {
@@ -187,7 +189,7 @@ class TenantScopeTransformer extends OperationNodeTransformer {
       ...(transformed.from?.froms ?? []),
       ...(transformed.joins ?? []).map((join) => join.table),
     ]);
-    if (transformed.table && tenantTableOf(transformed.table)) this.#checkUpdates(transformed.updates);
+    if (transformed.table && tenantTableOf(transformed.table, this.#scope.tenantTables)) this.#checkUpdates(transformed.updates);
     const { joins, extra } = this.#scopeJoins(transformed.joins, false);
     const targets = [...(transformed.table ? [transformed.table] : []), ...(transformed.from?.froms ?? []), ...extra];
     const where = this.#scopeWhere(transformed.where, targets, false);
@@ -210,7 +212,7 @@ class TenantScopeTransformer extends OperationNodeTransformer {
   protected override transformInsertQuery(node: InsertQueryNode): InsertQueryNode {
     const transformed = super.transformInsertQuery(node);
     if (transformed.into) refuseRawTableSources([transformed.into]);
-    const found = transformed.into ? tenantTableOf(transformed.into) : undefined;
+    const found = transformed.into ? tenantTableOf(transformed.into, this.#scope.tenantTables) : undefined;
     if (!found) return transformed;
     this.#confine(found.table, found.table, false);
     this.#checkUpdates(transformed.onConflict?.updates);
@@ -259,7 +261,7 @@ class TenantScopeTransformer extends OperationNodeTransformer {
   protected override transformMergeQuery(node: MergeQueryNode): MergeQueryNode {
     const transformed = super.transformMergeQuery(node);
     const tables = [transformed.into, ...(transformed.using ? [transformed.using.table] : [])];
-    const found = tables.map(tenantTableOf).find(Boolean);
+    const found = tables.map((table) => tenantTableOf(table, this.#scope.tenantTables)).find(Boolean);
     if (found) throw new TenantScopeViolation(`MERGE on tenant table "${found.table}"; use insert ... on conflict or update`);
     return transformed;
   }

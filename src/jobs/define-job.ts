@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
+import type { ModuleRegistry } from '../modules/registry.js';
 
 /** What every job handler gets, instead of reaching for globals. */
 export interface JobDependencies {
@@ -12,6 +13,8 @@ export interface JobDependencies {
   readonly clock: Clock;
   readonly config: Config;
   readonly logger: Logger;
+  /** The registered modules (the purge walks their tenant tables). */
+  readonly modules: ModuleRegistry;
 }
 
 export interface JobRun {

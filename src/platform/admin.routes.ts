@@ -91,15 +91,15 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       const detail = await db.service('platform admin: read tenant', async (tx) => {
         const tenant = await tenantsWithMemberCounts(tx).where('t.id', '=', id).executeTakeFirst();
         if (!tenant) return undefined;
-        const count = (table: 'api_keys' | 'projects' | 'tasks') =>
-          tx
-            .selectFrom(table)
-            .select(sql<number>`count(*)::int`.as('n'))
-            .where('tenant_id', '=', id)
-            .where('deleted_at', 'is', null)
-            .executeTakeFirstOrThrow()
-            .then((row) => row.n);
-        return { tenant, counts: { apiKeys: await count('api_keys'), projects: await count('projects'), tasks: await count('tasks') } };
+        // One statement over every registered module's tenant tables.
+        const { rows } = await sql<{ name: string; n: number }>`${sql.join(
+          [...services.modules.tenantTables].map(
+            (table) =>
+              sql`SELECT ${table}::text AS name, count(*)::int AS n FROM ${sql.table(table)} WHERE tenant_id = ${id} AND deleted_at IS NULL`,
+          ),
+          sql` UNION ALL `,
+        )}`.execute(tx);
+        return { tenant, counts: Object.fromEntries(rows.map((row) => [row.name, row.n])) };
       });
       if (!detail) throw new AppError('not-found', 'no tenant with this id');
       return { ...view(detail.tenant), counts: detail.counts };

@@ -13,7 +13,9 @@ export const AdminTenantView = Type.Object({
 
 export const AdminTenantDetail = Type.Object({
   ...AdminTenantView.properties,
-  counts: Type.Object({ apiKeys: Type.Integer(), projects: Type.Integer(), tasks: Type.Integer() }),
+  counts: Type.Record(Type.String(), Type.Integer(), {
+    description: "Live rows of the tenant's in each registered tenant table, by table name",
+  }),
 });
 
 export const ListTenantsQuery = Type.Object(

@@ -10,6 +10,7 @@ import { createServices, type Services } from '../../src/services.js';
 import { patient } from '../support/pools.js';
 import { TEST_JWT_SECRET, TestClock } from '../support/test-app.js';
 import type { TestDatabase } from '../support/test-database.js';
+import { TEST_MODULES } from '../support/modules.js';
 
 export interface Instance {
   readonly app: FastifyInstance;
@@ -22,7 +23,7 @@ export async function startInstance(database: TestDatabase, env: Record<string, 
   const config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', TENANTRY_MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
   const logger = createLogger(config.logLevel);
   const pool = patient(createPool(database.url, 5, logger));
-  const services = createServices({ config, jwt: config.jwt!, pool, clock: new TestClock(), logger });
+  const services = createServices({ modules: TEST_MODULES, config, jwt: config.jwt!, pool, clock: new TestClock(), logger });
   const app = await buildApp(services);
   await app.ready();
   return {

@@ -8,14 +8,15 @@ import { TenantScopeViolation } from '../../src/db/tenant-scope-plugin.js';
 import { runWithContext } from '../../src/tenancy/context.js';
 import { startIsolationHarness, silent, type IsolationHarness } from '../support/isolation-harness.js';
 import { TEST_ROLES } from '../support/roles.js';
+import { TEST_REGISTRY, type TestTables } from '../support/modules.js';
 
 let harness: IsolationHarness;
-let db: Database;
+let db: Database<TestTables>;
 
 beforeAll(async () => {
   // A pool of one: a second checkout could only ever wait.
   harness = await startIsolationHarness(1);
-  db = new Database({ pool: harness.pool, roles: TEST_ROLES, logger: silent });
+  db = new Database<TestTables>({ modules: TEST_REGISTRY, pool: harness.pool, roles: TEST_ROLES, logger: silent });
 });
 
 afterAll(async () => {

@@ -5,6 +5,7 @@ import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQue
 import { describe, expect, it } from 'vitest';
 import type { Tables } from '../../src/db/tables.js';
 import { TenantScopePlugin, TenantScopeViolation } from '../../src/db/tenant-scope-plugin.js';
+import { TEST_REGISTRY, type TestTables } from '../support/modules.js';
 
 const TENANT = '01a20817-8109-7101-a7b5-65e99a9897c4';
 const OTHER = '01a20817-0000-7000-8000-000000000000';
@@ -12,15 +13,15 @@ const OTHER = '01a20817-0000-7000-8000-000000000000';
 function db(
   tenantId: string | undefined,
   identityReads?: ReadonlyMap<string, { column: string; value: string }>,
-): Kysely<Tables> {
-  return new Kysely<Tables>({
+): Kysely<TestTables> {
+  return new Kysely<TestTables>({
     dialect: {
       createAdapter: () => new PostgresAdapter(),
       createDriver: () => new DummyDriver(),
       createIntrospector: (k) => new PostgresIntrospector(k),
       createQueryCompiler: () => new PostgresQueryCompiler(),
     },
-    plugins: [new TenantScopePlugin({ tenantId, ...(identityReads ? { identityReads } : {}) })],
+    plugins: [new TenantScopePlugin({ tenantTables: TEST_REGISTRY.tenantTables,  tenantId, ...(identityReads ? { identityReads } : {}) })],
   });
 }
 

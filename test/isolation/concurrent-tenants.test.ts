@@ -14,6 +14,7 @@ import { TEST_ROLES } from '../support/roles.js';
 import { seedTenant, type SeededTenant } from '../support/seed.js';
 import { bearer, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { TEST_REGISTRY, type TestTables } from '../support/modules.js';
 
 const TENANTS = 5;
 const PER_TENANT = 200;
@@ -59,7 +60,7 @@ describe('concurrent units of work in the data layer', () => {
 
   it('never shows one tenant another tenant\'s rows', async () => {
     const pool = patient(createPool(testApp.database.url, 10, pino({ level: 'silent' })));
-    const db = new Database({ pool, roles: TEST_ROLES, logger: pino({ level: 'silent' }) });
+    const db = new Database<TestTables>({ modules: TEST_REGISTRY, pool, roles: TEST_ROLES, logger: pino({ level: 'silent' }) });
     let leaks = 0;
     const units = shuffled(seeded.flatMap((tenant) => Array.from({ length: PER_TENANT }, (_, i) => ({ tenant, i }))));
     const work = units.map(({ tenant, i }) => () =>

@@ -7,13 +7,16 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, Database, type Work } from '../../src/db/database.js';
 import { newId } from '../../src/db/ids.js';
-import { TENANT_TABLE_ORDER } from '../../src/db/tenant-tables.js';
+import { TEST_REGISTRY, type TestTables } from '../support/modules.js';
 import { runWithContext } from '../../src/tenancy/context.js';
 import { TEST_ROLES } from '../support/roles.js';
 import { asTenant, silent, startIsolationHarness, type IsolationHarness } from '../support/isolation-harness.js';
 import { tenantRowCounts } from '../support/row-counts.js';
 import type { SeededTenant } from '../support/seed.js';
 import type { TestDatabase } from '../support/test-database.js';
+
+/** The registered modules' tenant tables. */
+const TENANT_TABLE_ORDER = [...TEST_REGISTRY.tenantTables];
 
 let harness: IsolationHarness;
 let database: TestDatabase;
@@ -55,17 +58,17 @@ describe('the seeded tenants', () => {
   });
 });
 
-function asB<T>(db: Database, work: Work<T>): Promise<T> {
+function asB<T>(db: Database<TestTables>, work: Work<T, TestTables>): Promise<T> {
   return asTenant(b, db, work);
 }
 
 describe('the owner-bypass mode really bypasses RLS', () => {
   it('lets the owner, unfiltered, see both tenants in every tenant table', async () => {
-    const db = new Database({ pool, roles: { ...TEST_ROLES, app: TEST_ROLES.owner }, logger: silent, queryFilter: false });
+    const db = new Database<TestTables>({ modules: TEST_REGISTRY, pool, roles: { ...TEST_ROLES, app: TEST_ROLES.owner }, logger: silent, queryFilter: false });
     const titles = await asB(db, (tx) => tx.selectFrom('tasks').select('title').execute());
     expect(titles.map((t) => t.title).sort()).toEqual(['secret-task-A', 'secret-task-B']);
     for (const table of TENANT_TABLE_ORDER) {
-      const rows = await asB(db, (tx) => tx.selectFrom(table).select('tenant_id').execute());
+      const rows = await asB(db, (tx) => tx.selectFrom(table as 'tasks').select('tenant_id').execute());
       expect(new Set(rows.map((row) => row.tenant_id)), table).toEqual(new Set([a.tenantId, b.tenantId]));
     }
   });
@@ -73,7 +76,7 @@ describe('the owner-bypass mode really bypasses RLS', () => {
 
 for (const [mode, makeDb] of Object.entries(modes)) {
   describe(`cross-tenant attacks: ${mode}`, () => {
-    let db: Database;
+    let db: Database<TestTables>;
     let before: unknown[];
 
     beforeAll(async () => {
@@ -109,7 +112,7 @@ for (const [mode, makeDb] of Object.entries(modes)) {
     it('lists only its own rows in every tenant table, and all of them', async () => {
       const counts = await tenantRowCounts(database.admin, b.tenantId);
       for (const table of TENANT_TABLE_ORDER) {
-        const rows = await asB(db, (tx) => tx.selectFrom(table).select('tenant_id').execute());
+        const rows = await asB(db, (tx) => tx.selectFrom(table as 'tasks').select('tenant_id').execute());
         expect(rows.length, `${table}: B's rows`).toBe(counts[table]);
         expect(rows.filter((row) => row.tenant_id !== b.tenantId), `${table}: rows of another tenant`).toEqual([]);
       }
@@ -217,10 +220,10 @@ for (const [mode, makeDb] of Object.entries(modes)) {
 
 describe('a pooled connection reused after an error mid-transaction', () => {
   /** A one-connection pool, so the next unit of work is certain to get the same connection. */
-  async function withOneConnection(check: (db: Database, single: pg.Pool) => Promise<void>): Promise<void> {
+  async function withOneConnection(check: (db: Database<TestTables>, single: pg.Pool) => Promise<void>): Promise<void> {
     const single = createPool(database.url, 1, silent);
     try {
-      await check(new Database({ pool: single, roles: TEST_ROLES, logger: silent }), single);
+      await check(new Database<TestTables>({ modules: TEST_REGISTRY, pool: single, roles: TEST_ROLES, logger: silent }), single);
     } finally {
       await single.end();
     }
@@ -231,7 +234,7 @@ describe('a pooled connection reused after an error mid-transaction', () => {
     expect(rows[0]).toMatchObject({ tenant: '', role: expect.not.stringMatching(new RegExp(TEST_ROLES.app)) });
   }
 
-  async function tasksSeenByB(db: Database): Promise<string[]> {
+  async function tasksSeenByB(db: Database<TestTables>): Promise<string[]> {
     const seen = await runWithContext({ requestId: 'r2', tenantId: b.tenantId }, () =>
       db.tenant((tx) => tx.selectFrom('tasks').select('title').execute()),
     );

@@ -5,11 +5,14 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TENANT_TABLES } from '../../src/db/tenant-tables.js';
 import { asRole } from '../../src/db/open-database.js';
 import { TEST_LOGIN_PASSWORD, TEST_ROLES } from '../support/roles.js';
 import { seedTenant, type SeededTenant } from '../support/seed.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { TEST_REGISTRY } from '../support/modules.js';
+
+/** The registered modules' tenant tables. */
+const TENANT_TABLES = [...TEST_REGISTRY.tenantTables];
 
 let database: TestDatabase;
 let tenantA: SeededTenant;

@@ -9,12 +9,13 @@ import { newId } from '../../src/db/ids.js';
 import { asTenant, startIsolationHarness, type IsolationHarness } from '../support/isolation-harness.js';
 import type { SeededTenant } from '../support/seed.js';
 import type { TestDatabase } from '../support/test-database.js';
+import type { TestTables } from '../support/modules.js';
 
 let harness: IsolationHarness;
 let database: TestDatabase;
 let a: SeededTenant;
 let b: SeededTenant;
-let filterOnly: Database;
+let filterOnly: Database<TestTables>;
 
 beforeAll(async () => {
   harness = await startIsolationHarness(2);
@@ -24,7 +25,7 @@ beforeAll(async () => {
 
 afterAll(() => harness.close());
 
-function asB<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+function asB<T>(work: (tx: Tx<TestTables>) => Promise<T>): Promise<T> {
   return asTenant(b, filterOnly, work);
 }
 

@@ -4,15 +4,16 @@
 
 import { CompiledQuery, sql, type KyselyPlugin } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Database, type Tx } from '../../src/db/database.js';
+import { Database, platformTx, type Tx } from '../../src/db/database.js';
 import { runWithContext } from '../../src/tenancy/context.js';
 import { asTenant, startIsolationHarness, type IsolationHarness } from '../support/isolation-harness.js';
 import type { SeededTenant } from '../support/seed.js';
+import type { TestTables } from '../support/modules.js';
 
 let harness: IsolationHarness;
 let a: SeededTenant;
 let b: SeededTenant;
-let filterOnly: Database;
+let filterOnly: Database<TestTables>;
 
 beforeAll(async () => {
   harness = await startIsolationHarness(2);
@@ -23,7 +24,7 @@ beforeAll(async () => {
 afterAll(() => harness.close());
 
 /** Tenant B's attempt: whatever it read, or the name of the error that refused it. */
-function asB<T>(work: (tx: Tx) => Promise<T>): Promise<T | string> {
+function asB<T>(work: (tx: Tx<TestTables>) => Promise<T>): Promise<T | string> {
   return asTenant(b, filterOnly, work).catch((error: Error) => error.name);
 }
 
@@ -34,7 +35,7 @@ async function tenantIds(tx: Tx, query: ReturnType<typeof sql<{ t: string }>>): 
 
 describe('raw SQL inside a tenant unit, RLS bypassed', () => {
   it('cannot name a tenant table split across sql fragments', async () => {
-    const result = await asB((tx) => tenantIds(tx, sql<{ t: string }>`select tenant_id as t from ta${sql.raw('sks')}`));
+    const result = await asB((tx) => tenantIds(platformTx(tx), sql<{ t: string }>`select tenant_id as t from ta${sql.raw('sks')}`));
     expect(result).toBe('TenantScopeViolation');
   });
 
@@ -58,7 +59,7 @@ describe('raw SQL inside a tenant unit, RLS bypassed', () => {
     const created = await asB((tx) =>
       sql`create function pg_temp.peek() returns setof uuid language sql as 'select tenant_id from tasks'`.execute(tx),
     );
-    const called = await asB((tx) => tenantIds(tx, sql<{ t: string }>`select pg_temp.peek() as t`));
+    const called = await asB((tx) => tenantIds(platformTx(tx), sql<{ t: string }>`select pg_temp.peek() as t`));
     expect({ created, called }).toEqual({ created: 'TenantScopeViolation', called: 'TenantScopeViolation' });
   });
 

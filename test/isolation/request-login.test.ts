@@ -12,6 +12,7 @@ import { runWithContext } from '../../src/tenancy/context.js';
 import { TEST_LOGIN_PASSWORD, TEST_ROLES, TEST_SERVICE_LOGIN_PASSWORD } from '../support/roles.js';
 import { seedTenant, type SeededTenant } from '../support/seed.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { TEST_REGISTRY, type TestTables } from '../support/modules.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -20,14 +21,14 @@ let requestPool: pg.Pool;
 let a: SeededTenant;
 let b: SeededTenant;
 /** RLS alone, logged in as the request login, on a pool of one so state would carry over. */
-let rlsOnly: Database;
+let rlsOnly: Database<TestTables>;
 
 beforeAll(async () => {
   database = await createTestDatabase();
   a = await seedTenant(database.admin, 'A');
   b = await seedTenant(database.admin, 'B');
   requestPool = createPool(asRole(database.url, TEST_ROLES.login, TEST_LOGIN_PASSWORD), 1, silent);
-  rlsOnly = new Database({ pool: requestPool, roles: TEST_ROLES, logger: silent, queryFilter: false });
+  rlsOnly = new Database<TestTables>({ modules: TEST_REGISTRY, pool: requestPool, roles: TEST_ROLES, logger: silent, queryFilter: false });
 });
 
 afterAll(async () => {
@@ -35,7 +36,7 @@ afterAll(async () => {
   await database.drop();
 });
 
-function asB<T>(work: (tx: Tx) => Promise<T>): Promise<T | string> {
+function asB<T>(work: (tx: Tx<TestTables>) => Promise<T>): Promise<T | string> {
   return runWithContext({ requestId: 'attack', tenantId: b.tenantId }, () => rlsOnly.tenant(work)).catch(
     (error: Error) => error.message,
   );

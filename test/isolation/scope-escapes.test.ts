@@ -8,6 +8,7 @@ import { Database, type Tx } from '../../src/db/database.js';
 import { TEST_ROLES } from '../support/roles.js';
 import { asTenant, startIsolationHarness, type IsolationHarness } from '../support/isolation-harness.js';
 import type { SeededTenant } from '../support/seed.js';
+import type { TestTables } from '../support/modules.js';
 
 let harness: IsolationHarness;
 let b: SeededTenant;
@@ -22,7 +23,7 @@ afterAll(() => harness.close());
 const rlsOnly = () => harness.rlsOnly();
 const bothLayers = () => harness.bothLayers();
 
-function asB<T>(db: Database, work: (tx: Tx) => Promise<T>): Promise<T> {
+function asB<T>(db: Database<TestTables>, work: (tx: Tx<TestTables>) => Promise<T>): Promise<T> {
   return asTenant(b, db, work);
 }
 
@@ -52,7 +53,7 @@ describe('a nested Kysely transaction inside db.tenant()', () => {
 
 describe('a Tx that outlives its unit of work', () => {
   it('cannot be used after db.tenant() has committed', async () => {
-    let leaked: Tx | undefined;
+    let leaked: Tx<TestTables> | undefined;
     await asB(rlsOnly(), async (tx) => {
       leaked = tx;
       await tx.selectFrom('tasks').select('id').execute();

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runWithContext } from '../../src/tenancy/context.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import type { TaskTables } from '../../src/domain/tasks/task-tables.js';
 
 let testApp: TestApp;
 let tenantId: string;
@@ -38,7 +39,7 @@ it('uses a tenant_id-prefixed index for one tenant\'s newest tasks', async () =>
   expect(rows[0]).toEqual({ n: 100_000, t: 1000 });
 
   const explained = await runWithContext({ requestId: 'explain', tenantId }, () =>
-    testApp.services.db.tenant((tx) =>
+    testApp.services.db.withTables<TaskTables>().tenant((tx) =>
       tx
         .selectFrom('tasks')
         .selectAll()

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findCredentialsByEmail } from '../../src/auth/user-repository.js';
-import { createPool, Database } from '../../src/db/database.js';
+import { createPool, Database, platformTx } from '../../src/db/database.js';
 import { newId } from '../../src/db/ids.js';
 import { runWithContext } from '../../src/tenancy/context.js';
 import { silent } from '../support/isolation-harness.js';
@@ -15,10 +15,11 @@ import { patient } from '../support/pools.js';
 import { TEST_ROLES } from '../support/roles.js';
 import { seedTenant, type SeededTenant } from '../support/seed.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { TEST_REGISTRY, type TestTables } from '../support/modules.js';
 
 let database: TestDatabase;
 let pool: pg.Pool;
-let rlsOnly: Database;
+let rlsOnly: Database<TestTables>;
 let a: SeededTenant;
 let b: SeededTenant;
 /** Tenant B's live member who belongs to no other tenant. */
@@ -40,7 +41,7 @@ async function insertSession(userId: string, tenantId: string): Promise<{ family
 beforeAll(async () => {
   database = await createTestDatabase();
   pool = patient(createPool(database.url, 2, silent));
-  rlsOnly = new Database({ pool, roles: TEST_ROLES, logger: silent, queryFilter: false });
+  rlsOnly = new Database<TestTables>({ modules: TEST_REGISTRY, pool, roles: TEST_ROLES, logger: silent, queryFilter: false });
   a = await seedTenant(database.admin, 'A');
   b = await seedTenant(database.admin, 'B');
   await database.admin.query(
@@ -199,12 +200,12 @@ describe('password hashes', () => {
   });
 
   it('reach the app only through the credentials lookup, also with the query filter off', async () => {
-    expect(await rlsOnly.identity({ email: bMember.email }, findCredentialsByEmail)).toEqual({
+    expect(await rlsOnly.identity({ email: bMember.email }, (tx) => findCredentialsByEmail(platformTx(tx)))).toEqual({
       id: bMember.id,
       status: 'active',
       passwordHash: 'argon2-hash-b-member',
     });
-    expect(await rlsOnly.identity({}, findCredentialsByEmail)).toBeUndefined();
+    expect(await rlsOnly.identity({}, (tx) => findCredentialsByEmail(platformTx(tx)))).toBeUndefined();
     const seen = await runWithContext({ requestId: 'attack', tenantId: a.tenantId }, () =>
       rlsOnly.tenant((tx) => tx.selectFrom('users').select(['id', 'email']).execute()),
     );

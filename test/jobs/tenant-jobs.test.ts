@@ -15,6 +15,7 @@ import { currentContext, runWithContext } from '../../src/tenancy/context.js';
 import { bearer, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { TEST_ROLES } from '../support/roles.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import type { TaskTables } from '../../src/domain/tasks/task-tables.js';
 
 interface Observation {
   readonly label: string;
@@ -52,7 +53,7 @@ async function waitFor(label: string): Promise<boolean> {
 
 const probe = defineTenantJob<ProbeData>('probe-tenant', async (data, { db }) => {
   const context = currentContext();
-  const seen = await db.tenant(async (tx) => {
+  const seen = await db.withTables<TaskTables>().tenant(async (tx) => {
     const setting = await sql<{ tenant: string | null }>`select current_setting('app.tenant_id', true) as tenant`.execute(tx);
     inTransaction.add(data.label);
     // Both transactions open at once, each on its own connection: the jobs really overlap.
@@ -152,6 +153,7 @@ beforeAll(async () => {
     pool: workerPool,
     dependencies: {
       db: testApp.services.db,
+      modules: testApp.services.modules,
       clock: testApp.services.clock,
       config: testApp.services.config,
       logger: testApp.services.logger,

@@ -11,6 +11,7 @@ import { migrateDown, migrateUp } from '../support/migrate-down.js';
 import { TEST_SERVICE_LOGIN_PASSWORD, TEST_ROLES } from '../support/roles.js';
 import { seedTenant, type SeededTenant } from '../support/seed.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { TEST_REGISTRY } from '../support/modules.js';
 
 let database: TestDatabase;
 let tenant: SeededTenant;
@@ -59,7 +60,7 @@ describe('migration 0006 (rollups claim queued keys)', () => {
 
     const pool = createPool(asRole(database.url, TEST_ROLES.serviceLogin, TEST_SERVICE_LOGIN_PASSWORD), 2, silent);
     try {
-      const run = await rollUpUsage(new Database({ pool, roles: TEST_ROLES, logger: silent }));
+      const run = await rollUpUsage(new Database({ modules: TEST_REGISTRY, pool, roles: TEST_ROLES, logger: silent }));
       expect(run).toMatchObject({ claimed: 1, events: 1, pending: 0 });
     } finally {
       await pool.end();

@@ -2,9 +2,10 @@
 // tenant's effects, with the query filter alone (RLS bypassed) and with RLS alone (filter off).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/database.js';
+import { platformTx, type Database } from '../../src/db/database.js';
 import { recordEffect } from '../../src/outbox/record-effect.js';
 import { asTenant, startIsolationHarness, type IsolationHarness } from '../support/isolation-harness.js';
+import type { TestTables } from '../support/modules.js';
 
 let harness: IsolationHarness;
 
@@ -21,7 +22,7 @@ async function outboxOfA(): Promise<unknown[]> {
   return rows;
 }
 
-const modes: Record<string, () => Database> = {
+const modes: Record<string, () => Database<TestTables>> = {
   'query filter alone': () => harness.filterOnly(),
   'RLS alone': () => harness.rlsOnly(),
 };
@@ -40,7 +41,7 @@ for (const [mode, makeDb] of Object.entries(modes)) {
     it("refuses an effect B records under A's tenant, and changes nothing", async () => {
       const { a, b } = harness;
       const before = await outboxOfA();
-      await expect(asTenant(b, makeDb(), (tx) => recordEffect(tx, a.tenantId, { topic: 'test.forged', payload: {} }))).rejects.toThrow(
+      await expect(asTenant(b, makeDb(), (tx) => recordEffect(platformTx(tx), a.tenantId, { topic: 'test.forged', payload: {} }))).rejects.toThrow(
         /another tenant|row-level security/,
       );
       expect(await outboxOfA()).toEqual(before);

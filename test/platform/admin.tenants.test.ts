@@ -64,7 +64,7 @@ describe('GET /v1/admin/tenants/:id', () => {
   it('shows one tenant with its counts', async () => {
     const response = await testApp.app.inject({ method: 'GET', url: `/v1/admin/tenants/${a.tenantId}`, headers: bearer(ADMIN_TOKEN) });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toMatchObject({ id: a.tenantId, slug: a.slug, members: 1, counts: { apiKeys: 1 } });
+    expect(response.json()).toMatchObject({ id: a.tenantId, slug: a.slug, members: 1, counts: { api_keys: 1, memberships: 1, tasks: 0 } });
   });
 
   it('answers 404 for an unknown id', async () => {

@@ -4,9 +4,12 @@
 // so no loop here can pass on an empty result.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TENANT_TABLE_ORDER } from '../../src/db/tenant-tables.js';
 import { TEST_ROLES } from '../support/roles.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { TEST_REGISTRY } from '../support/modules.js';
+
+/** The registered modules' tenant tables. */
+const TENANT_TABLE_ORDER = [...TEST_REGISTRY.tenantTables];
 
 let database: TestDatabase;
 

@@ -16,6 +16,7 @@ import { createServices } from '../../src/services.js';
 import { TestClock, TEST_JWT_SECRET } from '../support/test-app.js';
 import { bearer, signUp } from '../support/fixtures.js';
 import { databaseUrl, TEST_ROLES } from '../support/roles.js';
+import { TEST_MODULES } from '../support/modules.js';
 
 const suffix = randomBytes(4).toString('hex');
 const owner = `plain_owner_${suffix}`;
@@ -47,14 +48,14 @@ const roles = { ...TEST_ROLES, owner };
 
 describe('a plain owner login', () => {
   it('is refused, with the statements a DBA must run, until it may use the app and service roles', async () => {
-    const error = await migrate({ databaseUrl: ownerUrl, roles }).catch((e: unknown) => e);
+    const error = await migrate({ modules: TEST_MODULES,  databaseUrl: ownerUrl, roles }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RoleSetupError);
     expect(String((error as Error).message)).toContain(`GRANT "${TEST_ROLES.app}", "${TEST_ROLES.service}" TO "${owner}"`);
   });
 
   it('migrates and serves tenants once the roles are granted', async () => {
     await superuser.query(`GRANT ${TEST_ROLES.app}, ${TEST_ROLES.service} TO ${owner}`);
-    const applied = await migrate({ databaseUrl: ownerUrl, roles });
+    const applied = await migrate({ modules: TEST_MODULES,  databaseUrl: ownerUrl, roles });
     expect(applied.length).toBeGreaterThan(0);
     await migrateQueue(ownerUrl, roles, silent);
 
@@ -66,7 +67,7 @@ describe('a plain owner login', () => {
 
     const config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: ownerUrl, TENANTRY_DB_OWNER_ROLE: owner, TENANTRY_MAX_EVENT_LOOP_DELAY_MS: '0' });
     const pool = createPool(ownerUrl, 4, silent);
-    const services = createServices({ config, jwt: config.jwt!, pool, clock: new TestClock(), logger: silent });
+    const services = createServices({ modules: TEST_MODULES, config, jwt: config.jwt!, pool, clock: new TestClock(), logger: silent });
     const app = await buildApp(services);
     try {
       const tenant = await signUp(app);

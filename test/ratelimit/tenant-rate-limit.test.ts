@@ -15,6 +15,7 @@ import { patient } from '../support/pools.js';
 import { redisAnswers, TEST_REDIS_URL as REDIS_URL } from '../support/redis-probe.js';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from '../support/test-app.js';
 import { bucketWindow } from '../support/token-buckets.js';
+import { TEST_MODULES } from '../support/modules.js';
 
 const KEY_PREFIX = `test:ratelimit:${process.pid}:${Date.now()}:`;
 const PLAN = 'ratelimit_tiny';
@@ -36,7 +37,7 @@ async function secondInstance(env: Record<string, string>, logs: string[] = []):
   });
   const logger = createLogger('error', sink);
   const pool = patient(createPool(testApp.database.url, 4, logger));
-  const app = await buildApp(createServices({ config, jwt: config.jwt!, pool, clock: testApp.clock, logger }));
+  const app = await buildApp(createServices({ modules: TEST_MODULES, config, jwt: config.jwt!, pool, clock: testApp.clock, logger }));
   await app.ready();
   extraApps.push({ app, close: async () => (await app.close(), await pool.end()) });
   return app;

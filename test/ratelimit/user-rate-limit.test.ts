@@ -14,6 +14,7 @@ import { patient } from '../support/pools.js';
 import { redisAnswers, TEST_REDIS_URL as REDIS_URL } from '../support/redis-probe.js';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from '../support/test-app.js';
 import { bucketWindow } from '../support/token-buckets.js';
+import { TEST_MODULES } from '../support/modules.js';
 
 const PER_MINUTE = 30;
 const LIMIT_ENV = { TENANTRY_RATE_LIMITS: 'true', TENANTRY_USER_RATE_LIMIT_PER_MINUTE: String(PER_MINUTE) };
@@ -38,7 +39,7 @@ async function secondInstance(env: Record<string, string>): Promise<FastifyInsta
   const config = loadConfig({ TENANTRY_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error', TENANTRY_MAX_EVENT_LOOP_DELAY_MS: '0', ...LIMIT_ENV, ...env });
   const logger = createLogger('error');
   const pool = patient(createPool(testApp.database.url, 4, logger));
-  const app = await buildApp(createServices({ config, jwt: config.jwt!, pool, clock: testApp.clock, logger }));
+  const app = await buildApp(createServices({ modules: TEST_MODULES, config, jwt: config.jwt!, pool, clock: testApp.clock, logger }));
   await app.ready();
   extraApps.push({ close: async () => (await app.close(), await pool.end()) });
   return app;

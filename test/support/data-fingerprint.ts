@@ -2,7 +2,10 @@
 // a test proves a refused request changed nothing, updates included, not only row counts.
 
 import type pg from 'pg';
-import { TENANT_TABLE_ORDER } from '../../src/db/tenant-tables.js';
+import { TEST_REGISTRY } from './modules.js';
+
+/** The registered modules' tenant tables. */
+const TENANT_TABLE_ORDER = [...TEST_REGISTRY.tenantTables];
 
 /** Tables requests write, and what each may gain without a request asking for it. */
 const WRITTEN: Record<string, string | undefined> = {

@@ -11,6 +11,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embed
 import { migrate } from '../../src/db/migrate.js';
 import { keptDatabases, printableUrl, testDatabasePrefix } from './kept-databases.js';
 import { TEST_LOGIN_PASSWORD, TEST_ROLES, TEST_SERVICE_LOGIN_PASSWORD, databaseUrl } from './roles.js';
+import { TEST_MODULES } from './modules.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -39,6 +40,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (!embedded) await dropEarlierKeptDatabases(admin);
   await admin.query(`CREATE DATABASE "${templateDatabase}"`);
   await migrate({
+    modules: TEST_MODULES,
     databaseUrl: databaseUrl(adminUrl, templateDatabase),
     roles: TEST_ROLES,
     loginPassword: TEST_LOGIN_PASSWORD,

@@ -5,12 +5,15 @@
 import pg from 'pg';
 import pino from 'pino';
 import { createPool, Database, type Work } from '../../src/db/database.js';
-import { TENANT_TABLES } from '../../src/db/tenant-tables.js';
 import { runWithContext } from '../../src/tenancy/context.js';
 import { patient } from './pools.js';
 import { TEST_ROLES } from './roles.js';
 import { seedTenant, type SeededTenant } from './seed.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
+import { TEST_REGISTRY, type TestTables } from './modules.js';
+
+/** The registered modules' tenant tables. */
+const TENANT_TABLES = [...TEST_REGISTRY.tenantTables];
 
 export const silent = pino({ level: 'silent' });
 
@@ -19,9 +22,9 @@ export interface IsolationHarness {
   readonly pool: pg.Pool;
   readonly a: SeededTenant;
   readonly b: SeededTenant;
-  bothLayers(): Database;
-  rlsOnly(): Database;
-  filterOnly(): Database;
+  bothLayers(): Database<TestTables>;
+  rlsOnly(): Database<TestTables>;
+  filterOnly(): Database<TestTables>;
   close(): Promise<void>;
 }
 
@@ -36,9 +39,9 @@ export async function startIsolationHarness(poolSize = 4): Promise<IsolationHarn
     pool,
     a,
     b,
-    bothLayers: () => new Database({ pool, roles: TEST_ROLES, logger: silent }),
-    rlsOnly: () => new Database({ pool, roles: TEST_ROLES, logger: silent, queryFilter: false }),
-    filterOnly: () => new Database({ pool, roles: { ...TEST_ROLES, app: TEST_ROLES.owner }, logger: silent }),
+    bothLayers: () => new Database<TestTables>({ modules: TEST_REGISTRY, pool, roles: TEST_ROLES, logger: silent }),
+    rlsOnly: () => new Database<TestTables>({ modules: TEST_REGISTRY, pool, roles: TEST_ROLES, logger: silent, queryFilter: false }),
+    filterOnly: () => new Database<TestTables>({ modules: TEST_REGISTRY, pool, roles: { ...TEST_ROLES, app: TEST_ROLES.owner }, logger: silent }),
     async close() {
       await pool.end();
       await database.drop();
@@ -47,6 +50,6 @@ export async function startIsolationHarness(poolSize = 4): Promise<IsolationHarn
 }
 
 /** Runs work as the given tenant, the attacker's side of every isolation test. */
-export function asTenant<T>(tenant: SeededTenant, db: Database, work: Work<T>): Promise<T> {
+export function asTenant<T>(tenant: SeededTenant, db: Database<TestTables>, work: Work<T, TestTables>): Promise<T> {
   return runWithContext({ requestId: 'attack', tenantId: tenant.tenantId }, () => db.tenant(work));
 }

@@ -4,8 +4,9 @@
 import { readdir } from 'node:fs/promises';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
-import { MIGRATIONS_DIR, MIGRATIONS_TABLE, migrate } from '../../src/db/migrate.js';
+import { MIGRATIONS_DIR, migrate, migrationsTableOf } from '../../src/db/migrate.js';
 import { TEST_LOGIN_PASSWORD, TEST_ROLES, TEST_SERVICE_LOGIN_PASSWORD } from './roles.js';
+import { TEST_MODULES } from './modules.js';
 
 /**
  * Undoes `first` and every migration after it, newest first; returns their names, oldest first
@@ -28,7 +29,7 @@ export async function migrateDown(databaseUrl: string, first: string): Promise<s
     await runner({
       dbClient: client,
       dir: MIGRATIONS_DIR,
-      migrationsTable: MIGRATIONS_TABLE,
+      migrationsTable: migrationsTableOf({ name: 'platform' }),
       direction: 'down',
       count,
       singleTransaction: false,
@@ -39,10 +40,10 @@ export async function migrateDown(databaseUrl: string, first: string): Promise<s
   } finally {
     await client.end();
   }
-  return undone;
+  return undone.map((name) => `platform/${name}`);
 }
 
 /** Applies every pending migration again, as `tenantry migrate` would. */
 export function migrateUp(databaseUrl: string): Promise<string[]> {
-  return migrate({ databaseUrl, roles: TEST_ROLES, loginPassword: TEST_LOGIN_PASSWORD, serviceLoginPassword: TEST_SERVICE_LOGIN_PASSWORD });
+  return migrate({ modules: TEST_MODULES,  databaseUrl, roles: TEST_ROLES, loginPassword: TEST_LOGIN_PASSWORD, serviceLoginPassword: TEST_SERVICE_LOGIN_PASSWORD });
 }

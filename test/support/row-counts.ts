@@ -2,7 +2,10 @@
 // refused or failed request left nothing behind, and of one tenant in every tenant table.
 
 import type pg from 'pg';
-import { TENANT_TABLE_ORDER, type TenantTable } from '../../src/db/tenant-tables.js';
+import { TEST_REGISTRY } from './modules.js';
+
+/** The registered modules' tenant tables. */
+const TENANT_TABLE_ORDER = [...TEST_REGISTRY.tenantTables];
 
 export const PLATFORM_TABLES = ['tenants', 'users', 'memberships', 'invitations', 'api_keys', 'sessions'] as const;
 
@@ -15,8 +18,8 @@ export async function rowCounts(admin: pg.Pool): Promise<RowCounts> {
 }
 
 /** Rows of one tenant in each registered tenant table. */
-export async function tenantRowCounts(admin: pg.Pool, tenantId: string): Promise<Record<TenantTable, number>> {
+export async function tenantRowCounts(admin: pg.Pool, tenantId: string): Promise<Record<string, number>> {
   const selects = TENANT_TABLE_ORDER.map((table) => `(SELECT count(*)::int FROM ${table} WHERE tenant_id = $1) AS ${table}`).join(', ');
-  const { rows } = await admin.query<Record<TenantTable, number>>(`SELECT ${selects}`, [tenantId]);
+  const { rows } = await admin.query<Record<string, number>>(`SELECT ${selects}`, [tenantId]);
   return rows[0]!;
 }

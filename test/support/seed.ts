@@ -6,8 +6,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { newId } from '../../src/db/ids.js';
-import { TENANT_TABLE_ORDER } from '../../src/db/tenant-tables.js';
 import { tenantRowCounts } from './row-counts.js';
+import { TEST_REGISTRY } from './modules.js';
+
+/** The registered modules' tenant tables. */
+const TENANT_TABLE_ORDER = [...TEST_REGISTRY.tenantTables];
 
 export interface SeededTenant {
   readonly tenantId: string;

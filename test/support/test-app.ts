@@ -13,6 +13,7 @@ import { createServices, type Services } from '../../src/services.js';
 import { patient, TEST_CHECKOUT_TIMEOUT_MS } from './pools.js';
 import { TEST_LOGIN_PASSWORD, TEST_ROLES, TEST_SERVICE_LOGIN_PASSWORD } from './roles.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
+import { TEST_MODULES } from './modules.js';
 
 /** Real time plus what a test moved it by; frozen, only what the test moved it by. */
 export class TestClock implements Clock {
@@ -89,7 +90,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   // The queue pool's bound is fixed (QUEUE_LIMITS): a busy machine gets the tests' own.
   const queuePool = patient(createQueuePool(database.url, logger));
   const clock = new TestClock();
-  const services = createServices({ config, jwt: config.jwt!, pool, servicePool, queuePool, clock, logger });
+  const services = createServices({ modules: TEST_MODULES, config, jwt: config.jwt!, pool, servicePool, queuePool, clock, logger });
   const app = await buildApp(services);
   await options.extend?.(app, services);
   await app.ready();

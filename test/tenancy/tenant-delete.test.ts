@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateQueue } from '../../src/jobs/migrate-queue.js';
 import { PURGE_REASON, purgeDeletedTenants } from '../../src/tenancy/lifecycle/purge-deleted-tenants.js';
 import { purgeDeletedTenantsJob } from '../../src/tenancy/lifecycle/purge-job.js';
-import { TENANT_DATA_TABLES } from '../../src/tenancy/lifecycle/tenant-data-tables.js';
+import { deletionOrder } from '../../src/tenancy/lifecycle/deletion-order.js';
+import { TEST_REGISTRY } from '../support/modules.js';
 import { addExistingMember, bearer, expectProblem, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { TEST_ROLES } from '../support/roles.js';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from '../support/test-app.js';
@@ -88,7 +89,10 @@ async function tokenWithRole(tenant: SignedUpTenant, role: 'admin' | 'member'): 
   return (await addExistingMember(testApp.app, tenant.accessToken, person, role)).accessToken;
 }
 
-describe('the list of tenant tables', () => {
+/** The registered modules' tenant tables: what soft delete stamps and purge deletes. */
+const TENANT_DATA_TABLES = [...TEST_REGISTRY.tenantTables];
+
+describe('the registered tenant tables', () => {
   it('names every table with a tenant_id column, and no other', async () => {
     const { rows } = await testApp.database.admin.query<{ table: string }>(
       `SELECT c.relname AS table FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -115,7 +119,8 @@ describe('the list of tenant tables', () => {
       [[...TENANT_DATA_TABLES]],
     );
     expect(rows.length).toBeGreaterThan(0);
-    const order: readonly string[] = TENANT_DATA_TABLES;
+    const order = await testApp.services.db.service('test: read the deletion order', (tx) => deletionOrder(tx, TEST_REGISTRY.tenantTables));
+    expect([...order].sort()).toEqual([...TENANT_DATA_TABLES].sort());
     for (const { child, parent } of rows) expect(order.indexOf(child), `${child} -> ${parent}`).toBeLessThan(order.indexOf(parent));
   });
 
@@ -248,7 +253,7 @@ describe('purging deleted tenants', () => {
     const liveBefore = await rowsOf(live.tenantId);
     const auditStart = new Date();
 
-    const result = await purgeDeletedTenants(testApp.services.db, testApp.clock, 30);
+    const result = await purgeDeletedTenants(testApp.services.db, testApp.services.modules.tenantTables, testApp.clock, 30);
 
     expect(result.purgedTenantIds).toContain(old.tenantId);
     expect(result.purgedTenantIds).not.toContain(recent.tenantId);

@@ -1,7 +1,7 @@
 -- Up Migration
--- Platform core: tenants, global identities, memberships, sessions, API keys and the
--- task domain. Runs as the owner role; the migrator sets tenantry.app_role and
--- tenantry.service_role so grants follow the configured role names.
+-- Platform core: tenants, global identities, memberships, sessions and API keys. Runs as
+-- the owner role; the migrator sets tenantry.app_role and tenantry.service_role so grants
+-- follow the configured role names.
 
 CREATE SCHEMA tenantry_internal;
 REVOKE ALL ON SCHEMA tenantry_internal FROM PUBLIC;
@@ -138,57 +138,8 @@ CREATE POLICY api_keys_select_by_prefix ON api_keys FOR SELECT
   USING ((SELECT nullif(current_setting('app.tenant_id', true), '')) IS NULL
          AND prefix = (SELECT nullif(current_setting('app.api_key_prefix', true), '')));
 
--- Task domain. Every key, unique constraint and foreign key carries tenant_id, so a
--- row can never collide with, or point at, a row of another tenant.
-CREATE TABLE projects (
-  tenant_id    uuid NOT NULL REFERENCES tenants (id),
-  id           uuid NOT NULL,
-  name         text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-  description  text NOT NULL DEFAULT '' CHECK (length(description) <= 10000),
-  created_by   uuid REFERENCES users (id),
-  created_at   timestamptz NOT NULL DEFAULT now(),
-  updated_at   timestamptz NOT NULL DEFAULT now(),
-  deleted_at   timestamptz,
-  PRIMARY KEY (tenant_id, id)
-);
-CREATE INDEX projects_tenant_created_idx ON projects (tenant_id, created_at);
-CREATE UNIQUE INDEX projects_name_key ON projects (tenant_id, lower(name)) WHERE deleted_at IS NULL;
-SELECT tenantry_internal.enable_tenant_rls('projects');
-
-CREATE TABLE project_members (
-  tenant_id   uuid NOT NULL REFERENCES tenants (id),
-  project_id  uuid NOT NULL,
-  user_id     uuid NOT NULL,
-  created_at  timestamptz NOT NULL DEFAULT now(),
-  deleted_at  timestamptz,
-  PRIMARY KEY (tenant_id, project_id, user_id),
-  FOREIGN KEY (tenant_id, project_id) REFERENCES projects (tenant_id, id),
-  FOREIGN KEY (tenant_id, user_id) REFERENCES memberships (tenant_id, user_id)
-);
-CREATE INDEX project_members_tenant_created_idx ON project_members (tenant_id, created_at);
-CREATE INDEX project_members_user_idx ON project_members (tenant_id, user_id);
-SELECT tenantry_internal.enable_tenant_rls('project_members');
-
-CREATE TABLE tasks (
-  tenant_id    uuid NOT NULL REFERENCES tenants (id),
-  id           uuid NOT NULL,
-  project_id   uuid NOT NULL,
-  title        text NOT NULL CHECK (length(title) BETWEEN 1 AND 500),
-  description  text NOT NULL DEFAULT '' CHECK (length(description) <= 20000),
-  status       text NOT NULL DEFAULT 'todo' CHECK (status IN ('todo', 'in_progress', 'done')),
-  assignee_id  uuid,
-  created_by   uuid REFERENCES users (id),
-  created_at   timestamptz NOT NULL DEFAULT now(),
-  updated_at   timestamptz NOT NULL DEFAULT now(),
-  deleted_at   timestamptz,
-  PRIMARY KEY (tenant_id, id),
-  FOREIGN KEY (tenant_id, project_id) REFERENCES projects (tenant_id, id),
-  FOREIGN KEY (tenant_id, assignee_id) REFERENCES memberships (tenant_id, user_id)
-);
-CREATE INDEX tasks_tenant_created_idx ON tasks (tenant_id, created_at);
-CREATE INDEX tasks_tenant_project_created_idx ON tasks (tenant_id, project_id, created_at);
-CREATE INDEX tasks_tenant_assignee_idx ON tasks (tenant_id, assignee_id) WHERE assignee_id IS NOT NULL;
-SELECT tenantry_internal.enable_tenant_rls('tasks');
+-- The sample task domain's tables (projects, project_members, tasks) were created here until
+-- it became a module of its own: see src/domain/tasks/migrations.
 
 -- Every use of the service role (BYPASSRLS) leaves a row here, with its reason. A
 -- platform table: no tenant can read it.
@@ -208,15 +159,14 @@ SELECT tenantry_internal.grant_to('tenantry.app_role', 'SELECT, INSERT, UPDATE',
 SELECT tenantry_internal.grant_to('tenantry.app_role', 'SELECT, INSERT, UPDATE', 'users');
 SELECT tenantry_internal.grant_to('tenantry.app_role', 'SELECT, INSERT, UPDATE', 'sessions');
 SELECT tenantry_internal.grant_to('tenantry.app_role', 'SELECT, INSERT, UPDATE, DELETE', t)
-  FROM unnest(ARRAY['memberships', 'api_keys', 'projects', 'project_members', 'tasks']::regclass[]) AS t;
+  FROM unnest(ARRAY['memberships', 'api_keys']::regclass[]) AS t;
 
 -- The service role works across tenants for purges, rollups and admin reads.
 SELECT tenantry_internal.grant_to('tenantry.service_role', 'SELECT, INSERT, UPDATE, DELETE', t)
-  FROM unnest(ARRAY['tenants', 'users', 'sessions', 'memberships', 'api_keys',
-                    'projects', 'project_members', 'tasks']::regclass[]) AS t;
+  FROM unnest(ARRAY['tenants', 'users', 'sessions', 'memberships', 'api_keys']::regclass[]) AS t;
 SELECT tenantry_internal.grant_to('tenantry.service_role', 'SELECT, INSERT', 'service_role_audit');
 
 -- Down Migration
-DROP TABLE service_role_audit, tasks, project_members, projects, api_keys, sessions,
+DROP TABLE service_role_audit, api_keys, sessions,
   memberships, users, tenants;
 DROP SCHEMA tenantry_internal CASCADE;

@@ -2,7 +2,7 @@
 // members of this tenant can join, which the composite foreign key to memberships enforces.
 
 import type { Clock } from '../../clock.js';
-import type { Database, Tx } from '../../db/database.js';
+import type { TaskDatabase, TaskTx } from './task-tables.js';
 import { AppError } from '../../http/problems.js';
 import { lockLiveMember, lockLiveProject } from './live-references.js';
 import { findProject } from './project-repository.js';
@@ -20,13 +20,13 @@ function projectNotFound(): AppError {
   return new AppError('not-found', 'no project with this id');
 }
 
-async function assertLiveProject(tx: Tx, projectId: string): Promise<void> {
+async function assertLiveProject(tx: TaskTx, projectId: string): Promise<void> {
   if (!(await lockLiveProject(tx, projectId))) throw projectNotFound();
 }
 
 export class ProjectMemberManagement {
   constructor(
-    private readonly db: Database,
+    private readonly db: TaskDatabase,
     private readonly clock: Clock,
   ) {}
 

@@ -2,7 +2,7 @@
 // database decides, so two concurrent creates cannot both win), and deleting one cascades.
 
 import type { Clock } from '../../clock.js';
-import type { Database } from '../../db/database.js';
+import type { TaskDatabase } from './task-tables.js';
 import { newId } from '../../db/ids.js';
 import { AppError } from '../../http/problems.js';
 import { currentContext } from '../../tenancy/context.js';
@@ -23,7 +23,7 @@ function asNameConflict(error: unknown, name: string | undefined): never {
 
 export class ProjectManagement {
   constructor(
-    private readonly db: Database,
+    private readonly db: TaskDatabase,
     private readonly clock: Clock,
   ) {}
 

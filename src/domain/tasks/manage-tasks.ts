@@ -2,9 +2,10 @@
 // its own tenant. The composite foreign keys refuse other tenants; the locks refuse the deleted.
 
 import type { Clock } from '../../clock.js';
-import type { Database, Tx } from '../../db/database.js';
+import { platformTx } from '../../db/database.js';
+import type { TaskDatabase, TaskTx } from './task-tables.js';
 import { newId } from '../../db/ids.js';
-import type { TaskStatus } from '../../db/tables.js';
+import type { TaskStatus } from './task-tables.js';
 import { AppError } from '../../http/problems.js';
 import type { ActionUsage } from '../../metering/action-usage.js';
 import { currentContext } from '../../tenancy/context.js';
@@ -32,7 +33,7 @@ export interface NewTask {
   readonly assigneeId?: string | null | undefined;
 }
 
-async function assertLiveAssignee(tx: Tx, assigneeId: string | null | undefined): Promise<void> {
+async function assertLiveAssignee(tx: TaskTx, assigneeId: string | null | undefined): Promise<void> {
   if (assigneeId && !(await lockLiveMember(tx, assigneeId))) throw unknownReference('assigneeId');
 }
 
@@ -42,7 +43,7 @@ function notFound(): AppError {
 
 export class TaskManagement {
   constructor(
-    private readonly db: Database,
+    private readonly db: TaskDatabase,
     private readonly clock: Clock,
     private readonly usage?: ActionUsage,
   ) {}
@@ -57,7 +58,7 @@ export class TaskManagement {
     const id = newId();
     return this.db.tenant(async (tx) => {
       // Quota first: the counter row is taken before any task row, and a failure below gives it back.
-      await this.usage?.taskCreated(tx, id);
+      await this.usage?.taskCreated(platformTx(tx), id);
       const task = await insertTask(tx, {
         id,
         projectId: input.projectId,

@@ -1,7 +1,7 @@
 // Who is on a project, in the current tenant. A project member must be a member of the
 // tenant: the composite foreign key (tenant_id, user_id) -> memberships guarantees it.
 
-import type { Tx } from '../../db/database.js';
+import type { TaskTx } from './task-tables.js';
 import type { Role } from '../../db/tables.js';
 import { afterPosition, cursorAtOf, toPage, type Page, type PagePosition } from '../../http/page-cursor.js';
 
@@ -14,7 +14,7 @@ export interface ProjectMemberRow {
 }
 
 /** Members removed from the tenant drop out of every project, though their rows remain. */
-function liveProjectMembers(tx: Tx, projectId: string) {
+function liveProjectMembers(tx: TaskTx, projectId: string) {
   return tx
     .selectFrom('project_members as pm')
     .innerJoin('memberships as m', 'm.user_id', 'pm.user_id')
@@ -29,7 +29,7 @@ const PROJECT_MEMBER_KEYS = { at: 'pm.created_at', id: 'pm.user_id' };
 
 /** First added first, one keyset page. */
 export async function listProjectMembers(
-  tx: Tx,
+  tx: TaskTx,
   projectId: string,
   limit: number,
   after: PagePosition | undefined,
@@ -43,7 +43,7 @@ export async function listProjectMembers(
   return toPage(await query.execute(), limit, (row) => row.userId);
 }
 
-export function findProjectMember(tx: Tx, projectId: string, userId: string): Promise<ProjectMemberRow | undefined> {
+export function findProjectMember(tx: TaskTx, projectId: string, userId: string): Promise<ProjectMemberRow | undefined> {
   return liveProjectMembers(tx, projectId).where('pm.user_id', '=', userId).executeTakeFirst();
 }
 
@@ -51,7 +51,7 @@ export function findProjectMember(tx: Tx, projectId: string, userId: string): Pr
  * Adds the user, or brings back a removed project membership. False when already a live
  * member. The conflict target is named by constraint, so tenant_id is not spelled out here.
  */
-export async function addProjectMember(tx: Tx, projectId: string, userId: string): Promise<boolean> {
+export async function addProjectMember(tx: TaskTx, projectId: string, userId: string): Promise<boolean> {
   const row = await tx
     .insertInto('project_members')
     .values({ project_id: projectId, user_id: userId })
@@ -64,7 +64,7 @@ export async function addProjectMember(tx: Tx, projectId: string, userId: string
 }
 
 /** True when a live project membership was stamped deleted. */
-export async function removeProjectMember(tx: Tx, projectId: string, userId: string, now: Date): Promise<boolean> {
+export async function removeProjectMember(tx: TaskTx, projectId: string, userId: string, now: Date): Promise<boolean> {
   const row = await tx
     .updateTable('project_members')
     .set({ deleted_at: now })
@@ -76,6 +76,6 @@ export async function removeProjectMember(tx: Tx, projectId: string, userId: str
   return row !== undefined;
 }
 
-export async function removeAllProjectMembers(tx: Tx, projectId: string, now: Date): Promise<void> {
+export async function removeAllProjectMembers(tx: TaskTx, projectId: string, now: Date): Promise<void> {
   await tx.updateTable('project_members').set({ deleted_at: now }).where('project_id', '=', projectId).where('deleted_at', 'is', null).execute();
 }

@@ -11,13 +11,15 @@ import type { Services } from '../../services.js';
 import { ProjectMemberManagement } from './manage-project-members.js';
 import type { ProjectMemberRow } from './project-member-repository.js';
 import { AddProjectMemberBody, ProjectMemberParams, ProjectMemberView } from './project-members.schemas.js';
+import type { TaskTables } from './task-tables.js';
 
 function projectMemberView(member: ProjectMemberRow): Static<typeof ProjectMemberView> {
   return { ...member, addedAt: member.addedAt.toISOString() };
 }
 
 export const projectMembersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const members = new ProjectMemberManagement(services.db, services.clock);
+  const db = services.db.withTables<TaskTables>();
+  const members = new ProjectMemberManagement(db, services.clock);
   const tags = ['projects'];
   const security = [{ bearer: [] }];
 

@@ -2,8 +2,8 @@
 // transaction (query layer and RLS) supplies it. Soft-deleted projects are never returned.
 
 import type { Selectable } from 'kysely';
-import type { Tx } from '../../db/database.js';
-import type { ProjectsTable } from '../../db/tables.js';
+import type { TaskTx } from './task-tables.js';
+import type { ProjectsTable } from './task-tables.js';
 import { afterPosition, cursorAt, toPage, type Page, type PageRequest } from '../../http/page-cursor.js';
 
 /** Every column a client may see; tenant_id and deleted_at are not among them. */
@@ -11,11 +11,11 @@ const COLUMNS = ['id', 'name', 'description', 'created_by', 'created_at', 'updat
 
 export type ProjectRow = Pick<Selectable<ProjectsTable>, (typeof COLUMNS)[number]>;
 
-export function findProject(tx: Tx, id: string): Promise<ProjectRow | undefined> {
+export function findProject(tx: TaskTx, id: string): Promise<ProjectRow | undefined> {
   return tx.selectFrom('projects').select(COLUMNS).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
 }
 
-export async function listProjects(tx: Tx, page: PageRequest): Promise<Page<ProjectRow & { cursor_at: string }>> {
+export async function listProjects(tx: TaskTx, page: PageRequest): Promise<Page<ProjectRow & { cursor_at: string }>> {
   let query = tx
     .selectFrom('projects')
     .select([...COLUMNS, cursorAt.as('cursor_at')])
@@ -26,7 +26,7 @@ export async function listProjects(tx: Tx, page: PageRequest): Promise<Page<Proj
 }
 
 export function insertProject(
-  tx: Tx,
+  tx: TaskTx,
   project: { id: string; name: string; description: string; createdBy: string | null },
 ): Promise<ProjectRow> {
   return tx
@@ -37,7 +37,7 @@ export function insertProject(
 }
 
 export function updateProject(
-  tx: Tx,
+  tx: TaskTx,
   id: string,
   changes: { name?: string | undefined; description?: string | undefined },
   now: Date,
@@ -56,7 +56,7 @@ export function updateProject(
 }
 
 /** True when a live project was stamped; false when none had that id. */
-export async function softDeleteProject(tx: Tx, id: string, now: Date): Promise<boolean> {
+export async function softDeleteProject(tx: TaskTx, id: string, now: Date): Promise<boolean> {
   const row = await tx
     .updateTable('projects')
     .set({ deleted_at: now, updated_at: now })

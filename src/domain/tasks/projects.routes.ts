@@ -12,6 +12,7 @@ import { decodeCursor, encodeCursor } from '../../http/page-cursor.js';
 import { NextCursor } from '../../http/page.schemas.js';
 import { findProject, listProjects, type ProjectRow } from './project-repository.js';
 import { CreateProjectBody, ListProjectsQuery, ProjectView, UpdateProjectBody } from './projects.schemas.js';
+import type { TaskTables } from './task-tables.js';
 
 function projectView(project: ProjectRow): Static<typeof ProjectView> {
   return {
@@ -25,7 +26,8 @@ function projectView(project: ProjectRow): Static<typeof ProjectView> {
 }
 
 export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const projects = new ProjectManagement(services.db, services.clock);
+  const db = services.db.withTables<TaskTables>();
+  const projects = new ProjectManagement(db, services.clock);
   const tags = ['projects'];
   const security = [{ bearer: [] }];
 
@@ -44,7 +46,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
     async (request) => {
       const sort = request.query.sort ?? 'desc';
       const after = decodeCursor(request.query.cursor, sort);
-      const page = await services.db.tenant((tx) => listProjects(tx, { limit: request.query.limit ?? 50, sort, after }));
+      const page = await db.tenant((tx) => listProjects(tx, { limit: request.query.limit ?? 50, sort, after }));
       return { data: page.rows.map(projectView), nextCursor: page.next ? encodeCursor(page.next, sort) : null };
     },
   );
@@ -77,7 +79,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       },
     },
     async (request) => {
-      const project = await services.db.tenant((tx) => findProject(tx, request.params.id));
+      const project = await db.tenant((tx) => findProject(tx, request.params.id));
       if (!project) throw new AppError('not-found', 'no project with this id');
       return projectView(project);
     },

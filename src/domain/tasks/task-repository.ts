@@ -2,8 +2,8 @@
 // transaction (query layer and RLS) supplies it. Soft-deleted tasks are never returned.
 
 import type { Selectable } from 'kysely';
-import type { Tx } from '../../db/database.js';
-import type { TasksTable, TaskStatus } from '../../db/tables.js';
+import type { TaskTx } from './task-tables.js';
+import type { TasksTable, TaskStatus } from './task-tables.js';
 import { afterPosition, cursorAt, toPage, type Page, type PageRequest } from '../../http/page-cursor.js';
 
 /** Every column a client may see; tenant_id and deleted_at are not among them. */
@@ -32,12 +32,12 @@ export function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-export function findTask(tx: Tx, id: string): Promise<TaskRow | undefined> {
+export function findTask(tx: TaskTx, id: string): Promise<TaskRow | undefined> {
   return tx.selectFrom('tasks').select(COLUMNS).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
 }
 
 /** The list query, unexecuted, so a caller can send it in a single round trip. */
-export function listTasksQuery(tx: Tx, filter: TaskFilter, page: PageRequest) {
+export function listTasksQuery(tx: TaskTx, filter: TaskFilter, page: PageRequest) {
   let query = tx
     .selectFrom('tasks')
     .select([...COLUMNS, cursorAt.as('cursor_at')])
@@ -53,12 +53,12 @@ export function listTasksQuery(tx: Tx, filter: TaskFilter, page: PageRequest) {
   return query.orderBy('created_at', page.sort).orderBy('id', page.sort).limit(page.limit + 1);
 }
 
-export async function listTasks(tx: Tx, filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow & { cursor_at: string }>> {
+export async function listTasks(tx: TaskTx, filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow & { cursor_at: string }>> {
   return toPage(await listTasksQuery(tx, filter, page).execute(), page.limit);
 }
 
 export function insertTask(
-  tx: Tx,
+  tx: TaskTx,
   task: {
     id: string;
     projectId: string;
@@ -84,7 +84,7 @@ export function insertTask(
     .executeTakeFirstOrThrow();
 }
 
-export function updateTask(tx: Tx, id: string, changes: TaskChanges, now: Date): Promise<TaskRow | undefined> {
+export function updateTask(tx: TaskTx, id: string, changes: TaskChanges, now: Date): Promise<TaskRow | undefined> {
   return tx
     .updateTable('tasks')
     .set({
@@ -102,7 +102,7 @@ export function updateTask(tx: Tx, id: string, changes: TaskChanges, now: Date):
 }
 
 /** True when a live task was stamped deleted. */
-export async function softDeleteTask(tx: Tx, id: string, now: Date): Promise<boolean> {
+export async function softDeleteTask(tx: TaskTx, id: string, now: Date): Promise<boolean> {
   const row = await tx
     .updateTable('tasks')
     .set({ deleted_at: now, updated_at: now })
@@ -113,7 +113,7 @@ export async function softDeleteTask(tx: Tx, id: string, now: Date): Promise<boo
   return row !== undefined;
 }
 
-export async function softDeleteTasksOfProject(tx: Tx, projectId: string, now: Date): Promise<void> {
+export async function softDeleteTasksOfProject(tx: TaskTx, projectId: string, now: Date): Promise<void> {
   await tx
     .updateTable('tasks')
     .set({ deleted_at: now, updated_at: now })

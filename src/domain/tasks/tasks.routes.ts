@@ -12,6 +12,7 @@ import { decodeCursor, encodeCursor } from '../../http/page-cursor.js';
 import { NextCursor } from '../../http/page.schemas.js';
 import { findTask, type TaskRow } from './task-repository.js';
 import { CreateTaskBody, ListTasksQuery, TaskView, UpdateTaskBody } from './tasks.schemas.js';
+import type { TaskTables } from './task-tables.js';
 
 export function taskView(task: TaskRow): Static<typeof TaskView> {
   return {
@@ -28,7 +29,8 @@ export function taskView(task: TaskRow): Static<typeof TaskView> {
 }
 
 export const taskRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const tasks = new TaskManagement(services.db, services.clock, services.metering.actions);
+  const db = services.db.withTables<TaskTables>();
+  const tasks = new TaskManagement(db, services.clock, services.metering.actions);
   const tags = ['tasks'];
   const security = [{ bearer: [] }];
 
@@ -83,7 +85,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       },
     },
     async (request) => {
-      const task = await services.db.tenant((tx) => findTask(tx, request.params.id));
+      const task = await db.tenant((tx) => findTask(tx, request.params.id));
       if (!task) throw new AppError('not-found', 'no task with this id');
       return taskView(task);
     },

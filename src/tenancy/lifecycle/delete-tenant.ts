@@ -1,4 +1,4 @@
-// Soft-deletes the current tenant: the tenant row and every row of every tenant table get the
+// Soft-deletes the current tenant: the tenant row and every row of every registered tenant table get the
 // same deleted_at in one transaction, so credentials and data disappear together or not at all,
 // and every instance drops what it cached of the tenant.
 
@@ -6,7 +6,6 @@ import type { CacheInvalidation } from '../../cache/cache-invalidation.js';
 import type { Clock } from '../../clock.js';
 import type { Database } from '../../db/database.js';
 import { AppError } from '../../http/problems.js';
-import { TENANT_DATA_TABLES } from './tenant-data-tables.js';
 
 export interface DeletedTenant {
   readonly id: string;
@@ -25,6 +24,7 @@ export async function softDeleteTenant(
   clock: Clock,
   invalidation: CacheInvalidation,
   retentionDays: number,
+  tenantTables: ReadonlySet<string>,
   tenantId: string,
   confirmation: string,
 ): Promise<DeletedTenant> {
@@ -42,9 +42,11 @@ export async function softDeleteTenant(
     if (confirmation !== tenant.slug) {
       throw new AppError('validation-failed', "confirm must repeat the tenant's slug exactly", { field: 'confirm' });
     }
-    for (const table of TENANT_DATA_TABLES) {
-      // Rows deleted earlier keep their own deleted_at.
-      await tx.updateTable(table).set({ deleted_at: now }).where('deleted_at', 'is', null).execute();
+    // Updates, so no order is needed (purge's deletes take theirs from the foreign keys).
+    for (const table of tenantTables) {
+      // Rows deleted earlier keep their own deleted_at. A module's table is not in the platform's
+      // row types; every tenant table has deleted_at (tenantry.tenant_table() checks).
+      await tx.updateTable(table as 'memberships').set({ deleted_at: now }).where('deleted_at', 'is', null).execute();
     }
     await tx
       .updateTable('tenants')

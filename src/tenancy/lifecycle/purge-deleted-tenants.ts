@@ -1,9 +1,10 @@
-// Hard-deletes tenants soft-deleted longer than the retention period, with all their rows,
-// children first. Cross-tenant by nature, so it runs as the audited service role.
+// Hard-deletes tenants soft-deleted longer than the retention period, with all their rows in
+// every registered tenant table, children first. Cross-tenant by nature, so it runs as the
+// audited service role.
 
 import type { Clock } from '../../clock.js';
 import type { Database } from '../../db/database.js';
-import { TENANT_DATA_TABLES } from './tenant-data-tables.js';
+import { deletionOrder } from './deletion-order.js';
 
 export const PURGE_REASON = 'purge deleted tenants';
 
@@ -14,7 +15,13 @@ export interface PurgeResult {
   readonly purgedTenantIds: string[];
 }
 
-export async function purgeDeletedTenants(db: Database, clock: Clock, retentionDays: number): Promise<PurgeResult> {
+/** `tenantTables`: every registered module's (services.modules.tenantTables). */
+export async function purgeDeletedTenants(
+  db: Database,
+  tenantTables: ReadonlySet<string>,
+  clock: Clock,
+  retentionDays: number,
+): Promise<PurgeResult> {
   const cutoff = new Date(clock.now().getTime() - retentionDays * 86_400_000);
   const purged: string[] = [];
   for (;;) {
@@ -32,8 +39,9 @@ export async function purgeDeletedTenants(db: Database, clock: Clock, retentionD
         .execute();
       const ids = rows.map((row) => row.id);
       if (ids.length === 0) return ids;
-      for (const table of TENANT_DATA_TABLES) {
-        await tx.deleteFrom(table).where('tenant_id', 'in', ids).execute();
+      for (const table of await deletionOrder(tx, tenantTables)) {
+        // A module's table is not in the platform's row types; every tenant table has tenant_id.
+        await tx.deleteFrom(table as 'memberships').where('tenant_id', 'in', ids).execute();
       }
       // Sessions are the users' (global), not the tenant's: they only forget it.
       await tx.updateTable('sessions').set({ active_tenant_id: null }).where('active_tenant_id', 'in', ids).execute();

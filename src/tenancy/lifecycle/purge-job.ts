@@ -5,8 +5,8 @@ import { defineServiceJob } from '../../jobs/define-job.js';
 import type { JobSchedule } from '../../jobs/jobs.js';
 import { purgeDeletedTenants } from './purge-deleted-tenants.js';
 
-export const purgeDeletedTenantsJob = defineServiceJob('purge-deleted-tenants', async (_data, { db, clock, config }, run) => {
-  const { purgedTenantIds } = await purgeDeletedTenants(db, clock, config.purgeRetentionDays);
+export const purgeDeletedTenantsJob = defineServiceJob('purge-deleted-tenants', async (_data, { db, clock, config, modules }, run) => {
+  const { purgedTenantIds } = await purgeDeletedTenants(db, modules.tenantTables, clock, config.purgeRetentionDays);
   run.logger.info({ purged: purgedTenantIds.length, tenant_ids: purgedTenantIds }, 'deleted tenants purged');
 });
 

@@ -27,6 +27,7 @@ export const tenantLifecycleRoutes: FastifyPluginAsyncTypebox<{ services: Servic
         services.clock,
         services.invalidation,
         services.config.purgeRetentionDays,
+        services.modules.tenantTables,
         request.context.tenantId!,
         request.body.confirm,
       );

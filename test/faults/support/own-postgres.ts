@@ -9,6 +9,7 @@ import { asRole } from '../../../src/db/open-database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../../src/db/embedded.js';
 import { migrate } from '../../../src/db/migrate.js';
 import { TEST_LOGIN_PASSWORD, TEST_SERVICE_LOGIN_PASSWORD, TEST_ROLES } from '../../support/roles.js';
+import { TEST_MODULES } from '../../support/modules.js';
 
 export interface OwnPostgres {
   /** Superuser: migrations, the job queue, inspection. */
@@ -36,7 +37,7 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   let cluster: EmbeddedDatabase = await startEmbeddedPostgres({ dataDir, port: 0 });
   const url = cluster.url;
   const port = Number(new URL(url).port);
-  await migrate({ databaseUrl: url, roles: TEST_ROLES, loginPassword: TEST_LOGIN_PASSWORD, serviceLoginPassword: TEST_SERVICE_LOGIN_PASSWORD });
+  await migrate({ modules: TEST_MODULES,  databaseUrl: url, roles: TEST_ROLES, loginPassword: TEST_LOGIN_PASSWORD, serviceLoginPassword: TEST_SERVICE_LOGIN_PASSWORD });
 
   /** The postmaster (from the pid file PostgreSQL keeps) and its children. */
   async function processes(): Promise<number[]> {

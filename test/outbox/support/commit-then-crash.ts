@@ -8,11 +8,12 @@ import { OutboxRelay } from '../../../src/outbox/outbox-relay.js';
 import { recordEffect } from '../../../src/outbox/record-effect.js';
 import { runWithContext } from '../../../src/tenancy/context.js';
 import { TEST_ROLES } from '../../support/roles.js';
+import { TEST_REGISTRY } from '../../support/modules.js';
 
 const [url, tenantId, mode] = process.argv.slice(2) as [string, string, 'commit' | 'relay'];
 const logger = pino({ level: 'silent' });
 const pool = createPool(url, 2, logger);
-const db = new Database({ pool, roles: TEST_ROLES, logger });
+const db = new Database({ modules: TEST_REGISTRY, pool, roles: TEST_ROLES, logger });
 
 await runWithContext({ requestId: 'crash-test', tenantId }, () =>
   db.tenant((tx) => recordEffect(tx, tenantId, { topic: 'test.crash', payload: { n: 1 } })),

@@ -13,6 +13,7 @@ import { runWithContext } from '../../../src/tenancy/context.js';
 import { patient } from '../../support/pools.js';
 import { TEST_ROLES } from '../../support/roles.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
+import { TEST_REGISTRY } from '../../support/modules.js';
 
 export interface OutboxFixture {
   readonly database: TestDatabase;
@@ -42,7 +43,7 @@ export async function startOutboxFixture(): Promise<OutboxFixture> {
     }),
   );
   const pool = patient(createPool(database.url, 6, logger));
-  const db = new Database({ pool, roles: TEST_ROLES, logger });
+  const db = new Database({ modules: TEST_REGISTRY, pool, roles: TEST_ROLES, logger });
   const extraPools: pg.Pool[] = [];
   return {
     database,

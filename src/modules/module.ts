@@ -1,0 +1,97 @@
+// What a module is: the one way a feature (built in or an adopter's) brings tables,
+// migrations, jobs and routes to Tenantry. A module only declares; the registry
+// (registry.ts) checks the set and everything else reads it: the migrator, the query
+// layer's tenant filter, tenant deletion and purge, the job worker and the app's routes.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { IdentityScope } from '../db/database.js';
+import type { JobDefinition } from '../jobs/define-job.js';
+import type { JobSchedule } from '../jobs/jobs.js';
+import type { Services } from '../services.js';
+
+/** What erasure does to a column holding personal data: empty it, or replace it with a stable pseudonym. */
+export type ErasurePolicy = 'null' | 'pseudonymise';
+
+/**
+ * A table that holds tenant data. Its migration creates it with `tenant_id` first and a
+ * `deleted_at` column, and calls `tenantry.tenant_table('name')`: RLS on and forced, one
+ * policy per command, the app and service grants. Declaring it here puts the query-layer
+ * filter on it and makes tenant deletion, purge and export cover it.
+ */
+export interface TenantTableDeclaration {
+  readonly name: string;
+  /** Columns never exported, never logged: hashes of tokens and keys. */
+  readonly secret?: readonly string[];
+  /** Columns holding personal data, and what erasure does to each. */
+  readonly personal?: Readonly<Record<string, ErasurePolicy>>;
+  /** False for bookkeeping no tenant would want back (queues, the outbox); exported otherwise. */
+  readonly exported?: boolean;
+}
+
+/**
+ * A read allowed before a tenant is chosen, narrowed to one identity: with `by` set in the
+ * unit's IdentityScope, `table` may be read where `column` equals that value. RLS narrows the
+ * same rows by the setting the scope sets; this is the query layer's half of that rule.
+ */
+export interface IdentityLookup {
+  readonly table: string;
+  readonly column: string;
+  readonly by: IdentityLookupKey;
+}
+
+/** The identity values a lookup can be keyed by (each is a transaction setting RLS reads). */
+export type IdentityLookupKey = keyof Pick<IdentityScope, 'userId' | 'apiKeyPrefix' | 'invitationTokenHash'>;
+
+/** Route plugins get the app's services; a module types its own tables with `services.db.withTables<T>()`. */
+export interface ModuleRouteOptions {
+  readonly services: Services;
+}
+
+/** A module's routes: one Fastify plugin, schemas in TypeBox like Tenantry's own. */
+export type ModuleRoutes = FastifyPluginAsyncTypebox<ModuleRouteOptions>;
+
+/** Several route plugins as one module's routes, registered in the order given. */
+export function routePlugins(...plugins: readonly ModuleRoutes[]): ModuleRoutes {
+  return async (app, options) => {
+    for (const plugin of plugins) await app.register(plugin, options);
+  };
+}
+
+export interface TenantryModule {
+  /** Lowercase, digits and underscores: it names the module's migrations table. */
+  readonly name: string;
+  /** Modules whose tables, routes or services this one uses; they migrate and register first. */
+  readonly dependsOn?: readonly TenantryModule[];
+  /** An absolute folder of `NNNN_name.sql` files (node-pg-migrate's format), applied in name order. */
+  readonly migrations?: string;
+  readonly tenantTables?: readonly TenantTableDeclaration[];
+  readonly identityLookups?: readonly IdentityLookup[];
+  readonly jobs?: readonly JobDefinition[];
+  readonly schedules?: readonly JobSchedule[];
+  /** Registered inside Tenantry's plugin: its routes get access control, validation and problem answers. */
+  readonly routes?: ModuleRoutes;
+}
+
+const MODULE_NAME = /^[a-z][a-z0-9_]{1,39}$/;
+
+/**
+ * Declares a module. Nothing runs here: the declaration is checked when a registry is built
+ * from it (unknown dependencies, a table declared twice, a job name taken) and applied by
+ * whoever reads the registry.
+ *
+ * @example
+ *   export const invoicesModule = defineModule({
+ *     name: 'invoices',
+ *     dependsOn: [tenancyModule],
+ *     migrations: fileURLToPath(new URL('./migrations', import.meta.url)),
+ *     tenantTables: [{ name: 'invoices', personal: { customer_email: 'pseudonymise' } }],
+ *     jobs: [remindOverdueInvoices],
+ *     routes: invoicesRoutes,
+ *   });
+ */
+export function defineModule(module: TenantryModule): TenantryModule {
+  if (!MODULE_NAME.test(module.name)) {
+    throw new TypeError(`module name "${module.name}" must be 2-40 lowercase letters, digits or underscores, starting with a letter`);
+  }
+  return Object.freeze({ ...module });
+}
