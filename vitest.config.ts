@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 
 // Two projects, one run: `npm test` (and CI's JSON report) covers both. The slow set boots
@@ -15,6 +16,13 @@ export const SLOW_TESTS = [
   'test/faults/**/*.test.ts',
   'test/http/docs-page.test.ts',
 ];
+
+/**
+ * `import … from 'tenantry'` (the examples) runs the sources, as package.json's
+ * `tenantry-source` export condition does for the type checker. Per project: projects do not
+ * inherit the root's options.
+ */
+const resolve = { alias: [{ find: /^tenantry$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) }] };
 
 /** Options both projects share (a project does not inherit the root's `test` options). */
 const shared: TestProjectInlineConfiguration['test'] = {
@@ -34,15 +42,17 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     projects: [
       {
+        resolve,
         test: {
           ...shared,
           name: 'fast',
-          include: ['test/**/*.test.ts'],
+          include: ['test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
           exclude: SLOW_TESTS,
           sequence: { groupOrder: 0 },
         },
       },
       {
+        resolve,
         test: {
           ...shared,
           name: 'slow',

@@ -2,6 +2,7 @@
 // Shuts down in order on SIGINT/SIGTERM: stop accepting, drain, close the pools, stop PostgreSQL.
 
 import type { FastifyInstance } from 'fastify';
+import type { TenantryModule } from './modules/module.js';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { loadOrCreateJwtSecret } from './auth/jwt-key-file.js';
@@ -14,7 +15,7 @@ import { openDatabase } from './db/open-database.js';
 import { migrateQueue } from './jobs/migrate-queue.js';
 import { assertPortFree } from './port-probe.js';
 import { assertRequestLoginConfined } from './db/request-login.js';
-import { createServices } from './services.js';
+import { createServices, type Services } from './services.js';
 import { shutDownInOrder, type ShutdownStep } from './shutdown.js';
 
 export interface RunningServer {
@@ -32,11 +33,25 @@ const BACKGROUND_POOL_SIZE = 4;
 /** Service work is rare (admin reads, purge, rollups): a few connections are enough. */
 const SERVICE_POOL_SIZE = 4;
 
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export interface ServerOptions {
+  /** The modules to run; by default the built-in ones the configuration selects. */
+  readonly modules?: readonly TenantryModule[];
+  /** Builds the HTTP app from the services; by default Tenantry's own (buildApp). A host app registers the `tenantry` plugin. */
+  readonly build?: (services: Services) => Promise<FastifyInstance>;
+}
+
+/**
+ * Opens the database (embedded unless DATABASE_URL names one), migrates it in embedded mode,
+ * starts the job worker and the outbox relay, and listens.
+ *
+ * @example
+ *   const server = await startServer(loadConfig(), logger, { modules: [...platformModules, invoicesModule] });
+ */
+export async function startServer(config: Config, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   // Before anything slow: a taken port is one sentence, not a stack after PostgreSQL booted.
   await assertPortFree(config.port, config.host, 'PORT');
   // Embedded mode owns its schema and migrates it; an external database is migrated explicitly.
-  const modules = deploymentModules(config);
+  const modules = options.modules ?? deploymentModules(config);
   const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined, modules });
   const jwt = config.jwt ?? (await loadOrCreateJwtSecret(config.dataDir));
   // Requests log in as the login role (embedded mode): privileges only inside a scoped
@@ -47,7 +62,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const servicePool = createPool(database.serviceUrl, SERVICE_POOL_SIZE, logger, BACKGROUND_LIMITS);
   const queuePool = createQueuePool(database.url, logger);
   const services = createServices({ modules, config, jwt, pool, servicePool, queuePool, backgroundPool, clock: systemClock, logger });
-  const app = await buildApp(services);
+  const app = await (options.build ?? buildApp)(services);
   // In-flight requests are bounded by the transaction timeout, so draining is too.
   const steps: ShutdownStep[] = [
     { name: 'http server', run: () => app.close(), withinMs: config.databaseLimits.transactionTimeoutMs + 1_000 },

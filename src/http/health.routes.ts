@@ -14,7 +14,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
   app.get(
     '/healthz',
     {
-      config: { access: access.public },
+      config: { access: access.public, liveness: true },
       schema: {
         tags: ['health'],
         summary: 'Liveness: the process is up (the database is not consulted)',

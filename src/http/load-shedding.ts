@@ -5,8 +5,16 @@ import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance } from 'fastify';
 import { overloaded, OVERLOAD_RETRY_AFTER_SECONDS } from './service-faults.js';
 
-/** Routes that must answer however loaded the process is: a liveness probe that failed would restart it. */
-export const NEVER_SHED: ReadonlySet<string> = new Set(['/healthz']);
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * A liveness probe: answers however loaded the process is (one that failed would get the
+     * process restarted) and never consults the database. Declared on the route, so it holds
+     * under whatever prefix Tenantry is mounted.
+     */
+    liveness?: boolean;
+  }
+}
 
 export async function registerLoadShedding(app: FastifyInstance, maxEventLoopDelayMs: number): Promise<void> {
   // With every threshold at 0 the plugin adds no hook at all.
@@ -15,7 +23,7 @@ export async function registerLoadShedding(app: FastifyInstance, maxEventLoopDel
     retryAfter: OVERLOAD_RETRY_AFTER_SECONDS,
     // Thrown, so the error handler answers with our problem+json rather than the plugin's own body.
     pressureHandler: async (request) => {
-      if (NEVER_SHED.has(request.routeOptions.url ?? '')) return;
+      if (request.routeOptions.config.liveness) return;
       throw overloaded('this instance is shedding load; try again shortly');
     },
   });

@@ -5,7 +5,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Access } from './access.js';
-import { NEVER_SHED } from './load-shedding.js';
 import { PROBLEM_CODES_KEY, Problem } from './common-schemas.js';
 import { PROBLEMS, type ProblemCode } from './problems.js';
 
@@ -41,7 +40,7 @@ export function edgeProblems(route: Pick<RouteOptions, 'url' | 'schema' | 'confi
   if (schema.params) codes.push('uri-too-long');
   if (schema.body) codes.push('malformed-json', 'payload-too-large', 'unsupported-media-type');
   // Liveness consults no database and is never shed, so it never answers 503.
-  if (!NEVER_SHED.has(route.url)) codes.push('database-unavailable', 'overloaded');
+  if (!route.config?.liveness) codes.push('database-unavailable', 'overloaded');
   return codes;
 }
 

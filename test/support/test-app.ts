@@ -7,6 +7,8 @@ import { buildApp } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createPool, createQueuePool } from '../../src/db/database.js';
+import { migrate } from '../../src/db/migrate.js';
+import type { TenantryModule } from '../../src/modules/module.js';
 import { asRole } from '../../src/db/open-database.js';
 import { createLogger } from '../../src/logger.js';
 import { createServices, type Services } from '../../src/services.js';
@@ -48,6 +50,13 @@ export interface TestApp {
 export interface TestAppOptions {
   /** Registers test-only routes (e.g. one that enqueues a job) before the app is ready. */
   readonly extend?: (app: FastifyInstance, services: Services) => void | Promise<void>;
+  /**
+   * The modules to run (the built-in ones by default). Those the template lacks are migrated
+   * onto this file's database first, as adding a module to a running deployment would.
+   */
+  readonly modules?: readonly TenantryModule[];
+  /** Builds the HTTP app (Tenantry's own by default): a host app with the plugin inside. */
+  readonly build?: (services: Services) => Promise<FastifyInstance>;
 }
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
@@ -57,6 +66,16 @@ export const TEST_POOL_SIZE = 10;
 
 export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
+  const modules = options.modules ?? TEST_MODULES;
+  if (options.modules) {
+    await migrate({
+      databaseUrl: database.url,
+      roles: TEST_ROLES,
+      modules,
+      loginPassword: TEST_LOGIN_PASSWORD,
+      serviceLoginPassword: TEST_SERVICE_LOGIN_PASSWORD,
+    });
+  }
   // Rate limits are off unless a test turns them on (test/ratelimit): the free plan's 60
   // requests per minute would otherwise throttle tests that build data through the API.
   // Load shedding is off and connections are waited for TEST_CHECKOUT_TIMEOUT_MS unless a
@@ -90,8 +109,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   // The queue pool's bound is fixed (QUEUE_LIMITS): a busy machine gets the tests' own.
   const queuePool = patient(createQueuePool(database.url, logger));
   const clock = new TestClock();
-  const services = createServices({ modules: TEST_MODULES, config, jwt: config.jwt!, pool, servicePool, queuePool, clock, logger });
-  const app = await buildApp(services);
+  const services = createServices({ modules, config, jwt: config.jwt!, pool, servicePool, queuePool, clock, logger });
+  const app = await (options.build ?? buildApp)(services);
   await options.extend?.(app, services);
   await app.ready();
   return {

@@ -1,0 +1,18 @@
+// The invoices module, declared the one way Tenantry knows: what it owns and what it needs.
+// Registering it (createServices({ modules: [...platformModules, invoicesModule] })) is all
+// it takes for its table to get both isolation layers, tenant deletion, purge and export.
+
+import { fileURLToPath } from 'node:url';
+import { defineModule, tenancyModule } from 'tenantry';
+import { invoicesRoutes } from './invoices.routes.js';
+import { markOverdueInvoicesJob } from './mark-overdue-job.js';
+
+export const invoicesModule = defineModule({
+  name: 'invoices',
+  dependsOn: [tenancyModule],
+  migrations: fileURLToPath(new URL('./migrations', import.meta.url)),
+  // The customer's address is personal data: erasure replaces it with a stable pseudonym.
+  tenantTables: [{ name: 'invoices', personal: { customer_email: 'pseudonymise' } }],
+  jobs: [markOverdueInvoicesJob],
+  routes: invoicesRoutes,
+});
