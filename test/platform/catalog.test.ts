@@ -1,19 +1,16 @@
 // The database catalog itself proves the role model: the app role cannot read past RLS,
 // owns nothing, and every tenant table has RLS enabled and forced. The tables with a
-// tenant_id column must be exactly the registered tenant tables (src/db/tenant-tables.ts),
-// so no loop here can pass on an empty result.
+// tenant_id column must be exactly the tenant tables the registered modules declare, so no
+// loop here can pass on an empty result; each declared column (secrets, personal data) exists.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ROLES } from '../support/roles.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { TEST_REGISTRY } from '../support/modules.js';
 
-/** The registered modules' tenant tables. */
-const TENANT_TABLE_ORDER = [...TEST_REGISTRY.tenantTables];
-
 let database: TestDatabase;
 
-const TENANT_TABLES_SORTED = [...TENANT_TABLE_ORDER].sort();
+const TENANT_TABLES_SORTED = [...TEST_REGISTRY.tenantTables].sort();
 
 /** Tables (or partitioned tables) of the public schema with a live tenant_id column. */
 const HAS_TENANT_ID = `n.nspname = 'public' AND c.relkind IN ('r', 'p')
@@ -94,5 +91,30 @@ describe('row-level security', () => {
     );
     // A table without a primary key shows up with first_column null, and fails here.
     expect(rows).toEqual(TENANT_TABLES_SORTED.map((table) => ({ table, first_column: 'tenant_id' })));
+  });
+});
+
+describe('the modules\' table declarations', () => {
+  it('name only columns the tables have', async () => {
+    const declared = TEST_REGISTRY.tenantTableDeclarations().flatMap((table) =>
+      [...(table.secret ?? []), ...Object.keys(table.personal ?? {})].map((column) => `${table.name}.${column}`),
+    );
+    expect(declared.length).toBeGreaterThan(0);
+    const { rows } = await database.admin.query<{ column: string }>(
+      `SELECT table_name || '.' || column_name AS column FROM information_schema.columns
+       WHERE table_schema = 'public' AND table_name || '.' || column_name = ANY($1)`,
+      [declared],
+    );
+    expect(rows.map((row) => row.column).sort()).toEqual([...declared].sort());
+  });
+
+  it('declare every column holding a token or key hash secret', async () => {
+    const { rows } = await database.admin.query<{ column: string }>(
+      `SELECT table_name || '.' || column_name AS column FROM information_schema.columns
+       WHERE table_schema = 'public' AND table_name = ANY($1) AND column_name ~ '(hash|secret)'`,
+      [TENANT_TABLES_SORTED],
+    );
+    const secrets = new Set(TEST_REGISTRY.tenantTableDeclarations().flatMap((table) => (table.secret ?? []).map((column) => `${table.name}.${column}`)));
+    expect(rows.map((row) => row.column).filter((column) => !secrets.has(column))).toEqual([]);
   });
 });
