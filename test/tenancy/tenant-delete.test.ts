@@ -15,6 +15,9 @@ import { addExistingMember, bearer, expectProblem, signUp, type SignedUpTenant }
 import { TEST_ROLES } from '../support/roles.js';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from '../support/test-app.js';
 
+/** The registered modules' tenant tables: what soft delete stamps and purge deletes. */
+const TENANT_DATA_TABLES = [...TEST_REGISTRY.tenantTables];
+
 let testApp: TestApp;
 const DAY = 86_400;
 
@@ -88,9 +91,6 @@ async function tokenWithRole(tenant: SignedUpTenant, role: 'admin' | 'member'): 
   const person = await signUp(testApp.app);
   return (await addExistingMember(testApp.app, tenant.accessToken, person, role)).accessToken;
 }
-
-/** The registered modules' tenant tables: what soft delete stamps and purge deletes. */
-const TENANT_DATA_TABLES = [...TEST_REGISTRY.tenantTables];
 
 describe('the registered tenant tables', () => {
   it('names every table with a tenant_id column, and no other', async () => {
