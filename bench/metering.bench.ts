@@ -16,7 +16,7 @@ import { rollUpUsage } from '../src/metering/roll-up-usage.js';
 import type { UsageEventInput } from '../src/metering/usage-event.js';
 import { createServices } from '../src/services.js';
 import { runWithContext } from '../src/tenancy/context.js';
-import { TEST_MODULES } from '../test/support/modules.js';
+import { builtInModules } from '../src/built-in-modules.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
@@ -58,7 +58,7 @@ const logger = createLogger('error');
 const jwtSecret = randomBytes(32).toString('hex');
 const config = loadConfig({ DATABASE_URL: url, TENANTRY_JWT_SECRET: jwtSecret, LOG_LEVEL: 'warn' });
 const pool = createPool(url, 16, logger);
-const services = createServices({ modules: TEST_MODULES, config, jwt: config.jwt!, pool, clock: systemClock, logger });
+const services = createServices({ modules: builtInModules, config, jwt: config.jwt!, pool, clock: systemClock, logger });
 const raw = new pg.Pool({ connectionString: url, max: CLIENTS });
 raw.on('error', (error) => logger.warn({ err: error }, 'idle baseline client failed'));
 try {

@@ -12,7 +12,7 @@ import type { DatabaseRoles } from '../../src/config.js';
 import { startEmbeddedPostgres } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/migrate.js';
 import { asRole } from '../../src/db/open-database.js';
-import { TEST_MODULES } from '../../test/support/modules.js';
+import { builtInModules } from '../../src/built-in-modules.js';
 
 export interface BenchDatabase {
   /** Connection string of a fresh, empty database. */
@@ -53,7 +53,7 @@ export async function openBenchDatabase(): Promise<BenchDatabase> {
 export async function migrateBenchDatabase(url: string, roles: DatabaseRoles): Promise<Record<string, string>> {
   const loginPassword = randomBytes(16).toString('hex');
   const serviceLoginPassword = randomBytes(16).toString('hex');
-  await migrate({ modules: TEST_MODULES,  databaseUrl: url, roles, loginPassword, serviceLoginPassword });
+  await migrate({ modules: builtInModules, databaseUrl: url, roles, loginPassword, serviceLoginPassword });
   return {
     DATABASE_URL: url,
     TENANTRY_APP_DATABASE_URL: asRole(url, roles.login, loginPassword),

@@ -15,24 +15,25 @@ import { taskView } from '../../src/domain/tasks/tasks.routes.js';
 import { access } from '../../src/http/access.js';
 import { createLogger } from '../../src/logger.js';
 import { createServices } from '../../src/services.js';
-import { TEST_MODULES, TEST_REGISTRY, type TestTables } from '../../test/support/modules.js';
+import { builtInModules } from '../../src/built-in-modules.js';
+import type { TaskTables } from '../../src/domain/tasks/task-tables.js';
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
 const logger = createLogger(config.logLevel);
 const pool = createPool(config.databaseUrl!, config.poolSize, logger);
-const services = createServices({ modules: TEST_MODULES, config, jwt: config.jwt!, pool, clock: systemClock, logger });
+const services = createServices({ modules: builtInModules, config, jwt: config.jwt!, pool, clock: systemClock, logger });
 const app = await buildApp(services);
 
 // The baseline: the identical SQL (the tenant predicate comes from the same plugin, used here
 // only to write the WHERE), run on the pool with no transaction, no role switch and no RLS.
-const plain = new Kysely<TestTables>({ dialect: new PostgresDialect({ pool }) });
+const plain = new Kysely<Tables & TaskTables>({ dialect: new PostgresDialect({ pool }) });
 
 const unscoped: FastifyPluginAsyncTypebox = async (bench) => {
   bench.get(
     '/bench/unscoped-tasks',
     { config: { access: access.tenant('viewer') }, schema: { hide: true, querystring: Type.Object({ limit: Type.Optional(Type.Integer()) }) } },
     async (request) => {
-      const tx = plain.withPlugin(new TenantScopePlugin({ tenantTables: TEST_REGISTRY.tenantTables,  tenantId: request.context.tenantId }));
+      const tx = plain.withPlugin(new TenantScopePlugin({ tenantTables: services.modules.tenantTables, tenantId: request.context.tenantId }));
       const page = await listTasks(tx, {}, { limit: request.query.limit ?? 50, sort: 'desc' });
       return {
         data: page.rows.map(taskView),

@@ -21,7 +21,7 @@ function db(
       createIntrospector: (k) => new PostgresIntrospector(k),
       createQueryCompiler: () => new PostgresQueryCompiler(),
     },
-    plugins: [new TenantScopePlugin({ tenantTables: TEST_REGISTRY.tenantTables,  tenantId, ...(identityReads ? { identityReads } : {}) })],
+    plugins: [new TenantScopePlugin({ tenantTables: TEST_REGISTRY.tenantTables, tenantId, ...(identityReads ? { identityReads } : {}) })],
   });
 }
 

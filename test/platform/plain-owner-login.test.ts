@@ -48,14 +48,14 @@ const roles = { ...TEST_ROLES, owner };
 
 describe('a plain owner login', () => {
   it('is refused, with the statements a DBA must run, until it may use the app and service roles', async () => {
-    const error = await migrate({ modules: TEST_MODULES,  databaseUrl: ownerUrl, roles }).catch((e: unknown) => e);
+    const error = await migrate({ modules: TEST_MODULES, databaseUrl: ownerUrl, roles }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RoleSetupError);
     expect(String((error as Error).message)).toContain(`GRANT "${TEST_ROLES.app}", "${TEST_ROLES.service}" TO "${owner}"`);
   });
 
   it('migrates and serves tenants once the roles are granted', async () => {
     await superuser.query(`GRANT ${TEST_ROLES.app}, ${TEST_ROLES.service} TO ${owner}`);
-    const applied = await migrate({ modules: TEST_MODULES,  databaseUrl: ownerUrl, roles });
+    const applied = await migrate({ modules: TEST_MODULES, databaseUrl: ownerUrl, roles });
     expect(applied.length).toBeGreaterThan(0);
     await migrateQueue(ownerUrl, roles, silent);
 

@@ -45,5 +45,5 @@ export async function migrateDown(databaseUrl: string, first: string): Promise<s
 
 /** Applies every pending migration again, as `tenantry migrate` would. */
 export function migrateUp(databaseUrl: string): Promise<string[]> {
-  return migrate({ modules: TEST_MODULES,  databaseUrl, roles: TEST_ROLES, loginPassword: TEST_LOGIN_PASSWORD, serviceLoginPassword: TEST_SERVICE_LOGIN_PASSWORD });
+  return migrate({ modules: TEST_MODULES, databaseUrl, roles: TEST_ROLES, loginPassword: TEST_LOGIN_PASSWORD, serviceLoginPassword: TEST_SERVICE_LOGIN_PASSWORD });
 }

@@ -37,7 +37,7 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   let cluster: EmbeddedDatabase = await startEmbeddedPostgres({ dataDir, port: 0 });
   const url = cluster.url;
   const port = Number(new URL(url).port);
-  await migrate({ modules: TEST_MODULES,  databaseUrl: url, roles: TEST_ROLES, loginPassword: TEST_LOGIN_PASSWORD, serviceLoginPassword: TEST_SERVICE_LOGIN_PASSWORD });
+  await migrate({ modules: TEST_MODULES, databaseUrl: url, roles: TEST_ROLES, loginPassword: TEST_LOGIN_PASSWORD, serviceLoginPassword: TEST_SERVICE_LOGIN_PASSWORD });
 
   /** The postmaster (from the pid file PostgreSQL keeps) and its children. */
   async function processes(): Promise<number[]> {
