@@ -8,7 +8,7 @@ import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createPool, createQueuePool } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
-import type { TenantryModule } from '../../src/modules/module.js';
+import { defineModule, type TenantryModule } from '../../src/modules/module.js';
 import { asRole } from '../../src/db/open-database.js';
 import { createLogger } from '../../src/logger.js';
 import { createServices, type Services } from '../../src/services.js';
@@ -48,7 +48,10 @@ export interface TestApp {
 }
 
 export interface TestAppOptions {
-  /** Registers test-only routes (e.g. one that enqueues a job) before the app is ready. */
+  /**
+   * Registers test-only routes (e.g. one that enqueues a job) as one more module, so they sit
+   * inside Tenantry's plugin like any module's routes: access control, validation, problems.
+   */
   readonly extend?: (app: FastifyInstance, services: Services) => void | Promise<void>;
   /**
    * The modules to run (the built-in ones by default). Those the template lacks are migrated
@@ -66,12 +69,14 @@ export const TEST_POOL_SIZE = 10;
 
 export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
-  const modules = options.modules ?? TEST_MODULES;
+  const declared = options.modules ?? TEST_MODULES;
+  const { extend } = options;
+  const modules = extend ? [...declared, defineModule({ name: 'test_routes', routes: async (app, { services }) => extend(app, services) })] : declared;
   if (options.modules) {
     await migrate({
       databaseUrl: database.url,
       roles: TEST_ROLES,
-      modules,
+      modules: declared,
       loginPassword: TEST_LOGIN_PASSWORD,
       serviceLoginPassword: TEST_SERVICE_LOGIN_PASSWORD,
     });
@@ -111,7 +116,6 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   const clock = new TestClock();
   const services = createServices({ modules, config, jwt: config.jwt!, pool, servicePool, queuePool, clock, logger });
   const app = await (options.build ?? buildApp)(services);
-  await options.extend?.(app, services);
   await app.ready();
   return {
     app,
