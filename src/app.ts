@@ -4,6 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { membersRoutes } from './accounts/members/members.routes.js';
+import { signInRoutes } from './accounts/sign-in.routes.js';
 import { apiKeysRoutes } from './auth/api-keys/api-keys.routes.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { tasksRoutes } from './domain/tasks/task-domain.routes.js';
@@ -27,7 +29,6 @@ import { flagsRoutes } from './flags/flags.routes.js';
 import { settingsRoutes } from './settings/settings.routes.js';
 import type { Services } from './services.js';
 import { tenantLifecycleRoutes } from './tenancy/lifecycle/tenant-lifecycle.routes.js';
-import { membersRoutes } from './tenancy/members/members.routes.js';
 import { tenantsRoutes } from './tenancy/provisioning/tenants.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -73,6 +74,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(healthRoutes, options);
   await app.register(metricsRoutes, options);
   await app.register(tenantsRoutes, options);
+  await app.register(signInRoutes, options);
   await app.register(authRoutes, options);
   await app.register(apiKeysRoutes, options);
   await app.register(membersRoutes, options);
