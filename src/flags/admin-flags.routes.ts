@@ -95,7 +95,8 @@ export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       schema: { tags, security, summary: "Set a plan's default value of a flag", params: PlanParams, body: SetValueBody, response: { 200: FlagDefinitionView, ...problems(400, 401, 403, 404, 415) } },
     },
     async (request) => {
-      await administration.setPlanDefault(platformOperatorOf(request), request.params.key, request.params.plan, request.body.value, services.clock.now());
+      const { key, plan } = request.params;
+      await administration.setPlanDefault(platformOperatorOf(request), key, plan, request.body.value, services.clock.now());
       return (await currentDefinition(request.params.key))!;
     },
   );

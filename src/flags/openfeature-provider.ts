@@ -59,7 +59,9 @@ export class TenantryFlagProvider implements Provider {
       evaluation = await this.#flags.evaluate(flagKey, { tenantId, plan, userId, role });
     } catch (error) {
       if (error instanceof UnknownFlagError) throw new FlagNotFoundError(`no flag "${flagKey}"`);
-      if (error instanceof AppError && error.code === 'tenant-not-found') throw new InvalidContextError('the tenant of the request context does not exist');
+      if (error instanceof AppError && error.code === 'tenant-not-found') {
+        throw new InvalidContextError('the tenant of the request context does not exist');
+      }
       throw error;
     }
     if (!fits(evaluation.value)) throw new TypeMismatchError(`flag "${flagKey}" holds a ${typeof evaluation.value}`);

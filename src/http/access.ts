@@ -52,7 +52,9 @@ export function actorOf(request: FastifyRequest): Actor {
 
 /** The operator behind a platform-admin route (the access hook has checked the credential). */
 export function platformOperatorOf(request: FastifyRequest): PlatformOperator {
-  if (request.routeOptions.config.access?.kind !== 'platform_admin') throw new AppError('forbidden', 'this route needs the platform-admin credential');
+  if (request.routeOptions.config.access?.kind !== 'platform_admin') {
+    throw new AppError('forbidden', 'this route needs the platform-admin credential');
+  }
   return { kind: 'platform_admin', requestId: request.id };
 }
 
