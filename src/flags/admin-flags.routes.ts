@@ -16,7 +16,7 @@ const TenantParams = Type.Object({ key: FlagKey, tenantId: Uuid }, { additionalP
 const TenantOverrideView = Type.Object({ key: Type.String(), tenantId: Uuid, value: FlagValue });
 
 export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const administration = new FlagAdministration(services.db, services.invalidation);
+  const administration = new FlagAdministration(services.db, services.invalidation, services.clock);
   const config = { access: access.platformAdmin };
   const security = [{ bearer: [] }];
   const tags = ['platform-admin'];
@@ -71,7 +71,7 @@ export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       },
     },
     async (request) => {
-      const flag = await administration.define(platformOperatorOf(request), request.params.key, request.body, services.clock.now());
+      const flag = await administration.define(platformOperatorOf(request), request.params.key, request.body);
       return definitionView(flag);
     },
   );
@@ -95,8 +95,7 @@ export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       schema: { tags, security, summary: "Set a plan's default value of a flag", params: PlanParams, body: SetValueBody, response: { 200: FlagDefinitionView, ...problems(400, 401, 403, 404, 415) } },
     },
     async (request) => {
-      const { key, plan } = request.params;
-      await administration.setPlanDefault(platformOperatorOf(request), key, plan, request.body.value, services.clock.now());
+      await administration.setPlanDefault(platformOperatorOf(request), request.params.key, request.params.plan, request.body.value);
       return (await currentDefinition(request.params.key))!;
     },
   );
@@ -121,7 +120,7 @@ export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
     },
     async (request) => {
       const { key, tenantId } = request.params;
-      await administration.setTenantOverride(platformOperatorOf(request), key, tenantId, request.body.value, services.clock.now());
+      await administration.setTenantOverride(platformOperatorOf(request), key, tenantId, request.body.value);
       return { key, tenantId, value: request.body.value };
     },
   );

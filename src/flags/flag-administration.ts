@@ -6,6 +6,7 @@ import { recordPlatformAudit, unsafeRecordAuditForTenant } from '../audit/record
 import { actorLabel, type PlatformOperator } from '../tenancy/actor.js';
 import type { CacheInvalidation } from '../cache/cache-invalidation.js';
 import type { CacheEvent } from '../cache/cache-event.js';
+import type { Clock } from '../clock.js';
 import type { Database, Tx } from '../db/database.js';
 import { newId } from '../db/ids.js';
 import { AppError } from '../http/problems.js';
@@ -35,10 +36,12 @@ export class FlagAdministration {
   constructor(
     private readonly db: Database,
     private readonly invalidation: CacheInvalidation,
+    private readonly clock: Clock,
   ) {}
 
   /** Creates the flag or replaces its definition; a flag's kind never changes. */
-  async define(operator: PlatformOperator, key: string, input: FlagDefinitionInput, now: Date): Promise<FlagDefinition> {
+  async define(operator: PlatformOperator, key: string, input: FlagDefinitionInput): Promise<FlagDefinition> {
+    const now = this.clock.now();
     if (input.kind === 'rollout') {
       if (input.rolloutPercentage === undefined) {
         throw new AppError('validation-failed', 'a rollout flag needs rolloutPercentage', { field: 'rolloutPercentage' });
@@ -90,7 +93,8 @@ export class FlagAdministration {
     });
   }
 
-  async setPlanDefault(operator: PlatformOperator, key: string, planKey: string, value: unknown, now: Date): Promise<void> {
+  async setPlanDefault(operator: PlatformOperator, key: string, planKey: string, value: unknown): Promise<void> {
+    const now = this.clock.now();
     await this.#change({ scope: 'platform' }, async (tx) => {
       const flag = await requireFlag(tx, key);
       assertValueFits(flag, value);
@@ -135,7 +139,8 @@ export class FlagAdministration {
   }
 
   /** Any flag, editable by tenants or not: the operator's override for one tenant. */
-  async setTenantOverride(operator: PlatformOperator, key: string, tenantId: string, value: unknown, now: Date): Promise<void> {
+  async setTenantOverride(operator: PlatformOperator, key: string, tenantId: string, value: unknown): Promise<void> {
+    const now = this.clock.now();
     await this.#change({ scope: 'tenant', tenantId }, async (tx) => {
       const flag = await requireFlag(tx, key);
       assertValueFits(flag, value);
