@@ -6,7 +6,9 @@
 // adopter's code (examples/) sees Tenantry only through the package's public API.
 
 const CORE = '^src/(db|http|jobs|outbox|cache|ratelimit|modules)/';
-const FEATURES = '^src/(tenancy|auth|plans|flags|settings|metering|audit|platform|domain)/';
+/** Who is acting, and the one way into a tenant: the core's, though they live beside tenancy. */
+const IDENTITY = '^src/tenancy/(context|actor|enter-tenant|roles)\\.ts$';
+const FEATURES = '^src/(tenancy|accounts|auth|plans|flags|settings|metering|audit|platform|domain)/';
 const COMPOSITION = '^src/(services|plugin|app|server|built-in-modules|index|cli)\\.ts$|^src/cli/';
 
 module.exports = {
@@ -14,12 +16,12 @@ module.exports = {
     {
       name: 'core-does-not-import-features',
       comment:
-        'The core knows no feature. Two seams are allowed until they move: the request edge ' +
-        '(http/access.ts authenticates and resolves the tenant, so it composes auth and tenancy) ' +
-        'and the request context (tenancy/context.ts), which the data path reads to scope a unit.',
+        'The core knows no feature. It may use the identity files (the Actor, the request ' +
+        'context, enterTenant, roles), and one seam is allowed: the request edge (http/access.ts ' +
+        'authenticates and resolves the tenant, so it composes auth and tenancy).',
       severity: 'error',
       from: { path: CORE, pathNot: '^src/http/access\\.ts$' },
-      to: { path: FEATURES, pathNot: '^src/tenancy/context\\.ts$' },
+      to: { path: FEATURES, pathNot: IDENTITY },
     },
     {
       name: 'features-do-not-import-composition',
@@ -33,6 +35,13 @@ module.exports = {
       severity: 'error',
       from: { path: CORE },
       to: { path: COMPOSITION, dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'credentials-do-not-import-accounts',
+      comment: 'accounts (users, memberships, sign-in) builds on auth (credentials); never the reverse.',
+      severity: 'error',
+      from: { path: '^src/auth/' },
+      to: { path: '^src/accounts/' },
     },
     {
       name: 'task-domain-is-optional',

@@ -1,6 +1,7 @@
 // The modules Tenantry ships. The platform modules are the product; the task domain is a
 // sample a deployment may leave out (TENANTRY_TASK_DOMAIN=off, or by not listing it).
 
+import { accountsModule } from './accounts/accounts.module.js';
 import { auditModule } from './audit/audit.module.js';
 import { authModule } from './auth/auth.module.js';
 import { tasksModule } from './domain/tasks/tasks.module.js';
@@ -18,8 +19,9 @@ export { tasksModule };
 /** Everything but the sample domain: what an adopter builds on. */
 export const platformModules: readonly TenantryModule[] = [
   platformModule,
-  tenancyModule,
   authModule,
+  accountsModule,
+  tenancyModule,
   plansModule,
   flagsModule,
   settingsModule,

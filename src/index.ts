@@ -25,8 +25,9 @@ export {
 export { ModuleRegistry, ModuleRegistryError, type RegisteredTenantTable } from './modules/registry.js';
 export { builtInModules, deploymentModules, platformModules, tasksModule } from './built-in-modules.js';
 export { platformModule } from './platform/platform.module.js';
-export { tenancyModule } from './tenancy/tenancy.module.js';
 export { authModule } from './auth/auth.module.js';
+export { accountsModule } from './accounts/accounts.module.js';
+export { tenancyModule } from './tenancy/tenancy.module.js';
 export { plansModule } from './plans/plans.module.js';
 export { flagsModule } from './flags/flags.module.js';
 export { settingsModule } from './settings/settings.module.js';
@@ -51,7 +52,9 @@ export type { CreatedAt, Json, NullableTimestamp, Role, Tables, TenantId, Timest
 export { recordEffect } from './outbox/record-effect.js';
 
 // HTTP: route access declarations, problem answers and the shared schemas.
-export { access, type Access } from './http/access.js';
+export { access, actorOf, type Access } from './http/access.js';
+export type { Actor } from './tenancy/actor.js';
+export { enterTenant } from './tenancy/enter-tenant.js';
 export { AppError, type ProblemCode } from './http/problems.js';
 export { IdParams, problems, Text, Timestamp as TimestampSchema, Uuid } from './http/common-schemas.js';
 export { FixedOrderPageQuery, PageOf, PageQuery } from './http/page.schemas.js';

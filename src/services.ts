@@ -1,7 +1,7 @@
 // Wires the long-lived services one app instance uses. Built once at start-up (or per test
 // file) and handed to route plugins; nothing here reads the environment.
 
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { AccessTokens } from './auth/access-tokens.js';
@@ -28,7 +28,7 @@ import { PlatformCatalog } from './plans/platform-catalog.js';
 import { readPlatformData } from './plans/platform-repository.js';
 import { Plans } from './plans/plans.js';
 import { UserRateLimiter } from './ratelimit/user-rate-limiter.js';
-import type { RequestContext } from './tenancy/context.js';
+import type { Actor } from './tenancy/actor.js';
 import { TenantResolver } from './tenancy/resolve-tenant.js';
 
 export interface Services {
@@ -50,7 +50,7 @@ export interface Services {
   /** Usage events, rollups, quotas, API-call counting and per-tenant rate limits. */
   readonly metering: Metering;
   /** The access hook calls it for every tenant request: rate limit, then count the call. */
-  readonly admitTenantRequest: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  readonly admitTenantRequest: (actor: Actor, reply: FastifyReply) => Promise<void>;
   /** The access hook calls it for every request on a user route (/v1/me, switch-tenant): the per-user rate limit. */
   readonly admitUserRequest: (userId: string, reply: FastifyReply) => Promise<void>;
   /** Delivers the outbox after commit; started and stopped by the server, like the job worker. */
@@ -64,7 +64,7 @@ export interface Services {
   /** Flag evaluation for the request's tenant, from the caches. */
   readonly flags: Flags;
   /** The access hook's plan gate for routes that declare `feature`. */
-  readonly requireFeature: (feature: string, context: RequestContext) => Promise<void>;
+  readonly requireFeature: (feature: string, actor: Actor) => Promise<void>;
 }
 
 export interface ServiceInputs {
@@ -147,7 +147,7 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
     flags,
     requireFeature: featureGate(flags),
     metering,
-    admitTenantRequest: (request, reply) => metering.admitTenantRequest(request, reply),
+    admitTenantRequest: (actor, reply) => metering.admitTenantRequest(actor, reply),
     admitUserRequest: userRateLimit(config, metering),
   };
 }

@@ -12,7 +12,7 @@ import type { Tables } from '../../src/db/tables.js';
 import { TenantScopePlugin } from '../../src/db/tenant-scope-plugin.js';
 import { listTasks } from '../../src/domain/tasks/task-repository.js';
 import { taskView } from '../../src/domain/tasks/tasks.routes.js';
-import { access } from '../../src/http/access.js';
+import { access, actorOf } from '../../src/http/access.js';
 import { createLogger } from '../../src/logger.js';
 import { createServices } from '../../src/services.js';
 import { builtInModules } from '../../src/built-in-modules.js';
@@ -33,7 +33,7 @@ const unscoped: FastifyPluginAsyncTypebox = async (bench) => {
     '/bench/unscoped-tasks',
     { config: { access: access.tenant('viewer') }, schema: { hide: true, querystring: Type.Object({ limit: Type.Optional(Type.Integer()) }) } },
     async (request) => {
-      const tx = plain.withPlugin(new TenantScopePlugin({ tenantTables: services.modules.tenantTables, tenantId: request.context.tenantId }));
+      const tx = plain.withPlugin(new TenantScopePlugin({ tenantTables: services.modules.tenantTables, tenantId: actorOf(request).tenantId }));
       const page = await listTasks(tx, {}, { limit: request.query.limit ?? 50, sort: 'desc' });
       return {
         data: page.rows.map(taskView),

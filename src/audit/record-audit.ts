@@ -1,10 +1,10 @@
 // Writes audit rows inside the transaction that makes the change, so a change and its
-// audit row commit together or not at all. The actor and request id come from the request
-// context, never from the caller's input.
+// audit row commit together or not at all. Who acted and the request id come from the
+// Actor the edge built, never from the caller's input.
 
 import type { Tx } from '../db/database.js';
 import { newId } from '../db/ids.js';
-import { currentContext } from '../tenancy/context.js';
+import { actorLabel, type Actor, type PlatformOperator } from '../tenancy/actor.js';
 
 export interface AuditEntry {
   /** What happened, e.g. `plan.changed`, `flag_override.set`. */
@@ -15,34 +15,26 @@ export interface AuditEntry {
   readonly after: unknown;
 }
 
-/** `user:<id>`, `api_key:<id>`, or `platform_admin` on the operator's routes. */
-export function currentActor(): string {
-  const context = currentContext();
-  if (context?.userId) return `user:${context.userId}`;
-  if (context?.apiKeyId) return `api_key:${context.apiKeyId}`;
-  return 'platform_admin';
-}
-
 function json(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
 }
 
 /** The columns every audit row has: who, what, before/after, and the request. */
-function auditRow(entry: AuditEntry) {
+function auditRow(who: Actor | PlatformOperator, entry: AuditEntry) {
   return {
     id: newId(),
-    actor: currentActor(),
+    actor: actorLabel(who),
     action: entry.action,
     target: entry.target,
     before: json(entry.before),
     after: json(entry.after),
-    request_id: currentContext()?.requestId ?? null,
+    request_id: who.requestId,
   };
 }
 
 /** In a db.tenant() transaction: the query layer fills tenant_id with the current tenant. */
-export async function recordAudit(tx: Tx, entry: AuditEntry): Promise<void> {
-  await tx.insertInto('audit_log').values(auditRow(entry)).execute();
+export async function recordAudit(tx: Tx, actor: Actor, entry: AuditEntry): Promise<void> {
+  await tx.insertInto('audit_log').values(auditRow(actor, entry)).execute();
 }
 
 /**
@@ -50,11 +42,11 @@ export async function recordAudit(tx: Tx, entry: AuditEntry): Promise<void> {
  * itself, since the service role has no tenant scope. Unsafe: callers must have checked
  * that the operator is the one acting.
  */
-export async function unsafeRecordAuditForTenant(tx: Tx, tenantId: string, entry: AuditEntry): Promise<void> {
-  await tx.insertInto('audit_log').values({ tenant_id: tenantId, ...auditRow(entry) }).execute();
+export async function unsafeRecordAuditForTenant(tx: Tx, tenantId: string, operator: PlatformOperator, entry: AuditEntry): Promise<void> {
+  await tx.insertInto('audit_log').values({ tenant_id: tenantId, ...auditRow(operator, entry) }).execute();
 }
 
 /** Changes of platform data (plans, flag definitions, plan defaults): no tenant owns them. */
-export async function recordPlatformAudit(tx: Tx, entry: AuditEntry): Promise<void> {
-  await tx.insertInto('platform_audit_log').values(auditRow(entry)).execute();
+export async function recordPlatformAudit(tx: Tx, operator: PlatformOperator, entry: AuditEntry): Promise<void> {
+  await tx.insertInto('platform_audit_log').values(auditRow(operator, entry)).execute();
 }

@@ -1,13 +1,13 @@
-// Authentication: sign-in, sessions and refresh, and API keys.
+// Authentication: credentials (refresh sessions, API keys) and how a request proves who it is.
 
 import { defineModule, routePlugins } from '../modules/module.js';
-import { tenancyModule } from '../tenancy/tenancy.module.js';
+import { platformModule } from '../platform/platform.module.js';
 import { apiKeysRoutes } from './api-keys/api-keys.routes.js';
 import { authRoutes } from './auth.routes.js';
 
 export const authModule = defineModule({
   name: 'auth',
-  dependsOn: [tenancyModule],
+  dependsOn: [platformModule],
   tenantTables: [{ name: 'api_keys', secret: ['secret_hash'] }],
   // An API key is found by its public prefix before its tenant is known.
   identityLookups: [{ table: 'api_keys', column: 'prefix', by: 'apiKeyPrefix' }],

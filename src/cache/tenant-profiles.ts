@@ -5,7 +5,7 @@
 
 import type { Database, Tx } from '../db/database.js';
 import { TenantScopeViolation } from '../db/tenant-scope-plugin.js';
-import { currentContext, runWithContext } from '../tenancy/context.js';
+import { enterTenant } from '../tenancy/enter-tenant.js';
 import type { CacheInvalidation } from './cache-invalidation.js';
 import { TtlCache } from './ttl-cache.js';
 
@@ -43,10 +43,7 @@ async function readProfile(tx: Tx, tenantId: string): Promise<TenantProfile | nu
 
 /** Loads through db.tenant() in the named tenant's scope, so both isolation layers apply. */
 export function databaseProfileLoader(db: Database): TenantProfileLoader {
-  return (tenantId) =>
-    runWithContext({ ...currentContext(), requestId: currentContext()?.requestId ?? 'cache-load', tenantId }, () =>
-      db.tenant((tx) => readProfile(tx, tenantId)),
-    );
+  return (tenantId) => enterTenant(tenantId, () => db.tenant((tx) => readProfile(tx, tenantId)));
 }
 
 export class TenantProfiles {

@@ -4,7 +4,7 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { access } from '../http/access.js';
+import { access, platformOperatorOf } from '../http/access.js';
 import { problems, Uuid } from '../http/common-schemas.js';
 import type { Services } from '../services.js';
 import type { FlagDefinition } from './flag.js';
@@ -16,7 +16,7 @@ const TenantParams = Type.Object({ key: FlagKey, tenantId: Uuid }, { additionalP
 const TenantOverrideView = Type.Object({ key: Type.String(), tenantId: Uuid, value: FlagValue });
 
 export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const administration = new FlagAdministration(services.db, services.invalidation);
+  const administration = new FlagAdministration(services.db, services.invalidation, services.clock);
   const config = { access: access.platformAdmin };
   const security = [{ bearer: [] }];
   const tags = ['platform-admin'];
@@ -71,7 +71,7 @@ export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       },
     },
     async (request) => {
-      const flag = await administration.define(request.params.key, request.body, services.clock.now());
+      const flag = await administration.define(platformOperatorOf(request), request.params.key, request.body);
       return definitionView(flag);
     },
   );
@@ -83,7 +83,7 @@ export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       schema: { tags, security, summary: 'Delete a flag, its plan defaults and every tenant override of it', params: FlagKeyParams, response: { 204: Type.Null(), ...problems(400, 401, 403, 404) } },
     },
     async (request, reply) => {
-      await administration.remove(request.params.key);
+      await administration.remove(platformOperatorOf(request), request.params.key);
       return reply.code(204).send(null);
     },
   );
@@ -95,7 +95,7 @@ export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       schema: { tags, security, summary: "Set a plan's default value of a flag", params: PlanParams, body: SetValueBody, response: { 200: FlagDefinitionView, ...problems(400, 401, 403, 404, 415) } },
     },
     async (request) => {
-      await administration.setPlanDefault(request.params.key, request.params.plan, request.body.value, services.clock.now());
+      await administration.setPlanDefault(platformOperatorOf(request), request.params.key, request.params.plan, request.body.value);
       return (await currentDefinition(request.params.key))!;
     },
   );
@@ -107,7 +107,7 @@ export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       schema: { tags, security, summary: "Remove a plan's default value of a flag", params: PlanParams, response: { 204: Type.Null(), ...problems(400, 401, 403, 404) } },
     },
     async (request, reply) => {
-      await administration.removePlanDefault(request.params.key, request.params.plan);
+      await administration.removePlanDefault(platformOperatorOf(request), request.params.key, request.params.plan);
       return reply.code(204).send(null);
     },
   );
@@ -120,7 +120,7 @@ export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
     },
     async (request) => {
       const { key, tenantId } = request.params;
-      await administration.setTenantOverride(key, tenantId, request.body.value, services.clock.now());
+      await administration.setTenantOverride(platformOperatorOf(request), key, tenantId, request.body.value);
       return { key, tenantId, value: request.body.value };
     },
   );
@@ -132,7 +132,7 @@ export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       schema: { tags, security, summary: "Remove one tenant's override of a flag", params: TenantParams, response: { 204: Type.Null(), ...problems(400, 401, 403, 404) } },
     },
     async (request, reply) => {
-      await administration.removeTenantOverride(request.params.key, request.params.tenantId);
+      await administration.removeTenantOverride(platformOperatorOf(request), request.params.key, request.params.tenantId);
       return reply.code(204).send(null);
     },
   );

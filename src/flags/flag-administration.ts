@@ -3,8 +3,10 @@
 // transaction and evicts the affected cache entries on every instance.
 
 import { recordPlatformAudit, unsafeRecordAuditForTenant } from '../audit/record-audit.js';
+import { actorLabel, type PlatformOperator } from '../tenancy/actor.js';
 import type { CacheInvalidation } from '../cache/cache-invalidation.js';
 import type { CacheEvent } from '../cache/cache-event.js';
+import type { Clock } from '../clock.js';
 import type { Database, Tx } from '../db/database.js';
 import { newId } from '../db/ids.js';
 import { AppError } from '../http/problems.js';
@@ -34,10 +36,12 @@ export class FlagAdministration {
   constructor(
     private readonly db: Database,
     private readonly invalidation: CacheInvalidation,
+    private readonly clock: Clock,
   ) {}
 
   /** Creates the flag or replaces its definition; a flag's kind never changes. */
-  async define(key: string, input: FlagDefinitionInput, now: Date): Promise<FlagDefinition> {
+  async define(operator: PlatformOperator, key: string, input: FlagDefinitionInput): Promise<FlagDefinition> {
+    const now = this.clock.now();
     if (input.kind === 'rollout') {
       if (input.rolloutPercentage === undefined) {
         throw new AppError('validation-failed', 'a rollout flag needs rolloutPercentage', { field: 'rolloutPercentage' });
@@ -70,7 +74,7 @@ export class FlagAdministration {
         ? await tx.updateTable('flag_definitions').set({ ...values, updated_at: now }).where('key', '=', key).returningAll().executeTakeFirstOrThrow()
         : await tx.insertInto('flag_definitions').values({ key, ...values }).returningAll().executeTakeFirstOrThrow();
       const after = flagDefinitionFromRow(row);
-      await recordPlatformAudit(tx, {
+      await recordPlatformAudit(tx, operator, {
         action: before ? 'flag.updated' : 'flag.created',
         target: `flag:${key}`,
         before: before ? flagDefinitionFromRow(before) : null,
@@ -81,15 +85,16 @@ export class FlagAdministration {
   }
 
   /** Deletes the flag with its plan defaults and every tenant's override of it. */
-  async remove(key: string): Promise<void> {
+  async remove(operator: PlatformOperator, key: string): Promise<void> {
     await this.#change({ scope: 'platform' }, async (tx) => {
       const before = await requireFlag(tx, key);
       await tx.deleteFrom('flag_definitions').where('key', '=', key).execute();
-      await recordPlatformAudit(tx, { action: 'flag.deleted', target: `flag:${key}`, before, after: null });
+      await recordPlatformAudit(tx, operator, { action: 'flag.deleted', target: `flag:${key}`, before, after: null });
     });
   }
 
-  async setPlanDefault(key: string, planKey: string, value: unknown, now: Date): Promise<void> {
+  async setPlanDefault(operator: PlatformOperator, key: string, planKey: string, value: unknown): Promise<void> {
+    const now = this.clock.now();
     await this.#change({ scope: 'platform' }, async (tx) => {
       const flag = await requireFlag(tx, key);
       assertValueFits(flag, value);
@@ -106,7 +111,7 @@ export class FlagAdministration {
         .values({ flag_key: key, plan_key: planKey, value: JSON.stringify(value) })
         .onConflict((oc) => oc.columns(['flag_key', 'plan_key']).doUpdateSet({ value: JSON.stringify(value), updated_at: now }))
         .execute();
-      await recordPlatformAudit(tx, {
+      await recordPlatformAudit(tx, operator, {
         action: 'flag_plan_default.set',
         target: `flag:${key}@plan:${planKey}`,
         before: before ? { value: before.value } : null,
@@ -115,7 +120,7 @@ export class FlagAdministration {
     });
   }
 
-  async removePlanDefault(key: string, planKey: string): Promise<void> {
+  async removePlanDefault(operator: PlatformOperator, key: string, planKey: string): Promise<void> {
     await this.#change({ scope: 'platform' }, async (tx) => {
       const removed = await tx
         .deleteFrom('flag_plan_defaults')
@@ -124,7 +129,7 @@ export class FlagAdministration {
         .returning('value')
         .executeTakeFirst();
       if (!removed) throw new AppError('not-found', `plan "${planKey}" has no default for "${key}"`);
-      await recordPlatformAudit(tx, {
+      await recordPlatformAudit(tx, operator, {
         action: 'flag_plan_default.removed',
         target: `flag:${key}@plan:${planKey}`,
         before: { value: removed.value },
@@ -134,7 +139,8 @@ export class FlagAdministration {
   }
 
   /** Any flag, editable by tenants or not: the operator's override for one tenant. */
-  async setTenantOverride(key: string, tenantId: string, value: unknown, now: Date): Promise<void> {
+  async setTenantOverride(operator: PlatformOperator, key: string, tenantId: string, value: unknown): Promise<void> {
+    const now = this.clock.now();
     await this.#change({ scope: 'tenant', tenantId }, async (tx) => {
       const flag = await requireFlag(tx, key);
       assertValueFits(flag, value);
@@ -149,12 +155,12 @@ export class FlagAdministration {
         .executeTakeFirst();
       await tx
         .insertInto('flag_overrides')
-        .values({ tenant_id: tenantId, id: newId(), flag_key: key, value: JSON.stringify(value), created_by: 'platform_admin' })
+        .values({ tenant_id: tenantId, id: newId(), flag_key: key, value: JSON.stringify(value), created_by: actorLabel(operator) })
         .onConflict((oc) =>
           oc.columns(['tenant_id', 'flag_key']).doUpdateSet({ value: JSON.stringify(value), updated_at: now, deleted_at: null }),
         )
         .execute();
-      await unsafeRecordAuditForTenant(tx, tenantId, {
+      await unsafeRecordAuditForTenant(tx, tenantId, operator, {
         action: 'flag_override.set',
         target: `flag:${key}`,
         before: before ? { value: before.value } : null,
@@ -163,7 +169,7 @@ export class FlagAdministration {
     });
   }
 
-  async removeTenantOverride(key: string, tenantId: string): Promise<void> {
+  async removeTenantOverride(operator: PlatformOperator, key: string, tenantId: string): Promise<void> {
     await this.#change({ scope: 'tenant', tenantId }, async (tx) => {
       const removed = await tx
         .deleteFrom('flag_overrides')
@@ -172,7 +178,7 @@ export class FlagAdministration {
         .returning('value')
         .executeTakeFirst();
       if (!removed) throw new AppError('not-found', `this tenant has no override of "${key}"`);
-      await unsafeRecordAuditForTenant(tx, tenantId, {
+      await unsafeRecordAuditForTenant(tx, tenantId, operator, {
         action: 'flag_override.removed',
         target: `flag:${key}`,
         before: { value: removed.value },

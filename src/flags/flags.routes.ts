@@ -3,19 +3,20 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { access } from '../http/access.js';
+import { access, actorOf } from '../http/access.js';
 import { problems } from '../http/common-schemas.js';
 import type { Services } from '../services.js';
+import type { Actor } from '../tenancy/actor.js';
 import { FlagEvaluationView, FlagKeyParams, SetValueBody } from './flags.schemas.js';
 import { OverrideManagement } from './manage-overrides.js';
 
 export const flagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const overrides = new OverrideManagement(services.db, services.platformCatalog, services.invalidation);
+  const overrides = new OverrideManagement(services.db, services.platformCatalog, services.invalidation, services.clock);
   const security = [{ bearer: [] }];
 
-  async function evaluated(key?: string) {
+  async function evaluated(actor: Actor, key?: string) {
     const snapshot = await services.platformCatalog.snapshot();
-    const all = await services.flags.evaluateAll();
+    const all = await services.flags.evaluateAll(actor);
     return all
       .filter((evaluation) => key === undefined || evaluation.key === key)
       .map((evaluation) => ({ ...evaluation, tenantEditable: snapshot.flagByKey.get(evaluation.key)?.tenantEditable ?? false }));
@@ -32,7 +33,7 @@ export const flagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         response: { 200: Type.Object({ data: Type.Array(FlagEvaluationView) }), ...problems(400, 401, 403, 404) },
       },
     },
-    async () => ({ data: await evaluated() }),
+    async (request) => ({ data: await evaluated(actorOf(request)) }),
   );
 
   app.put(
@@ -49,8 +50,9 @@ export const flagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       },
     },
     async (request) => {
-      await overrides.set(request.params.key, request.body.value, services.clock.now());
-      return (await evaluated(request.params.key))[0]!;
+      const actor = actorOf(request);
+      await overrides.set(actor, request.params.key, request.body.value);
+      return (await evaluated(actor, request.params.key))[0]!;
     },
   );
 
@@ -67,8 +69,9 @@ export const flagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       },
     },
     async (request) => {
-      await overrides.remove(request.params.key);
-      return (await evaluated(request.params.key))[0]!;
+      const actor = actorOf(request);
+      await overrides.remove(actor, request.params.key);
+      return (await evaluated(actor, request.params.key))[0]!;
     },
   );
 };

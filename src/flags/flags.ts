@@ -1,11 +1,22 @@
-// Evaluates flags for the tenant of the request context from the cached platform snapshot
-// and tenant profile: no I/O once warm. Also answers plan gates (which plan has a feature).
+// Evaluates flags for a tenant (an Actor, usually) from the cached platform snapshot and
+// tenant profile: no I/O once warm. Also answers plan gates (which plan has a feature).
 
 import type { TenantProfiles } from '../cache/tenant-profiles.js';
 import type { PlatformCatalog, PlatformSnapshot } from '../plans/platform-catalog.js';
-import { currentContext, MissingTenantContextError } from '../tenancy/context.js';
+import { AppError } from '../http/problems.js';
 import { evaluateFlag, type FlagContext, type FlagEvaluation } from './evaluate-flag.js';
 import { UnknownFlagError } from './flag.js';
+
+/**
+ * Who flags are evaluated for. An Actor is one; a tenant named without a plan is evaluated
+ * on its profile's plan (at most one cache TTL old), as work outside a request has no fresher.
+ */
+export interface FlagSubject {
+  readonly tenantId: string;
+  readonly plan?: string | undefined;
+  readonly userId?: string | undefined;
+  readonly role?: string | undefined;
+}
 
 export class Flags {
   readonly #catalog: PlatformCatalog;
@@ -17,29 +28,29 @@ export class Flags {
   }
 
   /**
-   * One flag for the current request's tenant (or an explicit server-side context).
+   * One flag for a tenant; throws 404 tenant-not-found for a tenant that does not exist.
    *
    * @example
-   *   const { value } = await flags.evaluate('new_dashboard');
+   *   const { value } = await flags.evaluate('new_dashboard', actorOf(request));
    */
-  async evaluate(key: string, context?: FlagContext): Promise<FlagEvaluation> {
+  async evaluate(key: string, subject: FlagSubject): Promise<FlagEvaluation> {
     const snapshot = this.#catalog.peek() ?? (await this.#catalog.snapshot());
     const flag = snapshot.flagByKey.get(key);
     if (!flag) throw new UnknownFlagError(key);
-    const [resolved, overrides] = await this.#resolve(context);
+    const [resolved, overrides] = await this.#resolve(subject);
     return evaluateFlag(flag, snapshot.planDefaults.get(resolved.plan), overrides, resolved);
   }
 
   /** Every flag, in key order, with the level each value came from. */
-  async evaluateAll(context?: FlagContext): Promise<FlagEvaluation[]> {
+  async evaluateAll(subject: FlagSubject): Promise<FlagEvaluation[]> {
     const snapshot = await this.#catalog.snapshot();
-    const [resolved, overrides] = await this.#resolve(context);
+    const [resolved, overrides] = await this.#resolve(subject);
     const planDefaults = snapshot.planDefaults.get(resolved.plan);
     return snapshot.flags.map((flag) => evaluateFlag(flag, planDefaults, overrides, resolved));
   }
 
-  async isEnabled(key: string, context?: FlagContext): Promise<boolean> {
-    return (await this.evaluate(key, context)).value === true;
+  async isEnabled(key: string, subject: FlagSubject): Promise<boolean> {
+    return (await this.evaluate(key, subject)).value === true;
   }
 
   /** The cheapest plan on which the boolean flag is on without a tenant override. */
@@ -48,19 +59,13 @@ export class Flags {
     return cheapestPlanWith(snapshot, key);
   }
 
-  /** Tenant, plan and user from the request context, never from the caller's input. */
-  async #resolve(context: FlagContext | undefined): Promise<[FlagContext, ReadonlyMap<string, unknown> | undefined]> {
-    if (context) {
-      const profile = this.#profiles.peek(context.tenantId) ?? (await this.#profiles.get(context.tenantId));
-      return [context, profile?.overrides];
-    }
-    const request = currentContext();
-    if (!request?.tenantId) throw new MissingTenantContextError();
-    const profile = this.#profiles.peek(request.tenantId) ?? (await this.#profiles.get(request.tenantId));
-    if (!profile) throw new MissingTenantContextError();
-    // The plan resolved for this request is the freshest; the profile's is at most one TTL old.
-    const resolved: FlagContext = { tenantId: request.tenantId, plan: request.plan ?? profile.plan, userId: request.userId, role: request.role };
-    return [resolved, profile.overrides];
+  async #resolve(subject: FlagSubject): Promise<[FlagContext, ReadonlyMap<string, unknown> | undefined]> {
+    const { tenantId } = subject;
+    const profile = this.#profiles.peek(tenantId) ?? (await this.#profiles.get(tenantId));
+    // The plan resolved for a request is the freshest; the profile's is at most one TTL old.
+    const plan = subject.plan ?? profile?.plan;
+    if (!plan) throw new AppError('tenant-not-found');
+    return [{ tenantId, plan, userId: subject.userId, role: subject.role }, profile?.overrides];
   }
 }
 

@@ -1,6 +1,6 @@
 // An OpenFeature provider over Tenantry's flags: application code evaluates through the
-// standard API and the tenant, plan and user come from the request context
-// (AsyncLocalStorage), never from attributes the caller passes in.
+// standard API, which has no argument for our Actor, so the tenant, plan and user come from
+// the ambient request context, never from attributes the caller passes in.
 
 import {
   FlagNotFoundError,
@@ -11,7 +11,8 @@ import {
   type Provider,
   type ResolutionDetails,
 } from '@openfeature/server-sdk';
-import { MissingTenantContextError } from '../tenancy/context.js';
+import { AppError } from '../http/problems.js';
+import { currentContext } from '../tenancy/context.js';
 import type { FlagEvaluation } from './evaluate-flag.js';
 import { UnknownFlagError } from './flag.js';
 import type { Flags } from './flags.js';
@@ -50,12 +51,17 @@ export class TenantryFlagProvider implements Provider {
 
   /** The caller's evaluation context is ignored on purpose: only the server side says who asks. */
   async #resolve<T>(flagKey: string, _defaultValue: T, fits: (value: unknown) => value is T): Promise<ResolutionDetails<T>> {
+    const context = currentContext();
+    if (!context?.tenantId) throw new InvalidContextError('no tenant in the request context');
+    const { tenantId, plan, userId, role } = context;
     let evaluation: FlagEvaluation;
     try {
-      evaluation = await this.#flags.evaluate(flagKey);
+      evaluation = await this.#flags.evaluate(flagKey, { tenantId, plan, userId, role });
     } catch (error) {
       if (error instanceof UnknownFlagError) throw new FlagNotFoundError(`no flag "${flagKey}"`);
-      if (error instanceof MissingTenantContextError) throw new InvalidContextError('no tenant in the request context');
+      if (error instanceof AppError && error.code === 'tenant-not-found') {
+        throw new InvalidContextError('the tenant of the request context does not exist');
+      }
       throw error;
     }
     if (!fits(evaluation.value)) throw new TypeMismatchError(`flag "${flagKey}" holds a ${typeof evaluation.value}`);

@@ -1,11 +1,13 @@
-// The edge of every request: authenticate, resolve the tenant, authorize, then run the
-// handler inside AsyncLocalStorage.run() with that context. Routes only declare access.
+// The edge of every request: authenticate, resolve the tenant, authorize, build the Actor
+// once, then run the handler inside that tenant's context. Routes only declare access.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import { bearerChallenge, type Authenticator, type Principal, type UserPrincipal } from '../auth/authenticate.js';
 import type { Role } from '../db/tables.js';
-import { runWithContext, type RequestContext } from '../tenancy/context.js';
+import type { Actor, PlatformOperator } from '../tenancy/actor.js';
+import { runWithContext } from '../tenancy/context.js';
+import { enterTenant } from '../tenancy/enter-tenant.js';
 import type { TenantResolver } from '../tenancy/resolve-tenant.js';
 import { roleAtLeast } from '../tenancy/roles.js';
 import { AppError } from './problems.js';
@@ -36,9 +38,24 @@ declare module 'fastify' {
     feature?: string;
   }
   interface FastifyRequest {
-    context: RequestContext;
+    /** Who acts, on a tenant-access route; undefined on every other route. */
+    actor: Actor | undefined;
     principal: Principal | undefined;
   }
+}
+
+/** The actor of a tenant-access route: what its handler passes to use cases. */
+export function actorOf(request: FastifyRequest): Actor {
+  if (!request.actor) throw new AppError('forbidden', 'this route needs a tenant credential');
+  return request.actor;
+}
+
+/** The operator behind a platform-admin route (the access hook has checked the credential). */
+export function platformOperatorOf(request: FastifyRequest): PlatformOperator {
+  if (request.routeOptions.config.access?.kind !== 'platform_admin') {
+    throw new AppError('forbidden', 'this route needs the platform-admin credential');
+  }
+  return { kind: 'platform_admin', requestId: request.id };
 }
 
 /** The user behind a request on a user-access route. */
@@ -52,10 +69,10 @@ export interface AccessDependencies {
   readonly authenticator: Authenticator;
   readonly resolver: TenantResolver;
   readonly config: { readonly platformAdminTokenHash: Buffer | undefined };
-  /** Plan gate: throws when the tenant of the context lacks the feature a route declares. */
-  readonly requireFeature?: (feature: string, context: RequestContext) => Promise<void>;
-  /** Runs once a tenant request's context is set (rate limits, API-call metering); may throw. */
-  readonly admitTenantRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** Plan gate: throws when the actor's tenant lacks the feature a route declares. */
+  readonly requireFeature?: (feature: string, actor: Actor) => Promise<void>;
+  /** Runs once a tenant request's actor is known (rate limits, API-call metering); may throw. */
+  readonly admitTenantRequest?: (actor: Actor, reply: FastifyReply) => Promise<void>;
   /** Runs for every request on a user-access route once its user is known (the per-user rate limit); may throw. */
   readonly admitUserRequest?: (userId: string, reply: FastifyReply) => Promise<void>;
 }
@@ -67,12 +84,12 @@ function isPlatformAdmin(authorization: string | undefined, expected: Buffer | u
   return timingSafeEqual(actual, expected);
 }
 
-async function establish(request: FastifyRequest, reply: FastifyReply, deps: AccessDependencies): Promise<RequestContext> {
-  const base: RequestContext = { requestId: request.id };
+/** Authenticates and authorizes the request; answers its actor when the route acts in a tenant. */
+async function establish(request: FastifyRequest, reply: FastifyReply, deps: AccessDependencies): Promise<Actor | undefined> {
   const declared = request.routeOptions.config.access ?? DEFAULT_ACCESS;
-  if (declared.kind === 'public') return base;
+  if (declared.kind === 'public') return undefined;
   if (declared.kind === 'platform_admin') {
-    if (isPlatformAdmin(request.headers.authorization, deps.config.platformAdminTokenHash)) return base;
+    if (isPlatformAdmin(request.headers.authorization, deps.config.platformAdminTokenHash)) return undefined;
     // A valid tenant credential is still not the operator's: 403 rather than 401.
     const principal = await deps.authenticator.authenticate(request.headers.authorization);
     throw principal ? new AppError('forbidden', 'this route needs the platform-admin credential') : new AppError('unauthenticated');
@@ -86,7 +103,7 @@ async function establish(request: FastifyRequest, reply: FastifyReply, deps: Acc
     // The token is verified already, so only a holder of this user's token can spend their bucket.
     await deps.admitUserRequest?.(principal.userId, reply);
     await deps.resolver.assertSessionLive(principal);
-    return { ...base, userId: principal.userId };
+    return undefined;
   }
   const header = request.headers['x-tenant-id'];
   const tenant = await deps.resolver.resolve(
@@ -99,44 +116,43 @@ async function establish(request: FastifyRequest, reply: FastifyReply, deps: Acc
       required_role: declared.minRole,
     });
   }
-  return {
-    ...base,
-    tenantId: tenant.tenantId,
-    role: tenant.role,
-    plan: tenant.plan,
-    // An API key acts as itself: it must not inherit its creator's cross-tenant identity.
-    userId: principal.kind === 'user' ? principal.userId : undefined,
-    apiKeyId: principal.kind === 'api_key' ? principal.keyId : undefined,
-  };
+  const { tenantId, role, plan } = tenant;
+  return principal.kind === 'user'
+    ? { kind: 'user', userId: principal.userId, tenantId, role, plan, requestId: request.id }
+    : { kind: 'api_key', apiKeyId: principal.keyId, tenantId, role, plan, requestId: request.id };
 }
 
 export function registerAccess(app: FastifyInstance, deps: AccessDependencies): void {
-  app.decorateRequest('context', null as unknown as RequestContext);
+  app.decorateRequest('actor', undefined);
   app.decorateRequest('principal', undefined);
 
-  // Every handler runs inside the request's context; nothing can forget to enter it.
+  // Every handler runs inside its request's context; nothing can forget to enter it. A request
+  // without a tenant still gets a context of its own: its id (and user) for service-role audit.
   app.addHook('onRoute', (route) => {
     const handler = route.handler as RouteHandlerMethod;
     route.handler = function contextualHandler(request, reply) {
-      return runWithContext(request.context, () => handler.call(this, request, reply));
+      const run = () => handler.call(this, request, reply);
+      if (request.actor) return enterTenant(request.actor, run);
+      const userId = request.principal?.kind === 'user' ? request.principal.userId : undefined;
+      return runWithContext({ requestId: request.id, userId }, run);
     };
   });
 
   app.addHook('onRequest', async (request, reply) => {
-    request.context = { requestId: request.id };
     if (request.is404) return;
     try {
-      request.context = await establish(request, reply, deps);
+      request.actor = await establish(request, reply, deps);
     } catch (error) {
       if (error instanceof AppError && error.status === 401) reply.header('WWW-Authenticate', bearerChallenge(error));
       throw error;
     }
-    if (request.context.tenantId) {
+    const actor = request.actor;
+    if (actor) {
       // Both loggers: Fastify writes "request completed" through reply.log.
-      request.log = reply.log = request.log.child({ tenant_id: request.context.tenantId, user_id: request.context.userId });
-      await deps.admitTenantRequest?.(request, reply);
+      request.log = reply.log = request.log.child({ tenant_id: actor.tenantId, user_id: actor.userId });
+      await deps.admitTenantRequest?.(actor, reply);
       const feature = request.routeOptions.config.feature;
-      if (feature) await deps.requireFeature?.(feature, request.context);
+      if (feature) await deps.requireFeature?.(feature, actor);
     }
   });
 }

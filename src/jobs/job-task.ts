@@ -1,8 +1,9 @@
 // Turns a job definition into a graphile-worker task that restores the job's context.
-// Each run gets its own AsyncLocalStorage.run(): nothing from the worker or an earlier job leaks in.
+// Each run gets a context of its own: nothing from the worker or an earlier job leaks in.
 
 import type { Task } from 'graphile-worker';
 import { runWithContext } from '../tenancy/context.js';
+import { enterTenant } from '../tenancy/enter-tenant.js';
 import type { JobDefinition, JobDependencies, JobRun } from './define-job.js';
 import { readEnvelope } from './job-envelope.js';
 
@@ -33,7 +34,7 @@ export function toTask(definition: JobDefinition, deps: JobDependencies): Task {
     }
     const tenantId = envelope.tenantId;
     if (!tenantId) throw new MissingJobTenantError(definition.name);
-    return runWithContext({ requestId, tenantId }, async () => {
+    return enterTenant({ tenantId, requestId }, async () => {
       // A tenant deleted after the job was queued is gone: its jobs end without acting.
       const live = await deps.db.tenant((tx) =>
         tx.selectFrom('tenants').select('id').where('id', '=', tenantId).where('deleted_at', 'is', null).executeTakeFirst(),

@@ -5,7 +5,7 @@
 import type { Tx } from '../db/database.js';
 import { newId } from '../db/ids.js';
 import { OWN_METRICS } from './metric-catalog.js';
-import type { Quotas } from './quotas.js';
+import type { MeteredTenant, Quotas } from './quotas.js';
 import type { UsageRecorder } from './usage-recorder.js';
 
 export class ActionUsage {
@@ -18,11 +18,11 @@ export class ActionUsage {
    * One more task: throws 429 quota-exceeded past the plan's per-period limit.
    *
    * @example
-   *   await db.tenant(async (tx) => { await usage.taskCreated(tx, task.id); await insertTask(tx, task); });
+   *   await db.tenant(async (tx) => { await usage.taskCreated(tx, actor, task.id); await insertTask(tx, task); });
    */
-  async taskCreated(tx: Tx, taskId: string): Promise<void> {
-    await this.quotas.take(tx, OWN_METRICS.tasks);
-    await this.recorder.recordIn(tx, [{ metric: OWN_METRICS.tasks, quantity: 1, idempotency_key: `task:${taskId}` }]);
+  async taskCreated(tx: Tx, tenant: MeteredTenant, taskId: string): Promise<void> {
+    await this.quotas.take(tx, tenant, OWN_METRICS.tasks);
+    await this.recorder.recordIn(tx, tenant.tenantId, [{ metric: OWN_METRICS.tasks, quantity: 1, idempotency_key: `task:${taskId}` }]);
   }
 
   /**
@@ -31,17 +31,17 @@ export class ActionUsage {
    * included, as `countHeld` counts them while the seat counter is locked) pass the plan's
    * seat limit.
    */
-  async seatOffered(tx: Tx, countHeld: (tx: Tx) => Promise<number>): Promise<void> {
-    await this.quotas.holdLevel(tx, OWN_METRICS.seats, countHeld);
+  async seatOffered(tx: Tx, tenant: MeteredTenant, countHeld: (tx: Tx) => Promise<number>): Promise<void> {
+    await this.quotas.holdLevel(tx, tenant, OWN_METRICS.seats, countHeld);
   }
 
   /**
    * One more seat, before the membership is written: throws 403 plan-limit-reached past the
    * plan's seat limit. `countSeats` counts live members while the seat counter is locked.
    */
-  async seatAdded(tx: Tx, countSeats: (tx: Tx) => Promise<number>): Promise<void> {
-    const seats = await this.quotas.admitLevel(tx, OWN_METRICS.seats, countSeats);
-    await this.#recordLevel(tx, OWN_METRICS.seats, seats);
+  async seatAdded(tx: Tx, tenant: MeteredTenant, countSeats: (tx: Tx) => Promise<number>): Promise<void> {
+    const seats = await this.quotas.admitLevel(tx, tenant, OWN_METRICS.seats, countSeats);
+    await this.#recordLevel(tx, tenant.tenantId, OWN_METRICS.seats, seats);
   }
 
   /**
@@ -53,17 +53,17 @@ export class ActionUsage {
   }
 
   /** After a member left: the seat counter and the seats series follow the true count. */
-  async seatRemoved(tx: Tx, countSeats: (tx: Tx) => Promise<number>): Promise<void> {
-    await this.#settle(tx, OWN_METRICS.seats, await countSeats(tx));
+  async seatRemoved(tx: Tx, tenant: MeteredTenant, countSeats: (tx: Tx) => Promise<number>): Promise<void> {
+    await this.#settle(tx, tenant.tenantId, OWN_METRICS.seats, await countSeats(tx));
   }
 
   /**
    * One more agent key, before it is written: throws 403 plan-limit-reached past the plan's
    * `agents` limit. `countAgents` counts live agent keys while the agents counter is locked.
    */
-  async agentAdded(tx: Tx, countAgents: (tx: Tx) => Promise<number>): Promise<void> {
-    const agents = await this.quotas.admitLevel(tx, OWN_METRICS.agents, countAgents);
-    await this.#recordLevel(tx, OWN_METRICS.agents, agents);
+  async agentAdded(tx: Tx, tenant: MeteredTenant, countAgents: (tx: Tx) => Promise<number>): Promise<void> {
+    const agents = await this.quotas.admitLevel(tx, tenant, OWN_METRICS.agents, countAgents);
+    await this.#recordLevel(tx, tenant.tenantId, OWN_METRICS.agents, agents);
   }
 
   /** Before keys are revoked: the agents counter's lock first, in agentAdded's order. */
@@ -72,16 +72,16 @@ export class ActionUsage {
   }
 
   /** After agent keys were revoked: the agents counter and series follow the true count. */
-  async agentsRemoved(tx: Tx, countAgents: (tx: Tx) => Promise<number>): Promise<void> {
-    await this.#settle(tx, OWN_METRICS.agents, await countAgents(tx));
+  async agentsRemoved(tx: Tx, tenant: MeteredTenant, countAgents: (tx: Tx) => Promise<number>): Promise<void> {
+    await this.#settle(tx, tenant.tenantId, OWN_METRICS.agents, await countAgents(tx));
   }
 
-  async #settle(tx: Tx, metric: string, level: number): Promise<void> {
+  async #settle(tx: Tx, tenantId: string, metric: string, level: number): Promise<void> {
     await this.quotas.settleLevel(tx, metric, level);
-    await this.#recordLevel(tx, metric, level);
+    await this.#recordLevel(tx, tenantId, metric, level);
   }
 
-  async #recordLevel(tx: Tx, metric: string, level: number): Promise<void> {
-    await this.recorder.recordIn(tx, [{ metric, quantity: level, idempotency_key: `${metric}:${newId()}` }]);
+  async #recordLevel(tx: Tx, tenantId: string, metric: string, level: number): Promise<void> {
+    await this.recorder.recordIn(tx, tenantId, [{ metric, quantity: level, idempotency_key: `${metric}:${newId()}` }]);
   }
 }

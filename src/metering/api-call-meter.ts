@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Database } from '../db/database.js';
-import { outsideContext, runWithContext } from '../tenancy/context.js';
+import { outsideContext } from '../tenancy/context.js';
+import { enterTenant } from '../tenancy/enter-tenant.js';
 import { OWN_METRICS } from './metric-catalog.js';
 import type { Quotas } from './quotas.js';
 import type { UsageEventInput } from './usage-event.js';
@@ -107,13 +108,13 @@ export class ApiCallMeter {
 
   #flushTenant(tenantId: string, calls: TenantCalls): Promise<void> {
     return outsideContext(() =>
-      runWithContext({ requestId: 'api-call-meter', tenantId, plan: calls.plan }, () =>
+      enterTenant({ tenantId, requestId: 'api-call-meter' }, () =>
         this.db.tenant(async (tx) => {
           // Shares the tenant row with a concurrent soft delete: a deleted tenant gets no new usage.
           const tenant = await tx.selectFrom('tenants').select('deleted_at').where('id', '=', tenantId).forShare().executeTakeFirst();
           if (!tenant || tenant.deleted_at) return;
-          const result = await this.recorder.recordIn(tx, calls.events);
-          if (result.accepted > 0) await this.quotas.count(tx, OWN_METRICS.apiCalls, result.accepted, calls.plan);
+          const result = await this.recorder.recordIn(tx, tenantId, calls.events);
+          if (result.accepted > 0) await this.quotas.count(tx, { tenantId, plan: calls.plan }, OWN_METRICS.apiCalls, result.accepted);
         }),
       ),
     );

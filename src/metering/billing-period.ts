@@ -2,7 +2,6 @@
 // exists the anchor is tenants.created_at; this file is the one place that decides it.
 
 import type { Tx } from '../db/database.js';
-import { currentTenantId } from '../tenancy/context.js';
 
 export interface BillingPeriod {
   readonly start: Date;
@@ -39,8 +38,8 @@ export function billingPeriod(anchor: Date, at: Date): BillingPeriod {
   return { start: monthsAfter(hourAnchor, offset), end: monthsAfter(hourAnchor, offset + 1) };
 }
 
-/** The current tenant's billing anchor: its subscription start (for now, its creation). */
-export async function billingAnchor(tx: Tx): Promise<Date> {
-  const tenant = await tx.selectFrom('tenants').select('created_at').where('id', '=', currentTenantId()).executeTakeFirstOrThrow();
+/** A tenant's billing anchor: its subscription start (for now, its creation). */
+export async function billingAnchor(tx: Tx, tenantId: string): Promise<Date> {
+  const tenant = await tx.selectFrom('tenants').select('created_at').where('id', '=', tenantId).executeTakeFirstOrThrow();
   return tenant.created_at;
 }

@@ -2,6 +2,7 @@
 // metering:write scope whatever their role (a billing pipeline's key needs nothing else).
 
 import type { FastifyRequest } from 'fastify';
+import { actorOf } from '../http/access.js';
 import { AppError } from '../http/problems.js';
 import { roleAtLeast } from '../tenancy/roles.js';
 
@@ -10,8 +11,7 @@ export const METERING_WRITE_SCOPE = 'metering:write';
 export function assertMayRecordUsage(request: FastifyRequest): void {
   const principal = request.principal;
   if (principal?.kind === 'api_key' && principal.scopes.some((scope) => scope === METERING_WRITE_SCOPE || scope === 'metering:*')) return;
-  const role = request.context.role;
-  if (role && roleAtLeast(role, 'member')) return;
+  if (roleAtLeast(actorOf(request).role, 'member')) return;
   throw new AppError('forbidden', `sending usage needs the member role or an API key with the ${METERING_WRITE_SCOPE} scope`, {
     required_role: 'member',
   });

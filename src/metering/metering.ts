@@ -1,11 +1,12 @@
 // Wires metering for one app instance: the catalog, the recorder, quotas, the usage
 // reader, API-call counting and per-tenant rate limits, and what must close at shutdown.
 
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Database } from '../db/database.js';
+import type { Actor } from '../tenancy/actor.js';
 import { RedisBucketStore } from '../ratelimit/redis-bucket-store.js';
 import { TenantRateLimiter } from '../ratelimit/tenant-rate-limiter.js';
 import { LocalBucketStore } from '../ratelimit/token-bucket.js';
@@ -74,11 +75,9 @@ export class Metering {
    * Runs for every tenant request once its tenant is known: takes a rate-limit token
    * (429 when none is left) and counts the call.
    */
-  async admitTenantRequest(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const { tenantId, plan } = request.context;
-    if (!tenantId) return;
-    if (plan && this.#rateLimits) await this.rateLimiter.admit(tenantId, plan, reply);
-    this.apiCalls.record(tenantId, plan);
+  async admitTenantRequest(actor: Actor, reply: FastifyReply): Promise<void> {
+    if (this.#rateLimits) await this.rateLimiter.admit(actor.tenantId, actor.plan, reply);
+    this.apiCalls.record(actor.tenantId, actor.plan);
   }
 
   async close(): Promise<void> {

@@ -7,13 +7,21 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Tx } from '../db/database.js';
 import { AppError } from '../http/problems.js';
-import { currentContext } from '../tenancy/context.js';
 import { billingAnchor, billingPeriod, NO_PERIOD_START, type BillingPeriod } from './billing-period.js';
 import type { Metric, MetricCatalog } from './metric-catalog.js';
 import type { PlanLimits } from './plan-limits.js';
 import { addToCounter, counterValue, insertWarning, lockCounter, setCounter } from './usage-counter-repository.js';
 
 const THRESHOLDS = [80, 100] as const;
+
+/**
+ * Whose quota: an Actor (its plan is the one resolved for the request), or a tenant named
+ * by work outside a request, whose plan is then read in the transaction.
+ */
+export interface MeteredTenant {
+  readonly tenantId: string;
+  readonly plan?: string | undefined;
+}
 
 export class Quotas {
   constructor(
@@ -24,30 +32,30 @@ export class Quotas {
   ) {}
 
   /**
-   * Takes `amount` of a metric's quota for the current tenant in `tx`, or throws past a hard
+   * Takes `amount` of a metric's quota for the tenant in `tx`, or throws past a hard
    * limit: 429 quota-exceeded until the period resets, or 403 plan-limit-reached for a metric
    * that never resets. Rolled back with the action if the action fails.
    *
    * @example
-   *   await db.tenant(async (tx) => { await quotas.take(tx, 'tasks'); await insertTask(tx, task); });
+   *   await db.tenant(async (tx) => { await quotas.take(tx, actor, 'tasks'); await insertTask(tx, task); });
    */
-  async take(tx: Tx, metricKey: string, amount = 1, planKey?: string): Promise<void> {
-    await this.#add(tx, metricKey, amount, planKey, true);
+  async take(tx: Tx, tenant: MeteredTenant, metricKey: string, amount = 1): Promise<void> {
+    await this.#add(tx, tenant, metricKey, amount, true);
   }
 
   /**
    * Counts usage that has already happened (API calls) against the quota without refusing
    * anything; only the warnings follow.
    */
-  async count(tx: Tx, metricKey: string, amount: number, planKey?: string): Promise<void> {
-    await this.#add(tx, metricKey, amount, planKey, false);
+  async count(tx: Tx, tenant: MeteredTenant, metricKey: string, amount: number): Promise<void> {
+    await this.#add(tx, tenant, metricKey, amount, false);
   }
 
-  async #add(tx: Tx, metricKey: string, amount: number, planKey: string | undefined, enforce: boolean): Promise<void> {
-    const { metric, limit } = await this.#limitOf(tx, metricKey, planKey);
+  async #add(tx: Tx, tenant: MeteredTenant, metricKey: string, amount: number, enforce: boolean): Promise<void> {
+    const { metric, limit } = await this.#limitOf(tx, tenant, metricKey);
     if (limit === null) return;
     const now = this.clock.now();
-    const period = await this.#period(tx, metric, now);
+    const period = await this.#period(tx, tenant.tenantId, metric, now);
     const hard = enforce && metric.enforcement === 'hard';
     const used = await addToCounter(tx, metric.key, period.start, amount, hard ? limit : null, now);
     if (used === undefined) {
@@ -70,8 +78,8 @@ export class Quotas {
    * the true level with `countNow` while holding it, and throws 403 plan-limit-reached when
    * one more would pass a hard limit. Returns the new level for the caller to record.
    */
-  async admitLevel(tx: Tx, metricKey: string, countNow: (tx: Tx) => Promise<number>, planKey?: string): Promise<number> {
-    const { metric, limit } = await this.#limitOf(tx, metricKey, planKey);
+  async admitLevel(tx: Tx, tenant: MeteredTenant, metricKey: string, countNow: (tx: Tx) => Promise<number>): Promise<number> {
+    const { metric, limit } = await this.#limitOf(tx, tenant, metricKey);
     const now = this.clock.now();
     await lockCounter(tx, metric.key, NO_PERIOD_START, now);
     const level = await countNow(tx);
@@ -87,8 +95,8 @@ export class Quotas {
    * holding it, and throws 403 plan-limit-reached when that level passes a hard limit. The
    * counter itself is left alone: it keeps what was admitted, not what was offered.
    */
-  async holdLevel(tx: Tx, metricKey: string, countNow: (tx: Tx) => Promise<number>, planKey?: string): Promise<void> {
-    const { metric, limit } = await this.#limitOf(tx, metricKey, planKey);
+  async holdLevel(tx: Tx, tenant: MeteredTenant, metricKey: string, countNow: (tx: Tx) => Promise<number>): Promise<void> {
+    const { metric, limit } = await this.#limitOf(tx, tenant, metricKey);
     if (limit === null || metric.enforcement !== 'hard') return;
     await lockCounter(tx, metric.key, NO_PERIOD_START, this.clock.now());
     const level = await countNow(tx);
@@ -116,18 +124,18 @@ export class Quotas {
     });
   }
 
-  async #limitOf(tx: Tx, metricKey: string, planKey: string | undefined): Promise<{ metric: Metric; limit: number | null }> {
+  async #limitOf(tx: Tx, tenant: MeteredTenant, metricKey: string): Promise<{ metric: Metric; limit: number | null }> {
     // Caches that went stale are read through tx: this unit holds a connection already, and
     // waiting for a second one could wait for ever once every connection is held that way.
     const metric = await this.catalog.find(metricKey, tx);
     if (!metric) throw new Error(`metric "${metricKey}" is not in the catalog`);
-    const plan = planKey ?? currentContext()?.plan ?? (await currentPlan(tx));
+    const plan = tenant.plan ?? (await planOf(tx, tenant.tenantId));
     return { metric, limit: await this.limits.limitFor(plan, metric.key, tx) };
   }
 
-  async #period(tx: Tx, metric: Metric, now: Date): Promise<BillingPeriod> {
+  async #period(tx: Tx, tenantId: string, metric: Metric, now: Date): Promise<BillingPeriod> {
     if (!metric.resets) return { start: NO_PERIOD_START, end: new Date(8.64e15) };
-    return billingPeriod(await billingAnchor(tx), now);
+    return billingPeriod(await billingAnchor(tx, tenantId), now);
   }
 
   async #warn(tx: Tx, metric: Metric, periodStart: Date, before: number, after: number, limit: number, now: Date): Promise<void> {
@@ -146,8 +154,7 @@ function amountOf(metric: Metric, amount: number): string {
   return metric.unit === metric.key ? `${amount} ${metric.unit}` : `${amount} ${metric.unit} of ${metric.key}`;
 }
 
-async function currentPlan(tx: Tx): Promise<string> {
-  const context = currentContext();
-  const row = await tx.selectFrom('tenants').select('plan').where('id', '=', context!.tenantId!).executeTakeFirstOrThrow();
+async function planOf(tx: Tx, tenantId: string): Promise<string> {
+  const row = await tx.selectFrom('tenants').select('plan').where('id', '=', tenantId).executeTakeFirstOrThrow();
   return row.plan;
 }

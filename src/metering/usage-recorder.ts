@@ -1,11 +1,11 @@
-// Records usage events for the current tenant: checks each event, drops duplicates within
+// Records usage events for a tenant: checks each event, drops duplicates within
 // the batch, and stores the rest with one INSERT ... ON CONFLICT DO NOTHING, so a retried
 // batch is never counted twice nor lost halfway.
 
 import type { Clock } from '../clock.js';
 import type { Database, Tx } from '../db/database.js';
 import { AppError } from '../http/problems.js';
-import { currentTenantId } from '../tenancy/context.js';
+import type { Actor } from '../tenancy/actor.js';
 import { billingAnchor, billingPeriod } from './billing-period.js';
 import type { Metric, MetricCatalog } from './metric-catalog.js';
 import { checkEvent, quantityMistake, type AcceptedEvent, type RejectionReason, type UsageEventInput } from './usage-event.js';
@@ -45,9 +45,9 @@ export class UsageRecorder {
    * Records a batch in a transaction of its own.
    *
    * @example
-   *   await recorder.record([{ metric: 'api_calls', quantity: 1, idempotency_key: 'req-42' }]);
+   *   await recorder.record(actor, [{ metric: 'api_calls', quantity: 1, idempotency_key: 'req-42' }]);
    */
-  async record(events: readonly UsageEventInput[]): Promise<RecordResult> {
+  async record(actor: Actor, events: readonly UsageEventInput[]): Promise<RecordResult> {
     // Before the unit of work: a stale catalog is reloaded without holding its connection.
     const metrics = await this.#metricsOf(events);
     const errors = events.flatMap((event, index) => {
@@ -55,12 +55,15 @@ export class UsageRecorder {
       return mistake ? [{ field: `body.events.${index}.quantity`, message: mistake }] : [];
     });
     if (errors.length > 0) throw new AppError('validation-failed', errors.map((e) => `${e.field} ${e.message}`).join('; '), { errors });
-    return this.db.tenant((tx) => this.#recordIn(tx, events, metrics));
+    return this.db.tenant((tx) => this.#recordIn(tx, actor.tenantId, events, metrics));
   }
 
-  /** Records inside the caller's transaction, so usage commits or rolls back with the action. */
-  async recordIn(tx: Tx, events: readonly UsageEventInput[]): Promise<RecordResult> {
-    return this.#recordIn(tx, events, await this.#metricsOf(events, tx));
+  /**
+   * Records inside the caller's transaction (scoped to `tenantId`), so usage commits or rolls
+   * back with the action.
+   */
+  async recordIn(tx: Tx, tenantId: string, events: readonly UsageEventInput[]): Promise<RecordResult> {
+    return this.#recordIn(tx, tenantId, events, await this.#metricsOf(events, tx));
   }
 
   /** Inside a unit of work `tx` is given, and a stale catalog is read through it. */
@@ -72,9 +75,14 @@ export class UsageRecorder {
     return metrics;
   }
 
-  async #recordIn(tx: Tx, events: readonly UsageEventInput[], metrics: Map<string, Metric | undefined>): Promise<RecordResult> {
+  async #recordIn(
+    tx: Tx,
+    tenantId: string,
+    events: readonly UsageEventInput[],
+    metrics: Map<string, Metric | undefined>,
+  ): Promise<RecordResult> {
     const now = this.clock.now();
-    const period = billingPeriod(await this.#anchor(tx), now);
+    const period = billingPeriod(await this.#anchor(tx, tenantId), now);
     const window = { now, earliest: new Date(period.start.getTime() - this.options.graceMs) };
     const rejected: RejectedEvent[] = [];
     const duplicates: string[] = [];
@@ -100,11 +108,10 @@ export class UsageRecorder {
     return { accepted: stored.size, duplicates, rejected };
   }
 
-  async #anchor(tx: Tx): Promise<Date> {
-    const tenantId = currentTenantId();
+  async #anchor(tx: Tx, tenantId: string): Promise<Date> {
     let anchor = this.#anchors.get(tenantId);
     if (!anchor) {
-      anchor = await billingAnchor(tx);
+      anchor = await billingAnchor(tx, tenantId);
       if (this.#anchors.size > 100_000) this.#anchors.clear();
       this.#anchors.set(tenantId, anchor);
     }

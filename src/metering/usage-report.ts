@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Database, Tx } from '../db/database.js';
 import type { Aggregation } from '../db/tables.js';
+import type { Actor } from '../tenancy/actor.js';
 import { billingAnchor, billingPeriod } from './billing-period.js';
 import type { Metric, MetricCatalog } from './metric-catalog.js';
 import type { PlanLimits } from './plan-limits.js';
@@ -63,18 +64,18 @@ export class UsageReader {
   ) {}
 
   /** The open billing period, with a daily series. */
-  async current(planKey: string): Promise<UsageReport> {
-    const limits = await this.#limits(planKey);
+  async current(actor: Actor): Promise<UsageReport> {
+    const limits = await this.#limits(actor.plan);
     return this.db.tenant(async (tx) => {
-      const period = billingPeriod(await billingAnchor(tx), this.clock.now());
+      const period = billingPeriod(await billingAnchor(tx, actor.tenantId), this.clock.now());
       return this.#report(tx, limits, period.start, period.end, 'day');
     });
   }
 
   /** Any range; `from` is taken back to the start of its hour. */
-  async history(planKey: string, from: Date, to: Date, granularity: Granularity): Promise<UsageReport> {
+  async history(actor: Actor, from: Date, to: Date, granularity: Granularity): Promise<UsageReport> {
     const start = new Date(Math.floor(from.getTime() / HOUR_MS) * HOUR_MS);
-    const limits = await this.#limits(planKey);
+    const limits = await this.#limits(actor.plan);
     return this.db.tenant((tx) => this.#report(tx, limits, start, to, granularity));
   }
 

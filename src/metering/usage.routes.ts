@@ -2,7 +2,7 @@
 // read the tenant's usage per metric against its plan's limits (any member).
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { access } from '../http/access.js';
+import { access, actorOf } from '../http/access.js';
 import { problems } from '../http/common-schemas.js';
 import { AppError } from '../http/problems.js';
 import type { Services } from '../services.js';
@@ -35,7 +35,7 @@ export const usageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     },
     async (request) => {
       assertMayRecordUsage(request);
-      return recorder.record(request.body.events);
+      return recorder.record(actorOf(request), request.body.events);
     },
   );
 
@@ -55,9 +55,9 @@ export const usageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       },
     },
     async (request) => {
-      const plan = request.context.plan ?? 'free';
+      const actor = actorOf(request);
       const { from, to, granularity } = request.query;
-      if (from === undefined && to === undefined && granularity === undefined) return reader.current(plan);
+      if (from === undefined && to === undefined && granularity === undefined) return reader.current(actor);
       const end = to ? new Date(to) : services.clock.now();
       const start = from ? new Date(from) : new Date(end.getTime() - 30 * 86_400_000);
       const step = granularity ?? 'day';
@@ -65,7 +65,7 @@ export const usageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       if ((end.getTime() - start.getTime()) / (step === 'hour' ? 3_600_000 : 86_400_000) > MAX_POINTS[step]) {
         throw new AppError('validation-failed', `at most ${MAX_POINTS[step]} ${step}s per request`, { field: 'querystring.to' });
       }
-      return reader.history(plan, start, end, step);
+      return reader.history(actor, start, end, step);
     },
   );
 };

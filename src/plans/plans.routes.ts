@@ -3,13 +3,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { planFeatures } from '../flags/flags.js';
-import { access } from '../http/access.js';
+import { access, actorOf } from '../http/access.js';
 import { problems } from '../http/common-schemas.js';
 import type { Services } from '../services.js';
-import { changeTenantPlan } from './change-plan.js';
+import { PlanChange } from './change-plan.js';
 import { ChangePlanBody, PlanView, planView, TenantPlanView } from './plans.schemas.js';
 
 export const plansRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const planChange = new PlanChange(services.db, services.plans, services.invalidation, services.clock);
+
   app.get(
     '/v1/plans',
     {
@@ -38,7 +40,6 @@ export const plansRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         response: { 200: TenantPlanView, ...problems(400, 401, 403, 404, 415) },
       },
     },
-    async (request) =>
-      changeTenantPlan(services.db, services.plans, services.invalidation, request.body.plan, services.clock.now()),
+    async (request) => planChange.change(actorOf(request), request.body.plan),
   );
 };

@@ -39,7 +39,7 @@ export class Plans {
    * The most of `metric` the plan allows: a number, or null for unlimited.
    *
    * @example
-   *   const limit = await plans.limitFor(request.context.plan!, 'tasks');
+   *   const limit = await plans.limitFor(actorOf(request).plan, 'tasks');
    *   if (limit !== null && used >= limit) throw quotaExceeded(limit, used);
    */
   async limitFor(planKey: string, metric: string, tx?: Tx): Promise<number | null> {
@@ -51,7 +51,7 @@ export class Plans {
    * API requests per minute the plan allows, or null for unlimited.
    *
    * @example
-   *   const perMinute = await plans.rateLimitFor(request.context.plan!);
+   *   const perMinute = await plans.rateLimitFor(actorOf(request).plan);
    */
   async rateLimitFor(planKey: string, tx?: Tx): Promise<number | null> {
     return (await this.get(planKey, tx)).apiRateLimitPerMinute;

@@ -2,11 +2,10 @@
 // the login page of a tenant named by subdomain or X-Tenant-ID gets its branding, only that).
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { access } from '../http/access.js';
+import { access, actorOf } from '../http/access.js';
 import { problems } from '../http/common-schemas.js';
 import { AppError } from '../http/problems.js';
 import type { Services } from '../services.js';
-import { runWithContext } from '../tenancy/context.js';
 import { findLiveTenant, findLiveTenantBySubdomain } from '../tenancy/tenant-repository.js';
 import { BRANDING_FEATURE, setsBranding } from './branding-gate.js';
 import { BrandingView, SettingsPatchBody, SettingsView } from './settings.schemas.js';
@@ -25,7 +24,7 @@ function settingsView(resolved: ResolvedSettings) {
 }
 
 export const settingsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const settings = new TenantSettings(services.db, services.platformCatalog, services.tenantProfiles, services.invalidation);
+  const settings = new TenantSettings(services.db, services.platformCatalog, services.tenantProfiles, services.invalidation, services.clock);
   const baseDomain = services.config.baseDomain?.toLowerCase();
   const security = [{ bearer: [] }];
 
@@ -41,7 +40,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       config: { access: access.tenant('admin') },
       schema: { tags: ['settings'], summary: "The tenant's settings, resolved default -> plan -> tenant", security, response: { 200: SettingsView, ...problems(400, 401, 403, 404) } },
     },
-    async (request) => current(request.context.tenantId!),
+    async (request) => current(actorOf(request).tenantId),
   );
 
   app.patch(
@@ -61,12 +60,13 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       },
     },
     async (request) => {
+      const actor = actorOf(request);
       const { branding, ...general } = request.body;
       const patch = { ...general, ...branding };
       // Before anything is checked or written: a refused request changes nothing.
-      if (setsBranding(patch)) await services.requireFeature(BRANDING_FEATURE, request.context);
-      await settings.update(patch, services.clock.now());
-      return current(request.context.tenantId!);
+      if (setsBranding(patch)) await services.requireFeature(BRANDING_FEATURE, actor);
+      await settings.update(actor, patch);
+      return current(actor.tenantId);
     },
   );
 
@@ -89,7 +89,8 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       if (!named && !subdomain) throw new AppError('tenant-required', 'name the tenant by its subdomain or the X-Tenant-ID header');
       const tenant = await services.db.identity({}, (tx) => (named ? findLiveTenant(tx, named) : findLiveTenantBySubdomain(tx, subdomain!)));
       if (!tenant) throw new AppError('tenant-not-found');
-      const resolved = await runWithContext({ requestId: request.id, tenantId: tenant.id }, () => settings.resolve(tenant.id));
+      // The profile loader enters the named tenant itself: this public request acts in none.
+      const resolved = await settings.resolve(tenant.id);
       if (!resolved) throw new AppError('tenant-not-found');
       return {
         name: resolved.name,

@@ -5,10 +5,11 @@
 import { recordAudit } from '../audit/record-audit.js';
 import type { CacheInvalidation } from '../cache/cache-invalidation.js';
 import type { TenantProfile, TenantProfiles } from '../cache/tenant-profiles.js';
+import type { Clock } from '../clock.js';
 import type { Database } from '../db/database.js';
 import { AppError } from '../http/problems.js';
 import type { PlatformCatalog } from '../plans/platform-catalog.js';
-import { currentTenantId } from '../tenancy/context.js';
+import type { Actor } from '../tenancy/actor.js';
 import { brandingIncluded } from './branding-gate.js';
 import {
   BRANDING_KEYS,
@@ -53,6 +54,7 @@ export class TenantSettings {
     private readonly catalog: PlatformCatalog,
     private readonly profiles: TenantProfiles,
     private readonly invalidation: CacheInvalidation,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -68,7 +70,7 @@ export class TenantSettings {
   }
 
   /** Sets (string) or clears (null) the tenant's own values; the rest are kept. */
-  async update(patch: SettingsPatch, now: Date): Promise<void> {
+  async update(actor: Actor, patch: SettingsPatch): Promise<void> {
     const normalized: Record<string, string | null> = {};
     const errors: { field: string; message: string }[] = [];
     for (const [key, value] of Object.entries(patch) as [SettingKey, string | null | undefined][]) {
@@ -86,7 +88,8 @@ export class TenantSettings {
     if (errors.length > 0) {
       throw new AppError('validation-failed', errors.map((error) => `${error.field} ${error.message}`).join('; '), { errors });
     }
-    const tenantId = currentTenantId();
+    const { tenantId } = actor;
+    const now = this.clock.now();
     await this.db.tenant(async (tx) => {
       const row = await tx
         .selectFrom('tenants')
@@ -115,7 +118,7 @@ export class TenantSettings {
         .set({ settings: JSON.stringify(settings), branding: JSON.stringify(branding), updated_at: now })
         .where('id', '=', tenantId)
         .execute();
-      await recordAudit(tx, { action: 'settings.changed', target: 'settings', before, after });
+      await recordAudit(tx, actor, { action: 'settings.changed', target: 'settings', before, after });
       await this.invalidation.record(tx, { scope: 'tenant', tenantId });
     });
   }

@@ -1,9 +1,15 @@
-// The request context: who is asking, in which tenant, under which request id.
-// Set once at the edge with AsyncLocalStorage.run(); never with enterWith().
+// The ambient request context: which tenant the scoped database helpers open transactions
+// for. Set only by the HTTP access hook and enterTenant(), read only where it guards.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Role } from '../db/tables.js';
 
+/**
+ * What the ambient context holds. Use cases do not read it: they receive an Actor. It
+ * exists so that db.tenant() scopes to the tenant the edge decided on, whatever a use case
+ * passes around, and so that jobs and service-role audit rows keep the request's trace.
+ * test/platform/ambient-context.test.ts keeps the list of its readers and setters short.
+ */
 export interface RequestContext {
   readonly requestId: string;
   readonly tenantId?: string | undefined;
@@ -15,6 +21,10 @@ export interface RequestContext {
 
 const storage = new AsyncLocalStorage<RequestContext>();
 
+/**
+ * Runs work inside a context. Only the HTTP access hook and enterTenant() call it; every
+ * other entry point goes through enterTenant() (tenancy/enter-tenant.ts).
+ */
 export function runWithContext<T>(context: RequestContext, work: () => T): T {
   return storage.run(Object.freeze({ ...context }), work);
 }

@@ -8,7 +8,7 @@ import type { Clock } from '../clock.js';
 import type { Database } from '../db/database.js';
 import type { Role, TenantStatus } from '../db/tables.js';
 import { AppError } from '../http/problems.js';
-import { runWithContext } from './context.js';
+import { enterTenant } from './enter-tenant.js';
 import { roleAtLeast } from './roles.js';
 import { findLiveTenant, findLiveTenantBySubdomain } from './tenant-repository.js';
 
@@ -46,7 +46,8 @@ export class TenantResolver {
     if (!tenantId) {
       throw new AppError('tenant-required', 'name a tenant with a token for it, the X-Tenant-ID header or its subdomain');
     }
-    return runWithContext({ requestId, tenantId }, () =>
+    // The edge has not set the request's context yet: these reads enter the tenant being resolved.
+    return enterTenant({ tenantId, requestId }, () =>
       principal.kind === 'api_key' ? this.#keyAccess(principal) : this.#memberAccess(principal, tenantId),
     );
   }
@@ -110,7 +111,7 @@ export class TenantResolver {
     const role = row.creatorRole && !roleAtLeast(row.creatorRole, principal.role) ? row.creatorRole : principal.role;
     const stale = !principal.lastUsedAt || now.getTime() - principal.lastUsedAt.getTime() > 60_000;
     if (stale) {
-      await runWithContext({ requestId: 'api-key-use', tenantId: principal.tenantId }, () =>
+      await enterTenant({ tenantId: principal.tenantId, requestId: 'api-key-use' }, () =>
         this.#db.tenant((tx) => touchApiKey(tx, principal.keyId, now)),
       );
     }

@@ -1,8 +1,8 @@
-// How a tenant and a user are shown over the API. Internal columns (hashes, settings
-// internals) never leave through these shapes.
+// How a tenant is shown over the API. Internal columns (settings internals) never leave
+// through this shape.
 
 import { Type, type Static } from 'typebox';
-import type { Tenant, UserAccount } from '../db/tables.js';
+import type { Tenant } from '../db/tables.js';
 import { Timestamp, Uuid } from '../http/common-schemas.js';
 
 export const TenantView = Type.Object({
@@ -11,14 +11,6 @@ export const TenantView = Type.Object({
   slug: Type.String(),
   subdomain: Type.Union([Type.String(), Type.Null()]),
   plan: Type.String(),
-  status: Type.String(),
-  createdAt: Timestamp,
-});
-
-export const UserView = Type.Object({
-  id: Uuid,
-  email: Type.String(),
-  name: Type.String(),
   status: Type.String(),
   createdAt: Timestamp,
 });
@@ -33,8 +25,4 @@ export function tenantView(tenant: Tenant): Static<typeof TenantView> {
     status: tenant.status,
     createdAt: tenant.created_at.toISOString(),
   };
-}
-
-export function userView(user: UserAccount): Static<typeof UserView> {
-  return { id: user.id, email: user.email, name: user.name, status: user.status, createdAt: user.created_at.toISOString() };
 }

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findCredentialsByEmail } from '../../src/auth/user-repository.js';
+import { findCredentialsByEmail } from '../../src/accounts/user-repository.js';
 import { createPool, Database, platformTx } from '../../src/db/database.js';
 import { newId } from '../../src/db/ids.js';
 import { runWithContext } from '../../src/tenancy/context.js';

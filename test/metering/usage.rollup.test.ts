@@ -12,9 +12,9 @@ import { LAG_WARNING_SECONDS } from '../../src/metering/rollup-lag.js';
 import { rollUpUsageJob, rollUpUsageSchedule } from '../../src/metering/roll-up-usage-job.js';
 import type { UsageEventInput } from '../../src/metering/usage-event.js';
 import { migrateQueue } from '../../src/jobs/migrate-queue.js';
-import { runWithContext } from '../../src/tenancy/context.js';
+import { enterTenant } from '../../src/tenancy/enter-tenant.js';
 import { TEST_ROLES } from '../support/roles.js';
-import { bearer, signUp, type SignedUpTenant } from '../support/fixtures.js';
+import { bearer, ownerActor, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { rollUpAll } from './roll-up-all.js';
 
@@ -80,7 +80,8 @@ async function ingest(tenant: SignedUpTenant, events: UsageEventInput[], viaHttp
     expect(response.statusCode).toBe(200);
     expect(response.json().rejected).toEqual([]);
   } else {
-    const result = await runWithContext({ requestId: 'test', tenantId: tenant.tenantId }, () => testApp.services.metering.recorder.record(events));
+    const owner = ownerActor(tenant);
+    const result = await enterTenant(owner, () => testApp.services.metering.recorder.record(owner, events));
     expect(result.rejected).toEqual([]);
   }
 }

@@ -2,6 +2,7 @@
 // authenticated requests. They use the public API only, like a client would.
 
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { UserActor } from '../../src/tenancy/actor.js';
 
 export interface SignedUpTenant {
   readonly tenantId: string;
@@ -12,6 +13,11 @@ export interface SignedUpTenant {
   readonly accessToken: string;
   readonly refreshToken: string;
   readonly apiKey: string;
+}
+
+/** The owner of a signed-up tenant as the edge would build them, for calling a use case directly. */
+export function ownerActor(tenant: SignedUpTenant, plan = 'free'): UserActor {
+  return { kind: 'user', userId: tenant.userId, tenantId: tenant.tenantId, role: 'owner', plan, requestId: `test:${tenant.slug}` };
 }
 
 let counter = 0;

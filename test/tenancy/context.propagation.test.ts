@@ -1,10 +1,13 @@
 // The request context follows a request's own async work and nothing else: background
 // timers, shared listeners and later work never inherit a tenant from the request that made them.
+// enterTenant(), the way into a tenant outside the access hook, sets exactly what it is given.
 
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import type { Actor } from '../../src/tenancy/actor.js';
 import { currentContext, currentTenantId, MissingTenantContextError, outsideContext, runWithContext } from '../../src/tenancy/context.js';
+import { enterTenant } from '../../src/tenancy/enter-tenant.js';
 
 const A = '01a20817-8109-7101-a7b5-65e99a9897c4';
 const B = '01a20817-8109-7101-a7b5-65e99a9897c5';
@@ -61,5 +64,26 @@ describe('request context', () => {
         (currentContext() as { tenantId: string }).tenantId = B;
       }).toThrow(TypeError);
     });
+  });
+});
+
+describe('enterTenant', () => {
+  const keyOfB: Actor = { kind: 'api_key', apiKeyId: 'key-1', tenantId: B, role: 'admin', plan: 'pro', requestId: 'req-b' };
+
+  it('enters a tenant named by id, keeping the surrounding request id for tracing', async () => {
+    const seen = await runWithContext({ requestId: 'signup-1' }, () => enterTenant(A, async () => currentContext()));
+    expect(seen).toEqual({ requestId: 'signup-1', tenantId: A, userId: undefined });
+  });
+
+  it('enters an actor\'s tenant as that actor, and carries no user for an API key', () => {
+    const seen = enterTenant(keyOfB, () => currentContext());
+    expect(seen).toMatchObject({ requestId: 'req-b', tenantId: B, role: 'admin', plan: 'pro', apiKeyId: 'key-1' });
+    expect(seen?.userId).toBeUndefined();
+  });
+
+  it('names a fresh request id outside any request, and leaves no tenant behind', () => {
+    const seen = enterTenant({ tenantId: A }, () => currentContext());
+    expect(seen?.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(currentContext()).toBeUndefined();
   });
 });

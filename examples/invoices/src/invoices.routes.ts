@@ -3,7 +3,7 @@
 
 import type { Static } from 'typebox';
 import { v7 as uuidv7 } from 'uuid';
-import { access, AppError, IdParams, problems, type ModuleRoutes } from 'tenantry';
+import { access, actorOf, AppError, IdParams, problems, type ModuleRoutes } from 'tenantry';
 import type { InvoiceTables } from './invoice-tables.js';
 import { findInvoice, insertInvoice, listInvoices, voidInvoice, type InvoiceRow } from './invoice-repository.js';
 import { CreateInvoiceBody, InvoiceList, InvoiceView, ListInvoicesQuery, OverdueCheckAccepted } from './invoices.schemas.js';
@@ -48,7 +48,7 @@ export const invoicesRoutes: ModuleRoutes = async (app, { services }) => {
           amountCents: body.amountCents,
           currency: body.currency,
           dueAt: new Date(body.dueAt),
-          createdBy: request.context.userId ?? null,
+          createdBy: actorOf(request).userId ?? null,
         }),
       ).catch((error: unknown) => {
         if ((error as { constraint?: string }).constraint === 'invoices_number_key') {

@@ -5,11 +5,10 @@
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Database, migrate, platformModules, type Tables } from 'tenantry';
+import { Database, enterTenant, migrate, platformModules, type Tables } from 'tenantry';
 import { asRole } from '../../../src/db/open-database.js';
 import { migrateQueue } from '../../../src/jobs/migrate-queue.js';
 import { purgeDeletedTenants } from '../../../src/tenancy/lifecycle/purge-deleted-tenants.js';
-import { runWithContext } from '../../../src/tenancy/context.js';
 import { bearer, expectProblem, signUp, type SignedUpTenant } from '../../../test/support/fixtures.js';
 import { TEST_LOGIN_PASSWORD, TEST_ROLES, TEST_SERVICE_LOGIN_PASSWORD } from '../../../test/support/roles.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
@@ -150,7 +149,7 @@ describe('the query filter alone (RLS bypassed by the table owner)', () => {
         modules: testApp.services.modules,
       });
       const before = await invoicesOf(a.tenantId);
-      const { seen, updated } = await runWithContext({ requestId: 'filter-only', tenantId: b.tenantId }, () =>
+      const { seen, updated } = await enterTenant(b.tenantId, () =>
         filterOnly.tenant(async (tx) => ({
           seen: await tx.selectFrom('invoices').select('tenant_id').execute(),
           updated: await tx.updateTable('invoices').set({ status: 'void' }).where('id', '=', invoiceOfA.id).executeTakeFirst(),

@@ -1,22 +1,14 @@
-// /v1/api-keys: list, create (secret shown once), revoke. Admins manage keys; a key acts for
-// the person behind the credential that created it and never exceeds that credential.
-// Agent keys count against the plan's `agents` limit, taken in the creating transaction.
+// /v1/api-keys: list, create (secret shown once), revoke; the rules are in manage-api-keys.ts.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import { generateApiKey } from '../api-key-format.js';
-import { sha256 } from '../opaque-tokens.js';
 import { ApiKeyView, CreateApiKeyBody, CreatedApiKeyView } from './api-keys.schemas.js';
-import { countLiveAgentKeys, insertApiKey, listApiKeys, revokeApiKey } from './api-key-repository.js';
-import { keyGrant } from './key-minting.js';
-import { newId } from '../../db/ids.js';
+import { ApiKeyManagement } from './manage-api-keys.js';
 import type { ApiKey } from '../../db/tables.js';
-import { access } from '../../http/access.js';
+import { access, actorOf } from '../../http/access.js';
 import { IdParams, problems } from '../../http/common-schemas.js';
 import { decodeCursor, encodeCursor } from '../../http/page-cursor.js';
 import { FixedOrderPageQuery, PageOf } from '../../http/page.schemas.js';
-import { AppError } from '../../http/problems.js';
-import { currentTenantId } from '../../tenancy/context.js';
 import type { Services } from '../../services.js';
 
 function apiKeyView(key: ApiKey): Static<typeof ApiKeyView> {
@@ -37,8 +29,7 @@ function apiKeyView(key: ApiKey): Static<typeof ApiKeyView> {
 }
 
 export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const { db, clock } = services;
-  const usage = services.metering.actions;
+  const keys = new ApiKeyManagement(services.db, services.clock, services.metering.actions);
 
   app.get(
     '/v1/api-keys',
@@ -54,7 +45,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     },
     async (request) => {
       const { limit = 50, cursor } = request.query;
-      const page = await db.tenant((tx) => listApiKeys(tx, limit, decodeCursor(cursor, 'desc')));
+      const page = await keys.list(actorOf(request), limit, decodeCursor(cursor, 'desc'));
       return { data: page.rows.map(apiKeyView), nextCursor: page.next ? encodeCursor(page.next, 'desc') : null };
     },
   );
@@ -75,34 +66,15 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       },
     },
     async (request, reply) => {
-      const expiresAt = request.body.expiresAt ? new Date(request.body.expiresAt) : null;
-      if (expiresAt && expiresAt <= clock.now()) throw new AppError('validation-failed', 'expiresAt must be in the future');
-      const grant = keyGrant(request.principal!, request.context.role!, {
-        role: request.body.role ?? 'member',
-        scopes: request.body.scopes ?? [],
-        expiresAt,
+      const { name, kind = 'user', role = 'member', scopes = [], expiresAt } = request.body;
+      const { key, token } = await keys.create(actorOf(request), request.principal!, {
+        name,
+        kind,
+        role,
+        scopes,
+        expiresAt: expiresAt ? new Date(expiresAt) : null,
       });
-      const generated = generateApiKey();
-      const kind = request.body.kind ?? 'user';
-      const now = clock.now();
-      const key = await db.tenant(async (tx) => {
-        // The agents counter is locked and the live agent keys counted before this one is written.
-        if (kind === 'agent') await usage.agentAdded(tx, (tx) => countLiveAgentKeys(tx, now));
-        return insertApiKey(tx, {
-          tenantId: currentTenantId(),
-          id: newId(),
-          prefix: generated.prefix,
-          secretHash: sha256(generated.secret),
-          name: request.body.name,
-          kind,
-          role: grant.role,
-          scopes: grant.scopes,
-          createdBy: grant.createdBy,
-          createdByKeyId: grant.createdByKeyId,
-          expiresAt: grant.expiresAt,
-        });
-      });
-      return reply.code(201).send({ ...apiKeyView(key), key: generated.token });
+      return reply.code(201).send({ ...apiKeyView(key), key: token });
     },
   );
 
@@ -119,14 +91,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       },
     },
     async (request, reply) => {
-      const now = clock.now();
-      const revoked = await db.tenant(async (tx) => {
-        await usage.lockAgents(tx);
-        const keys = await revokeApiKey(tx, request.params.id, now);
-        if (keys && keys.agents > 0) await usage.agentsRemoved(tx, (tx) => countLiveAgentKeys(tx, now));
-        return keys;
-      });
-      if (!revoked) throw new AppError('not-found', 'no live API key with this id');
+      await keys.revoke(actorOf(request), request.params.id);
       return reply.code(204).send(null);
     },
   );

@@ -31,7 +31,7 @@ export function scopeCovers(granted: string, wanted: string): boolean {
  * the tenant (for a key: its own role capped by its creator's current role). Throws 403.
  *
  * @example
- *   const grant = keyGrant(request.principal!, request.context.role!, { role: 'member', scopes: [], expiresAt: null });
+ *   const grant = keyGrant(request.principal!, actorOf(request).role, { role: 'member', scopes: [], expiresAt: null });
  */
 export function keyGrant(minter: Principal, minterRole: Role, wanted: KeyRequest): KeyGrant {
   if (!roleAtLeast(minterRole, wanted.role)) {

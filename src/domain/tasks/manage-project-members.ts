@@ -14,6 +14,7 @@ import {
   type ProjectMemberRow,
 } from './project-member-repository.js';
 import type { Page, PagePosition } from '../../http/page-cursor.js';
+import type { Actor } from '../../tenancy/actor.js';
 import { asReferenceProblem, unknownReference } from './reference-problems.js';
 
 function projectNotFound(): AppError {
@@ -30,7 +31,7 @@ export class ProjectMemberManagement {
     private readonly clock: Clock,
   ) {}
 
-  list(projectId: string, limit: number, after: PagePosition | undefined): Promise<Page<ProjectMemberRow & { cursor_at: string }>> {
+  list(actor: Actor, projectId: string, limit: number, after: PagePosition | undefined): Promise<Page<ProjectMemberRow & { cursor_at: string }>> {
     return this.db.tenant(async (tx) => {
       if (!(await findProject(tx, projectId))) throw projectNotFound();
       return listProjectMembers(tx, projectId, limit, after);
@@ -42,7 +43,7 @@ export class ProjectMemberManagement {
    * judge the user (another tenant's user fails there: 400); a removed member, whose row the
    * key still accepts, is refused by the liveness lock and the insert rolls back with it.
    */
-  add(projectId: string, userId: string): Promise<ProjectMemberRow> {
+  add(actor: Actor, projectId: string, userId: string): Promise<ProjectMemberRow> {
     return this.db.tenant(async (tx) => {
       await assertLiveProject(tx, projectId);
       const added = await addProjectMember(tx, projectId, userId).catch(asReferenceProblem);
@@ -54,7 +55,7 @@ export class ProjectMemberManagement {
     });
   }
 
-  async remove(projectId: string, userId: string): Promise<void> {
+  async remove(actor: Actor, projectId: string, userId: string): Promise<void> {
     const now = this.clock.now();
     await this.db.tenant(async (tx) => {
       await assertLiveProject(tx, projectId);

@@ -5,7 +5,7 @@ import type { Clock } from '../../clock.js';
 import type { TaskDatabase } from './task-tables.js';
 import { newId } from '../../db/ids.js';
 import { AppError } from '../../http/problems.js';
-import { currentContext } from '../../tenancy/context.js';
+import type { Actor } from '../../tenancy/actor.js';
 import { removeAllProjectMembers } from './project-member-repository.js';
 import { insertProject, softDeleteProject, updateProject, type ProjectRow } from './project-repository.js';
 import { softDeleteTasksOfProject } from './task-repository.js';
@@ -27,14 +27,14 @@ export class ProjectManagement {
     private readonly clock: Clock,
   ) {}
 
-  create(input: { name: string; description?: string | undefined }): Promise<ProjectRow> {
-    const createdBy = currentContext()?.userId ?? null;
+  create(actor: Actor, input: { name: string; description?: string | undefined }): Promise<ProjectRow> {
+    const createdBy = actor.userId ?? null;
     return this.db
       .tenant((tx) => insertProject(tx, { id: newId(), name: input.name, description: input.description ?? '', createdBy }))
       .catch((error: unknown) => asNameConflict(error, input.name));
   }
 
-  async update(id: string, changes: { name?: string | undefined; description?: string | undefined }): Promise<ProjectRow> {
+  async update(actor: Actor, id: string, changes: { name?: string | undefined; description?: string | undefined }): Promise<ProjectRow> {
     const now = this.clock.now();
     const updated = await this.db
       .tenant((tx) => updateProject(tx, id, changes, now))
@@ -44,7 +44,7 @@ export class ProjectManagement {
   }
 
   /** Soft-deletes the project, its live tasks and its member list in one transaction: all or none. */
-  async remove(id: string): Promise<void> {
+  async remove(actor: Actor, id: string): Promise<void> {
     const now = this.clock.now();
     await this.db.tenant(async (tx) => {
       // The project row is locked first; task writers lock it (FOR SHARE) before their task

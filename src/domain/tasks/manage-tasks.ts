@@ -8,7 +8,7 @@ import { newId } from '../../db/ids.js';
 import type { TaskStatus } from './task-tables.js';
 import { AppError } from '../../http/problems.js';
 import type { ActionUsage } from '../../metering/action-usage.js';
-import { currentContext } from '../../tenancy/context.js';
+import type { Actor } from '../../tenancy/actor.js';
 import { lockLiveMember, lockLiveProject } from './live-references.js';
 import { toPage, type Page, type PageRequest } from '../../http/page-cursor.js';
 import { asReferenceProblem, unknownReference } from './reference-problems.js';
@@ -53,12 +53,12 @@ export class TaskManagement {
    * fails there), then share-locks the targets to refuse soft-deleted ones. A project delete
    * never waits on our uncommitted row, so this order cannot deadlock with it.
    */
-  create(input: NewTask): Promise<TaskRow> {
-    const createdBy = currentContext()?.userId ?? null;
+  create(actor: Actor, input: NewTask): Promise<TaskRow> {
+    const createdBy = actor.userId ?? null;
     const id = newId();
     return this.db.tenant(async (tx) => {
       // Quota first: the counter row is taken before any task row, and a failure below gives it back.
-      await this.usage?.taskCreated(platformTx(tx), id);
+      await this.usage?.taskCreated(platformTx(tx), actor, id);
       const task = await insertTask(tx, {
         id,
         projectId: input.projectId,
@@ -78,7 +78,7 @@ export class TaskManagement {
    * A new project is locked before the task row: a project delete locks the project and then
    * its tasks, and taking them in the same order here means the two can never deadlock.
    */
-  async update(id: string, changes: TaskChanges): Promise<TaskRow> {
+  async update(actor: Actor, id: string, changes: TaskChanges): Promise<TaskRow> {
     const now = this.clock.now();
     return this.db.tenant(async (tx) => {
       if (changes.projectId !== undefined && !(await lockLiveProject(tx, changes.projectId))) {
@@ -92,14 +92,14 @@ export class TaskManagement {
     });
   }
 
-  async remove(id: string): Promise<void> {
+  async remove(actor: Actor, id: string): Promise<void> {
     const now = this.clock.now();
     const removed = await this.db.tenant((tx) => softDeleteTask(tx, id, now));
     if (!removed) throw notFound();
   }
 
   /** A projectId filter naming no live project of this tenant is a 404, not an empty page. */
-  async list(filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow & { cursor_at: string }>> {
+  async list(actor: Actor, filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow & { cursor_at: string }>> {
     if (!filter.projectId) {
       // The hot path: one statement, one round trip.
       return toPage(await this.db.tenantStatement((tx) => listTasksQuery(tx, filter, page)), page.limit);

@@ -3,7 +3,7 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import { access } from '../../http/access.js';
+import { access, actorOf } from '../../http/access.js';
 import { IdParams, problems } from '../../http/common-schemas.js';
 import { decodeCursor, encodeCursor } from '../../http/page-cursor.js';
 import { FixedOrderPageQuery, PageOf } from '../../http/page.schemas.js';
@@ -38,7 +38,7 @@ export const projectMembersRoutes: FastifyPluginAsyncTypebox<{ services: Service
     },
     async (request) => {
       const { limit = 50, cursor } = request.query;
-      const page = await members.list(request.params.id, limit, decodeCursor(cursor, 'asc'));
+      const page = await members.list(actorOf(request), request.params.id, limit, decodeCursor(cursor, 'asc'));
       return { data: page.rows.map(projectMemberView), nextCursor: page.next ? encodeCursor(page.next, 'asc') : null };
     },
   );
@@ -56,7 +56,7 @@ export const projectMembersRoutes: FastifyPluginAsyncTypebox<{ services: Service
         response: { 201: ProjectMemberView, ...problems(400, 401, 403, 404, 409) },
       },
     },
-    async (request, reply) => reply.code(201).send(projectMemberView(await members.add(request.params.id, request.body.userId))),
+    async (request, reply) => reply.code(201).send(projectMemberView(await members.add(actorOf(request), request.params.id, request.body.userId))),
   );
 
   app.delete(
@@ -72,7 +72,7 @@ export const projectMembersRoutes: FastifyPluginAsyncTypebox<{ services: Service
       },
     },
     async (request, reply) => {
-      await members.remove(request.params.id, request.params.userId);
+      await members.remove(actorOf(request), request.params.id, request.params.userId);
       return reply.code(204).send(null);
     },
   );

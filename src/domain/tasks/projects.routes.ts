@@ -3,7 +3,7 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import { access } from '../../http/access.js';
+import { access, actorOf } from '../../http/access.js';
 import { IdParams, problems } from '../../http/common-schemas.js';
 import { AppError } from '../../http/problems.js';
 import type { Services } from '../../services.js';
@@ -63,7 +63,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         response: { 201: ProjectView, ...problems(400, 401, 403, 404, 409) },
       },
     },
-    async (request, reply) => reply.code(201).send(projectView(await projects.create(request.body))),
+    async (request, reply) => reply.code(201).send(projectView(await projects.create(actorOf(request), request.body))),
   );
 
   app.get(
@@ -98,7 +98,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         response: { 200: ProjectView, ...problems(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => projectView(await projects.update(request.params.id, request.body)),
+    async (request) => projectView(await projects.update(actorOf(request), request.params.id, request.body)),
   );
 
   app.delete(
@@ -114,7 +114,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       },
     },
     async (request, reply) => {
-      await projects.remove(request.params.id);
+      await projects.remove(actorOf(request), request.params.id);
       return reply.code(204).send(null);
     },
   );

@@ -3,7 +3,7 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import { access } from '../../http/access.js';
+import { access, actorOf } from '../../http/access.js';
 import { IdParams, problems } from '../../http/common-schemas.js';
 import { AppError } from '../../http/problems.js';
 import type { Services } from '../../services.js';
@@ -52,7 +52,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
     async (request) => {
       const { limit, cursor, sort = 'desc', projectId, status, assigneeId, q } = request.query;
       const after = decodeCursor(cursor, sort);
-      const page = await tasks.list({ projectId, status, assigneeId, text: q }, { limit: limit ?? 50, sort, after });
+      const page = await tasks.list(actorOf(request), { projectId, status, assigneeId, text: q }, { limit: limit ?? 50, sort, after });
       return { data: page.rows.map(taskView), nextCursor: page.next ? encodeCursor(page.next, sort) : null };
     },
   );
@@ -69,7 +69,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
         response: { 201: TaskView, ...problems(400, 401, 403, 404) },
       },
     },
-    async (request, reply) => reply.code(201).send(taskView(await tasks.create(request.body))),
+    async (request, reply) => reply.code(201).send(taskView(await tasks.create(actorOf(request), request.body))),
   );
 
   app.get(
@@ -104,7 +104,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
         response: { 200: TaskView, ...problems(400, 401, 403, 404) },
       },
     },
-    async (request) => taskView(await tasks.update(request.params.id, request.body)),
+    async (request) => taskView(await tasks.update(actorOf(request), request.params.id, request.body)),
   );
 
   app.delete(
@@ -120,7 +120,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       },
     },
     async (request, reply) => {
-      await tasks.remove(request.params.id);
+      await tasks.remove(actorOf(request), request.params.id);
       return reply.code(204).send(null);
     },
   );

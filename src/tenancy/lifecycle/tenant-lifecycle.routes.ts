@@ -2,7 +2,7 @@
 // Its data stays until the purge job removes it after the retention period.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { access } from '../../http/access.js';
+import { access, actorOf } from '../../http/access.js';
 import { problems } from '../../http/common-schemas.js';
 import type { Services } from '../../services.js';
 import { softDeleteTenant } from './delete-tenant.js';
@@ -28,7 +28,7 @@ export const tenantLifecycleRoutes: FastifyPluginAsyncTypebox<{ services: Servic
         services.invalidation,
         services.config.purgeRetentionDays,
         services.modules.tenantTables,
-        request.context.tenantId!,
+        actorOf(request).tenantId,
         request.body.confirm,
       );
       request.log.warn({ tenant_id: deleted.id }, 'tenant soft-deleted');

@@ -5,14 +5,14 @@ import { generateApiKey } from '../../auth/api-key-format.js';
 import { sha256 } from '../../auth/opaque-tokens.js';
 import { hashPassword, verifyPassword } from '../../auth/passwords.js';
 import type { Sessions, TokenPair } from '../../auth/sessions.js';
-import { findCredentialsByEmail, findUserById, insertUser } from '../../auth/user-repository.js';
 import type { Database } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/constraint-violation.js';
 import { newId } from '../../db/ids.js';
 import type { Tenant, UserAccount } from '../../db/tables.js';
 import { AppError } from '../../http/problems.js';
-import { currentContext, runWithContext } from '../context.js';
-import { insertMembership } from '../membership-repository.js';
+import { enterTenant } from '../enter-tenant.js';
+import { insertMembership } from '../../accounts/membership-repository.js';
+import { findCredentialsByEmail, findUserById, insertUser } from '../../accounts/user-repository.js';
 import { insertTenant } from '../tenant-repository.js';
 import { assertValidSlug } from './slug.js';
 
@@ -31,67 +31,74 @@ export interface ProvisionedTenant {
   readonly session: TokenPair;
 }
 
-export async function provisionTenant(
-  deps: { db: Database; sessions: Sessions },
-  input: ProvisionInput,
-): Promise<ProvisionedTenant> {
-  assertValidSlug(input.slug, 'slug');
-  if (input.subdomain !== undefined) assertValidSlug(input.subdomain, 'subdomain');
-  const tenantId = newId();
-  const passwordHash = await hashPassword(input.owner.password);
-  const key = generateApiKey();
-  const requestId = currentContext()?.requestId ?? newId();
+export class TenantProvisioning {
+  constructor(
+    private readonly db: Database,
+    private readonly sessions: Sessions,
+  ) {}
 
-  // An existing person can found another tenant, but only by proving who they are. Their
-  // credentials are a named lookup outside any tenant; the tenant's unit then names them.
-  const existing = await deps.db.identity({ email: input.owner.email }, findCredentialsByEmail);
-  if (existing) {
-    if (existing.status !== 'active') throw new AppError('conflict', 'the account with this email cannot sign in');
-    if (!(await verifyPassword(existing.passwordHash, input.owner.password))) throw new AppError('invalid-credentials');
+  /**
+   * Nobody acts in a tenant yet, so this takes no Actor: sign-up (POST /v1/tenants) and the
+   * CLI call it, and it enters the new tenant itself.
+   */
+  async provision(input: ProvisionInput): Promise<ProvisionedTenant> {
+    assertValidSlug(input.slug, 'slug');
+    if (input.subdomain !== undefined) assertValidSlug(input.subdomain, 'subdomain');
+    const tenantId = newId();
+    const passwordHash = await hashPassword(input.owner.password);
+    const key = generateApiKey();
+
+    // An existing person can found another tenant, but only by proving who they are. Their
+    // credentials are a named lookup outside any tenant; the tenant's unit then names them.
+    const existing = await this.db.identity({ email: input.owner.email }, findCredentialsByEmail);
+    if (existing) {
+      if (existing.status !== 'active') throw new AppError('conflict', 'the account with this email cannot sign in');
+      if (!(await verifyPassword(existing.passwordHash, input.owner.password))) throw new AppError('invalid-credentials');
+    }
+    const userId = existing?.id ?? newId();
+
+    return enterTenant(tenantId, () =>
+      this.db.tenant(
+        async (tx) => {
+          const tenant = await insertTenant(tx, {
+            id: tenantId,
+            name: input.name,
+            slug: input.slug,
+            subdomain: input.subdomain ?? null,
+            plan: input.plan ?? 'free',
+          }).catch((error: unknown) => {
+            if (isUniqueViolation(error, 'tenants_slug_key')) throw new AppError('slug-taken', `slug "${input.slug}" is taken`);
+            if (isUniqueViolation(error, 'tenants_subdomain_key')) {
+              throw new AppError('subdomain-taken', `subdomain "${input.subdomain}" is taken`);
+            }
+            throw error;
+          });
+
+          const owner = existing
+            ? await findUserById(tx, userId)
+            : await insertUser(tx, { id: userId, email: input.owner.email, name: input.owner.name, passwordHash });
+          // The email was taken (or its account deleted) since the lookup: sign up again to prove who you are.
+          if (!owner) throw new AppError('conflict', 'the account with this email changed during sign-up; try again');
+
+          await insertMembership(tx, { tenantId, userId, role: 'owner' });
+          const apiKeyId = newId();
+          await tx
+            .insertInto('api_keys')
+            .values({
+              tenant_id: tenantId,
+              id: apiKeyId,
+              prefix: key.prefix,
+              secret_hash: sha256(key.secret),
+              name: 'Default key',
+              role: 'admin',
+              created_by: userId,
+            })
+            .execute();
+          const session = await this.sessions.start(tx, userId, tenantId);
+          return { tenant, owner, apiKey: { id: apiKeyId, name: 'Default key', prefix: key.prefix, key: key.token }, session };
+        },
+        { userId },
+      ),
+    );
   }
-  const userId = existing?.id ?? newId();
-
-  return runWithContext({ requestId, tenantId }, () =>
-    deps.db.tenant(
-      async (tx) => {
-        const tenant = await insertTenant(tx, {
-          id: tenantId,
-          name: input.name,
-          slug: input.slug,
-          subdomain: input.subdomain ?? null,
-          plan: input.plan ?? 'free',
-        }).catch((error: unknown) => {
-          if (isUniqueViolation(error, 'tenants_slug_key')) throw new AppError('slug-taken', `slug "${input.slug}" is taken`);
-          if (isUniqueViolation(error, 'tenants_subdomain_key')) {
-            throw new AppError('subdomain-taken', `subdomain "${input.subdomain}" is taken`);
-          }
-          throw error;
-        });
-
-        const owner = existing
-          ? await findUserById(tx, userId)
-          : await insertUser(tx, { id: userId, email: input.owner.email, name: input.owner.name, passwordHash });
-        // The email was taken (or its account deleted) since the lookup: sign up again to prove who you are.
-        if (!owner) throw new AppError('conflict', 'the account with this email changed during sign-up; try again');
-
-        await insertMembership(tx, { tenantId, userId, role: 'owner' });
-        const apiKeyId = newId();
-        await tx
-          .insertInto('api_keys')
-          .values({
-            tenant_id: tenantId,
-            id: apiKeyId,
-            prefix: key.prefix,
-            secret_hash: sha256(key.secret),
-            name: 'Default key',
-            role: 'admin',
-            created_by: userId,
-          })
-          .execute();
-        const session = await deps.sessions.start(tx, userId, tenantId);
-        return { tenant, owner, apiKey: { id: apiKeyId, name: 'Default key', prefix: key.prefix, key: key.token }, session };
-      },
-      { userId },
-    ),
-  );
 }

@@ -5,11 +5,14 @@ import type { Services } from '../../services.js';
 import { access } from '../../http/access.js';
 import { problems } from '../../http/common-schemas.js';
 import { AppError } from '../../http/problems.js';
-import { tenantView, userView } from '../tenant-view.js';
-import { provisionTenant } from './provision-tenant.js';
+import { userView } from '../../accounts/user-view.js';
+import { tenantView } from '../tenant-view.js';
+import { TenantProvisioning } from './provision-tenant.js';
 import { CreatedTenant, CreateTenantBody } from './tenants.schemas.js';
 
 export const tenantsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const provisioning = new TenantProvisioning(services.db, services.sessions);
+
   app.post(
     '/v1/tenants',
     {
@@ -24,7 +27,7 @@ export const tenantsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     async (request, reply) => {
       if (!services.config.openSignup) throw new AppError('signup-disabled');
       services.credentialThrottle.admit(reply, request.ip, request.body.owner.email);
-      const created = await provisionTenant(services, request.body);
+      const created = await provisioning.provision(request.body);
       return reply.code(201).send({
         tenant: tenantView(created.tenant),
         owner: userView(created.owner),

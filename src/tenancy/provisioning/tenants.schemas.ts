@@ -2,7 +2,8 @@
 
 import { Type } from 'typebox';
 import { Email, Password, Text, Uuid } from '../../http/common-schemas.js';
-import { TenantView, UserView } from '../tenant-view.js';
+import { UserView } from '../../accounts/user-view.js';
+import { TenantView } from '../tenant-view.js';
 
 export const CreateTenantBody = Type.Object(
   {

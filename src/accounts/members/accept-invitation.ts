@@ -17,15 +17,15 @@ import {
   findUserById,
   insertUser,
   type UserCredentials,
-} from '../../auth/user-repository.js';
+} from '../user-repository.js';
 import type { Clock } from '../../clock.js';
 import type { Database, Tx } from '../../db/database.js';
 import { AppError } from '../../http/problems.js';
 import type { ActionUsage } from '../../metering/action-usage.js';
-import { currentContext, runWithContext } from '../context.js';
 import { newId } from '../../db/ids.js';
 import { listMembershipsOfUser } from '../membership-repository.js';
-import type { TenantResolver } from '../resolve-tenant.js';
+import { enterTenant } from '../../tenancy/enter-tenant.js';
+import type { TenantResolver } from '../../tenancy/resolve-tenant.js';
 import { claimInvitation, findRedeemableInvitation, type RedeemableInvitation } from './invitation-repository.js';
 import { countLiveMembers, upsertMembership } from './member-repository.js';
 
@@ -109,21 +109,22 @@ export class InvitationAcceptance {
 
   /**
    * One transaction in the invitation's tenant, naming the user who joins: the user (if
-   * new), acceptance, seat, membership, session.
+   * new), acceptance, seat, membership, session. The request acts in no tenant (the invitee
+   * is not a member yet), so it enters the invitation's.
    */
   #join(invitation: RedeemableInvitation, now: Date, userId: string, prepareUser: (tx: Tx) => Promise<void>): Promise<TokenPair> {
-    const requestId = currentContext()?.requestId ?? newId();
-    return runWithContext({ requestId, tenantId: invitation.tenantId }, () =>
+    const { tenantId } = invitation;
+    return enterTenant(tenantId, () =>
       this.deps.db.tenant(
         async (tx) => {
           await prepareUser(tx);
           // First, so a concurrent acceptance of the same token waits on this row and then finds it used.
           if (!(await claimInvitation(tx, invitation.invitationId, userId, now))) throw unknownInvitation();
           // The seat counter is locked and the members counted before the membership is written.
-          await this.deps.usage?.seatAdded(tx, countLiveMembers);
-          const added = await upsertMembership(tx, invitation.tenantId, userId, invitation.role, now);
+          await this.deps.usage?.seatAdded(tx, { tenantId }, countLiveMembers);
+          const added = await upsertMembership(tx, tenantId, userId, invitation.role, now);
           if (!added) throw new AppError('conflict', 'already a member of this tenant');
-          return this.deps.sessions.start(tx, userId, invitation.tenantId);
+          return this.deps.sessions.start(tx, userId, tenantId);
         },
         { userId },
       ),

@@ -3,7 +3,7 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import { access } from '../../http/access.js';
+import { access, actorOf } from '../../http/access.js';
 import { IdParams, problems, UserIdParams } from '../../http/common-schemas.js';
 import { decodeCursor, encodeCursor } from '../../http/page-cursor.js';
 import { FixedOrderPageQuery, PageOf } from '../../http/page.schemas.js';
@@ -68,7 +68,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       },
     },
     async (request, reply) => {
-      const issued = await members.invite(request.body.email, request.body.role);
+      const issued = await members.invite(actorOf(request), request.body.email, request.body.role);
       return reply.code(201).send({
         invitationId: issued.invitationId,
         email: issued.email,
@@ -94,7 +94,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     },
     async (request) => {
       const { limit = 50, cursor } = request.query;
-      const page = await members.listInvitations(limit, decodeCursor(cursor, 'asc'));
+      const page = await members.listInvitations(actorOf(request), limit, decodeCursor(cursor, 'asc'));
       return { data: page.rows.map(invitationView), nextCursor: page.next ? encodeCursor(page.next, 'asc') : null };
     },
   );
@@ -112,7 +112,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       },
     },
     async (request, reply) => {
-      await members.withdrawInvitation(request.params.id);
+      await members.withdrawInvitation(actorOf(request), request.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -130,7 +130,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         response: { 200: MemberView, ...problems(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => memberView(await members.changeRole(request.params.userId, request.body.role)),
+    async (request) => memberView(await members.changeRole(actorOf(request), request.params.userId, request.body.role)),
   );
 
   app.delete(
@@ -146,7 +146,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       },
     },
     async (request, reply) => {
-      await members.remove(request.params.userId);
+      await members.remove(actorOf(request), request.params.userId);
       return reply.code(204).send(null);
     },
   );

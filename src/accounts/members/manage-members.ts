@@ -12,7 +12,7 @@ import type { Role } from '../../db/tables.js';
 import type { Page, PagePosition } from '../../http/page-cursor.js';
 import { AppError } from '../../http/problems.js';
 import type { ActionUsage } from '../../metering/action-usage.js';
-import { currentContext } from '../context.js';
+import type { Actor } from '../../tenancy/actor.js';
 import {
   countOpenInvitations,
   insertInvitation,
@@ -33,20 +33,14 @@ import {
 
 export const INVITATION_TTL_MS = 7 * 86_400_000;
 
-function actorRole(): Role {
-  const role = currentContext()?.role;
-  if (!role) throw new AppError('forbidden');
-  return role;
+function assertMayGrant(actor: Actor, role: Role): void {
+  if (role === 'owner' && actor.role !== 'owner') throw new AppError('forbidden', 'only an owner can make someone an owner');
 }
 
-function assertMayGrant(role: Role): void {
-  if (role === 'owner' && actorRole() !== 'owner') throw new AppError('forbidden', 'only an owner can make someone an owner');
-}
-
-async function existingMember(tx: Tx, userId: string): Promise<MemberRow> {
+async function existingMember(tx: Tx, actor: Actor, userId: string): Promise<MemberRow> {
   const member = await findMember(tx, userId);
   if (!member) throw new AppError('not-found', 'no member with this user id in this tenant');
-  if (member.role === 'owner' && actorRole() !== 'owner') throw new AppError('forbidden', 'only an owner can change an owner');
+  if (member.role === 'owner' && actor.role !== 'owner') throw new AppError('forbidden', 'only an owner can change an owner');
   return member;
 }
 
@@ -75,8 +69,8 @@ export class MemberManagement {
    * An open invitation holds a seat: past the plan's seats (members plus open invitations)
    * the invitation is refused with 403 plan-limit-reached, so it is not sent in vain.
    */
-  async invite(email: string, role: Role): Promise<IssuedInvitation> {
-    assertMayGrant(role);
+  async invite(actor: Actor, email: string, role: Role): Promise<IssuedInvitation> {
+    assertMayGrant(actor, role);
     const now = this.clock.now();
     const invitationToken = 'inv_' + randomSecret();
     try {
@@ -89,14 +83,14 @@ export class MemberManagement {
           email,
           role,
           tokenHash: sha256(invitationToken),
-          invitedBy: currentContext()?.userId ?? null,
+          invitedBy: actor.userId ?? null,
           expiresAt: new Date(now.getTime() + INVITATION_TTL_MS),
         });
         // Counted after the insert, under the seat counter's lock. The insert may wait for an
         // acceptance of the same email (unique index), which takes its invitation row before
         // that lock: one order for both, so they cannot deadlock. Concurrent invitations wait
         // on the lock and then count each other.
-        await this.usage?.seatOffered(tx, async (tx) => (await countLiveMembers(tx)) + (await countOpenInvitations(tx, now)));
+        await this.usage?.seatOffered(tx, actor, async (tx) => (await countLiveMembers(tx)) + (await countOpenInvitations(tx, now)));
         return { ...invitation, invitationToken };
       });
     } catch (error) {
@@ -107,22 +101,22 @@ export class MemberManagement {
     }
   }
 
-  listInvitations(limit: number, after: PagePosition | undefined): Promise<Page<PendingInvitation & { cursor_at: string }>> {
+  listInvitations(actor: Actor, limit: number, after: PagePosition | undefined): Promise<Page<PendingInvitation & { cursor_at: string }>> {
     const now = this.clock.now();
     return this.db.tenant((tx) => listPendingInvitations(tx, now, limit, after));
   }
 
-  async withdrawInvitation(id: string): Promise<void> {
+  async withdrawInvitation(actor: Actor, id: string): Promise<void> {
     const now = this.clock.now();
     const withdrawn = await this.db.tenant((tx) => withdrawInvitation(tx, id, now));
     if (!withdrawn) throw new AppError('not-found', 'no pending invitation with this id in this tenant');
   }
 
-  async changeRole(userId: string, role: Role): Promise<MemberRow> {
-    assertMayGrant(role);
+  async changeRole(actor: Actor, userId: string, role: Role): Promise<MemberRow> {
+    assertMayGrant(actor, role);
     const now = this.clock.now();
     return this.db.tenant(async (tx) => {
-      const member = await existingMember(tx, userId);
+      const member = await existingMember(tx, actor, userId);
       if (member.role === role) return member;
       await assertNotLastOwner(tx, member);
       await setRole(tx, userId, role, now);
@@ -130,14 +124,14 @@ export class MemberManagement {
     });
   }
 
-  async remove(userId: string): Promise<void> {
+  async remove(actor: Actor, userId: string): Promise<void> {
     const now = this.clock.now();
     await this.db.tenant(async (tx) => {
       await this.usage?.lockSeats(tx);
-      const member = await existingMember(tx, userId);
+      const member = await existingMember(tx, actor, userId);
       await assertNotLastOwner(tx, member);
       await removeMembership(tx, userId, now);
-      await this.usage?.seatRemoved(tx, countLiveMembers);
+      await this.usage?.seatRemoved(tx, actor, countLiveMembers);
     });
   }
 }

@@ -1,0 +1,117 @@
+// Signing in as an account: login, switch-tenant, accept-invitation and /v1/me. Wrong email,
+// wrong password and unknown token all answer the same 401.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { TokenPairView } from '../auth/auth.schemas.js';
+import { verifyPassword } from '../auth/passwords.js';
+import { access, signedInUser } from '../http/access.js';
+import { problems } from '../http/common-schemas.js';
+import { AppError } from '../http/problems.js';
+import type { Services } from '../services.js';
+import { InvitationAcceptance } from './members/accept-invitation.js';
+import { listMembershipsOfUser, type UserMembership } from './membership-repository.js';
+import { AcceptInvitationBody, LoginBody, MeView, SwitchTenantBody } from './sign-in.schemas.js';
+import { findCredentialsByEmail, findUserById } from './user-repository.js';
+import { userView } from './user-view.js';
+
+function pickMembership(memberships: UserMembership[], tenant: string): UserMembership {
+  const wanted = tenant.toLowerCase();
+  const found = memberships.find((m) => m.tenantId === wanted || m.slug === wanted);
+  if (!found) throw new AppError('not-a-member', `not a member of tenant "${tenant}"`);
+  return found;
+}
+
+export const signInRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const { db, sessions, clock } = services;
+  const invitations = new InvitationAcceptance({ db, sessions, clock, resolver: services.resolver, usage: services.metering.actions });
+
+  app.post(
+    '/v1/auth/login',
+    {
+      config: { access: access.public },
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in with email and password',
+        body: LoginBody,
+        response: { 200: TokenPairView, ...problems(400, 401, 403, 'sign-in-throttled') },
+      },
+    },
+    async (request, reply) => {
+      const { email, password, tenant } = request.body;
+      services.credentialThrottle.admit(reply, request.ip, email);
+      const user = await db.identity({ email }, findCredentialsByEmail);
+      const valid = await verifyPassword(user?.status === 'active' ? user.passwordHash : null, password);
+      if (!user || !valid) throw new AppError('invalid-credentials');
+      return db.identity({ userId: user.id }, async (tx) => {
+        const memberships = await listMembershipsOfUser(tx, user.id);
+        const active = tenant ? pickMembership(memberships, tenant) : memberships.length === 1 ? memberships[0] : undefined;
+        return sessions.start(tx, user.id, active?.tenantId ?? null);
+      });
+    },
+  );
+
+  app.post(
+    '/v1/auth/switch-tenant',
+    {
+      config: { access: access.user },
+      schema: {
+        tags: ['auth'],
+        summary: 'Get tokens for another tenant the user belongs to',
+        security: [{ bearer: [] }],
+        body: SwitchTenantBody,
+        response: { 200: TokenPairView, ...problems(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const principal = signedInUser(request);
+      const memberships = await db.identity({ userId: principal.userId }, (tx) => listMembershipsOfUser(tx, principal.userId));
+      const target = pickMembership(memberships, request.body.tenant);
+      return sessions.switchTenant(principal.userId, principal.sessionFamilyId, target.tenantId);
+    },
+  );
+
+  app.post(
+    '/v1/auth/accept-invitation',
+    {
+      config: { access: access.public },
+      schema: {
+        tags: ['auth'],
+        summary: 'Accept an invitation: signed in as the invited email, or create the account; get tokens for its tenant',
+        description:
+          'With a user access token: the signed-in account must have the invited email. Without one: no account may have ' +
+          'that email yet (else 401: sign in and accept with your access token), and name and password create it.',
+        security: [{}, { bearer: [] }],
+        body: AcceptInvitationBody,
+        response: { 200: TokenPairView, ...problems(400, 401, 403, 409, 'sign-in-throttled') },
+      },
+    },
+    async (request, reply) => {
+      const { token, name, password } = request.body;
+      services.credentialThrottle.admit(reply, request.ip);
+      const principal = await services.authenticator.authenticate(request.headers.authorization);
+      return invitations.accept({ token, principal, name, password });
+    },
+  );
+
+  app.get(
+    '/v1/me',
+    {
+      config: { access: access.user },
+      schema: {
+        tags: ['auth'],
+        summary: 'The signed-in user and every tenant they belong to',
+        security: [{ bearer: [] }],
+        response: { 200: MeView, ...problems(401, 403) },
+      },
+    },
+    async (request) => {
+      const principal = signedInUser(request);
+      return db.identity({ userId: principal.userId }, async (tx) => {
+        const user = await findUserById(tx, principal.userId);
+        if (!user) throw new AppError('invalid-credentials');
+        const memberships = await listMembershipsOfUser(tx, user.id);
+        return { user: userView(user), activeTenantId: principal.claimedTenantId ?? null, memberships };
+      });
+    },
+  );
+};

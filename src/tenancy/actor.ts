@@ -1,0 +1,48 @@
+// Who acts: built once per request at the edge (http/access.ts) and handed to every use case
+// as its first argument, so a use case never asks ambient state who is calling.
+
+import type { Role } from '../db/tables.js';
+
+interface ActorInTenant {
+  readonly tenantId: string;
+  /** The role in effect: a member's role, or an API key's (never above its creator's). */
+  readonly role: Role;
+  /** The tenant's plan as resolved for this request: fresher than any cache. */
+  readonly plan: string;
+  /** Carried into audit rows and jobs, for tracing a change back to its request. */
+  readonly requestId: string;
+}
+
+export interface UserActor extends ActorInTenant {
+  readonly kind: 'user';
+  readonly userId: string;
+  readonly apiKeyId?: undefined;
+}
+
+export interface ApiKeyActor extends ActorInTenant {
+  readonly kind: 'api_key';
+  readonly apiKeyId: string;
+  /** An API key acts as itself: it never inherits its creator's cross-tenant identity. */
+  readonly userId?: undefined;
+}
+
+/** A member or an API key acting in one tenant. */
+export type Actor = UserActor | ApiKeyActor;
+
+/** The platform operator (TENANTRY_PLATFORM_ADMIN_TOKEN): acts across tenants, in no tenant. */
+export interface PlatformOperator {
+  readonly kind: 'platform_admin';
+  readonly requestId: string;
+}
+
+/** How audit rows and `created_by` columns name who acted: `user:<id>`, `api_key:<id>`, `platform_admin`. */
+export function actorLabel(who: Actor | PlatformOperator): string {
+  switch (who.kind) {
+    case 'user':
+      return `user:${who.userId}`;
+    case 'api_key':
+      return `api_key:${who.apiKeyId}`;
+    case 'platform_admin':
+      return 'platform_admin';
+  }
+}
