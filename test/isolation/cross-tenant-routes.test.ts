@@ -1,9 +1,9 @@
-// Tenant B attacks tenant A through every route the app serves with a parameter in its path,
-// read from the app's own route table, so a new module's routes are attacked without anyone
-// listing them. B's owner, its API key and its lowest-role member send every value of A's rows
-// that fits a parameter, with a valid body, and must get exactly the answer a made-up id of the
-// same shape gets, with nothing of A in it. A's rows, in every registered tenant table, stay as
-// they were.
+// Tenant B attacks tenant A through every route the app serves that takes a tenant id (in its
+// path, or as a uuid in its query or body), read from the app's own route table, so a new
+// module's routes are attacked without anyone listing them. B's owner, its API key and its
+// lowest-role member send every value of A's rows that fits, with a valid body, and must get
+// exactly the answer a made-up id of the same shape gets, with nothing of A in it. A's rows,
+// in every registered tenant table, stay as they were.
 
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -11,7 +11,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isUuid, newId } from '../../src/db/ids.js';
 import { addNewMember, bearer, problemShape, signUp } from '../support/fixtures.js';
-import { sample, type Operation, type Parameter } from '../support/openapi-cases.js';
+import { sample, type JsonSchema, type Operation, type Parameter } from '../support/openapi-cases.js';
 import { publishedOperations, servedParameterisedRoutes } from '../support/registered-routes.js';
 import { registeredTenantTables } from '../support/registered-tables.js';
 import { seedTenant } from '../support/seed.js';
@@ -64,17 +64,46 @@ const MADE_UP_ID = newId();
 
 const testApp = await startTestApp({ TENANTRY_PLATFORM_ADMIN_TOKEN: ADMIN_TOKEN });
 const { document, operations } = await publishedOperations(testApp.app);
-const attacked = operations.filter((operation) => pathParameters(operation).length > 0);
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const ajv = addFormats(new Ajv({ strict: false, allErrors: true }));
 // The document is one schema resource, so a body schema's #/components/schemas/... refs resolve.
 ajv.addSchema(document, 'openapi.json');
-const parameterValidators = new Map<Parameter, ValidateFunction>();
+const validators = new Map<JsonSchema | Operation, ValidateFunction>();
 
 interface Attacker {
   readonly name: string;
   readonly headers: Record<string, string>;
+}
+
+/** A place in a request that takes a tenant's id: a path parameter, or a uuid in the query or the body. */
+interface IdSlot {
+  readonly in: 'path' | 'query' | 'body';
+  readonly name: string;
+  readonly schema: JsonSchema;
+  readonly required: boolean;
+}
+
+/** A value put in a slot, and whether only A holds it. */
+interface Filled {
+  readonly slot: IdSlot;
+  readonly value: string;
+  readonly ofA: boolean;
+}
+
+/** How a problem's `errors` name a field of each place. */
+const PROBLEM_FIELD_PREFIX: Record<IdSlot['in'], string> = { path: 'params', query: 'querystring', body: 'body' };
+
+interface Request {
+  readonly url: string;
+  readonly body: unknown;
+}
+
+/** One request of the attack, the same request with each of A's values made up, and where A's values went. */
+interface Attack {
+  readonly request: Request;
+  readonly madeUp: Request;
+  readonly fields: readonly string[];
 }
 
 /** What a request answered, reduced to what two answers of the same kind share. */
@@ -82,12 +111,6 @@ interface Answer {
   readonly status: number;
   readonly body: unknown;
   readonly text: string;
-}
-
-/** One way to fill a route's path: the URL sent, and the URL with each of A's values made up. */
-interface Attack {
-  readonly url: string;
-  readonly madeUpUrl: string;
 }
 
 let attackers: Attacker[];
@@ -109,10 +132,34 @@ function isCatalogName(operation: Operation, parameter: Parameter): boolean {
   return CATALOG_NAMES[operation.path]?.[parameter.name] !== undefined;
 }
 
-function fits(parameter: Parameter, value: string): boolean {
-  let validate = parameterValidators.get(parameter);
-  if (!validate) parameterValidators.set(parameter, (validate = ajv.compile(parameter.schema)));
-  return validate(value);
+function takesUuid(schema: JsonSchema): boolean {
+  return schema.format === 'uuid' || (schema.anyOf ?? []).some(takesUuid);
+}
+
+/** Every path parameter but catalog names, and every query parameter and top-level body field that takes a uuid. */
+function idSlots(operation: Operation): IdSlot[] {
+  const body = operation.body;
+  return [
+    ...pathParameters(operation)
+      .filter((parameter) => !isCatalogName(operation, parameter))
+      .map((parameter) => ({ in: 'path' as const, name: parameter.name, schema: parameter.schema, required: true })),
+    ...operation.parameters
+      .filter((parameter) => parameter.in === 'query' && takesUuid(parameter.schema))
+      .map((parameter) => ({ in: 'query' as const, name: parameter.name, schema: parameter.schema, required: parameter.required ?? false })),
+    ...Object.entries(body?.properties ?? {})
+      .filter(([, schema]) => takesUuid(schema))
+      .map(([name, schema]) => ({ in: 'body' as const, name, schema, required: body?.required?.includes(name) ?? false })),
+  ];
+}
+
+function validator(key: JsonSchema | Operation, schema: object): ValidateFunction {
+  let validate = validators.get(key);
+  if (!validate) validators.set(key, (validate = ajv.compile(schema)));
+  return validate;
+}
+
+function fits(slot: IdSlot, value: string): boolean {
+  return validator(slot.schema, slot.schema)(value);
 }
 
 function pointer(...steps: string[]): string {
@@ -122,7 +169,7 @@ function pointer(...steps: string[]): string {
 /** Why a body is not one the operation's schema accepts; empty when it is. */
 function schemaRefusals(operation: Operation, body: unknown): string[] {
   const ref = `openapi.json#/${pointer('paths', operation.path, operation.method.toLowerCase(), 'requestBody', 'content', 'application/json', 'schema')}`;
-  const validate = ajv.compile({ $ref: ref });
+  const validate = validator(operation, { $ref: ref });
   return validate(body) ? [] : [ajv.errorsText(validate.errors)];
 }
 
@@ -130,56 +177,91 @@ function schemaRefusals(operation: Operation, body: unknown): string[] {
  * A body the route's schema accepts, so a request reaches its handler: its required fields,
  * or every field where the schema asks more than its required list says (if/then/else).
  */
-function bodyFor(operation: Operation): unknown {
+function bodyFor(operation: Operation): object | undefined {
   const schema = operation.body;
   if (!schema) return undefined;
-  const minimal = sample(schema, '', NO_KNOWN_VALUES);
+  const minimal = sample(schema, '', NO_KNOWN_VALUES) as object;
   if (schemaRefusals(operation, minimal).length === 0) return minimal;
-  return sample({ ...schema, required: Object.keys(schema.properties ?? {}) }, '', NO_KNOWN_VALUES);
+  return sample({ ...schema, required: Object.keys(schema.properties ?? {}) }, '', NO_KNOWN_VALUES) as object;
 }
 
-function madeUpLike(operation: Operation, parameter: Parameter, value: string): string {
+function madeUpLike(operation: Operation, slot: IdSlot, value: string): string {
   if (isUuid(value)) return MADE_UP_ID;
-  throw new Error(`${operation.path}: no made-up value shaped like ${value} for {${parameter.name}}; add one here, or list the parameter in CATALOG_NAMES`);
+  throw new Error(`${operation.path}: no made-up value shaped like ${value} for ${slot.in} ${slot.name}; add one here, or list the parameter in CATALOG_NAMES`);
 }
 
 function fill(path: string, values: Record<string, string>): string {
   return path.replace(/\{(\w+)\}/g, (_all, name: string) => encodeURIComponent(values[name]!));
 }
 
-/** Every combination of one option per parameter. */
+/** Every combination of one option per list. */
 function combinations<T>(options: T[][]): T[][] {
   return options.reduce<T[][]>((combos, choices) => combos.flatMap((combo) => choices.map((choice) => [...combo, choice])), [[]]);
 }
 
 /**
- * Every way to fill a route's path in which at least one tenant id is A's: each tenant id
- * parameter takes a value only A holds or one of B's own (so "B's project, A's user" goes as
- * deep as the handler goes), each catalog name the plainest name its schema accepts.
+ * The request carrying these values (or, made up, each of A's replaced by a made-up one):
+ * catalog names in the path take the plainest name their schema accepts, and the body is
+ * `base` with the values set.
  */
-function idAttacks(operation: Operation): Attack[] {
-  const options = pathParameters(operation).map((parameter) => {
-    if (isCatalogName(operation, parameter)) return [{ parameter, value: String(sample(parameter.schema, parameter.name, NO_KNOWN_VALUES)), ofA: false }];
-    return [
-      ...onlyOfA.filter((value) => fits(parameter, value)).map((value) => ({ parameter, value, ofA: true })),
-      ...valuesOfB.filter((value) => fits(parameter, value)).map((value) => ({ parameter, value, ofA: false })),
-    ];
+function requestOf(operation: Operation, base: object | undefined, filled: Filled[], madeUp: boolean): Request {
+  const valueOf = ({ slot, value, ofA }: Filled) => (madeUp && ofA ? madeUpLike(operation, slot, value) : value);
+  const within = (place: IdSlot['in']) => filled.filter(({ slot }) => slot.in === place);
+  const path = fill(operation.path, {
+    ...Object.fromEntries(
+      pathParameters(operation)
+        .filter((parameter) => isCatalogName(operation, parameter))
+        .map((parameter) => [parameter.name, String(sample(parameter.schema, parameter.name, NO_KNOWN_VALUES))]),
+    ),
+    ...Object.fromEntries(within('path').map((entry) => [entry.slot.name, valueOf(entry)])),
   });
-  return combinations(options)
-    .filter((combo) => combo.some((option) => option.ofA))
-    .map((combo) => ({
-      url: fill(operation.path, Object.fromEntries(combo.map(({ parameter, value }) => [parameter.name, value]))),
-      madeUpUrl: fill(
-        operation.path,
-        Object.fromEntries(combo.map(({ parameter, value, ofA }) => [parameter.name, ofA ? madeUpLike(operation, parameter, value) : value])),
-      ),
-    }));
+  const query = within('query').map((entry) => `${entry.slot.name}=${encodeURIComponent(valueOf(entry))}`);
+  return {
+    url: query.length > 0 ? `${path}?${query.join('&')}` : path,
+    body: base && { ...base, ...Object.fromEntries(within('body').map((entry) => [entry.slot.name, valueOf(entry)])) },
+  };
+}
+
+/**
+ * Every request in which at least one slot holds a value only A has. Required slots take A's
+ * values or B's own (so "B's project, A's user" goes as deep as the handler goes); each optional
+ * slot is attacked on its own, carrying A's values, beside the required ones, and without the
+ * base body's other optional ids, so the handler meets A's value first.
+ */
+function idAttacks(operation: Operation, base: object | undefined): Attack[] {
+  const slots = idSlots(operation);
+  const optional = slots.filter((slot) => !slot.required);
+  const candidates = (slot: IdSlot, withB: boolean): Filled[] => [
+    ...onlyOfA.filter((value) => fits(slot, value)).map((value) => ({ slot, value, ofA: true })),
+    ...(withB ? valuesOfB.filter((value) => fits(slot, value)).map((value) => ({ slot, value, ofA: false })) : []),
+  ];
+  const required = slots.filter((slot) => slot.required).map((slot) => candidates(slot, true));
+  const withoutOptionalIds = base && Object.fromEntries(Object.entries(base).filter(([name]) => !optional.some((slot) => slot.in === 'body' && slot.name === name)));
+  return [undefined, ...optional].flatMap((extra) => {
+    const body = extra?.in === 'body' ? withoutOptionalIds : base;
+    return combinations(extra ? [...required, candidates(extra, false)] : required)
+      .filter((filled) => filled.some((entry) => entry.ofA))
+      .map((filled) => ({
+        request: requestOf(operation, body, filled, false),
+        madeUp: requestOf(operation, body, filled, true),
+        fields: filled.filter((entry) => entry.ofA).map(({ slot }) => `${PROBLEM_FIELD_PREFIX[slot.in]}.${slot.name}`),
+      }));
+  });
 }
 
 /** Every way to fill a route of catalog names with the names A's rows use. */
 function catalogAttacks(operation: Operation): string[] {
-  const options = pathParameters(operation).map((parameter) => valuesOfA.filter((value) => fits(parameter, value)).map((value) => [parameter.name, value]));
+  const options = pathParameters(operation).map((parameter) =>
+    valuesOfA.filter((value) => validator(parameter.schema, parameter.schema)(value)).map((value) => [parameter.name, value]),
+  );
   return combinations(options).map((combo) => fill(operation.path, Object.fromEntries(combo)));
+}
+
+/** Whether the handler saw the request: any answer but a 400, or a 400 naming only fields that carried A's ids. */
+function reachedHandler(answer: Answer, fields: readonly string[]): boolean {
+  if (answer.status !== 400) return true;
+  const errors = (answer.body as { errors?: { field: string }[] }).errors ?? [];
+  return errors.length > 0 && errors.every((error) => fields.includes(error.field));
 }
 
 function answerOf(response: LightMyRequestResponse): Answer {
@@ -193,7 +275,7 @@ function answerOf(response: LightMyRequestResponse): Answer {
   return { status: response.statusCode, body, text: response.body };
 }
 
-function send(attacker: Attacker, method: string, url: string, body: unknown): Promise<Answer> {
+function send(attacker: Attacker, method: string, { url, body }: Request): Promise<Answer> {
   return testApp.app
     .inject({ method: method as 'GET', url, headers: attacker.headers, ...(body === undefined ? {} : { payload: body as object }) })
     .then(answerOf);
@@ -252,8 +334,10 @@ afterAll(async () => {
 });
 
 describe('the route table', () => {
-  it('publishes every parameterised route the app serves, but for the reference page\'s static files', () => {
-    const published = new Set(attacked.map((operation) => `${operation.method} ${operation.path}`));
+  const parameterised = operations.filter((operation) => pathParameters(operation).length > 0);
+
+  it("publishes every parameterised route the app serves, but for the reference page's static files", () => {
+    const published = new Set(parameterised.map((operation) => `${operation.method} ${operation.path}`));
     // HEAD runs a GET route's own handler, so it is attacked with that GET.
     const served = servedParameterisedRoutes(testApp.app).filter((route) => !route.startsWith('HEAD '));
     expect(served.filter((route) => !published.has(route) && !(route in UNPUBLISHED))).toEqual([]);
@@ -263,7 +347,7 @@ describe('the route table', () => {
 
   it('names as catalog names only parameters its routes have', () => {
     const named = Object.entries(CATALOG_NAMES).flatMap(([path, parameters]) => Object.keys(parameters).map((name) => `${path} {${name}}`));
-    const real = attacked.flatMap((operation) => pathParameters(operation).map((parameter) => `${operation.path} {${parameter.name}}`));
+    const real = parameterised.flatMap((operation) => pathParameters(operation).map((parameter) => `${operation.path} {${parameter.name}}`));
     expect(named.filter((entry) => !real.includes(entry))).toEqual([]);
   });
 });
@@ -275,54 +359,56 @@ describe('tenant A', () => {
 });
 
 describe("tenant B's owner, API key and viewer, on every route taking a tenant id, with every id of A's that fits", () => {
-  for (const operation of attacked.filter((candidate) => pathParameters(candidate).some((parameter) => !isCatalogName(candidate, parameter)))) {
+  for (const operation of operations.filter((candidate) => idSlots(candidate).length > 0)) {
     it(`${operation.method} ${operation.path} answers as for a made-up id, and shows nothing of A`, async () => {
-      const body = bodyFor(operation);
-      if (operation.body) expect(schemaRefusals(operation, body), 'the generated body').toEqual([]);
-      const attacks = idAttacks(operation);
+      const attacks = idAttacks(operation, bodyFor(operation));
       expect(attacks.length).toBeGreaterThan(0);
+      if (operation.body) {
+        const bodies = attacks.flatMap((attack) => [attack.request.body, attack.madeUp.body]);
+        expect(bodies.flatMap((body) => schemaRefusals(operation, body)), 'the bodies sent').toEqual([]);
+      }
       const failures: string[] = [];
-      let pastValidation = false;
+      let reached = false;
       for (const attacker of attackers) {
-        const madeUpUrls = [...new Set(attacks.map((attack) => attack.madeUpUrl))];
-        const madeUp = new Map(madeUpUrls.map((url, i) => [url, i]));
-        const madeUpAnswers = await inBatches(madeUpUrls, (url) => send(attacker, operation.method, url, body));
-        const answers = await inBatches(attacks, (attack) => send(attacker, operation.method, attack.url, body));
+        const madeUpRequests = [...new Map(attacks.map(({ madeUp }) => [JSON.stringify(madeUp), madeUp])).values()];
+        const madeUpAnswers = new Map((await inBatches(madeUpRequests, (request) => send(attacker, operation.method, request))).map((answer, i) => [JSON.stringify(madeUpRequests[i]), answer]));
+        const answers = await inBatches(attacks, (attack) => send(attacker, operation.method, attack.request));
         attacks.forEach((attack, i) => {
           const answer = answers[i]!;
-          const expected = madeUpAnswers[madeUp.get(attack.madeUpUrl)!]!;
-          pastValidation ||= answer.status !== 400;
-          const where = `${attacker.name}: ${operation.method} ${attack.url}`;
+          const expected = madeUpAnswers.get(JSON.stringify(attack.madeUp))!;
+          reached ||= reachedHandler(answer, attack.fields);
+          const where = `${attacker.name}: ${operation.method} ${attack.request.url}${attack.request.body === undefined ? '' : ` ${JSON.stringify(attack.request.body)}`}`;
           if (answer.status !== expected.status || JSON.stringify(answer.body) !== JSON.stringify(expected.body)) {
-            failures.push(`${where} answered ${answer.status} ${answer.text.slice(0, 200)}; a made-up id got ${expected.status} ${expected.text.slice(0, 200)}`);
+            failures.push(`${where} answered ${answer.status} ${answer.text.slice(0, 200)}; made up, ${expected.status} ${expected.text.slice(0, 200)}`);
           }
           for (const secret of leaks(answer)) failures.push(`${where} answered with ${secret} of A: ${answer.text.slice(0, 200)}`);
         });
       }
       expect(failures).toEqual([]);
-      if (MUTATING.has(operation.method)) expect(pastValidation, 'some attack got past validation (answered other than 400)').toBe(true);
+      if (MUTATING.has(operation.method)) expect(reached, 'some attack got past validation to the handler').toBe(true);
     });
   }
 });
 
 describe("tenant B's owner, API key and viewer, on every route taking only catalog names, with every name A's rows use", () => {
-  for (const operation of attacked.filter((candidate) => pathParameters(candidate).every((parameter) => isCatalogName(candidate, parameter)))) {
+  const byNamesOnly = operations.filter((operation) => pathParameters(operation).length > 0 && idSlots(operation).length === 0);
+  for (const operation of byNamesOnly) {
     it(`${operation.method} ${operation.path} shows nothing of A`, async () => {
       const body = bodyFor(operation);
-      if (operation.body) expect(schemaRefusals(operation, body), 'the generated body').toEqual([]);
+      if (operation.body) expect(schemaRefusals(operation, body), 'the body sent').toEqual([]);
       const urls = catalogAttacks(operation);
       expect(urls.length).toBeGreaterThan(0);
       const failures: string[] = [];
-      let pastValidation = false;
+      let reached = false;
       for (const attacker of attackers) {
-        const answers = await inBatches(urls, (url) => send(attacker, operation.method, url, body));
+        const answers = await inBatches(urls, (url) => send(attacker, operation.method, { url, body }));
         answers.forEach((answer, i) => {
-          pastValidation ||= answer.status !== 400;
+          reached ||= reachedHandler(answer, []);
           for (const secret of leaks(answer)) failures.push(`${attacker.name}: ${operation.method} ${urls[i]} answered with ${secret} of A: ${answer.text.slice(0, 200)}`);
         });
       }
       expect(failures).toEqual([]);
-      if (MUTATING.has(operation.method)) expect(pastValidation, 'some attack got past validation (answered other than 400)').toBe(true);
+      if (MUTATING.has(operation.method)) expect(reached, 'some attack got past validation to the handler').toBe(true);
     });
   }
 });
