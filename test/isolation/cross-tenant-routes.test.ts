@@ -5,15 +5,13 @@
 // exactly the answer a made-up id of the same shape gets, with nothing of A in it. A's rows,
 // in every registered tenant table, stay as they were.
 
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isUuid, newId } from '../../src/db/ids.js';
+import { isUuid } from '../../src/db/ids.js';
 import { addNewMember, bearer, problemShape, signUp } from '../support/fixtures.js';
-import { sample, type JsonSchema, type Operation, type Parameter } from '../support/openapi-cases.js';
 import { publishedOperations, servedParameterisedRoutes } from '../support/registered-routes.js';
 import { registeredTenantTables } from '../support/registered-tables.js';
+import { pathParameters, reachedHandler, RouteAttacks, type AttackRequest, type CatalogNames } from '../support/route-attacks.js';
 import { seedTenant } from '../support/seed.js';
 import { changedTables, columnValues, tenantSnapshot, withoutColumns, type TenantSnapshot } from '../support/tenant-snapshot.js';
 import { startTestApp } from '../support/test-app.js';
@@ -31,7 +29,7 @@ const PLAN_NAME = 'a plan name names a plan of the platform catalog';
  * made-up counterpart to compare with. Their routes are still called, with every name A's rows
  * use, and must show nothing of A and leave A's rows as they were.
  */
-const CATALOG_NAMES: Record<string, Record<string, string>> = {
+const CATALOG_NAMES: CatalogNames = {
   '/v1/flags/{key}': { key: FLAG_KEY },
   '/v1/admin/flags/{key}': { key: FLAG_KEY },
   '/v1/admin/flags/{key}/plans/{plan}': { key: FLAG_KEY, plan: PLAN_NAME },
@@ -57,53 +55,14 @@ const WRITTEN_BY_B: Record<string, { readonly why: string; readonly columns?: re
 };
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-/** Values are sampled from their schemas alone: the attack brings its own ids. */
-const NO_KNOWN_VALUES = { valueFor: () => undefined };
-/** One made-up id for the whole run: a UUIDv7 no row has. */
-const MADE_UP_ID = newId();
 
 const testApp = await startTestApp({ TENANTRY_PLATFORM_ADMIN_TOKEN: ADMIN_TOKEN });
 const { document, operations } = await publishedOperations(testApp.app);
-
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-const ajv = addFormats(new Ajv({ strict: false, allErrors: true }));
-// The document is one schema resource, so a body schema's #/components/schemas/... refs resolve.
-ajv.addSchema(document, 'openapi.json');
-const validators = new Map<JsonSchema | Operation, ValidateFunction>();
+const routeAttacks = new RouteAttacks(document, CATALOG_NAMES);
 
 interface Attacker {
   readonly name: string;
   readonly headers: Record<string, string>;
-}
-
-/** A place in a request that takes a tenant's id: a path parameter, or a uuid in the query or the body. */
-interface IdSlot {
-  readonly in: 'path' | 'query' | 'body';
-  readonly name: string;
-  readonly schema: JsonSchema;
-  readonly required: boolean;
-}
-
-/** A value put in a slot, and whether only A holds it. */
-interface Filled {
-  readonly slot: IdSlot;
-  readonly value: string;
-  readonly ofA: boolean;
-}
-
-/** How a problem's `errors` name a field of each place. */
-const PROBLEM_FIELD_PREFIX: Record<IdSlot['in'], string> = { path: 'params', query: 'querystring', body: 'body' };
-
-interface Request {
-  readonly url: string;
-  readonly body: unknown;
-}
-
-/** One request of the attack, the same request with each of A's values made up, and where A's values went. */
-interface Attack {
-  readonly request: Request;
-  readonly madeUp: Request;
-  readonly fields: readonly string[];
 }
 
 /** What a request answered, reduced to what two answers of the same kind share. */
@@ -114,7 +73,7 @@ interface Answer {
 }
 
 let attackers: Attacker[];
-/** Values only A's rows hold (B holds none of them), and every value of B's rows. */
+/** Values only A's rows hold (B holds none of them), every value of A's rows, and of B's. */
 let onlyOfA: string[];
 let valuesOfA: string[];
 let valuesOfB: string[];
@@ -123,146 +82,6 @@ let secretsOfA: string[];
 let before: { readonly a: TenantSnapshot; readonly b: TenantSnapshot };
 let tenantA: string;
 let tenantB: string;
-
-function pathParameters(operation: Operation): Parameter[] {
-  return operation.parameters.filter((parameter) => parameter.in === 'path');
-}
-
-function isCatalogName(operation: Operation, parameter: Parameter): boolean {
-  return CATALOG_NAMES[operation.path]?.[parameter.name] !== undefined;
-}
-
-function takesUuid(schema: JsonSchema): boolean {
-  return schema.format === 'uuid' || (schema.anyOf ?? []).some(takesUuid);
-}
-
-/** Every path parameter but catalog names, and every query parameter and top-level body field that takes a uuid. */
-function idSlots(operation: Operation): IdSlot[] {
-  const body = operation.body;
-  return [
-    ...pathParameters(operation)
-      .filter((parameter) => !isCatalogName(operation, parameter))
-      .map((parameter) => ({ in: 'path' as const, name: parameter.name, schema: parameter.schema, required: true })),
-    ...operation.parameters
-      .filter((parameter) => parameter.in === 'query' && takesUuid(parameter.schema))
-      .map((parameter) => ({ in: 'query' as const, name: parameter.name, schema: parameter.schema, required: parameter.required ?? false })),
-    ...Object.entries(body?.properties ?? {})
-      .filter(([, schema]) => takesUuid(schema))
-      .map(([name, schema]) => ({ in: 'body' as const, name, schema, required: body?.required?.includes(name) ?? false })),
-  ];
-}
-
-function validator(key: JsonSchema | Operation, schema: object): ValidateFunction {
-  let validate = validators.get(key);
-  if (!validate) validators.set(key, (validate = ajv.compile(schema)));
-  return validate;
-}
-
-function fits(slot: IdSlot, value: string): boolean {
-  return validator(slot.schema, slot.schema)(value);
-}
-
-function pointer(...steps: string[]): string {
-  return steps.map((step) => step.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
-}
-
-/** Why a body is not one the operation's schema accepts; empty when it is. */
-function schemaRefusals(operation: Operation, body: unknown): string[] {
-  const ref = `openapi.json#/${pointer('paths', operation.path, operation.method.toLowerCase(), 'requestBody', 'content', 'application/json', 'schema')}`;
-  const validate = validator(operation, { $ref: ref });
-  return validate(body) ? [] : [ajv.errorsText(validate.errors)];
-}
-
-/**
- * A body the route's schema accepts, so a request reaches its handler: its required fields,
- * or every field where the schema asks more than its required list says (if/then/else).
- */
-function bodyFor(operation: Operation): object | undefined {
-  const schema = operation.body;
-  if (!schema) return undefined;
-  const minimal = sample(schema, '', NO_KNOWN_VALUES) as object;
-  if (schemaRefusals(operation, minimal).length === 0) return minimal;
-  return sample({ ...schema, required: Object.keys(schema.properties ?? {}) }, '', NO_KNOWN_VALUES) as object;
-}
-
-function madeUpLike(operation: Operation, slot: IdSlot, value: string): string {
-  if (isUuid(value)) return MADE_UP_ID;
-  throw new Error(`${operation.path}: no made-up value shaped like ${value} for ${slot.in} ${slot.name}; add one here, or list the parameter in CATALOG_NAMES`);
-}
-
-function fill(path: string, values: Record<string, string>): string {
-  return path.replace(/\{(\w+)\}/g, (_all, name: string) => encodeURIComponent(values[name]!));
-}
-
-/** Every combination of one option per list. */
-function combinations<T>(options: T[][]): T[][] {
-  return options.reduce<T[][]>((combos, choices) => combos.flatMap((combo) => choices.map((choice) => [...combo, choice])), [[]]);
-}
-
-/**
- * The request carrying these values (or, made up, each of A's replaced by a made-up one):
- * catalog names in the path take the plainest name their schema accepts, and the body is
- * `base` with the values set.
- */
-function requestOf(operation: Operation, base: object | undefined, filled: Filled[], madeUp: boolean): Request {
-  const valueOf = ({ slot, value, ofA }: Filled) => (madeUp && ofA ? madeUpLike(operation, slot, value) : value);
-  const within = (place: IdSlot['in']) => filled.filter(({ slot }) => slot.in === place);
-  const path = fill(operation.path, {
-    ...Object.fromEntries(
-      pathParameters(operation)
-        .filter((parameter) => isCatalogName(operation, parameter))
-        .map((parameter) => [parameter.name, String(sample(parameter.schema, parameter.name, NO_KNOWN_VALUES))]),
-    ),
-    ...Object.fromEntries(within('path').map((entry) => [entry.slot.name, valueOf(entry)])),
-  });
-  const query = within('query').map((entry) => `${entry.slot.name}=${encodeURIComponent(valueOf(entry))}`);
-  return {
-    url: query.length > 0 ? `${path}?${query.join('&')}` : path,
-    body: base && { ...base, ...Object.fromEntries(within('body').map((entry) => [entry.slot.name, valueOf(entry)])) },
-  };
-}
-
-/**
- * Every request in which at least one slot holds a value only A has. Required slots take A's
- * values or B's own (so "B's project, A's user" goes as deep as the handler goes); each optional
- * slot is attacked on its own, carrying A's values, beside the required ones, and without the
- * base body's other optional ids, so the handler meets A's value first.
- */
-function idAttacks(operation: Operation, base: object | undefined): Attack[] {
-  const slots = idSlots(operation);
-  const optional = slots.filter((slot) => !slot.required);
-  const candidates = (slot: IdSlot, withB: boolean): Filled[] => [
-    ...onlyOfA.filter((value) => fits(slot, value)).map((value) => ({ slot, value, ofA: true })),
-    ...(withB ? valuesOfB.filter((value) => fits(slot, value)).map((value) => ({ slot, value, ofA: false })) : []),
-  ];
-  const required = slots.filter((slot) => slot.required).map((slot) => candidates(slot, true));
-  const withoutOptionalIds = base && Object.fromEntries(Object.entries(base).filter(([name]) => !optional.some((slot) => slot.in === 'body' && slot.name === name)));
-  return [undefined, ...optional].flatMap((extra) => {
-    const body = extra?.in === 'body' ? withoutOptionalIds : base;
-    return combinations(extra ? [...required, candidates(extra, false)] : required)
-      .filter((filled) => filled.some((entry) => entry.ofA))
-      .map((filled) => ({
-        request: requestOf(operation, body, filled, false),
-        madeUp: requestOf(operation, body, filled, true),
-        fields: filled.filter((entry) => entry.ofA).map(({ slot }) => `${PROBLEM_FIELD_PREFIX[slot.in]}.${slot.name}`),
-      }));
-  });
-}
-
-/** Every way to fill a route of catalog names with the names A's rows use. */
-function catalogAttacks(operation: Operation): string[] {
-  const options = pathParameters(operation).map((parameter) =>
-    valuesOfA.filter((value) => validator(parameter.schema, parameter.schema)(value)).map((value) => [parameter.name, value]),
-  );
-  return combinations(options).map((combo) => fill(operation.path, Object.fromEntries(combo)));
-}
-
-/** Whether the handler saw the request: any answer but a 400, or a 400 naming only fields that carried A's ids. */
-function reachedHandler(answer: Answer, fields: readonly string[]): boolean {
-  if (answer.status !== 400) return true;
-  const errors = (answer.body as { errors?: { field: string }[] }).errors ?? [];
-  return errors.length > 0 && errors.every((error) => fields.includes(error.field));
-}
 
 function answerOf(response: LightMyRequestResponse): Answer {
   let body: unknown = response.body;
@@ -275,16 +94,21 @@ function answerOf(response: LightMyRequestResponse): Answer {
   return { status: response.statusCode, body, text: response.body };
 }
 
-function send(attacker: Attacker, method: string, { url, body }: Request): Promise<Answer> {
-  return testApp.app
-    .inject({ method: method as 'GET', url, headers: attacker.headers, ...(body === undefined ? {} : { payload: body as object }) })
-    .then(answerOf);
+function send(attacker: Attacker, method: string, { url, body }: AttackRequest): Promise<Answer> {
+  return testApp.app.inject({ method: method as 'GET', url, headers: attacker.headers, ...(body === undefined ? {} : { payload: body }) }).then(answerOf);
 }
 
 async function inBatches<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = [];
   for (let start = 0; start < items.length; start += BATCH) results.push(...(await Promise.all(items.slice(start, start + BATCH).map(work))));
   return results;
+}
+
+/** The answer to each distinct request, by the request's JSON. */
+async function answersTo(attacker: Attacker, method: string, requests: readonly AttackRequest[]): Promise<Map<string, Answer>> {
+  const distinct = [...new Map(requests.map((request) => [JSON.stringify(request), request])).values()];
+  const answers = await inBatches(distinct, (request) => send(attacker, method, request));
+  return new Map(distinct.map((request, i) => [JSON.stringify(request), answers[i]!]));
 }
 
 /** A's secrets in an answer, but for the problem's `instance`: the echo of B's own request path. */
@@ -359,24 +183,23 @@ describe('tenant A', () => {
 });
 
 describe("tenant B's owner, API key and viewer, on every route taking a tenant id, with every id of A's that fits", () => {
-  for (const operation of operations.filter((candidate) => idSlots(candidate).length > 0)) {
+  for (const operation of operations.filter((candidate) => routeAttacks.idSlots(candidate).length > 0)) {
     it(`${operation.method} ${operation.path} answers as for a made-up id, and shows nothing of A`, async () => {
-      const attacks = idAttacks(operation, bodyFor(operation));
+      const attacks = routeAttacks.idAttacks(operation, routeAttacks.bodyFor(operation), { attacked: onlyOfA, own: valuesOfB });
       expect(attacks.length).toBeGreaterThan(0);
       if (operation.body) {
         const bodies = attacks.flatMap((attack) => [attack.request.body, attack.madeUp.body]);
-        expect(bodies.flatMap((body) => schemaRefusals(operation, body)), 'the bodies sent').toEqual([]);
+        expect(bodies.flatMap((body) => routeAttacks.schemaRefusals(operation, body)), 'the bodies sent').toEqual([]);
       }
       const failures: string[] = [];
       let reached = false;
       for (const attacker of attackers) {
-        const madeUpRequests = [...new Map(attacks.map(({ madeUp }) => [JSON.stringify(madeUp), madeUp])).values()];
-        const madeUpAnswers = new Map((await inBatches(madeUpRequests, (request) => send(attacker, operation.method, request))).map((answer, i) => [JSON.stringify(madeUpRequests[i]), answer]));
+        const madeUpAnswers = await answersTo(attacker, operation.method, attacks.map((attack) => attack.madeUp));
         const answers = await inBatches(attacks, (attack) => send(attacker, operation.method, attack.request));
         attacks.forEach((attack, i) => {
           const answer = answers[i]!;
           const expected = madeUpAnswers.get(JSON.stringify(attack.madeUp))!;
-          reached ||= reachedHandler(answer, attack.fields);
+          reached ||= reachedHandler(answer.status, answer.body, attack.fields);
           const where = `${attacker.name}: ${operation.method} ${attack.request.url}${attack.request.body === undefined ? '' : ` ${JSON.stringify(attack.request.body)}`}`;
           if (answer.status !== expected.status || JSON.stringify(answer.body) !== JSON.stringify(expected.body)) {
             failures.push(`${where} answered ${answer.status} ${answer.text.slice(0, 200)}; made up, ${expected.status} ${expected.text.slice(0, 200)}`);
@@ -391,19 +214,19 @@ describe("tenant B's owner, API key and viewer, on every route taking a tenant i
 });
 
 describe("tenant B's owner, API key and viewer, on every route taking only catalog names, with every name A's rows use", () => {
-  const byNamesOnly = operations.filter((operation) => pathParameters(operation).length > 0 && idSlots(operation).length === 0);
+  const byNamesOnly = operations.filter((operation) => pathParameters(operation).length > 0 && routeAttacks.idSlots(operation).length === 0);
   for (const operation of byNamesOnly) {
     it(`${operation.method} ${operation.path} shows nothing of A`, async () => {
-      const body = bodyFor(operation);
-      if (operation.body) expect(schemaRefusals(operation, body), 'the body sent').toEqual([]);
-      const urls = catalogAttacks(operation);
+      const body = routeAttacks.bodyFor(operation);
+      if (operation.body) expect(routeAttacks.schemaRefusals(operation, body), 'the body sent').toEqual([]);
+      const urls = routeAttacks.catalogAttacks(operation, valuesOfA);
       expect(urls.length).toBeGreaterThan(0);
       const failures: string[] = [];
       let reached = false;
       for (const attacker of attackers) {
         const answers = await inBatches(urls, (url) => send(attacker, operation.method, { url, body }));
         answers.forEach((answer, i) => {
-          reached ||= reachedHandler(answer, []);
+          reached ||= reachedHandler(answer.status, answer.body, []);
           for (const secret of leaks(answer)) failures.push(`${attacker.name}: ${operation.method} ${urls[i]} answered with ${secret} of A: ${answer.text.slice(0, 200)}`);
         });
       }
