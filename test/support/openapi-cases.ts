@@ -133,7 +133,7 @@ function wrongValue(schema: JsonSchema): unknown {
 }
 
 /** A plausible value for a schema: known ids where the name says what it is, else the simplest valid shape. */
-function sample(schema: JsonSchema, name: string, known: KnownValues): unknown {
+export function sample(schema: JsonSchema, name: string, known: KnownValues): unknown {
   const given = known.valueFor(name, schema);
   if (given !== undefined) return given;
   if (schema.const !== undefined) return schema.const;
