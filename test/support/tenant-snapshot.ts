@@ -3,14 +3,14 @@
 // What an attack on the tenant must leave as it was, and where its ids and names come from.
 
 import type pg from 'pg';
-import { registeredTenantTables } from './registered-tables.js';
 
 /** Rows by table, each row as JSON text, sorted. */
 export type TenantSnapshot = Readonly<Record<string, readonly string[]>>;
 
-export async function tenantSnapshot(admin: pg.Pool, tenantId: string): Promise<TenantSnapshot> {
+/** `tenantTables`: the app's registered ones (services.modules.tenantTables). */
+export async function tenantSnapshot(admin: pg.Pool, tenantTables: Iterable<string>, tenantId: string): Promise<TenantSnapshot> {
   const selects = [
-    ...registeredTenantTables().map((table) => `SELECT '${table}' AS table, row_to_json(r)::text AS row FROM ${table} r WHERE tenant_id = $1`),
+    ...[...tenantTables].map((table) => `SELECT '${table}' AS table, row_to_json(r)::text AS row FROM ${table} r WHERE tenant_id = $1`),
     `SELECT 'tenants', row_to_json(r)::text FROM tenants r WHERE id = $1`,
     `SELECT 'users', row_to_json(r)::text FROM users r WHERE id IN (SELECT user_id FROM memberships WHERE tenant_id = $1)`,
   ];
