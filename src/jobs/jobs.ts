@@ -25,7 +25,8 @@ import {
 } from 'graphile-worker';
 import type pg from 'pg';
 import type { Static, TSchema } from 'typebox';
-import type { Tx } from '../db/database.js';
+import { platformTx, type Tx } from '../db/database.js';
+import type { Tables } from '../db/tables.js';
 import { isUuid } from '../db/ids.js';
 import type { OutboxConsumer } from '../outbox/outbox-message.js';
 import { recordEffect } from '../outbox/record-effect.js';
@@ -118,8 +119,8 @@ export class Jobs {
    *     await jobs.enqueue(tx, actor.tenantId, recountTasks, { projectId: project.id });
    *   });
    */
-  async enqueue<S extends TSchema>(
-    tx: Tx,
+  async enqueue<S extends TSchema, DB extends Tables>(
+    tx: Tx<DB>,
     tenantId: string,
     job: TenantJob<S>,
     data: NoInfer<Static<S>>,
@@ -134,7 +135,7 @@ export class Jobs {
       runAt: options.runAt?.toISOString(),
       maxAttempts: options.maxAttempts,
     };
-    await recordEffect(tx, tenantId, { topic: JOB_ENQUEUE_TOPIC, payload: message });
+    await recordEffect(platformTx(tx), tenantId, { topic: JOB_ENQUEUE_TOPIC, payload: message });
   }
 
   /**

@@ -7,10 +7,13 @@ import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import type { Tx } from '../../src/db/database.js';
+import type { TaskTables } from '../../src/domain/tasks/task-tables.js';
 import { loadConfig } from '../../src/config.js';
 import { defineServiceJob, defineTenantJob } from '../../src/jobs/define-job.js';
 import { InvalidJobPayloadError } from '../../src/jobs/job-envelope.js';
 import { Jobs, JobTenantError, UnknownJobError, type JobsOptions } from '../../src/jobs/jobs.js';
+import { runWithContext } from '../../src/tenancy/context.js';
+import { TEST_REGISTRY } from '../support/modules.js';
 import { noteRun, serviceNote } from './support/test-jobs.js';
 import { startJobsFixture, type JobsFixture } from './support/jobs-fixture.js';
 
@@ -107,6 +110,18 @@ describe('enqueueing a tenant job', () => {
     );
   });
 
+  it('takes the unit of work of a database typed with a module’s own tables', async () => {
+    const db = fixture.outbox.db.withTables<TaskTables>();
+    await runWithContext({ requestId: 'typed-jobs', tenantId }, () =>
+      db.tenant(async (tx) => {
+        await tx.selectFrom('projects').select('id').execute();
+        await fixture.jobs.enqueue(tx, tenantId, noteRun, { label: 'module-tables', projectId });
+      }),
+    );
+    expect(await fixture.outbox.rows()).toMatchObject([{ tenant_id: tenantId, payload: { job: 'note-run', data: { label: 'module-tables' } } }]);
+    await fixture.outbox.database.admin.query('DELETE FROM outbox');
+  });
+
   it('wrote nothing for any refused enqueue', async () => {
     expect(await fixture.outbox.rows()).toEqual([]);
   });
@@ -128,7 +143,7 @@ describe('enqueueing a service job directly', () => {
 describe('a job queue', () => {
   const options = (overrides: Partial<JobsOptions>): JobsOptions => ({
     pool: fixture.outbox.pool,
-    dependencies: { db: fixture.outbox.db, clock: systemClock, config: loadConfig({}), logger: fixture.outbox.logger },
+    dependencies: { db: fixture.outbox.db, clock: systemClock, config: loadConfig({}), logger: fixture.outbox.logger, modules: TEST_REGISTRY },
     definitions: [noteRun, serviceNote],
     ...overrides,
   });

@@ -13,16 +13,17 @@ import { JOB_ENQUEUE_TOPIC } from '../../../src/jobs/job-outbox.js';
 import { Jobs } from '../../../src/jobs/jobs.js';
 import { OutboxRelay } from '../../../src/outbox/outbox-relay.js';
 import { runWithContext } from '../../../src/tenancy/context.js';
+import { TEST_REGISTRY } from '../../support/modules.js';
 import { TEST_ROLES } from '../../support/roles.js';
 import { noteRun } from './test-jobs.js';
 
 const [url, tenantId, label, mode] = process.argv.slice(2) as [string, string, string, 'commit' | 'relay'];
 const logger = pino({ level: 'silent' });
 const pool = createPool(url, 2, logger);
-const db = new Database({ pool, roles: TEST_ROLES, logger });
+const db = new Database({ modules: TEST_REGISTRY, pool, roles: TEST_ROLES, logger });
 const jobs = new Jobs({
   pool: new pg.Pool({ connectionString: url, max: 2 }),
-  dependencies: { db, clock: systemClock, config: loadConfig({}), logger },
+  dependencies: { db, clock: systemClock, config: loadConfig({}), logger, modules: TEST_REGISTRY },
   definitions: [noteRun],
 });
 

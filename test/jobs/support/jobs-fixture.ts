@@ -13,6 +13,7 @@ import type { OutboxRelay } from '../../../src/outbox/outbox-relay.js';
 import { runWithContext } from '../../../src/tenancy/context.js';
 import { startOutboxFixture, type OutboxFixture } from '../../outbox/support/outbox-fixture.js';
 import { patient } from '../../support/pools.js';
+import { TEST_REGISTRY } from '../../support/modules.js';
 import { TEST_ROLES } from '../../support/roles.js';
 import { noteRun, serviceNote } from './test-jobs.js';
 
@@ -45,7 +46,7 @@ export async function startJobsFixture(): Promise<JobsFixture> {
   const queuePool = patient(new pg.Pool({ connectionString: outbox.database.url, max: 4 }));
   const jobs = new Jobs({
     pool: queuePool,
-    dependencies: { db: outbox.db, clock: systemClock, config: loadConfig({}), logger: outbox.logger },
+    dependencies: { db: outbox.db, clock: systemClock, config: loadConfig({}), logger: outbox.logger, modules: TEST_REGISTRY },
     definitions: [noteRun, serviceNote],
   });
   return {
