@@ -1,5 +1,5 @@
 // The job queue (graphile-worker on our PostgreSQL). Jobs are typed: enqueue takes a registered
-// definition and a payload of its schema's type, checked again at runtime before it is stored.
+// definition and a payload of its schema's type, and checks the payload against the schema too.
 //
 // A tenant job is enqueued INSIDE its tenant's unit of work, through the outbox: enqueue()
 // writes an outbox row in that transaction, so the job exists if and only if the change
