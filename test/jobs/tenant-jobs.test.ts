@@ -1,5 +1,5 @@
-// A job carries the tenant of the unit of work that queued it (through the outbox) and runs as
-// that tenant, through both isolation layers; a job without a tenant fails; no context leaks.
+// A job carries the tenant of the request that queued it (through the outbox) and runs as that
+// tenant, through both isolation layers; a job without a tenant fails; no context leaks across.
 
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { Type, type Static } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { access } from '../../src/http/access.js';
 import { Uuid } from '../../src/http/common-schemas.js';
 import { defineServiceJob, defineTenantJob } from '../../src/jobs/define-job.js';
 import { JOB_ENQUEUE_TOPIC } from '../../src/jobs/job-outbox.js';
@@ -15,7 +16,7 @@ import { Jobs } from '../../src/jobs/jobs.js';
 import { migrateQueue } from '../../src/jobs/migrate-queue.js';
 import { OutboxRelay } from '../../src/outbox/outbox-relay.js';
 import { currentContext, runWithContext } from '../../src/tenancy/context.js';
-import { signUp, type SignedUpTenant } from '../support/fixtures.js';
+import { bearer, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { TEST_ROLES } from '../support/roles.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import type { TaskTables } from '../../src/domain/tasks/task-tables.js';
@@ -141,24 +142,37 @@ async function addProject(tenantId: string, name: string): Promise<void> {
   await testApp.database.admin.query('INSERT INTO projects (tenant_id, id, name) VALUES ($1, $2, $3)', [tenantId, randomUUID(), name]);
 }
 
-/**
- * Enqueues in a unit of work of `tenant`, entered as a request's is (its context, then
- * db.tenant()); `asTenant` names another tenant than the unit's.
- */
-async function enqueueAs(tenant: SignedUpTenant, data: ProbeData, options: { requestId?: string; asTenant?: string } = {}) {
-  const context = { requestId: options.requestId ?? randomUUID(), tenantId: tenant.tenantId };
-  try {
-    await runWithContext(context, () =>
-      testApp.services.db.tenant((tx) => jobs.enqueue(tx, options.asTenant ?? tenant.tenantId, probe, data)),
-    );
-    return { enqueued: true };
-  } catch (error) {
-    return { refused: (error as Error).name };
-  }
+/** Enqueues in a real request's unit of work; `asTenant` names another tenant than the request's. */
+async function enqueueInRequest(tenant: SignedUpTenant, data: ProbeData, options: { requestId?: string; asTenant?: string } = {}) {
+  const response = await testApp.app.inject({
+    method: 'POST',
+    url: '/test/jobs/probe',
+    headers: {
+      ...bearer(tenant.accessToken),
+      'x-tenant-id': tenant.tenantId,
+      ...(options.requestId ? { 'x-request-id': options.requestId } : {}),
+    },
+    payload: { data, asTenant: options.asTenant },
+  });
+  if (response.statusCode !== 200) throw new Error(`enqueue failed: ${response.statusCode} ${response.body}`);
+  return response.json() as { enqueued: true } | { refused: string };
 }
 
 beforeAll(async () => {
-  testApp = await startTestApp();
+  testApp = await startTestApp({}, {
+    extend: (app, services) => {
+      // A test-only route: enqueues in the unit of work of a real request, after the access layer ran.
+      app.post('/test/jobs/probe', { config: { access: access.tenant('member') } }, async (request) => {
+        const body = request.body as { data: ProbeData; asTenant?: string };
+        try {
+          await services.db.tenant((tx) => jobs.enqueue(tx, body.asTenant ?? request.context.tenantId!, probe, body.data));
+          return { enqueued: true };
+        } catch (error) {
+          return { refused: (error as Error).name };
+        }
+      });
+    },
+  });
   workerPool = new pg.Pool({ connectionString: testApp.database.url, max: 8 });
   jobs = new Jobs({
     pool: workerPool,
@@ -206,8 +220,8 @@ afterAll(async () => {
 });
 
 describe('tenant jobs', () => {
-  it('runs a job enqueued in tenant A’s unit of work as tenant A, seeing only A’s rows', async () => {
-    expect(await enqueueAs(tenantA, { label: 'a-basic', otherTenantId: tenantB.tenantId })).toEqual({ enqueued: true });
+  it('runs a job enqueued during tenant A’s request as tenant A, seeing only A’s rows', async () => {
+    expect(await enqueueInRequest(tenantA, { label: 'a-basic', otherTenantId: tenantB.tenantId })).toEqual({ enqueued: true });
     const outcome = await outcomeOf('a-basic');
     expect(outcome.ok).toBe(true);
     const seen = observations.get('a-basic')!;
@@ -219,7 +233,7 @@ describe('tenant jobs', () => {
   });
 
   it('keeps the enqueuing request’s id in the payload for tracing', async () => {
-    await enqueueAs(tenantB, { label: 'b-trace' }, { requestId: 'req-trace-42' });
+    await enqueueInRequest(tenantB, { label: 'b-trace' }, { requestId: 'req-trace-42' });
     const { jobId, ok } = await outcomeOf('b-trace');
     expect(ok).toBe(true);
     const lines = testApp.logs().split('\n').filter((line) => line.includes(`"request_id":"job:${jobId}"`));
@@ -228,8 +242,8 @@ describe('tenant jobs', () => {
     expect(lines[0]).toContain(`"tenant_id":"${tenantB.tenantId}"`);
   });
 
-  it('refuses to enqueue, in one tenant’s unit of work, a job for another tenant, and leaves no trace of it', async () => {
-    const refused = await enqueueAs(tenantA, { label: 'a-as-b' }, { asTenant: tenantB.tenantId });
+  it('refuses, inside a request, to enqueue a job for another tenant, and leaves no trace of it', async () => {
+    const refused = await enqueueInRequest(tenantA, { label: 'a-as-b' }, { asTenant: tenantB.tenantId });
     // The outbox row names another tenant than the unit's: the query filter refuses it (and RLS would).
     expect(refused).toEqual({ refused: 'TenantScopeViolation' });
     const { rows } = await testApp.database.admin.query("SELECT 1 FROM outbox WHERE payload -> 'data' ->> 'label' = 'a-as-b'");
@@ -265,8 +279,8 @@ describe('tenant jobs', () => {
 
   it('runs jobs of two tenants concurrently, each seeing only its own rows', async () => {
     await Promise.all([
-      enqueueAs(tenantA, { label: 'a-concurrent', otherTenantId: tenantB.tenantId, meet: 'b-concurrent' }),
-      enqueueAs(tenantB, { label: 'b-concurrent', otherTenantId: tenantA.tenantId, meet: 'a-concurrent' }),
+      enqueueInRequest(tenantA, { label: 'a-concurrent', otherTenantId: tenantB.tenantId, meet: 'b-concurrent' }),
+      enqueueInRequest(tenantB, { label: 'b-concurrent', otherTenantId: tenantA.tenantId, meet: 'a-concurrent' }),
     ]);
     expect(await outcomeOf('a-concurrent')).toMatchObject({ ok: true });
     expect(await outcomeOf('b-concurrent')).toMatchObject({ ok: true });
@@ -279,7 +293,7 @@ describe('tenant jobs', () => {
 
   it('does not leak one job’s context into the next, nor the worker’s into any job', async () => {
     const labels = Array.from({ length: 6 }, (_, i) => `leak-${i}`);
-    for (const [i, label] of labels.entries()) await enqueueAs(i % 2 === 0 ? tenantA : tenantB, { label });
+    for (const [i, label] of labels.entries()) await enqueueInRequest(i % 2 === 0 ? tenantA : tenantB, { label });
     const service = await jobs.enqueueDirect(serviceProbe, { label: 'leak-service' });
     for (const label of labels) expect(await outcomeOf(label)).toMatchObject({ ok: true });
     expect(await outcomeOf('leak-service')).toEqual({ ok: true, jobId: service.id });
