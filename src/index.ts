@@ -60,8 +60,17 @@ export { IdParams, problems, Text, Timestamp as TimestampSchema, Uuid } from './
 export { FixedOrderPageQuery, PageOf, PageQuery } from './http/page.schemas.js';
 
 // Jobs.
-export { defineServiceJob, defineTenantJob, type JobDefinition, type JobDependencies } from './jobs/define-job.js';
-export type { JobSchedule } from './jobs/jobs.js';
+export {
+  defineServiceJob,
+  defineTenantJob,
+  type JobDefinition,
+  type JobDependencies,
+  type JobRun,
+  type ServiceJob,
+  type TenantJob,
+} from './jobs/define-job.js';
+export { InvalidJobPayloadError } from './jobs/job-envelope.js';
+export { JobTenantError, UnknownJobError, type EnqueueOptions, type Jobs, type JobSchedule } from './jobs/jobs.js';
 
 // Flags through OpenFeature, and the plan catalog.
 export { TenantryFlagProvider } from './flags/openfeature-provider.js';

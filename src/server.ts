@@ -66,10 +66,11 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   // In-flight requests are bounded by the transaction timeout, so draining is too.
   const steps: ShutdownStep[] = [
     { name: 'http server', run: () => app.close(), withinMs: config.databaseLimits.transactionTimeoutMs + 1_000 },
+    // Undelivered rows stay in the outbox for the next relay; only the pass in flight is awaited.
+    // Before the job worker: the relay's consumers add jobs to the queue.
+    { name: 'outbox relay', run: () => services.outbox.stop(), withinMs: RELEASE_WITHIN_MS },
     // graphile-worker asks running jobs to abort after 5 s, then fails them back to the queue.
     { name: 'job worker', run: () => services.jobs.stop(), withinMs: JOBS_STOP_WITHIN_MS },
-    // Undelivered rows stay in the outbox for the next relay; only the pass in flight is awaited.
-    { name: 'outbox relay', run: () => services.outbox.stop(), withinMs: RELEASE_WITHIN_MS },
     { name: 'request pool', run: () => endPool(pool), withinMs: RELEASE_WITHIN_MS },
     { name: 'background pool', run: () => endPool(backgroundPool), withinMs: RELEASE_WITHIN_MS },
     { name: 'service pool', run: () => endPool(servicePool), withinMs: RELEASE_WITHIN_MS },

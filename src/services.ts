@@ -19,6 +19,7 @@ import { Database } from './db/database.js';
 import { ReadinessProbe } from './db/readiness-probe.js';
 import { Flags } from './flags/flags.js';
 import { featureGate } from './flags/require-feature.js';
+import { JOB_ENQUEUE_TOPIC } from './jobs/job-outbox.js';
 import { Jobs } from './jobs/jobs.js';
 import type { TenantryModule } from './modules/module.js';
 import { ModuleRegistry } from './modules/registry.js';
@@ -117,6 +118,12 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
       rateLimits: config.rateLimits,
     },
   });
+  const jobs = new Jobs({
+    pool: queuePool ?? pool,
+    dependencies: { db: backgroundDb, clock, config, logger, modules },
+    definitions: modules.jobs,
+    schedules: modules.schedules,
+  });
   return {
     modules,
     config,
@@ -128,17 +135,15 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
     credentialThrottle: new CredentialThrottle(config.rateLimits),
     authenticator: new Authenticator(db, tokens, clock),
     resolver: new TenantResolver(db, clock, config.baseDomain),
-    jobs: new Jobs({
-      pool: queuePool ?? pool,
-      dependencies: { db: backgroundDb, clock, config, logger, modules },
-      definitions: modules.jobs,
-      schedules: modules.schedules,
-    }),
+    jobs,
     outbox: new OutboxRelay({
       pool: servicePool ?? pool,
       serviceRole: config.roles.service,
       logger,
-      consumers: new Map([[CACHE_INVALIDATION_TOPIC, invalidation.outboxConsumer]]),
+      consumers: new Map([
+        [CACHE_INVALIDATION_TOPIC, invalidation.outboxConsumer],
+        [JOB_ENQUEUE_TOPIC, jobs.outboxConsumer],
+      ]),
     }),
     invalidation,
     platformCatalog,

@@ -1,6 +1,7 @@
-// How a job declares what it may touch: a tenant job runs inside the scoped helper for the
-// tenant in its payload (and fails without one); a service job runs cross-tenant, audited.
+// How a job declares what it may touch and what it takes: a tenant job runs inside the scoped
+// helper for its tenant, a service job runs cross-tenant, audited; each payload has a schema.
 
+import type { Static, TSchema } from 'typebox';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
@@ -26,10 +27,28 @@ export interface JobRun {
 
 export type JobHandler<P> = (data: P, deps: JobDependencies, run: JobRun) => Promise<void>;
 
-export interface JobDefinition<P = any> {
+export interface JobDefinition<S extends TSchema = TSchema> {
   readonly name: string;
   readonly scope: 'tenant' | 'service';
-  readonly handler: JobHandler<P>;
+  /** The payload's schema (TypeBox): checked when the job is enqueued and again before it runs. */
+  readonly payload: S;
+  // A method, not a property: a list of jobs with different payloads is a JobDefinition[].
+  handler(data: Static<S>, deps: JobDependencies, run: JobRun): Promise<void>;
+}
+
+export interface TenantJob<S extends TSchema = TSchema> extends JobDefinition<S> {
+  readonly scope: 'tenant';
+}
+
+export interface ServiceJob<S extends TSchema = TSchema> extends JobDefinition<S> {
+  readonly scope: 'service';
+}
+
+export interface JobSpec<S extends TSchema> {
+  /** Lowercase kebab-case; the queue's task name. */
+  readonly name: string;
+  readonly payload: S;
+  readonly handler: JobHandler<Static<S>>;
 }
 
 const JOB_NAME = /^[a-z][a-z0-9-]{1,62}$/;
@@ -40,22 +59,27 @@ function named(name: string): string {
 }
 
 /**
- * A job that acts inside one tenant. Its handler runs in that tenant's context, so it
- * reads and writes through `deps.db.tenant(...)` exactly like a request handler.
+ * A job that acts inside one tenant. It is enqueued in that tenant's unit of work (see
+ * Jobs.enqueue) and its handler runs in that tenant's context, so it reads and writes through
+ * `deps.db.tenant(...)` exactly like a request handler. The payload type comes from the schema.
  *
  * @example
- *   export const recountTasks = defineTenantJob<{ projectId: string }>('recount-tasks', async (data, { db }) => {
- *     await db.tenant((tx) => tx.selectFrom('tasks').where('project_id', '=', data.projectId).execute());
+ *   export const recountTasks = defineTenantJob({
+ *     name: 'recount-tasks',
+ *     payload: Type.Object({ projectId: Uuid }, { additionalProperties: false }),
+ *     handler: async ({ projectId }, { db }) => {
+ *       await db.tenant((tx) => tx.selectFrom('tasks').where('project_id', '=', projectId).execute());
+ *     },
  *   });
  */
-export function defineTenantJob<P = Record<string, never>>(name: string, handler: JobHandler<P>): JobDefinition<P> {
-  return Object.freeze({ name: named(name), scope: 'tenant', handler });
+export function defineTenantJob<S extends TSchema>(spec: JobSpec<S>): TenantJob<S> {
+  return Object.freeze({ name: named(spec.name), scope: 'tenant', payload: spec.payload, handler: spec.handler });
 }
 
 /**
  * A job that spans tenants (purges, rollups). It runs with no tenant in context; its
  * handler must go through `deps.db.service(reason, ...)`, which audits every use.
  */
-export function defineServiceJob<P = Record<string, never>>(name: string, handler: JobHandler<P>): JobDefinition<P> {
-  return Object.freeze({ name: named(name), scope: 'service', handler });
+export function defineServiceJob<S extends TSchema>(spec: JobSpec<S>): ServiceJob<S> {
+  return Object.freeze({ name: named(spec.name), scope: 'service', payload: spec.payload, handler: spec.handler });
 }

@@ -1,11 +1,12 @@
-// Turns a job definition into a graphile-worker task that restores the job's context.
-// Each run gets a context of its own: nothing from the worker or an earlier job leaks in.
+// Turns a job definition into a graphile-worker task that checks the stored payload and restores
+// the job's context. Each run gets a context of its own: nothing from the worker or an earlier job leaks in.
 
 import type { Task } from 'graphile-worker';
 import { runWithContext } from '../tenancy/context.js';
 import { enterTenant } from '../tenancy/enter-tenant.js';
 import type { JobDefinition, JobDependencies, JobRun } from './define-job.js';
 import { readEnvelope } from './job-envelope.js';
+import type { PayloadCheck } from './job-payload.js';
 
 export class MissingJobTenantError extends Error {
   override name = 'MissingJobTenantError';
@@ -14,9 +15,13 @@ export class MissingJobTenantError extends Error {
   }
 }
 
-export function toTask(definition: JobDefinition, deps: JobDependencies): Task {
+export function toTask(definition: JobDefinition, check: PayloadCheck, deps: JobDependencies): Task {
   return async (payload, helpers) => {
     const envelope = readEnvelope(payload);
+    // Checked at enqueue too, but the queue also holds what another version of the code (or
+    // anyone with queue access) added: a payload its schema refuses fails the attempt before
+    // the handler runs, and is retried with the queue's backoff like any failure.
+    const data = check(envelope.data);
     const jobId = String(helpers.job.id);
     const requestId = `job:${jobId}`;
     const logger = deps.logger.child({
@@ -30,7 +35,7 @@ export function toTask(definition: JobDefinition, deps: JobDependencies): Task {
 
     if (definition.scope === 'service') {
       // A fresh context without a tenant, even if the worker was started inside one.
-      return runWithContext({ requestId }, () => definition.handler(envelope.data, deps, run));
+      return runWithContext({ requestId }, () => definition.handler(data, deps, run));
     }
     const tenantId = envelope.tenantId;
     if (!tenantId) throw new MissingJobTenantError(definition.name);
@@ -43,7 +48,7 @@ export function toTask(definition: JobDefinition, deps: JobDependencies): Task {
         logger.warn('tenant job skipped: its tenant is deleted or unknown');
         return;
       }
-      await definition.handler(envelope.data, deps, run);
+      await definition.handler(data, deps, run);
     });
   };
 }

@@ -50,7 +50,7 @@ export class ModuleRegistry {
     }
     this.schedules = this.modules.flatMap((module) => module.schedules ?? []);
     for (const schedule of this.schedules) {
-      if (!jobNames.has(schedule.job)) throw new ModuleRegistryError(`schedule "${schedule.cron}" names job "${schedule.job}", which no module declares`);
+      if (!this.jobs.includes(schedule.job)) throw new ModuleRegistryError(`schedule "${schedule.cron}" names job "${schedule.job.name}", which no module declares`);
     }
   }
 

@@ -272,7 +272,7 @@ describe('usage rollups', () => {
         if (job.task_identifier === rollUpUsageJob.name) resolve(error);
       });
     });
-    await jobs.enqueue(rollUpUsageJob.name, {});
+    await jobs.enqueueDirect(rollUpUsageJob, {});
     expect(await done).toBeNull();
     await testApp.services.metering.apiCalls.flush();
     await rollUpAll(testApp);

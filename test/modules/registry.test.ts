@@ -1,6 +1,7 @@
 // The registry refuses a module set it could not apply safely, and orders what it accepts:
 // dependencies first, otherwise as given.
 
+import { Type } from 'typebox';
 import { describe, expect, it } from 'vitest';
 import { builtInModules, platformModules } from '../../src/built-in-modules.js';
 import { defineServiceJob } from '../../src/jobs/define-job.js';
@@ -8,7 +9,7 @@ import { defineModule, type TenantryModule } from '../../src/modules/module.js';
 import { ModuleRegistry, ModuleRegistryError } from '../../src/modules/registry.js';
 import { platformModule } from '../../src/platform/platform.module.js';
 
-const noop = defineServiceJob('noop-job', async () => {});
+const noop = defineServiceJob({ name: 'noop-job', payload: Type.Object({}), handler: async () => {} });
 
 function names(modules: readonly TenantryModule[]): string[] {
   return modules.map((module) => module.name);
@@ -58,7 +59,8 @@ describe('refused module sets', () => {
     const one = defineModule({ name: 'one_mod', jobs: [noop] });
     const two = defineModule({ name: 'two_mod', jobs: [noop] });
     expect(() => new ModuleRegistry([one, two])).toThrow(/job "noop-job" is declared twice/);
-    const orphan = defineModule({ name: 'orphan', schedules: [{ job: 'nothing', cron: '* * * * *' }] });
+    const nothing = defineServiceJob({ name: 'nothing', payload: Type.Object({}), handler: async () => {} });
+    const orphan = defineModule({ name: 'orphan', schedules: [{ job: nothing, cron: '* * * * *' }] });
     expect(() => new ModuleRegistry([orphan])).toThrow(/names job "nothing"/);
   });
 

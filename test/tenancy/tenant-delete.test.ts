@@ -291,7 +291,7 @@ describe('purging deleted tenants', () => {
         if (job.task_identifier === purgeDeletedTenantsJob.name) resolve(error);
       });
     });
-    await jobs.enqueue(purgeDeletedTenantsJob.name, {});
+    await jobs.enqueueDirect(purgeDeletedTenantsJob, {});
     expect(await done).toBeNull();
     expect(await tenantRow(doomed.tenantId)).toBeUndefined();
   });

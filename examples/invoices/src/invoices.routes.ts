@@ -133,9 +133,11 @@ export const invoicesRoutes: ModuleRoutes = async (app, { services }) => {
         response: { 202: OverdueCheckAccepted },
       },
     },
-    async (_request, reply) => {
-      const job = await services.jobs.enqueue(markOverdueInvoicesJob.name, {});
-      return reply.code(202).send({ jobId: job.id });
+    async (request, reply) => {
+      // In the request's unit of work: the job is queued once it commits (through the outbox).
+      const { tenantId } = actorOf(request);
+      await db.tenant((tx) => services.jobs.enqueue(tx, tenantId, markOverdueInvoicesJob, {}));
+      return reply.code(202).send({ status: 'queued' as const });
     },
   );
 };

@@ -39,4 +39,4 @@ export const InvoiceView = Type.Object({
 
 export const InvoiceList = Type.Object({ data: Type.Array(InvoiceView) });
 
-export const OverdueCheckAccepted = Type.Object({ jobId: Type.String() });
+export const OverdueCheckAccepted = Type.Object({ status: Type.Literal('queued') });

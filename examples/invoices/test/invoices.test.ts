@@ -51,6 +51,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await testApp?.services.outbox.stop();
   await testApp?.services.jobs.stop();
   await appRolePool?.end();
   await testApp?.close();
@@ -169,6 +170,8 @@ describe('a tenant job', () => {
   it("marks only its own tenant's past-due invoices overdue", async () => {
     await migrateQueue(testApp.database.url, TEST_ROLES, testApp.services.logger);
     await testApp.services.jobs.start({ concurrency: 1, pollIntervalMs: 200 });
+    // Tenant jobs reach the queue through the outbox, as in the server.
+    testApp.services.outbox.start();
     const pastDueOfA = await createInvoice(a, 'A-late', '2020-01-01T00:00:00Z');
     const pastDueOfB = await createInvoice(b, 'B-late', '2020-01-01T00:00:00Z');
     const done = new Promise<void>((resolve, reject) => {
