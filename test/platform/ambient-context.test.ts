@@ -62,6 +62,10 @@ const ALLOWED: Record<string, { names: string[]; why: string }> = {
     names: ['enterTenant'],
     why: 'a timer outside any request flushes each tenant\'s buffered calls into that tenant',
   },
+  'src/index.ts': {
+    names: ['enterTenant'],
+    why: "the package's public API: an adopter's non-HTTP entry points (jobs, CLI, webhooks) enter a tenant through it",
+  },
   'src/flags/openfeature-provider.ts': {
     names: ['currentContext'],
     why: 'the OpenFeature API has no parameter for an Actor, and caller attributes must not name the tenant',
