@@ -13,7 +13,7 @@ import {
   removeProjectMember,
   type ProjectMemberRow,
 } from './project-member-repository.js';
-import type { Page, PagePosition } from '../../http/page-cursor.js';
+import type { Page, PagePosition } from '../../db/keyset-page.js';
 import { asReferenceProblem, unknownReference } from './reference-problems.js';
 
 function projectNotFound(): AppError {
@@ -30,7 +30,7 @@ export class ProjectMemberManagement {
     private readonly clock: Clock,
   ) {}
 
-  list(projectId: string, limit: number, after: PagePosition | undefined): Promise<Page<ProjectMemberRow & { cursor_at: string }>> {
+  list(projectId: string, limit: number, after: PagePosition | undefined): Promise<Page<ProjectMemberRow>> {
     return this.db.tenant(async (tx) => {
       if (!(await findProject(tx, projectId))) throw projectNotFound();
       return listProjectMembers(tx, projectId, limit, after);
