@@ -74,11 +74,11 @@ export function keysetPageQuery<DB, TB extends keyof DB, O>(
   request: PageRequest,
 ): SelectQueryBuilder<DB, TB, O & Positioned> {
   const paged = query
-    .select([positionAt(keys.at).as('page_at'), sql.ref<string>(keys.id).as('page_id')])
+    .select((eb) => [positionAt(keys.at).as('page_at'), eb.ref(keys.id).as('page_id')])
     // Kysely computes a selection's type only once DB is known; these two are Positioned.
     .$castTo<O & Positioned>()
-    .orderBy(sql.ref(keys.at), request.sort)
-    .orderBy(sql.ref(keys.id), request.sort)
+    .orderBy(keys.at, request.sort)
+    .orderBy(keys.id, request.sort)
     .limit(request.limit + 1);
   return request.after ? paged.where(after(keys, request.after, request.sort)) : paged;
 }
