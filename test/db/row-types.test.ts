@@ -3,6 +3,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TENANT_COLUMN, TENANT_TABLES } from '../../src/db/tenant-tables.js';
 import { readCatalog } from '../support/row-types/catalog-columns.js';
 import { rowTypeDrift } from '../support/row-types/row-type-drift.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
@@ -34,7 +35,11 @@ beforeAll(async () => {
       lines      jsonb NOT NULL,
       label      varchar(20) NOT NULL CHECK (length(label) > 0),
       wait       interval NOT NULL,
-      currency   text NOT NULL DEFAULT 'EUR'
+      currency   text NOT NULL DEFAULT 'EUR',
+      created_at timestamptz NOT NULL DEFAULT now(),
+      owner_id   uuid NOT NULL,
+      due_at     timestamptz NOT NULL,
+      region     text NOT NULL
     );
     CREATE TABLE drifted.refunds (id uuid PRIMARY KEY);
     CREATE VIEW drifted.open_orders AS SELECT id AS order_id, status, note, upper(note) AS shout FROM drifted.orders WHERE status = 'open';
@@ -46,11 +51,12 @@ afterAll(async () => {
 });
 
 describe('Tables of src/db/tables.ts', () => {
-  it('declares every table and view of the migrated schema, with the columns, nullability, types and CHECK-listed values it has', async () => {
+  it('declares every table and view of the migrated schema: columns, nullability, types, CHECK-listed values, what inserts and updates may write', async () => {
     const drift = await rowTypeDrift(database.admin, {
       file: TABLES,
       interfaceName: 'Tables',
       declares: (relation) => !(relation in NOT_IN_TABLES),
+      filledOnInsert: (relation, column) => column === TENANT_COLUMN && TENANT_TABLES.has(relation),
     });
     expect(drift).toEqual([]);
   });
@@ -66,7 +72,12 @@ describe('Tables of src/db/tables.ts', () => {
 
 describe('the row-type check', () => {
   it('names each disagreement between an interface and its schema', async () => {
-    const drift = await rowTypeDrift(database.admin, { file: DRIFTED, interfaceName: 'DriftedTables', schema: 'drifted' });
+    const drift = await rowTypeDrift(database.admin, {
+      file: DRIFTED,
+      interfaceName: 'DriftedTables',
+      schema: 'drifted',
+      filledOnInsert: (relation, column) => relation === 'orders' && column === 'owner_id',
+    });
     expect(drift).toEqual([
       'archived_orders: in DriftedTables (test/db/fixtures/drifted-tables.ts) but not in the database',
       'open_orders.order_id: NOT NULL in the database, but DriftedTables has string | null',
@@ -78,6 +89,9 @@ describe('the row-type check', () => {
       "orders.label: DriftedTables allows only 'large' | 'small', but no CHECK in the database lists its values",
       'orders.wait: interval in the database, a type this check has no rule for (add one to READS_AS)',
       'orders.currency: in the database (text NOT NULL) but not in DriftedTables',
+      'orders.due_at: NOT NULL without a default in the database, but DriftedTables lets an insert leave it out',
+      'orders.due_at: NOT NULL in the database, but DriftedTables lets an update write null',
+      'orders.region: NOT NULL in the database, but DriftedTables lets an insert write null',
       'orders.shipped: in DriftedTables but not in the database',
       'refunds: a table in the database but not in DriftedTables (test/db/fixtures/drifted-tables.ts)',
     ]);

@@ -11,6 +11,8 @@ export interface CatalogColumn {
   readonly nullable: boolean | undefined;
   /** The values a CHECK constraint allows, as text ('todo', '80'); undefined when none lists them. */
   readonly allowed: ReadonlySet<string> | undefined;
+  /** An insert that leaves it out gets a value: a DEFAULT, an identity or a generated column. */
+  readonly defaulted: boolean;
 }
 
 export interface CatalogRelation {
@@ -22,7 +24,8 @@ export type Catalog = ReadonlyMap<string, CatalogRelation>;
 
 /** Partitions are reached through their parent, so only the parent is a relation the app queries. */
 const RELATIONS = `
-  SELECT c.relname AS relation, c.relkind IN ('v', 'm') AS is_view, a.attname AS column, t.typname AS type, NOT a.attnotnull AS nullable
+  SELECT c.relname AS relation, c.relkind IN ('v', 'm') AS is_view, a.attname AS column, t.typname AS type,
+         NOT a.attnotnull AS nullable, a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '' AS defaulted
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -49,6 +52,7 @@ interface Row {
   column: string;
   type: string;
   nullable: boolean;
+  defaulted: boolean;
 }
 
 export async function readCatalog(client: pg.Pool | pg.Client, schema: string): Promise<Catalog> {
@@ -73,7 +77,7 @@ export async function readCatalog(client: pg.Pool | pg.Client, schema: string): 
     if (!relation) catalog.set(row.relation, (relation = { kind: row.is_view ? 'view' : 'table', columns: new Map() }));
     // A view column is never marked NOT NULL: what it holds is its source column's, found below.
     const nullable = row.is_view ? undefined : row.nullable;
-    relation.columns.set(row.column, { type: row.type, nullable, allowed: allowed.get(`${row.relation}.${row.column}`) });
+    relation.columns.set(row.column, { type: row.type, nullable, allowed: allowed.get(`${row.relation}.${row.column}`), defaulted: row.defaulted });
   }
   for (const { view, definition } of views.rows) {
     const sources = sourceColumns(definition, schema);

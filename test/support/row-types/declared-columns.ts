@@ -7,10 +7,20 @@ import ts from 'typescript';
 /** What one member of a select type is, as far as PostgreSQL's values go. */
 export type ValueKind = 'string' | 'number' | 'boolean' | 'Date' | 'Buffer' | 'json' | 'string[]' | 'number[]' | 'undefined' | 'other';
 
+/** What an insert or an update may write to a column. */
+export interface DeclaredWrite {
+  /** It may leave the column out: the type admits undefined, or null (Kysely's Insertable). */
+  readonly optional: boolean;
+  /** It may write null. */
+  readonly nullable: boolean;
+}
+
 export interface DeclaredColumn {
   /** The select type as written out by the compiler, for messages: `string | null`. */
   readonly text: string;
   readonly nullable: boolean;
+  readonly insert: DeclaredWrite;
+  readonly update: DeclaredWrite;
   /** What the non-null members are. */
   readonly kinds: ReadonlySet<ValueKind>;
   /** When every non-null member is a string or number literal: their values as text. */
@@ -54,12 +64,21 @@ export function readDeclaredTables(file: string, name: string): DeclaredTables {
   return tables;
 }
 
-/** Kysely's ColumnType<S, I, U> (and Generated<S>) reads as S: its `__select__`. */
-function selected(checker: ts.TypeChecker, type: ts.Type): ts.Type[] {
+/**
+ * Kysely's ColumnType<S, I, U> (and Generated<S>) is S to a select, I to an insert and U to
+ * an update; any other type is itself to all three.
+ */
+function asUsedBy(checker: ts.TypeChecker, type: ts.Type, use: '__select__' | '__insert__' | '__update__'): ts.Type[] {
   return (type.isUnion() ? type.types : [type]).map((member) => {
-    const select = member.getProperty('__select__');
-    return select ? checker.getTypeOfSymbol(select) : member;
+    const property = member.getProperty(use);
+    return property ? checker.getTypeOfSymbol(property) : member;
   });
+}
+
+function written(checker: ts.TypeChecker, type: ts.Type, use: '__insert__' | '__update__'): DeclaredWrite {
+  const members = asUsedBy(checker, type, use).flatMap(membersOf);
+  const nullable = members.some((member) => member.flags & ts.TypeFlags.Null);
+  return { optional: nullable || members.some((member) => member.flags & ts.TypeFlags.Undefined), nullable };
 }
 
 const membersOf = (type: ts.Type): readonly ts.Type[] => (type.isUnion() ? type.types : [type]);
@@ -90,13 +109,15 @@ function described(checker: ts.TypeChecker, values: readonly ts.Type[], nullable
 }
 
 function declaredColumn(checker: ts.TypeChecker, type: ts.Type): DeclaredColumn {
-  const members = selected(checker, type).flatMap(membersOf);
+  const members = asUsedBy(checker, type, '__select__').flatMap(membersOf);
   const values = members.filter((member) => !(member.flags & ts.TypeFlags.Null));
   const nullable = values.length < members.length;
   const literals = values.flatMap((member) => (member.isStringLiteral() || member.isNumberLiteral() ? [String(member.value)] : []));
   return {
     text: described(checker, values, nullable),
     nullable,
+    insert: written(checker, type, '__insert__'),
+    update: written(checker, type, '__update__'),
     kinds: new Set(values.map((member) => kindOf(checker, member))),
     literals: literals.length > 0 && literals.length === values.length ? new Set(literals) : undefined,
   };

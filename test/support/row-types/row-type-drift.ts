@@ -15,6 +15,8 @@ export interface RowTypeCheck {
   readonly schema?: string;
   /** Which relations of the schema the interface must declare (by default every one). */
   readonly declares?: (relation: string) => boolean;
+  /** Columns the app fills on every insert by itself, so an insert may leave them out (none by default). */
+  readonly filledOnInsert?: (relation: string, column: string) => boolean;
 }
 
 /**
@@ -55,6 +57,18 @@ function fits(kind: ValueKind, readsAs: ValueKind): boolean {
 
 const listed = (values: ReadonlySet<string>): string => [...values].sort().map((value) => `'${value}'`).join(' | ');
 
+/** Inserts and updates of a table: what they may leave out or set to null must be what the table takes. */
+function writeDrift(where: string, name: string, column: CatalogColumn, declared: DeclaredColumn, filled: boolean): string[] {
+  if (column.nullable !== false) return [];
+  const drift: string[] = [];
+  if (declared.insert.nullable) drift.push(`${where}: NOT NULL in the database, but ${name} lets an insert write null`);
+  else if (declared.insert.optional && !column.defaulted && !filled) {
+    drift.push(`${where}: NOT NULL without a default in the database, but ${name} lets an insert leave it out`);
+  }
+  if (declared.update.nullable) drift.push(`${where}: NOT NULL in the database, but ${name} lets an update write null`);
+  return drift;
+}
+
 function columnDrift(where: string, name: string, column: CatalogColumn, declared: DeclaredColumn): string[] {
   const readsAs = READS_AS[column.type];
   if (!readsAs) return [`${where}: ${column.type} in the database, a type this check has no rule for (add one to READS_AS)`];
@@ -79,7 +93,7 @@ function columnDrift(where: string, name: string, column: CatalogColumn, declare
 
 /** Every disagreement, in relation and column order; empty when the interface is true to the schema. */
 export async function rowTypeDrift(client: pg.Pool | pg.Client, check: RowTypeCheck): Promise<string[]> {
-  const { file, interfaceName: name, schema = 'public', declares = () => true } = check;
+  const { file, interfaceName: name, schema = 'public', declares = () => true, filledOnInsert = () => false } = check;
   const declared = readDeclaredTables(file, name);
   const catalog = await readCatalog(client, schema);
   const shown = relative(process.cwd(), resolve(file));
@@ -99,7 +113,10 @@ export async function rowTypeDrift(client: pg.Pool | pg.Client, check: RowTypeCh
     for (const [column, inDatabase] of actual.columns) {
       const inInterface = columns.get(column);
       const where = `${relation}.${column}`;
-      if (inInterface) drift.push(...columnDrift(where, name, inDatabase, inInterface));
+      if (inInterface) {
+        drift.push(...columnDrift(where, name, inDatabase, inInterface));
+        if (actual.kind === 'table') drift.push(...writeDrift(where, name, inDatabase, inInterface, filledOnInsert(relation, column)));
+      }
       else drift.push(`${where}: in the database (${inDatabase.type}${inDatabase.nullable === false ? ' NOT NULL' : ''}) but not in ${name}`);
     }
     for (const column of columns.keys()) {
