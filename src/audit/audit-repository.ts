@@ -2,7 +2,7 @@
 // reads run in the tenant's scope; the operator's reads run as the service role.
 
 import type { Tx } from '../db/database.js';
-import { afterPosition, cursorAt, toPage, type Page, type PagePosition } from '../http/page-cursor.js';
+import { keysetPage, type Page, type PagePosition } from '../db/keyset-page.js';
 
 export interface AuditRow {
   id: string;
@@ -14,20 +14,17 @@ export interface AuditRow {
   after: unknown;
   request_id: string | null;
   created_at: Date;
-  cursor_at: string;
 }
 
+const NEWEST_FIRST = { at: 'created_at', id: 'id' } as const;
+
 /** The current tenant's entries (the query layer and RLS confine them to it). */
-export async function listTenantAudit(tx: Tx, limit: number, after: PagePosition | undefined): Promise<Page<AuditRow>> {
-  let query = tx
+export function listTenantAudit(tx: Tx, limit: number, after: PagePosition | undefined): Promise<Page<AuditRow>> {
+  const query = tx
     .selectFrom('audit_log')
-    .select(['id', 'tenant_id', 'actor', 'action', 'target', 'before', 'after', 'request_id', 'created_at', cursorAt.as('cursor_at')])
-    .where('deleted_at', 'is', null)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit + 1);
-  if (after) query = query.where(afterPosition(after, 'desc'));
-  return toPage(await query.execute(), limit);
+    .select(['id', 'tenant_id', 'actor', 'action', 'target', 'before', 'after', 'request_id', 'created_at'])
+    .where('deleted_at', 'is', null);
+  return keysetPage(query, NEWEST_FIRST, { limit, sort: 'desc', after });
 }
 
 /** Service role only: every tenant's entries, or one tenant's. */
@@ -37,26 +34,14 @@ export async function unsafeListAllTenantsAudit(
   limit: number,
   after: PagePosition | undefined,
 ): Promise<Page<AuditRow>> {
-  let query = tx
-    .selectFrom('audit_log')
-    .select(['id', 'tenant_id', 'actor', 'action', 'target', 'before', 'after', 'request_id', 'created_at', cursorAt.as('cursor_at')])
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit + 1);
+  let query = tx.selectFrom('audit_log').select(['id', 'tenant_id', 'actor', 'action', 'target', 'before', 'after', 'request_id', 'created_at']);
   if (tenantId) query = query.where('tenant_id', '=', tenantId);
-  if (after) query = query.where(afterPosition(after, 'desc'));
-  return toPage(await query.execute(), limit);
+  return keysetPage(query, NEWEST_FIRST, { limit, sort: 'desc', after });
 }
 
 /** Service role only: changes of platform data. */
 export async function listPlatformAudit(tx: Tx, limit: number, after: PagePosition | undefined): Promise<Page<AuditRow>> {
-  let query = tx
-    .selectFrom('platform_audit_log')
-    .select(['id', 'actor', 'action', 'target', 'before', 'after', 'request_id', 'created_at', cursorAt.as('cursor_at')])
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit + 1);
-  if (after) query = query.where(afterPosition(after, 'desc'));
-  const page = toPage(await query.execute(), limit);
+  const query = tx.selectFrom('platform_audit_log').select(['id', 'actor', 'action', 'target', 'before', 'after', 'request_id', 'created_at']);
+  const page = await keysetPage(query, NEWEST_FIRST, { limit, sort: 'desc', after });
   return { rows: page.rows.map((row) => ({ ...row, tenant_id: null })), next: page.next };
 }

@@ -7,9 +7,13 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 export type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 export type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
-export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string | null>;
+/** NOT NULL with no DEFAULT: an insert must write it, nothing may clear it. */
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+export type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 export type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
-export type Json<T> = ColumnType<T, string | undefined, string>;
+/** JSON text in, the parsed value out; NOT NULL with no DEFAULT, so an insert must write it. */
+export type Json<T> = ColumnType<T, string, string>;
+export type DefaultedJson<T> = ColumnType<T, string | undefined, string>;
 /**
  * tenant_id of a tenant table: the query layer fills it on insert from the scoped
  * transaction and filters by it on every read and write, so code never writes it.
@@ -25,8 +29,8 @@ export interface TenantsTable {
   slug: string;
   subdomain: string | null;
   plan: Generated<string>;
-  settings: Json<Record<string, unknown>>;
-  branding: Json<Record<string, unknown>>;
+  settings: DefaultedJson<Record<string, unknown>>;
+  branding: DefaultedJson<Record<string, unknown>>;
   status: Generated<TenantStatus>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
@@ -198,9 +202,9 @@ export interface OutboxTable {
   tenant_id: TenantId;
   id: string;
   topic: string;
-  payload: Json<unknown>;
+  payload: DefaultedJson<unknown>;
   attempts: Generated<number>;
-  available_at: Timestamp;
+  available_at: DefaultedTimestamp;
   last_error: string | null;
   dead_at: NullableTimestamp;
   created_at: CreatedAt;
@@ -219,10 +223,10 @@ export interface PlansTable {
   /** null: custom price. */
   monthly_price_cents: number | null;
   /** {metric: limit}; null means unlimited (the only meaning of unlimited). */
-  limits: Json<Record<string, number | null>>;
+  limits: DefaultedJson<Record<string, number | null>>;
   /** null: unlimited. */
   api_rate_limit_per_minute: number | null;
-  settings: Json<Record<string, unknown>>;
+  settings: DefaultedJson<Record<string, unknown>>;
   sort_order: number;
   created_at: CreatedAt;
   updated_at: UpdatedAt;

@@ -5,9 +5,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { sql } from 'kysely';
 import { Type } from 'typebox';
 import type { Tx } from '../db/database.js';
+import { keysetPage } from '../db/keyset-page.js';
 import { access } from '../http/access.js';
 import { IdParams, problems } from '../http/common-schemas.js';
-import { afterPosition, cursorAtOf, decodeCursor, encodeCursor, toPage } from '../http/page-cursor.js';
+import { decodeCursor, encodeCursor } from '../http/page-cursor.js';
 import { PageOf } from '../http/page.schemas.js';
 import { AppError } from '../http/problems.js';
 import type { Services } from '../services.js';
@@ -26,8 +27,6 @@ function tenantsWithMemberCounts(tx: Tx) {
         .as('members'),
     );
 }
-
-const TENANT_KEYS = { at: 't.created_at', id: 't.id' };
 
 type TenantRow = Awaited<ReturnType<ReturnType<typeof tenantsWithMemberCounts>['execute']>>[number];
 
@@ -64,11 +63,10 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     async (request) => {
       const { limit = 50, cursor, status } = request.query;
       const after = decodeCursor(cursor, 'asc');
-      const page = await db.service('platform admin: list tenants', async (tx) => {
-        let query = tenantsWithMemberCounts(tx).select(cursorAtOf(TENANT_KEYS.at).as('cursor_at')).orderBy('t.created_at').orderBy('t.id').limit(limit + 1);
-        if (after) query = query.where(afterPosition(after, 'asc', TENANT_KEYS));
+      const page = await db.service('platform admin: list tenants', (tx) => {
+        let query = tenantsWithMemberCounts(tx);
         if (status) query = query.where('t.status', '=', status);
-        return toPage(await query.execute(), limit);
+        return keysetPage(query, { at: 't.created_at', id: 't.id' }, { limit, sort: 'asc', after });
       });
       return { data: page.rows.map(view), nextCursor: page.next ? encodeCursor(page.next, 'asc') : null };
     },

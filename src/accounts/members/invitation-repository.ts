@@ -4,7 +4,7 @@
 import { sql } from 'kysely';
 import type { Tx } from '../../db/database.js';
 import type { Role } from '../../db/tables.js';
-import { afterPosition, cursorAt, toPage, type Page, type PagePosition } from '../../http/page-cursor.js';
+import { keysetPage, type Page, type PagePosition } from '../../db/keyset-page.js';
 
 export interface PendingInvitation {
   invitationId: string;
@@ -41,26 +41,15 @@ export function insertInvitation(
     .executeTakeFirstOrThrow();
 }
 
-/** Pending, unexpired invitations of the current tenant, oldest first. */
-/** Oldest first, one keyset page. */
-export async function listPendingInvitations(
-  tx: Tx,
-  now: Date,
-  limit: number,
-  after: PagePosition | undefined,
-): Promise<Page<PendingInvitation & { cursor_at: string }>> {
-  let query = tx
+/** Pending, unexpired invitations of the current tenant, oldest first, one keyset page. */
+export function listPendingInvitations(tx: Tx, now: Date, limit: number, after: PagePosition | undefined): Promise<Page<PendingInvitation>> {
+  const query = tx
     .selectFrom('invitations')
     .select(['id as invitationId', 'email', 'role', 'invited_by as invitedBy', 'created_at as createdAt', 'expires_at as expiresAt'])
-    .select(cursorAt.as('cursor_at'))
     .where('accepted_at', 'is', null)
     .where('deleted_at', 'is', null)
-    .where('expires_at', '>', now)
-    .orderBy('created_at')
-    .orderBy('id')
-    .limit(limit + 1);
-  if (after) query = query.where(afterPosition(after, 'asc'));
-  return toPage(await query.execute(), limit, (row) => row.invitationId);
+    .where('expires_at', '>', now);
+  return keysetPage(query, { at: 'created_at', id: 'id' }, { limit, sort: 'asc', after });
 }
 
 /** Open invitations of the current tenant (pending, unexpired): each holds a seat. */

@@ -9,7 +9,7 @@ import { isUniqueViolation } from '../../db/constraint-violation.js';
 import type { Database, Tx } from '../../db/database.js';
 import { newId } from '../../db/ids.js';
 import type { Role } from '../../db/tables.js';
-import type { Page, PagePosition } from '../../http/page-cursor.js';
+import type { Page, PagePosition } from '../../db/keyset-page.js';
 import { AppError } from '../../http/problems.js';
 import type { ActionUsage } from '../../metering/action-usage.js';
 import type { Actor } from '../../tenancy/actor.js';
@@ -101,7 +101,7 @@ export class MemberManagement {
     }
   }
 
-  listInvitations(actor: Actor, limit: number, after: PagePosition | undefined): Promise<Page<PendingInvitation & { cursor_at: string }>> {
+  listInvitations(actor: Actor, limit: number, after: PagePosition | undefined): Promise<Page<PendingInvitation>> {
     const now = this.clock.now();
     return this.db.tenant((tx) => listPendingInvitations(tx, now, limit, after));
   }

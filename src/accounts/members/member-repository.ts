@@ -3,7 +3,7 @@
 import { sql } from 'kysely';
 import type { Tx } from '../../db/database.js';
 import type { Role } from '../../db/tables.js';
-import { afterPosition, cursorAtOf, toPage, type Page, type PagePosition } from '../../http/page-cursor.js';
+import { keysetPage, type Page, type PagePosition } from '../../db/keyset-page.js';
 
 export interface MemberRow {
   userId: string;
@@ -22,13 +22,9 @@ function members(tx: Tx) {
     .where('m.deleted_at', 'is', null);
 }
 
-const MEMBER_KEYS = { at: 'm.created_at', id: 'm.user_id' };
-
 /** Oldest member first, one keyset page. */
-export async function listMembers(tx: Tx, limit: number, after: PagePosition | undefined): Promise<Page<MemberRow & { cursor_at: string }>> {
-  let query = members(tx).select(cursorAtOf(MEMBER_KEYS.at).as('cursor_at')).orderBy('m.created_at').orderBy('m.user_id').limit(limit + 1);
-  if (after) query = query.where(afterPosition(after, 'asc', MEMBER_KEYS));
-  return toPage(await query.execute(), limit, (row) => row.userId);
+export function listMembers(tx: Tx, limit: number, after: PagePosition | undefined): Promise<Page<MemberRow>> {
+  return keysetPage(members(tx), { at: 'm.created_at', id: 'm.user_id' }, { limit, sort: 'asc', after });
 }
 
 export function findMember(tx: Tx, userId: string): Promise<MemberRow | undefined> {

@@ -3,20 +3,12 @@
 
 import type { Tx } from '../../db/database.js';
 import type { ApiKey, Role } from '../../db/tables.js';
-import { afterPosition, cursorAt, toPage, type Page, type PagePosition } from '../../http/page-cursor.js';
+import { keysetPage, type Page, type PagePosition } from '../../db/keyset-page.js';
 
 /** Newest first, one keyset page. */
-export async function listApiKeys(tx: Tx, limit: number, after: PagePosition | undefined): Promise<Page<ApiKey & { cursor_at: string }>> {
-  let query = tx
-    .selectFrom('api_keys')
-    .selectAll()
-    .select(cursorAt.as('cursor_at'))
-    .where('deleted_at', 'is', null)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit + 1);
-  if (after) query = query.where(afterPosition(after, 'desc'));
-  return toPage(await query.execute(), limit);
+export function listApiKeys(tx: Tx, limit: number, after: PagePosition | undefined): Promise<Page<ApiKey>> {
+  const query = tx.selectFrom('api_keys').selectAll().where('deleted_at', 'is', null);
+  return keysetPage(query, { at: 'created_at', id: 'id' }, { limit, sort: 'desc', after });
 }
 
 export function insertApiKey(

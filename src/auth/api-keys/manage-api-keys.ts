@@ -6,7 +6,7 @@ import type { Clock } from '../../clock.js';
 import type { Database } from '../../db/database.js';
 import { newId } from '../../db/ids.js';
 import type { ApiKey } from '../../db/tables.js';
-import type { Page, PagePosition } from '../../http/page-cursor.js';
+import type { Page, PagePosition } from '../../db/keyset-page.js';
 import { AppError } from '../../http/problems.js';
 import type { ActionUsage } from '../../metering/action-usage.js';
 import type { Actor } from '../../tenancy/actor.js';
@@ -28,7 +28,7 @@ export class ApiKeyManagement {
     private readonly usage: ActionUsage,
   ) {}
 
-  list(actor: Actor, limit: number, after: PagePosition | undefined): Promise<Page<ApiKey & { cursor_at: string }>> {
+  list(actor: Actor, limit: number, after: PagePosition | undefined): Promise<Page<ApiKey>> {
     return this.db.tenant((tx) => listApiKeys(tx, limit, after));
   }
 

@@ -13,7 +13,7 @@ import {
   removeProjectMember,
   type ProjectMemberRow,
 } from './project-member-repository.js';
-import type { Page, PagePosition } from '../../http/page-cursor.js';
+import type { Page, PagePosition } from '../../db/keyset-page.js';
 import type { Actor } from '../../tenancy/actor.js';
 import { asReferenceProblem, unknownReference } from './reference-problems.js';
 
@@ -31,7 +31,7 @@ export class ProjectMemberManagement {
     private readonly clock: Clock,
   ) {}
 
-  list(actor: Actor, projectId: string, limit: number, after: PagePosition | undefined): Promise<Page<ProjectMemberRow & { cursor_at: string }>> {
+  list(actor: Actor, projectId: string, limit: number, after: PagePosition | undefined): Promise<Page<ProjectMemberRow>> {
     return this.db.tenant(async (tx) => {
       if (!(await findProject(tx, projectId))) throw projectNotFound();
       return listProjectMembers(tx, projectId, limit, after);

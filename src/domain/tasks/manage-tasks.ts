@@ -10,7 +10,7 @@ import { AppError } from '../../http/problems.js';
 import type { ActionUsage } from '../../metering/action-usage.js';
 import type { Actor } from '../../tenancy/actor.js';
 import { lockLiveMember, lockLiveProject } from './live-references.js';
-import { toPage, type Page, type PageRequest } from '../../http/page-cursor.js';
+import { toPage, type Page, type PageRequest } from '../../db/keyset-page.js';
 import { asReferenceProblem, unknownReference } from './reference-problems.js';
 import { findProject } from './project-repository.js';
 import {
@@ -99,7 +99,7 @@ export class TaskManagement {
   }
 
   /** A projectId filter naming no live project of this tenant is a 404, not an empty page. */
-  async list(actor: Actor, filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow & { cursor_at: string }>> {
+  async list(actor: Actor, filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow>> {
     if (!filter.projectId) {
       // The hot path: one statement, one round trip.
       return toPage(await this.db.tenantStatement((tx) => listTasksQuery(tx, filter, page)), page.limit);

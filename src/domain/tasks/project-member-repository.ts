@@ -3,7 +3,7 @@
 
 import type { TaskTx } from './task-tables.js';
 import type { Role } from '../../db/tables.js';
-import { afterPosition, cursorAtOf, toPage, type Page, type PagePosition } from '../../http/page-cursor.js';
+import { keysetPage, type Page, type PagePosition } from '../../db/keyset-page.js';
 
 export interface ProjectMemberRow {
   userId: string;
@@ -25,22 +25,14 @@ function liveProjectMembers(tx: TaskTx, projectId: string) {
     .where('m.deleted_at', 'is', null);
 }
 
-const PROJECT_MEMBER_KEYS = { at: 'pm.created_at', id: 'pm.user_id' };
-
 /** First added first, one keyset page. */
 export async function listProjectMembers(
   tx: TaskTx,
   projectId: string,
   limit: number,
   after: PagePosition | undefined,
-): Promise<Page<ProjectMemberRow & { cursor_at: string }>> {
-  let query = liveProjectMembers(tx, projectId)
-    .select(cursorAtOf(PROJECT_MEMBER_KEYS.at).as('cursor_at'))
-    .orderBy('pm.created_at')
-    .orderBy('pm.user_id')
-    .limit(limit + 1);
-  if (after) query = query.where(afterPosition(after, 'asc', PROJECT_MEMBER_KEYS));
-  return toPage(await query.execute(), limit, (row) => row.userId);
+): Promise<Page<ProjectMemberRow>> {
+  return keysetPage(liveProjectMembers(tx, projectId), { at: 'pm.created_at', id: 'pm.user_id' }, { limit, sort: 'asc', after });
 }
 
 export function findProjectMember(tx: TaskTx, projectId: string, userId: string): Promise<ProjectMemberRow | undefined> {

@@ -4,7 +4,7 @@
 import type { Selectable } from 'kysely';
 import type { TaskTx } from './task-tables.js';
 import type { ProjectsTable } from './task-tables.js';
-import { afterPosition, cursorAt, toPage, type Page, type PageRequest } from '../../http/page-cursor.js';
+import { keysetPage, type Page, type PageRequest } from '../../db/keyset-page.js';
 
 /** Every column a client may see; tenant_id and deleted_at are not among them. */
 const COLUMNS = ['id', 'name', 'description', 'created_by', 'created_at', 'updated_at'] as const;
@@ -15,14 +15,9 @@ export function findProject(tx: TaskTx, id: string): Promise<ProjectRow | undefi
   return tx.selectFrom('projects').select(COLUMNS).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
 }
 
-export async function listProjects(tx: TaskTx, page: PageRequest): Promise<Page<ProjectRow & { cursor_at: string }>> {
-  let query = tx
-    .selectFrom('projects')
-    .select([...COLUMNS, cursorAt.as('cursor_at')])
-    .where('deleted_at', 'is', null);
-  if (page.after) query = query.where(afterPosition(page.after, page.sort));
-  const rows = await query.orderBy('created_at', page.sort).orderBy('id', page.sort).limit(page.limit + 1).execute();
-  return toPage(rows, page.limit);
+export function listProjects(tx: TaskTx, page: PageRequest): Promise<Page<ProjectRow>> {
+  const query = tx.selectFrom('projects').select(COLUMNS).where('deleted_at', 'is', null);
+  return keysetPage(query, { at: 'created_at', id: 'id' }, page);
 }
 
 export function insertProject(

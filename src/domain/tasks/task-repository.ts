@@ -4,7 +4,7 @@
 import type { Selectable } from 'kysely';
 import type { TaskTx } from './task-tables.js';
 import type { TasksTable, TaskStatus } from './task-tables.js';
-import { afterPosition, cursorAt, toPage, type Page, type PageRequest } from '../../http/page-cursor.js';
+import { keysetPageQuery, toPage, type Page, type PageRequest } from '../../db/keyset-page.js';
 
 /** Every column a client may see; tenant_id and deleted_at are not among them. */
 const COLUMNS = ['id', 'project_id', 'title', 'description', 'status', 'assignee_id', 'created_by', 'created_at', 'updated_at'] as const;
@@ -40,7 +40,7 @@ export function findTask(tx: TaskTx, id: string): Promise<TaskRow | undefined> {
 export function listTasksQuery(tx: TaskTx, filter: TaskFilter, page: PageRequest) {
   let query = tx
     .selectFrom('tasks')
-    .select([...COLUMNS, cursorAt.as('cursor_at')])
+    .select(COLUMNS)
     .where('deleted_at', 'is', null);
   if (filter.projectId) query = query.where('project_id', '=', filter.projectId);
   if (filter.status) query = query.where('status', '=', filter.status);
@@ -49,11 +49,10 @@ export function listTasksQuery(tx: TaskTx, filter: TaskFilter, page: PageRequest
     const pattern = containsPattern(filter.text);
     query = query.where((eb) => eb.or([eb('title', 'ilike', pattern), eb('description', 'ilike', pattern)]));
   }
-  if (page.after) query = query.where(afterPosition(page.after, page.sort));
-  return query.orderBy('created_at', page.sort).orderBy('id', page.sort).limit(page.limit + 1);
+  return keysetPageQuery(query, { at: 'created_at', id: 'id' }, page);
 }
 
-export async function listTasks(tx: TaskTx, filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow & { cursor_at: string }>> {
+export async function listTasks(tx: TaskTx, filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow>> {
   return toPage(await listTasksQuery(tx, filter, page).execute(), page.limit);
 }
 
