@@ -48,7 +48,19 @@ export {
   type Work,
 } from './db/database.js';
 export { openDatabase, type OpenDatabase } from './db/open-database.js';
-export type { CreatedAt, Json, NullableTimestamp, Role, Tables, TenantId, Timestamp, UpdatedAt } from './db/tables.js';
+export type {
+  CreatedAt,
+  DefaultedJson,
+  DefaultedTimestamp,
+  Json,
+  NullableTimestamp,
+  Role,
+  Tables,
+  TenantId,
+  Timestamp,
+  UpdatedAt,
+} from './db/tables.js';
+export { keysetPage, keysetPageQuery, toPage, type Page, type PageKeys, type PagePosition, type PageRequest, type SortOrder } from './db/keyset-page.js';
 export { recordEffect } from './outbox/record-effect.js';
 
 // HTTP: route access declarations, problem answers and the shared schemas.
@@ -58,6 +70,7 @@ export { enterTenant } from './tenancy/enter-tenant.js';
 export { AppError, type ProblemCode } from './http/problems.js';
 export { IdParams, problems, Text, Timestamp as TimestampSchema, Uuid } from './http/common-schemas.js';
 export { FixedOrderPageQuery, PageOf, PageQuery } from './http/page.schemas.js';
+export { decodeCursor, encodeCursor } from './http/page-cursor.js';
 
 // Jobs.
 export {

@@ -2,6 +2,7 @@
 // tenant: none of them names the tenant, and none could reach another tenant's rows.
 
 import type { Selectable } from 'kysely';
+import { keysetPage, type Page, type PagePosition } from 'tenantry';
 import type { InvoiceStatus, InvoicesTable, InvoiceTx } from './invoice-tables.js';
 
 export type InvoiceRow = Selectable<InvoicesTable>;
@@ -36,11 +37,11 @@ export function findInvoice(tx: InvoiceTx, id: string): Promise<InvoiceRow | und
   return tx.selectFrom('invoices').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
 }
 
-/** The newest invoices first, optionally of one status. */
-export function listInvoices(tx: InvoiceTx, limit: number, status?: InvoiceStatus): Promise<InvoiceRow[]> {
+/** Newest first, one keyset page, optionally of one status: Tenantry's pagination helper. */
+export function listInvoices(tx: InvoiceTx, limit: number, after: PagePosition | undefined, status?: InvoiceStatus): Promise<Page<InvoiceRow>> {
   let query = tx.selectFrom('invoices').selectAll().where('deleted_at', 'is', null);
   if (status) query = query.where('status', '=', status);
-  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  return keysetPage(query, { at: 'created_at', id: 'id' }, { limit, sort: 'desc', after });
 }
 
 /** Voids an invoice that is not void yet; undefined when there is none such. */

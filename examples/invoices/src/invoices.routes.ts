@@ -3,7 +3,7 @@
 
 import type { Static } from 'typebox';
 import { v7 as uuidv7 } from 'uuid';
-import { access, actorOf, AppError, IdParams, problems, type ModuleRoutes } from 'tenantry';
+import { access, actorOf, AppError, decodeCursor, encodeCursor, IdParams, problems, type ModuleRoutes } from 'tenantry';
 import type { InvoiceTables } from './invoice-tables.js';
 import { findInvoice, insertInvoice, listInvoices, voidInvoice, type InvoiceRow } from './invoice-repository.js';
 import { CreateInvoiceBody, InvoiceList, InvoiceView, ListInvoicesQuery, OverdueCheckAccepted } from './invoices.schemas.js';
@@ -66,15 +66,16 @@ export const invoicesRoutes: ModuleRoutes = async (app, { services }) => {
       config: { access: access.tenant('viewer') },
       schema: {
         tags: ['invoices'],
-        summary: 'The newest invoices, optionally of one status',
+        summary: 'Invoices, newest first, a page at a time, optionally of one status',
         security: [{ bearer: [] }],
         querystring: ListInvoicesQuery,
         response: { 200: InvoiceList },
       },
     },
     async (request) => {
-      const rows = await db.tenant((tx) => listInvoices(tx, request.query.limit ?? 50, request.query.status));
-      return { data: rows.map(invoiceView) };
+      const { limit = 50, cursor, status } = request.query;
+      const page = await db.tenant((tx) => listInvoices(tx, limit, decodeCursor(cursor, 'desc'), status));
+      return { data: page.rows.map(invoiceView), nextCursor: page.next ? encodeCursor(page.next, 'desc') : null };
     },
   );
 

@@ -2,7 +2,7 @@
 // validate requests and document the API in Tenantry's OpenAPI document.
 
 import { Type } from 'typebox';
-import { Text, TimestampSchema, Uuid } from 'tenantry';
+import { FixedOrderPageQuery, PageOf, Text, TimestampSchema, Uuid } from 'tenantry';
 
 export const InvoiceStatusSchema = Type.Union([Type.Literal('open'), Type.Literal('overdue'), Type.Literal('void')]);
 
@@ -17,13 +17,7 @@ export const CreateInvoiceBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const ListInvoicesQuery = Type.Object(
-  {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
-    status: Type.Optional(InvoiceStatusSchema),
-  },
-  { additionalProperties: false },
-);
+export const ListInvoicesQuery = Type.Object({ ...FixedOrderPageQuery, status: Type.Optional(InvoiceStatusSchema) }, { additionalProperties: false });
 
 export const InvoiceView = Type.Object({
   id: Uuid,
@@ -37,6 +31,6 @@ export const InvoiceView = Type.Object({
   createdAt: TimestampSchema,
 });
 
-export const InvoiceList = Type.Object({ data: Type.Array(InvoiceView) });
+export const InvoiceList = PageOf(InvoiceView);
 
 export const OverdueCheckAccepted = Type.Object({ status: Type.Literal('queued') });

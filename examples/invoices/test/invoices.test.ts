@@ -2,6 +2,7 @@
 // guarantee Tenantry's own tables get: both isolation layers (each proven alone), tenant
 // deletion and purge, tenant jobs, and migration onto a deployment that did not have it.
 
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { asRole } from '../../../src/db/open-database.js';
 import { migrateQueue } from '../../../src/jobs/migrate-queue.js';
 import { purgeDeletedTenants } from '../../../src/tenancy/lifecycle/purge-deleted-tenants.js';
 import { bearer, expectProblem, signUp, type SignedUpTenant } from '../../../test/support/fixtures.js';
+import { rowTypeDrift } from '../../../test/support/row-types/row-type-drift.js';
 import { TEST_LOGIN_PASSWORD, TEST_ROLES, TEST_SERVICE_LOGIN_PASSWORD } from '../../../test/support/roles.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import type { InvoiceTables } from '../src/invoice-tables.js';
@@ -71,6 +73,16 @@ describe('the invoices module on a deployment that did not have it', () => {
     expect(again).toEqual([]);
   });
 
+  it('has row types that agree with its migrated table', async () => {
+    const drift = await rowTypeDrift(testApp.database.admin, {
+      file: fileURLToPath(new URL('../src/invoice-tables.ts', import.meta.url)),
+      interfaceName: 'InvoiceTables',
+      declares: (relation) => relation === 'invoices',
+      filledOnInsert: (relation, column) => column === 'tenant_id' && testApp.services.modules.tenantTables.has(relation),
+    });
+    expect(drift).toEqual([]);
+  });
+
   it('has its table registered as a tenant table with RLS forced', async () => {
     expect(testApp.services.modules.tenantTables.has('invoices')).toBe(true);
     const { rows } = await testApp.database.admin.query(
@@ -93,8 +105,23 @@ describe('another tenant, over HTTP', () => {
       expect({ status: real.statusCode, type: real.json().type }).toEqual({ status: madeUp.statusCode, type: madeUp.json().type });
     }
     const list = await testApp.app.inject({ method: 'GET', url: '/v1/invoices', headers: bearer(b.apiKey) });
-    expect(list.json().data.map((invoice: { number: string }) => invoice.number)).toEqual(['B-1']);
+    expect(list.json()).toMatchObject({ data: [{ number: 'B-1' }], nextCursor: null });
     expect(await invoicesOf(a.tenantId)).toEqual(before);
+  });
+
+  it('pages through its own invoices newest first', async () => {
+    const numbers = ['P-1', 'P-2', 'P-3'];
+    const tenant = await signUp(testApp.app);
+    for (const number of numbers) await createInvoice(tenant, number);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+      const page = (await testApp.app.inject({ method: 'GET', url: `/v1/invoices?limit=2${query}`, headers: bearer(tenant.accessToken) })).json();
+      seen.push(...page.data.map((invoice: { number: string }) => invoice.number));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...numbers].reverse());
   });
 
   it('lets the owner void their own invoice once', async () => {
