@@ -1,6 +1,6 @@
 // Tenantry's public API: what an adopting team imports to build on it. Everything else under
 // src/ is internal and may change without notice. docs/architecture.md walks through it with
-// the example in examples/invoices.
+// the example adopter app under examples/.
 
 // Running Tenantry: as a plugin in your Fastify app, or as the standalone app.
 export { tenantry, type TenantryPluginOptions } from './plugin.js';

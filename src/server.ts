@@ -45,7 +45,7 @@ export interface ServerOptions {
  * starts the job worker and the outbox relay, and listens.
  *
  * @example
- *   const server = await startServer(loadConfig(), logger, { modules: [...platformModules, invoicesModule] });
+ *   const server = await startServer(loadConfig(), logger, { modules: [...platformModules, contractsModule] });
  */
 export async function startServer(config: Config, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   // Before anything slow: a taken port is one sentence, not a stack after PostgreSQL booted.

@@ -194,8 +194,8 @@ export class Database<DB = Tables> {
    * migrations created. Types only; isolation comes from the registered declarations.
    *
    * @example
-   *   const db = services.db.withTables<InvoiceTables>();
-   *   await db.tenant((tx) => tx.selectFrom('invoices').selectAll().execute());
+   *   const db = services.db.withTables<ContractTables>();
+   *   await db.tenant((tx) => tx.selectFrom('contracts').selectAll().execute());
    */
   withTables<T>(): Database<DB & T> {
     return this as unknown as Database<DB & T>;

@@ -38,7 +38,7 @@ export interface MigrateOptions {
  * Returns what it applied as `module/migration` (empty when the schema was current).
  *
  * @example
- *   await migrate({ databaseUrl, roles: config.roles, modules: [...builtInModules, invoicesModule] });
+ *   await migrate({ databaseUrl, roles: config.roles, modules: [...builtInModules, contractsModule] });
  */
 export async function migrate({ databaseUrl, roles, modules, loginPassword, serviceLoginPassword, log = () => {} }: MigrateOptions): Promise<string[]> {
   const ordered = new ModuleRegistry(modules).modules;

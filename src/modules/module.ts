@@ -80,13 +80,13 @@ const MODULE_NAME = /^[a-z][a-z0-9_]{1,39}$/;
  * whoever reads the registry.
  *
  * @example
- *   export const invoicesModule = defineModule({
- *     name: 'invoices',
+ *   export const contractsModule = defineModule({
+ *     name: 'contracts',
  *     dependsOn: [tenancyModule],
  *     migrations: fileURLToPath(new URL('./migrations', import.meta.url)),
- *     tenantTables: [{ name: 'invoices', personal: { customer_email: 'pseudonymise' } }],
- *     jobs: [remindOverdueInvoices],
- *     routes: invoicesRoutes,
+ *     tenantTables: [{ name: 'contracts', personal: { signer_email: 'pseudonymise' } }],
+ *     jobs: [remindUnsignedContracts],
+ *     routes: contractsRoutes,
  *   });
  */
 export function defineModule(module: TenantryModule): TenantryModule {

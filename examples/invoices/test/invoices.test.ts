@@ -2,6 +2,8 @@
 // guarantee Tenantry's own tables get: both isolation layers (each proven alone), tenant
 // deletion and purge, tenant jobs, and migration onto a deployment that did not have it.
 
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -57,6 +59,20 @@ afterAll(async () => {
   await testApp?.services.jobs.stop();
   await appRolePool?.end();
   await testApp?.close();
+});
+
+describe('the invoices module, from outside src/', () => {
+  it('is named by no file under src/: Tenantry learns of it only by its registration', async () => {
+    const root = fileURLToPath(new URL('../../../src', import.meta.url));
+    const files = (await readdir(root, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+    const naming: string[] = [];
+    for (const file of files) {
+      const path = join(file.parentPath, file.name);
+      if (/invoice/i.test(await readFile(path, 'utf8'))) naming.push(path);
+    }
+    expect(files.length).toBeGreaterThan(100);
+    expect(naming).toEqual([]);
+  });
 });
 
 describe('the invoices module on a deployment that did not have it', () => {

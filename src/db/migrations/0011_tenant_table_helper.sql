@@ -1,9 +1,9 @@
 -- Up Migration
 -- The one call a module's migration makes for each tenant table it creates:
 --
---   CREATE TABLE invoices (tenant_id uuid NOT NULL REFERENCES tenants (id), id uuid NOT NULL, ...,
---                          deleted_at timestamptz, PRIMARY KEY (tenant_id, id));
---   SELECT tenantry.tenant_table('invoices');
+--   CREATE TABLE contracts (tenant_id uuid NOT NULL REFERENCES tenants (id), id uuid NOT NULL, ...,
+--                           deleted_at timestamptz, PRIMARY KEY (tenant_id, id));
+--   SELECT tenantry.tenant_table('contracts');
 --
 -- It refuses a table the platform could not keep isolated or delete (tenant_id not first, not a
 -- NOT NULL uuid, no foreign key to tenants, no deleted_at), then turns row-level security on and
