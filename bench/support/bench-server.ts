@@ -3,7 +3,6 @@
 
 import { Kysely, PostgresDialect } from 'kysely';
 import { Type } from 'typebox';
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { buildApp } from '../../src/app.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
@@ -14,6 +13,7 @@ import { listTasks } from '../../src/domain/tasks/task-repository.js';
 import { taskView } from '../../src/domain/tasks/tasks.routes.js';
 import { access, actorOf } from '../../src/http/access.js';
 import { createLogger } from '../../src/logger.js';
+import { defineModule, type ModuleRoutes } from '../../src/modules/module.js';
 import { createServices } from '../../src/services.js';
 import { builtInModules } from '../../src/built-in-modules.js';
 import type { TaskTables } from '../../src/domain/tasks/task-tables.js';
@@ -21,14 +21,13 @@ import type { TaskTables } from '../../src/domain/tasks/task-tables.js';
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
 const logger = createLogger(config.logLevel);
 const pool = createPool(config.databaseUrl!, config.poolSize, logger);
-const services = createServices({ modules: builtInModules, config, jwt: config.jwt!, pool, clock: systemClock, logger });
-const app = await buildApp(services);
-
 // The baseline: the identical SQL (the tenant predicate comes from the same plugin, used here
 // only to write the WHERE), run on the pool with no transaction, no role switch and no RLS.
 const plain = new Kysely<Tables & TaskTables>({ dialect: new PostgresDialect({ pool }) });
 
-const unscoped: FastifyPluginAsyncTypebox = async (bench) => {
+// A module of its own, like any route: inside Tenantry's plugin, so the access hook builds the
+// same Actor for both routes and only the data path differs.
+const unscoped: ModuleRoutes = async (bench, { services }) => {
   bench.get(
     '/bench/unscoped-tasks',
     { config: { access: access.tenant('viewer') }, schema: { hide: true, querystring: Type.Object({ limit: Type.Optional(Type.Integer()) }) } },
@@ -42,7 +41,9 @@ const unscoped: FastifyPluginAsyncTypebox = async (bench) => {
     },
   );
 };
-await app.register(unscoped);
+const benchModule = defineModule({ name: 'bench', routes: unscoped });
+const services = createServices({ modules: [...builtInModules, benchModule], config, jwt: config.jwt!, pool, clock: systemClock, logger });
+const app = await buildApp(services);
 const address = await app.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(JSON.stringify({ address }) + '\n');
 process.on('SIGTERM', () => {
