@@ -31,6 +31,16 @@ module.exports = {
       to: { path: COMPOSITION, dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'routes-receive-only-what-compose-builds',
+      comment:
+        "A route plugin gets what its module's compose built, and its options type lists exactly " +
+        'that. Naming Services, even as a type, is how a route would start reaching into ' +
+        'everything the app wires; the module file is the one place that sees them.',
+      severity: 'error',
+      from: { path: '\\.routes\\.ts$' },
+      to: { path: '^src/services\\.ts$' },
+    },
+    {
       name: 'core-does-not-import-composition',
       severity: 'error',
       from: { path: CORE },

@@ -17,7 +17,7 @@ export {
   routePlugins,
   type ErasurePolicy,
   type IdentityLookup,
-  type ModuleRouteOptions,
+  type ModuleDeclaration,
   type ModuleRoutes,
   type TenantTableDeclaration,
   type TenantryModule,

@@ -47,6 +47,6 @@ export const tenantry: FastifyPluginAsync<TenantryPluginOptions> = async (app, {
   await registerOpenApi(app);
   await app.register(docsRoutes);
   for (const module of services.modules.modules) {
-    if (module.routes) await app.register(module.routes, { services });
+    await module.registerRoutes?.(app, services);
   }
 };

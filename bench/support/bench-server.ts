@@ -27,12 +27,12 @@ const plain = new Kysely<Tables & TaskTables>({ dialect: new PostgresDialect({ p
 
 // A module of its own, like any route: inside Tenantry's plugin, so the access hook builds the
 // same Actor for both routes and only the data path differs.
-const unscoped: ModuleRoutes = async (bench, { services }) => {
+const unscoped: ModuleRoutes<{ readonly tenantTables: ReadonlySet<string> }> = async (bench, { tenantTables }) => {
   bench.get(
     '/bench/unscoped-tasks',
     { config: { access: access.tenant('viewer') }, schema: { hide: true, querystring: Type.Object({ limit: Type.Optional(Type.Integer()) }) } },
     async (request) => {
-      const tx = plain.withPlugin(new TenantScopePlugin({ tenantTables: services.modules.tenantTables, tenantId: actorOf(request).tenantId }));
+      const tx = plain.withPlugin(new TenantScopePlugin({ tenantTables, tenantId: actorOf(request).tenantId }));
       const page = await listTasks(tx, {}, { limit: request.query.limit ?? 50, sort: 'desc' });
       return {
         data: page.rows.map(taskView),
@@ -41,7 +41,7 @@ const unscoped: ModuleRoutes = async (bench, { services }) => {
     },
   );
 };
-const benchModule = defineModule({ name: 'bench', routes: unscoped });
+const benchModule = defineModule({ name: 'bench', compose: (services) => ({ tenantTables: services.modules.tenantTables }), routes: unscoped });
 const services = createServices({ modules: [...builtInModules, benchModule], config, jwt: config.jwt!, pool, clock: systemClock, logger });
 const app = await buildApp(services);
 const address = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -2,8 +2,12 @@
 
 import { authModule } from '../auth/auth.module.js';
 import { defineModule, routePlugins } from '../modules/module.js';
-import { membersRoutes } from './members/members.routes.js';
-import { signInRoutes } from './sign-in.routes.js';
+import { InvitationAcceptance } from './members/accept-invitation.js';
+import { MemberManagement } from './members/manage-members.js';
+import { membersRoutes, type MembersRouteDeps } from './members/members.routes.js';
+import { signInRoutes, type SignInRouteDeps } from './sign-in.routes.js';
+
+interface AccountsModuleDeps extends SignInRouteDeps, MembersRouteDeps {}
 
 export const accountsModule = defineModule({
   name: 'accounts',
@@ -18,5 +22,13 @@ export const accountsModule = defineModule({
     // Accepting an invitation finds it by its token alone.
     { table: 'invitations', column: 'token_hash', by: 'invitationTokenHash' },
   ],
-  routes: routePlugins(signInRoutes, membersRoutes),
+  compose: ({ db, clock, sessions, authenticator, credentialThrottle, resolver, metering }): AccountsModuleDeps => ({
+    db,
+    sessions,
+    authenticator,
+    credentialThrottle,
+    invitations: new InvitationAcceptance({ db, sessions, clock, resolver, usage: metering.actions }),
+    members: new MemberManagement(db, clock, metering.actions),
+  }),
+  routes: routePlugins<AccountsModuleDeps>(signInRoutes, membersRoutes),
 });

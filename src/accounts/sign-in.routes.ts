@@ -1,14 +1,17 @@
 // Signing in as an account: login, switch-tenant, accept-invitation and /v1/me. Wrong email,
 // wrong password and unknown token all answer the same 401.
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { TokenPairView } from '../auth/auth.schemas.js';
+import type { Authenticator } from '../auth/authenticate.js';
+import type { CredentialThrottle } from '../auth/credential-throttle.js';
 import { verifyPassword } from '../auth/passwords.js';
+import type { Sessions } from '../auth/sessions.js';
+import type { Database } from '../db/database.js';
 import { access, signedInUser } from '../http/access.js';
 import { problems } from '../http/common-schemas.js';
 import { AppError } from '../http/problems.js';
-import type { Services } from '../services.js';
-import { InvitationAcceptance } from './members/accept-invitation.js';
+import type { ModuleRoutes } from '../modules/module.js';
+import type { InvitationAcceptance } from './members/accept-invitation.js';
 import { listMembershipsOfUser, type UserMembership } from './membership-repository.js';
 import { AcceptInvitationBody, LoginBody, MeView, SwitchTenantBody } from './sign-in.schemas.js';
 import { findCredentialsByEmail, findUserById } from './user-repository.js';
@@ -21,9 +24,15 @@ function pickMembership(memberships: UserMembership[], tenant: string): UserMemb
   return found;
 }
 
-export const signInRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const { db, sessions, clock } = services;
-  const invitations = new InvitationAcceptance({ db, sessions, clock, resolver: services.resolver, usage: services.metering.actions });
+export interface SignInRouteDeps {
+  readonly db: Database;
+  readonly sessions: Sessions;
+  readonly authenticator: Authenticator;
+  readonly credentialThrottle: CredentialThrottle;
+  readonly invitations: InvitationAcceptance;
+}
+
+export const signInRoutes: ModuleRoutes<SignInRouteDeps> = async (app, { db, sessions, authenticator, credentialThrottle, invitations }) => {
 
   app.post(
     '/v1/auth/login',
@@ -38,7 +47,7 @@ export const signInRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
     },
     async (request, reply) => {
       const { email, password, tenant } = request.body;
-      services.credentialThrottle.admit(reply, request.ip, email);
+      credentialThrottle.admit(reply, request.ip, email);
       const user = await db.identity({ email }, findCredentialsByEmail);
       const valid = await verifyPassword(user?.status === 'active' ? user.passwordHash : null, password);
       if (!user || !valid) throw new AppError('invalid-credentials');
@@ -87,8 +96,8 @@ export const signInRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
     },
     async (request, reply) => {
       const { token, name, password } = request.body;
-      services.credentialThrottle.admit(reply, request.ip);
-      const principal = await services.authenticator.authenticate(request.headers.authorization);
+      credentialThrottle.admit(reply, request.ip);
+      const principal = await authenticator.authenticate(request.headers.authorization);
       return invitations.accept({ token, principal, name, password });
     },
   );

@@ -8,5 +8,6 @@ export const auditModule = defineModule({
   name: 'audit',
   dependsOn: [tenancyModule],
   tenantTables: [{ name: 'audit_log' }],
+  compose: ({ db }) => ({ db }),
   routes: auditRoutes,
 });

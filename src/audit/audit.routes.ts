@@ -1,13 +1,13 @@
 // GET /v1/audit: a tenant admin pages through their own tenant's audit entries (a pro+
 // feature). GET /v1/admin/audit: the platform operator reads any tenant's, or the platform's.
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { decodeCursor, encodeCursor } from '../http/page-cursor.js';
 import { Cursor, NextCursor } from '../http/page.schemas.js';
 import { access } from '../http/access.js';
 import { problems, Timestamp, Uuid } from '../http/common-schemas.js';
-import type { Services } from '../services.js';
+import type { Database } from '../db/database.js';
+import type { ModuleRoutes } from '../modules/module.js';
 import { listPlatformAudit, listTenantAudit, unsafeListAllTenantsAudit, type AuditRow } from './audit-repository.js';
 
 const AuditEntryView = Type.Object({
@@ -50,8 +50,7 @@ function entryView(row: AuditRow): Static<typeof AuditEntryView> {
   };
 }
 
-export const auditRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const { db } = services;
+export const auditRoutes: ModuleRoutes<{ readonly db: Database }> = async (app, { db }) => {
   const security = [{ bearer: [] }];
 
   app.get(

@@ -3,7 +3,12 @@
 import { defineModule, routePlugins } from '../modules/module.js';
 import { platformModule } from '../platform/platform.module.js';
 import { apiKeysRoutes } from './api-keys/api-keys.routes.js';
-import { authRoutes } from './auth.routes.js';
+import { ApiKeyManagement } from './api-keys/manage-api-keys.js';
+import { authRoutes, type AuthRouteDeps } from './auth.routes.js';
+
+interface AuthModuleDeps extends AuthRouteDeps {
+  readonly apiKeys: ApiKeyManagement;
+}
 
 export const authModule = defineModule({
   name: 'auth',
@@ -11,5 +16,11 @@ export const authModule = defineModule({
   tenantTables: [{ name: 'api_keys', secret: ['secret_hash'] }],
   // An API key is found by its public prefix before its tenant is known.
   identityLookups: [{ table: 'api_keys', column: 'prefix', by: 'apiKeyPrefix' }],
-  routes: routePlugins(authRoutes, apiKeysRoutes),
+  compose: ({ db, clock, sessions, authenticator, credentialThrottle, metering }): AuthModuleDeps => ({
+    sessions,
+    authenticator,
+    credentialThrottle,
+    apiKeys: new ApiKeyManagement(db, clock, metering.actions),
+  }),
+  routes: routePlugins<AuthModuleDeps>(authRoutes, apiKeysRoutes),
 });

@@ -1,17 +1,23 @@
 // Session routes: refresh and logout. Credentials only; signing in as an account (login,
 // switch-tenant, accepting an invitation) is accounts/sign-in.routes.ts.
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { LogoutBody, RefreshBody, TokenPairView } from './auth.schemas.js';
-import { bearerChallenge } from './authenticate.js';
+import { bearerChallenge, type Authenticator } from './authenticate.js';
+import type { CredentialThrottle } from './credential-throttle.js';
+import type { Sessions } from './sessions.js';
 import { access } from '../http/access.js';
 import { problems } from '../http/common-schemas.js';
 import { AppError } from '../http/problems.js';
-import type { Services } from '../services.js';
+import type { ModuleRoutes } from '../modules/module.js';
 
-export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const { sessions } = services;
+export interface AuthRouteDeps {
+  readonly sessions: Sessions;
+  readonly authenticator: Authenticator;
+  readonly credentialThrottle: CredentialThrottle;
+}
+
+export const authRoutes: ModuleRoutes<AuthRouteDeps> = async (app, { sessions, authenticator, credentialThrottle }) => {
 
   app.post(
     '/v1/auth/refresh',
@@ -25,7 +31,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       },
     },
     async (request, reply) => {
-      services.credentialThrottle.admit(reply, request.ip);
+      credentialThrottle.admit(reply, request.ip);
       return sessions.refresh(request.body.refreshToken);
     },
   );
@@ -49,7 +55,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
     },
     async (request, reply) => {
       const refreshToken = request.body.refreshToken;
-      const principal = await services.authenticator.authenticate(request.headers.authorization).catch((error: unknown) => {
+      const principal = await authenticator.authenticate(request.headers.authorization).catch((error: unknown) => {
         if (error instanceof AppError && error.status === 401) reply.header('WWW-Authenticate', bearerChallenge(error));
         throw error;
       });

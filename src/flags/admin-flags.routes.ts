@@ -2,27 +2,31 @@
 // overrides. Operator credential only; every change goes through the audited service role.
 // Like the whole admin API: PUT answers 200 with the resource it set, DELETE 204 with no body.
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { access, platformOperatorOf } from '../http/access.js';
 import { problems, Uuid } from '../http/common-schemas.js';
-import type { Services } from '../services.js';
+import type { ModuleRoutes } from '../modules/module.js';
+import type { PlatformCatalog } from '../plans/platform-catalog.js';
 import type { FlagDefinition } from './flag.js';
-import { FlagAdministration } from './flag-administration.js';
+import type { FlagAdministration } from './flag-administration.js';
 import { FlagDefinitionBody, FlagDefinitionView, FlagKey, FlagKeyParams, FlagValue, SetValueBody } from './flags.schemas.js';
 
 const PlanParams = Type.Object({ key: FlagKey, plan: Type.String({ pattern: '^[a-z][a-z0-9_]{1,39}$' }) }, { additionalProperties: false });
 const TenantParams = Type.Object({ key: FlagKey, tenantId: Uuid }, { additionalProperties: false });
 const TenantOverrideView = Type.Object({ key: Type.String(), tenantId: Uuid, value: FlagValue });
 
-export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const administration = new FlagAdministration(services.db, services.invalidation, services.clock);
+export interface AdminFlagsRouteDeps {
+  readonly platformCatalog: PlatformCatalog;
+  readonly administration: FlagAdministration;
+}
+
+export const adminFlagsRoutes: ModuleRoutes<AdminFlagsRouteDeps> = async (app, { platformCatalog, administration }) => {
   const config = { access: access.platformAdmin };
   const security = [{ bearer: [] }];
   const tags = ['platform-admin'];
 
   async function definitionView(flag: FlagDefinition) {
-    const snapshot = await services.platformCatalog.snapshot();
+    const snapshot = await platformCatalog.snapshot();
     const planDefaults: Record<string, unknown> = {};
     for (const plan of snapshot.plans) {
       const value = snapshot.planDefaults.get(plan.key)?.get(flag.key);
@@ -41,7 +45,7 @@ export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
   }
 
   async function currentDefinition(key: string) {
-    const flag = (await services.platformCatalog.snapshot()).flagByKey.get(key);
+    const flag = (await platformCatalog.snapshot()).flagByKey.get(key);
     return flag ? definitionView(flag) : undefined;
   }
 
@@ -52,7 +56,7 @@ export const adminFlagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       schema: { tags, security, summary: 'Every flag definition with its plan defaults', response: { 200: Type.Object({ data: Type.Array(FlagDefinitionView) }), ...problems(401, 403) } },
     },
     async () => {
-      const snapshot = await services.platformCatalog.snapshot();
+      const snapshot = await platformCatalog.snapshot();
       return { data: await Promise.all(snapshot.flags.map(definitionView)) };
     },
   );

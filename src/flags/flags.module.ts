@@ -2,12 +2,22 @@
 
 import { defineModule, routePlugins } from '../modules/module.js';
 import { plansModule } from '../plans/plans.module.js';
-import { adminFlagsRoutes } from './admin-flags.routes.js';
-import { flagsRoutes } from './flags.routes.js';
+import { adminFlagsRoutes, type AdminFlagsRouteDeps } from './admin-flags.routes.js';
+import { FlagAdministration } from './flag-administration.js';
+import { flagsRoutes, type FlagsRouteDeps } from './flags.routes.js';
+import { OverrideManagement } from './manage-overrides.js';
+
+interface FlagsModuleDeps extends FlagsRouteDeps, AdminFlagsRouteDeps {}
 
 export const flagsModule = defineModule({
   name: 'flags',
   dependsOn: [plansModule],
   tenantTables: [{ name: 'flag_overrides' }],
-  routes: routePlugins(flagsRoutes, adminFlagsRoutes),
+  compose: ({ db, clock, invalidation, platformCatalog, flags }): FlagsModuleDeps => ({
+    platformCatalog,
+    flags,
+    overrides: new OverrideManagement(db, platformCatalog, invalidation, clock),
+    administration: new FlagAdministration(db, invalidation, clock),
+  }),
+  routes: routePlugins<FlagsModuleDeps>(flagsRoutes, adminFlagsRoutes),
 });

@@ -1,22 +1,28 @@
 // /v1/flags: every flag evaluated for the tenant with the level its value came from (any
 // member); tenant admins set or remove their own value of tenant-editable flags.
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { access, actorOf } from '../http/access.js';
 import { problems } from '../http/common-schemas.js';
-import type { Services } from '../services.js';
+import type { ModuleRoutes } from '../modules/module.js';
+import type { PlatformCatalog } from '../plans/platform-catalog.js';
 import type { Actor } from '../tenancy/actor.js';
 import { FlagEvaluationView, FlagKeyParams, SetValueBody } from './flags.schemas.js';
-import { OverrideManagement } from './manage-overrides.js';
+import type { Flags } from './flags.js';
+import type { OverrideManagement } from './manage-overrides.js';
 
-export const flagsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const overrides = new OverrideManagement(services.db, services.platformCatalog, services.invalidation, services.clock);
+export interface FlagsRouteDeps {
+  readonly platformCatalog: PlatformCatalog;
+  readonly flags: Flags;
+  readonly overrides: OverrideManagement;
+}
+
+export const flagsRoutes: ModuleRoutes<FlagsRouteDeps> = async (app, { platformCatalog, flags, overrides }) => {
   const security = [{ bearer: [] }];
 
   async function evaluated(actor: Actor, key?: string) {
-    const snapshot = await services.platformCatalog.snapshot();
-    const all = await services.flags.evaluateAll(actor);
+    const snapshot = await platformCatalog.snapshot();
+    const all = await flags.evaluateAll(actor);
     return all
       .filter((evaluation) => key === undefined || evaluation.key === key)
       .map((evaluation) => ({ ...evaluation, tenantEditable: snapshot.flagByKey.get(evaluation.key)?.tenantEditable ?? false }));

@@ -1,16 +1,16 @@
 // GET /healthz is liveness: the process answers, whatever the database does. GET /readyz is
 // readiness: 200 while the database answers within a second, else 503 problem+json.
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
+import type { ReadinessProbe } from '../db/readiness-probe.js';
+import type { ModuleRoutes } from '../modules/module.js';
 import { access } from './access.js';
 import { problems } from './common-schemas.js';
 import { AppError } from './problems.js';
 
 const Ok = Type.Object({ status: Type.Literal('ok') });
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const healthRoutes: ModuleRoutes<{ readonly readiness: ReadinessProbe }> = async (app, { readiness }) => {
   app.get(
     '/healthz',
     {
@@ -35,7 +35,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
       },
     },
     async () => {
-      if (!(await services.readiness.check())) {
+      if (!(await readiness.check())) {
         throw new AppError('service-unavailable', 'the database did not answer within a second', { retry_after: 1 });
       }
       return { status: 'ok' as const };

@@ -1,14 +1,13 @@
 // GET /metrics: the process's Prometheus metrics in the text exposition format, for the
 // platform operator's scraper only (bearer TENANTRY_PLATFORM_ADMIN_TOKEN).
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
+import type { ModuleRoutes } from '../modules/module.js';
 import { access } from './access.js';
 import { problems } from './common-schemas.js';
 import { metricsRegistry } from './metrics-registry.js';
 
-export const metricsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app) => {
+export const metricsRoutes: ModuleRoutes<object> = async (app) => {
   app.get(
     '/metrics',
     {

@@ -4,8 +4,10 @@ import { defineModule, routePlugins } from '../modules/module.js';
 import { plansModule } from '../plans/plans.module.js';
 import { tenancyModule } from '../tenancy/tenancy.module.js';
 import { rollUpUsageJob, rollUpUsageSchedule } from './roll-up-usage-job.js';
-import { usageMetricsRoutes } from './usage-metrics.routes.js';
-import { usageRoutes } from './usage.routes.js';
+import { usageMetricsRoutes, type UsageMetricsRouteDeps } from './usage-metrics.routes.js';
+import { usageRoutes, type UsageRouteDeps } from './usage.routes.js';
+
+interface MeteringModuleDeps extends UsageRouteDeps, UsageMetricsRouteDeps {}
 
 export const meteringModule = defineModule({
   name: 'metering',
@@ -20,5 +22,12 @@ export const meteringModule = defineModule({
   ],
   jobs: [rollUpUsageJob],
   schedules: [rollUpUsageSchedule],
-  routes: routePlugins(usageRoutes, usageMetricsRoutes),
+  compose: ({ db, clock, metering }): MeteringModuleDeps => ({
+    db,
+    clock,
+    recorder: metering.recorder,
+    reader: metering.reader,
+    catalog: metering.catalog,
+  }),
+  routes: routePlugins<MeteringModuleDeps>(usageRoutes, usageMetricsRoutes),
 });

@@ -1,14 +1,14 @@
 // The metric catalog over HTTP: any member reads it; the platform operator adds metrics
 // (through the audited service role). Metrics are never removed: stored events name them.
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { isUniqueViolation } from '../db/constraint-violation.js';
+import type { Database } from '../db/database.js';
 import { access } from '../http/access.js';
 import { problems, Text } from '../http/common-schemas.js';
 import { AppError } from '../http/problems.js';
-import type { Services } from '../services.js';
-import type { Metric } from './metric-catalog.js';
+import type { ModuleRoutes } from '../modules/module.js';
+import type { Metric, MetricCatalog } from './metric-catalog.js';
 
 const Aggregation = Type.Union([Type.Literal('sum'), Type.Literal('count'), Type.Literal('max'), Type.Literal('unique_count')]);
 
@@ -39,8 +39,12 @@ function view(metric: Metric): Static<typeof MetricView> {
   return { ...metric };
 }
 
-export const usageMetricsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const { catalog } = services.metering;
+export interface UsageMetricsRouteDeps {
+  readonly db: Database;
+  readonly catalog: MetricCatalog;
+}
+
+export const usageMetricsRoutes: ModuleRoutes<UsageMetricsRouteDeps> = async (app, { db, catalog }) => {
   const security = [{ bearer: [] }];
 
   app.get(
@@ -69,7 +73,7 @@ export const usageMetricsRoutes: FastifyPluginAsyncTypebox<{ services: Services 
       if ((body.aggregation === 'unique_count') !== (body.uniqueBy !== undefined)) {
         throw new AppError('validation-failed', 'uniqueBy is required for unique_count and only for it', { field: 'body.uniqueBy' });
       }
-      await services.db
+      await db
         .service('define a usage metric', (tx) =>
           tx
             .insertInto('usage_metrics')

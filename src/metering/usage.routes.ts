@@ -1,18 +1,25 @@
 // /v1/usage: send usage events in batches (members, or API keys with metering:write) and
 // read the tenant's usage per metric against its plan's limits (any member).
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Clock } from '../clock.js';
 import { access, actorOf } from '../http/access.js';
 import { problems } from '../http/common-schemas.js';
 import { AppError } from '../http/problems.js';
-import type { Services } from '../services.js';
+import type { ModuleRoutes } from '../modules/module.js';
 import { assertMayRecordUsage } from './metering-scope.js';
+import type { UsageReader } from './usage-report.js';
+import type { UsageRecorder } from './usage-recorder.js';
 import { IngestBody, IngestResponse, MAX_EVENTS_PER_BATCH, UsageQuery, UsageReportView } from './usage.schemas.js';
 
 const MAX_POINTS = { hour: 24 * 62, day: 732 } as const;
 
-export const usageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const { recorder, reader } = services.metering;
+export interface UsageRouteDeps {
+  readonly clock: Clock;
+  readonly recorder: UsageRecorder;
+  readonly reader: UsageReader;
+}
+
+export const usageRoutes: ModuleRoutes<UsageRouteDeps> = async (app, { clock, recorder, reader }) => {
   const tags = ['usage'];
   const security = [{ bearer: [] }];
 
@@ -58,7 +65,7 @@ export const usageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       const actor = actorOf(request);
       const { from, to, granularity } = request.query;
       if (from === undefined && to === undefined && granularity === undefined) return reader.current(actor);
-      const end = to ? new Date(to) : services.clock.now();
+      const end = to ? new Date(to) : clock.now();
       const start = from ? new Date(from) : new Date(end.getTime() - 30 * 86_400_000);
       const step = granularity ?? 'day';
       if (start >= end) throw new AppError('validation-failed', 'from must be before to', { field: 'querystring.from' });

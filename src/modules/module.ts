@@ -4,6 +4,7 @@
 // layer's tenant filter, tenant deletion and purge, the job worker and the app's routes.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
 import type { IdentityScope } from '../db/database.js';
 import type { JobDefinition } from '../jobs/define-job.js';
 import type { JobSchedule } from '../jobs/jobs.js';
@@ -42,22 +43,24 @@ export interface IdentityLookup {
 /** The identity values a lookup can be keyed by (each is a transaction setting RLS reads). */
 export type IdentityLookupKey = keyof Pick<IdentityScope, 'userId' | 'apiKeyPrefix' | 'invitationTokenHash'>;
 
-/** Route plugins get the app's services; a module types its own tables with `services.db.withTables<T>()`. */
-export interface ModuleRouteOptions {
-  readonly services: Services;
-}
+/**
+ * A module's routes: one Fastify plugin, schemas in TypeBox like Tenantry's own. Its options
+ * are what the module's `compose` built for it, never the app's whole set of services.
+ */
+export type ModuleRoutes<Deps extends object> = FastifyPluginAsyncTypebox<Deps>;
 
-/** A module's routes: one Fastify plugin, schemas in TypeBox like Tenantry's own. */
-export type ModuleRoutes = FastifyPluginAsyncTypebox<ModuleRouteOptions>;
-
-/** Several route plugins as one module's routes, registered in the order given. */
-export function routePlugins(...plugins: readonly ModuleRoutes[]): ModuleRoutes {
+/**
+ * Several route plugins as one module's routes, registered in the order given. Each plugin
+ * lists only what it uses; the module's Deps covers them all.
+ */
+export function routePlugins<Deps extends object>(...plugins: readonly ModuleRoutes<Deps>[]): ModuleRoutes<Deps> {
   return async (app, options) => {
     for (const plugin of plugins) await app.register(plugin, options);
   };
 }
 
-export interface TenantryModule {
+/** What every module may declare, routes aside. */
+interface ModuleParts {
   /** Lowercase, digits and underscores: it names the module's migrations table. */
   readonly name: string;
   /** Modules whose tables, routes or services this one uses; they migrate and register first. */
@@ -68,8 +71,33 @@ export interface TenantryModule {
   readonly identityLookups?: readonly IdentityLookup[];
   readonly jobs?: readonly JobDefinition[];
   readonly schedules?: readonly JobSchedule[];
+}
+
+/**
+ * Routes and the module's composition root, which come together: `compose` builds the
+ * module's use cases from the app's services and picks the few services its routes use, and
+ * `routes` receives exactly that. A route file then names its own dependencies, so what a
+ * route can reach is read off its options type, not off everything the app wires.
+ */
+interface ComposedRoutes<Deps extends object> {
+  /** Called once per app, when Tenantry's plugin registers the module's routes. */
+  readonly compose: (services: Services) => Deps;
   /** Registered inside Tenantry's plugin: its routes get access control, validation and problem answers. */
-  readonly routes?: ModuleRoutes;
+  readonly routes: ModuleRoutes<Deps>;
+}
+
+/** What `defineModule` takes: a module with routes declares `compose` too; one without declares neither. */
+export type ModuleDeclaration<Deps extends object> = ModuleParts &
+  (ComposedRoutes<Deps> | { readonly compose?: undefined; readonly routes?: undefined });
+
+/**
+ * A declared module, as the registry and everyone after it read it. Its routes' dependency
+ * type stays inside: modules with different Deps sit in one list, and no caller can hand a
+ * module's routes anything but what its own `compose` built.
+ */
+export interface TenantryModule extends ModuleParts {
+  /** Runs the module's `compose` on the app's services and registers its routes with the result. */
+  readonly registerRoutes?: (app: FastifyInstance, services: Services) => Promise<void>;
 }
 
 const MODULE_NAME = /^[a-z][a-z0-9_]{1,39}$/;
@@ -86,12 +114,20 @@ const MODULE_NAME = /^[a-z][a-z0-9_]{1,39}$/;
  *     migrations: fileURLToPath(new URL('./migrations', import.meta.url)),
  *     tenantTables: [{ name: 'contracts', personal: { signer_email: 'pseudonymise' } }],
  *     jobs: [remindUnsignedContracts],
- *     routes: contractsRoutes,
+ *     compose: (services) => ({ contracts: new ContractSigning(services.db.withTables<ContractTables>(), services.clock) }),
+ *     routes: contractsRoutes, // ModuleRoutes<{ contracts: ContractSigning }>
  *   });
  */
-export function defineModule(module: TenantryModule): TenantryModule {
-  if (!MODULE_NAME.test(module.name)) {
-    throw new TypeError(`module name "${module.name}" must be 2-40 lowercase letters, digits or underscores, starting with a letter`);
+export function defineModule<Deps extends object>(declaration: ModuleDeclaration<Deps>): TenantryModule {
+  const { compose, routes, ...parts } = declaration;
+  if (!MODULE_NAME.test(parts.name)) {
+    throw new TypeError(`module name "${parts.name}" must be 2-40 lowercase letters, digits or underscores, starting with a letter`);
   }
-  return Object.freeze({ ...module });
+  if (!compose || !routes) return Object.freeze(parts);
+  return Object.freeze({
+    ...parts,
+    registerRoutes: async (app: FastifyInstance, services: Services) => {
+      await app.register(routes, compose(services));
+    },
+  });
 }

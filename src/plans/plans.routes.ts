@@ -1,16 +1,20 @@
 // GET /v1/plans (public catalog) and PATCH /v1/tenant/plan (owner; applies at once).
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { planFeatures } from '../flags/flags.js';
 import { access, actorOf } from '../http/access.js';
 import { problems } from '../http/common-schemas.js';
-import type { Services } from '../services.js';
-import { PlanChange } from './change-plan.js';
+import type { ModuleRoutes } from '../modules/module.js';
+import type { PlanChange } from './change-plan.js';
 import { ChangePlanBody, PlanView, planView, TenantPlanView } from './plans.schemas.js';
+import type { PlatformCatalog } from './platform-catalog.js';
 
-export const plansRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const planChange = new PlanChange(services.db, services.plans, services.invalidation, services.clock);
+export interface PlansRouteDeps {
+  readonly platformCatalog: PlatformCatalog;
+  readonly planChange: PlanChange;
+}
+
+export const plansRoutes: ModuleRoutes<PlansRouteDeps> = async (app, { platformCatalog, planChange }) => {
 
   app.get(
     '/v1/plans',
@@ -23,7 +27,7 @@ export const plansRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       },
     },
     async () => {
-      const snapshot = await services.platformCatalog.snapshot();
+      const snapshot = await platformCatalog.snapshot();
       return { data: snapshot.plans.map((plan) => planView(plan, planFeatures(snapshot, plan.key))) };
     },
   );

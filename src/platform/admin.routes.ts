@@ -1,17 +1,16 @@
 // Platform-admin API: the only HTTP path across tenants. Every handler goes through the
 // audited service role with a named reason; only the operator's credential is accepted.
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { sql } from 'kysely';
 import { Type } from 'typebox';
-import type { Tx } from '../db/database.js';
+import type { Database, Tx } from '../db/database.js';
 import { keysetPage } from '../db/keyset-page.js';
 import { access } from '../http/access.js';
 import { IdParams, problems } from '../http/common-schemas.js';
 import { decodeCursor, encodeCursor } from '../http/page-cursor.js';
 import { PageOf } from '../http/page.schemas.js';
 import { AppError } from '../http/problems.js';
-import type { Services } from '../services.js';
+import type { ModuleRoutes } from '../modules/module.js';
 import { AdminTenantDetail, AdminTenantView, ListTenantsQuery } from './admin.schemas.js';
 
 function tenantsWithMemberCounts(tx: Tx) {
@@ -44,8 +43,13 @@ function view(row: TenantRow) {
   };
 }
 
-export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const { db } = services;
+export interface AdminRouteDeps {
+  readonly db: Database;
+  /** The registered tenant tables: a tenant's detail counts its rows in each. */
+  readonly tenantTables: ReadonlySet<string>;
+}
+
+export const adminRoutes: ModuleRoutes<AdminRouteDeps> = async (app, { db, tenantTables }) => {
   const security = [{ bearer: [] }];
 
   app.get(
@@ -91,7 +95,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         if (!tenant) return undefined;
         // One statement over every registered module's tenant tables.
         const { rows } = await sql<{ name: string; n: number }>`${sql.join(
-          [...services.modules.tenantTables].map(
+          [...tenantTables].map(
             (table) =>
               sql`SELECT ${table}::text AS name, count(*)::int AS n FROM ${sql.table(table)} WHERE tenant_id = ${id} AND deleted_at IS NULL`,
           ),

@@ -1,15 +1,16 @@
 // GET/PATCH /v1/tenant/settings (owners and admins) and GET /v1/tenant/branding (public:
 // the login page of a tenant named by subdomain or X-Tenant-ID gets its branding, only that).
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Database } from '../db/database.js';
 import { access, actorOf } from '../http/access.js';
 import { problems } from '../http/common-schemas.js';
 import { AppError } from '../http/problems.js';
-import type { Services } from '../services.js';
+import type { ModuleRoutes } from '../modules/module.js';
+import type { Actor } from '../tenancy/actor.js';
 import { findLiveTenant, findLiveTenantBySubdomain } from '../tenancy/tenant-repository.js';
 import { BRANDING_FEATURE, setsBranding } from './branding-gate.js';
 import { BrandingView, SettingsPatchBody, SettingsView } from './settings.schemas.js';
-import { TenantSettings, type ResolvedSettings } from './tenant-settings.js';
+import type { ResolvedSettings, TenantSettings } from './tenant-settings.js';
 
 function settingsView(resolved: ResolvedSettings) {
   const { values } = resolved;
@@ -23,9 +24,16 @@ function settingsView(resolved: ResolvedSettings) {
   };
 }
 
-export const settingsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const settings = new TenantSettings(services.db, services.platformCatalog, services.tenantProfiles, services.invalidation, services.clock);
-  const baseDomain = services.config.baseDomain?.toLowerCase();
+export interface SettingsRouteDeps {
+  readonly db: Database;
+  readonly settings: TenantSettings;
+  /** The plan gate: branding is a plan feature. */
+  readonly requireFeature: (feature: string, actor: Actor) => Promise<void>;
+  /** Lowercase; tenants are also named by <subdomain>.<baseDomain> when set (TENANTRY_BASE_DOMAIN). */
+  readonly baseDomain: string | undefined;
+}
+
+export const settingsRoutes: ModuleRoutes<SettingsRouteDeps> = async (app, { db, settings, requireFeature, baseDomain }) => {
   const security = [{ bearer: [] }];
 
   async function current(tenantId: string) {
@@ -64,7 +72,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       const { branding, ...general } = request.body;
       const patch = { ...general, ...branding };
       // Before anything is checked or written: a refused request changes nothing.
-      if (setsBranding(patch)) await services.requireFeature(BRANDING_FEATURE, actor);
+      if (setsBranding(patch)) await requireFeature(BRANDING_FEATURE, actor);
       await settings.update(actor, patch);
       return current(actor.tenantId);
     },
@@ -87,7 +95,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       const label = baseDomain && host.endsWith('.' + baseDomain) ? host.slice(0, -(baseDomain.length + 1)) : undefined;
       const subdomain = label && !label.includes('.') ? label : undefined;
       if (!named && !subdomain) throw new AppError('tenant-required', 'name the tenant by its subdomain or the X-Tenant-ID header');
-      const tenant = await services.db.identity({}, (tx) => (named ? findLiveTenant(tx, named) : findLiveTenantBySubdomain(tx, subdomain!)));
+      const tenant = await db.identity({}, (tx) => (named ? findLiveTenant(tx, named) : findLiveTenantBySubdomain(tx, subdomain!)));
       if (!tenant) throw new AppError('tenant-not-found');
       // The profile loader enters the named tenant itself: this public request acts in none.
       const resolved = await settings.resolve(tenant.id);

@@ -3,13 +3,24 @@
 import { accountsModule } from '../accounts/accounts.module.js';
 import { defineModule, routePlugins } from '../modules/module.js';
 import { purgeDeletedTenantsJob, purgeSchedule } from './lifecycle/purge-job.js';
-import { tenantLifecycleRoutes } from './lifecycle/tenant-lifecycle.routes.js';
-import { tenantsRoutes } from './provisioning/tenants.routes.js';
+import { softDeleteTenant } from './lifecycle/delete-tenant.js';
+import { tenantLifecycleRoutes, type TenantLifecycleRouteDeps } from './lifecycle/tenant-lifecycle.routes.js';
+import { TenantProvisioning } from './provisioning/provision-tenant.js';
+import { tenantsRoutes, type TenantsRouteDeps } from './provisioning/tenants.routes.js';
+
+interface TenancyModuleDeps extends TenantsRouteDeps, TenantLifecycleRouteDeps {}
 
 export const tenancyModule = defineModule({
   name: 'tenancy',
   dependsOn: [accountsModule],
   jobs: [purgeDeletedTenantsJob],
   schedules: [purgeSchedule],
-  routes: routePlugins(tenantsRoutes, tenantLifecycleRoutes),
+  compose: ({ db, clock, sessions, credentialThrottle, invalidation, config, modules }): TenancyModuleDeps => ({
+    provisioning: new TenantProvisioning(db, sessions),
+    credentialThrottle,
+    openSignup: config.openSignup,
+    deleteTenant: (tenantId, confirmation) =>
+      softDeleteTenant(db, clock, invalidation, config.purgeRetentionDays, modules.tenantTables, tenantId, confirmation),
+  }),
+  routes: routePlugins<TenancyModuleDeps>(tenantsRoutes, tenantLifecycleRoutes),
 });

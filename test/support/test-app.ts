@@ -71,7 +71,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   const database = await createTestDatabase();
   const declared = options.modules ?? TEST_MODULES;
   const { extend } = options;
-  const modules = extend ? [...declared, defineModule({ name: 'test_routes', routes: async (app, { services }) => extend(app, services) })] : declared;
+  const modules = extend ? [...declared, defineModule({ name: 'test_routes', compose: (services) => ({ services }), routes: async (app, { services }) => extend(app, services) })] : declared;
   if (options.modules) {
     await migrate({
       databaseUrl: database.url,

@@ -3,8 +3,8 @@
 
 import type { Static } from 'typebox';
 import { v7 as uuidv7 } from 'uuid';
-import { access, actorOf, AppError, decodeCursor, encodeCursor, IdParams, problems, type ModuleRoutes } from 'tenantry';
-import type { InvoiceTables } from './invoice-tables.js';
+import { access, actorOf, AppError, decodeCursor, encodeCursor, IdParams, problems, type Clock, type Jobs, type ModuleRoutes } from 'tenantry';
+import type { InvoiceDatabase } from './invoice-tables.js';
 import { findInvoice, insertInvoice, listInvoices, voidInvoice, type InvoiceRow } from './invoice-repository.js';
 import { CreateInvoiceBody, InvoiceList, InvoiceView, ListInvoicesQuery, OverdueCheckAccepted } from './invoices.schemas.js';
 import { markOverdueInvoicesJob } from './mark-overdue-job.js';
@@ -23,8 +23,14 @@ function invoiceView(row: InvoiceRow): Static<typeof InvoiceView> {
   };
 }
 
-export const invoicesRoutes: ModuleRoutes = async (app, { services }) => {
-  const db = services.db.withTables<InvoiceTables>();
+/** What the routes use, built by the module's compose from Tenantry's services. */
+export interface InvoicesRouteDeps {
+  readonly db: InvoiceDatabase;
+  readonly clock: Clock;
+  readonly jobs: Jobs;
+}
+
+export const invoicesRoutes: ModuleRoutes<InvoicesRouteDeps> = async (app, { db, clock, jobs }) => {
 
   app.post(
     '/v1/invoices',
@@ -115,7 +121,7 @@ export const invoicesRoutes: ModuleRoutes = async (app, { services }) => {
       const voided = await db.tenant(async (tx) => {
         const invoice = await findInvoice(tx, id);
         if (!invoice) throw new AppError('not-found', 'no invoice with this id');
-        const result = await voidInvoice(tx, id, services.clock.now());
+        const result = await voidInvoice(tx, id, clock.now());
         if (!result) throw new AppError('conflict', 'the invoice is void already');
         return result;
       });
@@ -137,7 +143,7 @@ export const invoicesRoutes: ModuleRoutes = async (app, { services }) => {
     async (request, reply) => {
       // In the request's unit of work: the job is queued once it commits (through the outbox).
       const { tenantId } = actorOf(request);
-      await db.tenant((tx) => services.jobs.enqueue(tx, tenantId, markOverdueInvoicesJob, {}));
+      await db.tenant((tx) => jobs.enqueue(tx, tenantId, markOverdueInvoicesJob, {}));
       return reply.code(202).send({ status: 'queued' as const });
     },
   );

@@ -1,15 +1,15 @@
 // /v1/members: list (any member), invite, change role, remove (owners and admins).
 // /v1/invitations: list pending invitations and withdraw one (owners and admins).
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { access, actorOf } from '../../http/access.js';
 import { IdParams, problems, UserIdParams } from '../../http/common-schemas.js';
 import { decodeCursor, encodeCursor } from '../../http/page-cursor.js';
 import { FixedOrderPageQuery, PageOf } from '../../http/page.schemas.js';
-import type { Services } from '../../services.js';
+import type { Database } from '../../db/database.js';
+import type { ModuleRoutes } from '../../modules/module.js';
 import type { PendingInvitation } from './invitation-repository.js';
-import { MemberManagement } from './manage-members.js';
+import type { MemberManagement } from './manage-members.js';
 import { listMembers, type MemberRow } from './member-repository.js';
 import { ChangeRoleBody, InvitationView, InviteMemberBody, IssuedInvitationView, MemberView } from './members.schemas.js';
 
@@ -29,8 +29,12 @@ function invitationView(invitation: PendingInvitation): Static<typeof Invitation
   };
 }
 
-export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const members = new MemberManagement(services.db, services.clock, services.metering.actions);
+export interface MembersRouteDeps {
+  readonly db: Database;
+  readonly members: MemberManagement;
+}
+
+export const membersRoutes: ModuleRoutes<MembersRouteDeps> = async (app, { db, members }) => {
   const security = [{ bearer: [] }];
 
   app.get(
@@ -47,7 +51,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     },
     async (request) => {
       const { limit = 50, cursor } = request.query;
-      const page = await services.db.tenant((tx) => listMembers(tx, limit, decodeCursor(cursor, 'asc')));
+      const page = await db.tenant((tx) => listMembers(tx, limit, decodeCursor(cursor, 'asc')));
       return { data: page.rows.map(memberView), nextCursor: page.next ? encodeCursor(page.next, 'asc') : null };
     },
   );

@@ -1,15 +1,14 @@
 // /v1/api-keys: list, create (secret shown once), revoke; the rules are in manage-api-keys.ts.
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { ApiKeyView, CreateApiKeyBody, CreatedApiKeyView } from './api-keys.schemas.js';
-import { ApiKeyManagement } from './manage-api-keys.js';
+import type { ApiKeyManagement } from './manage-api-keys.js';
 import type { ApiKey } from '../../db/tables.js';
 import { access, actorOf } from '../../http/access.js';
 import { IdParams, problems } from '../../http/common-schemas.js';
 import { decodeCursor, encodeCursor } from '../../http/page-cursor.js';
 import { FixedOrderPageQuery, PageOf } from '../../http/page.schemas.js';
-import type { Services } from '../../services.js';
+import type { ModuleRoutes } from '../../modules/module.js';
 
 function apiKeyView(key: ApiKey): Static<typeof ApiKeyView> {
   return {
@@ -28,8 +27,7 @@ function apiKeyView(key: ApiKey): Static<typeof ApiKeyView> {
   };
 }
 
-export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const keys = new ApiKeyManagement(services.db, services.clock, services.metering.actions);
+export const apiKeysRoutes: ModuleRoutes<{ readonly apiKeys: ApiKeyManagement }> = async (app, { apiKeys: keys }) => {
 
   app.get(
     '/v1/api-keys',

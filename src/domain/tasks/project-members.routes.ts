@@ -1,25 +1,21 @@
 // /v1/projects/:id/members: viewers read the list; members add and remove people, who
 // must be members of this tenant.
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { access, actorOf } from '../../http/access.js';
 import { IdParams, problems } from '../../http/common-schemas.js';
 import { decodeCursor, encodeCursor } from '../../http/page-cursor.js';
 import { FixedOrderPageQuery, PageOf } from '../../http/page.schemas.js';
-import type { Services } from '../../services.js';
-import { ProjectMemberManagement } from './manage-project-members.js';
+import type { ModuleRoutes } from '../../modules/module.js';
+import type { ProjectMemberManagement } from './manage-project-members.js';
 import type { ProjectMemberRow } from './project-member-repository.js';
 import { AddProjectMemberBody, ProjectMemberParams, ProjectMemberView } from './project-members.schemas.js';
-import type { TaskTables } from './task-tables.js';
 
 function projectMemberView(member: ProjectMemberRow): Static<typeof ProjectMemberView> {
   return { ...member, addedAt: member.addedAt.toISOString() };
 }
 
-export const projectMembersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const db = services.db.withTables<TaskTables>();
-  const members = new ProjectMemberManagement(db, services.clock);
+export const projectMembersRoutes: ModuleRoutes<{ readonly projectMembers: ProjectMemberManagement }> = async (app, { projectMembers: members }) => {
   const tags = ['projects'];
   const security = [{ bearer: [] }];
 

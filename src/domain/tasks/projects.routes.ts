@@ -1,18 +1,17 @@
 // /v1/projects: viewers read; members create and edit; deleting (which also deletes the
 // project's tasks) needs an admin.
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { access, actorOf } from '../../http/access.js';
 import { IdParams, problems } from '../../http/common-schemas.js';
 import { AppError } from '../../http/problems.js';
-import type { Services } from '../../services.js';
-import { ProjectManagement } from './manage-projects.js';
+import type { ModuleRoutes } from '../../modules/module.js';
+import type { ProjectManagement } from './manage-projects.js';
 import { decodeCursor, encodeCursor } from '../../http/page-cursor.js';
 import { NextCursor } from '../../http/page.schemas.js';
 import { findProject, listProjects, type ProjectRow } from './project-repository.js';
 import { CreateProjectBody, ListProjectsQuery, ProjectView, UpdateProjectBody } from './projects.schemas.js';
-import type { TaskTables } from './task-tables.js';
+import type { TaskDatabase } from './task-tables.js';
 
 function projectView(project: ProjectRow): Static<typeof ProjectView> {
   return {
@@ -25,9 +24,12 @@ function projectView(project: ProjectRow): Static<typeof ProjectView> {
   };
 }
 
-export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const db = services.db.withTables<TaskTables>();
-  const projects = new ProjectManagement(db, services.clock);
+export interface ProjectsRouteDeps {
+  readonly db: TaskDatabase;
+  readonly projects: ProjectManagement;
+}
+
+export const projectsRoutes: ModuleRoutes<ProjectsRouteDeps> = async (app, { db, projects }) => {
   const tags = ['projects'];
   const security = [{ bearer: [] }];
 

@@ -1,17 +1,36 @@
 // The sample task domain as a module, declared exactly as an adopter declares one: its own
-// migrations folder and row types, its tenant tables, its routes.
+// migrations folder and row types, its tenant tables, its composition root and its routes.
 
 import { fileURLToPath } from 'node:url';
 import { auditModule } from '../../audit/audit.module.js';
 import { meteringModule } from '../../metering/metering.module.js';
-import { defineModule } from '../../modules/module.js';
+import { defineModule, routePlugins } from '../../modules/module.js';
 import { tenancyModule } from '../../tenancy/tenancy.module.js';
-import { tasksRoutes } from './task-domain.routes.js';
+import { ProjectMemberManagement } from './manage-project-members.js';
+import { ProjectManagement } from './manage-projects.js';
+import { TaskManagement } from './manage-tasks.js';
+import { projectMembersRoutes } from './project-members.routes.js';
+import { projectsRoutes, type ProjectsRouteDeps } from './projects.routes.js';
+import type { TaskTables } from './task-tables.js';
+import { taskRoutes, type TaskRouteDeps } from './tasks.routes.js';
+
+interface TasksModuleDeps extends ProjectsRouteDeps, TaskRouteDeps {
+  readonly projectMembers: ProjectMemberManagement;
+}
 
 export const tasksModule = defineModule({
   name: 'tasks',
   dependsOn: [tenancyModule, meteringModule, auditModule],
   migrations: fileURLToPath(new URL('./migrations', import.meta.url)),
   tenantTables: [{ name: 'projects' }, { name: 'project_members' }, { name: 'tasks' }],
-  routes: tasksRoutes,
+  compose: ({ db: platformDb, clock, metering }): TasksModuleDeps => {
+    const db = platformDb.withTables<TaskTables>();
+    return {
+      db,
+      projects: new ProjectManagement(db, clock),
+      projectMembers: new ProjectMemberManagement(db, clock),
+      tasks: new TaskManagement(db, clock, metering.actions),
+    };
+  },
+  routes: routePlugins<TasksModuleDeps>(projectsRoutes, projectMembersRoutes, taskRoutes),
 });

@@ -1,18 +1,17 @@
 // /v1/tasks: viewers read and search; members create, edit and delete. A task points only
 // at a project and an assignee of its own tenant.
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { access, actorOf } from '../../http/access.js';
 import { IdParams, problems } from '../../http/common-schemas.js';
 import { AppError } from '../../http/problems.js';
-import type { Services } from '../../services.js';
-import { TaskManagement } from './manage-tasks.js';
+import type { ModuleRoutes } from '../../modules/module.js';
+import type { TaskManagement } from './manage-tasks.js';
 import { decodeCursor, encodeCursor } from '../../http/page-cursor.js';
 import { NextCursor } from '../../http/page.schemas.js';
 import { findTask, type TaskRow } from './task-repository.js';
 import { CreateTaskBody, ListTasksQuery, TaskView, UpdateTaskBody } from './tasks.schemas.js';
-import type { TaskTables } from './task-tables.js';
+import type { TaskDatabase } from './task-tables.js';
 
 export function taskView(task: TaskRow): Static<typeof TaskView> {
   return {
@@ -28,9 +27,12 @@ export function taskView(task: TaskRow): Static<typeof TaskView> {
   };
 }
 
-export const taskRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const db = services.db.withTables<TaskTables>();
-  const tasks = new TaskManagement(db, services.clock, services.metering.actions);
+export interface TaskRouteDeps {
+  readonly db: TaskDatabase;
+  readonly tasks: TaskManagement;
+}
+
+export const taskRoutes: ModuleRoutes<TaskRouteDeps> = async (app, { db, tasks }) => {
   const tags = ['tasks'];
   const security = [{ bearer: [] }];
 

@@ -1,14 +1,18 @@
 // DELETE /v1/tenant: the owner soft-deletes the tenant they act in, repeating its slug.
 // Its data stays until the purge job removes it after the retention period.
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { access, actorOf } from '../../http/access.js';
 import { problems } from '../../http/common-schemas.js';
-import type { Services } from '../../services.js';
-import { softDeleteTenant } from './delete-tenant.js';
+import type { ModuleRoutes } from '../../modules/module.js';
+import type { DeletedTenant } from './delete-tenant.js';
 import { DeletedTenantView, DeleteTenantBody } from './tenant-lifecycle.schemas.js';
 
-export const tenantLifecycleRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export interface TenantLifecycleRouteDeps {
+  /** Soft-deletes the tenant if `confirmation` is its slug (delete-tenant.ts, bound to the app's services). */
+  readonly deleteTenant: (tenantId: string, confirmation: string) => Promise<DeletedTenant>;
+}
+
+export const tenantLifecycleRoutes: ModuleRoutes<TenantLifecycleRouteDeps> = async (app, { deleteTenant }) => {
   app.delete(
     '/v1/tenant',
     {
@@ -22,15 +26,7 @@ export const tenantLifecycleRoutes: FastifyPluginAsyncTypebox<{ services: Servic
       },
     },
     async (request) => {
-      const deleted = await softDeleteTenant(
-        services.db,
-        services.clock,
-        services.invalidation,
-        services.config.purgeRetentionDays,
-        services.modules.tenantTables,
-        actorOf(request).tenantId,
-        request.body.confirm,
-      );
+      const deleted = await deleteTenant(actorOf(request).tenantId, request.body.confirm);
       request.log.warn({ tenant_id: deleted.id }, 'tenant soft-deleted');
       return {
         id: deleted.id,

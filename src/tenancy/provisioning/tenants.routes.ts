@@ -1,17 +1,23 @@
 // POST /v1/tenants: open sign-up. Creates everything a new tenant needs in one transaction.
 
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Services } from '../../services.js';
+import type { CredentialThrottle } from '../../auth/credential-throttle.js';
 import { access } from '../../http/access.js';
 import { problems } from '../../http/common-schemas.js';
 import { AppError } from '../../http/problems.js';
+import type { ModuleRoutes } from '../../modules/module.js';
 import { userView } from '../../accounts/user-view.js';
 import { tenantView } from '../tenant-view.js';
-import { TenantProvisioning } from './provision-tenant.js';
+import type { TenantProvisioning } from './provision-tenant.js';
 import { CreatedTenant, CreateTenantBody } from './tenants.schemas.js';
 
-export const tenantsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const provisioning = new TenantProvisioning(services.db, services.sessions);
+export interface TenantsRouteDeps {
+  readonly provisioning: TenantProvisioning;
+  readonly credentialThrottle: CredentialThrottle;
+  /** Whether anyone may create a tenant (TENANTRY_OPEN_SIGNUP). */
+  readonly openSignup: boolean;
+}
+
+export const tenantsRoutes: ModuleRoutes<TenantsRouteDeps> = async (app, { provisioning, credentialThrottle, openSignup }) => {
 
   app.post(
     '/v1/tenants',
@@ -25,8 +31,8 @@ export const tenantsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       },
     },
     async (request, reply) => {
-      if (!services.config.openSignup) throw new AppError('signup-disabled');
-      services.credentialThrottle.admit(reply, request.ip, request.body.owner.email);
+      if (!openSignup) throw new AppError('signup-disabled');
+      credentialThrottle.admit(reply, request.ip, request.body.owner.email);
       const created = await provisioning.provision(request.body);
       return reply.code(201).send({
         tenant: tenantView(created.tenant),
