@@ -33,7 +33,6 @@ export interface SignInRouteDeps {
 }
 
 export const signInRoutes: ModuleRoutes<SignInRouteDeps> = async (app, { db, sessions, authenticator, credentialThrottle, invitations }) => {
-
   app.post(
     '/v1/auth/login',
     {

@@ -18,7 +18,6 @@ export interface AuthRouteDeps {
 }
 
 export const authRoutes: ModuleRoutes<AuthRouteDeps> = async (app, { sessions, authenticator, credentialThrottle }) => {
-
   app.post(
     '/v1/auth/refresh',
     {

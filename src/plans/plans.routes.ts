@@ -15,7 +15,6 @@ export interface PlansRouteDeps {
 }
 
 export const plansRoutes: ModuleRoutes<PlansRouteDeps> = async (app, { platformCatalog, planChange }) => {
-
   app.get(
     '/v1/plans',
     {

@@ -31,7 +31,6 @@ export interface InvoicesRouteDeps {
 }
 
 export const invoicesRoutes: ModuleRoutes<InvoicesRouteDeps> = async (app, { db, clock, jobs }) => {
-
   app.post(
     '/v1/invoices',
     {

@@ -28,7 +28,6 @@ function apiKeyView(key: ApiKey): Static<typeof ApiKeyView> {
 }
 
 export const apiKeysRoutes: ModuleRoutes<{ readonly apiKeys: ApiKeyManagement }> = async (app, { apiKeys: keys }) => {
-
   app.get(
     '/v1/api-keys',
     {

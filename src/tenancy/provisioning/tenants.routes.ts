@@ -18,7 +18,6 @@ export interface TenantsRouteDeps {
 }
 
 export const tenantsRoutes: ModuleRoutes<TenantsRouteDeps> = async (app, { provisioning, credentialThrottle, openSignup }) => {
-
   app.post(
     '/v1/tenants',
     {
