@@ -1,6 +1,7 @@
 // The invoices module, declared the one way Tenantry knows: what it owns and what it needs.
 // Registering it (createServices({ modules: [...platformModules, invoicesModule] })) is all
-// it takes for its table to get both isolation layers, tenant deletion, purge and export.
+// it takes for its table to get both isolation layers, tenant deletion and purge, and the
+// export and erasure that follow each table's declared policy.
 
 import { fileURLToPath } from 'node:url';
 import { defineModule, tenancyModule } from 'tenantry';
