@@ -1,7 +1,7 @@
 // The invoices module, declared the one way Tenantry knows: what it owns and what it needs.
 // Registering it (createServices({ modules: [...platformModules, invoicesModule] })) is all
-// it takes for its table to get both isolation layers, tenant deletion and purge, and the
-// export and erasure that follow each table's declared policy.
+// it takes for its table to get both isolation layers, tenant deletion and purge; the
+// declared policy is what tenant export and erasure will follow.
 
 import { fileURLToPath } from 'node:url';
 import { defineModule, tenancyModule } from 'tenantry';
