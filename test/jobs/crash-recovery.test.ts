@@ -1,16 +1,14 @@
 // A process killed (SIGKILL) after its unit of work enqueued a tenant job and committed, before
 // the job reached the queue or while it was being handed over, still gets the job run: once.
 
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_ENQUEUE_TOPIC } from '../../src/jobs/job-outbox.js';
+import { killAfter } from '../support/kill-after.js';
 import { eventually } from '../outbox/support/outbox-fixture.js';
 import { startJobsFixture, type JobsFixture } from './support/jobs-fixture.js';
 import { runsOf } from './support/test-jobs.js';
 
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const CHILD = fileURLToPath(new URL('./support/enqueue-then-crash.ts', import.meta.url));
 
 let fixture: JobsFixture;
@@ -27,24 +25,9 @@ afterAll(async () => {
   await fixture.close();
 });
 
-/** Runs the child until it prints `line`, then kills it with SIGKILL and waits for it to die. */
-async function killAfter(tenantId: string, label: string, mode: 'commit' | 'relay', line: string): Promise<void> {
-  const child = spawn(process.execPath, ['--import', TSX, CHILD, fixture.outbox.database.url, tenantId, label, mode], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += String(chunk)));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (chunk) => {
-      stdout += String(chunk);
-      if (stdout.split('\n').includes(line)) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`child exited (${code}) before "${line}": ${stderr}`)));
-  });
-  child.kill('SIGKILL');
-  expect(await exited).toBe('SIGKILL');
+/** Runs the child until it prints `line`, then kills it with SIGKILL. */
+function crashAfter(tenantId: string, label: string, mode: 'commit' | 'relay', line: string): Promise<void> {
+  return killAfter(CHILD, [fixture.outbox.database.url, tenantId, label, mode], line);
 }
 
 /**
@@ -71,7 +54,7 @@ async function runQueue(label: string): Promise<void> {
 describe('a tenant job whose process died after its unit of work committed', () => {
   it('is added by the next relay and run once when the process died before any relay ran', async () => {
     const tenantId = await fixture.outbox.newTenant();
-    await killAfter(tenantId, 'died-after-commit', 'commit', 'committed');
+    await crashAfter(tenantId, 'died-after-commit', 'commit', 'committed');
     expect(await fixture.outbox.rows()).toMatchObject([{ tenant_id: tenantId, topic: JOB_ENQUEUE_TOPIC, attempts: 0 }]);
     expect(await fixture.queued()).toEqual([]);
 
@@ -82,7 +65,7 @@ describe('a tenant job whose process died after its unit of work committed', () 
 
   it('is run once when the process died after adding the job, before its message was deleted', async () => {
     const tenantId = await fixture.outbox.newTenant();
-    await killAfter(tenantId, 'died-while-relaying', 'relay', 'added');
+    await crashAfter(tenantId, 'died-while-relaying', 'relay', 'added');
     const added = await fixture.queued();
     expect(added).toMatchObject([{ task: 'note-run', payload: { tenantId, data: { label: 'died-while-relaying' } } }]);
     expect(await fixture.outbox.rows()).toMatchObject([{ tenant_id: tenantId, topic: JOB_ENQUEUE_TOPIC }]);
