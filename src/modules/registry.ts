@@ -54,18 +54,9 @@ export class ModuleRegistry {
     }
   }
 
-  /** The declaration of a registered tenant table (its export and erasure policy). */
-  tenantTable(name: string): RegisteredTenantTable | undefined {
-    return this.#tables.get(name);
-  }
-
   /** Every registered tenant table's declaration, in module order. */
   tenantTableDeclarations(): RegisteredTenantTable[] {
     return [...this.#tables.values()];
-  }
-
-  has(name: string): boolean {
-    return this.modules.some((module) => module.name === name);
   }
 }
 

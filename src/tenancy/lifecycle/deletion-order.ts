@@ -25,7 +25,7 @@ export async function deletionOrder(tx: Tx, tables: ReadonlySet<string>): Promis
 }
 
 /** Kahn's algorithm: repeatedly take the first table nothing remaining references. */
-export function childrenFirst(tables: readonly string[], references: readonly { child: string; parent: string }[]): string[] {
+function childrenFirst(tables: readonly string[], references: readonly { child: string; parent: string }[]): string[] {
   const referencedBy = new Map(tables.map((table) => [table, new Set<string>()]));
   for (const { child, parent } of references) referencedBy.get(parent)!.add(child);
   const ordered: string[] = [];

@@ -24,6 +24,8 @@ export async function purgeDeletedTenants(
 ): Promise<PurgeResult> {
   const cutoff = new Date(clock.now().getTime() - retentionDays * 86_400_000);
   const purged: string[] = [];
+  // Read in the first batch's transaction: the schema does not change under a running purge.
+  let order: readonly string[] | undefined;
   for (;;) {
     const batch = await db.service(PURGE_REASON, async (tx) => {
       // SKIP LOCKED: two purges at once (cron on two instances, the CLI) split the work.
@@ -39,7 +41,8 @@ export async function purgeDeletedTenants(
         .execute();
       const ids = rows.map((row) => row.id);
       if (ids.length === 0) return ids;
-      for (const table of await deletionOrder(tx, tenantTables)) {
+      order ??= await deletionOrder(tx, tenantTables);
+      for (const table of order) {
         // A module's table is not in the platform's row types; every tenant table has tenant_id.
         await tx.deleteFrom(table as 'memberships').where('tenant_id', 'in', ids).execute();
       }
