@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { AccessTokens } from './auth/access-tokens.js';
 import { Authenticator } from './auth/authenticate.js';
 import { CredentialThrottle } from './auth/credential-throttle.js';
+import { AccessCache } from './cache/access-cache.js';
 import type { CacheInvalidation } from './cache/cache-invalidation.js';
 import { createInvalidation } from './cache/create-invalidation.js';
 import { CACHE_INVALIDATION_TOPIC } from './cache/redis-transport.js';
@@ -104,6 +105,7 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
   // Inside a unit of work the catalog is read through its transaction, never a second connection.
   const platformCatalog = new PlatformCatalog((tx) => (tx ? readPlatformData(tx) : db.identity({}, readPlatformData)), invalidation, ttlMs);
   const tenantProfiles = new TenantProfiles(databaseProfileLoader(db), invalidation, ttlMs);
+  const accessCache = new AccessCache({ ttlMs }, invalidation);
   const flags = new Flags(platformCatalog, tenantProfiles);
   const plans = new Plans(platformCatalog);
   const metering = new Metering({
@@ -133,8 +135,8 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
     readiness: new ReadinessProbe(pool.options, READINESS_TIMEOUT_MS),
     sessions: new Sessions(db, tokens, clock, config.refreshTokenTtlSeconds),
     credentialThrottle: new CredentialThrottle(config.rateLimits),
-    authenticator: new Authenticator(db, tokens, clock),
-    resolver: new TenantResolver(db, clock, config.baseDomain),
+    authenticator: new Authenticator(db, tokens, clock, accessCache),
+    resolver: new TenantResolver({ db, clock, baseDomain: config.baseDomain, cache: accessCache, logger }),
     jobs,
     outbox: new OutboxRelay({
       pool: servicePool ?? pool,

@@ -22,13 +22,13 @@ export const accountsModule = defineModule({
     // Accepting an invitation finds it by its token alone.
     { table: 'invitations', column: 'token_hash', by: 'invitationTokenHash' },
   ],
-  compose: ({ db, clock, sessions, authenticator, credentialThrottle, resolver, metering }): AccountsModuleDeps => ({
+  compose: ({ db, clock, sessions, authenticator, credentialThrottle, resolver, metering, invalidation }): AccountsModuleDeps => ({
     db,
     sessions,
     authenticator,
     credentialThrottle,
     invitations: new InvitationAcceptance({ db, sessions, clock, resolver, usage: metering.actions }),
-    members: new MemberManagement(db, clock, metering.actions),
+    members: new MemberManagement(db, clock, invalidation, metering.actions),
   }),
   routes: routePlugins<AccountsModuleDeps>(signInRoutes, membersRoutes),
 });

@@ -4,7 +4,8 @@
 
 import { EXPIRED, type AccessTokens } from './access-tokens.js';
 import { looksLikeApiKey, parseApiKey } from './api-key-format.js';
-import { matchesHash } from './opaque-tokens.js';
+import { matchesHash, sha256 } from './opaque-tokens.js';
+import type { AccessCache } from '../cache/access-cache.js';
 import type { Clock } from '../clock.js';
 import type { Database } from '../db/database.js';
 import type { Role } from '../db/tables.js';
@@ -52,6 +53,12 @@ export class Authenticator {
     private readonly db: Database,
     private readonly tokens: AccessTokens,
     private readonly clock: Clock,
+    /**
+     * Keys this instance has looked up lately, under the SHA-256 of the whole key (never the
+     * key). A request authenticated from it is re-checked in its own transaction (the key
+     * still live: tenancy/access-check.ts), so a revoked key is refused on its next use.
+     */
+    private readonly cache: AccessCache,
   ) {}
 
   /** undefined when no credential was presented; throws a 401 for a bad one. */
@@ -71,6 +78,15 @@ export class Authenticator {
   }
 
   async #apiKey(token: string): Promise<ApiKeyPrincipal> {
+    const cacheKey = `api-key:${sha256(token).toString('base64')}`;
+    const cached = this.cache.get<ApiKeyPrincipal>(cacheKey);
+    const principal =
+      cached ?? (await this.cache.load(cacheKey, (key) => ({ tenantId: key.tenantId, keyId: key.keyId }), () => this.#lookUpKey(token)));
+    if (principal.expiresAt && principal.expiresAt <= this.clock.now()) throw invalid();
+    return principal;
+  }
+
+  async #lookUpKey(token: string): Promise<ApiKeyPrincipal> {
     const parsed = parseApiKey(token);
     if (!parsed) throw invalid();
     const candidates = await this.db.identity({ apiKeyPrefix: parsed.prefix }, (tx) =>

@@ -151,6 +151,41 @@ function scopeSettings(scope: ScopeSettings): string[] {
  */
 export type TenantIdentity = Pick<IdentityScope, 'userId' | 'sessionFamilyId'>;
 
+/**
+ * A check the request's next tenant unit runs in the same message as its scoping, before any
+ * of its own statements (tenancy/access-check.ts: the cached access re-checked where the data
+ * is). A check that fails raises in PostgreSQL, which aborts the transaction.
+ */
+export interface ScopeCheck {
+  /** The tenant the check is for: only a unit in that tenant runs it. */
+  readonly tenantId: string;
+  /** One SQL statement, trusted text without parameters, run after the SET LOCALs. */
+  readonly sql: string;
+  /** The settings the check reads; a unit that names another identity leaves the check for later. */
+  readonly identity: TenantIdentity;
+  /** True until a unit has run the check. */
+  readonly pending: boolean;
+  /** Set once the check failed: every later unit of the request throws it without running. */
+  readonly refused: Error | undefined;
+  /** Called once a unit's scoping, check included, succeeded. */
+  passed(): void;
+  /** What to throw for a scoping failure the check raised (and from then on); undefined for any other error. */
+  refusal(error: unknown): Error | undefined;
+}
+
+/**
+ * The current request's pending check, if this tenant unit can run it with `identity`. A
+ * request whose check was refused runs no more tenant units.
+ */
+function pendingCheck(tenantId: string, identity: TenantIdentity): ScopeCheck | undefined {
+  const check = currentContext()?.scopeCheck;
+  if (check?.refused && check.tenantId === tenantId) throw check.refused;
+  if (!check?.pending || check.tenantId !== tenantId) return undefined;
+  const named = identity.userId !== undefined || identity.sessionFamilyId !== undefined;
+  if (named && (identity.userId !== check.identity.userId || identity.sessionFamilyId !== check.identity.sessionFamilyId)) return undefined;
+  return check;
+}
+
 export interface DatabaseOptions {
   /** Request work: logs in as a role that can switch to the app role only. */
   readonly pool: pg.Pool;
@@ -210,7 +245,9 @@ export class Database<DB = Tables> {
   tenant<T>(work: Work<T, DB>, identity: TenantIdentity = {}): Promise<T> {
     const tenantId = checked(currentTenantId(), UUID_PATTERN, 'tenant id');
     const plugin = new TenantScopePlugin({ tenantId, tenantTables: this.#tenantTables });
-    return this.#run(this.#pool, this.#roles.app, scopeSettings({ ...identity, tenantId }), this.#plugins(plugin), work);
+    const check = pendingCheck(tenantId, identity);
+    const settings = scopeSettings({ ...check?.identity, ...identity, tenantId });
+    return this.#run(this.#pool, this.#roles.app, settings, this.#plugins(plugin), work, check);
   }
 
   /**
@@ -223,7 +260,19 @@ export class Database<DB = Tables> {
   tenantStatement<Row>(statement: Statement<Row, DB>, identity: TenantIdentity = {}): Promise<Row[]> {
     const tenantId = checked(currentTenantId(), UUID_PATTERN, 'tenant id');
     const plugin = new TenantScopePlugin({ tenantId, tenantTables: this.#tenantTables });
-    return this.#runStatement(this.#roles.app, scopeSettings({ ...identity, tenantId }), this.#plugins(plugin), statement);
+    const check = pendingCheck(tenantId, identity);
+    const settings = scopeSettings({ ...check?.identity, ...identity, tenantId });
+    return this.#runStatement(this.#roles.app, settings, this.#plugins(plugin), statement, check);
+  }
+
+  /**
+   * Runs a request's pending access check in a transaction of its own, in one round trip: for
+   * a request that answers without having opened a tenant unit (which would have run it).
+   */
+  async runCheck(check: ScopeCheck): Promise<void> {
+    const tenantId = checked(check.tenantId, UUID_PATTERN, 'tenant id');
+    const settings = scopeSettings({ ...check.identity, tenantId });
+    await this.#runStatement(this.#roles.app, settings, [], (tx) => tx.selectNoFrom((eb) => eb.lit(1).as('checked')), check);
   }
 
   /** Runs work that precedes or spans tenant choice for one identity (login, /me), as the app role. */
@@ -279,7 +328,14 @@ export class Database<DB = Tables> {
     return this.#queryFilter ? [filter] : [];
   }
 
-  async #run<T>(pool: pg.Pool, role: string, settings: string[], plugins: KyselyPlugin[], work: Work<T, DB>): Promise<T> {
+  async #run<T>(
+    pool: pg.Pool,
+    role: string,
+    settings: string[],
+    plugins: KyselyPlugin[],
+    work: Work<T, DB>,
+    check?: ScopeCheck,
+  ): Promise<T> {
     assertNoOpenUnit();
     const client = await pool.connect();
     // A connection that dies while checked out emits 'error' on the client; unheard, that
@@ -296,12 +352,16 @@ export class Database<DB = Tables> {
     // BEGIN travels alone, so even a scoping statement that failed to parse would fail inside
     // the transaction and abort it, never leave the work running outside one. Neither is
     // awaited: on a pipelining pool the work's first query follows them on the same round
-    // trip, and PostgreSQL still applies them first. No parameters: simple protocol.
-    const setup = Promise.all([client.query('BEGIN'), client.query([`SET LOCAL ROLE "${role}"`, ...settings].join('; '))]);
+    // trip, and PostgreSQL still applies them first. No parameters: simple protocol. The
+    // socket stays corked until that first query is written too, so all of it leaves in one
+    // write (see #kysely); a unit that sends nothing uncorks before it commits.
+    const flush = corkUntilFlushed(client);
+    const setup = Promise.all([client.query('BEGIN'), client.query(scoping(role, settings, check))]).then(() => check?.passed());
     setup.catch(() => {}); // observed below, whichever way the work ends
-    const unit: Unit = { open: true, sanctioned: new Set(), effects: [] };
+    const unit: Unit = { open: true, sanctioned: new Set(), effects: [], flush };
     try {
       const result = await insideUnit(() => work(this.#kysely(client, plugins, unit)));
+      flush();
       await setup;
       unit.open = false;
       // Anything that ended our transaction early would have let later statements run
@@ -316,6 +376,7 @@ export class Database<DB = Tables> {
       if (unit.effects.length > 0) await this.#runEffects(unit.effects);
       return result;
     } catch (error) {
+      flush();
       unit.open = false;
       if (error instanceof TenantScopeViolation && released) throw error;
       try {
@@ -325,12 +386,19 @@ export class Database<DB = Tables> {
         // A client that cannot roll back may still hold transaction state: destroy it.
         release(rollbackError as Error);
       }
-      // A failed setup explains the work's failure ("transaction is aborted"): report the cause.
-      throw (await setup.then(() => undefined, (setupError: unknown) => setupError)) ?? error;
+      // A failed setup explains the work's failure ("transaction is aborted"): report the
+      // cause, or the refusal a failed access check stands for.
+      throw (await setup.then(() => undefined, (setupError: unknown) => check?.refusal(setupError) ?? setupError)) ?? error;
     }
   }
 
-  async #runStatement<Row>(role: string, settings: string[], plugins: KyselyPlugin[], statement: Statement<Row, DB>): Promise<Row[]> {
+  async #runStatement<Row>(
+    role: string,
+    settings: string[],
+    plugins: KyselyPlugin[],
+    statement: Statement<Row, DB>,
+    check?: ScopeCheck,
+  ): Promise<Row[]> {
     assertNoOpenUnit();
     const client = await this.#pool.connect();
     const onConnectionError = (error: Error) => this.#logger.warn({ err: error }, 'database connection lost mid-transaction');
@@ -340,24 +408,29 @@ export class Database<DB = Tables> {
       // Compiled through a Kysely bound to this client, so the tenant filter applies as usual;
       // the handle is closed at once: only the compiled statement is sent, and only when that
       // Kysely's executor compiled it (not a hand-made Compilable).
-      const unit: Unit = { open: false, sanctioned: new Set(), effects: [] };
+      const unit: Unit = { open: false, sanctioned: new Set(), effects: [], flush: () => {} };
       const compiled = statement(this.#kysely(client, plugins, unit)).compile();
       if (!unit.sanctioned.has(compiled.sql)) {
         throw new TenantScopeViolation('a scoped statement must be built by the query builder of its unit of work');
       }
-      // Four messages, no waiting: a failed setup aborts the transaction, so the statement
-      // cannot run unscoped, and COMMIT of an aborted transaction only rolls it back.
-      const results = await Promise.allSettled([
+      // Four messages, no waiting, one write: a failed setup (or access check) aborts the
+      // transaction, so the statement cannot run unscoped, and COMMIT of an aborted
+      // transaction only rolls it back.
+      const flush = corkUntilFlushed(client);
+      const sent = [
         client.query('BEGIN'),
-        client.query([`SET LOCAL ROLE "${role}"`, ...settings].join('; ')),
+        client.query(scoping(role, settings, check)),
         client.query(compiled.sql, compiled.parameters as unknown[]),
         client.query('COMMIT'),
-      ]);
+      ] as const;
+      flush();
+      const results = await Promise.allSettled(sent);
       const failure = results.find((result) => result.status === 'rejected');
       if (failure) {
         broken = (results[3]!.status === 'rejected' ? results[3].reason : undefined) as Error | undefined;
-        throw failure.reason;
+        throw (failure === results[1] ? check?.refusal(failure.reason) : undefined) ?? failure.reason;
       }
+      check?.passed();
       return (results[2] as PromiseFulfilledResult<pg.QueryResult>).value.rows as Row[];
     } finally {
       client.off('error', onConnectionError);
@@ -379,7 +452,9 @@ export class Database<DB = Tables> {
       if (typeof sqlText !== 'string' || !unit.sanctioned.has(sqlText)) {
         throw new TenantScopeViolation('only SQL compiled by the query builder of this unit of work may run in it');
       }
-      return (client.query as (...args: unknown[]) => unknown)(text, ...rest);
+      const result = (client.query as (...args: unknown[]) => unknown)(text, ...rest);
+      unit.flush();
+      return result;
     };
     const single = {
       connect: async () => {
@@ -402,6 +477,31 @@ interface Unit {
   readonly sanctioned: Set<string>;
   /** Registered by afterCommit(); run only once COMMIT succeeded. */
   readonly effects: AfterCommitEffect[];
+  /** Sends what the unit's connection holds corked (its BEGIN and scoping); idempotent. */
+  readonly flush: () => void;
+}
+
+/** The unit's scoping: the role, every setting, and the request's access check if it runs here. */
+function scoping(role: string, settings: readonly string[], check: ScopeCheck | undefined): string {
+  return [`SET LOCAL ROLE "${role}"`, ...settings, ...(check ? [check.sql] : [])].join('; ');
+}
+
+/**
+ * Corks the client's socket, so the protocol messages written from now on (node-postgres
+ * writes each Parse, Bind, Execute and Sync on its own) leave together; the function returned
+ * uncorks it, once. Every message keeps its own Sync: corking changes how they are written,
+ * not what PostgreSQL receives.
+ */
+function corkUntilFlushed(client: pg.PoolClient): () => void {
+  const socket = (client as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
+  if (typeof socket?.cork !== 'function' || typeof socket.uncork !== 'function') return () => {};
+  socket.cork();
+  let corked = true;
+  return () => {
+    if (!corked) return;
+    corked = false;
+    socket.uncork!();
+  };
 }
 
 function seal(target: object, method: string): void {

@@ -4,6 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import { bearerChallenge, type Authenticator, type Principal, type UserPrincipal } from '../auth/authenticate.js';
+import type { ScopeCheck } from '../db/database.js';
 import type { Role } from '../db/tables.js';
 import type { Actor, PlatformOperator } from '../tenancy/actor.js';
 import { runWithContext } from '../tenancy/context.js';
@@ -41,6 +42,8 @@ declare module 'fastify' {
     /** Who acts, on a tenant-access route; undefined on every other route. */
     actor: Actor | undefined;
     principal: Principal | undefined;
+    /** The actor's access came from the cache: its first tenant unit re-checks it (tenancy/access-check.ts). */
+    accessCheck: ScopeCheck | undefined;
   }
 }
 
@@ -106,11 +109,12 @@ async function establish(request: FastifyRequest, reply: FastifyReply, deps: Acc
     return undefined;
   }
   const header = request.headers['x-tenant-id'];
-  const tenant = await deps.resolver.resolve(
+  const { access: tenant, check } = await deps.resolver.resolve(
     principal,
     { header: Array.isArray(header) ? header[0] : header, hostname: request.hostname },
     request.id,
   );
+  request.accessCheck = check;
   if (!roleAtLeast(tenant.role, declared.minRole)) {
     throw new AppError('forbidden', `this action needs the ${declared.minRole} role or higher`, {
       required_role: declared.minRole,
@@ -125,6 +129,7 @@ async function establish(request: FastifyRequest, reply: FastifyReply, deps: Acc
 export function registerAccess(app: FastifyInstance, deps: AccessDependencies): void {
   app.decorateRequest('actor', undefined);
   app.decorateRequest('principal', undefined);
+  app.decorateRequest('accessCheck', undefined);
 
   // Every handler runs inside its request's context; nothing can forget to enter it. A request
   // without a tenant still gets a context of its own: its id (and user) for service-role audit.
@@ -132,7 +137,7 @@ export function registerAccess(app: FastifyInstance, deps: AccessDependencies): 
     const handler = route.handler as RouteHandlerMethod;
     route.handler = function contextualHandler(request, reply) {
       const run = () => handler.call(this, request, reply);
-      if (request.actor) return enterTenant(request.actor, run);
+      if (request.actor) return enterTenant(request.actor, run, request.accessCheck);
       const userId = request.principal?.kind === 'user' ? request.principal.userId : undefined;
       return runWithContext({ requestId: request.id, userId }, run);
     };
@@ -154,5 +159,14 @@ export function registerAccess(app: FastifyInstance, deps: AccessDependencies): 
       const feature = request.routeOptions.config.feature;
       if (feature) await deps.requireFeature?.(feature, actor);
     }
+  });
+
+  // A handler that opened no tenant unit (an answer from a cache, a refusal of its own) has not
+  // had its cached access re-checked yet: that happens before the answer leaves. A refusal's
+  // own answer passes through here again, its check no longer pending.
+  app.addHook('onSend', async (request, reply, payload) => {
+    const check = request.accessCheck;
+    if (check?.pending && reply.statusCode < 500) await deps.resolver.confirm(check);
+    return payload;
   });
 }

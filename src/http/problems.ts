@@ -26,6 +26,7 @@ export const PROBLEMS = {
   'subdomain-taken': { status: 409, title: 'The subdomain is already taken' },
   'conflict': { status: 409, title: 'The request conflicts with the current state' },
   'last-owner': { status: 409, title: 'A tenant must keep at least one owner' },
+  'access-changed': { status: 409, title: 'Your access changed while the request was on its way' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'uri-too-long': { status: 414, title: 'A segment of the request path is too long' },
   'unsupported-media-type': { status: 415, title: 'The request body must be application/json' },

@@ -2,6 +2,7 @@
 // for. Set only by the HTTP access hook and enterTenant(), read only where it guards.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ScopeCheck } from '../db/database.js';
 import type { Role } from '../db/tables.js';
 
 /**
@@ -17,6 +18,11 @@ export interface RequestContext {
   readonly role?: Role | undefined;
   readonly plan?: string | undefined;
   readonly apiKeyId?: string | undefined;
+  /**
+   * The request's cached access, re-checked by its first tenant unit of work in the same round
+   * trip (tenancy/access-check.ts). Absent when the access was read from the database already.
+   */
+  readonly scopeCheck?: ScopeCheck | undefined;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

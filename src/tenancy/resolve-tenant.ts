@@ -2,12 +2,15 @@
 // (JWT claim or API key) > X-Tenant-ID (id or slug) > subdomain. A name that disagrees
 // with the credential is refused, never followed.
 
+import type { Logger } from 'pino';
 import { touchApiKey } from '../auth/api-keys/api-key-repository.js';
 import type { ApiKeyPrincipal, Principal, UserPrincipal } from '../auth/authenticate.js';
+import type { AccessCache } from '../cache/access-cache.js';
 import type { Clock } from '../clock.js';
-import type { Database } from '../db/database.js';
+import type { Database, ScopeCheck } from '../db/database.js';
 import type { Role, TenantStatus } from '../db/tables.js';
 import { AppError } from '../http/problems.js';
+import { keyCheck, memberCheck, type AccessCheck } from './access-check.js';
 import { enterTenant } from './enter-tenant.js';
 import { roleAtLeast } from './roles.js';
 import { findLiveTenant, findLiveTenantBySubdomain } from './tenant-repository.js';
@@ -18,6 +21,13 @@ export interface TenantAccess {
   readonly plan: string;
 }
 
+/** The access a request acts on, and the check its first unit must run when it came from the cache. */
+export interface ResolvedAccess {
+  readonly access: TenantAccess;
+  /** Absent when the access was read from the database for this request. */
+  readonly check: AccessCheck | undefined;
+}
+
 export interface TenantHints {
   /** X-Tenant-ID header: a tenant id or slug. */
   readonly header: string | undefined;
@@ -25,18 +35,41 @@ export interface TenantHints {
   readonly hostname: string;
 }
 
+/** An API key's last_used_at is written at most this often. */
+const KEY_USE_RESOLUTION_MS = 60_000;
+
+export interface TenantResolverOptions {
+  readonly db: Database;
+  readonly clock: Clock;
+  readonly baseDomain: string | undefined;
+  /** Access read for earlier requests; every use of an entry is re-checked in the request's transaction. */
+  readonly cache: AccessCache;
+  readonly logger: Logger;
+}
+
 export class TenantResolver {
   readonly #db: Database;
   readonly #clock: Clock;
   readonly #baseDomain: string | undefined;
+  readonly #cache: AccessCache;
+  readonly #logger: Logger;
+  /** When this instance last wrote each key's last_used_at (ms since epoch). */
+  readonly #keyUse = new Map<string, number>();
 
-  constructor(db: Database, clock: Clock, baseDomain: string | undefined) {
-    this.#db = db;
-    this.#clock = clock;
-    this.#baseDomain = baseDomain?.toLowerCase();
+  constructor(options: TenantResolverOptions) {
+    this.#db = options.db;
+    this.#clock = options.clock;
+    this.#baseDomain = options.baseDomain?.toLowerCase();
+    this.#cache = options.cache;
+    this.#logger = options.logger;
   }
 
-  async resolve(principal: Principal, hints: TenantHints, requestId: string): Promise<TenantAccess> {
+  /**
+   * The tenant the request acts in and its role there. From the cache when this instance has
+   * served the same credential in the same tenant lately: then no round trip, and the answer
+   * carries the check its first unit of work must run (see access-check.ts).
+   */
+  async resolve(principal: Principal, hints: TenantHints, requestId: string): Promise<ResolvedAccess> {
     const credentialTenant = principal.kind === 'api_key' ? principal.tenantId : principal.claimedTenantId;
     const named = await this.#namedTenant(hints);
     if (named && credentialTenant && named !== credentialTenant) {
@@ -46,10 +79,37 @@ export class TenantResolver {
     if (!tenantId) {
       throw new AppError('tenant-required', 'name a tenant with a token for it, the X-Tenant-ID header or its subdomain');
     }
+    const now = this.#clock.now();
+    if (principal.kind === 'api_key') {
+      const key = `key:${principal.keyId}`;
+      const cached = this.#cache.get<TenantAccess>(key);
+      if (cached) {
+        this.#noteKeyUse(principal, now);
+        const evict = () => this.#cache.evict((entry) => entry.keyId === principal.keyId);
+        return { access: cached, check: keyCheck(cached, principal.keyId, now, evict) };
+      }
+    } else {
+      const key = memberKey(principal, tenantId);
+      const cached = this.#cache.get<TenantAccess>(key);
+      if (cached) {
+        const evict = () => this.#cache.evict((entry) => entry.userId === principal.userId && entry.tenantId === tenantId);
+        return { access: cached, check: memberCheck(cached, principal, now, evict) };
+      }
+    }
     // The edge has not set the request's context yet: these reads enter the tenant being resolved.
-    return enterTenant({ tenantId, requestId }, () =>
-      principal.kind === 'api_key' ? this.#keyAccess(principal) : this.#memberAccess(principal, tenantId),
+    const access = await enterTenant({ tenantId, requestId }, () =>
+      principal.kind === 'api_key'
+        ? this.#cache.load(`key:${principal.keyId}`, () => ({ tenantId, keyId: principal.keyId }), () => this.#keyAccess(principal))
+        : this.#cache.load(memberKey(principal, tenantId), () => ({ tenantId, userId: principal.userId }), () =>
+            this.#memberAccess(principal, tenantId),
+          ),
     );
+    return { access, check: undefined };
+  }
+
+  /** Runs a request's check now, for a request that opened no tenant unit to carry it. */
+  confirm(check: ScopeCheck): Promise<void> {
+    return this.#db.runCheck(check);
   }
 
   /** For routes that need a user but no tenant: the session behind the token must still be live. */
@@ -89,33 +149,58 @@ export class TenantResolver {
 
   async #keyAccess(principal: ApiKeyPrincipal): Promise<TenantAccess> {
     const now = this.#clock.now();
-    // One round trip: the key's tenant, and the live role of the user who created the key.
+    // One round trip: the key's tenant, the key still live (the principal may come from the
+    // authenticator's cache), and the live role of the user who created the key.
     const [row] = await this.#db.tenantStatement((tx) =>
       tx
         .selectFrom('tenants as t')
+        .leftJoin('api_keys as k', (join) =>
+          join
+            .onRef('k.tenant_id', '=', 't.id')
+            .on('k.id', '=', principal.keyId)
+            .on('k.revoked_at', 'is', null)
+            .on('k.deleted_at', 'is', null)
+            .on((eb) => eb.or([eb('k.expires_at', 'is', null), eb('k.expires_at', '>', now)])),
+        )
         .leftJoin('memberships as m', (join) =>
           join
             .onRef('m.tenant_id', '=', 't.id')
             .on('m.user_id', '=', principal.createdBy ?? NO_USER)
             .on('m.deleted_at', 'is', null),
         )
-        .select(['t.plan', 't.status', 'm.role as creatorRole'])
+        .select(['t.plan', 't.status', 'k.id as liveKeyId', 'm.role as creatorRole'])
         .where('t.id', '=', principal.tenantId)
         .where('t.deleted_at', 'is', null),
     );
-    // The key's tenant was deleted after authentication: the key is dead.
-    if (!row) throw new AppError('invalid-credentials');
+    // The key's tenant was deleted, or the key revoked, after authentication: the key is dead.
+    if (!row || !row.liveKeyId) throw new AppError('invalid-credentials');
     assertUsable(row.status);
     // A key acts for its creator: it dies with their membership and never outranks them.
     if (principal.createdBy && !row.creatorRole) throw new AppError('invalid-credentials');
     const role = row.creatorRole && !roleAtLeast(row.creatorRole, principal.role) ? row.creatorRole : principal.role;
-    const stale = !principal.lastUsedAt || now.getTime() - principal.lastUsedAt.getTime() > 60_000;
-    if (stale) {
-      await enterTenant({ tenantId: principal.tenantId, requestId: 'api-key-use' }, () =>
-        this.#db.tenant((tx) => touchApiKey(tx, principal.keyId, now)),
-      );
+    if (this.#keyUseStale(principal, now)) {
+      this.#keyUse.set(principal.keyId, now.getTime());
+      await this.#db.tenant((tx) => touchApiKey(tx, principal.keyId, now));
     }
     return { tenantId: principal.tenantId, role, plan: row.plan };
+  }
+
+  #keyUseStale(principal: ApiKeyPrincipal, now: Date): boolean {
+    const last = Math.max(principal.lastUsedAt?.getTime() ?? 0, this.#keyUse.get(principal.keyId) ?? 0);
+    return now.getTime() - last > KEY_USE_RESOLUTION_MS;
+  }
+
+  /**
+   * A request served from the cache records the key's use off its own path: a failed write
+   * loses one timestamp of a once-a-minute record, and is logged.
+   */
+  #noteKeyUse(principal: ApiKeyPrincipal, now: Date): void {
+    if (!this.#keyUseStale(principal, now)) return;
+    if (this.#keyUse.size >= MAX_TRACKED_KEYS) this.#keyUse.clear();
+    this.#keyUse.set(principal.keyId, now.getTime());
+    enterTenant({ tenantId: principal.tenantId, requestId: 'api-key-use' }, () =>
+      this.#db.tenant((tx) => touchApiKey(tx, principal.keyId, now)),
+    ).catch((error: unknown) => this.#logger.warn({ err: error, api_key_id: principal.keyId }, 'recording an API key\'s use failed'));
   }
 
   async #memberAccess(principal: UserPrincipal, tenantId: string): Promise<TenantAccess> {
@@ -152,6 +237,13 @@ export class TenantResolver {
     assertUsable(row.status);
     return { tenantId, role: row.role, plan: row.plan };
   }
+}
+
+/** Beyond this many keys the use record starts over (a few extra writes, never unbounded memory). */
+const MAX_TRACKED_KEYS = 100_000;
+
+function memberKey(principal: UserPrincipal, tenantId: string): string {
+  return `member:${principal.userId}:${principal.sessionFamilyId}:${tenantId}`;
 }
 
 /** Matches no user: the creator join of a key nobody created (agents, service keys). */

@@ -4,6 +4,7 @@
 // is accepted (accept-invitation.ts).
 
 import { randomSecret, sha256 } from '../../auth/opaque-tokens.js';
+import type { CacheInvalidation } from '../../cache/cache-invalidation.js';
 import type { Clock } from '../../clock.js';
 import { isUniqueViolation } from '../../db/constraint-violation.js';
 import type { Database, Tx } from '../../db/database.js';
@@ -59,6 +60,8 @@ export class MemberManagement {
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
+    /** Tells every instance a member's access changed, so none serves a request on the old role. */
+    private readonly invalidation: CacheInvalidation,
     private readonly usage?: ActionUsage,
   ) {}
 
@@ -120,6 +123,7 @@ export class MemberManagement {
       if (member.role === role) return member;
       await assertNotLastOwner(tx, member);
       await setRole(tx, userId, role, now);
+      await this.invalidation.record(tx, { scope: 'tenant', tenantId: actor.tenantId });
       return { ...member, role };
     });
   }
@@ -131,6 +135,7 @@ export class MemberManagement {
       const member = await existingMember(tx, actor, userId);
       await assertNotLastOwner(tx, member);
       await removeMembership(tx, userId, now);
+      await this.invalidation.record(tx, { scope: 'tenant', tenantId: actor.tenantId });
       await this.usage?.seatRemoved(tx, actor, countLiveMembers);
     });
   }

@@ -104,6 +104,7 @@ export async function touchApiKey(tx: Tx, id: string, now: Date): Promise<void> 
     .updateTable('api_keys')
     .set({ last_used_at: now })
     .where('id', '=', id)
+    .where('revoked_at', 'is', null)
     .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', staleBefore)]))
     .execute();
 }
