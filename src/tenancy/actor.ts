@@ -7,7 +7,10 @@ interface ActorInTenant {
   readonly tenantId: string;
   /** The role in effect: a member's role, or an API key's (never above its creator's). */
   readonly role: Role;
-  /** The tenant's plan as resolved for this request: fresher than any cache. */
+  /**
+   * The tenant's plan this request acts on: read for it, or cached and then confirmed by
+   * PostgreSQL in the request's first unit of work (tenancy/access-check.ts).
+   */
   readonly plan: string;
   /** Carried into audit rows and jobs, for tracing a change back to its request. */
   readonly requestId: string;
