@@ -223,6 +223,8 @@ try {
   console.log(`all four sides list the same 50 tasks for ${checked.length} tenants`);
 
   for (const side of SIDES) await load(targets[side], data.tenants, WARM_UP_SECONDS); // warm-up, discarded
+  // The warm-up's transaction counts reach pg_stat_database only now: not in round 1's.
+  await sleep(STATS_SETTLE_MS);
 
   const rounds: RoundResult[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
