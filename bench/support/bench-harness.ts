@@ -61,17 +61,31 @@ export async function migrateBenchDatabase(url: string, roles: DatabaseRoles): P
   };
 }
 
-/** Starts bench/support/bench-server.ts in a child process; resolves once it listens. */
-export async function startBenchServer(env: Record<string, string>): Promise<{ child: ChildProcess; address: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/support/bench-server.ts'], {
+/**
+ * Starts a server script (bench/support/bench-server.ts unless another is named) in a child
+ * process; resolves once it prints its {"address": …} line. The child is node itself (tsx is a
+ * loader, not a wrapper), so its pid is the server's, for CPU accounting.
+ */
+export async function startBenchServer(
+  env: Record<string, string>,
+  script = 'bench/support/bench-server.ts',
+): Promise<{ child: ChildProcess; address: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const lines = createInterface({ input: child.stdout! });
-  for await (const line of lines) {
-    if (line.startsWith('{')) return { child, address: JSON.parse(line).address };
+  let address: string | undefined;
+  for await (const line of createInterface({ input: child.stdout! })) {
+    if (line.startsWith('{')) {
+      address = JSON.parse(line).address as string;
+      break;
+    }
   }
-  throw new Error('bench server exited before listening');
+  if (address === undefined) throw new Error(`${script} exited before listening`);
+  // Leaving the loop closed the reader and paused the pipe: whatever the server prints later
+  // is read and dropped, since a full pipe would stall it.
+  child.stdout!.resume();
+  return { child, address };
 }
 
 export async function stopBenchServer(child: ChildProcess | undefined): Promise<void> {
@@ -79,6 +93,8 @@ export async function stopBenchServer(child: ChildProcess | undefined): Promise<
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+  // A server that has not finished its shutdown by then is not left running behind the bench.
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
 export function median(values: number[]): number {

@@ -1,0 +1,102 @@
+// bench:peers' summary: per side the median of its rounds, the ratios as medians of per-round
+// ratios (sides measured minutes apart on a shared machine are not compared, only neighbours
+// in one round), issue 11's targets with whether each was met, and the markdown table.
+
+import { median } from './bench-harness.js';
+
+export const SIDES = ['tenantry-jwt', 'tenantry-apikey', 'raw', 'postgraphile'] as const;
+export type Side = (typeof SIDES)[number];
+
+export interface RoundResult {
+  readonly round: number;
+  readonly side: Side;
+  /** 1-minute, 5-minute and 15-minute load averages when the side's load began. */
+  readonly loadAverage: readonly number[];
+  readonly requests: number;
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly nodeCpuMsPerRequest: number;
+  readonly writesPerRequest: number;
+  readonly pgCpuMsPerRequest: number;
+  readonly xactsPerRequest: number;
+  readonly pgBackends: number;
+  readonly pgBackendsGone: number;
+}
+
+type Figure = 'rps' | 'p50Ms' | 'p99Ms' | 'nodeCpuMsPerRequest' | 'pgCpuMsPerRequest' | 'xactsPerRequest' | 'writesPerRequest';
+const FIGURES: readonly Figure[] = ['rps', 'p50Ms', 'p99Ms', 'nodeCpuMsPerRequest', 'pgCpuMsPerRequest', 'xactsPerRequest', 'writesPerRequest'];
+
+interface Ratio {
+  readonly name: string;
+  readonly of: Side;
+  readonly to: Side;
+  readonly figure: Figure;
+  readonly target: { readonly atLeast: number } | { readonly atMost: number };
+}
+
+/** Issue 11's goals for the full stack, authenticated, both isolation layers on. */
+const RATIOS: readonly Ratio[] = [
+  { name: 'jwt req/s vs raw', of: 'tenantry-jwt', to: 'raw', figure: 'rps', target: { atLeast: 0.7 } },
+  { name: 'jwt req/s vs postgraphile', of: 'tenantry-jwt', to: 'postgraphile', figure: 'rps', target: { atLeast: 2 } },
+  { name: 'jwt p99 vs raw', of: 'tenantry-jwt', to: 'raw', figure: 'p99Ms', target: { atMost: 1.5 } },
+  { name: 'apikey req/s vs raw', of: 'tenantry-apikey', to: 'raw', figure: 'rps', target: { atLeast: 0.6 } },
+  { name: 'jwt PG CPU/req vs raw', of: 'tenantry-jwt', to: 'raw', figure: 'pgCpuMsPerRequest', target: { atMost: 1.5 } },
+];
+
+export interface PeersSummary {
+  readonly sides: Record<Side, Record<Figure, number>>;
+  readonly ratios: Array<{ name: string; value: number; perRound: number[]; target: string; met: boolean }>;
+  readonly loadAverage1m: { readonly min: number; readonly median: number; readonly max: number };
+}
+
+const round3 = (value: number) => Number(value.toFixed(3));
+
+export function summarize(rounds: readonly RoundResult[]): PeersSummary {
+  const ofSide = (side: Side) => rounds.filter((result) => result.side === side);
+  const sides = Object.fromEntries(
+    SIDES.map((side) => [side, Object.fromEntries(FIGURES.map((figure) => [figure, round3(median(ofSide(side).map((r) => r[figure])))]))]),
+  ) as PeersSummary['sides'];
+  const ratios = RATIOS.map((ratio) => {
+    const perRound = ofSide(ratio.of).map((result) => {
+      const peer = rounds.find((other) => other.round === result.round && other.side === ratio.to)!;
+      return round3(result[ratio.figure] / peer[ratio.figure]);
+    });
+    const value = median(perRound);
+    const met = 'atLeast' in ratio.target ? value >= ratio.target.atLeast : value <= ratio.target.atMost;
+    const target = 'atLeast' in ratio.target ? `>= ${ratio.target.atLeast}` : `<= ${ratio.target.atMost}`;
+    return { name: ratio.name, value, perRound, target, met };
+  });
+  const loads = rounds.map((result) => result.loadAverage[0]!);
+  return {
+    sides,
+    ratios,
+    loadAverage1m: { min: Math.min(...loads), median: median(loads), max: Math.max(...loads) },
+  };
+}
+
+/** The table bench/results/peers.md holds and the bench prints. */
+export function markdownTable(summary: PeersSummary, setup: string): string {
+  const lines = [
+    '# bench:peers',
+    '',
+    setup,
+    '',
+    '| side | req/s | p50 ms | p99 ms | node CPU ms/req | PG CPU ms/req | xacts/req | writes/req |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...SIDES.map((side) => {
+      const s = summary.sides[side];
+      return `| ${side} | ${Math.round(s.rps)} | ${s.p50Ms} | ${s.p99Ms} | ${s.nodeCpuMsPerRequest.toFixed(3)} | ${s.pgCpuMsPerRequest.toFixed(3)} | ${s.xactsPerRequest.toFixed(2)} | ${s.writesPerRequest.toFixed(2)} |`;
+    }),
+    '',
+    'Medians over rounds; ratios are medians of per-round ratios.',
+    '',
+    '| ratio | value | target | met |',
+    '| --- | ---: | --- | --- |',
+    ...summary.ratios.map((ratio) => `| ${ratio.name} | ${ratio.value.toFixed(2)} | ${ratio.target} | ${ratio.met ? 'yes' : 'no'} |`),
+    '',
+    `Load average (1 min) at the start of each side's load: min ${summary.loadAverage1m.min.toFixed(2)}, ` +
+      `median ${summary.loadAverage1m.median.toFixed(2)}, max ${summary.loadAverage1m.max.toFixed(2)}.`,
+  ];
+  return lines.join('\n') + '\n';
+}

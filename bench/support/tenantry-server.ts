@@ -1,0 +1,15 @@
+// Tenantry as bench:peers runs it: the production entry point (startServer: the request login,
+// the configured request bounds, the job worker and the outbox relay) with nothing added, in
+// its own process. Logs go to stderr so stdout carries only the address line the bench waits for.
+
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startServer } from '../../src/server.js';
+
+const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn' });
+const logger = createLogger(config.logLevel, process.stderr);
+const server = await startServer(config, logger);
+process.stdout.write(JSON.stringify({ address: server.address }) + '\n');
+process.once('SIGTERM', () => {
+  void server.stop().then(() => process.exit(0));
+});
