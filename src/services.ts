@@ -92,6 +92,12 @@ function userRateLimit(config: Config, metering: Metering): Services['admitUserR
   return (userId, reply) => limiter.admit(userId, reply);
 }
 
+/**
+ * How long an instance keeps a credential's access. Every use is re-checked by PostgreSQL, so
+ * this bounds memory, not staleness: invalidation only spares the odd access-changed answer.
+ */
+const ACCESS_CACHE_TTL_MS = 10 * 60_000;
+
 /** A readiness probe that has not heard back within this long says "not ready". */
 const READINESS_TIMEOUT_MS = 1_000;
 
@@ -105,7 +111,7 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
   // Inside a unit of work the catalog is read through its transaction, never a second connection.
   const platformCatalog = new PlatformCatalog((tx) => (tx ? readPlatformData(tx) : db.identity({}, readPlatformData)), invalidation, ttlMs);
   const tenantProfiles = new TenantProfiles(databaseProfileLoader(db), invalidation, ttlMs);
-  const accessCache = new AccessCache({ ttlMs }, invalidation);
+  const accessCache = new AccessCache({ ttlMs: () => ACCESS_CACHE_TTL_MS }, invalidation);
   const flags = new Flags(platformCatalog, tenantProfiles);
   const plans = new Plans(platformCatalog);
   const metering = new Metering({

@@ -89,11 +89,12 @@ export class Authenticator {
   async #lookUpKey(token: string): Promise<ApiKeyPrincipal> {
     const parsed = parseApiKey(token);
     if (!parsed) throw invalid();
+    // The key row alone: whether its tenant is live and usable is the resolver's question,
+    // answered in that tenant's scope (a join with tenant_registry, a security-barrier view,
+    // would read every tenant's row to find one).
     const candidates = await this.db.identity({ apiKeyPrefix: parsed.prefix }, (tx) =>
       tx
         .selectFrom('api_keys as k')
-        // Only live tenants are in the registry.
-        .innerJoin('tenant_registry as t', 't.id', 'k.tenant_id')
         .select(['k.id', 'k.tenant_id', 'k.secret_hash', 'k.role', 'k.scopes', 'k.created_by', 'k.last_used_at', 'k.expires_at'])
         .where('k.prefix', '=', parsed.prefix)
         .where('k.revoked_at', 'is', null)
