@@ -153,8 +153,9 @@ export function registerAccess(app: FastifyInstance, deps: AccessDependencies): 
     }
     const actor = request.actor;
     if (actor) {
-      // Both loggers: Fastify writes "request completed" through reply.log.
-      request.log = reply.log = request.log.child({ tenant_id: actor.tenantId, user_id: actor.userId });
+      // The request's own logger (Fastify made it for this request; reply.log is the same one,
+      // which writes "request completed"): bound in place rather than a child per request.
+      request.log.setBindings({ tenant_id: actor.tenantId, user_id: actor.userId });
       await deps.admitTenantRequest?.(actor, reply);
       const feature = request.routeOptions.config.feature;
       if (feature) await deps.requireFeature?.(feature, actor);
