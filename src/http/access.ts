@@ -3,6 +3,7 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import type { Logger } from 'pino';
 import { bearerChallenge, type Authenticator, type Principal, type UserPrincipal } from '../auth/authenticate.js';
 import type { ScopeCheck } from '../db/database.js';
 import type { Role } from '../db/tables.js';
@@ -154,8 +155,9 @@ export function registerAccess(app: FastifyInstance, deps: AccessDependencies): 
     const actor = request.actor;
     if (actor) {
       // The request's own logger (Fastify made it for this request; reply.log is the same one,
-      // which writes "request completed"): bound in place rather than a child per request.
-      request.log.setBindings({ tenant_id: actor.tenantId, user_id: actor.userId });
+      // which writes "request completed"): bound in place rather than a child per request. It
+      // is pino's (the app is built with a pino logger), whose child loggers can be re-bound.
+      (request.log as Logger).setBindings({ tenant_id: actor.tenantId, user_id: actor.userId });
       await deps.admitTenantRequest?.(actor, reply);
       const feature = request.routeOptions.config.feature;
       if (feature) await deps.requireFeature?.(feature, actor);
