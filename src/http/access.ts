@@ -2,7 +2,7 @@
 // once, then run the handler inside that tenant's context. Routes only declare access.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { Logger } from 'pino';
 import { bearerChallenge, type Authenticator, type Principal, type UserPrincipal } from '../auth/authenticate.js';
 import type { ScopeCheck } from '../db/database.js';
@@ -127,6 +127,17 @@ async function establish(request: FastifyRequest, reply: FastifyReply, deps: Acc
     : { kind: 'api_key', apiKeyId: principal.keyId, tenantId, role, plan, requestId: request.id };
 }
 
+/**
+ * Names the actor on every later log line of the request, "request completed" included (Fastify
+ * writes it through reply.log, the same logger). A pino logger made for this request is bound
+ * in place; any other logger (a host app may bring its own) gets a child.
+ */
+function bindActor(request: FastifyRequest, reply: FastifyReply, bindings: Record<string, string | undefined>): void {
+  const log = request.log as FastifyBaseLogger & Partial<Pick<Logger, 'setBindings'>>;
+  if (typeof log.setBindings === 'function' && log === reply.log) log.setBindings(bindings);
+  else request.log = reply.log = request.log.child(bindings);
+}
+
 export function registerAccess(app: FastifyInstance, deps: AccessDependencies): void {
   app.decorateRequest('actor', undefined);
   app.decorateRequest('principal', undefined);
@@ -154,10 +165,7 @@ export function registerAccess(app: FastifyInstance, deps: AccessDependencies): 
     }
     const actor = request.actor;
     if (actor) {
-      // The request's own logger (Fastify made it for this request; reply.log is the same one,
-      // which writes "request completed"): bound in place rather than a child per request. It
-      // is pino's (the app is built with a pino logger), whose child loggers can be re-bound.
-      (request.log as Logger).setBindings({ tenant_id: actor.tenantId, user_id: actor.userId });
+      bindActor(request, reply, { tenant_id: actor.tenantId, user_id: actor.userId });
       await deps.admitTenantRequest?.(actor, reply);
       const feature = request.routeOptions.config.feature;
       if (feature) await deps.requireFeature?.(feature, actor);
