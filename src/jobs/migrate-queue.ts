@@ -26,6 +26,9 @@ export async function migrateQueue(databaseUrl: string, roles: DatabaseRoles, lo
     await login.end();
   }
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1, options: `-c role=${roles.owner}` });
+  // graphile-worker listens for its own use and stops when the migrations end; an idle client
+  // the server terminates later (the embedded cluster stopping right after) must not crash us.
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle queue migration client failed'));
   try {
     await runMigrations({ pgPool: pool, schema: QUEUE_SCHEMA, logger: workerLogger(logger) });
   } finally {
