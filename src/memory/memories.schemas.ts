@@ -102,7 +102,7 @@ export const StoreMemoryAnswer = Type.Object({
 });
 
 const Parts = Type.Object({
-  relevance: Type.Number({ description: 'greatest of text and trigram' }),
+  relevance: Type.Number({ description: 'greatest of text and half of trigram' }),
   text: Type.Number({ description: 'full-text rank, 0..1' }),
   trigram: Type.Number({ description: 'trigram word similarity, 0..1' }),
   importance: Type.Number(),

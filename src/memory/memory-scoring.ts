@@ -1,7 +1,7 @@
 // The score parts of a memory as SQL expressions, so ranking and zoning happen in the
 // database, in one statement, over rows that never travel to Node. Each part is in 0..1:
 //
-//   relevance  = greatest(rank / (rank + 0.1), word_similarity(q, content)), rank = ts_rank_cd(search, query)
+//   relevance  = greatest(rank / (rank + 0.1), word_similarity(q, content) / 2), rank = ts_rank_cd(search, query)
 //   importance = the stored importance
 //   recency    = 0.5 ^ (hours since last written or recalled / half-life)
 //   frequency  = least(1, ln(1 + recalls + reinforcements) / ln(1 + 50))
@@ -54,6 +54,15 @@ export function textScore(search: string, q: string): Expr {
 /** How well the query's words match some stretch of the content, by trigrams, 0..1. */
 export function trigramScore(content: string, q: string): Expr {
   return sql<number>`word_similarity(${q}::text, ${sql.ref(content)})::float8`;
+}
+
+/**
+ * Relevance from the two text parts. A trigram match counts half: an exact word scores as
+ * much as one full-text match (0.5), a near-spelling less, so fuzzy matches fill in for words
+ * full-text search misses without flattening its ranking of real matches.
+ */
+export function relevanceScore(text: Expr, trigram: Expr): Expr {
+  return sql<number>`greatest(${text}, ${trigram} / 2)`;
 }
 
 /** Recency at `now` of a memory last touched at `touched`: 1 now, 0.5 one half-life ago. */

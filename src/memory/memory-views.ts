@@ -51,7 +51,7 @@ export function recalledView(row: RecalledRow): Static<typeof RecallAnswer>['dat
     },
     score: row.score,
     parts: {
-      relevance: Math.max(row.text_score, row.trigram_score),
+      relevance: row.relevance_score,
       text: row.text_score,
       trigram: row.trigram_score,
       importance: row.importance,

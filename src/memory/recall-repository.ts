@@ -5,7 +5,7 @@
 
 import { sql, type InferResult } from 'kysely';
 import { matching, type MemoryFilter } from './memory-repository.js';
-import { frequencyScore, recallScore, recencyScore, textQuery, textScore, trigramScore, type WeightExprs } from './memory-scoring.js';
+import { frequencyScore, recallScore, relevanceScore, recencyScore, textQuery, textScore, trigramScore, type WeightExprs } from './memory-scoring.js';
 import { DEFAULT_MEMORY_SETTINGS } from './memory-settings.js';
 import type { MemoryTx } from './memory-tables.js';
 
@@ -53,9 +53,10 @@ export function recallQuery(tx: MemoryTx, q: string, filter: MemoryFilter, limit
     frequency: sql<number>`${sql.ref('r.w_frequency')}`,
     halfLifeHours: halfLife,
   };
+  const relevance = relevanceScore(sql<number>`${sql.ref('r.text_score')}`, sql<number>`${sql.ref('r.trigram_score')}`);
   const score = recallScore(
     weights,
-    sql<number>`greatest(${sql.ref('r.text_score')}, ${sql.ref('r.trigram_score')})`,
+    relevance,
     sql<number>`${sql.ref('r.importance')}::float8`,
     sql<number>`${sql.ref('r.recency_score')}`,
     sql<number>`${sql.ref('r.frequency_score')}`,
@@ -78,6 +79,7 @@ export function recallQuery(tx: MemoryTx, q: string, filter: MemoryFilter, limit
       'r.trigram_score',
       'r.recency_score',
       'r.frequency_score',
+      relevance.as('relevance_score'),
       score.as('score'),
     ])
     .orderBy('score', 'desc')

@@ -189,7 +189,7 @@ describe('the list and the timeline', () => {
     const pages = async (url: string): Promise<string[]> => {
       const ids: string[] = [];
       for (let cursor: string | null = null; ; ) {
-        const page = (await call(testApp, tenant, 'GET', `${url}${url.includes('?') ? '&' : '?'}limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json();
+        const page: { data: { id: string }[]; nextCursor: string | null } = (await call(testApp, tenant, 'GET', `${url}${url.includes('?') ? '&' : '?'}limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json();
         ids.push(...page.data.map((row: { id: string }) => row.id));
         if (!page.nextCursor) return ids;
         cursor = page.nextCursor;
