@@ -73,7 +73,7 @@ function mostRecalled(tx: MemoryTx) {
 export class MemoryStats {
   constructor(
     private readonly db: MemoryDatabase,
-    private readonly plans: Plans,
+    private readonly plans: Pick<Plans, 'limitFor'>,
   ) {}
 
   async stats(actor: Actor): Promise<MemoryStatistics> {

@@ -32,9 +32,9 @@ CREATE TABLE memories (
   agent_id             uuid,
   content              text NOT NULL CHECK (length(content) BETWEEN 1 AND 8000),
   -- What storage_bytes meters, kept beside the row so the tenant's total is an index-only sum.
-  content_bytes        integer GENERATED ALWAYS AS (octet_length(content)) STORED,
+  content_bytes        integer NOT NULL GENERATED ALWAYS AS (octet_length(content)) STORED,
   -- Full-text search in English (stemmed); trigrams catch the words it misses (names, typos).
-  search               tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED,
+  search               tsvector NOT NULL GENERATED ALWAYS AS (to_tsvector('english', content)) STORED,
   importance           real NOT NULL DEFAULT 0.5 CHECK (importance BETWEEN 0 AND 1),
   -- Nullable so that erasure can empty them (personal data); read as [] and {} when null.
   tags                 text[] CHECK (cardinality(tags) <= 20),
