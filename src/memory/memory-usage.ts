@@ -2,11 +2,19 @@
 // memories are levels (what the tenant holds now), admitted under the counter's row lock so
 // concurrent creates at the limit never overshoot; `memories` and `storage_bytes` are
 // recorded as usage events after every change, so GET /v1/usage and billing see them.
+//
+// A store must not count the tenant's memories (hundreds of thousands of rows, under the lock
+// every store of the tenant waits for), so the two level counters ARE the levels: a store adds
+// one memory and its bytes to them; every path that removes memories or changes their size
+// (forget, forget by filter, deleting an agent, an update of content) sets them to a true count
+// taken while holding the lock. Rows written past the module (SQL by hand) are counted at the
+// next such settle.
 
 import { sql } from 'kysely';
 import { platformTx } from '../db/database.js';
 import { newId } from '../db/ids.js';
 import type { ActionUsage } from '../metering/action-usage.js';
+import { NO_PERIOD_START } from '../metering/billing-period.js';
 import type { MeteredTenant, Quotas } from '../metering/quotas.js';
 import type { UsageRecorder } from '../metering/usage-recorder.js';
 import type { MemoryTx } from './memory-tables.js';
@@ -19,7 +27,7 @@ export interface MemoryLevel {
   readonly bytes: number;
 }
 
-/** Counts live memories and their bytes (index-only on memories_tenant_created_idx). */
+/** Counts live memories and their bytes (index-only on memories_tenant_created_idx): the settle after a removal. */
 export async function memoryLevel(tx: MemoryTx): Promise<MemoryLevel> {
   const row = await tx
     .selectFrom('memories')
@@ -27,6 +35,17 @@ export async function memoryLevel(tx: MemoryTx): Promise<MemoryLevel> {
     .where('deleted_at', 'is', null)
     .executeTakeFirstOrThrow();
   return { memories: Number(row.memories), bytes: Number(row.bytes) };
+}
+
+/** A level counter's value (0 before its first use); read while lock() holds the memories counter. */
+async function counterLevel(tx: MemoryTx, metric: string): Promise<number> {
+  const row = await platformTx(tx)
+    .selectFrom('usage_counters')
+    .select('used')
+    .where('metric', '=', metric)
+    .where('period_start', '=', NO_PERIOD_START)
+    .executeTakeFirst();
+  return Number(row?.used ?? 0);
 }
 
 async function liveAgents(tx: MemoryTx): Promise<number> {
@@ -65,20 +84,22 @@ export class MemoryUsage {
     await this.quotas.lockLevel(platformTx(tx), MEMORY_METRICS.memories);
   }
 
-  /** One more memory of `bytes`, before it is written: 403 plan-limit-reached past the plan's `memories`. */
+  /**
+   * One more memory of `bytes`, before it is written, inside lock(): 403 plan-limit-reached
+   * past the plan's `memories`. Both counters move by what is added; nothing is counted.
+   */
   async memoryAdded(tx: MemoryTx, tenant: MeteredTenant, bytes: number): Promise<void> {
-    let level: MemoryLevel = { memories: 0, bytes: 0 };
-    const memories = await this.quotas.admitLevel(platformTx(tx), tenant, MEMORY_METRICS.memories, async () => {
-      level = await memoryLevel(tx);
-      return level.memories;
-    });
-    await this.#record(tx, tenant.tenantId, { memories, bytes: level.bytes + bytes });
+    const memories = await this.quotas.admitLevel(platformTx(tx), tenant, MEMORY_METRICS.memories, () => counterLevel(tx, MEMORY_METRICS.memories));
+    const level = { memories, bytes: (await counterLevel(tx, MEMORY_METRICS.storageBytes)) + bytes };
+    await this.quotas.settleLevel(platformTx(tx), MEMORY_METRICS.storageBytes, level.bytes);
+    await this.#record(tx, tenant.tenantId, level);
   }
 
-  /** After memories were forgotten or changed in size: counter and series follow the true level. */
+  /** After memories were forgotten or changed in size, inside lock(): counters and series follow a true count. */
   async memoriesChanged(tx: MemoryTx, tenant: MeteredTenant): Promise<void> {
     const level = await memoryLevel(tx);
     await this.quotas.settleLevel(platformTx(tx), MEMORY_METRICS.memories, level.memories);
+    await this.quotas.settleLevel(platformTx(tx), MEMORY_METRICS.storageBytes, level.bytes);
     await this.#record(tx, tenant.tenantId, level);
   }
 

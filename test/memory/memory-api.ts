@@ -36,3 +36,24 @@ export async function liveMemories(testApp: TestApp, tenantId: string): Promise<
   const { rows } = await testApp.database.admin.query('SELECT count(*)::int AS n FROM memories WHERE tenant_id = $1 AND deleted_at IS NULL', [tenantId]);
   return rows[0].n;
 }
+
+/**
+ * Sets the tenant's memories level (the counter a store admits against) as if it held `level`
+ * memories: reaching a limit of thousands takes one statement, not thousands of requests.
+ */
+export async function holdMemories(testApp: TestApp, tenantId: string, level: number): Promise<void> {
+  await testApp.database.admin.query(
+    `INSERT INTO usage_counters (tenant_id, metric, period_start, used) VALUES ($1, 'memories', 'epoch', $2)
+     ON CONFLICT (tenant_id, metric, period_start) DO UPDATE SET used = excluded.used`,
+    [tenantId, level],
+  );
+}
+
+/** Writes `count` memories straight into the table (tagged), and sets the level to match. */
+export async function seedMemories(testApp: TestApp, tenantId: string, count: number, tag: string): Promise<void> {
+  await testApp.database.admin.query(
+    `INSERT INTO memories (tenant_id, id, content, tags) SELECT $1, gen_random_uuid(), 'seeded memory number ' || n, ARRAY[$3] FROM generate_series(1, $2::int) n`,
+    [tenantId, count, tag],
+  );
+  await holdMemories(testApp, tenantId, count);
+}
