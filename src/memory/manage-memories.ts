@@ -126,12 +126,11 @@ export class MemoryManagement {
     });
   }
 
-  /** The memory as it is now, and each version an update replaced, newest first. */
-  async history(actor: Actor, id: string): Promise<{ memory: MemoryRow; versions: MemoryVersionRow[] }> {
+  /** A page of the versions updates replaced (the current one is the memory itself); 404 for no live memory. */
+  async history(actor: Actor, id: string, page: PageRequest): Promise<Page<MemoryVersionRow>> {
     return this.db.tenant(async (tx) => {
-      const memory = await findMemory(tx, id);
-      if (!memory) throw notFound();
-      return { memory, versions: await memoryHistory(tx, id) };
+      if (!(await findMemory(tx, id))) throw notFound();
+      return memoryHistory(tx, id, page);
     });
   }
 

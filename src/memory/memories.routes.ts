@@ -10,11 +10,12 @@ import type { SortOrder } from '../db/keyset-page.js';
 import type { Actor } from '../tenancy/actor.js';
 import type { MemoryManagement } from './manage-memories.js';
 import { memoryFilter } from './memory-filter.js';
-import { historyView, memoryView } from './memory-views.js';
+import { memoryView, versionView } from './memory-views.js';
 import {
   ForgetAnswer,
   ForgetBody,
   HistoryAnswer,
+  HistoryQuery,
   ListMemoriesQuery,
   MemoryList,
   MemoryView,
@@ -122,15 +123,17 @@ export const memoryRoutes: ModuleRoutes<MemoryRouteDeps> = async (app, { memorie
       config: { access: access.tenant('viewer') },
       schema: {
         tags: ['memory'],
-        summary: 'A memory’s versions: the current one, then each one an update replaced',
+        summary: 'The versions of a memory that updates replaced, newest first, a page at a time (the current one is the memory)',
         security: [{ bearer: [] }],
         params: IdParams,
+        querystring: HistoryQuery,
         response: { 200: HistoryAnswer, ...problems('not-found') },
       },
     },
     async (request) => {
-      const { memory, versions } = await memories.history(actorOf(request), request.params.id);
-      return historyView(memory, versions);
+      const { limit = 50, cursor } = request.query;
+      const page = await memories.history(actorOf(request), request.params.id, { limit, sort: 'desc', after: decodeCursor(cursor, 'desc') });
+      return { data: page.rows.map(versionView), nextCursor: page.next ? encodeCursor(page.next, 'desc') : null };
     },
   );
 

@@ -143,20 +143,19 @@ export const NarrativeAnswer = Type.Object({
 
 export const ForgetAnswer = Type.Object({ forgotten: Type.Integer() });
 
-export const HistoryAnswer = Type.Object({
-  data: Type.Array(
-    Type.Object({
-      version: Type.Integer(),
-      content: Type.String(),
-      importance: Type.Number(),
-      tags: Type.Array(Type.String()),
-      metadata: Type.Record(Type.String(), Type.Unknown()),
-      writtenAt: Timestamp,
-      replacedAt: Type.Union([Timestamp, Type.Null()], { description: 'null: the current version' }),
-    }),
-    { description: 'Newest first, the current version first of all' },
-  ),
+export const MemoryVersionView = Type.Object({
+  version: Type.Integer(),
+  content: Type.String(),
+  importance: Type.Number(),
+  tags: Type.Array(Type.String()),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  writtenAt: Timestamp,
+  replacedAt: Timestamp,
 });
+
+export const HistoryQuery = Type.Object(FixedOrderPageQuery, { additionalProperties: false });
+
+export const HistoryAnswer = PageOf(MemoryVersionView);
 
 const zoneCounts = Object.fromEntries(['core', 'inner', 'outer', 'belt', 'cloud'].map((zone) => [zone, Type.Integer()])) as Record<string, TSchema>;
 

@@ -2,7 +2,8 @@
 // to one tenant: none names the tenant, and every filter, count and sum runs in PostgreSQL.
 
 import { sql, type Expression, type RawBuilder, type ExpressionBuilder, type Selectable, type SqlBool } from 'kysely';
-import { keysetPageQuery, toPage, type Page, type PageRequest } from '../db/keyset-page.js';
+import { newId } from '../db/ids.js';
+import { keysetPage, keysetPageQuery, toPage, type Page, type PageRequest } from '../db/keyset-page.js';
 import type { Tables } from '../db/tables.js';
 import { zoneOf } from './memory-scoring.js';
 import type { MemoriesTable, MemoryTables, MemoryTx, MemoryVersionsTable, Zone } from './memory-tables.js';
@@ -138,6 +139,7 @@ export async function updateMemory(tx: MemoryTx, id: string, changes: MemoryChan
   await tx
     .insertInto('memory_versions')
     .values({
+      id: newId(),
       memory_id: id,
       version: current.version,
       content: current.content,
@@ -163,9 +165,10 @@ export async function updateMemory(tx: MemoryTx, id: string, changes: MemoryChan
     .executeTakeFirstOrThrow();
 }
 
-/** The versions an update replaced, newest first. */
-export function memoryHistory(tx: MemoryTx, id: string): Promise<MemoryVersionRow[]> {
-  return tx.selectFrom('memory_versions').selectAll().where('memory_id', '=', id).where('deleted_at', 'is', null).orderBy('version', 'desc').execute();
+/** One keyset page of the versions updates replaced, by when they were replaced. */
+export function memoryHistory(tx: MemoryTx, id: string, page: PageRequest): Promise<Page<MemoryVersionRow>> {
+  const query = tx.selectFrom('memory_versions').selectAll().where('memory_id', '=', id).where('deleted_at', 'is', null);
+  return keysetPage(query, { at: 'replaced_at', id: 'id' }, page);
 }
 
 export async function forgetMemory(tx: MemoryTx, id: string, now: Date): Promise<boolean> {

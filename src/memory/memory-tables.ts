@@ -46,6 +46,7 @@ export interface MemoriesTable {
 
 export interface MemoryVersionsTable {
   tenant_id: TenantId;
+  id: string;
   memory_id: string;
   version: number;
   content: string;

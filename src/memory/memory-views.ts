@@ -5,7 +5,7 @@ import type { Static } from 'typebox';
 import type { AgentRow } from './agent-repository.js';
 import type { AgentView } from './agents.schemas.js';
 import type { MemoryRow, MemoryVersionRow } from './memory-repository.js';
-import type { HistoryAnswer, MemoryView, RecallAnswer } from './memories.schemas.js';
+import type { MemoryVersionView, MemoryView, RecallAnswer } from './memories.schemas.js';
 import type { RecalledRow } from './recall-repository.js';
 
 export function agentView(row: AgentRow): Static<typeof AgentView> {
@@ -61,28 +61,14 @@ export function recalledView(row: RecalledRow): Static<typeof RecallAnswer>['dat
   };
 }
 
-/** The current version first (replacedAt null), then each one an update replaced, newest first. */
-export function historyView(memory: MemoryRow, versions: readonly MemoryVersionRow[]): Static<typeof HistoryAnswer> {
+export function versionView(version: MemoryVersionRow): Static<typeof MemoryVersionView> {
   return {
-    data: [
-      {
-        version: memory.version,
-        content: memory.content,
-        importance: memory.importance,
-        tags: memory.tags ?? [],
-        metadata: memory.metadata ?? {},
-        writtenAt: memory.updated_at.toISOString(),
-        replacedAt: null,
-      },
-      ...versions.map((version) => ({
-        version: version.version,
-        content: version.content,
-        importance: version.importance,
-        tags: version.tags ?? [],
-        metadata: version.metadata ?? {},
-        writtenAt: version.written_at.toISOString(),
-        replacedAt: version.replaced_at.toISOString(),
-      })),
-    ],
+    version: version.version,
+    content: version.content,
+    importance: version.importance,
+    tags: version.tags ?? [],
+    metadata: version.metadata ?? {},
+    writtenAt: version.written_at.toISOString(),
+    replacedAt: version.replaced_at.toISOString(),
   };
 }

@@ -112,7 +112,7 @@ for (const [mode, makeDb] of Object.entries(modes)) {
     });
 
     it("history of A's memory is empty", async () => {
-      expect(await asB((tx) => memoryHistory(tx, a.memoryId))).toEqual([]);
+      expect((await asB((tx) => memoryHistory(tx, a.memoryId, { limit: 100, sort: 'desc' }))).rows).toEqual([]);
     });
 
     it("forget-by-filter forgets none of A's: by A's agent, by A's tag, and by a filter matching everything", async () => {

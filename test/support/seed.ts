@@ -102,9 +102,9 @@ export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededT
     [tenantId, memoryId, agentId, `secret memory of tenant ${label} about release plans`, [`secret-tag-${label}`], { about: label }, `secret-key-${label}`],
   );
   await admin.query(
-    `INSERT INTO memory_versions (tenant_id, memory_id, version, content, importance, tags, written_at)
-     VALUES ($1, $2, 1, $3, 0.5, '{}', now() - interval '1 day')`,
-    [tenantId, memoryId, `secret first version of tenant ${label}`],
+    `INSERT INTO memory_versions (tenant_id, id, memory_id, version, content, importance, tags, written_at)
+     VALUES ($1, $2, $3, 1, $4, 0.5, '{}', now() - interval '1 day')`,
+    [tenantId, newId(), memoryId, `secret first version of tenant ${label}`],
   );
   await admin.query(
     `INSERT INTO memory_settings (tenant_id, relevance_weight, importance_weight, recency_weight, frequency_weight, recency_half_life_hours, duplicate_threshold)

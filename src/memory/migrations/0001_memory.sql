@@ -67,6 +67,8 @@ SELECT tenantry.tenant_table('memories');
 -- requests (SELECT, INSERT).
 CREATE TABLE memory_versions (
   tenant_id    uuid NOT NULL REFERENCES tenants (id),
+  -- UUIDv7: with replaced_at, the key the history is paged by.
+  id           uuid NOT NULL,
   memory_id    uuid NOT NULL,
   version      integer NOT NULL CHECK (version >= 1),
   content      text NOT NULL CHECK (length(content) BETWEEN 1 AND 8000),
@@ -77,9 +79,11 @@ CREATE TABLE memory_versions (
   written_at   timestamptz NOT NULL,
   replaced_at  timestamptz NOT NULL DEFAULT now(),
   deleted_at   timestamptz,
-  PRIMARY KEY (tenant_id, memory_id, version),
+  PRIMARY KEY (tenant_id, id),
+  UNIQUE (tenant_id, memory_id, version),
   FOREIGN KEY (tenant_id, memory_id) REFERENCES memories (tenant_id, id)
 );
+CREATE INDEX memory_versions_history_idx ON memory_versions (tenant_id, memory_id, replaced_at, id);
 SELECT tenantry.tenant_table('memory_versions', 'SELECT, INSERT');
 
 -- The tenant's recall and zone settings; a tenant without a row uses the documented defaults.
