@@ -32,8 +32,9 @@ export interface MemoryRouteDeps {
 
 /** One page of the filtered memories, newest first (the list) or oldest first (the timeline). */
 async function listPage(memories: MemoryManagement, actor: Actor, query: Static<typeof ListMemoriesQuery>, sort: SortOrder) {
-  const { limit = 50, cursor, ...filters } = query;
-  const page = await memories.list(actor, memoryFilter(filters), { limit, sort, after: decodeCursor(cursor, sort) });
+  const { limit = 50, cursor, zone, tag, ...filters } = query;
+  const filter = memoryFilter({ ...filters, zones: zone === undefined ? undefined : [zone], tags: tag === undefined ? undefined : [tag] });
+  const page = await memories.list(actor, filter, { limit, sort, after: decodeCursor(cursor, sort) });
   return { data: page.rows.map(memoryView), nextCursor: page.next ? encodeCursor(page.next, sort) : null };
 }
 

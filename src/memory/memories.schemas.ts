@@ -51,7 +51,19 @@ const Filters = {
   minImportance: Type.Optional(Importance),
 };
 
-export const ListMemoriesQuery = Type.Object({ ...FixedOrderPageQuery, ...Filters }, { additionalProperties: false });
+/** A query string names one value per parameter: one tag and one zone here, any number in recall's body. */
+export const ListMemoriesQuery = Type.Object(
+  {
+    ...FixedOrderPageQuery,
+    agentId: Filters.agentId,
+    zone: Type.Optional(ZoneSchema),
+    tag: Type.Optional(Tag),
+    since: Filters.since,
+    until: Filters.until,
+    minImportance: Filters.minImportance,
+  },
+  { additionalProperties: false },
+);
 
 const RecallLimit = Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 10 }));
 

@@ -191,6 +191,6 @@ describe('the list and the timeline', () => {
     };
     expect(await pages('/v1/memories')).toEqual([...stored].reverse());
     expect(await pages('/v1/memories/timeline')).toEqual(stored);
-    expect(await pages('/v1/memories/timeline?tags=x')).toEqual([stored[0], stored[2], stored[3]]);
+    expect(await pages('/v1/memories/timeline?tag=x')).toEqual([stored[0], stored[2], stored[3]]);
   });
 });
