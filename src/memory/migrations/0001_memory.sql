@@ -64,7 +64,7 @@ CREATE INDEX memories_tenant_agent_created_idx ON memories (tenant_id, agent_id,
 SELECT tenantry.tenant_table('memories');
 
 -- Each earlier version of a memory, written when an update replaces it: append-only for
--- requests (SELECT, INSERT).
+-- requests (they may insert and read, and only tenant deletion stamps deleted_at).
 CREATE TABLE memory_versions (
   tenant_id    uuid NOT NULL REFERENCES tenants (id),
   -- UUIDv7: with replaced_at, the key the history is paged by.
@@ -84,7 +84,7 @@ CREATE TABLE memory_versions (
   FOREIGN KEY (tenant_id, memory_id) REFERENCES memories (tenant_id, id)
 );
 CREATE INDEX memory_versions_history_idx ON memory_versions (tenant_id, memory_id, replaced_at, id);
-SELECT tenantry.tenant_table('memory_versions', 'SELECT, INSERT');
+SELECT tenantry.tenant_table('memory_versions', 'SELECT, INSERT, UPDATE (deleted_at)');
 
 -- The tenant's recall and zone settings; a tenant without a row uses the documented defaults.
 CREATE TABLE memory_settings (
