@@ -123,10 +123,15 @@ export function reinforceMemory(tx: MemoryTx, id: string, importance: number, no
     .executeTakeFirstOrThrow();
 }
 
+/** One keyset page of the filtered memories by creation time, unexecuted. */
+export function pageMemoriesQuery(tx: MemoryTx, filter: MemoryFilter, page: PageRequest) {
+  const query = tx.selectFrom('memories').selectAll('memories').where(matching(filter));
+  return keysetPageQuery(query, { at: 'memories.created_at', id: 'memories.id' }, page);
+}
+
 /** One keyset page of the filtered memories, by creation time. */
 export async function pageMemories(tx: MemoryTx, filter: MemoryFilter, page: PageRequest): Promise<Page<MemoryRow>> {
-  const query = tx.selectFrom('memories').selectAll('memories').where(matching(filter));
-  return toPage(await keysetPageQuery(query, { at: 'memories.created_at', id: 'memories.id' }, page).execute(), page.limit);
+  return toPage(await pageMemoriesQuery(tx, filter, page).execute(), page.limit);
 }
 
 /**
