@@ -1,12 +1,14 @@
 // The holes the memory service this module replaces had, each tried by tenant B against
 // tenant A and each run three times: both isolation layers, RLS alone (query filter off), and
 // the query filter alone (RLS bypassed as the table owner). Recall, the timeline, the list,
-// narrate, stats, history and forget-by-filter are the module's own queries, run in B's scope
-// with A's words, A's ids and filters that match everything; none may see or change A's rows.
+// narrate, stats, history, forget-by-filter and the agent list are the module's own queries,
+// run in B's scope with A's words, A's ids and filters that match everything; none may see or
+// change A's rows.
 
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
+import { listAgents } from '../../src/memory/agent-repository.js';
 import { forgetMemories, memoryHistory, pageMemories } from '../../src/memory/memory-repository.js';
 import { MemoryRecall } from '../../src/memory/memory-recall.js';
 import { MemoryStats } from '../../src/memory/memory-stats.js';
@@ -109,6 +111,11 @@ for (const [mode, makeDb] of Object.entries(modes)) {
       const stats = new MemoryStats(db, { limitFor: async () => null });
       const figures = await runWithContext({ requestId: 'attack', tenantId: b.tenantId }, () => stats.stats(actorOfB()));
       expect(figures).toMatchObject({ memories: 1, quota: { limit: null, used: 1 }, byAgent: [{ agentId: b.agentId, name: 'secret-agent-B', memories: 1 }] });
+    });
+
+    it("the agent list holds B's agents only", async () => {
+      const page = await asB((tx) => listAgents(tx, { limit: 100, sort: 'desc' }));
+      expect(page.rows.map((row) => row.id)).toEqual([b.agentId]);
     });
 
     it("history of A's memory is empty", async () => {
