@@ -75,6 +75,14 @@ describe('storing a memory', () => {
     expect(await liveMemories(testApp, tenant.tenantId)).toBe(3);
   });
 
+  it('keeps one copy when near-duplicates are stored at once: one is created, the others reinforce it', async () => {
+    const tenant = await tenantOn(testApp, 'pro');
+    const answers = await Promise.all(Array.from({ length: 4 }, () => call(testApp, tenant, 'POST', '/v1/memories', { content: 'The standup is at nine' })));
+    expect(answers.map((answer) => answer.json().outcome).sort()).toEqual(['created', 'reinforced', 'reinforced', 'reinforced']);
+    expect(await liveMemories(testApp, tenant.tenantId)).toBe(1);
+    expect((await call(testApp, tenant, 'GET', `/v1/memories/${answers[0]!.json().memory.id}`)).json().reinforcementCount).toBe(3);
+  });
+
   it('follows the duplicate threshold of the tenant settings', async () => {
     const tenant = await tenantOn(testApp, 'pro');
     await storeMemory(testApp, tenant, { content: 'Deploys happen on Tuesday mornings' });
