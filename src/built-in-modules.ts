@@ -1,11 +1,13 @@
-// The modules Tenantry ships. The platform modules are the product; the task domain is a
-// sample a deployment may leave out (TENANTRY_TASK_DOMAIN=off, or by not listing it).
+// The modules Tenantry ships. The platform modules are the product; agent memory is a module
+// on them that every deployment runs; the task domain is a sample a deployment may leave out
+// (TENANTRY_TASK_DOMAIN=off, or by not listing it).
 
 import { accountsModule } from './accounts/accounts.module.js';
 import { auditModule } from './audit/audit.module.js';
 import { authModule } from './auth/auth.module.js';
 import { tasksModule } from './domain/tasks/tasks.module.js';
 import { flagsModule } from './flags/flags.module.js';
+import { memoryModule } from './memory/memory.module.js';
 import { meteringModule } from './metering/metering.module.js';
 import type { Config } from './config.js';
 import type { TenantryModule } from './modules/module.js';
@@ -14,7 +16,7 @@ import { platformModule } from './platform/platform.module.js';
 import { settingsModule } from './settings/settings.module.js';
 import { tenancyModule } from './tenancy/tenancy.module.js';
 
-export { tasksModule };
+export { memoryModule, tasksModule };
 
 /** Everything but the sample domain: what an adopter builds on. */
 export const platformModules: readonly TenantryModule[] = [
@@ -29,10 +31,10 @@ export const platformModules: readonly TenantryModule[] = [
   auditModule,
 ];
 
-/** The platform and the sample task domain: what `tenantry start` runs by default. */
-export const builtInModules: readonly TenantryModule[] = [...platformModules, tasksModule];
+/** The platform, the sample task domain and agent memory: what `tenantry start` runs by default. */
+export const builtInModules: readonly TenantryModule[] = [...platformModules, tasksModule, memoryModule];
 
 /** The modules a deployment of the `tenantry` command runs, by its configuration. */
 export function deploymentModules(config: Pick<Config, 'taskDomain'>): readonly TenantryModule[] {
-  return config.taskDomain ? builtInModules : platformModules;
+  return config.taskDomain ? builtInModules : [...platformModules, memoryModule];
 }

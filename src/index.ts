@@ -23,7 +23,7 @@ export {
   type TenantryModule,
 } from './modules/module.js';
 export { ModuleRegistry, ModuleRegistryError, type RegisteredTenantTable } from './modules/registry.js';
-export { builtInModules, deploymentModules, platformModules, tasksModule } from './built-in-modules.js';
+export { builtInModules, deploymentModules, memoryModule, platformModules, tasksModule } from './built-in-modules.js';
 export { platformModule } from './platform/platform.module.js';
 export { authModule } from './auth/auth.module.js';
 export { accountsModule } from './accounts/accounts.module.js';

@@ -19,7 +19,7 @@ const FUNCTIONS: ReadonlySet<string> = new Set([
   'split_part', 'position', 'strpos', 'concat', 'concat_ws', 'left', 'right', 'starts_with', 'md5', 'encode',
   'decode', 'like_escape', 'similar_to_escape',
   // numbers
-  'abs', 'round', 'floor', 'ceil', 'ceiling', 'trunc', 'mod', 'greatest', 'least',
+  'abs', 'round', 'floor', 'ceil', 'ceiling', 'trunc', 'mod', 'greatest', 'least', 'ln', 'power',
   // time
   'now', 'statement_timestamp', 'clock_timestamp', 'date_trunc', 'date_part', 'extract', 'to_char', 'to_timestamp',
   'to_date', 'make_interval', 'age', 'timezone',
@@ -32,6 +32,8 @@ const FUNCTIONS: ReadonlySet<string> = new Set([
   // full-text search
   'to_tsvector', 'to_tsquery', 'plainto_tsquery', 'websearch_to_tsquery', 'phraseto_tsquery', 'ts_rank',
   'ts_rank_cd', 'ts_headline', 'setweight',
+  // trigram similarity (pg_trgm, which the memory module's migration creates): pure functions of two texts
+  'similarity', 'word_similarity',
   // identifiers, the invalidation channel, this session's settings, waiting (bounded by the
   // statement timeout; reads nothing)
   'gen_random_uuid', 'pg_notify', 'current_setting', 'pg_sleep',

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsTableOf } from '../../src/db/migrate.js';
 import { TENANT_COLUMN } from '../../src/db/tenant-tables.js';
 import { tasksModule } from '../../src/domain/tasks/tasks.module.js';
+import { memoryModule } from '../../src/memory/memory.module.js';
 import { TEST_MODULES, TEST_REGISTRY } from '../support/modules.js';
 import { readCatalog } from '../support/row-types/catalog-columns.js';
 import { rowTypeDrift } from '../support/row-types/row-type-drift.js';
@@ -13,6 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 
 const TABLES = fileURLToPath(new URL('../../src/db/tables.ts', import.meta.url));
 const TASK_TABLES = fileURLToPath(new URL('../../src/domain/tasks/task-tables.ts', import.meta.url));
+const MEMORY_TABLES = fileURLToPath(new URL('../../src/memory/memory-tables.ts', import.meta.url));
 const DRIFTED = fileURLToPath(new URL('./fixtures/drifted-tables.ts', import.meta.url));
 
 /**
@@ -23,6 +25,7 @@ const DRIFTED = fileURLToPath(new URL('./fixtures/drifted-tables.ts', import.met
 const BOOKKEEPING: ReadonlySet<string> = new Set(TEST_MODULES.filter((module) => module.migrations).map(migrationsTableOf));
 
 const TASK_RELATIONS: ReadonlySet<string> = new Set((tasksModule.tenantTables ?? []).map((table) => table.name));
+const MEMORY_RELATIONS: ReadonlySet<string> = new Set((memoryModule.tenantTables ?? []).map((table) => table.name));
 
 /** The query layer fills tenant_id on every insert into a registered tenant table. */
 const filledOnInsert = (relation: string, column: string) => column === TENANT_COLUMN && TEST_REGISTRY.tenantTables.has(relation);
@@ -63,7 +66,7 @@ describe("the built-in modules' row types", () => {
     const drift = await rowTypeDrift(database.admin, {
       file: TABLES,
       interfaceName: 'Tables',
-      declares: (relation) => !BOOKKEEPING.has(relation) && !TASK_RELATIONS.has(relation),
+      declares: (relation) => !BOOKKEEPING.has(relation) && !TASK_RELATIONS.has(relation) && !MEMORY_RELATIONS.has(relation),
       filledOnInsert,
     });
     expect(drift).toEqual([]);
@@ -74,6 +77,16 @@ describe("the built-in modules' row types", () => {
       file: TASK_TABLES,
       interfaceName: 'TaskTables',
       declares: (relation) => TASK_RELATIONS.has(relation),
+      filledOnInsert,
+    });
+    expect(drift).toEqual([]);
+  });
+
+  it("MemoryTables declares the memory module's tables, and only those", async () => {
+    const drift = await rowTypeDrift(database.admin, {
+      file: MEMORY_TABLES,
+      interfaceName: 'MemoryTables',
+      declares: (relation) => MEMORY_RELATIONS.has(relation),
       filledOnInsert,
     });
     expect(drift).toEqual([]);

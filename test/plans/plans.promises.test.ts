@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, expectProblem, invite, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { useUpQuota } from '../metering/use-up-quota.js';
+import { holdMemories } from '../memory/memory-api.js';
 
 interface AdvertisedPlan {
   key: string;
@@ -39,6 +40,10 @@ function createAgentKey(tenant: SignedUpTenant, name: string) {
   return testApp.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(tenant.accessToken), payload: { name, kind: 'agent' } });
 }
 
+function storeMemory(tenant: SignedUpTenant, content: string) {
+  return testApp.app.inject({ method: 'POST', url: '/v1/memories', headers: bearer(tenant.accessToken), payload: { content } });
+}
+
 function createTask(tenant: SignedUpTenant, projectId: string) {
   return testApp.app.inject({ method: 'POST', url: '/v1/tasks', headers: bearer(tenant.accessToken), payload: { projectId, title: 'promised' } });
 }
@@ -67,6 +72,15 @@ const limitProofs: Record<string, LimitProof> = {
     const room = limit ?? beyondEveryLimit(metric);
     for (let i = 0; i < room; i++) expect((await createAgentKey(tenant, `agent ${i}`)).statusCode).toBe(201);
     const next = await createAgentKey(tenant, 'one more agent');
+    if (limit === null) expect(next.statusCode).toBe(201);
+    else expect(expectProblem(next, 403, 'plan-limit-reached')).toMatchObject({ metric, limit, current: limit });
+  },
+
+  // Live memories, a level; the level counter is set just below the limit to get there fast.
+  async memories(tenant, limit, metric) {
+    await holdMemories(testApp, tenant.tenantId, (limit ?? beyondEveryLimit(metric)) - 1);
+    expect((await storeMemory(tenant, 'the last memory the plan has room for')).statusCode).toBe(201);
+    const next = await storeMemory(tenant, 'one memory too many for the plan');
     if (limit === null) expect(next.statusCode).toBe(201);
     else expect(expectProblem(next, 403, 'plan-limit-reached')).toMatchObject({ metric, limit, current: limit });
   },

@@ -54,6 +54,10 @@ const ALLOWED: Record<string, { names: string[]; why: string }> = {
     names: ['enterTenant'],
     why: 'the invitee is not a member yet: the acceptance enters the invitation\'s tenant',
   },
+  'src/memory/recall-reinforcement.ts': {
+    names: ['enterTenant'],
+    why: 'recalls are reinforced after their requests answered, in batches: each batch is written in the tenant that recalled',
+  },
   'src/cache/tenant-profiles.ts': {
     names: ['enterTenant'],
     why: 'a cache miss loads the named tenant\'s profile in that tenant\'s scope, whoever asked',

@@ -21,6 +21,8 @@ export interface SeededTenant {
   readonly invitationId: string;
   readonly flagOverrideId: string;
   readonly auditLogId: string;
+  readonly agentId: string;
+  readonly memoryId: string;
   /** The usage event's idempotency key; the event also queues itself for rollup. */
   readonly usageEventKey: string;
   readonly label: string;
@@ -42,6 +44,8 @@ export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededT
   const flagOverrideId = newId();
   const auditLogId = newId();
   const usageEventKey = `seed-${label}`;
+  const agentId = newId();
+  const memoryId = newId();
   const slug = `${label.toLowerCase()}-${randomUUID().slice(0, 8)}`;
   await admin.query(
     `WITH t AS (INSERT INTO tenants (id, name, slug) VALUES ($1, $2, $3)),
@@ -90,9 +94,26 @@ export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededT
     [tenantId, LONG_AGO],
   );
   await admin.query(`INSERT INTO outbox (tenant_id, id, topic, payload) VALUES ($1, gen_random_uuid(), 'seed.effect', $2)`, [tenantId, { secret: `secret-outbox-${label}` }]);
+  // Agent memory: an agent, its memory (updated once, so it has a version) and the tenant's settings.
+  await admin.query(`INSERT INTO agents (tenant_id, id, name, metadata) VALUES ($1, $2, $3, $4)`, [tenantId, agentId, `secret-agent-${label}`, { owner: label }]);
+  await admin.query(
+    `INSERT INTO memories (tenant_id, id, agent_id, content, tags, metadata, version, idempotency_key)
+     VALUES ($1, $2, $3, $4, $5, $6, 2, $7)`,
+    [tenantId, memoryId, agentId, `secret memory of tenant ${label} about release plans`, [`secret-tag-${label}`], { about: label }, `secret-key-${label}`],
+  );
+  await admin.query(
+    `INSERT INTO memory_versions (tenant_id, id, memory_id, version, content, importance, tags, written_at)
+     VALUES ($1, $2, $3, 1, $4, 0.5, '{}', now() - interval '1 day')`,
+    [tenantId, newId(), memoryId, `secret first version of tenant ${label}`],
+  );
+  await admin.query(
+    `INSERT INTO memory_settings (tenant_id, relevance_weight, importance_weight, recency_weight, frequency_weight, recency_half_life_hours, duplicate_threshold)
+     VALUES ($1, 0.5, 0.2, 0.2, 0.1, 24, 0.9)`,
+    [tenantId],
+  );
 
   const counts = await tenantRowCounts(admin, tenantId);
   const empty = TENANT_TABLE_ORDER.filter((table) => counts[table] === 0);
   if (empty.length > 0) throw new Error(`seedTenant wrote no row in ${empty.join(', ')}: give every tenant table a row in test/support/seed.ts`);
-  return { tenantId, userId, projectId, taskId, apiKeyId, invitationId, flagOverrideId, auditLogId, usageEventKey, label };
+  return { tenantId, userId, projectId, taskId, apiKeyId, invitationId, flagOverrideId, auditLogId, agentId, memoryId, usageEventKey, label };
 }

@@ -34,6 +34,8 @@ afterAll(async () => {
 async function populatedTenant(): Promise<SignedUpTenant & { projectId: string }> {
   const tenant = await signUp(testApp.app);
   const projectId = randomUUID();
+  const agentId = randomUUID();
+  const memoryId = randomUUID();
   const admin = testApp.database.admin;
   await admin.query('INSERT INTO projects (tenant_id, id, name) VALUES ($1, $2, $3)', [tenant.tenantId, projectId, 'roadmap']);
   await admin.query('INSERT INTO project_members (tenant_id, project_id, user_id) VALUES ($1, $2, $3)', [
@@ -60,7 +62,13 @@ async function populatedTenant(): Promise<SignedUpTenant & { projectId: string }
        VALUES ($1, gen_random_uuid(), 'pending@example.test', 'member', '\\x01', now() + interval '7 days');
      INSERT INTO flag_overrides (tenant_id, id, flag_key, value, created_by) VALUES ($1, gen_random_uuid(), 'dark_mode', 'true', 'test');
      INSERT INTO audit_log (tenant_id, id, actor, action, target) VALUES ($1, gen_random_uuid(), 'test', 'test.seeded', 'seed');
-     INSERT INTO outbox (tenant_id, id, topic) VALUES ($1, gen_random_uuid(), 'test.effect')`.replace(/\$1/g, `'${tenant.tenantId}'`),
+     INSERT INTO outbox (tenant_id, id, topic) VALUES ($1, gen_random_uuid(), 'test.effect');
+     INSERT INTO agents (tenant_id, id, name) VALUES ($1, '${agentId}', 'scribe');
+     INSERT INTO memories (tenant_id, id, agent_id, content) VALUES ($1, '${memoryId}', '${agentId}', 'remembered');
+     INSERT INTO memory_versions (tenant_id, id, memory_id, version, content, importance, written_at)
+       VALUES ($1, gen_random_uuid(), '${memoryId}', 1, 'first remembered', 0.5, now());
+     INSERT INTO memory_settings (tenant_id, relevance_weight, importance_weight, recency_weight, frequency_weight, recency_half_life_hours, duplicate_threshold)
+       VALUES ($1, 1, 0, 0, 0, 24, 0.9)`.replace(/\$1/g, `'${tenant.tenantId}'`),
   );
   return { ...tenant, projectId };
 }

@@ -41,6 +41,8 @@ const READS_AS: Readonly<Record<string, ValueKind>> = {
   timestamp: 'Date',
   date: 'Date',
   bytea: 'Buffer',
+  // Text search vectors read as their text form.
+  tsvector: 'string',
   json: 'json',
   jsonb: 'json',
   _text: 'string[]',

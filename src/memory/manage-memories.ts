@@ -1,0 +1,156 @@
+// The rules for storing and changing memories: the plan limit is taken under the tenant's
+// memories lock, a near-duplicate of the same agent's memory reinforces it instead of being
+// stored twice, an idempotency key answers a retry with the memory it made, an update keeps
+// the version it replaces, and forgetting is a soft delete that the metering follows.
+
+import { sql, type RawBuilder } from 'kysely';
+import type { Clock } from '../clock.js';
+import { newId } from '../db/ids.js';
+import type { Page, PageRequest } from '../db/keyset-page.js';
+import { AppError } from '../http/problems.js';
+import type { Actor } from '../tenancy/actor.js';
+import { lockLiveAgent } from './agent-repository.js';
+import {
+  findByIdempotencyKey,
+  findMemory,
+  forgetMemories,
+  forgetMemory,
+  insertMemory,
+  memoryHistory,
+  nearDuplicate,
+  pageMemories,
+  reinforceMemory,
+  updateMemory,
+  type MemoryChanges,
+  type MemoryFilter,
+  type MemoryRow,
+  type MemoryVersionRow,
+} from './memory-repository.js';
+import { orbitScore, weightValues } from './memory-scoring.js';
+import { readMemorySettings, type MemorySettings } from './memory-settings.js';
+import type { MemoryDatabase } from './memory-tables.js';
+import type { MemoryUsage } from './memory-usage.js';
+
+export interface NewMemoryInput {
+  readonly content: string;
+  readonly importance?: number | undefined;
+  readonly tags?: readonly string[] | undefined;
+  readonly metadata?: Record<string, unknown> | undefined;
+  readonly agentId?: string | undefined;
+  readonly idempotencyKey?: string | undefined;
+}
+
+/** What a store did: wrote a new memory, reinforced a near-duplicate, or answered a retry. */
+export type StoreOutcome =
+  | { readonly outcome: 'created'; readonly memory: MemoryRow }
+  | { readonly outcome: 'reinforced'; readonly memory: MemoryRow; readonly similarity: number }
+  | { readonly outcome: 'replayed'; readonly memory: MemoryRow };
+
+function notFound(): AppError {
+  return new AppError('not-found', 'no memory with this id');
+}
+
+/** The same answer whether the agent never existed, was deleted or is another tenant's. */
+function unknownAgent(): AppError {
+  return new AppError('validation-failed', 'body.agentId is not an agent of this tenant', {
+    errors: [{ field: 'body.agentId', message: 'is not an agent of this tenant' }],
+  });
+}
+
+/** A new memory's orbit score (recency 1, no use yet) by the tenant's weights. */
+function initialOrbit(settings: MemorySettings, importance: number): RawBuilder<number> {
+  return orbitScore(weightValues(settings), sql<number>`${importance}::float8`, sql<number>`1::float8`, sql<number>`0::float8`);
+}
+
+export class MemoryManagement {
+  constructor(
+    private readonly db: MemoryDatabase,
+    private readonly clock: Clock,
+    private readonly usage: MemoryUsage,
+  ) {}
+
+  store(actor: Actor, input: NewMemoryInput): Promise<StoreOutcome> {
+    const now = this.clock.now();
+    const importance = input.importance ?? 0.5;
+    return this.db.tenant(async (tx): Promise<StoreOutcome> => {
+      // The lock first: stores of one tenant take turns, so a retry finds what its first
+      // attempt wrote and a near-duplicate finds the copy a concurrent store just made.
+      await this.usage.lock(tx);
+      if (input.idempotencyKey !== undefined) {
+        const made = await findByIdempotencyKey(tx, input.idempotencyKey);
+        if (made?.deleted_at) throw new AppError('conflict', 'the memory this idempotency key stored has been forgotten', { field: 'idempotencyKey' });
+        if (made) return { outcome: 'replayed', memory: made };
+      }
+      const agentId = input.agentId ?? null;
+      if (agentId !== null && !(await lockLiveAgent(tx, agentId))) throw unknownAgent();
+      const settings = await readMemorySettings(tx);
+      const duplicate = await nearDuplicate(tx, agentId, input.content, settings.duplicateThreshold);
+      if (duplicate) {
+        return { outcome: 'reinforced', memory: await reinforceMemory(tx, duplicate.id, importance, now), similarity: duplicate.similarity };
+      }
+      await this.usage.memoryAdded(tx, actor, Buffer.byteLength(input.content, 'utf8'));
+      const memory = await insertMemory(tx, {
+        id: newId(),
+        agentId,
+        content: input.content,
+        importance,
+        tags: input.tags ?? [],
+        metadata: input.metadata ?? {},
+        idempotencyKey: input.idempotencyKey ?? null,
+        orbitScore: initialOrbit(settings, importance),
+      });
+      return { outcome: 'created', memory };
+    });
+  }
+
+  async get(actor: Actor, id: string): Promise<MemoryRow> {
+    const memory = await this.db.tenant((tx) => findMemory(tx, id));
+    if (!memory) throw notFound();
+    return memory;
+  }
+
+  /** A keyset page of the filtered memories: newest first (a list) or oldest first (a timeline). */
+  list(actor: Actor, filter: MemoryFilter, page: PageRequest): Promise<Page<MemoryRow>> {
+    return this.db.tenant((tx) => pageMemories(tx, filter, page));
+  }
+
+  async update(actor: Actor, id: string, changes: MemoryChanges): Promise<MemoryRow> {
+    const now = this.clock.now();
+    return this.db.tenant(async (tx) => {
+      // New content changes storage_bytes: the counter's lock first, as every store takes it.
+      if (changes.content !== undefined) await this.usage.lock(tx);
+      const memory = await updateMemory(tx, id, changes, now);
+      if (!memory) throw notFound();
+      if (changes.content !== undefined) await this.usage.memoriesChanged(tx, actor);
+      return memory;
+    });
+  }
+
+  /** A page of the versions updates replaced (the current one is the memory itself); 404 for no live memory. */
+  async history(actor: Actor, id: string, page: PageRequest): Promise<Page<MemoryVersionRow>> {
+    return this.db.tenant(async (tx) => {
+      if (!(await findMemory(tx, id))) throw notFound();
+      return memoryHistory(tx, id, page);
+    });
+  }
+
+  async forget(actor: Actor, id: string): Promise<void> {
+    const now = this.clock.now();
+    await this.db.tenant(async (tx) => {
+      await this.usage.lock(tx);
+      if (!(await forgetMemory(tx, id, now))) throw notFound();
+      await this.usage.memoriesChanged(tx, actor);
+    });
+  }
+
+  /** Forgets every live memory the filter matches; returns how many. */
+  forgetWhere(actor: Actor, filter: MemoryFilter): Promise<number> {
+    const now = this.clock.now();
+    return this.db.tenant(async (tx) => {
+      await this.usage.lock(tx);
+      const forgotten = await forgetMemories(tx, filter, now);
+      if (forgotten > 0) await this.usage.memoriesChanged(tx, actor);
+      return forgotten;
+    });
+  }
+}

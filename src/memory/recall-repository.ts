@@ -1,0 +1,120 @@
+// The recall ranking as ONE statement: the candidates (full-text match, or trigram word
+// similarity for words the text search misses, each arm through its GIN index led by tenant_id),
+// each candidate's score parts, the tenant's weights (joined from memory_settings, defaults
+// when it has no row), and the weighted score they are ordered by. See memory-scoring.ts.
+
+import { sql, type InferResult } from 'kysely';
+import { matching, type MemoryFilter } from './memory-repository.js';
+import { frequencyScore, recallScore, relevanceScore, recencyScore, textQuery, textScore, trigramScore, type WeightExprs } from './memory-scoring.js';
+import { DEFAULT_MEMORY_SETTINGS } from './memory-settings.js';
+import type { MemoryTx } from './memory-tables.js';
+
+/** The tenant's weight for one part: its own setting, or the default. */
+function weight(column: string, fallback: number) {
+  return sql<number>`coalesce(${sql.ref(`s.${column}`)}::float8, ${fallback}::float8)`;
+}
+
+/** The ranking statement, unexecuted: db.tenantStatement() sends it in one round trip. */
+export function recallQuery(tx: MemoryTx, q: string, filter: MemoryFilter, limit: number, now: Date) {
+  const d = DEFAULT_MEMORY_SETTINGS;
+  const halfLife = weight('recency_half_life_hours', d.recencyHalfLifeHours);
+  // Two arms, each on its own GIN index (text search; trigrams for words text search misses),
+  // joined by UNION: written as one WHERE with OR, the planner scans every row of the tenant
+  // and filters, forty times slower on a tenant of 20k memories (test/memory/recall-plan.test.ts).
+  const byText = tx
+    .selectFrom('memories')
+    .select('memories.id')
+    .where(matching(filter))
+    .where(sql<boolean>`${sql.ref('memories.search')} @@ ${textQuery(q)}`);
+  // `%>`: word similarity of the query to some stretch of the content at or above
+  // pg_trgm.word_similarity_threshold (0.6 by default).
+  const byTrigrams = tx
+    .selectFrom('memories')
+    .select('memories.id')
+    .where(matching(filter))
+    .where(sql<boolean>`${sql.ref('memories.content')} %> ${q}::text`);
+  const candidates = tx
+    .selectFrom('memories')
+    .innerJoin(byText.union(byTrigrams).as('c'), 'c.id', 'memories.id')
+    .leftJoin('memory_settings as s', (join) => join.on('s.deleted_at', 'is', null))
+    .select([
+      'memories.id',
+      'memories.agent_id',
+      'memories.content',
+      'memories.importance',
+      'memories.tags',
+      'memories.metadata',
+      'memories.zone',
+      'memories.recall_count',
+      'memories.reinforcement_count',
+      'memories.created_at',
+      'memories.updated_at',
+      textScore('memories.search', q).as('text_score'),
+      trigramScore('memories.content', q).as('trigram_score'),
+      recencyScore(now, sql`greatest(${sql.ref('memories.updated_at')}, ${sql.ref('memories.last_recalled_at')})`, halfLife).as('recency_score'),
+      frequencyScore(sql`${sql.ref('memories.recall_count')} + ${sql.ref('memories.reinforcement_count')}`).as('frequency_score'),
+      weight('relevance_weight', d.relevanceWeight).as('w_relevance'),
+      weight('importance_weight', d.importanceWeight).as('w_importance'),
+      weight('recency_weight', d.recencyWeight).as('w_recency'),
+      weight('frequency_weight', d.frequencyWeight).as('w_frequency'),
+    ]);
+  const weights: WeightExprs = {
+    relevance: sql<number>`${sql.ref('r.w_relevance')}`,
+    importance: sql<number>`${sql.ref('r.w_importance')}`,
+    recency: sql<number>`${sql.ref('r.w_recency')}`,
+    frequency: sql<number>`${sql.ref('r.w_frequency')}`,
+    halfLifeHours: halfLife,
+  };
+  const relevance = relevanceScore(sql<number>`${sql.ref('r.text_score')}`, sql<number>`${sql.ref('r.trigram_score')}`);
+  const score = recallScore(
+    weights,
+    relevance,
+    sql<number>`${sql.ref('r.importance')}::float8`,
+    sql<number>`${sql.ref('r.recency_score')}`,
+    sql<number>`${sql.ref('r.frequency_score')}`,
+  );
+  return tx
+    .selectFrom(candidates.as('r'))
+    .select([
+      'r.id',
+      'r.agent_id',
+      'r.content',
+      'r.importance',
+      'r.tags',
+      'r.metadata',
+      'r.zone',
+      'r.recall_count',
+      'r.reinforcement_count',
+      'r.created_at',
+      'r.updated_at',
+      'r.text_score',
+      'r.trigram_score',
+      'r.recency_score',
+      'r.frequency_score',
+      relevance.as('relevance_score'),
+      score.as('score'),
+    ])
+    .orderBy('score', 'desc')
+    .orderBy('r.id')
+    .limit(limit);
+}
+
+/** A recalled memory's columns and why it ranked where it did. */
+export type RecalledRow = InferResult<ReturnType<typeof recallQuery>>[number];
+
+/** Recalled `count` more times each (grouped by count, one UPDATE per group). */
+export async function reinforceRecalled(tx: MemoryTx, recalled: ReadonlyMap<string, number>, at: Date): Promise<void> {
+  const byCount = new Map<number, string[]>();
+  for (const [id, count] of recalled) byCount.set(count, [...(byCount.get(count) ?? []), id]);
+  for (const [count, ids] of byCount) {
+    await tx
+      .updateTable('memories')
+      .set((eb) => ({
+        recall_count: eb('recall_count', '+', count),
+        last_recalled_at: sql<Date>`greatest(${sql.ref('last_recalled_at')}, ${at}::timestamptz)`,
+      }))
+      .where('id', 'in', ids)
+      .where('deleted_at', 'is', null)
+      .execute();
+  }
+}

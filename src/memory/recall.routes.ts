@@ -1,0 +1,65 @@
+// /v1/memories/recall and /narrate: the ranked memories for a query, and the same woven into a
+// chronological narrative. Viewers may recall; recalling reinforces what it finds.
+
+import { access, actorOf } from '../http/access.js';
+import type { ModuleRoutes } from '../modules/module.js';
+import { memoryFilter } from './memory-filter.js';
+import type { MemoryRecall } from './memory-recall.js';
+import { recalledView } from './memory-views.js';
+import { NarrateBody, NarrativeAnswer, RecallAnswer, RecallBody } from './memories.schemas.js';
+
+/** Every recall answer says so: this deployment ranks by text only. */
+const TEXT_ONLY = {
+  available: false as const,
+  reason: 'vector recall (pgvector) is not part of this version: memories are ranked by text, importance, recency and use',
+};
+
+export interface RecallRouteDeps {
+  readonly recall: MemoryRecall;
+}
+
+export const recallRoutes: ModuleRoutes<RecallRouteDeps> = async (app, { recall }) => {
+  app.post(
+    '/v1/memories/recall',
+    {
+      config: { access: access.tenant('viewer') },
+      schema: {
+        tags: ['memory'],
+        summary: 'The memories that best match a query, ranked in the database, each with its score parts',
+        security: [{ bearer: [] }],
+        body: RecallBody,
+        response: { 200: RecallAnswer },
+      },
+    },
+    async (request) => {
+      const { q, limit = 10, ...filters } = request.body;
+      const rows = await recall.recall(actorOf(request), { q, limit, filter: memoryFilter(filters) });
+      return { strategy: 'text' as const, semantic: TEXT_ONLY, data: rows.map(recalledView) };
+    },
+  );
+
+  app.post(
+    '/v1/memories/narrate',
+    {
+      config: { access: access.tenant('viewer') },
+      schema: {
+        tags: ['memory'],
+        summary: 'The memories recalled for a topic as a chronological narrative (plain text and structured)',
+        security: [{ bearer: [] }],
+        body: NarrateBody,
+        response: { 200: NarrativeAnswer },
+      },
+    },
+    async (request) => {
+      const { topic, limit = 20, ...filters } = request.body;
+      const narrative = await recall.narrate(actorOf(request), { q: topic, limit, filter: memoryFilter(filters) });
+      return {
+        topic: narrative.topic,
+        text: narrative.text,
+        from: narrative.from?.toISOString() ?? null,
+        to: narrative.to?.toISOString() ?? null,
+        events: narrative.events.map((event) => ({ ...event, tags: [...event.tags], createdAt: event.createdAt.toISOString() })),
+      };
+    },
+  );
+};
