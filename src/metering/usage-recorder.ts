@@ -123,18 +123,31 @@ export class UsageRecorder {
   }
 }
 
+/**
+ * The rows to insert. A column that is null in every row of the batch (unique_value unless a
+ * unique_count metric is in it, properties when no event has any) is left out, which stores
+ * the same NULL (its default) and spares a parameter per row that the driver would serialize
+ * and PostgreSQL bind.
+ */
 function rowsOf(batch: CheckedBatch): NewUsageEvent[] {
+  let uniqueValues = false;
+  let properties = false;
+  for (const event of batch.accepted.values()) {
+    uniqueValues ||= event.uniqueValue !== null;
+    properties ||= event.properties !== null;
+  }
   const rows: NewUsageEvent[] = [];
   for (const event of batch.accepted.values()) {
-    rows.push({
+    const row: NewUsageEvent = {
       idempotency_key: event.key,
       metric: event.metric,
       quantity: event.quantity,
       // As text: the driver would format a Date itself, in JavaScript, at several times the cost.
       occurred_at: event.occurredAt.toISOString(),
-      unique_value: event.uniqueValue,
-      properties: event.properties,
-    });
+    };
+    if (uniqueValues) row.unique_value = event.uniqueValue;
+    if (properties) row.properties = event.properties;
+    rows.push(row);
   }
   return rows;
 }
