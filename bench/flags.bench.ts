@@ -4,7 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { InMemStorageProvider, Unleash, UnleashEvents } from 'unleash-client';
 import type { FlagDefinition } from '../src/flags/flag.js';
 import { evaluateFlag, type FlagContext } from '../src/flags/evaluate-flag.js';
@@ -160,8 +160,23 @@ async function measure(name: string, decide: (index: number) => unknown | Promis
   };
 }
 
-function best(results: Result[]): Result {
-  return results.reduce((a, b) => (b.decisionsPerSecond > a.decisionsPerSecond ? b : a));
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle]! : Math.round((sorted[middle - 1]! + sorted[middle]!) / 2);
+}
+
+/**
+ * Each figure is the median over the rounds (not the best round): on a shared machine the
+ * best round says how fast it can go when nothing else runs, not how fast it usually goes.
+ */
+function median(results: Result[]): Result {
+  return {
+    name: results[0]!.name,
+    decisionsPerSecond: medianOf(results.map((r) => r.decisionsPerSecond)),
+    p50Ns: medianOf(results.map((r) => r.p50Ns)),
+    p99Ns: medianOf(results.map((r) => r.p99Ns)),
+  };
 }
 
 async function main(): Promise<void> {
@@ -200,7 +215,10 @@ async function main(): Promise<void> {
 
   const unleashContexts = decisions.map(({ context }) => ({ properties: { tenantId: context.tenantId, plan: context.plan } }));
   const rounds: Result[][] = [];
+  /** The 1-minute load average as each round starts: the machine is shared. */
+  const loadAverages: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
+    loadAverages.push(Number(loadavg()[0]!.toFixed(2)));
     rounds.push([
       await measure('tenantry Flags.evaluate (async, cached)', (i) => service.evaluate(decisions[i]!.flag.key, decisions[i]!.context).then((e) => e.value), true),
       await measure(
@@ -223,7 +241,7 @@ async function main(): Promise<void> {
   }
   unleash.destroy();
 
-  const [ours, core, theirs] = [0, 1, 2].map((index) => best(rounds.map((round) => round[index]!))) as [Result, Result, Result];
+  const [ours, core, theirs] = [0, 1, 2].map((index) => median(rounds.map((round) => round[index]!))) as [Result, Result, Result];
   const rows = [ours, core, theirs].map((r) => ({
     side: r.name,
     'decisions/s': r.decisionsPerSecond.toLocaleString('en'),
@@ -236,8 +254,12 @@ async function main(): Promise<void> {
   console.log(`agreement on boolean and variant decisions: ${((same / compared) * 100).toFixed(2)}% of ${compared}`);
   console.log(`rollout on-rate: tenantry ${((oursOn / rollouts) * 100).toFixed(2)}%, unleash ${((theirsOn / rollouts) * 100).toFixed(2)}% (different bucketing of the same percentages)`);
   const targetP99 = ours.p99Ns < 10_000;
+  const goalP99 = ours.p99Ns < 2_000;
   const targetRate = ours.decisionsPerSecond >= theirs.decisionsPerSecond;
-  console.log(`targets: p99 < 10 µs ${targetP99 ? 'met' : 'MISSED'}; decisions/s >= unleash-client ${targetRate ? 'met' : 'MISSED'}`);
+  console.log(
+    `targets: p99 < 10 µs ${targetP99 ? 'met' : 'MISSED'}; p99 < 2 µs warm (issue 11) ${goalP99 ? 'met' : 'MISSED'}; ` +
+      `decisions/s >= unleash-client ${targetRate ? 'met' : 'MISSED'} (load average per round: ${loadAverages.join(', ')})`,
+  );
 
   await mkdir(new URL('./results/', import.meta.url), { recursive: true });
   await writeFile(
@@ -247,12 +269,13 @@ async function main(): Promise<void> {
         benchmark: 'flags',
         date: new Date().toISOString(),
         machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-        latencyMethod: `p50/p99 over batches of ${BATCH} decisions timed with process.hrtime.bigint (per-decision mean of each batch), not single calls`,
+        latencyMethod: `p50/p99 over batches of ${BATCH} decisions timed with process.hrtime.bigint (per-decision mean of each batch), not single calls; results are medians over the rounds`,
         setup: { flags: flags.length, kinds: { boolean: 20, rollout: 20, variant: 10 }, tenants: TENANTS, decisions: DECISIONS, batch: BATCH, rounds: ROUNDS },
         results: { tenantry: ours, tenantryCore: core, unleashClient: theirs },
         ratio: { tenantryVsUnleash: +(ours.decisionsPerSecond / theirs.decisionsPerSecond).toFixed(2), coreVsUnleash: +(core.decisionsPerSecond / theirs.decisionsPerSecond).toFixed(2) },
         agreement: { booleanAndVariant: +(same / compared).toFixed(4), rolloutOnRate: { tenantry: +(oursOn / rollouts).toFixed(4), unleash: +(theirsOn / rollouts).toFixed(4) } },
-        targets: { p99Under10us: targetP99, atLeastUnleashRate: targetRate },
+        targets: { p99Under10us: targetP99, p99Under2us: goalP99, atLeastUnleashRate: targetRate },
+        loadAverages,
         allRounds: rounds,
       },
       null,

@@ -22,11 +22,14 @@ export interface FlagEvaluation {
   readonly source: FlagSource;
 }
 
+/** What a rollout buckets by: all of the context evaluation reads (the plan picks `planDefaults`). */
+export type RolloutSubject = Pick<FlagContext, 'tenantId' | 'userId'>;
+
 export function evaluateFlag(
   flag: FlagDefinition,
   planDefaults: ReadonlyMap<string, unknown> | undefined,
   overrides: ReadonlyMap<string, unknown> | undefined,
-  context: FlagContext,
+  context: RolloutSubject,
 ): FlagEvaluation {
   const override = overrides?.get(flag.key);
   if (override !== undefined) return { key: flag.key, kind: flag.kind, value: override, source: 'tenant' };
@@ -35,7 +38,7 @@ export function evaluateFlag(
   return { key: flag.key, kind: flag.kind, value: defaultValue(flag, context), source: 'default' };
 }
 
-function defaultValue(flag: FlagDefinition, context: FlagContext): unknown {
+function defaultValue(flag: FlagDefinition, context: RolloutSubject): unknown {
   if (flag.kind !== 'rollout') return flag.defaultValue;
   const attribute = flag.bucketBy === 'userId' ? context.userId : context.tenantId;
   // No user (an API key) to bucket by: outside the rollout rather than a guess.

@@ -1,10 +1,10 @@
 // Evaluates flags for a tenant (an Actor, usually) from the cached platform snapshot and
 // tenant profile: no I/O once warm. Also answers plan gates (which plan has a feature).
 
-import type { TenantProfiles } from '../cache/tenant-profiles.js';
+import type { TenantProfile, TenantProfiles } from '../cache/tenant-profiles.js';
 import type { PlatformCatalog, PlatformSnapshot } from '../plans/platform-catalog.js';
 import { AppError } from '../http/problems.js';
-import { evaluateFlag, type FlagContext, type FlagEvaluation } from './evaluate-flag.js';
+import { evaluateFlag, type FlagEvaluation } from './evaluate-flag.js';
 import { UnknownFlagError } from './flag.js';
 
 /**
@@ -34,19 +34,24 @@ export class Flags {
    *   const { value } = await flags.evaluate('new_dashboard', actorOf(request));
    */
   async evaluate(key: string, subject: FlagSubject): Promise<FlagEvaluation> {
+    // Plan gates run this on every request: warm, nothing below is awaited, so the answer
+    // costs no async hop (an awaited helper cost a promise and a microtask per level).
     const snapshot = this.#catalog.peek() ?? (await this.#catalog.snapshot());
     const flag = snapshot.flagByKey.get(key);
     if (!flag) throw new UnknownFlagError(key);
-    const [resolved, overrides] = await this.#resolve(subject);
-    return evaluateFlag(flag, snapshot.planDefaults.get(resolved.plan), overrides, resolved);
+    let profile = this.#profiles.peek(subject.tenantId);
+    if (profile === undefined) profile = await this.#profiles.get(subject.tenantId);
+    // The subject itself is the rollout's context: nothing is copied per evaluation.
+    return evaluateFlag(flag, snapshot.planDefaults.get(planOf(subject, profile)), profile?.overrides, subject);
   }
 
   /** Every flag, in key order, with the level each value came from. */
   async evaluateAll(subject: FlagSubject): Promise<FlagEvaluation[]> {
     const snapshot = await this.#catalog.snapshot();
-    const [resolved, overrides] = await this.#resolve(subject);
-    const planDefaults = snapshot.planDefaults.get(resolved.plan);
-    return snapshot.flags.map((flag) => evaluateFlag(flag, planDefaults, overrides, resolved));
+    let profile = this.#profiles.peek(subject.tenantId);
+    if (profile === undefined) profile = await this.#profiles.get(subject.tenantId);
+    const planDefaults = snapshot.planDefaults.get(planOf(subject, profile));
+    return snapshot.flags.map((flag) => evaluateFlag(flag, planDefaults, profile?.overrides, subject));
   }
 
   async isEnabled(key: string, subject: FlagSubject): Promise<boolean> {
@@ -58,15 +63,13 @@ export class Flags {
     const snapshot = await this.#catalog.snapshot();
     return cheapestPlanWith(snapshot, key);
   }
+}
 
-  async #resolve(subject: FlagSubject): Promise<[FlagContext, ReadonlyMap<string, unknown> | undefined]> {
-    const { tenantId } = subject;
-    const profile = this.#profiles.peek(tenantId) ?? (await this.#profiles.get(tenantId));
-    // The plan resolved for a request is the freshest; the profile's is at most one TTL old.
-    const plan = subject.plan ?? profile?.plan;
-    if (!plan) throw new AppError('tenant-not-found');
-    return [{ tenantId, plan, userId: subject.userId, role: subject.role }, profile?.overrides];
-  }
+/** The plan resolved for a request is the freshest; the profile's is at most one TTL old. */
+function planOf(subject: FlagSubject, profile: TenantProfile | null): string {
+  const plan = subject.plan ?? profile?.plan;
+  if (!plan) throw new AppError('tenant-not-found');
+  return plan;
 }
 
 export function cheapestPlanWith(snapshot: PlatformSnapshot, key: string): string | null {

@@ -38,8 +38,12 @@ export function billingPeriod(anchor: Date, at: Date): BillingPeriod {
   return { start: monthsAfter(hourAnchor, offset), end: monthsAfter(hourAnchor, offset + 1) };
 }
 
+/** The query of a tenant's billing anchor, unexecuted (db.tenantStatement() can send it alone). */
+export function billingAnchorQuery(tx: Tx, tenantId: string) {
+  return tx.selectFrom('tenants').select('created_at').where('id', '=', tenantId);
+}
+
 /** A tenant's billing anchor: its subscription start (for now, its creation). */
 export async function billingAnchor(tx: Tx, tenantId: string): Promise<Date> {
-  const tenant = await tx.selectFrom('tenants').select('created_at').where('id', '=', tenantId).executeTakeFirstOrThrow();
-  return tenant.created_at;
+  return (await billingAnchorQuery(tx, tenantId).executeTakeFirstOrThrow()).created_at;
 }

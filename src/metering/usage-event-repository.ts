@@ -7,14 +7,27 @@ import type { UsageEventsTable } from '../db/tables.js';
 
 export type NewUsageEvent = Omit<Insertable<UsageEventsTable>, 'tenant_id'>;
 
-/** Inserts the events (keys unique within the batch) and returns the keys that were new. */
-export async function insertUsageEvents(tx: Tx, events: readonly NewUsageEvent[]): Promise<Set<string>> {
-  if (events.length === 0) return new Set();
-  const rows = await tx
+/**
+ * The insert of a batch (keys unique within it, at least one event), unexecuted: it returns
+ * the keys that were new. One statement, so db.tenantStatement() can send it as a whole unit
+ * of work in one round trip.
+ */
+export function insertUsageEventsQuery(tx: Tx, events: readonly NewUsageEvent[]) {
+  return tx
     .insertInto('usage_events')
     .values(events as NewUsageEvent[])
     .onConflict((conflict) => conflict.columns(['tenant_id', 'idempotency_key']).doNothing())
-    .returning('idempotency_key')
-    .execute();
-  return new Set(rows.map((row) => row.idempotency_key));
+    .returning('idempotency_key');
+}
+
+/** Inserts the events (keys unique within the batch) inside `tx` and returns the keys that were new. */
+export async function insertUsageEvents(tx: Tx, events: readonly NewUsageEvent[]): Promise<Set<string>> {
+  if (events.length === 0) return new Set();
+  return keysOf(await insertUsageEventsQuery(tx, events).execute());
+}
+
+export function keysOf(rows: readonly { idempotency_key: string }[]): Set<string> {
+  const keys = new Set<string>();
+  for (const row of rows) keys.add(row.idempotency_key);
+  return keys;
 }

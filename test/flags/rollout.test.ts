@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { evaluateFlag } from '../../src/flags/evaluate-flag.js';
 import type { FlagDefinition } from '../../src/flags/flag.js';
-import { murmur3 } from '../../src/flags/murmur3.js';
+import { murmur3, rolloutBucket } from '../../src/flags/murmur3.js';
 
 function rollout(percent: number, options: { key?: string; bucketBy?: 'tenantId' | 'userId' } = {}): FlagDefinition {
   return {
@@ -23,7 +23,7 @@ function rollout(percent: number, options: { key?: string; bucketBy?: 'tenantId'
 }
 
 function isOn(flag: FlagDefinition, tenantId: string, userId?: string): boolean {
-  return evaluateFlag(flag, undefined, undefined, { tenantId, plan: 'free', userId }).value === true;
+  return evaluateFlag(flag, undefined, undefined, { tenantId, userId }).value === true;
 }
 
 /** UUID-shaped ids derived from a counter: the same every run, so every bound below is deterministic. */
@@ -69,6 +69,17 @@ describe('murmur3', () => {
   ])('hashes %j with seed %i to the reference value', (text, seed, expected) => {
     expect(murmur3(text, seed)).toBe(expected);
   });
+
+  // rolloutBucket hashes `key:value` read from its two parts, without joining them: every
+  // split of the 4-byte blocks between the parts, and text other than ASCII on either side.
+  it.each(['a', 'ab', 'abc', 'abcd', 'abcde', 'new_dashboard', 'ü', 'wörld_flag'])(
+    'buckets flag %j as the hash of the joined key and value',
+    (key) => {
+      for (const value of ['', '7', '0190f1c2-aaaa-7bbb-8ccc-000000000000', 'user-héllo', 'テナント', 'ab\ud800']) {
+        expect(rolloutBucket(key, value), `${key}:${value}`).toBe(murmur3(`${key}:${value}`) % 10_000);
+      }
+    },
+  );
 });
 
 describe('rollout flags', () => {

@@ -65,6 +65,28 @@ describe('POST /v1/usage/events', () => {
     expect(rows).toEqual([{ quantity: 2 }]);
   });
 
+  it('stores each event as sent: its instant, its properties, and NULL where it or its whole batch has none', async () => {
+    const at = new Date(testApp.clock.now().getTime() - 90_000);
+    // Offsets and fractions name the same instant as the UTC text the table is compared with.
+    const mixed = await send(tenant.accessToken, [
+      { metric: 'storage_bytes', quantity: 7, idempotency_key: 'row-a', occurred_at: at.toISOString(), properties: { region: 'eu', n: 2 } },
+      { metric: 'storage_bytes', quantity: 8, idempotency_key: 'row-b', occurred_at: at.toISOString().replace('Z', '+00:00') },
+    ]);
+    expect(mixed.json()).toMatchObject({ accepted: 2 });
+    const bare = await send(tenant.accessToken, [{ metric: 'storage_bytes', quantity: 9, idempotency_key: 'row-c', occurred_at: at.toISOString() }]);
+    expect(bare.json()).toMatchObject({ accepted: 1 });
+    const { rows } = await testApp.database.admin.query(
+      `SELECT idempotency_key, quantity::int, occurred_at, properties, unique_value FROM usage_events
+       WHERE tenant_id = $1 AND idempotency_key LIKE 'row-%' ORDER BY 1`,
+      [tenant.tenantId],
+    );
+    expect(rows).toEqual([
+      { idempotency_key: 'row-a', quantity: 7, occurred_at: at, properties: { region: 'eu', n: 2 }, unique_value: null },
+      { idempotency_key: 'row-b', quantity: 8, occurred_at: at, properties: null, unique_value: null },
+      { idempotency_key: 'row-c', quantity: 9, occurred_at: at, properties: null, unique_value: null },
+    ]);
+  });
+
   it('rejects unknown metrics, future events and events before the grace window one by one, keeping the rest', async () => {
     const now = testApp.clock.now().getTime();
     const response = await send(tenant.accessToken, [
@@ -176,6 +198,11 @@ describe('user-defined metrics', () => {
       duplicates: [],
       rejected: [{ index: 1, idempotency_key: 'ed-2', reason: 'missing-unique-property' }],
     });
+    const { rows } = await testApp.database.admin.query(
+      "SELECT unique_value, properties FROM usage_events WHERE tenant_id = $1 AND idempotency_key = 'ed-1'",
+      [tenant.tenantId],
+    );
+    expect(rows).toEqual([{ unique_value: 'ada', properties: { user: 'ada' } }]);
   });
 
   it('refuses uniqueBy on anything but unique_count', async () => {
