@@ -6,6 +6,7 @@
 // members or keys changed) and by a check that refused them; a load that raced an eviction
 // stores nothing.
 
+import { coarseNow } from './coarse-clock.js';
 import type { CacheInvalidation } from './cache-invalidation.js';
 
 /** What an entry is about: eviction finds entries by these. */
@@ -41,7 +42,7 @@ export class AccessCache {
   constructor(options: AccessCacheOptions, invalidation?: CacheInvalidation) {
     this.#ttlMs = options.ttlMs;
     this.#maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
-    this.#now = options.now ?? (() => performance.now());
+    this.#now = options.now ?? coarseNow;
     invalidation?.subscribe((event) => {
       if (event === 'all' || event.scope === 'platform') this.clear();
       else this.evict((entry) => entry.tenantId === event.tenantId);

@@ -1,6 +1,8 @@
 // A per-process cache with a TTL per entry and invalidation that wins over in-flight loads:
 // a load that started before an invalidation never stores its (possibly stale) answer.
 
+import { coarseNow } from './coarse-clock.js';
+
 export interface TtlCacheOptions {
   /** Milliseconds an entry lives; asked at store time, so it can shrink while degraded. */
   readonly ttlMs: () => number;
@@ -23,7 +25,7 @@ export class TtlCache<K, V> {
 
   constructor(options: TtlCacheOptions) {
     this.#ttlMs = options.ttlMs;
-    this.#now = options.now ?? (() => performance.now());
+    this.#now = options.now ?? coarseNow;
   }
 
   /** The cached value while fresh, without loading. */
