@@ -252,7 +252,8 @@ export class Database<DB = Tables> {
 
   /**
    * One statement for the current tenant, in ONE round trip: the transaction, its scoping,
-   * the statement and COMMIT travel together on the pipelining pool. For hot single reads.
+   * the statement and COMMIT travel together on the pipelining pool. For hot single statements
+   * (a read, or one write that needs nothing read first).
    *
    * @example
    *   const rows = await db.tenantStatement((tx) => tx.selectFrom('tasks').selectAll().limit(50));
