@@ -87,7 +87,8 @@ export const ForgetBody = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
-export const MemoryView = Type.Object({
+/** What every answer shows of a memory, the full view and a recalled one alike. */
+const MemoryFields = {
   id: Uuid,
   agentId: Type.Union([Uuid, Type.Null()]),
   content: Type.String(),
@@ -95,11 +96,15 @@ export const MemoryView = Type.Object({
   tags: Type.Array(Type.String()),
   metadata: Type.Record(Type.String(), Type.Unknown()),
   zone: ZoneSchema,
+  createdAt: Timestamp,
+};
+
+export const MemoryView = Type.Object({
+  ...MemoryFields,
   version: Type.Integer(),
   recallCount: Type.Integer(),
   reinforcementCount: Type.Integer(),
   lastRecalledAt: Type.Union([Timestamp, Type.Null()]),
-  createdAt: Timestamp,
   updatedAt: Timestamp,
 });
 
@@ -123,16 +128,7 @@ const Parts = Type.Object({
 });
 
 const Recalled = Type.Object({
-  memory: Type.Object({
-    id: Uuid,
-    agentId: Type.Union([Uuid, Type.Null()]),
-    content: Type.String(),
-    importance: Type.Number(),
-    tags: Type.Array(Type.String()),
-    metadata: Type.Record(Type.String(), Type.Unknown()),
-    zone: ZoneSchema,
-    createdAt: Timestamp,
-  }),
+  memory: Type.Object(MemoryFields),
   score: Type.Number({ description: 'The weighted mean of the parts, by the tenant’s weights' }),
   parts: Parts,
 });

@@ -19,7 +19,10 @@ export function agentView(row: AgentRow): Static<typeof AgentView> {
   };
 }
 
-export function memoryView(row: MemoryRow): Static<typeof MemoryView> {
+type MemoryFieldsRow = Pick<MemoryRow, 'id' | 'agent_id' | 'content' | 'importance' | 'tags' | 'metadata' | 'zone' | 'created_at'>;
+
+/** The fields a recalled memory shows too. */
+function memoryFields(row: MemoryFieldsRow) {
   return {
     id: row.id,
     agentId: row.agent_id,
@@ -28,27 +31,24 @@ export function memoryView(row: MemoryRow): Static<typeof MemoryView> {
     tags: row.tags ?? [],
     metadata: row.metadata ?? {},
     zone: row.zone,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+export function memoryView(row: MemoryRow): Static<typeof MemoryView> {
+  return {
+    ...memoryFields(row),
     version: row.version,
     recallCount: row.recall_count,
     reinforcementCount: row.reinforcement_count,
     lastRecalledAt: row.last_recalled_at?.toISOString() ?? null,
-    createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
 }
 
 export function recalledView(row: RecalledRow): Static<typeof RecallAnswer>['data'][number] {
   return {
-    memory: {
-      id: row.id,
-      agentId: row.agent_id,
-      content: row.content,
-      importance: row.importance,
-      tags: row.tags ?? [],
-      metadata: row.metadata ?? {},
-      zone: row.zone,
-      createdAt: row.created_at.toISOString(),
-    },
+    memory: memoryFields(row),
     score: row.score,
     parts: {
       relevance: row.relevance_score,
