@@ -9,10 +9,13 @@ export type FilterFields = Omit<MemoryFilter, 'since' | 'until'> & {
 };
 
 export function memoryFilter(fields: FilterFields): MemoryFilter {
-  const { since, until, ...rest } = fields;
+  // Field by field: a route may pass its whole query, and only the filter goes on.
   return {
-    ...rest,
-    since: since === undefined ? undefined : new Date(since),
-    until: until === undefined ? undefined : new Date(until),
+    agentId: fields.agentId,
+    zones: fields.zones,
+    tags: fields.tags,
+    since: fields.since === undefined ? undefined : new Date(fields.since),
+    until: fields.until === undefined ? undefined : new Date(fields.until),
+    minImportance: fields.minImportance,
   };
 }
