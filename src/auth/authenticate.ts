@@ -28,7 +28,6 @@ export interface ApiKeyPrincipal {
   /** The person the key acts for; their membership and current role bound it. */
   readonly createdBy: string;
   readonly expiresAt: Date | null;
-  readonly lastUsedAt: Date | null;
 }
 
 export type Principal = UserPrincipal | ApiKeyPrincipal;
@@ -95,7 +94,7 @@ export class Authenticator {
     const candidates = await this.db.identity({ apiKeyPrefix: parsed.prefix }, (tx) =>
       tx
         .selectFrom('api_keys as k')
-        .select(['k.id', 'k.tenant_id', 'k.secret_hash', 'k.role', 'k.scopes', 'k.created_by', 'k.last_used_at', 'k.expires_at'])
+        .select(['k.id', 'k.tenant_id', 'k.secret_hash', 'k.role', 'k.scopes', 'k.created_by', 'k.expires_at'])
         .where('k.prefix', '=', parsed.prefix)
         .where('k.revoked_at', 'is', null)
         .where('k.deleted_at', 'is', null)
@@ -113,7 +112,6 @@ export class Authenticator {
       scopes: key.scopes,
       createdBy: key.created_by,
       expiresAt: key.expires_at,
-      lastUsedAt: key.last_used_at,
     };
   }
 }

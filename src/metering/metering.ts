@@ -72,10 +72,12 @@ export class Metering {
   }
 
   /**
-   * Runs for every tenant request once its tenant is known: takes a rate-limit token
-   * (429 when none is left) and counts the call.
+   * Runs for every tenant request once its tenant is known: notes an API key's use (a
+   * throttled call used its key too), takes a rate-limit token (429 when none is left) and
+   * counts the call.
    */
   async admitTenantRequest(actor: Actor, reply: FastifyReply): Promise<void> {
+    if (actor.kind === 'api_key') this.apiCalls.noteKeyUse(actor.tenantId, actor.apiKeyId);
     if (this.#rateLimits) await this.rateLimiter.admit(actor.tenantId, actor.plan, reply);
     this.apiCalls.record(actor.tenantId, actor.plan);
   }

@@ -3,7 +3,6 @@
 // with the credential is refused, never followed.
 
 import type { Logger } from 'pino';
-import { touchApiKey } from '../auth/api-keys/api-key-repository.js';
 import type { ApiKeyPrincipal, Principal, UserPrincipal } from '../auth/authenticate.js';
 import type { AccessCache } from '../cache/access-cache.js';
 import type { Clock } from '../clock.js';
@@ -35,9 +34,6 @@ export interface TenantHints {
   readonly hostname: string;
 }
 
-/** An API key's last_used_at is written at most this often. */
-const KEY_USE_RESOLUTION_MS = 60_000;
-
 export interface TenantResolverOptions {
   readonly db: Database;
   readonly clock: Clock;
@@ -53,8 +49,6 @@ export class TenantResolver {
   readonly #baseDomain: string | undefined;
   readonly #cache: AccessCache;
   readonly #logger: Logger;
-  /** When this instance last wrote each key's last_used_at (ms since epoch). */
-  readonly #keyUse = new Map<string, number>();
 
   constructor(options: TenantResolverOptions) {
     this.#db = options.db;
@@ -84,7 +78,6 @@ export class TenantResolver {
       const key = `key:${principal.keyId}`;
       const cached = this.#cache.get<TenantAccess>(key);
       if (cached) {
-        this.#noteKeyUse(principal, now);
         const evict = () => this.#cache.evict((entry) => entry.keyId === principal.keyId);
         return { access: cached, check: keyCheck(cached, principal.keyId, now, evict) };
       }
@@ -178,29 +171,7 @@ export class TenantResolver {
     // A key acts for its creator: it dies with their membership and never outranks them.
     if (principal.createdBy && !row.creatorRole) throw new AppError('invalid-credentials');
     const role = row.creatorRole && !roleAtLeast(row.creatorRole, principal.role) ? row.creatorRole : principal.role;
-    if (this.#keyUseStale(principal, now)) {
-      this.#keyUse.set(principal.keyId, now.getTime());
-      await this.#db.tenant((tx) => touchApiKey(tx, principal.keyId, now));
-    }
     return { tenantId: principal.tenantId, role, plan: row.plan };
-  }
-
-  #keyUseStale(principal: ApiKeyPrincipal, now: Date): boolean {
-    const last = Math.max(principal.lastUsedAt?.getTime() ?? 0, this.#keyUse.get(principal.keyId) ?? 0);
-    return now.getTime() - last > KEY_USE_RESOLUTION_MS;
-  }
-
-  /**
-   * A request served from the cache records the key's use off its own path: a failed write
-   * loses one timestamp of a once-a-minute record, and is logged.
-   */
-  #noteKeyUse(principal: ApiKeyPrincipal, now: Date): void {
-    if (!this.#keyUseStale(principal, now)) return;
-    if (this.#keyUse.size >= MAX_TRACKED_KEYS) this.#keyUse.clear();
-    this.#keyUse.set(principal.keyId, now.getTime());
-    enterTenant({ tenantId: principal.tenantId, requestId: 'api-key-use' }, () =>
-      this.#db.tenant((tx) => touchApiKey(tx, principal.keyId, now)),
-    ).catch((error: unknown) => this.#logger.warn({ err: error, api_key_id: principal.keyId }, 'recording an API key\'s use failed'));
   }
 
   async #memberAccess(principal: UserPrincipal, tenantId: string): Promise<TenantAccess> {
@@ -238,9 +209,6 @@ export class TenantResolver {
     return { tenantId, role: row.role, plan: row.plan };
   }
 }
-
-/** Beyond this many keys the use record starts over (a few extra writes, never unbounded memory). */
-const MAX_TRACKED_KEYS = 100_000;
 
 function memberKey(principal: UserPrincipal, tenantId: string): string {
   return `member:${principal.userId}:${principal.sessionFamilyId}:${tenantId}`;

@@ -73,6 +73,8 @@ describe('creating a key', () => {
     const created = (await createKey(tenantA.accessToken, { name: 'reader', role: 'viewer' })).json();
     const response = await testApp.app.inject({ method: 'GET', url: '/v1/members', headers: bearer(created.key) });
     expect(response.statusCode).toBe(200);
+    // Its use is stamped with the tenant's next API-call flush, not on the request's path.
+    await testApp.services.metering.apiCalls.flush();
     const { rows } = await testApp.database.admin.query('SELECT last_used_at FROM api_keys WHERE id = $1', [created.id]);
     expect(rows[0].last_used_at).not.toBeNull();
   });

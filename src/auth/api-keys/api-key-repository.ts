@@ -97,14 +97,18 @@ export async function revokeApiKey(tx: Tx, id: string, now: Date): Promise<Revok
   return { key: revoked, agents };
 }
 
-/** Marks use at most once a minute, so authentication does not write on every request. */
-export async function touchApiKey(tx: Tx, id: string, now: Date): Promise<void> {
-  const staleBefore = new Date(now.getTime() - 60_000);
-  await tx
-    .updateTable('api_keys')
-    .set({ last_used_at: now })
-    .where('id', '=', id)
-    .where('revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', staleBefore)]))
-    .execute();
+/**
+ * Stamps each key's `last_used_at` with when it was used, unless it was stamped within
+ * `resolutionMs` before that or the key is revoked. A tenant's flush holds one or two keys.
+ */
+export async function touchApiKeys(tx: Tx, used: ReadonlyMap<string, Date>, resolutionMs: number): Promise<void> {
+  for (const [id, at] of used) {
+    await tx
+      .updateTable('api_keys')
+      .set({ last_used_at: at })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', new Date(at.getTime() - resolutionMs))]))
+      .execute();
+  }
 }
