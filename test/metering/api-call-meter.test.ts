@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bearer, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { rollUpAll } from './roll-up-all.js';
 
 let testApp: TestApp;
 let tenant: SignedUpTenant;
@@ -58,6 +59,19 @@ describe('API-call usage', () => {
     expect(await apiCallEvents()).toEqual(before);
     await testApp.services.metering.apiCalls.flush();
     expect(await apiCallEvents()).toEqual({ events: before.events + 1, calls: before.calls + 5 });
+  });
+
+  it('reports every call, not every event, in GET /v1/usage', async () => {
+    const total = async () => {
+      await testApp.services.metering.apiCalls.flush();
+      await rollUpAll(testApp);
+      const response = await testApp.app.inject({ method: 'GET', url: '/v1/usage', headers: bearer(tenant.accessToken) });
+      return response.json().metrics.find((metric: { metric: string }) => metric.metric === 'api_calls').total as number;
+    };
+    const first = await total();
+    await callWithKey(4);
+    // The usage read itself is a call too.
+    expect(await total()).toBe(first + 4 + 1);
   });
 
   it('retries a failed flush without losing a call, and never adds calls to the batch it failed to send', async () => {

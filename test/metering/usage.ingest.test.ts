@@ -124,12 +124,12 @@ describe('POST /v1/usage/events', () => {
     const response = await send(tenant.accessToken, [
       { metric: 'tasks', quantity: 1, idempotency_key: 'count-one' },
       { metric: 'tasks', idempotency_key: 'count-absent' },
-      { metric: 'api_calls', quantity: 5, idempotency_key: 'count-five' },
+      { metric: 'tasks', quantity: 5, idempotency_key: 'count-five' },
       { metric: 'storage_bytes', idempotency_key: 'max-absent' },
     ]);
     const problem = expectProblem(response, 400, 'validation-failed');
     expect(problem.errors).toEqual([
-      { field: 'body.events.2.quantity', message: expect.stringMatching(/^must be 1 or absent: api_calls is a count metric, which counts events/) },
+      { field: 'body.events.2.quantity', message: expect.stringMatching(/^must be 1 or absent: tasks is a count metric, which counts events/) },
       { field: 'body.events.3.quantity', message: 'is required: storage_bytes is a max metric of the quantities sent' },
     ]);
     const keys = await storedKeys(tenant.tenantId);
