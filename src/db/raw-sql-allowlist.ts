@@ -46,8 +46,9 @@ const FUNCTIONS: ReadonlySet<string> = new Set([
  * role to reach indexes that row-level security keeps from the app role's plans.
  */
 const TENANT_CONFINED_SOURCES: ReadonlySet<string> = new Set([
-  // The memory module's recall candidates (its migration 0002 says why).
+  // The memory module's recall candidates and a store's near-duplicate (its migrations 0002, 0003 say why).
   'tenantry_memory.recall_candidates',
+  'tenantry_memory.near_duplicate',
 ]);
 
 /** Types a value may be cast to: plain data types, no reg* lookups but the text-search config. */

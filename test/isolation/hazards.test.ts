@@ -84,9 +84,12 @@ describe('the app role', () => {
        ORDER BY 1, 2`,
       [app],
     );
-    // Recall's candidates reach the GIN indexes past RLS, confined to app.tenant_id by the
-    // function itself: test/memory/recall-candidates.test.ts holds it to that.
-    expect(rows).toEqual([{ nspname: 'tenantry_memory', proname: 'recall_candidates' }]);
+    // Recall's candidates and a store's near-duplicate reach the GIN indexes past RLS, confined
+    // to app.tenant_id by the functions themselves: test/memory/recall-candidates.test.ts.
+    expect(rows).toEqual([
+      { nspname: 'tenantry_memory', proname: 'near_duplicate' },
+      { nspname: 'tenantry_memory', proname: 'recall_candidates' },
+    ]);
   });
 });
 

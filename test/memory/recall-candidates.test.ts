@@ -1,9 +1,10 @@
-// tenantry_memory.recall_candidates runs as the service role, past row-level security, so that
-// recall's words reach the GIN indexes (recall-plan.test.ts). These tests hold it to what makes
-// that safe: it answers for the transaction's own tenant only, and nothing without one; it is
-// what its migration says it is (security definer, pinned search path, callable by the app role
-// only); the query filter admits it as a FROM source and nowhere else; and were it ever to
-// return another tenant's ids, each isolation layer alone still keeps those rows out of recall.
+// tenantry_memory.recall_candidates and near_duplicate run as the service role, past row-level
+// security, so that recall's words and a store's content reach the GIN indexes
+// (recall-plan.test.ts). These tests hold them to what makes that safe: they answer for the
+// transaction's own tenant only, and nothing without one; they are what their migrations say
+// (security definer, pinned search path, callable by the app role only); the query filter admits
+// them as FROM sources and nowhere else; and were recall's ever to return another tenant's ids,
+// each isolation layer alone still keeps those rows out of recall.
 
 import pg from 'pg';
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql } from 'kysely';
@@ -16,6 +17,7 @@ import { TEST_REGISTRY, type TestTables } from '../support/modules.js';
 import { TEST_ROLES } from '../support/roles.js';
 
 const SIGNATURE = 'tenantry_memory.recall_candidates(text, uuid, text[], text[], timestamptz, timestamptz, real)';
+const NEAR_DUPLICATE = 'tenantry_memory.near_duplicate(text, uuid)';
 /** Words of each seeded tenant's memory ("secret memory of tenant A about release plans"). */
 const WORDS = 'secret release plans';
 
@@ -27,21 +29,26 @@ beforeAll(async () => {
 
 afterAll(() => harness.close());
 
-/** The candidates' ids as the app role, with app.tenant_id set as given (or left unset). */
-async function candidatesAs(tenantSetting: string | undefined, q = WORDS): Promise<string[]> {
+/** The ids a function answers as the app role, with app.tenant_id set as given (or left unset). */
+async function idsAs(tenantSetting: string | undefined, statement: string, params: unknown[]): Promise<string[]> {
   const client = new pg.Client({ connectionString: harness.database.url });
   await client.connect();
   try {
     await client.query('BEGIN');
     await client.query(`SET LOCAL ROLE ${TEST_ROLES.app}`);
     if (tenantSetting !== undefined) await client.query(`SET LOCAL app.tenant_id = '${tenantSetting}'`);
-    const { rows } = await client.query<{ id: string }>(`SELECT id FROM tenantry_memory.recall_candidates($1, NULL, NULL, NULL, NULL, NULL, NULL)`, [q]);
+    const { rows } = await client.query<{ id: string }>(statement, params);
     await client.query('ROLLBACK');
     return rows.map((row) => row.id);
   } finally {
     await client.end();
   }
 }
+
+const candidatesAs = (tenantSetting: string | undefined, q = WORDS) =>
+  idsAs(tenantSetting, 'SELECT id FROM tenantry_memory.recall_candidates($1, NULL, NULL, NULL, NULL, NULL, NULL)', [q]);
+const nearDuplicateAs = (tenantSetting: string | undefined, content: string, agent: string | null) =>
+  idsAs(tenantSetting, 'SELECT id FROM tenantry_memory.near_duplicate($1, $2)', [content, agent]);
 
 describe('recall_candidates', () => {
   it("answers with the transaction's own tenant's memories only", async () => {
@@ -56,17 +63,35 @@ describe('recall_candidates', () => {
     expect(await candidatesAs(undefined)).toEqual([]);
   });
 
-  it('is a security definer of the service role with a pinned search path, callable by the app role, not by PUBLIC', async () => {
-    const { rows } = await harness.database.admin.query<{ definer: boolean; owner: string; config: string[]; app: boolean; public: boolean; params: string[] }>(
-      `SELECT p.prosecdef AS definer, pg_get_userbyid(p.proowner) AS owner, p.proconfig AS config,
-              has_function_privilege($1, p.oid, 'EXECUTE') AS app,
-              coalesce(p.proacl::text ~ '(^|[{,])=X', true) AS public, p.proargnames AS params
-         FROM pg_proc p WHERE p.oid = $2::regprocedure`,
-      [TEST_ROLES.app, SIGNATURE],
-    );
-    expect(rows[0]).toMatchObject({ definer: true, owner: TEST_ROLES.service, config: ['search_path=pg_catalog, public, pg_temp'], app: true, public: false });
-    // No argument names a tenant: the tenant is the transaction's.
-    expect(rows[0]!.params.filter((name) => /tenant/.test(name))).toEqual([]);
+  for (const signature of [SIGNATURE, NEAR_DUPLICATE]) {
+    it(`${signature.split('(')[0]} is a security definer of the service role with a pinned search path, callable by the app role, not by PUBLIC`, async () => {
+      const { rows } = await harness.database.admin.query<{ definer: boolean; owner: string; config: string[]; app: boolean; public: boolean; params: string[] }>(
+        `SELECT p.prosecdef AS definer, pg_get_userbyid(p.proowner) AS owner, p.proconfig AS config,
+                has_function_privilege($1, p.oid, 'EXECUTE') AS app,
+                coalesce(p.proacl::text ~ '(^|[{,])=X', true) AS public, p.proargnames AS params
+           FROM pg_proc p WHERE p.oid = $2::regprocedure`,
+        [TEST_ROLES.app, signature],
+      );
+      expect(rows[0]).toMatchObject({ definer: true, owner: TEST_ROLES.service, config: ['search_path=pg_catalog, public, pg_temp'], app: true, public: false });
+      // No argument names a tenant: the tenant is the transaction's.
+      expect(rows[0]!.params.filter((name) => /tenant/.test(name))).toEqual([]);
+    });
+  }
+});
+
+describe('near_duplicate', () => {
+  const contentOfA = 'secret memory of tenant A about release plans';
+
+  it("answers with the transaction's own tenant's memory only, of the agent named", async () => {
+    expect(await nearDuplicateAs(harness.a.tenantId, contentOfA, harness.a.agentId)).toEqual([harness.a.memoryId]);
+    // In B's transaction, A's very words find B's own near-copy, never A's memory.
+    expect(await nearDuplicateAs(harness.b.tenantId, contentOfA, harness.b.agentId)).toEqual([harness.b.memoryId]);
+    expect(await nearDuplicateAs(harness.b.tenantId, contentOfA, harness.a.agentId)).toEqual([]);
+  });
+
+  it('answers nothing without a tenant: an empty setting, or none at all', async () => {
+    expect(await nearDuplicateAs('', contentOfA, harness.a.agentId)).toEqual([]);
+    expect(await nearDuplicateAs(undefined, contentOfA, harness.a.agentId)).toEqual([]);
   });
 });
 
@@ -90,6 +115,7 @@ describe('the query filter and recall_candidates', () => {
   it('refuses it anywhere else, and refuses any other schema function as a source', () => {
     expect(() => scoped.selectFrom('memories').select(call('tenantry_memory.recall_candidates').as('c')).compile()).toThrow(TenantScopeViolation);
     expect(() => scoped.selectFrom('memories').selectAll().where(sql<boolean>`exists (select 1 from tenantry_memory.recall_candidates('q'))`).compile()).toThrow(TenantScopeViolation);
+    expect(() => scoped.selectFrom('memories').select(call('tenantry_memory.near_duplicate').as('d')).compile()).toThrow(TenantScopeViolation);
     expect(() => scoped.selectFrom(call('tenantry_access.verify_key').as('c')).selectAll().compile()).toThrow(TenantScopeViolation);
     expect(() => scoped.selectFrom(call('ts_stat').as('c')).selectAll().compile()).toThrow(TenantScopeViolation);
   });
