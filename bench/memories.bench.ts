@@ -3,7 +3,8 @@
 // auth, no transaction, no RLS, the tenant predicate written out): one tenant of 100,000
 // memories, measured first alone in the table and then among 1,000,000 (900 more tenants).
 // Rounds alternate the sides; per round and side: req/s, p50, p99 and the load average; the
-// summary takes medians. Writes bench/results/memories.json and memories.md. See docs/benchmarks.md.
+// summary takes medians. Recall runs twice per side: under load (BENCH_CONNECTIONS), and on one
+// connection (latency without queueing behind other requests on 2 cores). Writes bench/results/memories.json and memories.md. See docs/benchmarks.md.
 
 import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -48,6 +49,8 @@ const storeBody = (next: () => number) =>
 
 interface Target {
   readonly url: string;
+  /** Concurrent connections: the load's, or one for latency without queueing. */
+  readonly connections: number;
   readonly headers: Record<string, string>;
   readonly body: (next: () => number) => string;
 }
@@ -80,7 +83,7 @@ async function load(target: Target, seconds: number): Promise<autocannon.Result>
   const result = await autocannon({
     url: target.url,
     method: 'POST',
-    connections: CONNECTIONS,
+    connections: target.connections,
     duration: seconds,
     requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'content-type': 'application/json', ...target.headers }, body: target.body(next) }) }],
   });
@@ -138,21 +141,25 @@ try {
   const tenantry = await start('bench/support/tenantry-server.ts', { ...databaseEnv, TENANTRY_JWT_SECRET: 'x'.repeat(32), TENANTRY_DB_POOL_SIZE: String(POOL_SIZE) });
   const raw = await start('bench/support/memories-raw-server.ts', { MEMORIES_DATABASE_URL: database.url, MEMORIES_POOL_SIZE: String(POOL_SIZE) });
   const key = { authorization: `Bearer ${measured.tenant.apiKey}` };
+  const recallOf = (url: string, headers: Record<string, string>, connections: number): Target => ({ url, headers, connections, body: recallBody });
+  const rawHeaders = { 'x-tenant-id': measured.tenant.tenantId };
   const targets: Record<Side, Target> = {
-    'tenantry-recall': { url: `${tenantry}/v1/memories/recall`, headers: key, body: recallBody },
-    'raw-recall': { url: `${raw}/v1/memories/recall`, headers: { 'x-tenant-id': measured.tenant.tenantId }, body: recallBody },
-    'tenantry-store': { url: `${tenantry}/v1/memories`, headers: key, body: storeBody },
+    'tenantry-recall': recallOf(`${tenantry}/v1/memories/recall`, key, CONNECTIONS),
+    'raw-recall': recallOf(`${raw}/v1/memories/recall`, rawHeaders, CONNECTIONS),
+    'tenantry-recall-1': recallOf(`${tenantry}/v1/memories/recall`, key, 1),
+    'raw-recall-1': recallOf(`${raw}/v1/memories/recall`, rawHeaders, 1),
+    'tenantry-store': { url: `${tenantry}/v1/memories`, headers: key, connections: CONNECTIONS, body: storeBody },
   };
   const checked = await checkSameRanking(targets['tenantry-recall'], targets['raw-recall']);
   console.log(`both sides recall the same memories in the same order for ${checked} queries`);
 
   const rounds: RoundResult[] = [];
-  await measure('100k', ['tenantry-recall', 'raw-recall'], targets, GROWTH_ROUNDS, rounds);
+  await measure('100k', ['tenantry-recall', 'raw-recall', 'tenantry-recall-1', 'raw-recall-1'], targets, GROWTH_ROUNDS, rounds);
 
   console.log(`seeding ${OTHER_TENANTS} more tenants of ${OTHER_MEMORIES_EACH} memories…`);
   const otherSeconds = await seedOtherTenants(database.url, OTHER_TENANTS, OTHER_MEMORIES_EACH, console.log);
   console.log(`seeded in ${otherSeconds.toFixed(1)} s`);
-  await measure('1M', ['tenantry-recall', 'raw-recall', 'tenantry-store'], targets, ROUNDS, rounds);
+  await measure('1M', ['tenantry-recall', 'raw-recall', 'tenantry-recall-1', 'raw-recall-1', 'tenantry-store'], targets, ROUNDS, rounds);
 
   const admin = new pg.Client({ connectionString: database.url });
   await admin.connect();
@@ -180,7 +187,7 @@ try {
   const setupLine =
     `One tenant of ${MEASURED_MEMORIES} memories (words drawn from ${VOCABULARY}, ${WORDS_PER_MEMORY} a memory; a recall of one word matches about ` +
     `${Math.round((MEASURED_MEMORIES * WORDS_PER_MEMORY) / VOCABULARY)}), alone and then among ${MEASURED_MEMORIES + OTHER_TENANTS * OTHER_MEMORIES_EACH} memories; ` +
-    `${GROWTH_ROUNDS} rounds at 100k and ${ROUNDS} at 1M of ${SECONDS} s per side, ${CONNECTIONS} connections, pool ${POOL_SIZE}; ` +
+    `${GROWTH_ROUNDS} rounds at 100k and ${ROUNDS} at 1M of ${SECONDS} s per side, ${CONNECTIONS} connections (sides ending -1: one), pool ${POOL_SIZE}; ` +
     `PostgreSQL ${setup.postgres} (${setup.database}); ${String(machine().cpus)} CPUs.`;
   const report = markdownReport(summary, setupLine);
   await writeFile('bench/results/memories.json', JSON.stringify({ benchmark: 'memories', date: new Date().toISOString(), machine: machine(), setup, summary, rounds }, null, 2) + '\n');

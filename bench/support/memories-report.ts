@@ -5,7 +5,7 @@
 import { median } from './bench-harness.js';
 
 export type Phase = '100k' | '1M';
-export type Side = 'tenantry-recall' | 'raw-recall' | 'tenantry-store';
+export type Side = 'tenantry-recall' | 'raw-recall' | 'tenantry-recall-1' | 'raw-recall-1' | 'tenantry-store';
 
 export interface RoundResult {
   readonly phase: Phase;
@@ -30,8 +30,8 @@ export interface Summary {
   readonly phases: Partial<Record<Phase, Partial<Record<Side, SideSummary>>>>;
   /** Tenantry's recall throughput over the raw statement's, at 1M. */
   readonly recallThroughputRatio: { readonly ofMedians: number; readonly medianOfRounds: number };
-  /** Recall p99 at 1M over recall p99 at 100k, per side. */
-  readonly recallP99Growth: { readonly tenantry: number; readonly raw: number };
+  /** Recall p99 at 1M over recall p99 at 100k, per side, under load and on one connection. */
+  readonly recallP99Growth: { readonly tenantry: number; readonly raw: number; readonly tenantryOneConnection: number; readonly rawOneConnection: number };
 }
 
 const round2 = (value: number) => Number(value.toFixed(2));
@@ -39,7 +39,7 @@ const round2 = (value: number) => Number(value.toFixed(2));
 export function summarize(rounds: readonly RoundResult[]): Summary {
   const phases: Summary['phases'] = {};
   for (const phase of ['100k', '1M'] as const) {
-    for (const side of ['tenantry-recall', 'raw-recall', 'tenantry-store'] as const) {
+    for (const side of ['tenantry-recall', 'raw-recall', 'tenantry-recall-1', 'raw-recall-1', 'tenantry-store'] as const) {
       const of = rounds.filter((entry) => entry.phase === phase && entry.side === side);
       if (of.length === 0) continue;
       const loads = of.map((entry) => entry.loadAverage[0]!);
@@ -52,6 +52,7 @@ export function summarize(rounds: readonly RoundResult[]): Summary {
     }
   }
   const at1M = phases['1M']!;
+  const growth = (side: Side) => round2(at1M[side]!.p99Ms / phases['100k']![side]!.p99Ms);
   const perRound = rounds
     .filter((entry) => entry.phase === '1M' && entry.side === 'tenantry-recall')
     .map((entry) => entry.rps / rounds.find((other) => other.phase === '1M' && other.side === 'raw-recall' && other.round === entry.round)!.rps);
@@ -59,8 +60,10 @@ export function summarize(rounds: readonly RoundResult[]): Summary {
     phases,
     recallThroughputRatio: { ofMedians: round2(at1M['tenantry-recall']!.rps / at1M['raw-recall']!.rps), medianOfRounds: round2(median(perRound)) },
     recallP99Growth: {
-      tenantry: round2(at1M['tenantry-recall']!.p99Ms / phases['100k']!['tenantry-recall']!.p99Ms),
-      raw: round2(at1M['raw-recall']!.p99Ms / phases['100k']!['raw-recall']!.p99Ms),
+      tenantry: growth('tenantry-recall'),
+      raw: growth('raw-recall'),
+      tenantryOneConnection: growth('tenantry-recall-1'),
+      rawOneConnection: growth('raw-recall-1'),
     },
   };
 }
@@ -82,7 +85,8 @@ export function markdownReport(summary: Summary, setupLine: string): string {
   lines.push(
     '',
     `Recall throughput, Tenantry over the raw statement at 1M: ${summary.recallThroughputRatio.ofMedians}x (median of the per-round ratios ${summary.recallThroughputRatio.medianOfRounds}x).`,
-    `Recall p99 growth from 100k to 1M memories in the table: Tenantry ${summary.recallP99Growth.tenantry}x, raw ${summary.recallP99Growth.raw}x.`,
+    `Recall p99 growth from 100k to 1M memories in the table: Tenantry ${summary.recallP99Growth.tenantry}x, raw ${summary.recallP99Growth.raw}x ` +
+      `(one connection: Tenantry ${summary.recallP99Growth.tenantryOneConnection}x, raw ${summary.recallP99Growth.rawOneConnection}x).`,
     '',
   );
   return lines.join('\n');

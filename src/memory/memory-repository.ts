@@ -89,7 +89,7 @@ export function findByIdempotencyKey(tx: MemoryTx, key: string): Promise<MemoryR
 
 /**
  * The agent's live memory most like `content` by trigram similarity, if it reaches `threshold`.
- * Found through the trigram index by tenantry_memory.near_duplicate (migration 0003), confined
+ * Found (at or above the threshold) through the trigram index by tenantry_memory.near_duplicate (migration 0003), confined
  * to the transaction's tenant; its row is read here under both isolation layers.
  */
 export async function nearDuplicate(
@@ -98,7 +98,7 @@ export async function nearDuplicate(
   content: string,
   threshold: number,
 ): Promise<{ id: string; similarity: number } | undefined> {
-  const candidate = tx.fn<{ id: string; similarity: number }>(NEAR_DUPLICATE, [sql`${content}::text`, sql`${agentId}::uuid`]);
+  const candidate = tx.fn<{ id: string; similarity: number }>(NEAR_DUPLICATE, [sql`${content}::text`, sql`${agentId}::uuid`, sql`${threshold}::real`]);
   const found = await tx
     .selectFrom(candidate.as('d'))
     .innerJoin('memories', 'memories.id', 'd.id')

@@ -17,7 +17,7 @@ import { TEST_REGISTRY, type TestTables } from '../support/modules.js';
 import { TEST_ROLES } from '../support/roles.js';
 
 const SIGNATURE = 'tenantry_memory.recall_candidates(text, uuid, text[], text[], timestamptz, timestamptz, real)';
-const NEAR_DUPLICATE = 'tenantry_memory.near_duplicate(text, uuid)';
+const NEAR_DUPLICATE = 'tenantry_memory.near_duplicate(text, uuid, real)';
 /** Words of each seeded tenant's memory ("secret memory of tenant A about release plans"). */
 const WORDS = 'secret release plans';
 
@@ -48,7 +48,7 @@ async function idsAs(tenantSetting: string | undefined, statement: string, param
 const candidatesAs = (tenantSetting: string | undefined, q = WORDS) =>
   idsAs(tenantSetting, 'SELECT id FROM tenantry_memory.recall_candidates($1, NULL, NULL, NULL, NULL, NULL, NULL)', [q]);
 const nearDuplicateAs = (tenantSetting: string | undefined, content: string, agent: string | null) =>
-  idsAs(tenantSetting, 'SELECT id FROM tenantry_memory.near_duplicate($1, $2)', [content, agent]);
+  idsAs(tenantSetting, 'SELECT id FROM tenantry_memory.near_duplicate($1, $2, 0.5)', [content, agent]);
 
 describe('recall_candidates', () => {
   it("answers with the transaction's own tenant's memories only", async () => {
@@ -72,7 +72,8 @@ describe('recall_candidates', () => {
            FROM pg_proc p WHERE p.oid = $2::regprocedure`,
         [TEST_ROLES.app, signature],
       );
-      expect(rows[0]).toMatchObject({ definer: true, owner: TEST_ROLES.service, config: ['search_path=pg_catalog, public, pg_temp'], app: true, public: false });
+      expect(rows[0]).toMatchObject({ definer: true, owner: TEST_ROLES.service, app: true, public: false });
+      expect(rows[0]!.config).toContain('search_path=pg_catalog, public, pg_temp');
       // No argument names a tenant: the tenant is the transaction's.
       expect(rows[0]!.params.filter((name) => /tenant/.test(name))).toEqual([]);
     });
@@ -87,6 +88,25 @@ describe('near_duplicate', () => {
     // In B's transaction, A's very words find B's own near-copy, never A's memory.
     expect(await nearDuplicateAs(harness.b.tenantId, contentOfA, harness.b.agentId)).toEqual([harness.b.memoryId]);
     expect(await nearDuplicateAs(harness.b.tenantId, contentOfA, harness.a.agentId)).toEqual([]);
+  });
+
+  it('answers only at or above the threshold, and leaves the caller its own trigram threshold', async () => {
+    const client = new pg.Client({ connectionString: harness.database.url });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL ROLE ${TEST_ROLES.app}; SET LOCAL app.tenant_id = '${harness.a.tenantId}'`);
+      const at = async (threshold: number) =>
+        (await client.query('SELECT id, similarity FROM tenantry_memory.near_duplicate($1, $2, $3)', ['secret memory of tenant A', harness.a.agentId, threshold])).rows;
+      const [found] = await at(0.3);
+      expect(found).toMatchObject({ id: harness.a.memoryId });
+      expect(await at(Math.min(1, found.similarity + 0.05))).toEqual([]);
+      const { rows } = await client.query(`SELECT current_setting('pg_trgm.similarity_threshold') AS threshold`);
+      expect(Number(rows[0].threshold)).toBe(0.3);
+      await client.query('ROLLBACK');
+    } finally {
+      await client.end();
+    }
   });
 
   it('answers nothing without a tenant: an empty setting, or none at all', async () => {
