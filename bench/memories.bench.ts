@@ -62,18 +62,35 @@ async function post(target: Target, body: string): Promise<unknown> {
   return answer;
 }
 
-const recalledIds = (answer: unknown) => (answer as { data: Array<{ memory: { id: string } }> }).data.map((entry) => entry.memory.id);
+interface Recalled {
+  readonly ids: string[];
+  readonly scores: number[];
+}
 
-/** Once, before any load: both sides recall the same memories in the same order (raw first: Tenantry's recall reinforces). */
+function recalled(answer: unknown): Recalled {
+  const data = (answer as { data: Array<{ memory: { id: string }; score: number }> }).data;
+  return { ids: data.map((entry) => entry.memory.id), scores: data.map((entry) => entry.score) };
+}
+
+/**
+ * Once, before any load: both sides recall the same memories, ranked by the same scores (raw
+ * first: Tenantry's recall reinforces). Recency is computed at each request's own instant, so
+ * memories whose scores differ by less than SCORE_TOLERANCE may swap places between the sides.
+ */
+const SCORE_TOLERANCE = 1e-4;
 async function checkSameRanking(tenantry: Target, raw: Target): Promise<number> {
   const next = randomSequence(SEED + 1000);
   const bodies = Array.from({ length: 8 }, () => recallBody(next));
-  const rawIds = [];
-  for (const body of bodies) rawIds.push(recalledIds(await post(raw, body)));
+  const rawAnswers: Recalled[] = [];
+  for (const body of bodies) rawAnswers.push(recalled(await post(raw, body)));
   for (const [i, body] of bodies.entries()) {
-    const ids = recalledIds(await post(tenantry, body));
-    if (ids.length === 0) throw new Error(`${body}: Tenantry recalled nothing`);
-    if (JSON.stringify(ids) !== JSON.stringify(rawIds[i])) throw new Error(`${body}: the sides ranked differently:\n${ids.join(' ')}\nvs raw\n${rawIds[i]!.join(' ')}`);
+    const ours = recalled(await post(tenantry, body));
+    const theirs = rawAnswers[i]!;
+    const sameSet = JSON.stringify([...ours.ids].sort()) === JSON.stringify([...theirs.ids].sort());
+    const sameScores = ours.scores.length === theirs.scores.length && ours.scores.every((score, at) => Math.abs(score - theirs.scores[at]!) < SCORE_TOLERANCE);
+    if (ours.ids.length === 0 || !sameSet || !sameScores) {
+      throw new Error(`${body}: the sides ranked differently:\n${JSON.stringify(ours)}\nvs raw\n${JSON.stringify(theirs)}`);
+    }
   }
   return bodies.length;
 }
@@ -151,7 +168,7 @@ try {
     'tenantry-store': { url: `${tenantry}/v1/memories`, headers: key, connections: CONNECTIONS, body: storeBody },
   };
   const checked = await checkSameRanking(targets['tenantry-recall'], targets['raw-recall']);
-  console.log(`both sides recall the same memories in the same order for ${checked} queries`);
+  console.log(`both sides recall the same memories with the same scores for ${checked} queries`);
 
   const rounds: RoundResult[] = [];
   await measure('100k', ['tenantry-recall', 'raw-recall', 'tenantry-recall-1', 'raw-recall-1'], targets, GROWTH_ROUNDS, rounds);
