@@ -39,6 +39,18 @@ const FUNCTIONS: ReadonlySet<string> = new Set([
   'gen_random_uuid', 'pg_notify', 'current_setting', 'pg_sleep',
 ]);
 
+/**
+ * Set-returning functions a scoped unit may read FROM, and only there: each confines itself to
+ * the transaction's tenant (it reads app.tenant_id itself and takes no tenant argument), and
+ * what it returns is joined to tenant tables that both layers filter. They run as the service
+ * role to reach indexes that row-level security keeps from the app role's plans.
+ */
+const TENANT_CONFINED_SOURCES: ReadonlySet<string> = new Set([
+  // The memory module's recall candidates and a store's near-duplicate (its migrations 0002, 0003 say why).
+  'tenantry_memory.recall_candidates',
+  'tenantry_memory.near_duplicate',
+]);
+
 /** Types a value may be cast to: plain data types, no reg* lookups but the text-search config. */
 const TYPES: ReadonlySet<string> = new Set([
   'bool', 'boolean', 'int2', 'int4', 'int8', 'smallint', 'integer', 'int', 'bigint', 'numeric', 'decimal',
@@ -74,6 +86,11 @@ const stringsOf = (list: unknown): string[] =>
 export function assertAllowedFunction(name: string): void {
   const plain = unqualified(name.split('.'), 'function');
   if (!FUNCTIONS.has(plain)) throw new RawSqlRefused(`function "${name}" is not allowed inside a scoped unit of work`);
+}
+
+/** True when the function may be read FROM (see TENANT_CONFINED_SOURCES); never an expression. */
+export function isTenantConfinedSource(name: string): boolean {
+  return TENANT_CONFINED_SOURCES.has(name.toLowerCase());
 }
 
 function checkNode(kind: string, body: Record<string, unknown>): void {

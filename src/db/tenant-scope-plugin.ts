@@ -42,7 +42,7 @@ import {
   PostgresQueryCompiler,
   RawNode as RawNodes,
 } from 'kysely';
-import { assertAllowedExpression, assertAllowedFunction, assertAllowedStatement, RawSqlRefused } from './raw-sql-allowlist.js';
+import { assertAllowedExpression, assertAllowedFunction, assertAllowedStatement, isTenantConfinedSource, RawSqlRefused } from './raw-sql-allowlist.js';
 import { TENANT_COLUMN } from './tenant-tables.js';
 
 export class TenantScopeViolation extends Error {
@@ -79,6 +79,13 @@ function rawTableSource(node: OperationNode): boolean {
 const ORDER_DIRECTION = /^(asc|desc)?(\s+nulls\s+(first|last))?$/i;
 /** EXPLAIN options: keywords, each with an optional boolean or format word. */
 const EXPLAIN_OPTIONS = /^\s*[a-z_]+(\s+[a-z]+)?(\s*,\s*[a-z_]+(\s+[a-z]+)?)*\s*$/i;
+
+/** A tenant-confined function read FROM (`fn(...) AS alias`): the function node, else undefined. */
+function confinedSource(node: OperationNode): FunctionNode | undefined {
+  if (!AliasNode.is(node) || node.node.kind !== 'FunctionNode') return undefined;
+  const func = node.node as FunctionNode;
+  return isTenantConfinedSource(func.func) ? func : undefined;
+}
 
 function refuseRawTableSources(nodes: readonly OperationNode[]): void {
   if (nodes.some(rawTableSource)) throw new TenantScopeViolation('raw SQL cannot be a table source inside a scoped unit of work');
@@ -118,6 +125,8 @@ class TenantScopeTransformer extends OperationNodeTransformer {
   readonly #scope: TenantScope;
   /** Raw nodes nested in a raw node are part of its text, checked once with it. */
   #rawDepth = 0;
+  /** Tenant-confined functions met as a SELECT's FROM or JOIN source: allowed there only. */
+  readonly #sources = new WeakSet<FunctionNode>();
 
   constructor(scope: TenantScope) {
     super();
@@ -175,6 +184,10 @@ class TenantScopeTransformer extends OperationNodeTransformer {
   }
 
   protected override transformSelectQuery(node: SelectQueryNode): SelectQueryNode {
+    for (const source of [...(node.from?.froms ?? []), ...(node.joins ?? []).map((join) => join.table)]) {
+      const func = confinedSource(source);
+      if (func) this.#sources.add(func);
+    }
     const transformed = super.transformSelectQuery(node);
     refuseRawTableSources([...(transformed.from?.froms ?? []), ...(transformed.joins ?? []).map((join) => join.table)]);
     const { joins, extra } = this.#scopeJoins(transformed.joins, true);
@@ -310,9 +323,13 @@ class TenantScopeTransformer extends OperationNodeTransformer {
     }
   }
 
-  /** The query builder can call any function by name (eb.fn('ts_stat', ...)): the same list applies. */
+  /**
+   * The query builder can call any function by name (eb.fn('ts_stat', ...)): the same list
+   * applies, except to a tenant-confined function read FROM (raw-sql-allowlist.ts).
+   */
   protected override transformFunction(node: FunctionNode, queryId?: QueryId): FunctionNode {
-    refusedAsScopeViolation(() => assertAllowedFunction(node.func));
+    // A tenant-confined function read FROM confines itself; its arguments are checked as any.
+    if (!this.#sources.has(node)) refusedAsScopeViolation(() => assertAllowedFunction(node.func));
     return super.transformFunction(node, queryId);
   }
 

@@ -8,6 +8,9 @@ import type { Tables } from '../db/tables.js';
 import { zoneOf } from './memory-scoring.js';
 import type { MemoriesTable, MemoryTables, MemoryTx, MemoryVersionsTable, Zone } from './memory-tables.js';
 
+/** The database function that finds a store's near-duplicate (src/db/raw-sql-allowlist.ts admits it). */
+const NEAR_DUPLICATE = 'tenantry_memory.near_duplicate';
+
 export type MemoryRow = Selectable<MemoriesTable>;
 export type MemoryVersionRow = Selectable<MemoryVersionsTable>;
 
@@ -85,9 +88,9 @@ export function findByIdempotencyKey(tx: MemoryTx, key: string): Promise<MemoryR
 }
 
 /**
- * The agent's live memory most like `content` by trigram similarity, if it reaches
- * `threshold`. `%` (similarity above pg_trgm.similarity_threshold, 0.3 unless the server
- * changed it) lets the trigram index find the candidates; the threshold is then applied exactly.
+ * The agent's live memory most like `content` by trigram similarity, if it reaches `threshold`.
+ * Found (at or above the threshold) through the trigram index by tenantry_memory.near_duplicate (migration 0003), confined
+ * to the transaction's tenant; its row is read here under both isolation layers.
  */
 export async function nearDuplicate(
   tx: MemoryTx,
@@ -95,16 +98,12 @@ export async function nearDuplicate(
   content: string,
   threshold: number,
 ): Promise<{ id: string; similarity: number } | undefined> {
-  const similarity = sql<number>`similarity(${sql.ref('content')}, ${content}::text)::float8`;
+  const candidate = tx.fn<{ id: string; similarity: number }>(NEAR_DUPLICATE, [sql`${content}::text`, sql`${agentId}::uuid`, sql`${threshold}::real`]);
   const found = await tx
-    .selectFrom('memories')
-    .select(['id', similarity.as('similarity')])
-    .where('deleted_at', 'is', null)
-    .where('agent_id', 'is not distinct from', agentId)
-    .where(sql<boolean>`${sql.ref('content')} % ${content}::text`)
-    .orderBy(similarity, 'desc')
-    .orderBy('id')
-    .limit(1)
+    .selectFrom(candidate.as('d'))
+    .innerJoin('memories', 'memories.id', 'd.id')
+    .select(['memories.id', 'd.similarity'])
+    .where('memories.deleted_at', 'is', null)
     .executeTakeFirst();
   return found && found.similarity >= threshold ? found : undefined;
 }

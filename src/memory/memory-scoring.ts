@@ -7,7 +7,9 @@
 //   frequency  = least(1, ln(1 + recalls + reinforcements) / ln(1 + 50))
 //
 // A recall's score is the weighted mean of the four; a memory's orbit (its zone) is the
-// weighted mean of the last three, since a zone has no query to be relevant to.
+// weighted mean of the last three, since a zone has no query to be relevant to. The two text
+// parts of relevance (rank / (rank + 0.1) and word_similarity) are computed where recall's
+// candidates are found: recall_candidates, in the memory module's migration 0002.
 
 import { sql, type RawBuilder } from 'kysely';
 import type { MemorySettings } from './memory-settings.js';
@@ -17,9 +19,6 @@ type Expr = RawBuilder<number>;
 
 /** Uses (recalls plus reinforcements) at which frequency reaches 1. */
 export const FREQUENCY_SATURATION = 50;
-
-/** The text-search configuration of memories.search (the migration's generated column). */
-export const SEARCH_CONFIG = 'english';
 
 /** Zones from the centre out, each with the lowest orbit score it holds. */
 export const ZONES: readonly { readonly zone: Zone; readonly from: number }[] = [
@@ -36,24 +35,6 @@ export interface WeightExprs {
   readonly recency: Expr;
   readonly frequency: Expr;
   readonly halfLifeHours: Expr;
-}
-
-/** The query text as a tsquery: web-search syntax ("quoted phrases", -excluded, or). */
-export function textQuery(q: string): RawBuilder<unknown> {
-  return sql`websearch_to_tsquery(${sql.lit(SEARCH_CONFIG)}::regconfig, ${q}::text)`;
-}
-
-/**
- * Full-text cover-density rank mapped to 0..1 as rank / (rank + 0.1): one covering match
- * (rank 0.1) scores 0.5, more and closer matches approach 1.
- */
-export function textScore(search: string, q: string): Expr {
-  return sql<number>`(ts_rank_cd(${sql.ref(search)}, ${textQuery(q)}) / (ts_rank_cd(${sql.ref(search)}, ${textQuery(q)}) + 0.1))::float8`;
-}
-
-/** How well the query's words match some stretch of the content, by trigrams, 0..1. */
-export function trigramScore(content: string, q: string): Expr {
-  return sql<number>`word_similarity(${q}::text, ${sql.ref(content)})::float8`;
 }
 
 /**

@@ -1,42 +1,51 @@
 // The recall ranking as ONE statement: the candidates (full-text match, or trigram word
-// similarity for words the text search misses, each arm through its GIN index led by tenant_id),
-// each candidate's score parts, the tenant's weights (joined from memory_settings, defaults
-// when it has no row), and the weighted score they are ordered by. See memory-scoring.ts.
+// similarity for words the text search misses, each found through its GIN index led by
+// tenant_id, by the database function of migration 0002), each candidate's score parts, the
+// tenant's weights (joined from memory_settings, defaults when it has no row), and the
+// weighted score they are ordered by. See memory-scoring.ts and docs/memory.md.
 
 import { sql, type InferResult } from 'kysely';
 import { matching, type MemoryFilter } from './memory-repository.js';
-import { frequencyScore, recallScore, relevanceScore, recencyScore, textQuery, textScore, trigramScore, type WeightExprs } from './memory-scoring.js';
+import { frequencyScore, recallScore, relevanceScore, recencyScore, type WeightExprs } from './memory-scoring.js';
 import { DEFAULT_MEMORY_SETTINGS } from './memory-settings.js';
 import type { MemoryTx } from './memory-tables.js';
+
+/** The database function that finds recall's candidates (src/db/raw-sql-allowlist.ts admits it). */
+const RECALL_CANDIDATES = 'tenantry_memory.recall_candidates';
 
 /** The tenant's weight for one part: its own setting, or the default. */
 function weight(column: string, fallback: number) {
   return sql<number>`coalesce(${sql.ref(`s.${column}`)}::float8, ${fallback}::float8)`;
 }
 
+/**
+ * The candidates of `q` that the filter matches, with their text and trigram scores, as a FROM
+ * source: found by index by tenantry_memory.recall_candidates (migration 0002), which confines
+ * itself to the transaction's tenant. The query layer admits this function only as a FROM source.
+ */
+function candidatesOf(tx: MemoryTx, q: string, filter: MemoryFilter) {
+  return tx.fn<{ id: string; text_score: number; trigram_score: number }>(RECALL_CANDIDATES, [
+    sql`${q}::text`,
+    sql`${filter.agentId ?? null}::uuid`,
+    sql`${filter.zones?.length ? [...filter.zones] : null}::text[]`,
+    sql`${filter.tags?.length ? [...filter.tags] : null}::text[]`,
+    sql`${filter.since ?? null}::timestamptz`,
+    sql`${filter.until ?? null}::timestamptz`,
+    sql`${filter.minImportance ?? null}::real`,
+  ]);
+}
+
 /** The ranking statement, unexecuted: db.tenantStatement() sends it in one round trip. */
 export function recallQuery(tx: MemoryTx, q: string, filter: MemoryFilter, limit: number, now: Date) {
   const d = DEFAULT_MEMORY_SETTINGS;
   const halfLife = weight('recency_half_life_hours', d.recencyHalfLifeHours);
-  // Two arms, each on its own GIN index (text search; trigrams for words text search misses),
-  // joined by UNION: written as one WHERE with OR, the planner scans every row of the tenant
-  // and filters, forty times slower on a tenant of 20k memories (test/memory/recall-plan.test.ts).
-  const byText = tx
-    .selectFrom('memories')
-    .select('memories.id')
-    .where(matching(filter))
-    .where(sql<boolean>`${sql.ref('memories.search')} @@ ${textQuery(q)}`);
-  // `%>`: word similarity of the query to some stretch of the content at or above
-  // pg_trgm.word_similarity_threshold (0.6 by default).
-  const byTrigrams = tx
-    .selectFrom('memories')
-    .select('memories.id')
-    .where(matching(filter))
-    .where(sql<boolean>`${sql.ref('memories.content')} %> ${q}::text`);
+  // The rows of the candidates' ids are read here as the app role: RLS and the query-layer
+  // filter (and the filter, again) decide which of them the answer holds.
   const candidates = tx
-    .selectFrom('memories')
-    .innerJoin(byText.union(byTrigrams).as('c'), 'c.id', 'memories.id')
+    .selectFrom(candidatesOf(tx, q, filter).as('c'))
+    .innerJoin('memories', 'memories.id', 'c.id')
     .leftJoin('memory_settings as s', (join) => join.on('s.deleted_at', 'is', null))
+    .where(matching(filter))
     .select([
       'memories.id',
       'memories.agent_id',
@@ -49,8 +58,8 @@ export function recallQuery(tx: MemoryTx, q: string, filter: MemoryFilter, limit
       'memories.reinforcement_count',
       'memories.created_at',
       'memories.updated_at',
-      textScore('memories.search', q).as('text_score'),
-      trigramScore('memories.content', q).as('trigram_score'),
+      'c.text_score',
+      'c.trigram_score',
       recencyScore(now, sql`greatest(${sql.ref('memories.updated_at')}, ${sql.ref('memories.last_recalled_at')})`, halfLife).as('recency_score'),
       frequencyScore(sql`${sql.ref('memories.recall_count')} + ${sql.ref('memories.reinforcement_count')}`).as('frequency_score'),
       weight('relevance_weight', d.relevanceWeight).as('w_relevance'),

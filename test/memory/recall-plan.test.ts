@@ -1,11 +1,14 @@
-// How PostgreSQL plans the recall of a tenant holding 20k of 50k memories. With the query
-// filter alone (RLS bypassed), each arm of the candidate UNION reaches its GIN index led by
-// tenant_id with the words as index condition (text search, trigrams). Under forced RLS the
-// words cannot reach an index: PostgreSQL evaluates a query's conditions after the policy's
-// unless their operators are LEAKPROOF, and `@@` and `%>` are not, so the tenant's rows are
-// read and filtered. That costs recall time on large tenants (docs/memory.md); this test
-// fails when it changes, either way. The timeline is planned on the tenant_id-prefixed btree.
+// How PostgreSQL plans the recall of a tenant holding 20k of 50k memories, under forced RLS.
+// PostgreSQL evaluates a query's conditions after a policy's unless their operators are
+// LEAKPROOF, and `@@` and `%>` are not: read as the app role, the words could never reach a
+// GIN index, and every row of the tenant was read and filtered. Recall's candidates are
+// therefore found by tenantry_memory.recall_candidates (the memory migration 0002), which runs
+// as the service role: there each arm of its UNION reaches its GIN index led by tenant_id with
+// the words as index condition. The recall statement reads the candidates' rows by primary
+// key, as the app role. auto_explain shows the plan the function's own statement ran with.
+// The timeline is planned on the tenant_id-prefixed btree.
 
+import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { pageMemoriesQuery } from '../../src/memory/memory-repository.js';
@@ -13,11 +16,14 @@ import type { MemoryTx } from '../../src/memory/memory-tables.js';
 import { recallQuery } from '../../src/memory/recall-repository.js';
 import { asTenant, startIsolationHarness, type IsolationHarness } from '../support/isolation-harness.js';
 import type { TestTables } from '../support/modules.js';
+import { TEST_ROLES } from '../support/roles.js';
 
 let harness: IsolationHarness;
 
 beforeAll(async () => {
   harness = await startIsolationHarness();
+  // The harness lifts FORCE for its query-filter-only mode; these plans are the forced ones.
+  await harness.database.admin.query('ALTER TABLE memories FORCE ROW LEVEL SECURITY');
   // A among a hundred tenants of 300 memories each: a fifth of the table.
   await harness.database.admin.query(
     `INSERT INTO tenants (id, name, slug) SELECT gen_random_uuid(), 'Tenant ' || g, 'plan-tenant-' || g FROM generate_series(1, 100) g;
@@ -34,45 +40,85 @@ beforeAll(async () => {
 
 afterAll(() => harness.close());
 
-function planNodes(plan: Record<string, unknown>): Array<Record<string, unknown>> {
-  const children = (plan.Plans as Array<Record<string, unknown>> | undefined) ?? [];
+type PlanNode = Record<string, unknown>;
+
+function planNodes(plan: PlanNode): PlanNode[] {
+  const children = (plan.Plans as PlanNode[] | undefined) ?? [];
   return [plan, ...children.flatMap(planNodes)];
 }
 
-/** The scans of memories in the plan of `explain`, run as tenant A. */
-async function memoryScans(db: Database<TestTables>, explain: (tx: MemoryTx) => Promise<unknown[]>): Promise<Array<Record<string, unknown>>> {
+/** The nodes of the plan of `explain`, run as tenant A. */
+async function planOf(db: Database<TestTables>, explain: (tx: MemoryTx) => Promise<unknown[]>): Promise<PlanNode[]> {
   const explained = await asTenant(harness.a, db, (tx) => explain(tx as unknown as MemoryTx));
-  const plan = (explained[0] as { 'QUERY PLAN': Array<{ Plan: Record<string, unknown> }> })['QUERY PLAN'][0]!.Plan;
-  return planNodes(plan).filter((node) => node['Relation Name'] === 'memories' || String(node['Index Name'] ?? '').startsWith('memories_'));
+  return planNodes((explained[0] as { 'QUERY PLAN': Array<{ Plan: PlanNode }> })['QUERY PLAN'][0]!.Plan);
 }
 
-const recallPlan = (db: Database<TestTables>) => memoryScans(db, (tx) => recallQuery(tx, 'outage', {}, 10, new Date()).explain('json'));
+const memoryScans = (nodes: PlanNode[]) =>
+  nodes.filter((node) => node['Relation Name'] === 'memories' || String(node['Index Name'] ?? '').startsWith('memories_'));
+
+/**
+ * The plan recall_candidates' own statement ran with, as the app role in A's scope (or in no
+ * tenant's), taken by auto_explain from inside the function.
+ */
+async function candidatePlan(tenantId: string, q: string): Promise<{ rows: number; nodes: PlanNode[] }> {
+  const client = new pg.Client({ connectionString: harness.database.url });
+  await client.connect();
+  const plans: PlanNode[] = [];
+  client.on('notice', (notice) => {
+    const text = String(notice.message);
+    const json = text.slice(text.indexOf('{'));
+    if (text.includes('"Plan"')) plans.push((JSON.parse(json) as { Plan: PlanNode }).Plan);
+  });
+  try {
+    await client.query(`LOAD 'auto_explain'`);
+    await client.query('BEGIN');
+    await client.query(`SET LOCAL auto_explain.log_min_duration = 0; SET LOCAL auto_explain.log_nested_statements = on;
+      SET LOCAL auto_explain.log_format = json; SET LOCAL client_min_messages = log`);
+    await client.query(`SET LOCAL app.tenant_id = '${tenantId}'; SET LOCAL ROLE ${TEST_ROLES.app}`);
+    const { rows } = await client.query(
+      'SELECT * FROM tenantry_memory.recall_candidates($1, NULL, NULL, NULL, NULL, NULL, NULL)',
+      [q],
+    );
+    await client.query('ROLLBACK');
+    // The outer SELECT's plan is logged last; the function's statement before it.
+    const inner = plans.find((plan) => planNodes(plan).some((node) => node['Relation Name'] === 'memories'));
+    return { rows: rows.length, nodes: inner ? planNodes(inner) : [] };
+  } finally {
+    await client.end();
+  }
+}
 
 /** The index condition of each GIN scan, by index. */
-function ginConditions(scans: Array<Record<string, unknown>>): Array<[string, string]> {
+function ginConditions(scans: PlanNode[]): Array<[string, string]> {
   return scans
     .filter((scan) => /_(search|trigram)_idx$/.test(String(scan['Index Name'])))
     .map((scan) => [String(scan['Index Name']), String(scan['Index Cond'])] as [string, string]);
 }
 
-it("under forced RLS, filters the tenant's rows by the words instead of finding them by index", async () => {
-  const scans = await recallPlan(harness.bothLayers());
-  // @@ and %> are not LEAKPROOF: they stay filters, never index conditions.
-  expect(scans.filter((scan) => /@@|%>/.test(String(scan['Index Cond'] ?? '')))).toEqual([]);
-  const filters = scans.map((scan) => String(scan.Filter ?? '')).join(' ');
-  expect(filters).toMatch(/@@/);
-  expect(filters).toMatch(/%>/);
-});
-
-it('plans each recall arm on its own index, by the words, where RLS does not apply', async () => {
-  const conditions = ginConditions(await recallPlan(harness.filterOnly()));
+it('finds the candidates on the GIN indexes led by tenant_id, with the words as index conditions', async () => {
+  const { rows, nodes } = await candidatePlan(harness.a.tenantId, 'outage');
+  expect(rows).toBe(100);
+  const conditions = ginConditions(memoryScans(nodes));
   expect(conditions.map(([index]) => index).sort()).toEqual(['memories_search_idx', 'memories_trigram_idx']);
   expect(conditions.find(([index]) => index === 'memories_search_idx')![1]).toMatch(/tenant_id = .*@@/);
   expect(conditions.find(([index]) => index === 'memories_trigram_idx')![1]).toMatch(/tenant_id = .*%>/);
+  expect(nodes.map((node) => node['Node Type'])).not.toContain('Seq Scan');
+});
+
+it('reads the candidates rows by primary key as the app role, under RLS and the query filter', async () => {
+  const nodes = await planOf(harness.bothLayers(), (tx) => recallQuery(tx, 'outage', {}, 10, new Date()).explain('json'));
+  expect(nodes.some((node) => node['Node Type'] === 'Function Scan' && node['Function Name'] === 'recall_candidates')).toBe(true);
+  const scans = memoryScans(nodes);
+  expect(scans.map((scan) => scan['Index Name'])).toEqual(['memories_pkey']);
+  // The query filter's tenant on the read of memories; the policy's (its setting, an InitPlan)
+  // equal to the same tenant, which the planner checks once as a one-time filter.
+  expect(String(scans[0]!['Index Cond'])).toMatch(new RegExp(`tenant_id = '${harness.a.tenantId}'`));
+  const oneTime = nodes.map((node) => String(node['One-Time Filter'] ?? '')).join(' ');
+  expect(oneTime).toMatch(new RegExp(`(InitPlan \\d+\\)\\.col1|\\$\\d+) = '${harness.a.tenantId}'`));
 });
 
 it("plans one tenant's timeline on its tenant_id-prefixed index", async () => {
-  const scans = await memoryScans(harness.bothLayers(), (tx) => pageMemoriesQuery(tx, {}, { limit: 50, sort: 'asc' }).explain('json'));
+  const scans = memoryScans(await planOf(harness.bothLayers(), (tx) => pageMemoriesQuery(tx, {}, { limit: 50, sort: 'asc' }).explain('json')));
   expect(scans.map((scan) => scan['Node Type'])).not.toContain('Seq Scan');
   expect(scans.some((scan) => String(scan['Index Name']).startsWith('memories_tenant_'))).toBe(true);
 });
