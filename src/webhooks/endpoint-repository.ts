@@ -9,12 +9,12 @@ export interface EndpointRow {
   description: string;
   event_types: string[] | null;
   enabled: boolean;
-  previous_secret_expires_at: Date | null;
+  overlap_ends_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
-const PUBLIC_COLUMNS = ['id', 'url', 'description', 'event_types', 'enabled', 'previous_secret_expires_at', 'created_at', 'updated_at'] as const;
+const PUBLIC_COLUMNS = ['id', 'url', 'description', 'event_types', 'enabled', 'overlap_ends_at', 'created_at', 'updated_at'] as const;
 
 export async function listEndpoints(tx: WebhookTx): Promise<EndpointRow[]> {
   return tx.selectFrom('webhook_endpoints').select(PUBLIC_COLUMNS).where('deleted_at', 'is', null).orderBy('created_at').orderBy('id').execute();
@@ -95,15 +95,15 @@ export interface SealedSecrets {
 export async function secretsOf(tx: WebhookTx, id: string, forUpdate = false): Promise<SealedSecrets | undefined> {
   let query = tx
     .selectFrom('webhook_endpoints')
-    .select(['url', 'enabled', 'secret_ciphertext', 'previous_secret_ciphertext', 'previous_secret_expires_at'])
+    .select(['url', 'enabled', 'secret_ciphertext', 'previous_secret_ciphertext', 'overlap_ends_at'])
     .where('id', '=', id)
     .where('deleted_at', 'is', null);
   if (forUpdate) query = query.forUpdate();
   const row = await query.executeTakeFirst();
   if (!row) return undefined;
   const previous =
-    row.previous_secret_ciphertext && row.previous_secret_expires_at
-      ? { sealed: row.previous_secret_ciphertext, expiresAt: row.previous_secret_expires_at }
+    row.previous_secret_ciphertext && row.overlap_ends_at
+      ? { sealed: row.previous_secret_ciphertext, expiresAt: row.overlap_ends_at }
       : undefined;
   return { url: row.url, enabled: row.enabled, current: row.secret_ciphertext, previous };
 }
@@ -119,7 +119,7 @@ export async function replaceSecret(
     .set({
       secret_ciphertext: sealed.current,
       previous_secret_ciphertext: sealed.previous,
-      previous_secret_expires_at: sealed.previousExpiresAt,
+      overlap_ends_at: sealed.previousExpiresAt,
       updated_at: now,
     })
     .where('id', '=', id)

@@ -137,7 +137,7 @@ export class WebhookEndpoints {
         action: 'webhook_endpoint.secret_rotated',
         target: `webhook_endpoint:${id}`,
         before: null,
-        after: { previousSecretExpiresAt: row.previous_secret_expires_at?.toISOString() ?? null },
+        after: { previousSecretExpiresAt: row.overlap_ends_at?.toISOString() ?? null },
       });
       return row;
     });

@@ -17,7 +17,7 @@ export interface WebhookEndpointsTable {
   enabled: Generated<boolean>;
   secret_ciphertext: string;
   previous_secret_ciphertext: string | null;
-  previous_secret_expires_at: NullableTimestamp;
+  overlap_ends_at: NullableTimestamp;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   deleted_at: NullableTimestamp;

@@ -13,7 +13,7 @@ export function endpointView(row: EndpointRow): Static<typeof EndpointView> {
     description: row.description,
     eventTypes: row.event_types,
     enabled: row.enabled,
-    previousSecretExpiresAt: row.previous_secret_expires_at?.toISOString() ?? null,
+    previousSecretExpiresAt: row.overlap_ends_at?.toISOString() ?? null,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };

@@ -17,12 +17,12 @@ CREATE TABLE webhook_endpoints (
   secret_ciphertext           text NOT NULL,
   -- The secret a rotation replaced keeps signing beside the new one until it expires.
   previous_secret_ciphertext  text,
-  previous_secret_expires_at  timestamptz,
+  overlap_ends_at             timestamptz,
   created_at                  timestamptz NOT NULL DEFAULT now(),
   updated_at                  timestamptz NOT NULL DEFAULT now(),
   deleted_at                  timestamptz,
   PRIMARY KEY (tenant_id, id),
-  CHECK ((previous_secret_ciphertext IS NULL) = (previous_secret_expires_at IS NULL))
+  CHECK ((previous_secret_ciphertext IS NULL) = (overlap_ends_at IS NULL))
 );
 CREATE INDEX webhook_endpoints_tenant_created_idx ON webhook_endpoints (tenant_id, created_at, id);
 SELECT tenantry.tenant_table('webhook_endpoints');
