@@ -51,7 +51,7 @@ export async function publishTenantEvent<T extends TenantEventType, DB>(
   const live = db.selectFrom('webhook_endpoints').select('id').where('tenant_id', '=', tenantId).where('deleted_at', 'is', null).where('enabled', '=', true);
   const endpoints = options.endpointId
     ? live.where('id', '=', options.endpointId)
-    : live.where((eb) => eb.or([eb('event_types', 'is', null), eb('event_types', '@>', [event.type])]));
+    : live.where((eb) => eb.or([eb('event_types', 'is', null), eb('event_types', '@>', eb.val([event.type]))]));
   const targets = await endpoints.orderBy('created_at').execute();
   if (targets.length === 0) return { eventId, deliveryIds: [] };
 
