@@ -25,6 +25,8 @@ export interface SeededTenant {
   readonly memoryId: string;
   /** The usage event's idempotency key; the event also queues itself for rollup. */
   readonly usageEventKey: string;
+  readonly webhookEndpointId: string;
+  readonly webhookDeliveryId: string;
   readonly label: string;
 }
 
@@ -137,5 +139,20 @@ export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededT
   const counts = await tenantRowCounts(admin, tenantId);
   const empty = TENANT_TABLE_ORDER.filter((table) => counts[table] === 0);
   if (empty.length > 0) throw new Error(`seedTenant wrote no row in ${empty.join(', ')}: give every tenant table a row in test/support/seed.ts`);
-  return { tenantId, userId, projectId, taskId, apiKeyId, invitationId, flagOverrideId, auditLogId, agentId, memoryId, usageEventKey, label };
+  return {
+    tenantId,
+    userId,
+    projectId,
+    taskId,
+    apiKeyId,
+    invitationId,
+    flagOverrideId,
+    auditLogId,
+    agentId,
+    memoryId,
+    usageEventKey,
+    webhookEndpointId,
+    webhookDeliveryId,
+    label,
+  };
 }
