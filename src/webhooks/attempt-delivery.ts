@@ -43,8 +43,15 @@ export async function attemptDelivery(deps: AttemptDependencies, tenantId: strin
     const event = await eventOf(tx, delivery.eventId);
     if (!event) return { kind: 'give-up', reason: 'the event is gone' };
     const owner = { tenantId, endpointId: delivery.endpointId };
-    const secrets = [await runtime.secrets.open(endpoint.current, owner)];
-    if (endpoint.previous && endpoint.previous.expiresAt > claimedAt) secrets.push(await runtime.secrets.open(endpoint.previous.sealed, owner));
+    const secrets: string[] = [];
+    try {
+      secrets.push(await runtime.secrets.open(endpoint.current, owner));
+      if (endpoint.previous && endpoint.previous.expiresAt > claimedAt) secrets.push(await runtime.secrets.open(endpoint.previous.sealed, owner));
+    } catch (error) {
+      // No key configured, or another key than the one that sealed it: retrying cannot help.
+      deps.logger.error({ err: error, delivery_id: job.deliveryId }, 'webhook signing secret could not be opened');
+      return { kind: 'give-up', reason: 'the signing secret could not be opened (server key missing or changed); rotate the secret' };
+    }
     const body = eventBody(event);
     return { kind: 'send', url: endpoint.url, body, headers: { ...signedHeaders(secrets, event.id, claimedAt, body) }, createdAt: delivery.createdAt };
   });

@@ -1,6 +1,7 @@
 // SQL of a tenant's webhook endpoints. The sealed secrets are read only by the functions that
 // sign or rotate (secretsOf); every other read leaves them out, so no view can carry them.
 
+import { keysetPage, type Page, type PagePosition } from '../db/keyset-page.js';
 import type { WebhookTx } from './webhook-tables.js';
 
 export interface EndpointRow {
@@ -16,8 +17,9 @@ export interface EndpointRow {
 
 const PUBLIC_COLUMNS = ['id', 'url', 'description', 'event_types', 'enabled', 'overlap_ends_at', 'created_at', 'updated_at'] as const;
 
-export async function listEndpoints(tx: WebhookTx): Promise<EndpointRow[]> {
-  return tx.selectFrom('webhook_endpoints').select(PUBLIC_COLUMNS).where('deleted_at', 'is', null).orderBy('created_at').orderBy('id').execute();
+/** Newest first. */
+export async function listEndpoints(tx: WebhookTx, limit: number, after: PagePosition | undefined): Promise<Page<EndpointRow>> {
+  return keysetPage(tx.selectFrom('webhook_endpoints').select(PUBLIC_COLUMNS).where('deleted_at', 'is', null), { at: 'created_at', id: 'id' }, { limit, sort: 'desc', after });
 }
 
 export async function findEndpoint(tx: WebhookTx, id: string): Promise<EndpointRow | undefined> {

@@ -3,9 +3,10 @@
 
 import { access, actorOf } from '../http/access.js';
 import { IdParams, problems } from '../http/common-schemas.js';
+import { decodeCursor, encodeCursor } from '../http/page-cursor.js';
 import type { ModuleRoutes } from '../modules/module.js';
 import type { WebhookEndpoints } from './manage-endpoints.js';
-import { CreateEndpointBody, EndpointDeleted, EndpointList, EndpointView, EndpointWithSecret, UpdateEndpointBody } from './webhooks.schemas.js';
+import { CreateEndpointBody, EndpointDeleted, EndpointList, EndpointView, EndpointWithSecret, ListEndpointsQuery, UpdateEndpointBody } from './webhooks.schemas.js';
 import { endpointView } from './webhook-views.js';
 
 export interface EndpointRouteDeps {
@@ -38,9 +39,13 @@ export const endpointRoutes: ModuleRoutes<EndpointRouteDeps> = async (app, { end
     '/v1/webhooks/endpoints',
     {
       config: { access: access.tenant('admin') },
-      schema: { tags, summary: "The tenant's webhook endpoints (never their secrets)", security, response: { 200: EndpointList } },
+      schema: { tags, summary: "The tenant's webhook endpoints, newest first (never their secrets)", security, querystring: ListEndpointsQuery, response: { 200: EndpointList } },
     },
-    async (request) => ({ data: (await endpoints.list(actorOf(request))).map(endpointView) }),
+    async (request) => {
+      const { limit = 50, cursor } = request.query;
+      const page = await endpoints.list(actorOf(request), limit, decodeCursor(cursor, 'desc'));
+      return { data: page.rows.map(endpointView), nextCursor: page.next ? encodeCursor(page.next, 'desc') : null };
+    },
   );
 
   app.get(

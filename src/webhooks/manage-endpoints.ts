@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import type { WebhookConfig } from '../config.js';
 import { platformTx } from '../db/database.js';
 import { newId } from '../db/ids.js';
+import type { Page, PagePosition } from '../db/keyset-page.js';
 import { AppError } from '../http/problems.js';
 import { recordAudit } from '../audit/record-audit.js';
 import type { Actor } from '../tenancy/actor.js';
@@ -60,8 +61,8 @@ export class WebhookEndpoints {
     private readonly resolve?: AddressResolver,
   ) {}
 
-  list(_actor: Actor): Promise<EndpointRow[]> {
-    return this.db.tenant((tx) => listEndpoints(tx));
+  list(_actor: Actor, limit: number, after: PagePosition | undefined): Promise<Page<EndpointRow>> {
+    return this.db.tenant((tx) => listEndpoints(tx, limit, after));
   }
 
   async get(_actor: Actor, id: string): Promise<EndpointRow> {

@@ -36,7 +36,9 @@ export const EndpointView = Type.Object({
   updatedAt: Timestamp,
 });
 
-export const EndpointList = Type.Object({ data: Type.Array(EndpointView) });
+export const ListEndpointsQuery = Type.Object(FixedOrderPageQuery, { additionalProperties: false });
+
+export const EndpointList = PageOf(EndpointView);
 
 export const EndpointWithSecret = Type.Object({
   endpoint: EndpointView,

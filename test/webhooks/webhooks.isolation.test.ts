@@ -142,7 +142,7 @@ describe('below HTTP, each isolation layer on its own', () => {
 
       expect(await asB((tx) => findEndpoint(tx, a.webhookEndpointId))).toBeUndefined();
       expect(await asB((tx) => secretsOf(tx, a.webhookEndpointId, true))).toBeUndefined();
-      expect((await asB((tx) => listEndpoints(tx))).map((row) => row.id)).toEqual([b.webhookEndpointId]);
+      expect((await asB((tx) => listEndpoints(tx, 100, undefined))).rows.map((row) => row.id)).toEqual([b.webhookEndpointId]);
       expect(await asB((tx) => findDelivery(tx, a.webhookDeliveryId))).toBeUndefined();
       expect((await asB((tx) => listDeliveries(tx, {}, 100, undefined))).rows.map((row) => row.id)).toEqual([b.webhookDeliveryId]);
       expect(await asB((tx) => updateEndpoint(tx, a.webhookEndpointId, { url: 'https://attacker.example.com/' }, now))).toBeUndefined();

@@ -74,6 +74,24 @@ describe('the signing secret', () => {
     await expect(new SecretBox(async () => randomBytes(32)).open(sealed, owner1)).rejects.toThrow();
   });
 
+  it('that no longer opens (the server key was replaced) fails its deliveries at once, saying why, and sends nothing unsigned', async () => {
+    const tenant = await signUp(testApp.app);
+    const { endpoint } = (await call(testApp, tenant.accessToken, 'POST', '/v1/webhooks/endpoints', { url: receiver.url })).json();
+    const otherKey = new SecretBox(async () => randomBytes(32));
+    const sealedElsewhere = await otherKey.seal('whsec_' + randomBytes(32).toString('base64'), { tenantId: tenant.tenantId, endpointId: endpoint.id });
+    await testApp.database.admin.query('UPDATE webhook_endpoints SET secret_ciphertext = $1 WHERE id = $2', [sealedElsewhere, endpoint.id]);
+    const sent = receiver.received.length;
+    const { deliveryIds } = (await call(testApp, tenant.accessToken, 'POST', '/v1/webhooks/test', {})).json();
+    let detail: { delivery: { status: string; lastError: string }; attempts: unknown[] } | undefined;
+    await eventually(async () => {
+      detail = (await call(testApp, tenant.accessToken, 'GET', `/v1/webhooks/deliveries/${deliveryIds[0]}`)).json();
+      return detail!.delivery.status !== 'pending';
+    });
+    expect(detail!.delivery).toMatchObject({ status: 'failed', lastError: expect.stringMatching(/could not be opened/) });
+    expect(detail!.attempts).toEqual([]);
+    expect(receiver.received).toHaveLength(sent);
+  });
+
   it('cannot be sealed with an external database and no configured key: 503, and nothing is saved', async () => {
     const box = SecretBox.fromConfig(loadConfig({ DATABASE_URL: 'postgres://x@127.0.0.1/x', TENANTRY_JWT_SECRET: 'x'.repeat(40) }));
     await expect(box.seal('whsec_abc', { tenantId: 'a', endpointId: 'b' })).rejects.toMatchObject({ code: 'webhook-signing-unavailable' });
