@@ -26,8 +26,8 @@ export interface Published {
  *
  * @example
  *   await db.tenant(async (tx) => {
- *     await closeInvoice(tx, invoice);
- *     await publishTenantEvent(tx, tenantId, { type: 'invoice.issued', data: { invoiceId: invoice.id }, key: `invoice.issued:${invoice.id}` });
+ *     await markSigned(tx, contract);
+ *     await publishTenantEvent(tx, tenantId, { type: 'contract.signed', data: { contractId: contract.id }, key: `contract.signed:${contract.id}` });
  *   });
  */
 export async function publishTenantEvent<T extends TenantEventType, DB>(
@@ -36,7 +36,7 @@ export async function publishTenantEvent<T extends TenantEventType, DB>(
   event: TenantEvent<T>,
   options: PublishOptions = {},
 ): Promise<Published> {
-  if (!isEventTypeName(event.type)) throw new TypeError(`"${event.type}" is not an event type name (dotted lowercase, e.g. invoice.issued)`);
+  if (!isEventTypeName(event.type)) throw new TypeError(`"${event.type}" is not an event type name (dotted lowercase, e.g. contract.signed)`);
   const db = tx as unknown as WebhookTx;
   const eventId = newId();
   // tenant_id is written and filtered explicitly: inside db.service() no query filter adds it.

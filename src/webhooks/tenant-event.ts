@@ -2,7 +2,7 @@
 // augmenting TenantEventTypes, and then publishes them with a type-checked payload:
 //
 //   declare module '../webhooks/tenant-event.js' {
-//     interface TenantEventTypes { 'invoice.issued': { invoiceId: string; totalCents: number } }
+//     interface TenantEventTypes { 'contract.signed': { contractId: string; signedBy: string } }
 //   }
 
 /** Event type → the shape of its `data`. Names are dotted lowercase: `<area>.<what happened>`. */
@@ -27,7 +27,7 @@ export interface TenantEvent<T extends TenantEventType = TenantEventType> {
   readonly data: TenantEventTypes[T];
   /**
    * Publishing again with the same key (in this tenant) is a no-op, also from concurrent
-   * transactions: the unique key decides. Use it for "once": an invoice id, a threshold and period.
+   * transactions: the unique key decides. Use it for "once": a payment's id, a threshold and period.
    */
   readonly key?: string | undefined;
 }

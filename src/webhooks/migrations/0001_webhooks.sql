@@ -33,7 +33,7 @@ CREATE TABLE webhook_events (
   id          uuid NOT NULL,
   type        text NOT NULL CHECK (type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$' AND length(type) <= 100),
   data        jsonb NOT NULL CHECK (octet_length(data::text) <= 65536),
-  -- A publisher's key for "this event, once" (a threshold per period, an invoice id).
+  -- A publisher's key for "this event, once" (a threshold per period, a payment's id).
   dedup_key   text CHECK (length(dedup_key) BETWEEN 1 AND 200),
   created_at  timestamptz NOT NULL DEFAULT now(),
   deleted_at  timestamptz,
