@@ -15,6 +15,7 @@ import { plansModule } from './plans/plans.module.js';
 import { platformModule } from './platform/platform.module.js';
 import { settingsModule } from './settings/settings.module.js';
 import { tenancyModule } from './tenancy/tenancy.module.js';
+import { webhooksModule } from './webhooks/webhooks.module.js';
 
 export { memoryModule, tasksModule };
 
@@ -29,6 +30,7 @@ export const platformModules: readonly TenantryModule[] = [
   settingsModule,
   meteringModule,
   auditModule,
+  webhooksModule,
 ];
 
 /** The platform, the sample task domain and agent memory: what `tenantry start` runs by default. */

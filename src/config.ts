@@ -34,6 +34,29 @@ export interface DatabaseLimits {
   readonly maxWaiting: number;
 }
 
+/** Outbound tenant webhooks: how secrets are kept, which addresses may be called, how long to retry. */
+export interface WebhookConfig {
+  /**
+   * 32 bytes (TENANTRY_WEBHOOK_SECRET_KEY, base64) that encrypt endpoint signing secrets at
+   * rest; undefined: generated once and kept in the data folder (embedded mode only).
+   */
+  readonly secretKey: Buffer | undefined;
+  /** http:// endpoints are refused unless this is on (TENANTRY_WEBHOOK_ALLOW_HTTP): local development and tests. */
+  readonly allowHttp: boolean;
+  /** IPs or CIDRs that may be called although internal (TENANTRY_WEBHOOK_ALLOWED_ADDRESSES); empty in production. */
+  readonly allowedAddresses: readonly string[];
+  readonly connectTimeoutMs: number;
+  /** From connected to the whole response read. */
+  readonly responseTimeoutMs: number;
+  /** First retry after about this long; each later one waits twice as long, with jitter. */
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  /** A delivery is retried for this long after its event, then given up. */
+  readonly retryWindowSeconds: number;
+  /** After a rotation the old secret keeps signing beside the new one this long. */
+  readonly secretOverlapSeconds: number;
+}
+
 /** What request pools get unless the environment says otherwise. */
 const DEFAULT_DATABASE_LIMITS: DatabaseLimits = Object.freeze({
   statementTimeoutMs: 5_000,
@@ -102,6 +125,7 @@ export interface Config {
   readonly cacheTtlSeconds: number;
   /** Redis channel / PostgreSQL NOTIFY channel of cache invalidations. */
   readonly cacheChannel: string;
+  readonly webhooks: WebhookConfig;
 }
 
 export class ConfigError extends Error {
@@ -245,6 +269,49 @@ function trustProxy(env: Env): false | readonly string[] {
   return Object.freeze(entries);
 }
 
+function webhookSecretKey(env: Env): Buffer | undefined {
+  const raw = env.TENANTRY_WEBHOOK_SECRET_KEY;
+  if (!raw) return undefined;
+  const key = Buffer.from(raw, 'base64');
+  if (key.length !== 32 || key.toString('base64') !== raw.trim()) {
+    throw new ConfigError('TENANTRY_WEBHOOK_SECRET_KEY must be 32 bytes in base64 (e.g. openssl rand -base64 32)');
+  }
+  return key;
+}
+
+function webhookAllowedAddresses(env: Env): readonly string[] {
+  const raw = env.TENANTRY_WEBHOOK_ALLOWED_ADDRESSES?.trim();
+  if (!raw) return Object.freeze([]);
+  const entries = raw.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address = '', prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    const bits = family === 6 ? 128 : 32;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (family === 0 || !prefixOk || extra !== undefined) {
+      throw new ConfigError(`TENANTRY_WEBHOOK_ALLOWED_ADDRESSES has "${entry}", which is no address or CIDR`);
+    }
+  }
+  return Object.freeze(entries);
+}
+
+function webhooks(env: Env): WebhookConfig {
+  const retryBaseMs = integer(env, 'TENANTRY_WEBHOOK_RETRY_BASE_MS', 10_000, 10, 3_600_000);
+  const retryMaxMs = integer(env, 'TENANTRY_WEBHOOK_RETRY_MAX_MS', 3_600_000, 10, 86_400_000);
+  if (retryMaxMs < retryBaseMs) throw new ConfigError('TENANTRY_WEBHOOK_RETRY_MAX_MS must not be shorter than TENANTRY_WEBHOOK_RETRY_BASE_MS');
+  return Object.freeze({
+    secretKey: webhookSecretKey(env),
+    allowHttp: boolean(env, 'TENANTRY_WEBHOOK_ALLOW_HTTP', false),
+    allowedAddresses: webhookAllowedAddresses(env),
+    connectTimeoutMs: integer(env, 'TENANTRY_WEBHOOK_CONNECT_TIMEOUT_MS', 5_000, 50, 60_000),
+    responseTimeoutMs: integer(env, 'TENANTRY_WEBHOOK_RESPONSE_TIMEOUT_MS', 10_000, 50, 120_000),
+    retryBaseMs,
+    retryMaxMs,
+    retryWindowSeconds: integer(env, 'TENANTRY_WEBHOOK_RETRY_WINDOW_SECONDS', 86_400, 1, 7 * 86_400),
+    secretOverlapSeconds: integer(env, 'TENANTRY_WEBHOOK_SECRET_OVERLAP_SECONDS', 86_400, 0, 30 * 86_400),
+  });
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = env.DATABASE_URL || undefined;
   const jwt = jwtKey(env);
@@ -287,5 +354,6 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: redisUrl(env),
     cacheTtlSeconds: integer(env, 'TENANTRY_CACHE_TTL_SECONDS', 30, 1, 30),
     cacheChannel: cacheChannel(env),
+    webhooks: webhooks(env),
   });
 }

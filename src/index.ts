@@ -33,6 +33,7 @@ export { flagsModule } from './flags/flags.module.js';
 export { settingsModule } from './settings/settings.module.js';
 export { meteringModule } from './metering/metering.module.js';
 export { auditModule } from './audit/audit.module.js';
+export { webhooksModule } from './webhooks/webhooks.module.js';
 export { migrate, pendingMigrations, type MigrateOptions } from './db/migrate.js';
 
 // The database: scoped units of work, typed over the platform's tables and a module's own.
@@ -62,6 +63,8 @@ export type {
 } from './db/tables.js';
 export { keysetPage, keysetPageQuery, toPage, type Page, type PageKeys, type PagePosition, type PageRequest, type SortOrder } from './db/keyset-page.js';
 export { recordEffect } from './outbox/record-effect.js';
+export { publishTenantEvent, type PublishOptions, type Published } from './webhooks/publish-tenant-event.js';
+export type { TenantEvent, TenantEventType, TenantEventTypes } from './webhooks/tenant-event.js';
 
 // HTTP: route access declarations, problem answers and the shared schemas.
 export { access, actorOf, type Access } from './http/access.js';

@@ -32,6 +32,8 @@ import { Plans } from './plans/plans.js';
 import { UserRateLimiter } from './ratelimit/user-rate-limiter.js';
 import type { Actor } from './tenancy/actor.js';
 import { TenantResolver } from './tenancy/resolve-tenant.js';
+import { announceUsageWarning } from './webhooks/usage-warning-event.js';
+import { webhooksModule } from './webhooks/webhooks.module.js';
 
 export interface Services {
   /** The registered modules: their tenant tables, jobs and routes. */
@@ -125,6 +127,8 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
       redisKeyPrefix: config.redisKeyPrefix,
       rateLimits: config.rateLimits,
     },
+    // Only where the webhooks module runs: its tables must exist for the event to be written.
+    usageWarnings: modules.modules.includes(webhooksModule) ? announceUsageWarning : undefined,
   });
   const jobs = new Jobs({
     pool: queuePool ?? pool,

@@ -39,6 +39,8 @@ export const PROBLEMS = {
   'service-unavailable': { status: 503, title: 'A dependency is unavailable' },
   'database-unavailable': { status: 503, title: 'The database is unavailable' },
   'overloaded': { status: 503, title: 'The server is too busy to take this request' },
+  'webhook-url-refused': { status: 400, title: 'The webhook address is not one the server will call' },
+  'webhook-signing-unavailable': { status: 503, title: 'Webhook signing is not configured' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEMS;

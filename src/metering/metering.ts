@@ -14,7 +14,7 @@ import { ActionUsage } from './action-usage.js';
 import { ApiCallMeter } from './api-call-meter.js';
 import { MetricCatalog } from './metric-catalog.js';
 import type { PlanLimits } from './plan-limits.js';
-import { Quotas } from './quotas.js';
+import { Quotas, type UsageWarningListener } from './quotas.js';
 import { UsageReader } from './usage-report.js';
 import { UsageRecorder } from './usage-recorder.js';
 
@@ -31,6 +31,8 @@ export interface MeteringInputs {
   readonly logger: Logger;
   readonly plans: PlanLimits;
   readonly settings: MeteringSettings;
+  /** Told of each usage warning in its transaction (outbound webhooks announce them). */
+  readonly usageWarnings?: UsageWarningListener | undefined;
 }
 
 export class Metering {
@@ -45,10 +47,10 @@ export class Metering {
   readonly #redis: Redis | undefined;
   readonly #rateLimits: boolean;
 
-  constructor({ db, clock, logger, plans, settings }: MeteringInputs) {
+  constructor({ db, clock, logger, plans, settings, usageWarnings }: MeteringInputs) {
     this.catalog = new MetricCatalog(db);
     this.recorder = new UsageRecorder(db, clock, this.catalog, { graceMs: settings.usageGraceHours * 3_600_000 });
-    this.quotas = new Quotas(this.catalog, plans, clock, logger);
+    this.quotas = new Quotas(this.catalog, plans, clock, logger, usageWarnings);
     this.reader = new UsageReader(db, clock, this.catalog, plans);
     this.actions = new ActionUsage(this.quotas, this.recorder);
     this.apiCalls = new ApiCallMeter(db, clock, this.recorder, this.quotas, logger);

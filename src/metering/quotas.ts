@@ -23,12 +23,30 @@ export interface MeteredTenant {
   readonly plan?: string | undefined;
 }
 
+/** A threshold passed for the first time this period, as the warning row records it. */
+export interface UsageWarning {
+  readonly tenantId: string;
+  readonly metric: string;
+  readonly threshold: 80 | 100;
+  readonly used: number;
+  readonly limit: number;
+  /** NO_PERIOD_START for limits that never reset. */
+  readonly periodStart: Date;
+}
+
+/**
+ * Told of each warning in the transaction that records it, so whatever it writes (a webhook
+ * event) commits with the warning or not at all: once per period, metric and threshold.
+ */
+export type UsageWarningListener = (tx: Tx, warning: UsageWarning) => Promise<void>;
+
 export class Quotas {
   constructor(
     private readonly catalog: MetricCatalog,
     private readonly limits: PlanLimits,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly onWarning?: UsageWarningListener,
   ) {}
 
   /**
@@ -70,7 +88,7 @@ export class Quotas {
         retry_after: retryAfter,
       });
     }
-    await this.#warn(tx, metric, period.start, used - amount, used, limit, now);
+    await this.#warn(tx, tenant.tenantId, metric, period.start, used - amount, used, limit, now);
   }
 
   /**
@@ -85,7 +103,7 @@ export class Quotas {
     const level = await countNow(tx);
     if (limit !== null && metric.enforcement === 'hard' && level + 1 > limit) throw await this.#planLimitReached(tx, metric, limit, level, 1);
     await setCounter(tx, metric.key, NO_PERIOD_START, level + 1, now);
-    if (limit !== null) await this.#warn(tx, metric, NO_PERIOD_START, level, level + 1, limit, now);
+    if (limit !== null) await this.#warn(tx, tenant.tenantId, metric, NO_PERIOD_START, level, level + 1, limit, now);
     return level + 1;
   }
 
@@ -138,12 +156,14 @@ export class Quotas {
     return billingPeriod(await billingAnchor(tx, tenantId), now);
   }
 
-  async #warn(tx: Tx, metric: Metric, periodStart: Date, before: number, after: number, limit: number, now: Date): Promise<void> {
+  async #warn(tx: Tx, tenantId: string, metric: Metric, periodStart: Date, before: number, after: number, limit: number, now: Date): Promise<void> {
     for (const threshold of THRESHOLDS) {
       const mark = (limit * threshold) / 100;
       if (before >= mark || after < mark) continue;
       if (await insertWarning(tx, { metric: metric.key, periodStart, threshold, used: after, limit, now })) {
         this.logger.warn({ metric: metric.key, threshold, used: after, limit }, 'usage passed a threshold of its plan limit');
+        // The insert above decided "first time": concurrent takers wait on its unique key.
+        await this.onWarning?.(tx, { tenantId, metric: metric.key, threshold, used: after, limit, periodStart });
       }
     }
   }

@@ -35,6 +35,10 @@ const WRITTEN: Record<string, string | undefined> = {
   usage_warnings: `metric <> 'api_calls'`,
   // Written with a change (cache invalidation on Redis); no relay runs in a test app.
   outbox: undefined,
+  webhook_endpoints: undefined,
+  webhook_events: undefined,
+  webhook_deliveries: undefined,
+  webhook_attempts: undefined,
   // Not listed: service_role_audit, which records reads by the operator as well.
 };
 

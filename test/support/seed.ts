@@ -25,6 +25,8 @@ export interface SeededTenant {
   readonly memoryId: string;
   /** The usage event's idempotency key; the event also queues itself for rollup. */
   readonly usageEventKey: string;
+  readonly webhookEndpointId: string;
+  readonly webhookDeliveryId: string;
   readonly label: string;
 }
 
@@ -112,8 +114,45 @@ export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededT
     [tenantId],
   );
 
+  // Outbound webhooks: an endpoint (its sealed secret a stand-in), an event, its delivery and one attempt.
+  const webhookEndpointId = newId();
+  const webhookEventId = newId();
+  const webhookDeliveryId = newId();
+  await admin.query(`INSERT INTO webhook_endpoints (tenant_id, id, url, secret_ciphertext) VALUES ($1, $2, $3, $4)`, [
+    tenantId,
+    webhookEndpointId,
+    `https://hooks.example.com/secret-${label}`,
+    `v1:seed:seed:secret-webhook-${label}`,
+  ]);
+  await admin.query(`INSERT INTO webhook_events (tenant_id, id, type, data) VALUES ($1, $2, 'webhook.test', $3)`, [tenantId, webhookEventId, { secret: `secret-event-${label}` }]);
+  await admin.query(`INSERT INTO webhook_deliveries (tenant_id, id, event_id, endpoint_id, status, attempts) VALUES ($1, $2, $3, $4, 'failed', 1)`, [
+    tenantId,
+    webhookDeliveryId,
+    webhookEventId,
+    webhookEndpointId,
+  ]);
+  await admin.query(
+    `INSERT INTO webhook_attempts (tenant_id, id, delivery_id, attempt, outcome, status_code, duration_ms, response_body) VALUES ($1, $2, $3, 1, 'failed', 500, 12, $4)`,
+    [tenantId, newId(), webhookDeliveryId, `secret-answer-${label}`],
+  );
+
   const counts = await tenantRowCounts(admin, tenantId);
   const empty = TENANT_TABLE_ORDER.filter((table) => counts[table] === 0);
   if (empty.length > 0) throw new Error(`seedTenant wrote no row in ${empty.join(', ')}: give every tenant table a row in test/support/seed.ts`);
-  return { tenantId, userId, projectId, taskId, apiKeyId, invitationId, flagOverrideId, auditLogId, agentId, memoryId, usageEventKey, label };
+  return {
+    tenantId,
+    userId,
+    projectId,
+    taskId,
+    apiKeyId,
+    invitationId,
+    flagOverrideId,
+    auditLogId,
+    agentId,
+    memoryId,
+    usageEventKey,
+    webhookEndpointId,
+    webhookDeliveryId,
+    label,
+  };
 }

@@ -35,6 +35,7 @@ async function populatedTenant(): Promise<SignedUpTenant & { projectId: string }
   const tenant = await signUp(testApp.app);
   const projectId = randomUUID();
   const agentId = randomUUID();
+  const webhookIds = [randomUUID(), randomUUID(), randomUUID()];
   const memoryId = randomUUID();
   const admin = testApp.database.admin;
   await admin.query('INSERT INTO projects (tenant_id, id, name) VALUES ($1, $2, $3)', [tenant.tenantId, projectId, 'roadmap']);
@@ -68,7 +69,11 @@ async function populatedTenant(): Promise<SignedUpTenant & { projectId: string }
      INSERT INTO memory_versions (tenant_id, id, memory_id, version, content, importance, written_at)
        VALUES ($1, gen_random_uuid(), '${memoryId}', 1, 'first remembered', 0.5, now());
      INSERT INTO memory_settings (tenant_id, relevance_weight, importance_weight, recency_weight, frequency_weight, recency_half_life_hours, duplicate_threshold)
-       VALUES ($1, 1, 0, 0, 0, 24, 0.9)`.replace(/\$1/g, `'${tenant.tenantId}'`),
+       VALUES ($1, 1, 0, 0, 0, 24, 0.9);
+     INSERT INTO webhook_endpoints (tenant_id, id, url, secret_ciphertext) VALUES ($1, '${webhookIds[0]}', 'https://hooks.example.com/', 'v1:x:x:x');
+     INSERT INTO webhook_events (tenant_id, id, type, data) VALUES ($1, '${webhookIds[1]}', 'webhook.test', '{}');
+     INSERT INTO webhook_deliveries (tenant_id, id, event_id, endpoint_id) VALUES ($1, '${webhookIds[2]}', '${webhookIds[1]}', '${webhookIds[0]}');
+     INSERT INTO webhook_attempts (tenant_id, id, delivery_id, attempt, outcome, duration_ms) VALUES ($1, gen_random_uuid(), '${webhookIds[2]}', 1, 'failed', 5)`.replace(/\$1/g, `'${tenant.tenantId}'`),
   );
   return { ...tenant, projectId };
 }
