@@ -35,6 +35,8 @@ export interface TenantsTable {
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   deleted_at: NullableTimestamp;
+  /** Where the tenant's billing periods are counted from: its subscription's start (migration 0013). */
+  billing_anchor: Generated<Date>;
 }
 
 export interface UsersTable {

@@ -77,7 +77,9 @@ export class Metering {
    */
   async admitTenantRequest(actor: Actor, reply: FastifyReply): Promise<void> {
     if (this.#rateLimits) await this.rateLimiter.admit(actor.tenantId, actor.plan, reply);
-    this.apiCalls.record(actor.tenantId, actor.plan);
+    // A suspended tenant is read-only in the database, usage records included: its calls
+    // (reads and refused writes) are not counted, so nothing is buffered that cannot be stored.
+    if (actor.tenantStatus !== 'suspended') this.apiCalls.record(actor.tenantId, actor.plan);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 // Who acts: built once per request at the edge (http/access.ts) and handed to every use case
 // as its first argument, so a use case never asks ambient state who is calling.
 
-import type { Role } from '../db/tables.js';
+import type { Role, TenantStatus } from '../db/tables.js';
 
 interface ActorInTenant {
   readonly tenantId: string;
@@ -12,6 +12,11 @@ interface ActorInTenant {
    * PostgreSQL in the request's first unit of work (tenancy/access-check.ts).
    */
   readonly plan: string;
+  /**
+   * The tenant's status the request acts on, read or confirmed like the plan. Suspended means
+   * read-only: the request's units of work run READ ONLY. Absent when not read (a job's actor).
+   */
+  readonly tenantStatus?: TenantStatus | undefined;
   /** Carried into audit rows and jobs, for tracing a change back to its request. */
   readonly requestId: string;
 }
