@@ -4,6 +4,7 @@
 
 import { accountsModule } from './accounts/accounts.module.js';
 import { auditModule } from './audit/audit.module.js';
+import { billingModule } from './billing/billing.module.js';
 import { authModule } from './auth/auth.module.js';
 import { tasksModule } from './domain/tasks/tasks.module.js';
 import { flagsModule } from './flags/flags.module.js';
@@ -29,6 +30,7 @@ export const platformModules: readonly TenantryModule[] = [
   settingsModule,
   meteringModule,
   auditModule,
+  billingModule,
 ];
 
 /** The platform, the sample task domain and agent memory: what `tenantry start` runs by default. */

@@ -232,6 +232,14 @@ export interface PlansTable {
   sort_order: number;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  /** {metric: {included, unit_price_millicents}}: what a period includes, the price of each unit past it (migration 0013). */
+  metered_prices: DefaultedJson<Record<string, MeteredPriceRow>>;
+}
+
+/** What a plan includes of a metric per billing period, and each further unit's price in thousandths of a cent. */
+export interface MeteredPriceRow {
+  readonly included: number;
+  readonly unit_price_millicents: number;
 }
 
 export type FlagKind = 'boolean' | 'variant' | 'rollout';

@@ -43,8 +43,19 @@ export interface PlatformOperator {
   readonly requestId: string;
 }
 
-/** How audit rows and `created_by` columns name who acted: `user:<id>`, `api_key:<id>`, `platform_admin`. */
-export function actorLabel(who: Actor | PlatformOperator): string {
+/**
+ * Tenantry itself acting on a schedule or on a provider's word (billing's dunning job, a
+ * payment webhook): named for the audit trail, never a credential.
+ */
+export interface SystemActor {
+  readonly kind: 'system';
+  /** What acted, e.g. `billing`. */
+  readonly name: string;
+  readonly requestId: string;
+}
+
+/** How audit rows and `created_by` columns name who acted: `user:<id>`, `api_key:<id>`, `platform_admin`, `system:<name>`. */
+export function actorLabel(who: Actor | PlatformOperator | SystemActor): string {
   switch (who.kind) {
     case 'user':
       return `user:${who.userId}`;
@@ -52,5 +63,7 @@ export function actorLabel(who: Actor | PlatformOperator): string {
       return `api_key:${who.apiKeyId}`;
     case 'platform_admin':
       return 'platform_admin';
+    case 'system':
+      return `system:${who.name}`;
   }
 }

@@ -17,11 +17,21 @@
 -- a statement has run, and these run before any of the unit's own.
 --
 -- Also: tenants.billing_anchor, the instant a tenant's billing periods are counted from (its
--- subscription's start). Metering's periods follow it (src/metering/billing-period.ts).
+-- subscription's start; metering's periods follow it, src/metering/billing-period.ts), and
+-- plans.metered_prices, what a plan includes of a metric per period and the price of each
+-- unit beyond (in thousandths of a cent): {"api_calls": {"included": 100000, "unit_price_millicents": 10}}.
 
 ALTER TABLE tenants ADD COLUMN billing_anchor timestamptz;
 UPDATE tenants SET billing_anchor = created_at;
 ALTER TABLE tenants ALTER COLUMN billing_anchor SET DEFAULT now(), ALTER COLUMN billing_anchor SET NOT NULL;
+
+ALTER TABLE plans ADD COLUMN metered_prices jsonb NOT NULL DEFAULT '{}'::jsonb
+  CHECK (jsonb_typeof(metered_prices) = 'object'
+         AND NOT jsonb_path_exists(metered_prices, '$.* ? (@.type() != "object")')
+         AND NOT jsonb_path_exists(metered_prices, '$.*.* ? (@.type() != "number" || @ < 0 || @ != @.floor())'));
+UPDATE plans SET metered_prices = '{"api_calls": {"included": 10000, "unit_price_millicents": 0}}' WHERE key = 'free';
+UPDATE plans SET metered_prices = '{"api_calls": {"included": 1000000, "unit_price_millicents": 10}}' WHERE key = 'pro';
+UPDATE plans SET metered_prices = '{"api_calls": {"included": 5000000, "unit_price_millicents": 8}}' WHERE key = 'promax';
 
 DROP FUNCTION tenantry_access.verify_member(text, text, timestamptz);
 DROP FUNCTION tenantry_access.verify_key(uuid, text, text, timestamptz);
@@ -126,6 +136,7 @@ DROP FUNCTION tenantry_access.verify_key(uuid, text, text, text, timestamptz);
 DROP FUNCTION tenantry_access.hold_if_suspended();
 DROP FUNCTION tenantry_access.hold_status(text, text);
 ALTER TABLE tenants DROP COLUMN billing_anchor;
+ALTER TABLE plans DROP COLUMN metered_prices;
 
 CREATE FUNCTION tenantry_access.verify_member(expected_role text, expected_plan text, at timestamptz)
 RETURNS void LANGUAGE plpgsql STABLE AS $$

@@ -1,0 +1,55 @@
+// The platform operator's billing actions: suspend or reactivate a tenant with a reason, and
+// (local provider) mark an invoice paid or its payment failed, which drives dunning without a
+// card network. Every action goes through the audited service role and the tenant's audit log.
+
+import { access, platformOperatorOf } from '../http/access.js';
+import { IdParams, problems } from '../http/common-schemas.js';
+import type { ModuleRoutes } from '../modules/module.js';
+import { StatusChangeBody, StatusChangeView } from './billing-admin.schemas.js';
+import type { BillingState } from './billing-state.js';
+
+export interface BillingAdminRouteDeps {
+  readonly billingState: BillingState;
+}
+
+export const billingAdminRoutes: ModuleRoutes<BillingAdminRouteDeps> = async (app, { billingState }) => {
+  const security = [{ bearer: [] }];
+
+  app.post(
+    '/v1/admin/tenants/:id/suspend',
+    {
+      config: { access: access.platformAdmin },
+      schema: {
+        tags: ['platform-admin', 'billing'],
+        summary: 'Suspend a tenant: it becomes read-only until reactivated or paid (platform admin only)',
+        security,
+        params: IdParams,
+        body: StatusChangeBody,
+        response: { 200: StatusChangeView, ...problems(401, 403, 'not-found') },
+      },
+    },
+    async (request) => {
+      const transition = await billingState.suspend(request.params.id, platformOperatorOf(request), request.body.reason);
+      return { tenantId: request.params.id, status: transition?.to ?? (await billingState.statusOf(request.params.id)), changed: !!transition };
+    },
+  );
+
+  app.post(
+    '/v1/admin/tenants/:id/reactivate',
+    {
+      config: { access: access.platformAdmin },
+      schema: {
+        tags: ['platform-admin', 'billing'],
+        summary: 'Reactivate a suspended or past-due tenant (platform admin only)',
+        security,
+        params: IdParams,
+        body: StatusChangeBody,
+        response: { 200: StatusChangeView, ...problems(401, 403, 'not-found') },
+      },
+    },
+    async (request) => {
+      const transition = await billingState.reactivate(request.params.id, platformOperatorOf(request), request.body.reason);
+      return { tenantId: request.params.id, status: transition?.to ?? (await billingState.statusOf(request.params.id)), changed: !!transition };
+    },
+  );
+};
