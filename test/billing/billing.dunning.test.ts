@@ -10,6 +10,7 @@ import type { BillingTables } from '../../src/billing/billing-tables.js';
 import { AppError } from '../../src/http/problems.js';
 import { enterTenant } from '../../src/tenancy/enter-tenant.js';
 import { bearer, expectProblem, signUp, type SignedUpTenant } from '../support/fixtures.js';
+import type { TestTables } from '../support/modules.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const ADMIN_TOKEN = 'billing-operator-token-that-is-long-enough-0123';
@@ -134,7 +135,7 @@ describe('a suspended tenant is read-only in the database', () => {
 
   it('refuses a write through the scoped database helper (a job, the CLI), which reads nothing of the status itself', async () => {
     const tenant = await suspendedTenant();
-    const db = testApp.services.db;
+    const db = testApp.services.db.withTables<TestTables>();
     const write = () =>
       enterTenant(tenant.tenantId, () =>
         db.tenant((tx) => tx.insertInto('projects').values({ id: crypto.randomUUID(), name: 'from a job', created_by: null }).execute()),
