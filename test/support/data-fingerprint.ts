@@ -35,6 +35,10 @@ const WRITTEN: Record<string, string | undefined> = {
   usage_warnings: `metric <> 'api_calls'`,
   // Written with a change (cache invalidation on Redis); no relay runs in a test app.
   outbox: undefined,
+  // Billing's tables: written by the operator's billing routes and billing's jobs.
+  billing_accounts: undefined,
+  billing_invoices: undefined,
+  billing_invoice_lines: undefined,
   // Not listed: service_role_audit, which records reads by the operator as well.
 };
 
