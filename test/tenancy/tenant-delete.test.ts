@@ -36,6 +36,7 @@ async function populatedTenant(): Promise<SignedUpTenant & { projectId: string }
   const projectId = randomUUID();
   const agentId = randomUUID();
   const memoryId = randomUUID();
+  const invoiceId = randomUUID();
   const admin = testApp.database.admin;
   await admin.query('INSERT INTO projects (tenant_id, id, name) VALUES ($1, $2, $3)', [tenant.tenantId, projectId, 'roadmap']);
   await admin.query('INSERT INTO project_members (tenant_id, project_id, user_id) VALUES ($1, $2, $3)', [
@@ -68,7 +69,12 @@ async function populatedTenant(): Promise<SignedUpTenant & { projectId: string }
      INSERT INTO memory_versions (tenant_id, id, memory_id, version, content, importance, written_at)
        VALUES ($1, gen_random_uuid(), '${memoryId}', 1, 'first remembered', 0.5, now());
      INSERT INTO memory_settings (tenant_id, relevance_weight, importance_weight, recency_weight, frequency_weight, recency_half_life_hours, duplicate_threshold)
-       VALUES ($1, 1, 0, 0, 0, 24, 0.9)`.replace(/\$1/g, `'${tenant.tenantId}'`),
+       VALUES ($1, 1, 0, 0, 0, 24, 0.9);
+     INSERT INTO billing_accounts (tenant_id, id, provider) VALUES ($1, gen_random_uuid(), 'local');
+     INSERT INTO billing_invoices (tenant_id, id, period_start, period_end, plan, status, total_cents, issued_at)
+       VALUES ($1, '${invoiceId}', now() - interval '1 month', now(), 'free', 'open', 100, now());
+     INSERT INTO billing_invoice_lines (tenant_id, id, invoice_id, position, kind, description, quantity, amount_cents)
+       VALUES ($1, gen_random_uuid(), '${invoiceId}', 0, 'plan', 'Free plan', 1, 100)`.replace(/\$1/g, `'${tenant.tenantId}'`),
   );
   return { ...tenant, projectId };
 }

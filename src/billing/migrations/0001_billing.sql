@@ -1,9 +1,10 @@
 -- Up Migration
 -- Billing: each tenant's billing account (its provider, subscription anchor, dunning state),
 -- its invoices and their lines, and (Stripe) a ledger of the usage reported to the provider.
--- All are tenant tables whose app-role grant is SELECT only: a tenant reads its billing, and
--- only the service role (billing runs, operator actions, provider webhooks) writes it, so no
--- tenant request can change what it is billed, and a suspended tenant's billing still moves.
+-- All are tenant tables whose app-role grant is SELECT and UPDATE of deleted_at only: a tenant
+-- reads its billing (and deleting the tenant stamps its rows), and only the service role
+-- (billing runs, operator actions, provider webhooks) writes it otherwise, so no tenant request
+-- can change what it is billed, and a suspended tenant's billing still moves.
 
 CREATE TABLE billing_accounts (
   tenant_id          uuid NOT NULL REFERENCES tenants (id),
@@ -28,7 +29,7 @@ CREATE UNIQUE INDEX billing_accounts_tenant_key ON billing_accounts (tenant_id);
 CREATE UNIQUE INDEX billing_accounts_customer_key ON billing_accounts (provider, customer_ref) WHERE customer_ref IS NOT NULL;
 CREATE INDEX billing_accounts_tenant_created_idx ON billing_accounts (tenant_id, created_at);
 CREATE INDEX billing_accounts_past_due_idx ON billing_accounts (past_due_since) WHERE past_due_since IS NOT NULL;
-SELECT tenantry.tenant_table('billing_accounts', 'SELECT');
+SELECT tenantry.tenant_table('billing_accounts', 'SELECT, UPDATE (deleted_at)');
 
 -- One invoice per tenant and period: draft while the period runs, open once closed, then paid
 -- or void. Amounts in cents; the lines add up to total_cents.
@@ -58,7 +59,7 @@ CREATE TABLE billing_invoices (
 -- Closing a period twice finds the invoice already there: the period-end job is idempotent.
 CREATE UNIQUE INDEX billing_invoices_period_key ON billing_invoices (tenant_id, period_start);
 CREATE INDEX billing_invoices_tenant_created_idx ON billing_invoices (tenant_id, created_at);
-SELECT tenantry.tenant_table('billing_invoices', 'SELECT');
+SELECT tenantry.tenant_table('billing_invoices', 'SELECT, UPDATE (deleted_at)');
 
 CREATE TABLE billing_invoice_lines (
   tenant_id          uuid NOT NULL REFERENCES tenants (id),
@@ -81,7 +82,7 @@ CREATE TABLE billing_invoice_lines (
 );
 CREATE UNIQUE INDEX billing_invoice_lines_position_key ON billing_invoice_lines (tenant_id, invoice_id, position);
 CREATE INDEX billing_invoice_lines_tenant_created_idx ON billing_invoice_lines (tenant_id, created_at);
-SELECT tenantry.tenant_table('billing_invoice_lines', 'SELECT');
+SELECT tenantry.tenant_table('billing_invoice_lines', 'SELECT, UPDATE (deleted_at)');
 
 -- Down Migration
 DROP TABLE billing_invoice_lines, billing_invoices, billing_accounts;
