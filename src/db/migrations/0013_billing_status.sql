@@ -21,8 +21,12 @@
 -- plans.metered_prices, what a plan includes of a metric per period and the price of each
 -- unit beyond (in thousandths of a cent): {"api_calls": {"included": 100000, "unit_price_millicents": 10}}.
 
+-- As the table owner, which forced row-level security would otherwise limit to no tenant;
+-- FORCE is lifted only inside this transaction.
 ALTER TABLE tenants ADD COLUMN billing_anchor timestamptz;
+ALTER TABLE tenants NO FORCE ROW LEVEL SECURITY;
 UPDATE tenants SET billing_anchor = created_at;
+ALTER TABLE tenants FORCE ROW LEVEL SECURITY;
 ALTER TABLE tenants ALTER COLUMN billing_anchor SET DEFAULT now(), ALTER COLUMN billing_anchor SET NOT NULL;
 
 ALTER TABLE plans ADD COLUMN metered_prices jsonb NOT NULL DEFAULT '{}'::jsonb
