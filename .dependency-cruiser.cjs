@@ -8,7 +8,7 @@
 const CORE = '^src/(db|http|jobs|outbox|cache|ratelimit|modules)/';
 /** Who is acting, and the one way into a tenant: the core's, though they live beside tenancy. */
 const IDENTITY = '^src/tenancy/(context|actor|enter-tenant|roles)\\.ts$';
-const FEATURES = '^src/(tenancy|accounts|auth|plans|flags|settings|metering|audit|platform|domain|memory)/';
+const FEATURES = '^src/(tenancy|accounts|auth|plans|flags|settings|metering|audit|platform|domain|memory|billing)/';
 const COMPOSITION = '^src/(services|plugin|app|server|built-in-modules|index|cli)\\.ts$|^src/cli/';
 
 module.exports = {

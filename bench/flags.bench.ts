@@ -38,7 +38,7 @@ for (let i = 0; i < 10; i++) {
   for (const plan of PLANS.slice(2)) planDefaults.push({ flagKey: key, planKey: plan, value: 'hybrid' });
 }
 const platform: PlatformData = {
-  plans: PLANS.map((key, index) => ({ key, name: key, monthlyPriceCents: index * 1000, limits: {}, apiRateLimitPerMinute: null, settings: {}, sortOrder: index })),
+  plans: PLANS.map((key, index) => ({ key, name: key, monthlyPriceCents: index * 1000, limits: {}, apiRateLimitPerMinute: null, settings: {}, sortOrder: index, meteredPrices: {} })),
   flags,
   planDefaults,
 };

@@ -4,6 +4,7 @@
 
 import { accountsModule } from './accounts/accounts.module.js';
 import { auditModule } from './audit/audit.module.js';
+import { billingModule } from './billing/billing.module.js';
 import { authModule } from './auth/auth.module.js';
 import { tasksModule } from './domain/tasks/tasks.module.js';
 import { flagsModule } from './flags/flags.module.js';
@@ -31,6 +32,7 @@ export const platformModules: readonly TenantryModule[] = [
   meteringModule,
   auditModule,
   webhooksModule,
+  billingModule,
 ];
 
 /** The platform, the sample task domain and agent memory: what `tenantry start` runs by default. */

@@ -126,6 +126,28 @@ export interface Config {
   /** Redis channel / PostgreSQL NOTIFY channel of cache invalidations. */
   readonly cacheChannel: string;
   readonly webhooks: WebhookConfig;
+  /** Billing: the dunning grace period and the provider (see docs/billing.md). */
+  readonly billing: BillingConfig;
+}
+
+export interface BillingConfig {
+  /** Days a past_due tenant keeps writing before it is suspended (read-only). */
+  readonly graceDays: number;
+  /** Set when STRIPE_SECRET_KEY is: bills through Stripe; otherwise the local provider. */
+  readonly stripe: StripeConfig | undefined;
+}
+
+export interface StripeConfig {
+  readonly secretKey: string;
+  /** Verifies POST /v1/billing/webhooks/stripe (whsec_...). */
+  readonly webhookSecret: string | undefined;
+  /** Stripe's API base; a local stand-in in tests (STRIPE_API_BASE). */
+  readonly apiBase: URL | undefined;
+  /** The Price every subscription uses per plan key (STRIPE_PRICES=pro:price_123,promax:price_456). */
+  readonly prices: Readonly<Record<string, string>>;
+  /** Where Checkout sends the customer back. */
+  readonly successUrl: string;
+  readonly cancelUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -355,5 +377,37 @@ export function loadConfig(env: Env = process.env): Config {
     cacheTtlSeconds: integer(env, 'TENANTRY_CACHE_TTL_SECONDS', 30, 1, 30),
     cacheChannel: cacheChannel(env),
     webhooks: webhooks(env),
+    billing: Object.freeze({
+      graceDays: integer(env, 'TENANTRY_BILLING_GRACE_DAYS', 7, 0, 365),
+      stripe: stripeConfig(env),
+    }),
+  });
+}
+
+function stripeConfig(env: Env): StripeConfig | undefined {
+  const secretKey = env.STRIPE_SECRET_KEY;
+  if (!secretKey) return undefined;
+  let apiBase: URL | undefined;
+  if (env.STRIPE_API_BASE) {
+    try {
+      apiBase = new URL(env.STRIPE_API_BASE);
+    } catch {
+      throw new ConfigError(`STRIPE_API_BASE must be a URL, got "${env.STRIPE_API_BASE}"`);
+    }
+    if (!/^https?:$/.test(apiBase.protocol)) throw new ConfigError('STRIPE_API_BASE must be an http(s) URL');
+  }
+  const prices: Record<string, string> = {};
+  for (const entry of (env.STRIPE_PRICES ?? '').split(',').map((item) => item.trim()).filter(Boolean)) {
+    const [plan, price, extra] = entry.split(':');
+    if (!plan || !price || extra !== undefined) throw new ConfigError(`STRIPE_PRICES must be plan:price pairs, comma-separated; got "${entry}"`);
+    prices[plan] = price;
+  }
+  return Object.freeze({
+    secretKey,
+    webhookSecret: env.STRIPE_WEBHOOK_SECRET || undefined,
+    apiBase,
+    prices: Object.freeze(prices),
+    successUrl: env.STRIPE_CHECKOUT_SUCCESS_URL || 'http://localhost:3000/billing/success',
+    cancelUrl: env.STRIPE_CHECKOUT_CANCEL_URL || 'http://localhost:3000/billing/cancel',
   });
 }

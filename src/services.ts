@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { AccessTokens } from './auth/access-tokens.js';
 import { Authenticator } from './auth/authenticate.js';
 import { CredentialThrottle } from './auth/credential-throttle.js';
+import { BillingEvents, BILLING_STATE_CHANGED, INVOICE_ISSUED } from './billing/billing-events.js';
 import { AccessCache } from './cache/access-cache.js';
 import type { CacheInvalidation } from './cache/cache-invalidation.js';
 import { createInvalidation } from './cache/create-invalidation.js';
@@ -69,6 +70,8 @@ export interface Services {
   readonly flags: Flags;
   /** The access hook's plan gate for routes that declare `feature`. */
   readonly requireFeature: (feature: string, actor: Actor) => Promise<void>;
+  /** Billing's announcements (state changes, invoices issued), delivered from the outbox; modules subscribe when composed. */
+  readonly billingEvents: BillingEvents;
 }
 
 export interface ServiceInputs {
@@ -116,6 +119,7 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
   const accessCache = new AccessCache({ ttlMs: () => ACCESS_CACHE_TTL_MS }, invalidation);
   const flags = new Flags(platformCatalog, tenantProfiles);
   const plans = new Plans(platformCatalog);
+  const billingEvents = new BillingEvents();
   const metering = new Metering({
     db,
     clock,
@@ -155,6 +159,8 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
       consumers: new Map([
         [CACHE_INVALIDATION_TOPIC, invalidation.outboxConsumer],
         [JOB_ENQUEUE_TOPIC, jobs.outboxConsumer],
+        [BILLING_STATE_CHANGED, billingEvents.outboxConsumer],
+        [INVOICE_ISSUED, billingEvents.outboxConsumer],
       ]),
     }),
     invalidation,
@@ -166,5 +172,6 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
     metering,
     admitTenantRequest: (actor, reply) => metering.admitTenantRequest(actor, reply),
     admitUserRequest: userRateLimit(config, metering),
+    billingEvents,
   };
 }

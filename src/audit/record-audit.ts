@@ -4,7 +4,7 @@
 
 import type { Tx } from '../db/database.js';
 import { newId } from '../db/ids.js';
-import { actorLabel, type Actor, type PlatformOperator } from '../tenancy/actor.js';
+import { actorLabel, type Actor, type PlatformOperator, type SystemActor } from '../tenancy/actor.js';
 
 export interface AuditEntry {
   /** What happened, e.g. `plan.changed`, `flag_override.set`. */
@@ -20,7 +20,7 @@ function json(value: unknown): string | null {
 }
 
 /** The columns every audit row has: who, what, before/after, and the request. */
-function auditRow(who: Actor | PlatformOperator, entry: AuditEntry) {
+function auditRow(who: Actor | PlatformOperator | SystemActor, entry: AuditEntry) {
   return {
     id: newId(),
     actor: actorLabel(who),
@@ -42,7 +42,12 @@ export async function recordAudit(tx: Tx, actor: Actor, entry: AuditEntry): Prom
  * itself, since the service role has no tenant scope. Unsafe: callers must have checked
  * that the operator is the one acting.
  */
-export async function unsafeRecordAuditForTenant(tx: Tx, tenantId: string, operator: PlatformOperator, entry: AuditEntry): Promise<void> {
+export async function unsafeRecordAuditForTenant(
+  tx: Tx,
+  tenantId: string,
+  operator: PlatformOperator | SystemActor,
+  entry: AuditEntry,
+): Promise<void> {
   await tx.insertInto('audit_log').values({ tenant_id: tenantId, ...auditRow(operator, entry) }).execute();
 }
 

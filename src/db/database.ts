@@ -16,6 +16,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DatabaseLimits, DatabaseRoles } from '../config.js';
 import { currentContext, currentTenantId } from '../tenancy/context.js';
+import { readOnlyRefusal } from './read-only.js';
 import { BACKGROUND_LIMITS, BoundedPool, QUEUE_LIMITS, sessionTimeouts } from './bounded-pool.js';
 import { UUID_PATTERN } from './ids.js';
 import type { Tables } from './tables.js';
@@ -247,7 +248,7 @@ export class Database<DB = Tables> {
     const plugin = new TenantScopePlugin({ tenantId, tenantTables: this.#tenantTables });
     const check = pendingCheck(tenantId, identity);
     const settings = scopeSettings({ ...check?.identity, ...identity, tenantId });
-    return this.#run(this.#pool, this.#roles.app, settings, this.#plugins(plugin), work, check);
+    return this.#run(this.#pool, this.#roles.app, settings, this.#plugins(plugin), work, check, tenantHold(check));
   }
 
   /**
@@ -263,7 +264,7 @@ export class Database<DB = Tables> {
     const plugin = new TenantScopePlugin({ tenantId, tenantTables: this.#tenantTables });
     const check = pendingCheck(tenantId, identity);
     const settings = scopeSettings({ ...check?.identity, ...identity, tenantId });
-    return this.#runStatement(this.#roles.app, settings, this.#plugins(plugin), statement, check);
+    return this.#runStatement(this.#roles.app, settings, this.#plugins(plugin), statement, check, tenantHold(check));
   }
 
   /**
@@ -336,6 +337,7 @@ export class Database<DB = Tables> {
     plugins: KyselyPlugin[],
     work: Work<T, DB>,
     check?: ScopeCheck,
+    hold: Hold = NO_HOLD,
   ): Promise<T> {
     assertNoOpenUnit();
     const client = await pool.connect();
@@ -357,7 +359,7 @@ export class Database<DB = Tables> {
     // socket stays corked until that first query is written too, so all of it leaves in one
     // write (see #kysely); a unit that sends nothing uncorks before it commits.
     const flush = corkUntilFlushed(client);
-    const setup = Promise.all([client.query('BEGIN'), client.query(scoping(role, settings, check))]).then(() => check?.passed());
+    const setup = Promise.all([client.query(hold.begin), client.query(scoping(role, settings, check, hold))]).then(() => check?.passed());
     setup.catch(() => {}); // observed below, whichever way the work ends
     const unit: Unit = { open: true, sanctioned: new Set(), effects: [], flush };
     try {
@@ -389,7 +391,8 @@ export class Database<DB = Tables> {
       }
       // A failed setup explains the work's failure ("transaction is aborted"): report the
       // cause, or the refusal a failed access check stands for.
-      throw (await setup.then(() => undefined, (setupError: unknown) => check?.refusal(setupError) ?? setupError)) ?? error;
+      const cause = (await setup.then(() => undefined, (setupError: unknown) => check?.refusal(setupError) ?? setupError)) ?? error;
+      throw readOnlyRefusal(cause) ?? cause;
     }
   }
 
@@ -399,6 +402,7 @@ export class Database<DB = Tables> {
     plugins: KyselyPlugin[],
     statement: Statement<Row, DB>,
     check?: ScopeCheck,
+    hold: Hold = NO_HOLD,
   ): Promise<Row[]> {
     assertNoOpenUnit();
     const client = await this.#pool.connect();
@@ -419,8 +423,8 @@ export class Database<DB = Tables> {
       // transaction only rolls it back.
       const flush = corkUntilFlushed(client);
       const sent = [
-        client.query('BEGIN'),
-        client.query(scoping(role, settings, check)),
+        client.query(hold.begin),
+        client.query(scoping(role, settings, check, hold)),
         client.query(compiled.sql, compiled.parameters as unknown[]),
         client.query('COMMIT'),
       ] as const;
@@ -429,7 +433,7 @@ export class Database<DB = Tables> {
       const failure = results.find((result) => result.status === 'rejected');
       if (failure) {
         broken = (results[3]!.status === 'rejected' ? results[3].reason : undefined) as Error | undefined;
-        throw (failure === results[1] ? check?.refusal(failure.reason) : undefined) ?? failure.reason;
+        throw (failure === results[1] ? check?.refusal(failure.reason) : undefined) ?? readOnlyRefusal(failure.reason) ?? failure.reason;
       }
       check?.passed();
       return (results[2] as PromiseFulfilledResult<pg.QueryResult>).value.rows as Row[];
@@ -482,9 +486,30 @@ interface Unit {
   readonly flush: () => void;
 }
 
-/** The unit's scoping: the role, every setting, and the request's access check if it runs here. */
-function scoping(role: string, settings: readonly string[], check: ScopeCheck | undefined): string {
-  return [`SET LOCAL ROLE "${role}"`, ...settings, ...(check ? [check.sql] : [])].join('; ');
+/**
+ * How a tenant unit keeps a suspended tenant read-only (migration 0013): it opens READ ONLY
+ * when the request read the tenant as suspended, and has PostgreSQL read the status itself
+ * when nobody did (a job, the CLI) or when it is suspended (after that first SELECT the
+ * transaction cannot be switched back to read-write). A request's pending access check
+ * confirms the status it read, and holds the unit itself.
+ */
+interface Hold {
+  readonly begin: 'BEGIN' | 'BEGIN READ ONLY';
+  readonly statusCheck: boolean;
+}
+
+const NO_HOLD: Hold = { begin: 'BEGIN', statusCheck: false };
+
+function tenantHold(check: ScopeCheck | undefined): Hold {
+  const status = currentContext()?.tenantStatus;
+  const suspended = status === 'suspended';
+  return { begin: suspended ? 'BEGIN READ ONLY' : 'BEGIN', statusCheck: !check && (suspended || status === undefined) };
+}
+
+/** The unit's scoping: the role, every setting, and the request's access check or status hold if it runs here. */
+function scoping(role: string, settings: readonly string[], check: ScopeCheck | undefined, hold: Hold = NO_HOLD): string {
+  const holds = hold.statusCheck ? ['SELECT tenantry_access.hold_if_suspended()'] : [];
+  return [`SET LOCAL ROLE "${role}"`, ...settings, ...(check ? [check.sql] : []), ...holds].join('; ');
 }
 
 /**

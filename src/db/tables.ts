@@ -35,6 +35,8 @@ export interface TenantsTable {
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   deleted_at: NullableTimestamp;
+  /** Where the tenant's billing periods are counted from: its subscription's start (migration 0013). */
+  billing_anchor: Generated<Date>;
 }
 
 export interface UsersTable {
@@ -230,6 +232,14 @@ export interface PlansTable {
   sort_order: number;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  /** {metric: {included, unit_price_millicents}}: what a period includes, the price of each unit past it (migration 0013). */
+  metered_prices: DefaultedJson<Record<string, MeteredPriceRow>>;
+}
+
+/** What a plan includes of a metric per billing period, and each further unit's price in thousandths of a cent. */
+export interface MeteredPriceRow {
+  readonly included: number;
+  readonly unit_price_millicents: number;
 }
 
 export type FlagKind = 'boolean' | 'variant' | 'rollout';

@@ -121,10 +121,10 @@ async function establish(request: FastifyRequest, reply: FastifyReply, deps: Acc
       required_role: declared.minRole,
     });
   }
-  const { tenantId, role, plan } = tenant;
+  const { tenantId, role, plan, status: tenantStatus } = tenant;
   return principal.kind === 'user'
-    ? { kind: 'user', userId: principal.userId, tenantId, role, plan, requestId: request.id }
-    : { kind: 'api_key', apiKeyId: principal.keyId, tenantId, role, plan, requestId: request.id };
+    ? { kind: 'user', userId: principal.userId, tenantId, role, plan, tenantStatus, requestId: request.id }
+    : { kind: 'api_key', apiKeyId: principal.keyId, tenantId, role, plan, tenantStatus, requestId: request.id };
 }
 
 /**

@@ -26,8 +26,9 @@ function accessProblems(access: Access | undefined): ProblemCode[] {
     case 'platform_admin':
       return [...CREDENTIAL_REFUSED, 'forbidden'];
     default:
-      // Tenant resolution, membership, status and the per-tenant rate limit (access.ts, metering).
-      return [...CREDENTIAL_REFUSED, 'forbidden', 'tenant-required', 'tenant-mismatch', 'not-a-member', 'tenant-suspended', 'tenant-not-found', 'rate-limited'];
+      // Tenant resolution, membership and the per-tenant rate limit (access.ts, metering); a
+      // suspended tenant's writes, refused by PostgreSQL in its read-only units (db/read-only.ts).
+      return [...CREDENTIAL_REFUSED, 'forbidden', 'tenant-required', 'tenant-mismatch', 'not-a-member', 'tenant-read-only', 'tenant-not-found', 'rate-limited'];
   }
 }
 

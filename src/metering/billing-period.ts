@@ -1,5 +1,5 @@
-// Billing periods: monthly, anchored to the tenant's subscription start. Until billing
-// exists the anchor is tenants.created_at; this file is the one place that decides it.
+// Billing periods: monthly, anchored to the tenant's subscription start, tenants.billing_anchor
+// (its creation until billing sets it: migration 0013); this file is the one place that reads it.
 
 import type { Tx } from '../db/database.js';
 
@@ -40,10 +40,10 @@ export function billingPeriod(anchor: Date, at: Date): BillingPeriod {
 
 /** The query of a tenant's billing anchor, unexecuted (db.tenantStatement() can send it alone). */
 export function billingAnchorQuery(tx: Tx, tenantId: string) {
-  return tx.selectFrom('tenants').select('created_at').where('id', '=', tenantId);
+  return tx.selectFrom('tenants').select('billing_anchor').where('id', '=', tenantId);
 }
 
-/** A tenant's billing anchor: its subscription start (for now, its creation). */
+/** A tenant's billing anchor: its subscription's start. */
 export async function billingAnchor(tx: Tx, tenantId: string): Promise<Date> {
-  return (await billingAnchorQuery(tx, tenantId).executeTakeFirstOrThrow()).created_at;
+  return (await billingAnchorQuery(tx, tenantId).executeTakeFirstOrThrow()).billing_anchor;
 }

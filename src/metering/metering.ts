@@ -79,9 +79,12 @@ export class Metering {
    * counts the call.
    */
   async admitTenantRequest(actor: Actor, reply: FastifyReply): Promise<void> {
-    if (actor.kind === 'api_key') this.apiCalls.noteKeyUse(actor.tenantId, actor.apiKeyId);
+    // A suspended tenant is read-only in the database, usage records and key stamps included:
+    // its calls (reads and refused writes) are not counted, so nothing is buffered that cannot be stored.
+    const writable = actor.tenantStatus !== 'suspended';
+    if (writable && actor.kind === 'api_key') this.apiCalls.noteKeyUse(actor.tenantId, actor.apiKeyId);
     if (this.#rateLimits) await this.rateLimiter.admit(actor.tenantId, actor.plan, reply);
-    this.apiCalls.record(actor.tenantId, actor.plan);
+    if (writable) this.apiCalls.record(actor.tenantId, actor.plan);
   }
 
   async close(): Promise<void> {

@@ -113,7 +113,7 @@ export class UsageRecorder {
     const [tenant] = await this.db.tenantStatement((tx) => billingAnchorQuery(tx, tenantId));
     // The access hook found this tenant; only an actor of another tenant than the scope's misses it.
     if (!tenant) throw new Error(`tenant ${tenantId} is not visible in the current tenant scope`);
-    return tenant.created_at;
+    return tenant.billing_anchor;
   }
 
   #remember(tenantId: string, anchor: Date): Date {

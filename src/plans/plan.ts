@@ -13,6 +13,16 @@ export interface Plan {
   /** Setting defaults of this plan, between the global defaults and the tenant's own. */
   readonly settings: Readonly<Record<string, unknown>>;
   readonly sortOrder: number;
+  /**
+   * Metered billing, per metric: what a billing period includes and the price of each unit
+   * beyond it in thousandths of a cent. A metric not listed is not billed by usage.
+   */
+  readonly meteredPrices: Readonly<Record<string, MeteredPrice>>;
+}
+
+export interface MeteredPrice {
+  readonly included: number;
+  readonly unitPriceMillicents: number;
 }
 
 export class UnknownPlanError extends Error {

@@ -24,6 +24,12 @@ export async function readPlatformData(tx: Tx): Promise<PlatformData> {
       apiRateLimitPerMinute: row.api_rate_limit_per_minute,
       settings: row.settings,
       sortOrder: row.sort_order,
+      meteredPrices: Object.fromEntries(
+        Object.entries(row.metered_prices).map(([metric, price]) => [
+          metric,
+          { included: price.included, unitPriceMillicents: price.unit_price_millicents },
+        ]),
+      ),
     })),
     flags: flags.map(flagDefinitionFromRow),
     planDefaults: defaults.map((row) => ({ flagKey: row.flag_key, planKey: row.plan_key, value: row.value })),

@@ -1,13 +1,14 @@
 // A request's cached access, re-checked by PostgreSQL in the request's first tenant unit of
 // work: the check travels in the same message as the unit's SET LOCALs (one round trip for a
 // tenant read) and raises when the session ended, the member left, the key was revoked, the
-// tenant is suspended or gone, or the role or plan is no longer the one the request acts on.
+// tenant is gone, or the role, plan or suspension is no longer the one the request acts on. A
+// tenant suspended meanwhile is not refused: the check makes the unit READ ONLY (migration 0013).
 // The raise aborts the transaction before any of the unit's statements run. The functions are
 // in migration 0012; the SQLSTATEs (class TN) map to problems here.
 
 import pg from 'pg';
 import type { ScopeCheck, TenantIdentity } from '../db/database.js';
-import type { Role } from '../db/tables.js';
+import type { Role, TenantStatus } from '../db/tables.js';
 import { AppError } from '../http/problems.js';
 
 const REFUSALS: Readonly<Record<string, () => AppError>> = {
@@ -16,7 +17,6 @@ const REFUSALS: Readonly<Record<string, () => AppError>> = {
   TN404: () => new AppError('tenant-not-found'),
   TN409: () =>
     new AppError('access-changed', "your role or the tenant's plan changed while this request was on its way; nothing was done: send it again"),
-  TN423: () => new AppError('tenant-suspended', 'this tenant is suspended; its owner can contact support'),
 };
 
 export class AccessCheck implements ScopeCheck {
@@ -61,20 +61,28 @@ export class AccessCheck implements ScopeCheck {
   }
 }
 
+/** What a cached access claims, for PostgreSQL to confirm. */
+interface CheckedAccess {
+  readonly tenantId: string;
+  readonly role: Role;
+  readonly plan: string;
+  readonly status: TenantStatus;
+}
+
 /** What a member's request acts on, to be checked in the tenant's scope with the session named. */
 export function memberCheck(
-  access: { tenantId: string; role: Role; plan: string },
+  access: CheckedAccess,
   member: { userId: string; sessionFamilyId: string },
   now: Date,
   onRefused: () => void,
 ): AccessCheck {
-  const sql = `SELECT tenantry_access.verify_member(${literals(access.role, access.plan, now.toISOString())})`;
+  const sql = `SELECT tenantry_access.verify_member(${literals(access.role, access.plan, access.status, now.toISOString())})`;
   return new AccessCheck(access.tenantId, sql, { userId: member.userId, sessionFamilyId: member.sessionFamilyId }, onRefused);
 }
 
 /** What an API key's request acts on, to be checked in the key's tenant. */
-export function keyCheck(access: { tenantId: string; role: Role; plan: string }, keyId: string, now: Date, onRefused: () => void): AccessCheck {
-  const sql = `SELECT tenantry_access.verify_key(${literals(keyId, access.role, access.plan, now.toISOString())})`;
+export function keyCheck(access: CheckedAccess, keyId: string, now: Date, onRefused: () => void): AccessCheck {
+  const sql = `SELECT tenantry_access.verify_key(${literals(keyId, access.role, access.plan, access.status, now.toISOString())})`;
   return new AccessCheck(access.tenantId, sql, {}, onRefused);
 }
 

@@ -1,7 +1,7 @@
 // Who acts: built once per request at the edge (http/access.ts) and handed to every use case
 // as its first argument, so a use case never asks ambient state who is calling.
 
-import type { Role } from '../db/tables.js';
+import type { Role, TenantStatus } from '../db/tables.js';
 
 interface ActorInTenant {
   readonly tenantId: string;
@@ -12,6 +12,11 @@ interface ActorInTenant {
    * PostgreSQL in the request's first unit of work (tenancy/access-check.ts).
    */
   readonly plan: string;
+  /**
+   * The tenant's status the request acts on, read or confirmed like the plan. Suspended means
+   * read-only: the request's units of work run READ ONLY. Absent when not read (a job's actor).
+   */
+  readonly tenantStatus?: TenantStatus | undefined;
   /** Carried into audit rows and jobs, for tracing a change back to its request. */
   readonly requestId: string;
 }
@@ -38,8 +43,19 @@ export interface PlatformOperator {
   readonly requestId: string;
 }
 
-/** How audit rows and `created_by` columns name who acted: `user:<id>`, `api_key:<id>`, `platform_admin`. */
-export function actorLabel(who: Actor | PlatformOperator): string {
+/**
+ * Tenantry itself acting on a schedule or on a provider's word (billing's dunning job, a
+ * payment webhook): named for the audit trail, never a credential.
+ */
+export interface SystemActor {
+  readonly kind: 'system';
+  /** What acted, e.g. `billing`. */
+  readonly name: string;
+  readonly requestId: string;
+}
+
+/** How audit rows and `created_by` columns name who acted: `user:<id>`, `api_key:<id>`, `platform_admin`, `system:<name>`. */
+export function actorLabel(who: Actor | PlatformOperator | SystemActor): string {
   switch (who.kind) {
     case 'user':
       return `user:${who.userId}`;
@@ -47,5 +63,7 @@ export function actorLabel(who: Actor | PlatformOperator): string {
       return `api_key:${who.apiKeyId}`;
     case 'platform_admin':
       return 'platform_admin';
+    case 'system':
+      return `system:${who.name}`;
   }
 }

@@ -3,7 +3,7 @@
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ScopeCheck } from '../db/database.js';
-import type { Role } from '../db/tables.js';
+import type { Role, TenantStatus } from '../db/tables.js';
 
 /**
  * What the ambient context holds. Use cases do not read it: they receive an Actor. It
@@ -18,6 +18,11 @@ export interface RequestContext {
   readonly role?: Role | undefined;
   readonly plan?: string | undefined;
   readonly apiKeyId?: string | undefined;
+  /**
+   * The tenant's status as the request read it: a suspended tenant's units open READ ONLY.
+   * Absent where nobody read it (jobs, the CLI): each unit then has PostgreSQL read it.
+   */
+  readonly tenantStatus?: TenantStatus | undefined;
   /**
    * The request's cached access, re-checked by its first tenant unit of work in the same round
    * trip (tenancy/access-check.ts). Absent when the access was read from the database already.

@@ -18,6 +18,8 @@ export interface TenantAccess {
   readonly tenantId: string;
   readonly role: Role;
   readonly plan: string;
+  /** A suspended tenant is served read-only (its units open READ ONLY), not refused. */
+  readonly status: TenantStatus;
 }
 
 /** The access a request acts on, and the check its first unit must run when it came from the cache. */
@@ -167,11 +169,10 @@ export class TenantResolver {
     );
     // The key's tenant was deleted, or the key revoked, after authentication: the key is dead.
     if (!row || !row.liveKeyId) throw new AppError('invalid-credentials');
-    assertUsable(row.status);
     // A key acts for its creator: it dies with their membership and never outranks them.
     if (principal.createdBy && !row.creatorRole) throw new AppError('invalid-credentials');
     const role = row.creatorRole && !roleAtLeast(row.creatorRole, principal.role) ? row.creatorRole : principal.role;
-    return { tenantId: principal.tenantId, role, plan: row.plan };
+    return { tenantId: principal.tenantId, role, plan: row.plan, status: row.status };
   }
 
   async #memberAccess(principal: UserPrincipal, tenantId: string): Promise<TenantAccess> {
@@ -205,8 +206,7 @@ export class TenantResolver {
     if (!row) throw new AppError('tenant-not-found');
     if (!row.session_live) throw new AppError('invalid-credentials');
     if (!row.role) throw new AppError('not-a-member');
-    assertUsable(row.status);
-    return { tenantId, role: row.role, plan: row.plan };
+    return { tenantId, role: row.role, plan: row.plan, status: row.status };
   }
 }
 
@@ -216,8 +216,3 @@ function memberKey(principal: UserPrincipal, tenantId: string): string {
 
 /** Matches no user: the creator join of a key nobody created (agents, service keys). */
 const NO_USER = '00000000-0000-0000-0000-000000000000';
-
-/** A suspended tenant is closed to its members and keys; past_due keeps working (billing's grace). */
-function assertUsable(status: TenantStatus): void {
-  if (status === 'suspended') throw new AppError('tenant-suspended', 'this tenant is suspended; its owner can contact support');
-}

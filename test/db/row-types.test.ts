@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsTableOf } from '../../src/db/migrate.js';
 import { TENANT_COLUMN } from '../../src/db/tenant-tables.js';
+import { billingModule } from '../../src/billing/billing.module.js';
 import { tasksModule } from '../../src/domain/tasks/tasks.module.js';
 import { memoryModule } from '../../src/memory/memory.module.js';
 import { webhooksModule } from '../../src/webhooks/webhooks.module.js';
@@ -17,6 +18,7 @@ const TABLES = fileURLToPath(new URL('../../src/db/tables.ts', import.meta.url))
 const TASK_TABLES = fileURLToPath(new URL('../../src/domain/tasks/task-tables.ts', import.meta.url));
 const MEMORY_TABLES = fileURLToPath(new URL('../../src/memory/memory-tables.ts', import.meta.url));
 const WEBHOOK_TABLES = fileURLToPath(new URL('../../src/webhooks/webhook-tables.ts', import.meta.url));
+const BILLING_TABLES = fileURLToPath(new URL('../../src/billing/billing-tables.ts', import.meta.url));
 const DRIFTED = fileURLToPath(new URL('./fixtures/drifted-tables.ts', import.meta.url));
 
 /**
@@ -29,6 +31,7 @@ const BOOKKEEPING: ReadonlySet<string> = new Set(TEST_MODULES.filter((module) =>
 const TASK_RELATIONS: ReadonlySet<string> = new Set((tasksModule.tenantTables ?? []).map((table) => table.name));
 const MEMORY_RELATIONS: ReadonlySet<string> = new Set((memoryModule.tenantTables ?? []).map((table) => table.name));
 const WEBHOOK_RELATIONS: ReadonlySet<string> = new Set((webhooksModule.tenantTables ?? []).map((table) => table.name));
+const BILLING_RELATIONS: ReadonlySet<string> = new Set((billingModule.tenantTables ?? []).map((table) => table.name));
 
 /** The query layer fills tenant_id on every insert into a registered tenant table. */
 const filledOnInsert = (relation: string, column: string) => column === TENANT_COLUMN && TEST_REGISTRY.tenantTables.has(relation);
@@ -70,7 +73,11 @@ describe("the built-in modules' row types", () => {
       file: TABLES,
       interfaceName: 'Tables',
       declares: (relation) =>
-        !BOOKKEEPING.has(relation) && !TASK_RELATIONS.has(relation) && !MEMORY_RELATIONS.has(relation) && !WEBHOOK_RELATIONS.has(relation),
+        !BOOKKEEPING.has(relation) &&
+        !TASK_RELATIONS.has(relation) &&
+        !MEMORY_RELATIONS.has(relation) &&
+        !WEBHOOK_RELATIONS.has(relation) &&
+        !BILLING_RELATIONS.has(relation),
       filledOnInsert,
     });
     expect(drift).toEqual([]);
@@ -101,6 +108,16 @@ describe("the built-in modules' row types", () => {
       file: WEBHOOK_TABLES,
       interfaceName: 'WebhookTables',
       declares: (relation) => WEBHOOK_RELATIONS.has(relation),
+      filledOnInsert,
+    });
+    expect(drift).toEqual([]);
+  });
+
+  it("BillingTables declares the billing module's tables, and only those", async () => {
+    const drift = await rowTypeDrift(database.admin, {
+      file: BILLING_TABLES,
+      interfaceName: 'BillingTables',
+      declares: (relation) => BILLING_RELATIONS.has(relation),
       filledOnInsert,
     });
     expect(drift).toEqual([]);

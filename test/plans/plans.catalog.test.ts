@@ -16,6 +16,7 @@ interface CatalogPlan {
   sortOrder: number;
   settings: Record<string, unknown>;
   flags: Record<string, unknown>;
+  meteredPrices: Record<string, { included: number; unitPriceMillicents: number }>;
 }
 interface CatalogFlag {
   key: string;
@@ -44,7 +45,7 @@ afterAll(async () => {
 describe('the seeded catalog', () => {
   it('holds exactly the plans of catalog.json', async () => {
     const { rows } = await testApp.database.admin.query(
-      `SELECT key, name, monthly_price_cents, limits, api_rate_limit_per_minute, sort_order, settings FROM plans ORDER BY sort_order`,
+      `SELECT key, name, monthly_price_cents, limits, api_rate_limit_per_minute, sort_order, settings, metered_prices FROM plans ORDER BY sort_order`,
     );
     expect(rows).toEqual(
       catalog.plans.map((plan) => ({
@@ -55,6 +56,12 @@ describe('the seeded catalog', () => {
         api_rate_limit_per_minute: plan.apiRateLimitPerMinute,
         sort_order: plan.sortOrder,
         settings: plan.settings,
+        metered_prices: Object.fromEntries(
+          Object.entries(plan.meteredPrices).map(([metric, price]) => [
+            metric,
+            { included: price.included, unit_price_millicents: price.unitPriceMillicents },
+          ]),
+        ),
       })),
     );
   });

@@ -39,6 +39,10 @@ const WRITTEN: Record<string, string | undefined> = {
   webhook_events: undefined,
   webhook_deliveries: undefined,
   webhook_attempts: undefined,
+  // Billing's tables: written by the operator's billing routes and billing's jobs.
+  billing_accounts: undefined,
+  billing_invoices: undefined,
+  billing_invoice_lines: undefined,
   // Not listed: service_role_audit, which records reads by the operator as well.
 };
 

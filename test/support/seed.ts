@@ -23,6 +23,7 @@ export interface SeededTenant {
   readonly auditLogId: string;
   readonly agentId: string;
   readonly memoryId: string;
+  readonly invoiceId: string;
   /** The usage event's idempotency key; the event also queues itself for rollup. */
   readonly usageEventKey: string;
   readonly webhookEndpointId: string;
@@ -48,6 +49,7 @@ export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededT
   const usageEventKey = `seed-${label}`;
   const agentId = newId();
   const memoryId = newId();
+  const invoiceId = newId();
   const slug = `${label.toLowerCase()}-${randomUUID().slice(0, 8)}`;
   await admin.query(
     `WITH t AS (INSERT INTO tenants (id, name, slug) VALUES ($1, $2, $3)),
@@ -113,6 +115,22 @@ export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededT
      VALUES ($1, 0.5, 0.2, 0.2, 0.1, 24, 0.9)`,
     [tenantId],
   );
+  // Billing: the tenant's account, a paid invoice of a period long past and its plan line.
+  await admin.query(`INSERT INTO billing_accounts (tenant_id, id, provider, customer_ref) VALUES ($1, $2, 'local', $3)`, [
+    tenantId,
+    newId(),
+    `secret-customer-${label}-${randomUUID().slice(0, 8)}`,
+  ]);
+  await admin.query(
+    `INSERT INTO billing_invoices (tenant_id, id, period_start, period_end, plan, status, total_cents, issued_at, paid_at)
+     VALUES ($1, $2, $3, $3::timestamptz + interval '1 month', 'free', 'paid', 0, now(), now())`,
+    [tenantId, invoiceId, LONG_AGO],
+  );
+  await admin.query(
+    `INSERT INTO billing_invoice_lines (tenant_id, id, invoice_id, position, kind, description, quantity, amount_cents)
+     VALUES ($1, $2, $3, 0, 'plan', $4, 1, 0)`,
+    [tenantId, newId(), invoiceId, `secret-line-${label}`],
+  );
 
   // Outbound webhooks: an endpoint (its sealed secret a stand-in), an event, its delivery and one attempt.
   const webhookEndpointId = newId();
@@ -150,6 +168,7 @@ export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededT
     auditLogId,
     agentId,
     memoryId,
+    invoiceId,
     usageEventKey,
     webhookEndpointId,
     webhookDeliveryId,

@@ -78,15 +78,20 @@ describe('revocations through A are refused by B on the next request', () => {
 });
 
 describe('changes made behind both instances, with no invalidation at all', () => {
-  it('a tenant suspended in the database is refused to warm members and keys', async () => {
+  it('a tenant suspended in the database is read-only to warm members and keys', async () => {
     const tenant = await signUp(a.app);
     await warm(tenant.accessToken);
     await warm(tenant.apiKey);
     await a.database.admin.query(`UPDATE tenants SET status = 'suspended' WHERE id = $1`, [tenant.tenantId]);
-    expectProblem(await onB('/v1/members', tenant.accessToken), 403, 'tenant-suspended');
-    expectProblem(await onB('/v1/members', tenant.apiKey), 403, 'tenant-suspended');
-    await a.database.admin.query(`UPDATE tenants SET status = 'active' WHERE id = $1`, [tenant.tenantId]);
     expect((await onB('/v1/members', tenant.accessToken)).statusCode).toBe(200);
+    const write = (token: string) =>
+      b.app.inject({ method: 'POST', url: '/v1/projects', headers: bearer(token), payload: { name: 'while suspended' } });
+    expectProblem(await write(tenant.accessToken), 423, 'tenant-read-only');
+    expectProblem(await write(tenant.apiKey), 423, 'tenant-read-only');
+    const { rowCount } = await a.database.admin.query(`SELECT 1 FROM projects WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(rowCount).toBe(0);
+    await a.database.admin.query(`UPDATE tenants SET status = 'active' WHERE id = $1`, [tenant.tenantId]);
+    expect((await write(tenant.accessToken)).statusCode).toBe(201);
   });
 
   it('a role lowered in the database is never acted on: refused as changed, then served with the new role', async () => {

@@ -37,6 +37,7 @@ async function populatedTenant(): Promise<SignedUpTenant & { projectId: string }
   const agentId = randomUUID();
   const webhookIds = [randomUUID(), randomUUID(), randomUUID()];
   const memoryId = randomUUID();
+  const invoiceId = randomUUID();
   const admin = testApp.database.admin;
   await admin.query('INSERT INTO projects (tenant_id, id, name) VALUES ($1, $2, $3)', [tenant.tenantId, projectId, 'roadmap']);
   await admin.query('INSERT INTO project_members (tenant_id, project_id, user_id) VALUES ($1, $2, $3)', [
@@ -73,7 +74,12 @@ async function populatedTenant(): Promise<SignedUpTenant & { projectId: string }
      INSERT INTO webhook_endpoints (tenant_id, id, url, secret_ciphertext) VALUES ($1, '${webhookIds[0]}', 'https://hooks.example.com/', 'v1:x:x:x');
      INSERT INTO webhook_events (tenant_id, id, type, data) VALUES ($1, '${webhookIds[1]}', 'webhook.test', '{}');
      INSERT INTO webhook_deliveries (tenant_id, id, event_id, endpoint_id) VALUES ($1, '${webhookIds[2]}', '${webhookIds[1]}', '${webhookIds[0]}');
-     INSERT INTO webhook_attempts (tenant_id, id, delivery_id, attempt, outcome, duration_ms) VALUES ($1, gen_random_uuid(), '${webhookIds[2]}', 1, 'failed', 5)`.replace(/\$1/g, `'${tenant.tenantId}'`),
+     INSERT INTO webhook_attempts (tenant_id, id, delivery_id, attempt, outcome, duration_ms) VALUES ($1, gen_random_uuid(), '${webhookIds[2]}', 1, 'failed', 5);
+     INSERT INTO billing_accounts (tenant_id, id, provider) VALUES ($1, gen_random_uuid(), 'local');
+     INSERT INTO billing_invoices (tenant_id, id, period_start, period_end, plan, status, total_cents, issued_at)
+       VALUES ($1, '${invoiceId}', now() - interval '1 month', now(), 'free', 'open', 100, now());
+     INSERT INTO billing_invoice_lines (tenant_id, id, invoice_id, position, kind, description, quantity, amount_cents)
+       VALUES ($1, gen_random_uuid(), '${invoiceId}', 0, 'plan', 'Free plan', 1, 100)`.replace(/\$1/g, `'${tenant.tenantId}'`),
   );
   return { ...tenant, projectId };
 }

@@ -1,5 +1,5 @@
-// Tenant status is part of authorization: a suspended tenant is refused to its members and
-// its API keys (403 tenant-suspended); past_due keeps working.
+// Tenant status is part of authorization: a suspended tenant is read-only to its members and
+// its API keys (its writes answer 423 tenant-read-only, refused by PostgreSQL); past_due keeps working.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, signUp } from '../support/fixtures.js';
@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 describe('a suspended tenant', () => {
-  it('is refused to its members and its API keys', async () => {
+  it('is read-only to its members and its API keys', async () => {
     const tenant = await signUp(testApp.app);
     await testApp.database.admin.query(`UPDATE tenants SET status = 'suspended' WHERE id = $1`, [tenant.tenantId]);
     const byUser = await testApp.app.inject({
@@ -26,8 +26,8 @@ describe('a suspended tenant', () => {
       payload: { name: 'written while suspended' },
     });
     const byKey = await testApp.app.inject({ method: 'GET', url: '/v1/members', headers: bearer(tenant.apiKey) });
-    expect({ user: byUser.statusCode, key: byKey.statusCode }).toEqual({ user: 403, key: 403 });
-    expect(byKey.json().type).toBe('https://tenantry.dev/problems/tenant-suspended');
+    expect({ user: byUser.statusCode, key: byKey.statusCode }).toEqual({ user: 423, key: 200 });
+    expect(byUser.json()).toMatchObject({ type: 'https://tenantry.dev/problems/tenant-read-only', tenant_status: 'suspended' });
     const { rowCount } = await testApp.database.admin.query(`SELECT 1 FROM projects WHERE tenant_id = $1`, [tenant.tenantId]);
     expect(rowCount).toBe(0);
   });

@@ -1,0 +1,74 @@
+// Row types of the billing module's tables (its migrations are ./migrations), checked against
+// the migrated catalog by test/billing/billing-tables.test.ts. Billing code queries through
+// `db.withTables<BillingTables>()`.
+
+import type { ColumnType, Generated } from 'kysely';
+import type { Database, Tx } from '../db/database.js';
+import type { CreatedAt, NullableTimestamp, Tables, TenantId, UpdatedAt } from '../db/tables.js';
+
+export type BillingProviderName = 'local' | 'stripe';
+export type InvoiceStatus = 'draft' | 'open' | 'paid' | 'void';
+export type InvoiceLineKind = 'plan' | 'overage';
+
+/** A bigint column: read as a string by the driver, written as a number. */
+type Cents = ColumnType<string, number, number>;
+
+export interface BillingAccountsTable {
+  tenant_id: TenantId;
+  id: string;
+  provider: BillingProviderName;
+  customer_ref: string | null;
+  subscription_ref: string | null;
+  has_payment_method: Generated<boolean>;
+  scheduled_plan: string | null;
+  past_due_since: NullableTimestamp;
+  provider_event_at: NullableTimestamp;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface InvoicesTable {
+  tenant_id: TenantId;
+  id: string;
+  period_start: Date;
+  period_end: Date;
+  plan: string;
+  currency: Generated<string>;
+  status: InvoiceStatus;
+  total_cents: Cents;
+  issued_at: NullableTimestamp;
+  paid_at: NullableTimestamp;
+  voided_at: NullableTimestamp;
+  payment_failed_at: NullableTimestamp;
+  provider_ref: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface InvoiceLinesTable {
+  tenant_id: TenantId;
+  id: string;
+  invoice_id: string;
+  position: number;
+  kind: InvoiceLineKind;
+  metric: string | null;
+  description: string;
+  quantity: Cents;
+  included: ColumnType<string | null, number | null, number | null>;
+  unit_price_millicents: ColumnType<string | null, number | null, number | null>;
+  amount_cents: Cents;
+  created_at: CreatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface BillingTables {
+  billing_accounts: BillingAccountsTable;
+  billing_invoices: InvoicesTable;
+  billing_invoice_lines: InvoiceLinesTable;
+}
+
+/** The database and unit-of-work handle billing code is typed against. */
+export type BillingDatabase = Database<Tables & BillingTables>;
+export type BillingTx = Tx<Tables & BillingTables>;

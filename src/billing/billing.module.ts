@@ -1,0 +1,42 @@
+// Billing as a module: each tenant's billing account, invoices and their lines (tenant tables the
+// app role may only read: billing writes go through the audited service role), dunning's
+// scheduled job, the tenant's billing pages and the operator's billing actions.
+//
+// Nothing here is personal data or a credential: invoices hold amounts, periods and the
+// provider's ids, so no column is `personal` or `secret`.
+
+import { fileURLToPath } from 'node:url';
+import { meteringModule } from '../metering/metering.module.js';
+import { planLimitsFrom } from '../metering/plan-limits.js';
+import { defineModule, routePlugins } from '../modules/module.js';
+import { plansModule } from '../plans/plans.module.js';
+import { tenancyModule } from '../tenancy/tenancy.module.js';
+import { billingAdminRoutes, type BillingAdminRouteDeps } from './billing-admin.routes.js';
+import { BillingOverviewReader } from './billing-overview.js';
+import { BillingState } from './billing-state.js';
+import type { BillingTables } from './billing-tables.js';
+import { billingRoutes, type BillingRouteDeps } from './billing.routes.js';
+import { closePeriodsJob, closePeriodsSchedule } from './close-periods-job.js';
+import { InvoicePayments } from './invoice-payments.js';
+import { suspendOverdueJob, suspendOverdueSchedule } from './suspend-overdue-job.js';
+
+interface BillingModuleDeps extends BillingAdminRouteDeps, BillingRouteDeps {}
+
+export const billingModule = defineModule({
+  name: 'billing',
+  dependsOn: [tenancyModule, plansModule, meteringModule],
+  migrations: fileURLToPath(new URL('./migrations', import.meta.url)),
+  tenantTables: [{ name: 'billing_accounts' }, { name: 'billing_invoices' }, { name: 'billing_invoice_lines' }],
+  jobs: [suspendOverdueJob, closePeriodsJob],
+  schedules: [suspendOverdueSchedule, closePeriodsSchedule],
+  compose: ({ db: platformDb, clock, config, invalidation, plans, metering }): BillingModuleDeps => {
+    const db = platformDb.withTables<BillingTables>();
+    const billingState = new BillingState(db, clock, config.billing.graceDays, invalidation);
+    return {
+      billingState,
+      invoicePayments: new InvoicePayments(db, clock, billingState),
+      billingOverview: new BillingOverviewReader(db, clock, plans, planLimitsFrom(plans), metering.catalog, config.billing.graceDays),
+    };
+  },
+  routes: routePlugins<BillingModuleDeps>(billingRoutes, billingAdminRoutes),
+});

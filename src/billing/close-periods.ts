@@ -1,0 +1,131 @@
+// The period-end run: for every tenant whose billing period has closed (and whose late usage
+// can no longer arrive: TENANTRY_USAGE_GRACE_HOURS after the period's end), price the period
+// from its rolled-up usage and the tenant's plan, and issue the invoice with its lines. Each
+// tenant's period commits in one service unit with its announcement (billing.invoice-issued);
+// the unique (tenant, period_start) makes a re-run, or two instances at once, issue it once.
+//
+// A tenant with no invoice yet is billed from its latest closed period on (no back-billing of
+// the months before billing existed); one with invoices gets every closed period since its
+// latest, at most MAX_PERIODS_PER_RUN per run.
+
+import type { Clock } from '../clock.js';
+import { platformTx } from '../db/database.js';
+import type { Metric } from '../metering/metric-catalog.js';
+import { billingPeriod, type BillingPeriod } from '../metering/billing-period.js';
+import { recordEffect } from '../outbox/record-effect.js';
+import type { Plan } from '../plans/plan.js';
+import { readPlatformData } from '../plans/platform-repository.js';
+import { INVOICE_ISSUED, type InvoiceIssued } from './billing-events.js';
+import type { BillingDatabase, BillingTx } from './billing-tables.js';
+import { insertDraftInvoice } from './invoice-repository.js';
+import { pricePeriod } from './invoice-pricing.js';
+import { periodUsage } from './period-usage.js';
+
+const HOUR_MS = 3_600_000;
+const MAX_PERIODS_PER_RUN = 12;
+
+export interface ClosedPeriod {
+  readonly tenantId: string;
+  readonly invoiceId: string;
+  readonly periodStart: Date;
+  readonly totalCents: number;
+}
+
+/** A period's pricing inputs, read in the unit that issues it. */
+async function catalogOf(tx: BillingTx): Promise<{ plans: Map<string, Plan>; metrics: Metric[] }> {
+  const { plans } = await readPlatformData(platformTx(tx));
+  const metrics = await tx.selectFrom('usage_metrics').selectAll().execute();
+  return {
+    plans: new Map(plans.map((plan) => [plan.key, plan])),
+    metrics: metrics.map((row) => ({
+      key: row.key,
+      unit: row.unit,
+      aggregation: row.aggregation,
+      uniqueBy: row.unique_by,
+      resets: row.resets,
+      enforcement: row.enforcement,
+      description: row.description,
+    })),
+  };
+}
+
+export class PeriodClosing {
+  constructor(
+    private readonly db: BillingDatabase,
+    private readonly clock: Clock,
+    private readonly usageGraceHours: number,
+  ) {}
+
+  /** Issues every invoice that is due; answers what it issued. */
+  async closeDue(): Promise<ClosedPeriod[]> {
+    const settled = new Date(this.clock.now().getTime() - this.usageGraceHours * HOUR_MS);
+    const due = await this.db.service('billing: find closed periods to invoice', async (tx) => {
+      const tenants = await tx
+        .selectFrom('tenants')
+        .select(['id', 'billing_anchor'])
+        .where('deleted_at', 'is', null)
+        .where('status', '!=', 'deleted')
+        .execute();
+      const latest = await tx
+        .selectFrom('billing_invoices')
+        .select(['tenant_id', (eb) => eb.fn.max('period_end').as('last_end')])
+        .groupBy('tenant_id')
+        .execute();
+      const lastEnd = new Map(latest.map((row) => [row.tenant_id, row.last_end as Date]));
+      return tenants.flatMap((tenant) => duePeriods(tenant.billing_anchor, lastEnd.get(tenant.id), settled).map((period) => ({ tenantId: tenant.id, period })));
+    });
+    const closed: ClosedPeriod[] = [];
+    for (const { tenantId, period } of due) {
+      const issued = await this.close(tenantId, period);
+      if (issued) closed.push(issued);
+    }
+    return closed;
+  }
+
+  /** One tenant's period, in one service unit; undefined when it was issued already. */
+  close(tenantId: string, period: BillingPeriod): Promise<ClosedPeriod | undefined> {
+    return this.db.service('billing: issue a period\'s invoice', async (tx) => {
+      const tenant = await tx.selectFrom('tenants').select('plan').where('id', '=', tenantId).executeTakeFirstOrThrow();
+      const { plans, metrics } = await catalogOf(tx);
+      const plan = plans.get(tenant.plan);
+      if (!plan) throw new Error(`tenant ${tenantId} is on plan "${tenant.plan}", which the catalog lacks`);
+      const usage = await periodUsage(platformTx(tx), tenantId, metrics, period.start, period.end);
+      const priced = pricePeriod(plan, usage);
+      const invoiceId = await insertDraftInvoice(tx, { tenantId, plan: plan.key, periodStart: period.start, periodEnd: period.end, priced });
+      if (!invoiceId) return undefined;
+      const now = this.clock.now();
+      // Nothing to collect is settled at once: a free plan never enters dunning.
+      const settledNow = priced.totalCents === 0;
+      await tx
+        .updateTable('billing_invoices')
+        .set({ status: settledNow ? 'paid' : 'open', issued_at: now, paid_at: settledNow ? now : null, updated_at: now })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', invoiceId)
+        .execute();
+      const event: Omit<InvoiceIssued, 'topic' | 'tenantId'> = {
+        invoiceId,
+        totalCents: priced.totalCents,
+        currency: 'usd',
+        periodStart: period.start.toISOString(),
+        periodEnd: period.end.toISOString(),
+      };
+      await recordEffect(platformTx(tx), tenantId, { topic: INVOICE_ISSUED, payload: event });
+      return { tenantId, invoiceId, periodStart: period.start, totalCents: priced.totalCents };
+    });
+  }
+}
+
+/** The closed periods still to invoice: those after `lastEnd` (or only the latest), ended by `settled`. */
+export function duePeriods(anchor: Date, lastEnd: Date | undefined, settled: Date): BillingPeriod[] {
+  const open = billingPeriod(anchor, settled);
+  const latestClosed = billingPeriod(anchor, new Date(open.start.getTime() - 1));
+  // A period that began before the anchor's hour is one the tenant did not have.
+  if (latestClosed.start.getTime() < Math.floor(anchor.getTime() / HOUR_MS) * HOUR_MS) return [];
+  if (!lastEnd) return [latestClosed];
+  const periods: BillingPeriod[] = [];
+  for (let period = billingPeriod(anchor, lastEnd); period.end <= open.start && periods.length < MAX_PERIODS_PER_RUN; ) {
+    periods.push(period);
+    period = billingPeriod(anchor, period.end);
+  }
+  return periods;
+}
