@@ -11,6 +11,8 @@ import { AccessCache } from './cache/access-cache.js';
 import type { CacheInvalidation } from './cache/cache-invalidation.js';
 import { createInvalidation } from './cache/create-invalidation.js';
 import { CACHE_INVALIDATION_TOPIC } from './cache/redis-transport.js';
+import { createTransactionalEmail } from './email/create-transactional-email.js';
+import { EMAIL_TOPIC, type TransactionalEmail } from './email/transactional-email.js';
 import { OutboxRelay } from './outbox/outbox-relay.js';
 import { databaseProfileLoader, TenantProfiles } from './cache/tenant-profiles.js';
 import { Sessions } from './auth/sessions.js';
@@ -67,6 +69,8 @@ export interface Services {
   readonly flags: Flags;
   /** The access hook's plan gate for routes that declare `feature`. */
   readonly requireFeature: (feature: string, actor: Actor) => Promise<void>;
+  /** Transactional email: queued through the outbox, sent by SMTP or kept in the local mailbox. */
+  readonly email: TransactionalEmail;
 }
 
 export interface ServiceInputs {
@@ -132,6 +136,7 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
     definitions: modules.jobs,
     schedules: modules.schedules,
   });
+  const email = createTransactionalEmail(config.mail, jwt, db, logger);
   return {
     modules,
     config,
@@ -151,6 +156,7 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
       consumers: new Map([
         [CACHE_INVALIDATION_TOPIC, invalidation.outboxConsumer],
         [JOB_ENQUEUE_TOPIC, jobs.outboxConsumer],
+        [EMAIL_TOPIC, email.outboxConsumer],
       ]),
     }),
     invalidation,
@@ -162,5 +168,6 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
     metering,
     admitTenantRequest: (actor, reply) => metering.admitTenantRequest(actor, reply),
     admitUserRequest: userRateLimit(config, metering),
+    email,
   };
 }

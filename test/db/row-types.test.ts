@@ -15,6 +15,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 const TABLES = fileURLToPath(new URL('../../src/db/tables.ts', import.meta.url));
 const TASK_TABLES = fileURLToPath(new URL('../../src/domain/tasks/task-tables.ts', import.meta.url));
 const MEMORY_TABLES = fileURLToPath(new URL('../../src/memory/memory-tables.ts', import.meta.url));
+const EMAIL_TABLES = fileURLToPath(new URL('../../src/email/email-tables.ts', import.meta.url));
 const DRIFTED = fileURLToPath(new URL('./fixtures/drifted-tables.ts', import.meta.url));
 
 /**
@@ -26,6 +27,8 @@ const BOOKKEEPING: ReadonlySet<string> = new Set(TEST_MODULES.filter((module) =>
 
 const TASK_RELATIONS: ReadonlySet<string> = new Set((tasksModule.tenantTables ?? []).map((table) => table.name));
 const MEMORY_RELATIONS: ReadonlySet<string> = new Set((memoryModule.tenantTables ?? []).map((table) => table.name));
+/** The email module's platform tables (no tenant_id, so not in its tenantTables). */
+const EMAIL_RELATIONS: ReadonlySet<string> = new Set(['email_deliveries', 'email_mailbox']);
 
 /** The query layer fills tenant_id on every insert into a registered tenant table. */
 const filledOnInsert = (relation: string, column: string) => column === TENANT_COLUMN && TEST_REGISTRY.tenantTables.has(relation);
@@ -66,7 +69,8 @@ describe("the built-in modules' row types", () => {
     const drift = await rowTypeDrift(database.admin, {
       file: TABLES,
       interfaceName: 'Tables',
-      declares: (relation) => !BOOKKEEPING.has(relation) && !TASK_RELATIONS.has(relation) && !MEMORY_RELATIONS.has(relation),
+      declares: (relation) =>
+        !BOOKKEEPING.has(relation) && !TASK_RELATIONS.has(relation) && !MEMORY_RELATIONS.has(relation) && !EMAIL_RELATIONS.has(relation),
       filledOnInsert,
     });
     expect(drift).toEqual([]);
@@ -87,6 +91,16 @@ describe("the built-in modules' row types", () => {
       file: MEMORY_TABLES,
       interfaceName: 'MemoryTables',
       declares: (relation) => MEMORY_RELATIONS.has(relation),
+      filledOnInsert,
+    });
+    expect(drift).toEqual([]);
+  });
+
+  it("EmailTables declares the email module's tables, and only those", async () => {
+    const drift = await rowTypeDrift(database.admin, {
+      file: EMAIL_TABLES,
+      interfaceName: 'EmailTables',
+      declares: (relation) => EMAIL_RELATIONS.has(relation),
       filledOnInsert,
     });
     expect(drift).toEqual([]);
