@@ -50,3 +50,18 @@ export async function unsafeRecordAuditForTenant(tx: Tx, tenantId: string, opera
 export async function recordPlatformAudit(tx: Tx, operator: PlatformOperator, entry: AuditEntry): Promise<void> {
   await tx.insertInto('platform_audit_log').values(auditRow(operator, entry)).execute();
 }
+
+/**
+ * Service role: an event of a person's own account (a password or email change), recorded in
+ * every tenant they are a live member of, so each tenant's admins see it. The entry must
+ * carry no secret and no address: it names the user by id only.
+ */
+export async function unsafeRecordAccountAudit(tx: Tx, userId: string, requestId: string | null, entry: AuditEntry): Promise<void> {
+  const tenants = await tx.selectFrom('memberships').select('tenant_id').where('user_id', '=', userId).where('deleted_at', 'is', null).execute();
+  if (tenants.length === 0) return;
+  const row = { actor: `user:${userId}`, action: entry.action, target: entry.target, before: json(entry.before), after: json(entry.after), request_id: requestId };
+  await tx
+    .insertInto('audit_log')
+    .values(tenants.map(({ tenant_id }) => ({ tenant_id, id: newId(), ...row })))
+    .execute();
+}

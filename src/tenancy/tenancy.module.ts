@@ -1,6 +1,6 @@
 // Tenancy: provisioning, tenant deletion and the purge behind it.
 
-import { accountsModule } from '../accounts/accounts.module.js';
+import { accountMail, accountsModule } from '../accounts/accounts.module.js';
 import { defineModule, routePlugins } from '../modules/module.js';
 import { purgeDeletedTenantsJob, purgeSchedule } from './lifecycle/purge-job.js';
 import { softDeleteTenant } from './lifecycle/delete-tenant.js';
@@ -15,12 +15,15 @@ export const tenancyModule = defineModule({
   dependsOn: [accountsModule],
   jobs: [purgeDeletedTenantsJob],
   schedules: [purgeSchedule],
-  compose: ({ db, clock, sessions, credentialThrottle, invalidation, config, modules }): TenancyModuleDeps => ({
-    provisioning: new TenantProvisioning(db, sessions),
-    credentialThrottle,
-    openSignup: config.openSignup,
-    deleteTenant: (tenantId, confirmation) =>
-      softDeleteTenant(db, clock, invalidation, config.purgeRetentionDays, modules.tenantTables, tenantId, confirmation),
-  }),
+  compose: (services): TenancyModuleDeps => {
+    const { db, clock, sessions, credentialThrottle, invalidation, config, modules } = services;
+    return {
+      provisioning: new TenantProvisioning(db, sessions, accountMail(services)),
+      credentialThrottle,
+      openSignup: config.openSignup,
+      deleteTenant: (tenantId, confirmation) =>
+        softDeleteTenant(db, clock, invalidation, config.purgeRetentionDays, modules.tenantTables, tenantId, confirmation),
+    };
+  },
   routes: routePlugins<TenancyModuleDeps>(tenantsRoutes, tenantLifecycleRoutes),
 });

@@ -16,6 +16,7 @@ const TABLES = fileURLToPath(new URL('../../src/db/tables.ts', import.meta.url))
 const TASK_TABLES = fileURLToPath(new URL('../../src/domain/tasks/task-tables.ts', import.meta.url));
 const MEMORY_TABLES = fileURLToPath(new URL('../../src/memory/memory-tables.ts', import.meta.url));
 const EMAIL_TABLES = fileURLToPath(new URL('../../src/email/email-tables.ts', import.meta.url));
+const ACCOUNT_TABLES = fileURLToPath(new URL('../../src/accounts/account-tables.ts', import.meta.url));
 const DRIFTED = fileURLToPath(new URL('./fixtures/drifted-tables.ts', import.meta.url));
 
 /**
@@ -29,6 +30,8 @@ const TASK_RELATIONS: ReadonlySet<string> = new Set((tasksModule.tenantTables ??
 const MEMORY_RELATIONS: ReadonlySet<string> = new Set((memoryModule.tenantTables ?? []).map((table) => table.name));
 /** The email module's platform tables (no tenant_id, so not in its tenantTables). */
 const EMAIL_RELATIONS: ReadonlySet<string> = new Set(['email_deliveries', 'email_mailbox']);
+/** The accounts module's global tables. */
+const ACCOUNT_RELATIONS: ReadonlySet<string> = new Set(['account_tokens', 'verified_emails']);
 
 /** The query layer fills tenant_id on every insert into a registered tenant table. */
 const filledOnInsert = (relation: string, column: string) => column === TENANT_COLUMN && TEST_REGISTRY.tenantTables.has(relation);
@@ -70,7 +73,8 @@ describe("the built-in modules' row types", () => {
       file: TABLES,
       interfaceName: 'Tables',
       declares: (relation) =>
-        !BOOKKEEPING.has(relation) && !TASK_RELATIONS.has(relation) && !MEMORY_RELATIONS.has(relation) && !EMAIL_RELATIONS.has(relation),
+        !BOOKKEEPING.has(relation) && !TASK_RELATIONS.has(relation) && !MEMORY_RELATIONS.has(relation) && !EMAIL_RELATIONS.has(relation) &&
+        !ACCOUNT_RELATIONS.has(relation),
       filledOnInsert,
     });
     expect(drift).toEqual([]);
@@ -101,6 +105,16 @@ describe("the built-in modules' row types", () => {
       file: EMAIL_TABLES,
       interfaceName: 'EmailTables',
       declares: (relation) => EMAIL_RELATIONS.has(relation),
+      filledOnInsert,
+    });
+    expect(drift).toEqual([]);
+  });
+
+  it("AccountTables declares the accounts module's global tables, and only those", async () => {
+    const drift = await rowTypeDrift(database.admin, {
+      file: ACCOUNT_TABLES,
+      interfaceName: 'AccountTables',
+      declares: (relation) => ACCOUNT_RELATIONS.has(relation),
       filledOnInsert,
     });
     expect(drift).toEqual([]);
