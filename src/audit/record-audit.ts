@@ -65,3 +65,14 @@ export async function unsafeRecordAccountAudit(tx: Tx, userId: string, requestId
     .values(tenants.map(({ tenant_id }) => ({ tenant_id, id: newId(), ...row })))
     .execute();
 }
+
+/**
+ * In a db.tenant() transaction, for a person who acts before they are a member (accepting an
+ * invitation): no Actor exists yet, so the row names the user directly.
+ */
+export async function recordUserAudit(tx: Tx, userId: string, requestId: string | null, entry: AuditEntry): Promise<void> {
+  await tx
+    .insertInto('audit_log')
+    .values({ id: newId(), actor: `user:${userId}`, action: entry.action, target: entry.target, before: json(entry.before), after: json(entry.after), request_id: requestId })
+    .execute();
+}

@@ -36,3 +36,16 @@ export function passwordResetEmail(brand: EmailBrand, appUrl: string, to: string
     closing: 'If you did not ask for this, ignore this email: your password stays as it is.',
   });
 }
+
+export function invitationEmail(brand: EmailBrand, appUrl: string, to: string, role: string, token: string): OutgoingEmail {
+  return renderEmail(brand, {
+    to,
+    subject: `You are invited to join ${brand.name}`,
+    paragraphs: [
+      `You are invited to join ${brand.name} as ${role === 'admin' || role === 'owner' ? 'an' : 'a'} ${role}.`,
+      'If you already have an account with this address, sign in (and confirm the address, if you have not) before accepting.',
+    ],
+    action: { label: 'Accept the invitation', url: link(appUrl, '/accept-invitation', token) },
+    closing: 'If you did not expect this invitation, ignore this email.',
+  });
+}

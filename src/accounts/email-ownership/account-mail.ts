@@ -13,7 +13,7 @@ import type { TenantSettings } from '../../settings/tenant-settings.js';
 import { enterTenant } from '../../tenancy/enter-tenant.js';
 import type { AccountTables } from '../account-tables.js';
 import { listMembershipsOfUser } from '../membership-repository.js';
-import { passwordResetEmail, verificationEmail } from './account-emails.js';
+import { invitationEmail, passwordResetEmail, verificationEmail } from './account-emails.js';
 import { mintAccountToken } from './account-token-repository.js';
 
 export const VERIFICATION_TTL_HOURS = 48;
@@ -50,6 +50,11 @@ export class AccountMail {
   async queueVerification(tx: AccountTx, tenantId: string, brand: EmailBrand, userId: string, address: string): Promise<void> {
     const token = await mintAccountToken(tx, { userId, purpose: 'verify-email', email: address, expiresAt: this.#after(VERIFICATION_TTL_HOURS * 60) });
     await this.deps.email.queue(tx, tenantId, verificationEmail(brand, this.deps.appUrl, address, token, VERIFICATION_TTL_HOURS));
+  }
+
+  /** Inside the inviting tenant unit: the invitation's acceptance link to the invited address. */
+  async queueInvitation(tx: Tx, tenantId: string, brand: EmailBrand, invitation: { email: string; role: string; token: string }): Promise<void> {
+    await this.deps.email.queue(tx, tenantId, invitationEmail(brand, this.deps.appUrl, invitation.email, invitation.role, invitation.token));
   }
 
   /** A verification of `address` for `userId` (a resend, or a new address). */
