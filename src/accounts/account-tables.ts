@@ -22,7 +22,15 @@ export interface VerifiedEmailsTable {
   verified_at: CreatedAt;
 }
 
+export interface KnownDevicesTable {
+  user_id: string;
+  fingerprint: Buffer;
+  first_seen_at: CreatedAt;
+  last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface AccountTables {
   account_tokens: AccountTokensTable;
   verified_emails: VerifiedEmailsTable;
+  known_devices: KnownDevicesTable;
 }

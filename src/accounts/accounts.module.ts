@@ -39,6 +39,7 @@ export const accountsModule = defineModule({
     const mail = accountMail(services);
     return {
       db,
+      clock,
       sessions,
       authenticator,
       credentialThrottle,

@@ -27,8 +27,8 @@ export async function mailCommand(options: MailOptions): Promise<void> {
   const pool = createPool(database.serviceUrl, 1, logger, BACKGROUND_LIMITS);
   try {
     const db = new Database({ pool, roles: config.roles, logger, modules }).withTables<EmailTables>();
-    const messages = await db.service('operator: read the local mailbox (tenantry mail)', (tx) => unsafeReadMailbox(tx, { limit, to: options.to }));
-    process.stdout.write(JSON.stringify(messages, null, 2) + '\n');
+    const page = await db.service('operator: read the local mailbox (tenantry mail)', (tx) => unsafeReadMailbox(tx, { limit, to: options.to }));
+    process.stdout.write(JSON.stringify(page.rows, null, 2) + '\n');
   } finally {
     await pool.end();
     await database.close();

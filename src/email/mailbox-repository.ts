@@ -1,8 +1,10 @@
 // Reads of the local mailbox, newest first. Service role only: it holds every tenant's mail.
 
 import type { Tx } from '../db/database.js';
+import { keysetPage, type Page, type PagePosition } from '../db/keyset-page.js';
 import type { Tables } from '../db/tables.js';
-import type { EmailTables } from './email-tables.js';
+import type { Selectable } from 'kysely';
+import type { EmailMailboxTable, EmailTables } from './email-tables.js';
 
 export interface MailboxMessage {
   readonly id: string;
@@ -19,13 +21,21 @@ export interface MailboxQuery {
   readonly limit: number;
   /** Only messages to this address (case-insensitive). */
   readonly to?: string | undefined;
+  /** Where the previous page ended. */
+  readonly after?: PagePosition | undefined;
 }
 
-export async function unsafeReadMailbox(tx: Tx<Tables & EmailTables>, query: MailboxQuery): Promise<MailboxMessage[]> {
+const NEWEST_FIRST = { at: 'created_at', id: 'id' } as const;
+
+export async function unsafeReadMailbox(tx: Tx<Tables & EmailTables>, query: MailboxQuery): Promise<Page<MailboxMessage>> {
   let select = tx.selectFrom('email_mailbox').selectAll();
   if (query.to) select = select.where((eb) => eb(eb.fn('lower', ['recipient']), '=', query.to!.toLowerCase()));
-  const rows = await select.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
-  return rows.map((row) => ({
+  const page = await keysetPage(select, NEWEST_FIRST, { limit: query.limit, sort: 'desc', after: query.after });
+  return { rows: page.rows.map(messageOf), next: page.next };
+}
+
+function messageOf(row: Selectable<EmailMailboxTable>): MailboxMessage {
+  return {
     id: row.id,
     messageId: row.message_id,
     from: row.sender,
@@ -34,5 +44,5 @@ export async function unsafeReadMailbox(tx: Tx<Tables & EmailTables>, query: Mai
     text: row.text_body,
     html: row.html_body,
     createdAt: row.created_at,
-  }));
+  };
 }

@@ -6,6 +6,8 @@ import type { Database } from '../db/database.js';
 import type { Tables } from '../db/tables.js';
 import { access } from '../http/access.js';
 import { Email, problems, Timestamp, Uuid } from '../http/common-schemas.js';
+import { decodeCursor, encodeCursor } from '../http/page-cursor.js';
+import { Cursor, NextCursor } from '../http/page.schemas.js';
 import type { ModuleRoutes } from '../modules/module.js';
 import type { EmailTables } from './email-tables.js';
 import { unsafeReadMailbox, type MailboxMessage } from './mailbox-repository.js';
@@ -23,7 +25,8 @@ const MailView = Type.Object({
 
 const MailboxQuery = Type.Object(
   {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Messages to return' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Messages per page' })),
+    cursor: Cursor,
     to: Type.Optional(Email),
   },
   { additionalProperties: false },
@@ -47,13 +50,14 @@ export const mailboxRoutes: ModuleRoutes<MailboxRouteDeps> = async (app, { email
         summary: 'The local mailbox (outgoing mail when no SMTP server is configured), newest first; `to` narrows to one address',
         security: [{ bearer: [] }],
         querystring: MailboxQuery,
-        response: { 200: Type.Object({ data: Type.Array(MailView) }), ...problems(400, 401, 403) },
+        response: { 200: Type.Object({ data: Type.Array(MailView), nextCursor: NextCursor }), ...problems(400, 401, 403) },
       },
     },
     async (request) => {
-      const { limit = 20, to } = request.query;
-      const messages = await emailDb.service('platform admin: read the local mailbox', (tx) => unsafeReadMailbox(tx, { limit, to }));
-      return { data: messages.map(mailView) };
+      const { limit = 20, to, cursor } = request.query;
+      const after = decodeCursor(cursor, 'desc');
+      const page = await emailDb.service('platform admin: read the local mailbox', (tx) => unsafeReadMailbox(tx, { limit, to, after }));
+      return { data: page.rows.map(mailView), nextCursor: page.next ? encodeCursor(page.next, 'desc') : null };
     },
   );
 };

@@ -31,7 +31,7 @@ const MEMORY_RELATIONS: ReadonlySet<string> = new Set((memoryModule.tenantTables
 /** The email module's platform tables (no tenant_id, so not in its tenantTables). */
 const EMAIL_RELATIONS: ReadonlySet<string> = new Set(['email_deliveries', 'email_mailbox']);
 /** The accounts module's global tables. */
-const ACCOUNT_RELATIONS: ReadonlySet<string> = new Set(['account_tokens', 'verified_emails']);
+const ACCOUNT_RELATIONS: ReadonlySet<string> = new Set(['account_tokens', 'verified_emails', 'known_devices']);
 
 /** The query layer fills tenant_id on every insert into a registered tenant table. */
 const filledOnInsert = (relation: string, column: string) => column === TENANT_COLUMN && TEST_REGISTRY.tenantTables.has(relation);

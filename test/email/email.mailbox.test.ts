@@ -14,6 +14,8 @@ let tenant: SignedUpTenant;
 beforeAll(async () => {
   testApp = await startTestApp({ TENANTRY_PLATFORM_ADMIN_TOKEN: ADMIN_TOKEN });
   tenant = await signUp(testApp.app);
+  // Sign-up mails the owner a verification link: sent before the tests look at the outbox.
+  await testApp.services.outbox.drain();
 });
 
 afterAll(async () => {

@@ -16,6 +16,8 @@ beforeAll(async () => {
   sink = await startSmtpSink();
   testApp = await startTestApp({ SMTP_URL: sink.url, MAIL_FROM: 'Tenantry <mail@tenantry.example>' });
   tenant = await signUp(testApp.app);
+  // Sign-up mails the owner a verification link: sent before the tests look at the outbox.
+  await testApp.services.outbox.drain();
 });
 
 afterAll(async () => {
@@ -30,6 +32,7 @@ async function outboxRows(): Promise<{ id: string; payload: unknown }[]> {
 
 describe('email over SMTP', () => {
   it('sends a queued email after commit, once, with a Message-ID derived from its outbox message', async () => {
+    await sink.waitFor(1);
     const before = sink.received.length;
     const email = sampleEmail('alice@example.test');
     await queueEmail(testApp.services, tenant.tenantId, email);
