@@ -113,7 +113,7 @@ export const signInRoutes: ModuleRoutes<SignInRouteDeps> = async (app, { db, ses
       const { token, name, password } = request.body;
       credentialThrottle.admit(reply, request.ip);
       const principal = await authenticator.authenticate(request.headers.authorization);
-      return invitations.accept({ token, principal, name, password });
+      return invitations.accept({ token, principal, name, password, requestId: request.id });
     },
   );
 

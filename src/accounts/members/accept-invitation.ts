@@ -30,7 +30,6 @@ import { newId } from '../../db/ids.js';
 import { listMembershipsOfUser } from '../membership-repository.js';
 import { enterTenant } from '../../tenancy/enter-tenant.js';
 import { recordUserAudit } from '../../audit/record-audit.js';
-import { currentContext } from '../../tenancy/context.js';
 import type { AccountTables } from '../account-tables.js';
 import type { Tables } from '../../db/tables.js';
 import type { AccountMail } from '../email-ownership/account-mail.js';
@@ -45,6 +44,8 @@ export interface AcceptInvitationInput {
   readonly principal: Principal | undefined;
   readonly name?: string | undefined;
   readonly password?: string | undefined;
+  /** The request's id, for the audit row of the acceptance. */
+  readonly requestId?: string | undefined;
 }
 
 type AccountTx = Tx<Tables & AccountTables>;
@@ -71,10 +72,10 @@ export class InvitationAcceptance {
     const tokenHash = sha256(input.token);
     const invitation = await db.identity({ invitationTokenHash: tokenHash }, (tx) => findRedeemableInvitation(tx, tokenHash, now));
     if (!invitation) throw unknownInvitation();
-    return input.principal ? this.#asSignedInUser(invitation, input.principal, now) : this.#asNewUser(invitation, input, now);
+    return input.principal ? this.#asSignedInUser(invitation, input.principal, now, input.requestId) : this.#asNewUser(invitation, input, now);
   }
 
-  async #asSignedInUser(invitation: RedeemableInvitation, principal: Principal, now: Date): Promise<TokenPair> {
+  async #asSignedInUser(invitation: RedeemableInvitation, principal: Principal, now: Date, requestId: string | undefined): Promise<TokenPair> {
     if (principal.kind !== 'user') throw new AppError('forbidden', 'accept an invitation as a person (a user access token), not with an API key');
     await this.deps.resolver.assertSessionLive(principal);
     const { user, verified } = await this.deps.db.withTables<AccountTables>().identity({ userId: principal.userId }, async (tx) => {
@@ -86,7 +87,7 @@ export class InvitationAcceptance {
       throw new AppError('forbidden', 'this invitation is addressed to another email address than the signed-in user');
     }
     if (!verified) throw new AppError('email-unverified', 'verify your email address (follow the link sent to it) before accepting an invitation');
-    return this.#join(invitation, now, user.id, async () => {});
+    return this.#join(invitation, now, user.id, async () => {}, requestId);
   }
 
   async #asNewUser(invitation: RedeemableInvitation, input: AcceptInvitationInput, now: Date): Promise<TokenPair> {
@@ -112,7 +113,7 @@ export class InvitationAcceptance {
         : await insertUser(platformTx(tx), { id: userId, email: invitation.email, ...profile });
       if (!account) throw new AppError('invalid-credentials', 'this email has an account: sign in and accept with your access token');
       if (brand) await this.deps.verification?.queueVerification(tx, invitation.tenantId, brand, userId, invitation.email);
-    });
+    }, input.requestId);
   }
 
   /**
@@ -132,7 +133,13 @@ export class InvitationAcceptance {
    * new), acceptance, seat, membership, session. The request acts in no tenant (the invitee
    * is not a member yet), so it enters the invitation's.
    */
-  #join(invitation: RedeemableInvitation, now: Date, userId: string, prepareUser: (tx: AccountTx) => Promise<void>): Promise<TokenPair> {
+  #join(
+    invitation: RedeemableInvitation,
+    now: Date,
+    userId: string,
+    prepareUser: (tx: AccountTx) => Promise<void>,
+    requestId: string | undefined,
+  ): Promise<TokenPair> {
     const { tenantId } = invitation;
     return enterTenant(tenantId, () =>
       this.deps.db.withTables<AccountTables>().tenant(
@@ -145,7 +152,7 @@ export class InvitationAcceptance {
           await this.deps.usage?.seatAdded(tx, { tenantId }, countLiveMembers);
           const added = await upsertMembership(tx, tenantId, userId, invitation.role, now);
           if (!added) throw new AppError('conflict', 'already a member of this tenant');
-          await recordUserAudit(tx, userId, currentContext()?.requestId ?? null, {
+          await recordUserAudit(tx, userId, requestId ?? null, {
             action: 'invitation.accepted',
             target: `invitation:${invitation.invitationId}`,
             before: null,
