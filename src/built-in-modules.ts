@@ -6,6 +6,7 @@ import { accountsModule } from './accounts/accounts.module.js';
 import { auditModule } from './audit/audit.module.js';
 import { billingModule } from './billing/billing.module.js';
 import { authModule } from './auth/auth.module.js';
+import { emailModule } from './email/email.module.js';
 import { tasksModule } from './domain/tasks/tasks.module.js';
 import { flagsModule } from './flags/flags.module.js';
 import { memoryModule } from './memory/memory.module.js';
@@ -33,6 +34,7 @@ export const platformModules: readonly TenantryModule[] = [
   auditModule,
   webhooksModule,
   billingModule,
+  emailModule,
 ];
 
 /** The platform, the sample task domain and agent memory: what `tenantry start` runs by default. */

@@ -50,6 +50,13 @@ program
   .option('--retention-days <days>', 'override TENANTRY_PURGE_RETENTION_DAYS')
   .action(async (options) => (await import('./cli/purge-command.js')).purgeCommand(options));
 
+program
+  .command('mail')
+  .description('print the local mailbox (mail sent while no SMTP server is configured), newest first, as JSON')
+  .option('--limit <n>', 'messages to print (1-1000)', '20')
+  .option('--to <email>', 'only messages to this address')
+  .action(async (options) => (await import('./cli/mail-command.js')).mailCommand(options));
+
 program.parseAsync().catch((error: unknown) => {
   // An AppError (e.g. slug-taken) is told with its problem code; recognised by its name, so
   // this line does not load the HTTP layer.

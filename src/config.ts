@@ -125,6 +125,8 @@ export interface Config {
   readonly cacheTtlSeconds: number;
   /** Redis channel / PostgreSQL NOTIFY channel of cache invalidations. */
   readonly cacheChannel: string;
+  /** Transactional email: an SMTP server, or (none configured) the local mailbox in the database. */
+  readonly mail: MailConfig;
   readonly webhooks: WebhookConfig;
   /** Billing: the dunning grace period and the provider (see docs/billing.md). */
   readonly billing: BillingConfig;
@@ -149,6 +151,20 @@ export interface StripeConfig {
   readonly successUrl: string;
   readonly cancelUrl: string;
 }
+
+/** Where transactional email goes, and what it says it is from. */
+export interface MailConfig {
+  /** nodemailer's SMTP options (SMTP_URL, or SMTP_HOST and friends); undefined: the local mailbox. */
+  readonly smtp: SmtpSettings | undefined;
+  /** The From header (MAIL_FROM). */
+  readonly from: string;
+  /** Where links in emails point: the app a person opens them in (TENANTRY_APP_URL). */
+  readonly appUrl: string;
+}
+
+export type SmtpSettings =
+  | { readonly url: string }
+  | { readonly host: string; readonly port: number; readonly secure: boolean; readonly user: string | undefined; readonly pass: string | undefined };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -376,6 +392,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: redisUrl(env),
     cacheTtlSeconds: integer(env, 'TENANTRY_CACHE_TTL_SECONDS', 30, 1, 30),
     cacheChannel: cacheChannel(env),
+    mail: mailConfig(env),
     webhooks: webhooks(env),
     billing: Object.freeze({
       graceDays: integer(env, 'TENANTRY_BILLING_GRACE_DAYS', 7, 0, 365),
@@ -410,4 +427,25 @@ function stripeConfig(env: Env): StripeConfig | undefined {
     successUrl: env.STRIPE_CHECKOUT_SUCCESS_URL || 'http://localhost:3000/billing/success',
     cancelUrl: env.STRIPE_CHECKOUT_CANCEL_URL || 'http://localhost:3000/billing/cancel',
   });
+}
+
+/** SMTP_URL wins; else SMTP_HOST (with SMTP_PORT, SMTP_SECURE, SMTP_USER, SMTP_PASS); else none. */
+function mailConfig(env: Env): MailConfig {
+  const url = env.SMTP_URL || undefined;
+  if (url && !/^smtps?:\/\/[^/]/.test(url)) throw new ConfigError('SMTP_URL must start with smtp:// or smtps://');
+  const host = env.SMTP_HOST || undefined;
+  if (url && host) throw new ConfigError('set either SMTP_URL or SMTP_HOST, not both');
+  if (!host && (env.SMTP_USER || env.SMTP_PASS)) throw new ConfigError('SMTP_USER and SMTP_PASS need SMTP_HOST');
+  const secure = boolean(env, 'SMTP_SECURE', false);
+  const smtp: SmtpSettings | undefined = url
+    ? { url }
+    : host
+      ? { host, port: integer(env, 'SMTP_PORT', secure ? 465 : 587, 1, 65535), secure, user: env.SMTP_USER || undefined, pass: env.SMTP_PASS || undefined }
+      : undefined;
+  const from = env.MAIL_FROM || 'Tenantry <no-reply@localhost>';
+  // One line, no CR/LF: it becomes a header.
+  if (/[\r\n]/.test(from) || from.length > 200) throw new ConfigError('MAIL_FROM must be one line of at most 200 characters');
+  const appUrl = env.TENANTRY_APP_URL || 'http://localhost:3000';
+  if (!/^https?:\/\/[^/]/.test(appUrl)) throw new ConfigError('TENANTRY_APP_URL must be an http(s) URL');
+  return Object.freeze({ smtp: smtp && Object.freeze(smtp), from, appUrl: appUrl.replace(/\/+$/, '') });
 }

@@ -12,6 +12,8 @@ import { AccessCache } from './cache/access-cache.js';
 import type { CacheInvalidation } from './cache/cache-invalidation.js';
 import { createInvalidation } from './cache/create-invalidation.js';
 import { CACHE_INVALIDATION_TOPIC } from './cache/redis-transport.js';
+import { createTransactionalEmail } from './email/create-transactional-email.js';
+import { EMAIL_TOPIC, type TransactionalEmail } from './email/transactional-email.js';
 import { OutboxRelay } from './outbox/outbox-relay.js';
 import { databaseProfileLoader, TenantProfiles } from './cache/tenant-profiles.js';
 import { Sessions } from './auth/sessions.js';
@@ -72,6 +74,8 @@ export interface Services {
   readonly requireFeature: (feature: string, actor: Actor) => Promise<void>;
   /** Billing's announcements (state changes, invoices issued), delivered from the outbox; modules subscribe when composed. */
   readonly billingEvents: BillingEvents;
+  /** Transactional email: queued through the outbox, sent by SMTP or kept in the local mailbox. */
+  readonly email: TransactionalEmail;
 }
 
 export interface ServiceInputs {
@@ -140,6 +144,7 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
     definitions: modules.jobs,
     schedules: modules.schedules,
   });
+  const email = createTransactionalEmail(config.mail, jwt, db, logger);
   return {
     modules,
     config,
@@ -161,6 +166,7 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
         [JOB_ENQUEUE_TOPIC, jobs.outboxConsumer],
         [BILLING_STATE_CHANGED, billingEvents.outboxConsumer],
         [INVOICE_ISSUED, billingEvents.outboxConsumer],
+        [EMAIL_TOPIC, email.outboxConsumer],
       ]),
     }),
     invalidation,
@@ -173,5 +179,6 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
     admitTenantRequest: (actor, reply) => metering.admitTenantRequest(actor, reply),
     admitUserRequest: userRateLimit(config, metering),
     billingEvents,
+    email,
   };
 }

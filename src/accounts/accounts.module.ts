@@ -1,17 +1,29 @@
-// Accounts: users, their memberships, members and invitations, and signing in.
+// Accounts: users, their memberships, members and invitations, and signing in; proving an
+// email address, changing and resetting the password.
 
+import { fileURLToPath } from 'node:url';
 import { authModule } from '../auth/auth.module.js';
+import { emailModule } from '../email/email.module.js';
+import { TenantSettings } from '../settings/tenant-settings.js';
+import { accountSecurityRoutes, type AccountSecurityRouteDeps } from './account-security.routes.js';
+import { AccountMail } from './email-ownership/account-mail.js';
+import { EmailVerification } from './email-ownership/email-verification.js';
+import { PasswordChange } from './passwords/password-change.js';
+import { PasswordReset } from './passwords/password-reset.js';
 import { defineModule, routePlugins } from '../modules/module.js';
+import type { Services } from '../services.js';
 import { InvitationAcceptance } from './members/accept-invitation.js';
 import { MemberManagement } from './members/manage-members.js';
 import { membersRoutes, type MembersRouteDeps } from './members/members.routes.js';
 import { signInRoutes, type SignInRouteDeps } from './sign-in.routes.js';
 
-interface AccountsModuleDeps extends SignInRouteDeps, MembersRouteDeps {}
+interface AccountsModuleDeps extends SignInRouteDeps, MembersRouteDeps, AccountSecurityRouteDeps {}
 
 export const accountsModule = defineModule({
   name: 'accounts',
-  dependsOn: [authModule],
+  dependsOn: [authModule, emailModule],
+  // Global tables (no tenant): one-time account tokens and proven addresses.
+  migrations: fileURLToPath(new URL('./migrations', import.meta.url)),
   tenantTables: [
     { name: 'memberships' },
     { name: 'invitations', secret: ['token_hash'], personal: { email: 'pseudonymise' } },
@@ -22,13 +34,28 @@ export const accountsModule = defineModule({
     // Accepting an invitation finds it by its token alone.
     { table: 'invitations', column: 'token_hash', by: 'invitationTokenHash' },
   ],
-  compose: ({ db, clock, sessions, authenticator, credentialThrottle, resolver, metering, invalidation }): AccountsModuleDeps => ({
-    db,
-    sessions,
-    authenticator,
-    credentialThrottle,
-    invitations: new InvitationAcceptance({ db, sessions, clock, resolver, usage: metering.actions }),
-    members: new MemberManagement(db, clock, invalidation, metering.actions),
-  }),
-  routes: routePlugins<AccountsModuleDeps>(signInRoutes, membersRoutes),
+  compose: (services): AccountsModuleDeps => {
+    const { db, clock, sessions, authenticator, credentialThrottle, resolver, metering, invalidation } = services;
+    const mail = accountMail(services);
+    return {
+      db,
+      clock,
+      sessions,
+      authenticator,
+      credentialThrottle,
+      invitations: new InvitationAcceptance({ db, sessions, clock, resolver, usage: metering.actions, verification: mail }),
+      members: new MemberManagement(db, clock, invalidation, metering.actions, mail),
+      emailVerification: new EmailVerification(db, mail, clock),
+      passwordChange: new PasswordChange(db, clock),
+      passwordReset: new PasswordReset(db, mail, clock),
+    };
+  },
+  routes: routePlugins<AccountsModuleDeps>(signInRoutes, membersRoutes, accountSecurityRoutes),
 });
+
+/** Account emails carry the tenant's branding, resolved as the settings routes resolve it. */
+export function accountMail(services: Services): AccountMail {
+  const { db, platformCatalog, tenantProfiles, invalidation, clock, email, config } = services;
+  const settings = new TenantSettings(db, platformCatalog, tenantProfiles, invalidation, clock);
+  return new AccountMail({ db, email, settings, clock, appUrl: config.mail.appUrl });
+}

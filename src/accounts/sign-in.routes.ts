@@ -6,7 +6,9 @@ import type { Authenticator } from '../auth/authenticate.js';
 import type { CredentialThrottle } from '../auth/credential-throttle.js';
 import { verifyPassword } from '../auth/passwords.js';
 import type { Sessions } from '../auth/sessions.js';
-import type { Database } from '../db/database.js';
+import { unsafeRecordAccountAudit } from '../audit/record-audit.js';
+import type { Clock } from '../clock.js';
+import { platformTx, type Database } from '../db/database.js';
 import { access, signedInUser } from '../http/access.js';
 import { problems } from '../http/common-schemas.js';
 import { AppError } from '../http/problems.js';
@@ -16,6 +18,9 @@ import { listMembershipsOfUser, type UserMembership } from './membership-reposit
 import { AcceptInvitationBody, LoginBody, MeView, SwitchTenantBody } from './sign-in.schemas.js';
 import { findCredentialsByEmail, findUserById } from './user-repository.js';
 import { userView } from './user-view.js';
+import type { AccountTables } from './account-tables.js';
+import { deviceOf } from './devices/device-fingerprint.js';
+import { rememberDevice } from './devices/known-devices.js';
 
 function pickMembership(memberships: UserMembership[], tenant: string): UserMembership {
   const wanted = tenant.toLowerCase();
@@ -30,9 +35,10 @@ export interface SignInRouteDeps {
   readonly authenticator: Authenticator;
   readonly credentialThrottle: CredentialThrottle;
   readonly invitations: InvitationAcceptance;
+  readonly clock: Clock;
 }
 
-export const signInRoutes: ModuleRoutes<SignInRouteDeps> = async (app, { db, sessions, authenticator, credentialThrottle, invitations }) => {
+export const signInRoutes: ModuleRoutes<SignInRouteDeps> = async (app, { db, sessions, authenticator, credentialThrottle, invitations, clock }) => {
   app.post(
     '/v1/auth/login',
     {
@@ -50,11 +56,21 @@ export const signInRoutes: ModuleRoutes<SignInRouteDeps> = async (app, { db, ses
       const user = await db.identity({ email }, findCredentialsByEmail);
       const valid = await verifyPassword(user?.status === 'active' ? user.passwordHash : null, password);
       if (!user || !valid) throw new AppError('invalid-credentials');
-      return db.identity({ userId: user.id }, async (tx) => {
+      const device = deviceOf(request.headers['user-agent'], request.ip);
+      const { pair, newDevice } = await db.withTables<AccountTables>().identity({ userId: user.id }, async (accountTx) => {
+        const tx = platformTx(accountTx);
         const memberships = await listMembershipsOfUser(tx, user.id);
         const active = tenant ? pickMembership(memberships, tenant) : memberships.length === 1 ? memberships[0] : undefined;
-        return sessions.start(tx, user.id, active?.tenantId ?? null);
+        const pair = await sessions.start(tx, user.id, active?.tenantId ?? null);
+        return { pair, newDevice: await rememberDevice(accountTx, user.id, device.fingerprint, clock.now()) };
       });
+      if (newDevice) {
+        // Rare (a new browser, system or network), so the audited service path is worth it here.
+        await db.service('accounts: audit a sign-in from a new device', (tx) =>
+          unsafeRecordAccountAudit(tx, user.id, request.id, { action: 'user.signed_in_new_device', target: `user:${user.id}`, before: null, after: { device: device.label } }),
+        );
+      }
+      return pair;
     },
   );
 
@@ -97,7 +113,7 @@ export const signInRoutes: ModuleRoutes<SignInRouteDeps> = async (app, { db, ses
       const { token, name, password } = request.body;
       credentialThrottle.admit(reply, request.ip);
       const principal = await authenticator.authenticate(request.headers.authorization);
-      return invitations.accept({ token, principal, name, password });
+      return invitations.accept({ token, principal, name, password, requestId: request.id });
     },
   );
 

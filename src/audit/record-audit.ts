@@ -55,3 +55,29 @@ export async function unsafeRecordAuditForTenant(
 export async function recordPlatformAudit(tx: Tx, operator: PlatformOperator, entry: AuditEntry): Promise<void> {
   await tx.insertInto('platform_audit_log').values(auditRow(operator, entry)).execute();
 }
+
+/**
+ * Service role: an event of a person's own account (a password or email change), recorded in
+ * every tenant they are a live member of, so each tenant's admins see it. The entry must
+ * carry no secret and no address: it names the user by id only.
+ */
+export async function unsafeRecordAccountAudit(tx: Tx, userId: string, requestId: string | null, entry: AuditEntry): Promise<void> {
+  const tenants = await tx.selectFrom('memberships').select('tenant_id').where('user_id', '=', userId).where('deleted_at', 'is', null).execute();
+  if (tenants.length === 0) return;
+  const row = { actor: `user:${userId}`, action: entry.action, target: entry.target, before: json(entry.before), after: json(entry.after), request_id: requestId };
+  await tx
+    .insertInto('audit_log')
+    .values(tenants.map(({ tenant_id }) => ({ tenant_id, id: newId(), ...row })))
+    .execute();
+}
+
+/**
+ * In a db.tenant() transaction, for a person who acts before they are a member (accepting an
+ * invitation): no Actor exists yet, so the row names the user directly.
+ */
+export async function recordUserAudit(tx: Tx, userId: string, requestId: string | null, entry: AuditEntry): Promise<void> {
+  await tx
+    .insertInto('audit_log')
+    .values({ id: newId(), actor: `user:${userId}`, action: entry.action, target: entry.target, before: json(entry.before), after: json(entry.after), request_id: requestId })
+    .execute();
+}

@@ -8,6 +8,7 @@ import { loadConfig } from '../config.js';
 import { createPool } from '../db/database.js';
 import { openDatabase } from '../db/open-database.js';
 import { createLogger } from '../logger.js';
+import { accountMail } from '../accounts/accounts.module.js';
 import { createServices } from '../services.js';
 import { TenantProvisioning, type ProvisionInput } from '../tenancy/provisioning/provision-tenant.js';
 import { tenantView } from '../tenancy/tenant-view.js';
@@ -23,7 +24,7 @@ export async function createTenantCommand(input: ProvisionInput): Promise<void> 
   try {
     const jwt = config.jwt ?? (await loadOrCreateJwtSecret(config.dataDir));
     const services = createServices({ modules, config, jwt, pool, servicePool, clock: systemClock, logger });
-    const created = await new TenantProvisioning(services.db, services.sessions).provision(input);
+    const created = await new TenantProvisioning(services.db, services.sessions, accountMail(services)).provision(input);
     // The same public shape as POST /v1/tenants: internal columns (settings, branding) stay in.
     process.stdout.write(
       JSON.stringify({ tenant: tenantView(created.tenant), ownerId: created.owner.id, apiKey: created.apiKey }, null, 2) + '\n',

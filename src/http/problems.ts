@@ -17,6 +17,7 @@ export const PROBLEMS = {
   'tenant-suspended': { status: 403, title: 'The tenant is suspended' },
   'feature-not-in-plan': { status: 403, title: "The tenant's plan does not include this feature" },
   'plan-limit-reached': { status: 403, title: "The plan's limit for this resource is reached" },
+  'email-unverified': { status: 403, title: 'The email address is not verified' },
   'not-found': { status: 404, title: 'The resource does not exist' },
   'tenant-not-found': { status: 404, title: 'The tenant does not exist' },
   'route-not-found': { status: 404, title: 'No such route' },

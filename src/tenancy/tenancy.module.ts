@@ -1,26 +1,36 @@
-// Tenancy: provisioning, tenant deletion and the purge behind it.
+// Tenancy: provisioning, the tenant's profile, tenant deletion, the purge behind it, and the
+// operator's restore of a deleted tenant before its purge.
 
-import { accountsModule } from '../accounts/accounts.module.js';
+import { accountMail, accountsModule } from '../accounts/accounts.module.js';
 import { defineModule, routePlugins } from '../modules/module.js';
 import { purgeDeletedTenantsJob, purgeSchedule } from './lifecycle/purge-job.js';
 import { softDeleteTenant } from './lifecycle/delete-tenant.js';
 import { tenantLifecycleRoutes, type TenantLifecycleRouteDeps } from './lifecycle/tenant-lifecycle.routes.js';
 import { TenantProvisioning } from './provisioning/provision-tenant.js';
 import { tenantsRoutes, type TenantsRouteDeps } from './provisioning/tenants.routes.js';
+import { tenantProfileRoutes, type TenantProfileRouteDeps } from './provisioning/tenant-profile.routes.js';
+import { TenantProfileUpdate } from './provisioning/update-tenant.js';
 
-interface TenancyModuleDeps extends TenantsRouteDeps, TenantLifecycleRouteDeps {}
+import { restoreRoutes, type RestoreRouteDeps } from './lifecycle/restore.routes.js';
+
+interface TenancyModuleDeps extends TenantsRouteDeps, TenantLifecycleRouteDeps, TenantProfileRouteDeps, RestoreRouteDeps {}
 
 export const tenancyModule = defineModule({
   name: 'tenancy',
   dependsOn: [accountsModule],
   jobs: [purgeDeletedTenantsJob],
   schedules: [purgeSchedule],
-  compose: ({ db, clock, sessions, credentialThrottle, invalidation, config, modules }): TenancyModuleDeps => ({
-    provisioning: new TenantProvisioning(db, sessions),
-    credentialThrottle,
-    openSignup: config.openSignup,
-    deleteTenant: (tenantId, confirmation) =>
-      softDeleteTenant(db, clock, invalidation, config.purgeRetentionDays, modules.tenantTables, tenantId, confirmation),
-  }),
-  routes: routePlugins<TenancyModuleDeps>(tenantsRoutes, tenantLifecycleRoutes),
+  compose: (services): TenancyModuleDeps => {
+    const { db, clock, sessions, credentialThrottle, invalidation, config, modules } = services;
+    return {
+      provisioning: new TenantProvisioning(db, sessions, accountMail(services)),
+      credentialThrottle,
+      openSignup: config.openSignup,
+      tenantProfile: new TenantProfileUpdate(db, clock, invalidation),
+      restore: { db, clock, invalidation, tenantTables: modules.tenantTables },
+      deleteTenant: (tenantId, confirmation) =>
+        softDeleteTenant(db, clock, invalidation, config.purgeRetentionDays, modules.tenantTables, tenantId, confirmation),
+    };
+  },
+  routes: routePlugins<TenancyModuleDeps>(tenantsRoutes, tenantLifecycleRoutes, tenantProfileRoutes, restoreRoutes),
 });

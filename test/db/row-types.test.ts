@@ -19,6 +19,8 @@ const TASK_TABLES = fileURLToPath(new URL('../../src/domain/tasks/task-tables.ts
 const MEMORY_TABLES = fileURLToPath(new URL('../../src/memory/memory-tables.ts', import.meta.url));
 const WEBHOOK_TABLES = fileURLToPath(new URL('../../src/webhooks/webhook-tables.ts', import.meta.url));
 const BILLING_TABLES = fileURLToPath(new URL('../../src/billing/billing-tables.ts', import.meta.url));
+const EMAIL_TABLES = fileURLToPath(new URL('../../src/email/email-tables.ts', import.meta.url));
+const ACCOUNT_TABLES = fileURLToPath(new URL('../../src/accounts/account-tables.ts', import.meta.url));
 const DRIFTED = fileURLToPath(new URL('./fixtures/drifted-tables.ts', import.meta.url));
 
 /**
@@ -32,6 +34,10 @@ const TASK_RELATIONS: ReadonlySet<string> = new Set((tasksModule.tenantTables ??
 const MEMORY_RELATIONS: ReadonlySet<string> = new Set((memoryModule.tenantTables ?? []).map((table) => table.name));
 const WEBHOOK_RELATIONS: ReadonlySet<string> = new Set((webhooksModule.tenantTables ?? []).map((table) => table.name));
 const BILLING_RELATIONS: ReadonlySet<string> = new Set((billingModule.tenantTables ?? []).map((table) => table.name));
+/** The email module's platform tables (no tenant_id, so not in its tenantTables). */
+const EMAIL_RELATIONS: ReadonlySet<string> = new Set(['email_deliveries', 'email_mailbox']);
+/** The accounts module's global tables. */
+const ACCOUNT_RELATIONS: ReadonlySet<string> = new Set(['account_tokens', 'verified_emails', 'known_devices']);
 
 /** The query layer fills tenant_id on every insert into a registered tenant table. */
 const filledOnInsert = (relation: string, column: string) => column === TENANT_COLUMN && TEST_REGISTRY.tenantTables.has(relation);
@@ -77,7 +83,9 @@ describe("the built-in modules' row types", () => {
         !TASK_RELATIONS.has(relation) &&
         !MEMORY_RELATIONS.has(relation) &&
         !WEBHOOK_RELATIONS.has(relation) &&
-        !BILLING_RELATIONS.has(relation),
+        !BILLING_RELATIONS.has(relation) &&
+        !EMAIL_RELATIONS.has(relation) &&
+        !ACCOUNT_RELATIONS.has(relation),
       filledOnInsert,
     });
     expect(drift).toEqual([]);
@@ -113,11 +121,31 @@ describe("the built-in modules' row types", () => {
     expect(drift).toEqual([]);
   });
 
+  it("EmailTables declares the email module's tables, and only those", async () => {
+    const drift = await rowTypeDrift(database.admin, {
+      file: EMAIL_TABLES,
+      interfaceName: 'EmailTables',
+      declares: (relation) => EMAIL_RELATIONS.has(relation),
+      filledOnInsert,
+    });
+    expect(drift).toEqual([]);
+  });
+
   it("BillingTables declares the billing module's tables, and only those", async () => {
     const drift = await rowTypeDrift(database.admin, {
       file: BILLING_TABLES,
       interfaceName: 'BillingTables',
       declares: (relation) => BILLING_RELATIONS.has(relation),
+      filledOnInsert,
+    });
+    expect(drift).toEqual([]);
+  });
+
+  it("AccountTables declares the accounts module's global tables, and only those", async () => {
+    const drift = await rowTypeDrift(database.admin, {
+      file: ACCOUNT_TABLES,
+      interfaceName: 'AccountTables',
+      declares: (relation) => ACCOUNT_RELATIONS.has(relation),
       filledOnInsert,
     });
     expect(drift).toEqual([]);

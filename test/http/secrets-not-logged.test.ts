@@ -3,6 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptInvitation, invite, bearer, login, signUp, uniqueSlug } from '../support/fixtures.js';
+import { proveEmail } from '../support/prove-email.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
@@ -56,6 +57,7 @@ describe('the logs', () => {
     // Accepting signed in: the bearer token and the invitation token in one request.
     const existing = await signUp(app, { password: 'existing password 0006' });
     keep(existing.password, existing.accessToken, existing.refreshToken, existing.apiKey);
+    await proveEmail(app, existing.email);
     const second = (await invite(app, tenant.accessToken, existing.email, 'viewer')).json();
     keep(second.invitationToken);
     const joined = await acceptInvitation(app, second.invitationToken, { accessToken: existing.accessToken });
@@ -73,6 +75,27 @@ describe('the logs', () => {
     keep('malformed password 0004', 'extra password 0005');
 
     await app.inject({ method: 'POST', url: '/v1/auth/logout', headers: bearer(refreshed.accessToken), payload: { refreshToken: refreshed.refreshToken } });
+
+    // The account's own security: a password change, a reset link and its new password, the
+    // verification links in the mailbox (sign-up, invitation, reset), and the mailed bodies.
+    await app.inject({ method: 'POST', url: '/v1/me/password', headers: bearer(existing.accessToken), payload: { currentPassword: existing.password, newPassword: 'changed password 0007' } });
+    keep('changed password 0007');
+    await app.inject({ method: 'POST', url: '/v1/auth/password-reset', payload: { email: existing.email } });
+    const links = async () => {
+      await testApp.services.outbox.drain();
+      const { rows } = await testApp.database.admin.query(`SELECT text_body FROM email_mailbox`);
+      return rows.flatMap((row: { text_body: string }) => [...row.text_body.matchAll(/token=([A-Za-z0-9_-]+)/g)].map((match) => match[1]!));
+    };
+    let mailed = await links();
+    for (let tries = 0; tries < 100 && !(await testApp.database.admin.query(`SELECT 1 FROM email_mailbox WHERE subject LIKE 'Reset your%'`)).rowCount; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      mailed = await links();
+    }
+    const resetMail = (await testApp.database.admin.query(`SELECT text_body FROM email_mailbox WHERE subject LIKE 'Reset your%'`)).rows[0].text_body as string;
+    const resetToken = /reset-password\?token=([A-Za-z0-9_-]+)/.exec(resetMail)![1]!;
+    expect((await app.inject({ method: 'POST', url: '/v1/auth/password-reset/confirm', payload: { token: resetToken, newPassword: 'reset password 0008' } })).statusCode).toBe(204);
+    await app.inject({ method: 'POST', url: '/v1/auth/password-reset/confirm', payload: { token: resetToken, newPassword: 'reset password 0009' } });
+    keep('reset password 0008', 'reset password 0009', ...mailed);
 
     const logs = testApp.logs();
     expect(logs).toContain('request completed');

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { access, actorOf } from '../../src/http/access.js';
 import { Uuid } from '../../src/http/common-schemas.js';
 import { defineServiceJob, defineTenantJob } from '../../src/jobs/define-job.js';
+import { EMAIL_TOPIC } from '../../src/email/transactional-email.js';
 import { JOB_ENQUEUE_TOPIC } from '../../src/jobs/job-outbox.js';
 import { Jobs } from '../../src/jobs/jobs.js';
 import { migrateQueue } from '../../src/jobs/migrate-queue.js';
@@ -189,7 +190,11 @@ beforeAll(async () => {
     pool: workerPool,
     serviceRole: TEST_ROLES.service,
     logger: testApp.services.logger,
-    consumers: new Map([[JOB_ENQUEUE_TOPIC, jobs.outboxConsumer]]),
+    // Sign-up queues a verification email first: the server's email consumer delivers it, as in production.
+    consumers: new Map([
+      [JOB_ENQUEUE_TOPIC, jobs.outboxConsumer],
+      [EMAIL_TOPIC, testApp.services.email.outboxConsumer],
+    ]),
     pollIntervalMs: 200,
   });
   await migrateQueue(testApp.database.url, TEST_ROLES, testApp.services.logger);

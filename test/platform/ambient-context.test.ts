@@ -54,6 +54,10 @@ const ALLOWED: Record<string, { names: string[]; why: string }> = {
     names: ['enterTenant'],
     why: 'the invitee is not a member yet: the acceptance enters the invitation\'s tenant',
   },
+  'src/accounts/email-ownership/account-mail.ts': {
+    names: ['enterTenant'],
+    why: "an account email (a reset, a new address) is queued in the outbox of a tenant the person belongs to, which the request may not act in",
+  },
   'src/memory/recall-reinforcement.ts': {
     names: ['enterTenant'],
     why: 'recalls are reinforced after their requests answered, in batches: each batch is written in the tenant that recalled',

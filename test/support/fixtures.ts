@@ -3,6 +3,7 @@
 
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { UserActor } from '../../src/tenancy/actor.js';
+import { proveEmail } from './prove-email.js';
 
 export interface SignedUpTenant {
   readonly tenantId: string;
@@ -116,8 +117,8 @@ export function acceptInvitation(
 }
 
 /**
- * Adds an existing user to the tenant the way a client must: the admin invites their email,
- * they accept signed in. Returns their token pair for that tenant.
+ * Adds an existing user to the tenant the way a client must: they prove their address, the
+ * admin invites it, they accept signed in. Returns their token pair for that tenant.
  */
 export async function addExistingMember(
   app: FastifyInstance,
@@ -125,6 +126,8 @@ export async function addExistingMember(
   person: { email: string; accessToken: string },
   role: MemberRole,
 ): Promise<{ accessToken: string; refreshToken: string }> {
+  // Only a proven address may accept: the person follows the link sent at sign-up first.
+  await proveEmail(app, person.email);
   const invited = await invite(app, adminToken, person.email, role);
   if (invited.statusCode !== 201) throw new Error(`invite failed: ${invited.statusCode} ${invited.body}`);
   const accepted = await acceptInvitation(app, invited.json().invitationToken, { accessToken: person.accessToken });

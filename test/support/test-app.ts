@@ -117,7 +117,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   const services = createServices({ modules, config, jwt: config.jwt!, pool, servicePool, queuePool, clock, logger });
   const app = await (options.build ?? buildApp)(services);
   await app.ready();
-  return {
+  const testApp: TestApp = {
     app,
     services,
     database,
@@ -131,4 +131,15 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
       await database.drop();
     },
   };
+  running.set(app, testApp);
+  return testApp;
+}
+
+/** The test apps by their Fastify instance: fixtures that take only `app` find the rest here. */
+const running = new WeakMap<FastifyInstance, TestApp>();
+
+export function testAppOf(app: FastifyInstance): TestApp {
+  const testApp = running.get(app);
+  if (!testApp) throw new Error('this fixture needs an app started with startTestApp()');
+  return testApp;
 }

@@ -16,6 +16,7 @@ import {
   uniqueSlug,
 } from '../support/fixtures.js';
 import { createHash } from 'node:crypto';
+import { proveEmail } from '../support/prove-email.js';
 import { TEST_ROLES } from '../support/roles.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -86,6 +87,7 @@ describe('accepting signed in', () => {
   it('adds the signed-in user whose email matches (case-insensitively), with the invited role', async () => {
     const tenant = await signUp(testApp.app);
     const person = await signUp(testApp.app);
+    await proveEmail(testApp.app, person.email);
     const { invitationToken } = (await invite(testApp.app, tenant.accessToken, person.email.toUpperCase(), 'admin')).json();
     const accepted = await acceptInvitation(testApp.app, invitationToken, { accessToken: person.accessToken });
     expect(accepted.statusCode).toBe(200);
@@ -98,6 +100,7 @@ describe('accepting signed in', () => {
   it('returns 403 to a signed-in user with another email, and adds nobody', async () => {
     const tenant = await signUp(testApp.app);
     const invitee = await signUp(testApp.app);
+    await proveEmail(testApp.app, invitee.email);
     const other = await signUp(testApp.app);
     const { invitationToken } = (await invite(testApp.app, tenant.accessToken, invitee.email, 'admin')).json();
     expectProblem(await acceptInvitation(testApp.app, invitationToken, { accessToken: other.accessToken }), 403, 'forbidden');
@@ -146,6 +149,7 @@ describe('tokens that no longer work', () => {
   it('refuses a used token (401), whichever way it is presented', async () => {
     const tenant = await signUp(testApp.app);
     const person = await signUp(testApp.app);
+    await proveEmail(testApp.app, person.email);
     const { invitationToken } = (await invite(testApp.app, tenant.accessToken, person.email, 'member')).json();
     expect((await acceptInvitation(testApp.app, invitationToken, { accessToken: person.accessToken })).statusCode).toBe(200);
     expectProblem(await acceptInvitation(testApp.app, invitationToken, { accessToken: person.accessToken }), 401, 'invalid-credentials');
@@ -294,6 +298,7 @@ describe('concurrent acceptances of one token', () => {
   it('let exactly one signed-in acceptance through', async () => {
     const tenant = await signUp(testApp.app);
     const person = await signUp(testApp.app);
+    await proveEmail(testApp.app, person.email);
     const { invitationToken } = (await invite(testApp.app, tenant.accessToken, person.email, 'member')).json();
     const responses = await Promise.all(
       Array.from({ length: 4 }, () => acceptInvitation(testApp.app, invitationToken, { accessToken: person.accessToken })),
@@ -345,6 +350,7 @@ describe('sign-up with an invited email', () => {
     const email = `${uniqueSlug('signup')}@example.test`;
     const { invitationToken } = (await invite(testApp.app, tenant.accessToken, email, 'member')).json();
     const founder = await signUp(testApp.app, { email });
+    await proveEmail(testApp.app, founder.email);
     expectProblem(await acceptInvitation(testApp.app, invitationToken, { name: 'X', password: newPassword }), 401, 'invalid-credentials');
     expect((await acceptInvitation(testApp.app, invitationToken, { accessToken: founder.accessToken })).statusCode).toBe(200);
   });

@@ -13,6 +13,7 @@ import {
   uniqueSlug,
   type SignedUpTenant,
 } from '../support/fixtures.js';
+import { proveEmail } from '../support/prove-email.js';
 import { rowCounts } from '../support/row-counts.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -59,6 +60,7 @@ describe('inviting a member', () => {
   it('creates an invitation, not a membership; the member joins when they accept signed in', async () => {
     const tenant = await signUp(testApp.app);
     const person = await signUp(testApp.app);
+    await proveEmail(testApp.app, person.email);
     const response = await addMember(tenant.accessToken, person.email, 'member');
     expect(response.statusCode).toBe(201);
     expect(response.json()).toEqual({

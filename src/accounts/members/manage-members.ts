@@ -13,6 +13,8 @@ import type { Role } from '../../db/tables.js';
 import type { Page, PagePosition } from '../../db/keyset-page.js';
 import { AppError } from '../../http/problems.js';
 import type { ActionUsage } from '../../metering/action-usage.js';
+import { recordAudit } from '../../audit/record-audit.js';
+import type { AccountMail } from '../email-ownership/account-mail.js';
 import type { Actor } from '../../tenancy/actor.js';
 import {
   countOpenInvitations,
@@ -63,6 +65,8 @@ export class MemberManagement {
     /** Tells every instance a member's access changed, so none serves a request on the old role. */
     private readonly invalidation: CacheInvalidation,
     private readonly usage?: ActionUsage,
+    /** Mails the invitee the acceptance link, in the inviting transaction (the outbox). */
+    private readonly invitationMail?: Pick<AccountMail, 'brandOf' | 'queueInvitation'>,
   ) {}
 
   /**
@@ -76,6 +80,7 @@ export class MemberManagement {
     assertMayGrant(actor, role);
     const now = this.clock.now();
     const invitationToken = 'inv_' + randomSecret();
+    const brand = await this.invitationMail?.brandOf(actor.tenantId);
     try {
       return await this.db.tenant(async (tx) => {
         // This tenant's own members only: nothing about accounts elsewhere is read.
@@ -94,6 +99,9 @@ export class MemberManagement {
         // that lock: one order for both, so they cannot deadlock. Concurrent invitations wait
         // on the lock and then count each other.
         await this.usage?.seatOffered(tx, actor, async (tx) => (await countLiveMembers(tx)) + (await countOpenInvitations(tx, now)));
+        // The address stays in the invitation row (erasure pseudonymises it there); the audit names the row.
+        await recordAudit(tx, actor, { action: 'invitation.sent', target: `invitation:${invitation.invitationId}`, before: null, after: { role } });
+        if (brand) await this.invitationMail?.queueInvitation(tx, actor.tenantId, brand, { email, role, token: invitationToken });
         return { ...invitation, invitationToken };
       });
     } catch (error) {
@@ -111,8 +119,10 @@ export class MemberManagement {
 
   async withdrawInvitation(actor: Actor, id: string): Promise<void> {
     const now = this.clock.now();
-    const withdrawn = await this.db.tenant((tx) => withdrawInvitation(tx, id, now));
-    if (!withdrawn) throw new AppError('not-found', 'no pending invitation with this id in this tenant');
+    await this.db.tenant(async (tx) => {
+      if (!(await withdrawInvitation(tx, id, now))) throw new AppError('not-found', 'no pending invitation with this id in this tenant');
+      await recordAudit(tx, actor, { action: 'invitation.withdrawn', target: `invitation:${id}`, before: null, after: null });
+    });
   }
 
   async changeRole(actor: Actor, userId: string, role: Role): Promise<MemberRow> {
@@ -123,6 +133,7 @@ export class MemberManagement {
       if (member.role === role) return member;
       await assertNotLastOwner(tx, member);
       await setRole(tx, userId, role, now);
+      await recordAudit(tx, actor, { action: 'member.role_changed', target: `user:${userId}`, before: { role: member.role }, after: { role } });
       await this.invalidation.record(tx, { scope: 'tenant', tenantId: actor.tenantId });
       return { ...member, role };
     });
@@ -135,6 +146,7 @@ export class MemberManagement {
       const member = await existingMember(tx, actor, userId);
       await assertNotLastOwner(tx, member);
       await removeMembership(tx, userId, now);
+      await recordAudit(tx, actor, { action: 'member.removed', target: `user:${userId}`, before: { role: member.role }, after: null });
       await this.invalidation.record(tx, { scope: 'tenant', tenantId: actor.tenantId });
       await this.usage?.seatRemoved(tx, actor, countLiveMembers);
     });

@@ -9,6 +9,7 @@ import type { ApiKey } from '../../db/tables.js';
 import type { Page, PagePosition } from '../../db/keyset-page.js';
 import { AppError } from '../../http/problems.js';
 import type { ActionUsage } from '../../metering/action-usage.js';
+import { recordAudit } from '../../audit/record-audit.js';
 import type { Actor } from '../../tenancy/actor.js';
 import { generateApiKey } from '../api-key-format.js';
 import type { Principal } from '../authenticate.js';
@@ -44,7 +45,7 @@ export class ApiKeyManagement {
     const key = await this.db.tenant(async (tx) => {
       // The agents counter is locked and the live agent keys counted before this one is written.
       if (wanted.kind === 'agent') await this.usage.agentAdded(tx, actor, (tx) => countLiveAgentKeys(tx, now));
-      return insertApiKey(tx, {
+      const inserted = await insertApiKey(tx, {
         tenantId: actor.tenantId,
         id: newId(),
         prefix: generated.prefix,
@@ -57,6 +58,10 @@ export class ApiKeyManagement {
         createdByKeyId: grant.createdByKeyId,
         expiresAt: grant.expiresAt,
       });
+      // The key's public facts only: never its secret or hash.
+      const after = { name: inserted.name, kind: inserted.kind, role: inserted.role, scopes: inserted.scopes, prefix: inserted.prefix };
+      await recordAudit(tx, actor, { action: 'api_key.created', target: `api_key:${inserted.id}`, before: null, after });
+      return inserted;
     });
     return { key, token: generated.token };
   }
@@ -68,6 +73,7 @@ export class ApiKeyManagement {
       await this.usage.lockAgents(tx);
       const keys = await revokeApiKey(tx, id, now);
       if (keys && keys.agents > 0) await this.usage.agentsRemoved(tx, actor, (tx) => countLiveAgentKeys(tx, now));
+      if (keys) await recordAudit(tx, actor, { action: 'api_key.revoked', target: `api_key:${keys.key.id}`, before: { name: keys.key.name, prefix: keys.key.prefix }, after: null });
       return keys;
     });
     if (!revoked) throw new AppError('not-found', 'no live API key with this id');

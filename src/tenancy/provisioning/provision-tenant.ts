@@ -1,11 +1,15 @@
 // Creates a tenant with its owner, owner membership, first API key and a session, in one
 // transaction: any failure (a taken slug, a bad password, a dropped connection) leaves nothing.
+// A new owner's address is not proven yet: the same transaction queues a verification email.
 
 import { generateApiKey } from '../../auth/api-key-format.js';
 import { sha256 } from '../../auth/opaque-tokens.js';
 import { hashPassword, verifyPassword } from '../../auth/passwords.js';
 import type { Sessions, TokenPair } from '../../auth/sessions.js';
-import type { Database } from '../../db/database.js';
+import type { AccountTables } from '../../accounts/account-tables.js';
+import type { AccountMail } from '../../accounts/email-ownership/account-mail.js';
+import { platformTx, type Database } from '../../db/database.js';
+import { PLATFORM_BRAND } from '../../email/email-brand.js';
 import { isUniqueViolation } from '../../db/constraint-violation.js';
 import { newId } from '../../db/ids.js';
 import type { Tenant, UserAccount } from '../../db/tables.js';
@@ -35,6 +39,8 @@ export class TenantProvisioning {
   constructor(
     private readonly db: Database,
     private readonly sessions: Sessions,
+    /** Sends the new owner's verification link; without it (a library caller's choice) none is sent. */
+    private readonly verification?: Pick<AccountMail, 'queueVerification'>,
   ) {}
 
   /**
@@ -58,8 +64,9 @@ export class TenantProvisioning {
     const userId = existing?.id ?? newId();
 
     return enterTenant(tenantId, () =>
-      this.db.tenant(
-        async (tx) => {
+      this.db.withTables<AccountTables>().tenant(
+        async (accountTx) => {
+          const tx = platformTx(accountTx);
           const tenant = await insertTenant(tx, {
             id: tenantId,
             name: input.name,
@@ -94,6 +101,11 @@ export class TenantProvisioning {
               created_by: userId,
             })
             .execute();
+          if (!existing && this.verification) {
+            // A new tenant has no branding of its own yet: its name on the platform's colours.
+            const brand = { ...PLATFORM_BRAND, name: input.name };
+            await this.verification.queueVerification(accountTx, tenantId, brand, userId, input.owner.email);
+          }
           const session = await this.sessions.start(tx, userId, tenantId);
           return { tenant, owner, apiKey: { id: apiKeyId, name: 'Default key', prefix: key.prefix, key: key.token }, session };
         },

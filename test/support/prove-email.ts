@@ -1,0 +1,31 @@
+// Proves a person's email address the way they would: the verification email Tenantry queued
+// at sign-up is delivered to the local mailbox and its link followed. Only email messages of
+// the outbox are delivered here (the relay later finds them sent), so tests that watch other
+// outbox topics see them untouched.
+
+import type { FastifyInstance } from 'fastify';
+import { testAppOf } from './test-app.js';
+
+export async function proveEmail(app: FastifyInstance, email: string): Promise<void> {
+  const { database, services } = testAppOf(app);
+  const verified = await database.admin.query(
+    `SELECT 1 FROM verified_emails v JOIN users u ON u.id = v.user_id WHERE lower(u.email) = lower($1) AND v.email = lower($1)`,
+    [email],
+  );
+  if (verified.rowCount) return;
+  const { rows } = await database.admin.query(
+    `SELECT tenant_id, id, topic, payload, attempts FROM outbox WHERE topic = 'email.send' AND dead_at IS NULL ORDER BY created_at, id`,
+  );
+  for (const row of rows) {
+    await services.email.outboxConsumer({ tenantId: row.tenant_id, id: row.id, topic: row.topic, payload: row.payload, attempts: row.attempts });
+  }
+  const { rows: mails } = await database.admin.query(
+    `SELECT text_body FROM email_mailbox WHERE lower(recipient) = lower($1) AND subject LIKE 'Confirm your email address%'
+     ORDER BY created_at DESC, id DESC LIMIT 1`,
+    [email],
+  );
+  const token = /\/verify-email\?token=([A-Za-z0-9_-]+)/.exec(mails[0]?.text_body ?? '')?.[1];
+  if (!token) throw new Error(`no verification email to ${email}`);
+  const response = await app.inject({ method: 'POST', url: '/v1/auth/verify-email', payload: { token } });
+  if (response.statusCode !== 200) throw new Error(`verifying ${email} failed: ${response.statusCode} ${response.body}`);
+}
