@@ -39,6 +39,11 @@ export const PROBLEMS = {
   'service-unavailable': { status: 503, title: 'A dependency is unavailable' },
   'database-unavailable': { status: 503, title: 'The database is unavailable' },
   'overloaded': { status: 503, title: 'The server is too busy to take this request' },
+  'export-in-progress': { status: 409, title: 'An export of this tenant is still being written' },
+  'invalid-download-link': { status: 403, title: 'The download link is not valid' },
+  'download-link-expired': { status: 410, title: 'The download link has expired; ask for a new one' },
+  'export-gone': { status: 410, title: 'The export is not available (expired, failed or deleted)' },
+  'erasure-blocked': { status: 409, title: 'The person cannot be erased in this state' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEMS;
