@@ -14,9 +14,13 @@ import { exportStorageOf } from './export/export-storage-of.js';
 import { exportTenantJob } from './export/export-tenant-job.js';
 import { expireExportsJob, expireExportsSchedule } from './export/expire-exports-job.js';
 import { TenantExports } from './export/tenant-exports.js';
+import { certificateRoutes, type CertificateRouteDeps } from './erasure/certificates.routes.js';
+import { erasureRoutes, type ErasureRouteDeps } from './erasure/erasure.routes.js';
+import { PersonErasure } from './erasure/person-erasure.js';
+import { TenantErasure } from './erasure/tenant-erasure.js';
 import type { PrivacyTables } from './privacy-tables.js';
 
-type PrivacyModuleDeps = ExportRouteDeps;
+interface PrivacyModuleDeps extends ExportRouteDeps, ErasureRouteDeps, CertificateRouteDeps {}
 
 export const privacyModule = defineModule({
   name: 'privacy',
@@ -26,18 +30,23 @@ export const privacyModule = defineModule({
   tenantTables: [{ name: 'tenant_exports', exported: false, identifies: { requested_by: 'user_id' }, personal: { requested_by: 'null' } }],
   jobs: [exportTenantJob, expireExportsJob],
   schedules: [expireExportsSchedule],
-  compose: ({ db: platformDb, jobs, clock, config, privacyKey }): PrivacyModuleDeps => {
+  compose: ({ db: platformDb, jobs, clock, config, privacyKey, modules, invalidation }): PrivacyModuleDeps => {
     const db = platformDb.withTables<PrivacyTables>();
+    const storage = exportStorageOf(config);
     return {
+      privacyDb: db,
+      privacyKey,
+      personErasure: new PersonErasure(db, modules, clock, privacyKey),
+      tenantErasure: new TenantErasure({ db, modules, clock, invalidation, storage, key: privacyKey, retentionDays: config.purgeRetentionDays }),
       exports: new TenantExports({
         db,
         jobs,
         clock,
-        storage: exportStorageOf(config),
+        storage,
         key: privacyKey,
         retentionHours: config.exportRetentionHours,
       }),
     };
   },
-  routes: routePlugins<PrivacyModuleDeps>(exportRoutes),
+  routes: routePlugins<PrivacyModuleDeps>(exportRoutes, erasureRoutes, certificateRoutes),
 });

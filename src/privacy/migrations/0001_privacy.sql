@@ -45,8 +45,22 @@ CREATE TABLE erasure_certificates (
   created_at    timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX erasure_certificates_subject_idx ON erasure_certificates (subject);
-SELECT tenantry_internal.grant_to('tenantry.service_role', 'SELECT, INSERT, UPDATE (requested_by)', 'erasure_certificates');
+SELECT tenantry_internal.grant_to('tenantry.service_role', 'SELECT, INSERT, UPDATE (requested_by, signature)', 'erasure_certificates');
+
+-- Erasing a person rewrites their actor label in the service-role audit (the row and its
+-- reason stay; `user:<id>` becomes their pseudonym). Nothing else of that table may change.
+SELECT tenantry_internal.grant_to('tenantry.service_role', 'UPDATE (actor)', 'service_role_audit');
+
+-- The audit log is append-only, for the service role too, except what erasure rewrites: the
+-- person's actor and target labels become their pseudonym, before/after that mention them go.
+SELECT tenantry_internal.grant_to('tenantry.service_role', 'UPDATE (actor, target, before, after)', 'audit_log');
 
 -- Down Migration
+DO $$ BEGIN
+  EXECUTE format('REVOKE UPDATE (actor, target, before, after) ON audit_log FROM %I', current_setting('tenantry.service_role'));
+END $$;
+DO $$ BEGIN
+  EXECUTE format('REVOKE UPDATE (actor) ON service_role_audit FROM %I', current_setting('tenantry.service_role'));
+END $$;
 DROP TABLE erasure_certificates;
 DROP TABLE tenant_exports;

@@ -11,6 +11,9 @@ import { seedTenant, type SeededTenant } from '../../support/seed.js';
 import { startTestApp, type TestApp } from '../../support/test-app.js';
 import { contractsModule } from './contracts-module.js';
 
+/** The operator's bearer token in these tests. */
+export const PLATFORM_ADMIN_TOKEN = 'privacy-test-operator-token-of-32-chars-or-more';
+
 export interface PrivacyApp extends TestApp {
   readonly exportDir: string;
   /** Starts the job worker: after seeding, since it rolls up (and so empties) the seeded usage queue. */
@@ -19,7 +22,7 @@ export interface PrivacyApp extends TestApp {
 
 export async function startPrivacyApp(): Promise<PrivacyApp> {
   const exportDir = await mkdtemp(join(tmpdir(), 'tenantry-privacy-test-'));
-  const testApp = await startTestApp({ TENANTRY_EXPORT_DIR: exportDir }, { modules: [...TEST_MODULES, contractsModule] });
+  const testApp = await startTestApp({ TENANTRY_EXPORT_DIR: exportDir, TENANTRY_PLATFORM_ADMIN_TOKEN: PLATFORM_ADMIN_TOKEN }, { modules: [...TEST_MODULES, contractsModule] });
   return {
     ...testApp,
     exportDir,
@@ -41,9 +44,11 @@ export interface SeededPerson extends SeededTenant {
 export async function seedPersonTenant(admin: pg.Pool, label: string): Promise<SeededPerson> {
   const seeded = await seedTenant(admin, label);
   const password = `password-of-${label}-long-enough`;
-  const { rows } = await admin.query<{ email: string }>(`UPDATE users SET password_hash = $2 WHERE id = $1 RETURNING email`, [
+  // An address no other seeded value contains (the seed derives its invitee's from the slug).
+  const { rows } = await admin.query<{ email: string }>(`UPDATE users SET password_hash = $2, email = $3 WHERE id = $1 RETURNING email`, [
     seeded.userId,
     await hashPassword(password),
+    `${label.toLowerCase()}.${seeded.userId.slice(-8)}@people.example.test`,
   ]);
   await admin.query(
     `INSERT INTO contracts (tenant_id, id, title, signer_email, signer_id, token_hash) VALUES ($1, gen_random_uuid(), $2, $3, $4, '\\xdeadbeef')`,
