@@ -15,7 +15,8 @@ export interface TenantExportsTable {
   /** bigint: node-postgres returns it as text. */
   archive_bytes: ColumnType<string | null, number | null | undefined, number | null>;
   archive_sha256: string | null;
-  manifest: ColumnType<unknown, string | null | undefined, string | null>;
+  /** The archive's manifest (export/export-manifest.ts) once ready. */
+  manifest: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   failure: string | null;
   created_at: CreatedAt;
   finished_at: NullableTimestamp;
@@ -32,7 +33,7 @@ export interface ErasureCertificatesTable {
   scope_tenant: string | null;
   requested_by: string;
   erased_at: Timestamp;
-  body: ColumnType<unknown, string, string>;
+  body: ColumnType<Record<string, unknown>, string, string>;
   signature: string;
   created_at: CreatedAt;
 }

@@ -11,6 +11,7 @@ import { TEST_MODULES, TEST_REGISTRY } from '../support/modules.js';
 import { readCatalog } from '../support/row-types/catalog-columns.js';
 import { rowTypeDrift } from '../support/row-types/row-type-drift.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { PRIVACY_RELATIONS } from '../privacy/support/privacy-relations.js';
 
 const TABLES = fileURLToPath(new URL('../../src/db/tables.ts', import.meta.url));
 const TASK_TABLES = fileURLToPath(new URL('../../src/domain/tasks/task-tables.ts', import.meta.url));
@@ -66,7 +67,8 @@ describe("the built-in modules' row types", () => {
     const drift = await rowTypeDrift(database.admin, {
       file: TABLES,
       interfaceName: 'Tables',
-      declares: (relation) => !BOOKKEEPING.has(relation) && !TASK_RELATIONS.has(relation) && !MEMORY_RELATIONS.has(relation),
+      declares: (relation) =>
+        !BOOKKEEPING.has(relation) && !TASK_RELATIONS.has(relation) && !MEMORY_RELATIONS.has(relation) && !PRIVACY_RELATIONS.has(relation),
       filledOnInsert,
     });
     expect(drift).toEqual([]);

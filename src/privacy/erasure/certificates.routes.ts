@@ -39,7 +39,7 @@ export const certificateRoutes: ModuleRoutes<CertificateRouteDeps> = async (app,
       scopeTenant: row.scope_tenant,
       requestedBy: row.requested_by,
       erasedAt: row.erased_at.toISOString(),
-      body: row.body as Certificate['body'],
+      body: row.body as unknown as Certificate['body'],
     };
     return { ...certificateView({ ...certificate, signature: row.signature }), signatureValid: verifyCertificate(privacyKey, certificate, row.signature) };
   };

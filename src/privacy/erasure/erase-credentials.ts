@@ -44,7 +44,7 @@ export async function eraseIdentity(tx: Tx<Tables & PrivacyTables>, key: Buffer,
       scopeTenant: row.scope_tenant,
       requestedBy: `erased:${pseudonym}`,
       erasedAt: row.erased_at.toISOString(),
-      body: row.body as Certificate['body'],
+      body: row.body as unknown as Certificate['body'],
     };
     await tx.updateTable('erasure_certificates').set({ requested_by: renamed.requestedBy, signature: signatureOf(key, renamed) }).where('id', '=', row.id).execute();
   }
