@@ -14,7 +14,7 @@ import { writeTenantArchive } from './write-archive.js';
 export const EXPORT_MAX_ATTEMPTS = 3;
 
 /** Rows per keyset page: large enough that round trips do not dominate, small enough to stay flat. */
-export const EXPORT_PAGE_SIZE = 2_000;
+export const EXPORT_PAGE_SIZE = 5_000;
 
 export const exportTenantJob = defineTenantJob({
   name: 'export-tenant',
