@@ -36,7 +36,7 @@ export const privacyModule = defineModule({
     return {
       privacyDb: db,
       privacyKey,
-      personErasure: new PersonErasure(db, modules, clock, privacyKey),
+      personErasure: new PersonErasure(db, modules, clock, privacyKey, storage),
       tenantErasure: new TenantErasure({ db, modules, clock, invalidation, storage, key: privacyKey, retentionDays: config.purgeRetentionDays }),
       exports: new TenantExports({
         db,

@@ -28,6 +28,7 @@ async function tokenFor(who: { email: string; password: string }, tenant: string
 
 let personToken: string;
 let otherTasksBefore: number;
+let exportId: string;
 
 beforeAll(async () => {
   testApp = await startPrivacyApp();
@@ -60,6 +61,16 @@ beforeAll(async () => {
   );
   await testApp.startWorker();
   personToken = await tokenFor(person, person.tenantId);
+  // An export of A made before the erasure: it holds the person's rows as they were.
+  const started = await testApp.app.inject({ method: 'POST', url: '/v1/tenant/export', headers: bearer(personToken) });
+  expect(started.statusCode).toBe(202);
+  exportId = started.json().id;
+  await testApp.services.outbox.drain();
+  for (let i = 0; i < 600; i++) {
+    const { rows } = await admin(`SELECT status FROM tenant_exports WHERE id = $1`, [exportId]);
+    if (rows[0].status === 'ready') break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   otherTasksBefore = (await admin(`SELECT count(*)::int AS n FROM tasks WHERE tenant_id = $1 AND created_by IS DISTINCT FROM $2`, [other.tenantId, person.userId])).rows[0].n;
 }, 60_000);
 
@@ -130,6 +141,14 @@ describe('POST /v1/me/erase', () => {
       expect((await admin(`SELECT count(*)::int AS n FROM sessions WHERE user_id = $1`, [person.userId])).rows[0].n).toBe(0);
       expect((await testApp.app.inject({ method: 'GET', url: '/v1/projects', headers: bearer(personToken) })).statusCode).toBe(401);
       expectProblem(await login(testApp.app, person.email, person.password), 401, 'invalid-credentials');
+    });
+
+    it('withdraws the export archives made before it in their tenants', async () => {
+      expect(certificate.files).toBe(1);
+      const { rows } = await admin(`SELECT status, storage_key FROM tenant_exports WHERE id = $1`, [exportId]);
+      expect(rows[0]).toEqual({ status: 'expired', storage_key: null });
+      const { readdir } = await import('node:fs/promises');
+      expect(await readdir(`${testApp.exportDir}/archives/${person.tenantId}`)).toEqual([]);
     });
 
     it("leaves other people's rows as they were", async () => {

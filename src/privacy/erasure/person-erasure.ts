@@ -16,6 +16,8 @@ import { issueCertificate, type Certificate, type TableErasure } from './certifi
 import { eraseIdentity, revokeKeysOf } from './erase-credentials.js';
 import { erasePersonRows } from './erase-person-rows.js';
 import { pseudonymOf, type ErasedPerson } from './erased-person.js';
+import { withdrawExports } from './withdraw-exports.js';
+import type { ExportStorage } from '../export/export-storage.js';
 
 export const ERASE_PERSON_REASON = 'erase a person on their own request, in every tenant';
 export const ERASE_MEMBER_REASON = 'erase a departed member from one tenant on its admin\'s request';
@@ -32,11 +34,14 @@ export class PersonErasure {
   readonly #clock: Clock;
   readonly #key: Buffer;
 
-  constructor(db: PrivacyDb, modules: ModuleRegistry, clock: Clock, key: Buffer) {
+  readonly #storage: ExportStorage;
+
+  constructor(db: PrivacyDb, modules: ModuleRegistry, clock: Clock, key: Buffer, storage: ExportStorage) {
     this.#db = db;
     this.#modules = modules;
     this.#clock = clock;
     this.#key = key;
+    this.#storage = storage;
   }
 
   /** POST /v1/me/erase: the signed-in user, who must repeat their current password. */
@@ -55,6 +60,7 @@ export class PersonErasure {
       const tables = await erasePersonRows(platformTx(tx), this.#modules.tenantTableDeclarations(), { person, pseudonym, tenantId: undefined });
       // Each tenant keeps a record of the erasure, naming the pseudonym only.
       for (const tenantId of tenants) await recordErasure(tx, tenantId, `erased:${pseudonym}`, pseudonym, tables);
+      const files = await withdrawExports(tx, this.#storage, tenants);
       const identity = await eraseIdentity(tx, this.#key, person, pseudonym, now);
       return issueCertificate(tx, this.#key, {
         kind: 'person',
@@ -62,7 +68,7 @@ export class PersonErasure {
         scopeTenant: null,
         requestedBy: `erased:${pseudonym}`,
         erasedAt: now.toISOString(),
-        body: { tables: { ...tables, users: { deleted: 0, updated: 1 }, sessions: { deleted: identity.sessions, updated: 0 } } },
+        body: { tables: { ...tables, users: { deleted: 0, updated: 1 }, sessions: { deleted: identity.sessions, updated: 0 } }, files },
       });
     });
     return { certificate };
@@ -93,13 +99,14 @@ export class PersonErasure {
       await revokeKeysOf(platformTx(tx), person, now, actor.tenantId);
       const tables = await erasePersonRows(platformTx(tx), this.#modules.tenantTableDeclarations(), { person, pseudonym, tenantId: actor.tenantId });
       await recordErasure(tx, actor.tenantId, actorLabel(actor), pseudonym, tables);
+      const files = await withdrawExports(tx, this.#storage, [actor.tenantId]);
       return issueCertificate(tx, this.#key, {
         kind: 'member',
         subject: pseudonym,
         scopeTenant: actor.tenantId,
         requestedBy: actorLabel(actor),
         erasedAt: now.toISOString(),
-        body: { tables },
+        body: { tables, files },
       });
     });
     return { certificate };

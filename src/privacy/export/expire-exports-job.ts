@@ -1,5 +1,5 @@
 // The retention of exports: a scheduled service job deletes every archive past its tenant
-// export's expiry and marks the export expired. Cross-tenant by nature, so it runs as the
+// export's expiry (or whose tenant was deleted) and marks the export expired. Cross-tenant by nature, so it runs as the
 // audited service role. The archive is removed before its row says so: a crash in between
 // leaves a row that still says "ready" with no archive (its download answers export-gone and
 // the next run finishes the job), never an archive no row points at.
@@ -27,7 +27,8 @@ export const expireExportsJob = defineServiceJob({
           .selectFrom('tenant_exports')
           .select(['tenant_id', 'id', 'storage_key'])
           .where('status', 'in', ['pending', 'running', 'ready'])
-          .where('expires_at', '<=', clock.now())
+          // A deleted tenant's exports go now: the purge removes rows, and would leave their archives behind.
+          .where((eb) => eb.or([eb('expires_at', '<=', clock.now()), eb('deleted_at', 'is not', null)]))
           .orderBy('expires_at')
           .limit(BATCH)
           .forUpdate()
