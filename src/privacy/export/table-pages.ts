@@ -26,22 +26,29 @@ interface PageRow {
  * One page of `shape.table`'s rows for `tenantId` after `after`, each as one JSON object (the
  * row without tenant_id and without the declared secrets), built by PostgreSQL as text: no
  * timestamp loses its microseconds, no numeric its digits, and no secret reaches this process.
+ *
+ * The page is chosen in a subquery and turned into JSON outside it: with the JSON in the same
+ * SELECT, PostgreSQL may build it for every remaining row of the tenant and sort them before
+ * the LIMIT (measured: 40 times slower per page, and growing with the table).
  */
 function readPage(tx: Tx, tenantId: string, shape: TableShape, removed: readonly string[], after: Position | undefined, pageSize: number) {
   const db = tx as unknown as Kysely<Record<string, Record<string, unknown>>>;
   const keyRefs = shape.key.map((column) => sql.ref(column.name));
-  let query = db
-    .selectFrom(shape.table)
-    .select(sql<string>`(to_jsonb(${sql.table(shape.table)}) - ${removed}::text[])::text`.as('line'))
-    .select(shape.key.map((column, index) => sql<string>`${sql.ref(column.name)}::text`.as(`k${index}`)));
+  let page = db.selectFrom(shape.table).selectAll();
   if (after) {
     // tenant_id leads the row comparison so that it matches the primary key's index: each page
     // starts where the last stopped instead of scanning the tenant's rows again.
     const values = shape.key.map((column, index) => sql`${after[index]}::${sql.raw(column.type)}`);
-    query = query.where(sql<boolean>`(${sql.ref(TENANT_COLUMN)}, ${sql.join(keyRefs)}) > (${tenantId}::uuid, ${sql.join(values)})`);
+    page = page.where(sql<boolean>`(${sql.ref(TENANT_COLUMN)}, ${sql.join(keyRefs)}) > (${tenantId}::uuid, ${sql.join(values)})`);
   }
-  for (const column of shape.key) query = query.orderBy(sql.ref(column.name));
-  return query.limit(pageSize).execute() as unknown as Promise<PageRow[]>;
+  // The primary key's own order, tenant_id first, so the index delivers it without a sort.
+  page = page.orderBy(sql.ref(TENANT_COLUMN));
+  for (const column of shape.key) page = page.orderBy(sql.ref(column.name));
+  return db
+    .selectFrom(page.limit(pageSize).as('page'))
+    .select(sql<string>`(to_jsonb(page) - ${removed}::text[])::text`.as('line'))
+    .select(shape.key.map((column, index) => sql<string>`${sql.ref(`page.${column.name}`)}::text`.as(`k${index}`)))
+    .execute() as unknown as Promise<PageRow[]>;
 }
 
 /**
