@@ -24,17 +24,20 @@ interface PageRow {
 
 /**
  * One page of `shape.table`'s rows for `tenantId` after `after`, each as one JSON object (the
- * row without tenant_id and without the declared secrets), built by PostgreSQL as text: no
+ * row's exported columns: never tenant_id or a declared secret), built by PostgreSQL as text: no
  * timestamp loses its microseconds, no numeric its digits, and no secret reaches this process.
  *
  * The page is chosen in a subquery and turned into JSON outside it: with the JSON in the same
  * SELECT, PostgreSQL may build it for every remaining row of the tenant and sort them before
  * the LIMIT (measured: 40 times slower per page, and growing with the table).
  */
-function readPage(tx: Tx, tenantId: string, shape: TableShape, removed: readonly string[], after: Position | undefined, pageSize: number) {
+function readPage(tx: Tx, tenantId: string, shape: TableShape, after: Position | undefined, pageSize: number) {
   const db = tx as unknown as Kysely<Record<string, Record<string, unknown>>>;
   const keyRefs = shape.key.map((column) => sql.ref(column.name));
-  let page = db.selectFrom(shape.table).selectAll();
+  // Only the exported columns enter the page, so the whole page row is the line: to_json of a
+  // row is text already, where to_jsonb would build a binary value, copy it without the
+  // removed keys, and print it (measured: 1.9 s against 1.2 s for 50,000 rows).
+  let page = db.selectFrom(shape.table).select(shape.columns.map((column) => column.name));
   if (after) {
     // tenant_id leads the row comparison so that it matches the primary key's index: each page
     // starts where the last stopped instead of scanning the tenant's rows again.
@@ -46,7 +49,7 @@ function readPage(tx: Tx, tenantId: string, shape: TableShape, removed: readonly
   for (const column of shape.key) page = page.orderBy(sql.ref(column.name));
   return db
     .selectFrom(page.limit(pageSize).as('page'))
-    .select(sql<string>`(to_jsonb(page) - ${removed}::text[])::text`.as('line'))
+    .select(sql<string>`to_json(page)::text`.as('line'))
     .select(shape.key.map((column, index) => sql<string>`${sql.ref(`page.${column.name}`)}::text`.as(`k${index}`)))
     .execute() as unknown as Promise<PageRow[]>;
 }
@@ -56,11 +59,10 @@ function readPage(tx: Tx, tenantId: string, shape: TableShape, removed: readonly
  * the unit's own tenant (the job's); the query filter and RLS confine every page to it anyway.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any module's handle: the pages are typed by the catalog, not by row types
-export async function* tableLines(db: Database<any>, tenantId: string, shape: TableShape, secret: readonly string[], pageSize: number): AsyncGenerator<string[]> {
-  const removed = [TENANT_COLUMN, ...secret];
+export async function* tableLines(db: Database<any>, tenantId: string, shape: TableShape, pageSize: number): AsyncGenerator<string[]> {
   let after: Position | undefined;
   for (;;) {
-    const rows = await db.tenant((tx) => readPage(tx, tenantId, shape, removed, after, pageSize));
+    const rows = await db.tenant((tx) => readPage(tx, tenantId, shape, after, pageSize));
     if (rows.length > 0) yield rows.map((row) => row.line);
     // A table keyed by tenant_id alone holds one row per tenant: one page is all of it.
     if (rows.length < pageSize || shape.key.length === 0) return;

@@ -65,6 +65,8 @@ export async function readTableShape(tx: Tx, table: string, secret: readonly str
   if (keyNames[0]?.column_name !== TENANT_COLUMN) {
     throw new UnexportableTableError(`tenant table "${table}" has no primary key starting with tenant_id`);
   }
+  const secretKey = key.find((column) => secret.includes(column.name));
+  if (secretKey) throw new UnexportableTableError(`tenant table "${table}": key column ${secretKey.name} is declared secret, and pages are keyed by it`);
   const untyped = key.find((column) => !KEY_TYPES.has(column.type));
   if (untyped) throw new UnexportableTableError(`tenant table "${table}": key column ${untyped.name} is of type ${untyped.type}, which pages cannot be keyed by`);
   return {

@@ -49,7 +49,7 @@ export async function writeTenantArchive(request: ArchiveRequest): Promise<Writt
     for (const declaration of exported) {
       const secret = declaration.secret ?? [];
       const shape = await db.tenant((tx) => readTableShape(tx, declaration.name, secret));
-      const staged = await stageLines(join(stagingDir, `${declaration.name}.ndjson`), tableLines(db, tenantId, shape, secret, request.pageSize));
+      const staged = await stageLines(join(stagingDir, `${declaration.name}.ndjson`), tableLines(db, tenantId, shape, request.pageSize));
       tables.push({
         table: declaration.name,
         module: declaration.module,
