@@ -68,7 +68,8 @@ async function populatedTenant(): Promise<SignedUpTenant & { projectId: string }
      INSERT INTO memory_versions (tenant_id, id, memory_id, version, content, importance, written_at)
        VALUES ($1, gen_random_uuid(), '${memoryId}', 1, 'first remembered', 0.5, now());
      INSERT INTO memory_settings (tenant_id, relevance_weight, importance_weight, recency_weight, frequency_weight, recency_half_life_hours, duplicate_threshold)
-       VALUES ($1, 1, 0, 0, 0, 24, 0.9)`.replace(/\$1/g, `'${tenant.tenantId}'`),
+       VALUES ($1, 1, 0, 0, 0, 24, 0.9);
+     INSERT INTO tenant_exports (tenant_id, id, expires_at) VALUES ($1, gen_random_uuid(), now() + interval '1 day')`.replace(/\$1/g, `'${tenant.tenantId}'`),
   );
   return { ...tenant, projectId };
 }
