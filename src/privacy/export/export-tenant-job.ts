@@ -30,7 +30,7 @@ export const exportTenantJob = defineTenantJob({
     try {
       const storage = exportStorageOf(config);
       const archive = await writeTenantArchive({
-        db,
+        db: platformDb,
         modules,
         storage,
         stagingDir: stagingDirOf(config, exportId),

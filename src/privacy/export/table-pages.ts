@@ -14,6 +14,9 @@ import type { Database, Tx } from '../../db/database.js';
 import { TENANT_COLUMN } from '../../db/tenant-tables.js';
 import type { TableShape } from './table-shape.js';
 
+/** What the export needs of a Database: tenant units (pages are typed by the catalog, not by row types). */
+export type TenantUnits = Pick<Database, 'tenant'>;
+
 /** Where the previous page stopped: the last row's key values as PostgreSQL's own text. */
 type Position = readonly string[];
 
@@ -58,8 +61,7 @@ function readPage(tx: Tx, tenantId: string, shape: TableShape, after: Position |
  * The table's rows for the current tenant as NDJSON lines, one array per page. `tenantId` is
  * the unit's own tenant (the job's); the query filter and RLS confine every page to it anyway.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any module's handle: the pages are typed by the catalog, not by row types
-export async function* tableLines(db: Database<any>, tenantId: string, shape: TableShape, pageSize: number): AsyncGenerator<string[]> {
+export async function* tableLines(db: TenantUnits, tenantId: string, shape: TableShape, pageSize: number): AsyncGenerator<string[]> {
   let after: Position | undefined;
   for (;;) {
     const rows = await db.tenant((tx) => readPage(tx, tenantId, shape, after, pageSize));

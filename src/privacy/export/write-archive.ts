@@ -11,16 +11,15 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
-import type { Database } from '../../db/database.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import { archiveKey, type ExportStorage } from './export-storage.js';
 import { EXPORT_FORMAT, moduleVersions, type ExportManifest, type ManifestTable } from './export-manifest.js';
 import { stageLines } from './stage-table.js';
-import { tableLines } from './table-pages.js';
+import { tableLines, type TenantUnits } from './table-pages.js';
 import { readTableShape } from './table-shape.js';
 
 export interface ArchiveRequest {
-  readonly db: Database<any>;
+  readonly db: TenantUnits;
   readonly modules: ModuleRegistry;
   readonly storage: ExportStorage;
   /** A folder of this export's own (removed before and after): the staged NDJSON files. */
