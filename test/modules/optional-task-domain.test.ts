@@ -35,7 +35,9 @@ describe('migrating without the task domain', () => {
         loginPassword: TEST_LOGIN_PASSWORD,
         serviceLoginPassword: TEST_SERVICE_LOGIN_PASSWORD,
       });
-      expect(applied.every((name) => name.startsWith('platform/'))).toBe(true);
+      // Platform modules with migration folders of their own (privacy) apply theirs; none is the task domain's.
+      const platformNames = platformModules.map((module) => `${module.name}/`);
+      expect(applied.filter((name) => !platformNames.some((prefix) => name.startsWith(prefix)))).toEqual([]);
       expect(await pendingMigrations(url, platformModules)).toEqual([]);
       const client = new pg.Client({ connectionString: url });
       await client.connect();

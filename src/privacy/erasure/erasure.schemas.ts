@@ -32,4 +32,11 @@ export const StoredCertificateView = Type.Intersect([
   Type.Object({ signatureValid: Type.Boolean({ description: 'Whether the stored certificate still matches its signature' }) }),
 ]);
 
-export const CertificateQuery = Type.Object({ subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }, { additionalProperties: false });
+export const CertificateQuery = Type.Object(
+  {
+    subject: Type.Optional(
+      Type.String({ pattern: '^([0-9a-fA-F-]{36}|erased-[0-9a-f]{16})$', description: "A tenant's id, or a person's pseudonym (erased-…)" }),
+    ),
+  },
+  { additionalProperties: false },
+);
