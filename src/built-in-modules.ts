@@ -14,6 +14,7 @@ import { meteringModule } from './metering/metering.module.js';
 import type { Config } from './config.js';
 import type { TenantryModule } from './modules/module.js';
 import { plansModule } from './plans/plans.module.js';
+import { privacyModule } from './privacy/privacy.module.js';
 import { platformModule } from './platform/platform.module.js';
 import { settingsModule } from './settings/settings.module.js';
 import { tenancyModule } from './tenancy/tenancy.module.js';
@@ -35,6 +36,7 @@ export const platformModules: readonly TenantryModule[] = [
   webhooksModule,
   billingModule,
   emailModule,
+  privacyModule,
 ];
 
 /** The platform, the sample task domain and agent memory: what `tenantry start` runs by default. */

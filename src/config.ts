@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export interface DatabaseRoles {
   /** Owns the schema and runs migrations. Never used by requests. */
@@ -125,6 +125,10 @@ export interface Config {
   readonly cacheTtlSeconds: number;
   /** Redis channel / PostgreSQL NOTIFY channel of cache invalidations. */
   readonly cacheChannel: string;
+  /** Folder of the local export storage (finished tenant export archives and their staging files). */
+  readonly exportDir: string;
+  /** Hours a finished export can be downloaded before the retention job deletes it. */
+  readonly exportRetentionHours: number;
   /** Transactional email: an SMTP server, or (none configured) the local mailbox in the database. */
   readonly mail: MailConfig;
   readonly webhooks: WebhookConfig;
@@ -392,6 +396,8 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: redisUrl(env),
     cacheTtlSeconds: integer(env, 'TENANTRY_CACHE_TTL_SECONDS', 30, 1, 30),
     cacheChannel: cacheChannel(env),
+    exportDir: resolve(env.TENANTRY_EXPORT_DIR || join(env.TENANTRY_DATA_DIR || '.tenantry', 'exports')),
+    exportRetentionHours: integer(env, 'TENANTRY_EXPORT_RETENTION_HOURS', 7 * 24, 1, 90 * 24),
     mail: mailConfig(env),
     webhooks: webhooks(env),
     billing: Object.freeze({

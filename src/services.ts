@@ -1,6 +1,7 @@
 // Wires the long-lived services one app instance uses. Built once at start-up (or per test
 // file) and handed to route plugins; nothing here reads the environment.
 
+import { hkdfSync } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -76,6 +77,8 @@ export interface Services {
   readonly billingEvents: BillingEvents;
   /** Transactional email: queued through the outbox, sent by SMTP or kept in the local mailbox. */
   readonly email: TransactionalEmail;
+  /** The server's key for signed export links, pseudonyms and erasure certificates (derived from the JWT key). */
+  readonly privacyKey: Buffer;
 }
 
 export interface ServiceInputs {
@@ -106,6 +109,16 @@ function userRateLimit(config: Config, metering: Metering): Services['admitUserR
  * this bounds memory, not staleness: invalidation only spares the odd access-changed answer.
  */
 const ACCESS_CACHE_TTL_MS = 10 * 60_000;
+
+/**
+ * A key of its own for one purpose, derived (HKDF-SHA256) from the JWT signing material every
+ * deployment already keeps secret: nothing more to configure, and a leaked derived key does not
+ * sign tokens.
+ */
+function derivedKey(jwt: JwtKeyConfig, purpose: string): Buffer {
+  const material = jwt.kind === 'secret' ? jwt.secret : jwt.privateKeyPem;
+  return Buffer.from(hkdfSync('sha256', material, 'tenantry', purpose, 32));
+}
 
 /** A readiness probe that has not heard back within this long says "not ready". */
 const READINESS_TIMEOUT_MS = 1_000;
@@ -180,5 +193,6 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
     admitUserRequest: userRateLimit(config, metering),
     billingEvents,
     email,
+    privacyKey: derivedKey(jwt, 'tenantry privacy signatures'),
   };
 }

@@ -25,8 +25,15 @@ export const accountsModule = defineModule({
   // Global tables (no tenant): one-time account tokens and proven addresses.
   migrations: fileURLToPath(new URL('./migrations', import.meta.url)),
   tenantTables: [
-    { name: 'memberships' },
-    { name: 'invitations', secret: ['token_hash'], personal: { email: 'pseudonymise' } },
+    // A membership is nothing but the person's link to the tenant: erasure deletes it.
+    { name: 'memberships', identifies: { user_id: 'user_id' }, personal: { user_id: 'delete' } },
+    {
+      name: 'invitations',
+      secret: ['token_hash'],
+      identifies: { email: 'email', invited_by: 'user_id', accepted_by: 'user_id' },
+      // An accepted invitation must name who accepted it (a CHECK): the person's acceptance goes whole.
+      personal: { email: 'pseudonymise', invited_by: 'null', accepted_by: 'delete' },
+    },
   ],
   identityLookups: [
     // Signing in and /v1/me list the user's own memberships before a tenant is chosen.

@@ -13,7 +13,8 @@ interface AuthModuleDeps extends AuthRouteDeps {
 export const authModule = defineModule({
   name: 'auth',
   dependsOn: [platformModule],
-  tenantTables: [{ name: 'api_keys', secret: ['secret_hash'] }],
+  // Erasing the creator revokes the key first (a live key must have one), then forgets them.
+  tenantTables: [{ name: 'api_keys', secret: ['secret_hash'], identifies: { created_by: 'user_id' }, personal: { created_by: 'null' } }],
   // An API key is found by its public prefix before its tenant is known.
   identityLookups: [{ table: 'api_keys', column: 'prefix', by: 'apiKeyPrefix' }],
   compose: ({ db, clock, sessions, authenticator, credentialThrottle, metering }): AuthModuleDeps => ({

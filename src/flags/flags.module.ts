@@ -12,7 +12,7 @@ interface FlagsModuleDeps extends FlagsRouteDeps, AdminFlagsRouteDeps {}
 export const flagsModule = defineModule({
   name: 'flags',
   dependsOn: [plansModule],
-  tenantTables: [{ name: 'flag_overrides' }],
+  tenantTables: [{ name: 'flag_overrides', identifies: { created_by: 'actor' }, personal: { created_by: 'pseudonymise' } }],
   compose: ({ db, clock, invalidation, platformCatalog, flags }): FlagsModuleDeps => ({
     platformCatalog,
     flags,

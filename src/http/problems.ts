@@ -43,6 +43,11 @@ export const PROBLEMS = {
   'overloaded': { status: 503, title: 'The server is too busy to take this request' },
   'webhook-url-refused': { status: 400, title: 'The webhook address is not one the server will call' },
   'webhook-signing-unavailable': { status: 503, title: 'Webhook signing is not configured' },
+  'export-in-progress': { status: 409, title: 'An export of this tenant is still being written' },
+  'invalid-download-link': { status: 403, title: 'The download link is not valid' },
+  'download-link-expired': { status: 410, title: 'The download link has expired; ask for a new one' },
+  'export-gone': { status: 410, title: 'The export is not available (expired, failed or deleted)' },
+  'erasure-blocked': { status: 409, title: 'The person cannot be erased in this state' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEMS;

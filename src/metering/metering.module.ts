@@ -14,7 +14,7 @@ export const meteringModule = defineModule({
   dependsOn: [tenancyModule, plansModule],
   tenantTables: [
     // A unique_count value may be a person (an email, a user id): a stable pseudonym keeps the count.
-    { name: 'usage_events', personal: { unique_value: 'pseudonymise' } },
+    { name: 'usage_events', personal: { unique_value: 'pseudonymise', properties: 'null' } },
     { name: 'usage_rollups' },
     { name: 'usage_counters' },
     { name: 'usage_warnings' },

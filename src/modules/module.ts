@@ -10,8 +10,17 @@ import type { JobDefinition } from '../jobs/define-job.js';
 import type { JobSchedule } from '../jobs/jobs.js';
 import type { Services } from '../services.js';
 
-/** What erasure does to a column holding personal data: empty it, or replace it with a stable pseudonym. */
-export type ErasurePolicy = 'null' | 'pseudonymise';
+/**
+ * What erasure does to a column holding personal data: empty it, replace it with a stable
+ * pseudonym, or (for a row that is nothing but the person's link, a membership) delete the row.
+ */
+export type ErasurePolicy = 'null' | 'pseudonymise' | 'delete';
+
+/**
+ * How a column names a person, so that erasure finds that person's rows: their user id (a
+ * uuid), their email (compared case-insensitively), or an actor label `user:<id>`.
+ */
+export type PersonReference = 'user_id' | 'email' | 'actor';
 
 /**
  * A table that holds tenant data. Its migration creates it with `tenant_id` first and a
@@ -27,6 +36,12 @@ export interface TenantTableDeclaration {
   readonly personal?: Readonly<Record<string, ErasurePolicy>>;
   /** False for bookkeeping no tenant would want back (queues, the outbox); exported otherwise. */
   readonly exported?: boolean;
+  /**
+   * Columns that name a person, and how. Erasing that person applies the column's `personal`
+   * policy where it names them; every other personal column is erased where its value
+   * mentions them (their email, id or name).
+   */
+  readonly identifies?: Readonly<Record<string, PersonReference>>;
 }
 
 /**

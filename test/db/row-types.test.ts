@@ -13,6 +13,7 @@ import { TEST_MODULES, TEST_REGISTRY } from '../support/modules.js';
 import { readCatalog } from '../support/row-types/catalog-columns.js';
 import { rowTypeDrift } from '../support/row-types/row-type-drift.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { PRIVACY_RELATIONS } from '../privacy/support/privacy-relations.js';
 
 const TABLES = fileURLToPath(new URL('../../src/db/tables.ts', import.meta.url));
 const TASK_TABLES = fileURLToPath(new URL('../../src/domain/tasks/task-tables.ts', import.meta.url));
@@ -85,7 +86,8 @@ describe("the built-in modules' row types", () => {
         !WEBHOOK_RELATIONS.has(relation) &&
         !BILLING_RELATIONS.has(relation) &&
         !EMAIL_RELATIONS.has(relation) &&
-        !ACCOUNT_RELATIONS.has(relation),
+        !ACCOUNT_RELATIONS.has(relation) &&
+        !PRIVACY_RELATIONS.has(relation),
       filledOnInsert,
     });
     expect(drift).toEqual([]);

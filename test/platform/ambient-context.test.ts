@@ -74,6 +74,10 @@ const ALLOWED: Record<string, { names: string[]; why: string }> = {
     names: ['enterTenant'],
     why: "the package's public API: an adopter's non-HTTP entry points (jobs, CLI, webhooks) enter a tenant through it",
   },
+  'src/privacy/export/tenant-exports.ts': {
+    names: ['enterTenant'],
+    why: 'a signed download link is the only credential: its tenant (bound by the signature) is entered to read the export',
+  },
   'src/flags/openfeature-provider.ts': {
     names: ['currentContext'],
     why: 'the OpenFeature API has no parameter for an Actor, and caller attributes must not name the tenant',

@@ -154,6 +154,12 @@ export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededT
     [tenantId, newId(), webhookDeliveryId, `secret-answer-${label}`],
   );
 
+  // Privacy: a finished export's bookkeeping row (the archive itself is not in the database).
+  await admin.query(
+    `INSERT INTO tenant_exports (tenant_id, id, status, requested_by, expires_at, failure) VALUES ($1, $2, 'failed', $3, now() + interval '1 day', $4)`,
+    [tenantId, newId(), userId, `secret-export-${label}`],
+  );
+
   const counts = await tenantRowCounts(admin, tenantId);
   const empty = TENANT_TABLE_ORDER.filter((table) => counts[table] === 0);
   if (empty.length > 0) throw new Error(`seedTenant wrote no row in ${empty.join(', ')}: give every tenant table a row in test/support/seed.ts`);

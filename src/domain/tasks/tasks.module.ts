@@ -22,7 +22,15 @@ export const tasksModule = defineModule({
   name: 'tasks',
   dependsOn: [tenancyModule, meteringModule, auditModule],
   migrations: fileURLToPath(new URL('./migrations', import.meta.url)),
-  tenantTables: [{ name: 'projects' }, { name: 'project_members' }, { name: 'tasks' }],
+  tenantTables: [
+    { name: 'projects', identifies: { created_by: 'user_id' }, personal: { created_by: 'null' } },
+    { name: 'project_members', identifies: { user_id: 'user_id' }, personal: { user_id: 'delete' } },
+    {
+      name: 'tasks',
+      identifies: { created_by: 'user_id', assignee_id: 'user_id' },
+      personal: { created_by: 'null', assignee_id: 'null' },
+    },
+  ],
   compose: ({ db: platformDb, clock, metering }): TasksModuleDeps => {
     const db = platformDb.withTables<TaskTables>();
     return {
