@@ -13,6 +13,7 @@ import type { Config } from './config.js';
 import type { TenantryModule } from './modules/module.js';
 import { plansModule } from './plans/plans.module.js';
 import { platformModule } from './platform/platform.module.js';
+import { realtimeModule } from './realtime/realtime.module.js';
 import { settingsModule } from './settings/settings.module.js';
 import { tenancyModule } from './tenancy/tenancy.module.js';
 
@@ -29,6 +30,7 @@ export const platformModules: readonly TenantryModule[] = [
   settingsModule,
   meteringModule,
   auditModule,
+  realtimeModule,
 ];
 
 /** The platform, the sample task domain and agent memory: what `tenantry start` runs by default. */

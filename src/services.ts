@@ -32,6 +32,8 @@ import { Plans } from './plans/plans.js';
 import { UserRateLimiter } from './ratelimit/user-rate-limiter.js';
 import type { Actor } from './tenancy/actor.js';
 import { TenantResolver } from './tenancy/resolve-tenant.js';
+import { createRealtime, type Realtime } from './realtime/create-realtime.js';
+import { REALTIME_TOPIC } from './realtime/realtime-event.js';
 
 export interface Services {
   /** The registered modules: their tenant tables, jobs and routes. */
@@ -67,6 +69,8 @@ export interface Services {
   readonly flags: Flags;
   /** The access hook's plan gate for routes that declare `feature`. */
   readonly requireFeature: (feature: string, actor: Actor) => Promise<void>;
+  /** WebSocket rooms, the realtime bus and the outbox consumer that sequences events. */
+  readonly realtime: Realtime;
 }
 
 export interface ServiceInputs {
@@ -132,6 +136,21 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
     definitions: modules.jobs,
     schedules: modules.schedules,
   });
+  const authenticator = new Authenticator(db, tokens, clock, accessCache);
+  const resolver = new TenantResolver({ db, clock, baseDomain: config.baseDomain, cache: accessCache, logger });
+  const realtime = createRealtime({
+    config,
+    pool,
+    servicePool: servicePool ?? pool,
+    db,
+    modules,
+    plans,
+    invalidation,
+    authenticator,
+    resolver,
+    clock,
+    logger,
+  });
   return {
     modules,
     config,
@@ -141,8 +160,8 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
     readiness: new ReadinessProbe(pool.options, READINESS_TIMEOUT_MS),
     sessions: new Sessions(db, tokens, clock, config.refreshTokenTtlSeconds),
     credentialThrottle: new CredentialThrottle(config.rateLimits),
-    authenticator: new Authenticator(db, tokens, clock, accessCache),
-    resolver: new TenantResolver({ db, clock, baseDomain: config.baseDomain, cache: accessCache, logger }),
+    authenticator,
+    resolver,
     jobs,
     outbox: new OutboxRelay({
       pool: servicePool ?? pool,
@@ -151,6 +170,7 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
       consumers: new Map([
         [CACHE_INVALIDATION_TOPIC, invalidation.outboxConsumer],
         [JOB_ENQUEUE_TOPIC, jobs.outboxConsumer],
+        [REALTIME_TOPIC, realtime.sequencer],
       ]),
     }),
     invalidation,
@@ -162,5 +182,6 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
     metering,
     admitTenantRequest: (actor, reply) => metering.admitTenantRequest(actor, reply),
     admitUserRequest: userRateLimit(config, metering),
+    realtime,
   };
 }

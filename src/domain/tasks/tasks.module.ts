@@ -23,6 +23,7 @@ export const tasksModule = defineModule({
   dependsOn: [tenancyModule, meteringModule, auditModule],
   migrations: fileURLToPath(new URL('./migrations', import.meta.url)),
   tenantTables: [{ name: 'projects' }, { name: 'project_members' }, { name: 'tasks' }],
+  realtimeChannels: [{ name: 'tasks', minRole: 'viewer' }],
   compose: ({ db: platformDb, clock, metering }): TasksModuleDeps => {
     const db = platformDb.withTables<TaskTables>();
     return {
