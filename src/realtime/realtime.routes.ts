@@ -64,7 +64,7 @@ export const realtimeRoutes: ModuleRoutes<RealtimeRouteDeps> = async (app, { rea
           'on the upgrade, or with {"type":"auth","token":…} as the first message within 5 s. An Origin not on TENANTRY_REALTIME_ORIGINS is refused with 403.',
         querystring: RealtimeQuery,
       },
-      preValidation: async (request) => {
+      preHandler: async (request) => {
         const origin = request.headers.origin;
         // Browsers always send Origin on an upgrade; other clients need not, and carry no cookies of a victim.
         if (origin !== undefined && !allowedOrigins.has(origin)) {

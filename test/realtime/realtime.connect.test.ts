@@ -80,6 +80,11 @@ describe('GET /v1/realtime', () => {
     expect(unknown.status).toBe(400);
   });
 
+  it('refuses a resume point that is not a sequence with 400', async () => {
+    expect((await refusal(connect(url, { token: tenant.accessToken, query: 'since=abc' }))).status).toBe(400);
+    expect((await refusal(connect(url, { token: tenant.accessToken, query: 'since=-1' }))).status).toBe(400);
+  });
+
   it('subscribes a viewer to the channels a viewer may read, and refuses ledger when asked later', async () => {
     const client = await connect(url, { token: viewerKey });
     const ready = await client.waitFor((message) => message.type === 'ready');
