@@ -4,9 +4,11 @@
 // run every second (and at once when the invalidation bus announces a tenant's change), so a
 // removed member, a revoked key or a suspended tenant loses its sockets within a second.
 //
-// It reads across tenants, as the service role on the service pool, directly rather than
-// through db.service(): a pass every second would flood service_role_audit (the outbox relay
-// does the same). It only reads, and only the liveness of credentials this instance holds.
+// It reads across tenants, as the service role, directly rather than through db.service(): a
+// pass every second would flood service_role_audit (the outbox relay does the same). It only
+// reads, and only the liveness of credentials this instance holds. It has a connection of its
+// own (the service login's, like the relay's), so a saturated request pool never delays it
+// past the point where sockets are closed as unverifiable.
 
 import pg from 'pg';
 import type { Role, TenantStatus } from '../db/tables.js';
@@ -38,19 +40,22 @@ SELECT c.ref, t.status, t.plan,
 FROM c LEFT JOIN tenants t ON t.id = c.tenant_id AND t.deleted_at IS NULL`;
 
 export class AccessVerification {
-  readonly #pool: pg.Pool;
+  readonly #connection: pg.ClientConfig;
   readonly #serviceRole: string;
+  #client: Promise<pg.Client> | undefined;
+  #closed = false;
 
-  constructor(pool: pg.Pool, serviceRole: string) {
-    this.#pool = pool;
+  /** `connection`: the service pool's options (a login that may SET ROLE to the service role). */
+  constructor(connection: pg.ClientConfig, serviceRole: string) {
+    const { connectionString, host, port, user, password, database, ssl } = connection;
+    this.#connection = { connectionString, host, port, user, password, database, ssl, connectionTimeoutMillis: 5_000, query_timeout: 5_000 } as pg.ClientConfig;
     this.#serviceRole = serviceRole;
   }
 
   /** One verdict per credential, in the order given. */
   async verify(credentials: readonly SocketCredential[], now: Date): Promise<Verdict[]> {
     if (credentials.length === 0) return [];
-    const client = await this.#pool.connect();
-    let broken: Error | undefined;
+    const client = await this.#connect();
     try {
       await client.query(`BEGIN READ ONLY; SET LOCAL ROLE ${pg.escapeIdentifier(this.#serviceRole)}`);
       const { rows } = await client.query<{ ref: number; status: TenantStatus | null; plan: string | null; role: Role | null }>(VERIFY_SQL, [
@@ -69,12 +74,34 @@ export class AccessVerification {
       }
       return verdicts;
     } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
+      // Whatever state the connection is in, the next pass starts on a new one.
+      this.#drop();
       throw error;
-    } finally {
-      client.release(broken);
     }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.then((connected) => connected.end()).catch(() => {});
+  }
+
+  #connect(): Promise<pg.Client> {
+    if (this.#closed) return Promise.reject(new Error('access verification is closed'));
+    this.#client ??= (async () => {
+      const client = new pg.Client(this.#connection);
+      client.on('error', () => this.#drop());
+      await client.connect();
+      return client;
+    })();
+    this.#client.catch(() => this.#drop());
+    return this.#client;
+  }
+
+  #drop(): void {
+    const client = this.#client;
+    this.#client = undefined;
+    void client?.then((connected) => connected.end()).catch(() => {});
   }
 }

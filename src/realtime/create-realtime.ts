@@ -58,7 +58,7 @@ export function createRealtime(inputs: RealtimeInputs): Realtime {
     hub: new RealtimeHub({
       db,
       bus,
-      verification: new AccessVerification(inputs.servicePool, config.roles.service),
+      verification: new AccessVerification(inputs.servicePool.options, config.roles.service),
       channels,
       plans: inputs.plans,
       invalidation: inputs.invalidation,

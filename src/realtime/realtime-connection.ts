@@ -39,7 +39,7 @@ export class RealtimeConnection {
   readonly socket: WebSocket;
   readonly subscriptions = new Set<string>();
   identity: SocketIdentity;
-  /** When the database last confirmed this connection's access (ms since epoch). */
+  /** When the database last confirmed this connection's access (ms since epoch, real time). */
   verifiedAt: number;
   /** Answered the last ping. */
   alive = true;
@@ -57,7 +57,7 @@ export class RealtimeConnection {
     this.socket = socket;
     this.identity = identity;
     this.#deps = deps;
-    this.verifiedAt = deps.now();
+    this.verifiedAt = Date.now();
     this.#tokens = deps.limits.burst;
     this.#refilledAt = deps.now();
     this.#armExpiry();
@@ -141,7 +141,8 @@ export class RealtimeConnection {
   update(identity: SocketIdentity): void {
     const rearm = identity.expiresAt !== this.identity.expiresAt;
     this.identity = identity;
-    this.verifiedAt = this.#deps.now();
+    // Real time, not the domain clock: staleness is about this process reaching the database.
+    this.verifiedAt = Date.now();
     if (rearm) this.#armExpiry();
   }
 
@@ -150,6 +151,7 @@ export class RealtimeConnection {
     this.#closed = true;
     clearTimeout(this.#expiryTimer);
     this.#pending = undefined;
+    this.#deps.logger.debug({ tenant_id: this.identity.tenantId, connection_id: this.id, code, reason }, 'realtime connection closed by the server');
     this.socket.close(code, reason);
     // A peer that never answers the close handshake does not keep the socket.
     setTimeout(() => this.socket.terminate(), 2_000).unref();

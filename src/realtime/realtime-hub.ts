@@ -116,6 +116,7 @@ export class RealtimeHub {
     this.#rooms.clear();
     if (rooms.length > 0) await this.#options.bus.publish({ kind: 'presence', instanceId: this.instanceId, rooms: Object.fromEntries(rooms.map((id) => [id, []])) }).catch(() => {});
     await this.#verifying;
+    await this.#options.verification.close();
     await this.#options.bus.close();
   }
 

@@ -66,7 +66,7 @@ describe('realtime events', () => {
   it('numbers events per tenant with no gap, in the order the changes committed', async () => {
     const client = await connect(instances.urlB, { token: tenant.accessToken });
     const start = await synced(client);
-    const ids = [];
+    const ids: string[] = [];
     for (let index = 0; index < 5; index += 1) ids.push(await createTask(tenant, `ordered ${index}`, index % 2 ? instances.b.app : instances.a.app));
     await client.waitFor((message) => message.data?.id === ids[4]);
     const events = client.events();
@@ -81,7 +81,7 @@ describe('realtime events', () => {
     const seen = await first.waitFor((message) => message.data?.id === before);
     await first.close();
 
-    const missed = [];
+    const missed: string[] = [];
     for (let index = 0; index < 4; index += 1) missed.push(await createTask(tenant, `missed ${index}`));
     // Reconnect on the other instance, resuming after the last event seen.
     const second = await connect(instances.urlB, { token: tenant.accessToken, query: `since=${seen.seq}` });
