@@ -137,11 +137,14 @@ export class RealtimeHub {
     if (limit === null) return;
     const current = this.#presence.connections(identity.tenantId);
     if (current >= limit) {
+      // The cheapest plan with room for one more, as every plan-limit answer names it.
+      const plans = [...(await this.#options.plans.list())].sort((a, b) => a.sortOrder - b.sortOrder);
+      const roomy = plans.find((plan) => Object.hasOwn(plan.limits, 'realtime_connections') && (plan.limits.realtime_connections === null || plan.limits.realtime_connections! > current));
       throw new AppError('plan-limit-reached', `the ${identity.plan} plan allows ${limit} realtime connections at once`, {
         metric: 'realtime_connections',
         limit,
         current,
-        required_plan: null,
+        required_plan: roomy?.key ?? null,
       });
     }
   }

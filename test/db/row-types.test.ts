@@ -7,6 +7,7 @@ import { migrationsTableOf } from '../../src/db/migrate.js';
 import { TENANT_COLUMN } from '../../src/db/tenant-tables.js';
 import { tasksModule } from '../../src/domain/tasks/tasks.module.js';
 import { memoryModule } from '../../src/memory/memory.module.js';
+import { realtimeModule } from '../../src/realtime/realtime.module.js';
 import { TEST_MODULES, TEST_REGISTRY } from '../support/modules.js';
 import { readCatalog } from '../support/row-types/catalog-columns.js';
 import { rowTypeDrift } from '../support/row-types/row-type-drift.js';
@@ -15,6 +16,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 const TABLES = fileURLToPath(new URL('../../src/db/tables.ts', import.meta.url));
 const TASK_TABLES = fileURLToPath(new URL('../../src/domain/tasks/task-tables.ts', import.meta.url));
 const MEMORY_TABLES = fileURLToPath(new URL('../../src/memory/memory-tables.ts', import.meta.url));
+const REALTIME_TABLES = fileURLToPath(new URL('../../src/realtime/realtime-tables.ts', import.meta.url));
 const DRIFTED = fileURLToPath(new URL('./fixtures/drifted-tables.ts', import.meta.url));
 
 /**
@@ -26,6 +28,7 @@ const BOOKKEEPING: ReadonlySet<string> = new Set(TEST_MODULES.filter((module) =>
 
 const TASK_RELATIONS: ReadonlySet<string> = new Set((tasksModule.tenantTables ?? []).map((table) => table.name));
 const MEMORY_RELATIONS: ReadonlySet<string> = new Set((memoryModule.tenantTables ?? []).map((table) => table.name));
+const REALTIME_RELATIONS: ReadonlySet<string> = new Set((realtimeModule.tenantTables ?? []).map((table) => table.name));
 
 /** The query layer fills tenant_id on every insert into a registered tenant table. */
 const filledOnInsert = (relation: string, column: string) => column === TENANT_COLUMN && TEST_REGISTRY.tenantTables.has(relation);
@@ -66,7 +69,8 @@ describe("the built-in modules' row types", () => {
     const drift = await rowTypeDrift(database.admin, {
       file: TABLES,
       interfaceName: 'Tables',
-      declares: (relation) => !BOOKKEEPING.has(relation) && !TASK_RELATIONS.has(relation) && !MEMORY_RELATIONS.has(relation),
+      declares: (relation) =>
+        !BOOKKEEPING.has(relation) && !TASK_RELATIONS.has(relation) && !MEMORY_RELATIONS.has(relation) && !REALTIME_RELATIONS.has(relation),
       filledOnInsert,
     });
     expect(drift).toEqual([]);
@@ -87,6 +91,16 @@ describe("the built-in modules' row types", () => {
       file: MEMORY_TABLES,
       interfaceName: 'MemoryTables',
       declares: (relation) => MEMORY_RELATIONS.has(relation),
+      filledOnInsert,
+    });
+    expect(drift).toEqual([]);
+  });
+
+  it("RealtimeTables declares the realtime module's tables, and only those", async () => {
+    const drift = await rowTypeDrift(database.admin, {
+      file: REALTIME_TABLES,
+      interfaceName: 'RealtimeTables',
+      declares: (relation) => REALTIME_RELATIONS.has(relation),
       filledOnInsert,
     });
     expect(drift).toEqual([]);

@@ -42,7 +42,7 @@ SELECT tenantry.tenant_table('realtime_events', 'SELECT, INSERT, DELETE, UPDATE 
 WITH before AS (
   SELECT key, limits FROM plans
 ), wanted (key, connections) AS (
-  VALUES ('free', '10'::jsonb), ('pro', '200'::jsonb), ('promax', '2000'::jsonb), ('enterprise', 'null'::jsonb)
+  VALUES ('free', '5'::jsonb), ('pro', '25'::jsonb), ('promax', '100'::jsonb), ('enterprise', 'null'::jsonb)
 ), changed AS (
   UPDATE plans p
      SET limits = jsonb_build_object('realtime_connections', w.connections) || p.limits, updated_at = now()
