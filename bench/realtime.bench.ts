@@ -43,14 +43,19 @@ interface SocketTally {
 
 const latencies: number[] = [];
 
+/** Set-up requests; a 503 (a busy machine's database) is retried after its Retry-After. */
 async function post(base: string, url: string, body: unknown, token?: string): Promise<Record<string, any>> {
-  const response = await fetch(base + url, {
-    method: url === '/v1/tenant/plan' ? 'PATCH' : 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as Record<string, any>;
+  for (let attempt = 1; ; attempt += 1) {
+    const response = await fetch(base + url, {
+      method: url === '/v1/tenant/plan' ? 'PATCH' : 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    if (response.ok) return (await response.json()) as Record<string, any>;
+    if (response.status !== 503 || attempt >= 10) throw new Error(`${url}: ${response.status} ${await response.text()}`);
+    await response.text();
+    await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
+  }
 }
 
 async function inBatches<T>(items: readonly T[], width: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
@@ -65,7 +70,22 @@ async function inBatches<T>(items: readonly T[], width: number, work: (item: T, 
   );
 }
 
-function openSocket(base: string, tenant: BenchTenant, tally: SocketTally): Promise<WebSocket> {
+/** As a real client does: a 503 (the server shed the upgrade) is retried after a pause. */
+async function openSocket(base: string, tenant: BenchTenant, tally: SocketTally): Promise<WebSocket> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await openSocketOnce(base, tenant, tally);
+    } catch (error) {
+      if (attempt >= 10 || !String(error).includes('503')) throw error;
+      retries += 1;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}
+
+let retries = 0;
+
+function openSocketOnce(base: string, tenant: BenchTenant, tally: SocketTally): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/v1/realtime?channels=tasks`, { headers: { authorization: `Bearer ${tenant.apiKey}` } });
     socket.on('message', (data) => {
@@ -126,8 +146,10 @@ async function main(): Promise<void> {
     console.log(`opening ${TENANTS * SOCKETS_PER_TENANT} sockets`);
     const tallies: SocketTally[] = [];
     const openStarted = performance.now();
-    const plan = tenants.flatMap((tenant) => Array.from({ length: SOCKETS_PER_TENANT }, (_, index) => ({ tenant, index })));
-    await inBatches(plan, 64, async ({ tenant, index }) => {
+    // Round by round (one socket of every tenant, then the next), so each credential's first
+    // upgrade fills the instance's access cache before its others arrive.
+    const plan = Array.from({ length: SOCKETS_PER_TENANT }, (_, index) => tenants.map((tenant) => ({ tenant, index }))).flat();
+    await inBatches(plan, 16, async ({ tenant, index }) => {
       const tally: SocketTally = { tenantId: tenant.id, received: 0, foreign: 0, gaps: 0, repeats: 0, lastSeq: undefined };
       tallies.push(tally);
       sockets.push(await openSocket(bases[index % 2]!, tenant, tally));
@@ -175,6 +197,7 @@ async function main(): Promise<void> {
       socketsOpened: sockets.length,
       socketsHeldAtEnd: held,
       secondsToOpen: Number(openSeconds.toFixed(1)),
+      upgradesRetriedAfter503: retries,
       eventsCommitted: committed,
       commitRate: Number((committed / commitSeconds).toFixed(0)),
       deliveriesExpected: wanted,
@@ -208,7 +231,7 @@ Two production servers on one database, bus ${result.settings.bus}; ${result.set
 
 | Figure | Value | Target |
 | --- | --- | --- |
-| Sockets opened / held at the end | ${result.socketsOpened} / ${result.socketsHeldAtEnd} (opened in ${result.secondsToOpen} s) | 10,000 (${met(result.socketsHeldAtEnd >= 10_000)}) |
+| Sockets opened / held at the end | ${result.socketsOpened} / ${result.socketsHeldAtEnd} (opened in ${result.secondsToOpen} s, ${result.upgradesRetriedAfter503} upgrades retried after 503) | 10,000 (${met(result.socketsHeldAtEnd >= 10_000)}) |
 | Events committed | ${result.eventsCommitted} (${result.commitRate}/s) | 1,000/s |
 | Deliveries received / expected | ${result.deliveriesReceived} / ${result.deliveriesExpected} (${result.deliveriesPerSecond}/s fanned out) | all |
 | Commit-to-socket latency p50 / p90 / p99 / max | ${result.latencyMs.p50} / ${result.latencyMs.p90} / ${result.latencyMs.p99} / ${result.latencyMs.max} ms | p99 < 50 ms (${met(result.latencyMs.p99 < 50)}) |
