@@ -17,6 +17,7 @@ export class PostgresBus implements RealtimeBus {
   #retryTimer: NodeJS.Timeout | undefined;
   #attempts = 0;
   #closed = false;
+  #sending: Promise<void> = Promise.resolve();
 
   constructor(connection: pg.ClientConfig, channel: string, logger: Logger) {
     const { connectionString, host, port, user, password, database, ssl } = connection;
@@ -34,10 +35,18 @@ export class PostgresBus implements RealtimeBus {
     return this.#client !== undefined;
   }
 
-  async publish(message: BusMessage): Promise<void> {
-    const client = this.#client;
-    if (!client) throw new Error('the realtime bus is not connected');
-    await client.query('SELECT pg_notify($1, $2)', [this.#channel, encodeBusMessage(message)]);
+  /**
+   * NOTIFYs go out one after another on the listening connection (a pg client runs one query
+   * at a time; queueing on it is deprecated), in the order published.
+   */
+  publish(message: BusMessage): Promise<void> {
+    const sent = this.#sending.then(async () => {
+      const client = this.#client;
+      if (!client) throw new Error('the realtime bus is not connected');
+      await client.query('SELECT pg_notify($1, $2)', [this.#channel, encodeBusMessage(message)]);
+    });
+    this.#sending = sent.catch(() => {});
+    return sent;
   }
 
   async close(): Promise<void> {
