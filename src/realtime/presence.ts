@@ -99,7 +99,10 @@ export class Presence {
     clearTimeout(this.#flushTimer);
   }
 
-  /** Announces in messages the bus can carry (a NOTIFY holds under 8000 bytes). */
+  /**
+   * Announces in messages the bus can carry (a NOTIFY holds under 8000 bytes). A failed
+   * announcement is not retried: the next full one (every 10 s) carries the same state.
+   */
   async #send(tenantIds: readonly string[]): Promise<void> {
     let batch: Record<string, readonly PresenceEntry[]> = {};
     let size = 0;
