@@ -16,6 +16,7 @@ import type { TenantryModule } from './modules/module.js';
 import { plansModule } from './plans/plans.module.js';
 import { privacyModule } from './privacy/privacy.module.js';
 import { platformModule } from './platform/platform.module.js';
+import { realtimeModule } from './realtime/realtime.module.js';
 import { settingsModule } from './settings/settings.module.js';
 import { tenancyModule } from './tenancy/tenancy.module.js';
 import { webhooksModule } from './webhooks/webhooks.module.js';
@@ -37,6 +38,7 @@ export const platformModules: readonly TenantryModule[] = [
   billingModule,
   emailModule,
   privacyModule,
+  realtimeModule,
 ];
 
 /** The platform, the sample task domain and agent memory: what `tenantry start` runs by default. */

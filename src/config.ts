@@ -134,6 +134,14 @@ export interface Config {
   readonly webhooks: WebhookConfig;
   /** Billing: the dunning grace period and the provider (see docs/billing.md). */
   readonly billing: BillingConfig;
+  /** Origins a browser may open GET /v1/realtime from (TENANTRY_REALTIME_ORIGINS); none: no browser may. */
+  readonly realtimeOrigins: readonly string[];
+  /** Events kept per tenant for clients resuming after a disconnect (TENANTRY_REALTIME_RETENTION). */
+  readonly realtimeRetention: number;
+  /** Redis channel / PostgreSQL NOTIFY channel of realtime events between instances. */
+  readonly realtimeChannel: string;
+  /** How often sockets are pinged; one that has not answered the previous ping is closed. */
+  readonly realtimeHeartbeatMs: number;
 }
 
 export interface BillingConfig {
@@ -354,6 +362,37 @@ function webhooks(env: Env): WebhookConfig {
   });
 }
 
+/**
+ * Exact origins (`https://app.example.com`, `http://localhost:5173`), comma-separated. A
+ * browser sends its page's origin with every WebSocket upgrade; one not listed is refused
+ * before the socket opens, so no other site's page can open a socket with the user's browser.
+ */
+function realtimeOrigins(env: Env): readonly string[] {
+  const raw = env.TENANTRY_REALTIME_ORIGINS?.trim();
+  if (!raw) return Object.freeze([]);
+  const origins = raw.split(',').map((entry) => entry.trim());
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError(`TENANTRY_REALTIME_ORIGINS must list origins like https://app.example.com, got "${origin}"`);
+    }
+  }
+  return Object.freeze(origins);
+}
+
+function realtimeChannel(env: Env): string {
+  const value = env.TENANTRY_REALTIME_CHANNEL || 'tenantry_realtime';
+  if (!/^[A-Za-z0-9_.:-]{1,60}$/.test(value)) {
+    throw new ConfigError(`TENANTRY_REALTIME_CHANNEL must be 1-60 of A-Z a-z 0-9 _ . : -, got "${value}"`);
+  }
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = env.DATABASE_URL || undefined;
   const jwt = jwtKey(env);
@@ -404,6 +443,10 @@ export function loadConfig(env: Env = process.env): Config {
       graceDays: integer(env, 'TENANTRY_BILLING_GRACE_DAYS', 7, 0, 365),
       stripe: stripeConfig(env),
     }),
+    realtimeOrigins: realtimeOrigins(env),
+    realtimeRetention: integer(env, 'TENANTRY_REALTIME_RETENTION', 1_000, 10, 1_000_000),
+    realtimeChannel: realtimeChannel(env),
+    realtimeHeartbeatMs: integer(env, 'TENANTRY_REALTIME_HEARTBEAT_MS', 15_000, 100, 300_000),
   });
 }
 

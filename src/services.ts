@@ -38,6 +38,8 @@ import type { Actor } from './tenancy/actor.js';
 import { TenantResolver } from './tenancy/resolve-tenant.js';
 import { announceUsageWarning } from './webhooks/usage-warning-event.js';
 import { webhooksModule } from './webhooks/webhooks.module.js';
+import { createRealtime, type Realtime } from './realtime/create-realtime.js';
+import { REALTIME_TOPIC } from './realtime/realtime-event.js';
 
 export interface Services {
   /** The registered modules: their tenant tables, jobs and routes. */
@@ -79,6 +81,8 @@ export interface Services {
   readonly email: TransactionalEmail;
   /** The server's key for signed export links, pseudonyms and erasure certificates (derived from the JWT key). */
   readonly privacyKey: Buffer;
+  /** WebSocket rooms, the realtime bus and the outbox consumer that sequences events. */
+  readonly realtime: Realtime;
 }
 
 export interface ServiceInputs {
@@ -158,6 +162,21 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
     schedules: modules.schedules,
   });
   const email = createTransactionalEmail(config.mail, jwt, db, logger);
+  const authenticator = new Authenticator(db, tokens, clock, accessCache);
+  const resolver = new TenantResolver({ db, clock, baseDomain: config.baseDomain, cache: accessCache, logger });
+  const realtime = createRealtime({
+    config,
+    pool,
+    servicePool: servicePool ?? pool,
+    db,
+    modules,
+    plans,
+    invalidation,
+    authenticator,
+    resolver,
+    clock,
+    logger,
+  });
   return {
     modules,
     config,
@@ -167,8 +186,8 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
     readiness: new ReadinessProbe(pool.options, READINESS_TIMEOUT_MS),
     sessions: new Sessions(db, tokens, clock, config.refreshTokenTtlSeconds),
     credentialThrottle: new CredentialThrottle(config.rateLimits),
-    authenticator: new Authenticator(db, tokens, clock, accessCache),
-    resolver: new TenantResolver({ db, clock, baseDomain: config.baseDomain, cache: accessCache, logger }),
+    authenticator,
+    resolver,
     jobs,
     outbox: new OutboxRelay({
       pool: servicePool ?? pool,
@@ -180,6 +199,7 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
         [BILLING_STATE_CHANGED, billingEvents.outboxConsumer],
         [INVOICE_ISSUED, billingEvents.outboxConsumer],
         [EMAIL_TOPIC, email.outboxConsumer],
+        [REALTIME_TOPIC, realtime.sequencer],
       ]),
     }),
     invalidation,
@@ -194,5 +214,6 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
     billingEvents,
     email,
     privacyKey: derivedKey(jwt, 'tenantry privacy signatures'),
+    realtime,
   };
 }

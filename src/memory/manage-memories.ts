@@ -5,6 +5,8 @@
 
 import { sql, type RawBuilder } from 'kysely';
 import type { Clock } from '../clock.js';
+import { platformTx } from '../db/database.js';
+import { publishRealtimeEvent } from '../realtime/realtime-event.js';
 import { newId } from '../db/ids.js';
 import type { Page, PageRequest } from '../db/keyset-page.js';
 import { AppError } from '../http/problems.js';
@@ -28,7 +30,7 @@ import {
 } from './memory-repository.js';
 import { orbitScore, weightValues } from './memory-scoring.js';
 import { readMemorySettings, type MemorySettings } from './memory-settings.js';
-import type { MemoryDatabase } from './memory-tables.js';
+import type { MemoryDatabase, MemoryTx } from './memory-tables.js';
 import type { MemoryUsage } from './memory-usage.js';
 
 export interface NewMemoryInput {
@@ -62,6 +64,16 @@ function initialOrbit(settings: MemorySettings, importance: number): RawBuilder<
   return orbitScore(weightValues(settings), sql<number>`${importance}::float8`, sql<number>`1::float8`, sql<number>`0::float8`);
 }
 
+/** Ids, agent and importance: a realtime event never carries a memory's content. */
+function publishMemoryEvent(tx: MemoryTx, actor: Actor, type: string, memory: MemoryRow): Promise<void> {
+  return publishRealtimeEvent(platformTx(tx), actor.tenantId, {
+    channel: 'memories',
+    type,
+    data: { id: memory.id, agentId: memory.agent_id, importance: memory.importance },
+    agentId: memory.agent_id,
+  });
+}
+
 export class MemoryManagement {
   constructor(
     private readonly db: MemoryDatabase,
@@ -86,7 +98,9 @@ export class MemoryManagement {
       const settings = await readMemorySettings(tx);
       const duplicate = await nearDuplicate(tx, agentId, input.content, settings.duplicateThreshold);
       if (duplicate) {
-        return { outcome: 'reinforced', memory: await reinforceMemory(tx, duplicate.id, importance, now), similarity: duplicate.similarity };
+        const reinforced = await reinforceMemory(tx, duplicate.id, importance, now);
+        await publishMemoryEvent(tx, actor, 'memory.reinforced', reinforced);
+        return { outcome: 'reinforced', memory: reinforced, similarity: duplicate.similarity };
       }
       await this.usage.memoryAdded(tx, actor, Buffer.byteLength(input.content, 'utf8'));
       const memory = await insertMemory(tx, {
@@ -99,6 +113,7 @@ export class MemoryManagement {
         idempotencyKey: input.idempotencyKey ?? null,
         orbitScore: initialOrbit(settings, importance),
       });
+      await publishMemoryEvent(tx, actor, 'memory.created', memory);
       return { outcome: 'created', memory };
     });
   }
@@ -122,6 +137,7 @@ export class MemoryManagement {
       const memory = await updateMemory(tx, id, changes, now);
       if (!memory) throw notFound();
       if (changes.content !== undefined) await this.usage.memoriesChanged(tx, actor);
+      await publishMemoryEvent(tx, actor, 'memory.updated', memory);
       return memory;
     });
   }
@@ -138,8 +154,11 @@ export class MemoryManagement {
     const now = this.clock.now();
     await this.db.tenant(async (tx) => {
       await this.usage.lock(tx);
-      if (!(await forgetMemory(tx, id, now))) throw notFound();
+      // Read first: the event names the memory's agent, so only that agent's connections hear of it.
+      const memory = await findMemory(tx, id);
+      if (!memory || !(await forgetMemory(tx, id, now))) throw notFound();
       await this.usage.memoriesChanged(tx, actor);
+      await publishMemoryEvent(tx, actor, 'memory.forgotten', memory);
     });
   }
 
@@ -150,6 +169,10 @@ export class MemoryManagement {
       await this.usage.lock(tx);
       const forgotten = await forgetMemories(tx, filter, now);
       if (forgotten > 0) await this.usage.memoriesChanged(tx, actor);
+      if (forgotten > 0) {
+        // Which memories is not listed (there may be thousands): clients reload. Without an agent in the filter, agent connections do not hear of it.
+        await publishRealtimeEvent(platformTx(tx), actor.tenantId, { channel: 'memories', type: 'memories.forgotten', data: { count: forgotten }, agentId: filter.agentId ?? null });
+      }
       return forgotten;
     });
   }

@@ -41,6 +41,8 @@ export const memoryModule = defineModule({
     { name: 'memory_settings' },
   ],
   jobs: [rezoneMemoriesJob],
+  // An agent key's connection sees only its own agent's memories (events carry the agent).
+  realtimeChannels: [{ name: 'memories', minRole: 'viewer', agentScoped: true }],
   compose: ({ db: platformDb, clock, logger, metering, plans, jobs }): MemoryModuleDeps => {
     const db = platformDb.withTables<MemoryTables>();
     const usage = new MemoryUsage(metering.actions, metering.quotas, metering.recorder);

@@ -9,6 +9,7 @@ import type { IdentityScope } from '../db/database.js';
 import type { JobDefinition } from '../jobs/define-job.js';
 import type { JobSchedule } from '../jobs/jobs.js';
 import type { Services } from '../services.js';
+import type { Role } from '../db/tables.js';
 
 /**
  * What erasure does to a column holding personal data: empty it, replace it with a stable
@@ -74,6 +75,22 @@ export function routePlugins<Deps extends object>(...plugins: readonly ModuleRou
   };
 }
 
+/**
+ * A realtime channel: a stream of the module's changes (events the module records with
+ * `publishRealtimeEvent` in the changing transaction) that a WebSocket connection may read.
+ */
+export interface RealtimeChannelDeclaration {
+  /** Lowercase letters, digits and underscores; names the channel in events and subscriptions. */
+  readonly name: string;
+  /** The lowest role that may read it (an API key reads with its own, bounded role). */
+  readonly minRole: Role;
+  /**
+   * Events carry the agent they concern (or none): a connection acting for an agent (an agent
+   * key) sees only its own agent's events; a member's connection sees all of them.
+   */
+  readonly agentScoped?: boolean;
+}
+
 /** What every module may declare, routes aside. */
 interface ModuleParts {
   /** Lowercase, digits and underscores: it names the module's migrations table. */
@@ -86,6 +103,8 @@ interface ModuleParts {
   readonly identityLookups?: readonly IdentityLookup[];
   readonly jobs?: readonly JobDefinition[];
   readonly schedules?: readonly JobSchedule[];
+  /** Channels of realtime events this module publishes, and who may read each. */
+  readonly realtimeChannels?: readonly RealtimeChannelDeclaration[];
 }
 
 /**

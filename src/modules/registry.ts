@@ -5,7 +5,7 @@
 
 import type { JobDefinition } from '../jobs/define-job.js';
 import type { JobSchedule } from '../jobs/jobs.js';
-import type { IdentityLookup, TenantTableDeclaration, TenantryModule } from './module.js';
+import type { IdentityLookup, RealtimeChannelDeclaration, TenantTableDeclaration, TenantryModule } from './module.js';
 
 export class ModuleRegistryError extends Error {
   override name = 'ModuleRegistryError';
@@ -24,6 +24,8 @@ export class ModuleRegistry {
   readonly identityLookups: readonly IdentityLookup[];
   readonly jobs: readonly JobDefinition[];
   readonly schedules: readonly JobSchedule[];
+  /** Every module's realtime channels, by name: what a connection may subscribe to. */
+  readonly realtimeChannels: ReadonlyMap<string, RealtimeChannelDeclaration>;
   readonly #tables: ReadonlyMap<string, RegisteredTenantTable>;
 
   constructor(modules: readonly TenantryModule[]) {
@@ -52,6 +54,15 @@ export class ModuleRegistry {
     for (const schedule of this.schedules) {
       if (!this.jobs.includes(schedule.job)) throw new ModuleRegistryError(`schedule "${schedule.cron}" names job "${schedule.job.name}", which no module declares`);
     }
+    const channels = new Map<string, RealtimeChannelDeclaration>();
+    for (const module of this.modules) {
+      for (const channel of module.realtimeChannels ?? []) {
+        if (!/^[a-z][a-z0-9_]{0,39}$/.test(channel.name)) throw new ModuleRegistryError(`realtime channel "${channel.name}" of ${module.name} must be lowercase letters, digits or underscores`);
+        if (channels.has(channel.name)) throw new ModuleRegistryError(`realtime channel "${channel.name}" is declared twice`);
+        channels.set(channel.name, Object.freeze({ ...channel }));
+      }
+    }
+    this.realtimeChannels = channels;
   }
 
   /** Every registered tenant table's declaration, in module order. */

@@ -9,6 +9,7 @@ import { billingModule } from '../../src/billing/billing.module.js';
 import { tasksModule } from '../../src/domain/tasks/tasks.module.js';
 import { memoryModule } from '../../src/memory/memory.module.js';
 import { webhooksModule } from '../../src/webhooks/webhooks.module.js';
+import { realtimeModule } from '../../src/realtime/realtime.module.js';
 import { TEST_MODULES, TEST_REGISTRY } from '../support/modules.js';
 import { readCatalog } from '../support/row-types/catalog-columns.js';
 import { rowTypeDrift } from '../support/row-types/row-type-drift.js';
@@ -22,6 +23,7 @@ const WEBHOOK_TABLES = fileURLToPath(new URL('../../src/webhooks/webhook-tables.
 const BILLING_TABLES = fileURLToPath(new URL('../../src/billing/billing-tables.ts', import.meta.url));
 const EMAIL_TABLES = fileURLToPath(new URL('../../src/email/email-tables.ts', import.meta.url));
 const ACCOUNT_TABLES = fileURLToPath(new URL('../../src/accounts/account-tables.ts', import.meta.url));
+const REALTIME_TABLES = fileURLToPath(new URL('../../src/realtime/realtime-tables.ts', import.meta.url));
 const DRIFTED = fileURLToPath(new URL('./fixtures/drifted-tables.ts', import.meta.url));
 
 /**
@@ -39,6 +41,7 @@ const BILLING_RELATIONS: ReadonlySet<string> = new Set((billingModule.tenantTabl
 const EMAIL_RELATIONS: ReadonlySet<string> = new Set(['email_deliveries', 'email_mailbox']);
 /** The accounts module's global tables. */
 const ACCOUNT_RELATIONS: ReadonlySet<string> = new Set(['account_tokens', 'verified_emails', 'known_devices']);
+const REALTIME_RELATIONS: ReadonlySet<string> = new Set((realtimeModule.tenantTables ?? []).map((table) => table.name));
 
 /** The query layer fills tenant_id on every insert into a registered tenant table. */
 const filledOnInsert = (relation: string, column: string) => column === TENANT_COLUMN && TEST_REGISTRY.tenantTables.has(relation);
@@ -87,7 +90,8 @@ describe("the built-in modules' row types", () => {
         !BILLING_RELATIONS.has(relation) &&
         !EMAIL_RELATIONS.has(relation) &&
         !ACCOUNT_RELATIONS.has(relation) &&
-        !PRIVACY_RELATIONS.has(relation),
+        !PRIVACY_RELATIONS.has(relation) &&
+        !REALTIME_RELATIONS.has(relation),
       filledOnInsert,
     });
     expect(drift).toEqual([]);
@@ -148,6 +152,16 @@ describe("the built-in modules' row types", () => {
       file: ACCOUNT_TABLES,
       interfaceName: 'AccountTables',
       declares: (relation) => ACCOUNT_RELATIONS.has(relation),
+      filledOnInsert,
+    });
+    expect(drift).toEqual([]);
+  });
+
+  it("RealtimeTables declares the realtime module's tables, and only those", async () => {
+    const drift = await rowTypeDrift(database.admin, {
+      file: REALTIME_TABLES,
+      interfaceName: 'RealtimeTables',
+      declares: (relation) => REALTIME_RELATIONS.has(relation),
       filledOnInsert,
     });
     expect(drift).toEqual([]);

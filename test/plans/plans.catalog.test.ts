@@ -115,17 +115,17 @@ describe('GET /v1/plans', () => {
       key: 'free',
       name: 'Free',
       monthlyPriceCents: 0,
-      limits: { seats: 3, agents: 1, tasks: 1000, memories: 1000 },
+      limits: { seats: 3, agents: 1, tasks: 1000, memories: 1000, realtime_connections: 5 },
       apiRateLimitPerMinute: 60,
       features: [],
     });
-    expect(plans[1]).toMatchObject({ key: 'pro', limits: { seats: 20, agents: 5, tasks: 50000, memories: 50000 }, features: ['audit_log', 'custom_branding'] });
-    expect(plans[2]).toMatchObject({ key: 'promax', monthlyPriceCents: 2900, limits: { seats: null, agents: null, tasks: null, memories: 500000 } });
+    expect(plans[1]).toMatchObject({ key: 'pro', limits: { seats: 20, agents: 5, tasks: 50000, memories: 50000, realtime_connections: 25 }, features: ['audit_log', 'custom_branding'] });
+    expect(plans[2]).toMatchObject({ key: 'promax', monthlyPriceCents: 2900, limits: { seats: null, agents: null, tasks: null, memories: 500000, realtime_connections: 100 } });
     expect(plans[3]).toMatchObject({
       key: 'enterprise',
       monthlyPriceCents: null,
       apiRateLimitPerMinute: null,
-      limits: { seats: null, agents: null, tasks: null, memories: null },
+      limits: { seats: null, agents: null, tasks: null, memories: null, realtime_connections: null },
       features: ['audit_log', 'custom_branding'],
     });
   });

@@ -10,6 +10,7 @@ import { bearer, expectProblem, invite, signUp, type SignedUpTenant } from '../s
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { useUpQuota } from '../metering/use-up-quota.js';
 import { holdMemories } from '../memory/memory-api.js';
+import { connect, type RealtimeClient } from '../realtime/support/realtime-client.js';
 
 interface AdvertisedPlan {
   key: string;
@@ -95,7 +96,31 @@ const limitProofs: Record<string, LimitProof> = {
     if (limit === null) expect(next.statusCode).toBe(201);
     else expect(expectProblem(next, 429, 'quota-exceeded')).toMatchObject({ metric, limit, current: limit });
   },
+
+  realtime_connections: (tenant, limit, metric) => realtimeConnections(tenant, limit, metric),
 };
+
+/** The test app on a real port, opened once a proof needs sockets. */
+let listeningAt: Promise<string> | undefined;
+
+/** WebSocket connections a tenant holds at once (GET /v1/realtime). */
+async function realtimeConnections(tenant: SignedUpTenant, limit: number | null, metric: string): Promise<void> {
+  listeningAt ??= testApp.app.listen({ port: 0, host: '127.0.0.1' });
+  const url = await listeningAt;
+  const held: RealtimeClient[] = [];
+  try {
+    for (let i = 0; i < (limit ?? beyondEveryLimit(metric)); i++) held.push(await connect(url, { token: tenant.apiKey }));
+    const next = connect(url, { token: tenant.apiKey });
+    if (limit === null) held.push(await next);
+    else {
+      const refused = (await next.then(() => undefined, (error: { status: number; body: string }) => error))!;
+      expect(refused.status).toBe(403);
+      expect(JSON.parse(refused.body)).toMatchObject({ type: 'https://tenantry.dev/problems/plan-limit-reached', metric, limit, current: limit });
+    }
+  } finally {
+    await Promise.all(held.map((client) => client.close()));
+  }
+}
 
 /** A feature: the gated action works when the plan includes it, else 403 naming the cheapest plan that does. */
 type FeatureProof = (tenant: SignedUpTenant) => Promise<LightMyRequestResponse>;

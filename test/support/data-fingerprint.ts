@@ -60,6 +60,8 @@ const WRITTEN_LATER: Record<string, readonly string[]> = {
 const LEFT_OUT: Record<string, string> = {
   usage_rollups: 'written by the rollup job only',
   usage_rollup_queue: 'follows usage_events through a trigger (api_calls too), and the rollup job empties it',
+  realtime_sequences: 'written by the outbox relay (the realtime sequencer) only, never by a request; no relay runs in a test app',
+  realtime_events: 'written by the outbox relay (the realtime sequencer) only, never by a request; no relay runs in a test app',
 };
 
 export type DataFingerprint = Record<string, string>;

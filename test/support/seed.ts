@@ -160,6 +160,13 @@ export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededT
     [tenantId, newId(), userId, `secret-export-${label}`],
   );
 
+  // Realtime: the tenant's sequence and one retained event.
+  await admin.query(`INSERT INTO realtime_sequences (tenant_id, last_seq) VALUES ($1, 1)`, [tenantId]);
+  await admin.query(
+    `INSERT INTO realtime_events (tenant_id, seq, outbox_id, channel, type, data) VALUES ($1, 1, gen_random_uuid(), 'tasks', 'task.created', $2)`,
+    [tenantId, { id: taskId, secret: `secret-event-${label}` }],
+  );
+
   const counts = await tenantRowCounts(admin, tenantId);
   const empty = TENANT_TABLE_ORDER.filter((table) => counts[table] === 0);
   if (empty.length > 0) throw new Error(`seedTenant wrote no row in ${empty.join(', ')}: give every tenant table a row in test/support/seed.ts`);

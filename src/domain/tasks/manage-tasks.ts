@@ -10,6 +10,7 @@ import { AppError } from '../../http/problems.js';
 import type { ActionUsage } from '../../metering/action-usage.js';
 import type { Actor } from '../../tenancy/actor.js';
 import { lockLiveMember, lockLiveProject } from './live-references.js';
+import { publishRealtimeEvent } from '../../realtime/realtime-event.js';
 import { toPage, type Page, type PageRequest } from '../../db/keyset-page.js';
 import { asReferenceProblem, unknownReference } from './reference-problems.js';
 import { findProject } from './project-repository.js';
@@ -35,6 +36,11 @@ export interface NewTask {
 
 async function assertLiveAssignee(tx: TaskTx, assigneeId: string | null | undefined): Promise<void> {
   if (assigneeId && !(await lockLiveMember(tx, assigneeId))) throw unknownReference('assigneeId');
+}
+
+/** What a realtime event says of a task: ids and status, never its text. */
+function taskEventData(task: TaskRow): Record<string, unknown> {
+  return { id: task.id, projectId: task.project_id, status: task.status, assigneeId: task.assignee_id };
 }
 
 function notFound(): AppError {
@@ -70,6 +76,7 @@ export class TaskManagement {
       }).catch(asReferenceProblem);
       if (!(await lockLiveProject(tx, input.projectId))) throw unknownReference('projectId');
       await assertLiveAssignee(tx, input.assigneeId);
+      await publishRealtimeEvent(platformTx(tx), actor.tenantId, { channel: 'tasks', type: 'task.created', data: taskEventData(task) });
       return task;
     });
   }
@@ -88,13 +95,18 @@ export class TaskManagement {
       const task = await updateTask(tx, id, changes, now).catch(asReferenceProblem);
       if (!task) throw notFound();
       await assertLiveAssignee(tx, changes.assigneeId);
+      await publishRealtimeEvent(platformTx(tx), actor.tenantId, { channel: 'tasks', type: 'task.updated', data: taskEventData(task) });
       return task;
     });
   }
 
   async remove(actor: Actor, id: string): Promise<void> {
     const now = this.clock.now();
-    const removed = await this.db.tenant((tx) => softDeleteTask(tx, id, now));
+    const removed = await this.db.tenant(async (tx) => {
+      const done = await softDeleteTask(tx, id, now);
+      if (done) await publishRealtimeEvent(platformTx(tx), actor.tenantId, { channel: 'tasks', type: 'task.deleted', data: { id } });
+      return done;
+    });
     if (!removed) throw notFound();
   }
 

@@ -31,6 +31,7 @@ export const tasksModule = defineModule({
       personal: { created_by: 'null', assignee_id: 'null' },
     },
   ],
+  realtimeChannels: [{ name: 'tasks', minRole: 'viewer' }],
   compose: ({ db: platformDb, clock, metering }): TasksModuleDeps => {
     const db = platformDb.withTables<TaskTables>();
     return {

@@ -1,0 +1,67 @@
+// The realtime bus on Redis pub/sub (REDIS_URL set): a publisher and a subscriber connection
+// (a subscribed connection can do nothing else). A resubscription after a drop tells the hub
+// to catch up from the event log, since messages published meanwhile are lost.
+
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { decodeBusMessage, encodeBusMessage, type BusMessage } from './bus-message.js';
+import type { BusListener, RealtimeBus } from './realtime-bus.js';
+
+export class RedisBus implements RealtimeBus {
+  readonly name = 'redis' as const;
+  readonly #publisher: Redis;
+  readonly #subscriber: Redis;
+  readonly #channel: string;
+  readonly #logger: Logger;
+  #everReady = false;
+
+  constructor(url: string, channel: string, logger: Logger) {
+    const options = {
+      // A publish while Redis is away fails at once: the relay retries the event with backoff.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+      commandTimeout: 500,
+      lazyConnect: true,
+      retryStrategy: (times: number) => Math.min(2_000, 50 * 2 ** Math.min(times, 6)),
+    };
+    this.#publisher = new Redis(url, options);
+    this.#subscriber = new Redis(url, { ...options, enableOfflineQueue: true, commandTimeout: undefined });
+    this.#channel = channel;
+    this.#logger = logger;
+  }
+
+  start(listener: BusListener): void {
+    this.#publisher.on('error', () => {});
+    this.#subscriber.on('error', (error) => this.#logger.warn({ err: error }, 'realtime bus (redis) error'));
+    this.#subscriber.on('message', (channel: string, text: string) => {
+      if (channel !== this.#channel) return;
+      const message = decodeBusMessage(text);
+      if (message) listener.onMessage(message);
+    });
+    this.#subscriber.on('ready', () => {
+      this.#subscriber.subscribe(this.#channel).then(
+        () => {
+          if (this.#everReady) listener.onResync();
+          this.#everReady = true;
+        },
+        (error: unknown) => this.#logger.warn({ err: error }, 'realtime bus (redis) could not subscribe'),
+      );
+    });
+    this.#subscriber.connect().catch(() => {});
+    this.#publisher.connect().catch(() => {});
+  }
+
+  get connected(): boolean {
+    return this.#subscriber.status === 'ready' && this.#publisher.status === 'ready';
+  }
+
+  async publish(message: BusMessage): Promise<void> {
+    await this.#publisher.publish(this.#channel, encodeBusMessage(message));
+  }
+
+  async close(): Promise<void> {
+    this.#subscriber.disconnect();
+    this.#publisher.disconnect();
+  }
+}
