@@ -132,7 +132,7 @@ export interface Config {
   /** Transactional email: an SMTP server, or (none configured) the local mailbox in the database. */
   readonly mail: MailConfig;
   readonly webhooks: WebhookConfig;
-  /** Billing: the dunning grace period and the provider (see docs/billing.md). */
+  /** Billing: the dunning grace period (see docs/billing.md). */
   readonly billing: BillingConfig;
   /** Origins a browser may open GET /v1/realtime from (TENANTRY_REALTIME_ORIGINS); none: no browser may. */
   readonly realtimeOrigins: readonly string[];
@@ -147,22 +147,8 @@ export interface Config {
 export interface BillingConfig {
   /** Days a past_due tenant keeps writing before it is suspended (read-only). */
   readonly graceDays: number;
-  /** Set when STRIPE_SECRET_KEY is: bills through Stripe; otherwise the local provider. */
-  readonly stripe: StripeConfig | undefined;
 }
 
-export interface StripeConfig {
-  readonly secretKey: string;
-  /** Verifies POST /v1/billing/webhooks/stripe (whsec_...). */
-  readonly webhookSecret: string | undefined;
-  /** Stripe's API base; a local stand-in in tests (STRIPE_API_BASE). */
-  readonly apiBase: URL | undefined;
-  /** The Price every subscription uses per plan key (STRIPE_PRICES=pro:price_123,promax:price_456). */
-  readonly prices: Readonly<Record<string, string>>;
-  /** Where Checkout sends the customer back. */
-  readonly successUrl: string;
-  readonly cancelUrl: string;
-}
 
 /** Where transactional email goes, and what it says it is from. */
 export interface MailConfig {
@@ -441,7 +427,6 @@ export function loadConfig(env: Env = process.env): Config {
     webhooks: webhooks(env),
     billing: Object.freeze({
       graceDays: integer(env, 'TENANTRY_BILLING_GRACE_DAYS', 7, 0, 365),
-      stripe: stripeConfig(env),
     }),
     realtimeOrigins: realtimeOrigins(env),
     realtimeRetention: integer(env, 'TENANTRY_REALTIME_RETENTION', 1_000, 10, 1_000_000),
@@ -450,33 +435,6 @@ export function loadConfig(env: Env = process.env): Config {
   });
 }
 
-function stripeConfig(env: Env): StripeConfig | undefined {
-  const secretKey = env.STRIPE_SECRET_KEY;
-  if (!secretKey) return undefined;
-  let apiBase: URL | undefined;
-  if (env.STRIPE_API_BASE) {
-    try {
-      apiBase = new URL(env.STRIPE_API_BASE);
-    } catch {
-      throw new ConfigError(`STRIPE_API_BASE must be a URL, got "${env.STRIPE_API_BASE}"`);
-    }
-    if (!/^https?:$/.test(apiBase.protocol)) throw new ConfigError('STRIPE_API_BASE must be an http(s) URL');
-  }
-  const prices: Record<string, string> = {};
-  for (const entry of (env.STRIPE_PRICES ?? '').split(',').map((item) => item.trim()).filter(Boolean)) {
-    const [plan, price, extra] = entry.split(':');
-    if (!plan || !price || extra !== undefined) throw new ConfigError(`STRIPE_PRICES must be plan:price pairs, comma-separated; got "${entry}"`);
-    prices[plan] = price;
-  }
-  return Object.freeze({
-    secretKey,
-    webhookSecret: env.STRIPE_WEBHOOK_SECRET || undefined,
-    apiBase,
-    prices: Object.freeze(prices),
-    successUrl: env.STRIPE_CHECKOUT_SUCCESS_URL || 'http://localhost:3000/billing/success',
-    cancelUrl: env.STRIPE_CHECKOUT_CANCEL_URL || 'http://localhost:3000/billing/cancel',
-  });
-}
 
 /** SMTP_URL wins; else SMTP_HOST (with SMTP_PORT, SMTP_SECURE, SMTP_USER, SMTP_PASS); else none. */
 function mailConfig(env: Env): MailConfig {
