@@ -23,6 +23,8 @@ export interface JobRun {
   readonly jobId: string;
   readonly attempt: number;
   readonly logger: Logger;
+  /** A tenant job's tenant, the one the envelope entered (undefined for a service job). */
+  readonly tenantId?: string | undefined;
 }
 
 export type JobHandler<P> = (data: P, deps: JobDependencies, run: JobRun) => Promise<void>;

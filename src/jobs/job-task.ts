@@ -30,7 +30,7 @@ export function toTask(definition: JobDefinition, check: PayloadCheck, deps: Job
       origin_request_id: envelope.requestId,
       ...(definition.scope === 'tenant' ? { tenant_id: envelope.tenantId } : {}),
     });
-    const run: JobRun = { jobId, attempt: helpers.job.attempts, logger };
+    const run: JobRun = { jobId, attempt: helpers.job.attempts, logger, tenantId: definition.scope === 'tenant' ? envelope.tenantId : undefined };
     logger.debug({ attempt: run.attempt }, 'job started');
 
     if (definition.scope === 'service') {

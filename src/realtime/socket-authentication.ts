@@ -25,6 +25,9 @@ export class SocketAuthentication {
     if (!principal) throw new AppError('unauthenticated');
     const { access, check } = await this.#resolver.resolve(principal, hints, requestId);
     if (check) await this.#resolver.confirm(check);
+    // A suspended tenant is read-only for HTTP; a socket only carries news of writes, of which
+    // it has none, and its open sockets are closed (4423): a new one is refused the same way.
+    if (access.status === 'suspended') throw new AppError('tenant-suspended', 'this tenant is suspended: realtime reopens when it is active again');
     const base = { tenantId: access.tenantId, role: access.role, plan: access.plan };
     if (principal.kind === 'user') {
       const exp = decodeJwt(token).exp;

@@ -3,7 +3,6 @@
 // and jitter, until the retry window closes (see attempt-delivery.ts).
 
 import { defineTenantJob } from '../jobs/define-job.js';
-import { currentTenantId } from '../tenancy/context.js';
 import { attemptDelivery } from './attempt-delivery.js';
 import { DELIVER_WEBHOOK_JOB, DeliveryJobPayload } from './delivery-job-message.js';
 import { webhookRuntime } from './webhook-runtime.js';
@@ -13,9 +12,11 @@ export const deliverWebhookJob = defineTenantJob({
   name: DELIVER_WEBHOOK_JOB,
   payload: DeliveryJobPayload,
   handler: async (payload, { db, clock, config }, run) => {
+    // A tenant job never runs without its tenant (the envelope refuses first).
+    if (!run.tenantId) throw new Error('deliver-webhook ran without a tenant');
     await attemptDelivery(
       { db: db.withTables<WebhookTables>(), clock, config: config.webhooks, runtime: webhookRuntime(config), logger: run.logger },
-      currentTenantId(),
+      run.tenantId,
       payload,
     );
   },

@@ -30,6 +30,10 @@ const ALLOWED: Record<string, { names: string[]; why: string }> = {
     names: ['currentContext'],
     why: 'the job envelope: enqueue() stamps the tenant and request id of the work that enqueues',
   },
+  'src/webhooks/delivery-job-message.ts': {
+    names: ['currentContext'],
+    why: 'writes the delivery job message itself (it sets runAt for the next attempt) and stamps the request id as the job envelope does',
+  },
   'src/jobs/job-task.ts': {
     names: ['runWithContext', 'enterTenant'],
     why: 'the job envelope: each run restores its tenant (or, for a service job, a context with none)',

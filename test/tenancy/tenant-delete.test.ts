@@ -80,6 +80,8 @@ async function populatedTenant(): Promise<SignedUpTenant & { projectId: string }
        VALUES ($1, '${invoiceId}', now() - interval '1 month', now(), 'free', 'open', 100, now());
      INSERT INTO billing_invoice_lines (tenant_id, id, invoice_id, position, kind, description, quantity, amount_cents)
        VALUES ($1, gen_random_uuid(), '${invoiceId}', 0, 'plan', 'Free plan', 1, 100);
+     INSERT INTO realtime_sequences (tenant_id, last_seq) VALUES ($1, 1);
+     INSERT INTO realtime_events (tenant_id, seq, outbox_id, channel, type, data) VALUES ($1, 1, gen_random_uuid(), 'tasks', 'task.created', '{}');
      INSERT INTO tenant_exports (tenant_id, id, expires_at) VALUES ($1, gen_random_uuid(), now() + interval '1 day')`.replace(/\$1/g, `'${tenant.tenantId}'`),
   );
   return { ...tenant, projectId };

@@ -68,7 +68,9 @@ describe('the invoices module, from outside src/', () => {
     const naming: string[] = [];
     for (const file of files) {
       const path = join(file.parentPath, file.name);
-      if (/invoice/i.test(await readFile(path, 'utf8'))) naming.push(path);
+      // The example's own names: its module, job, folder and table (Tenantry's billing has
+      // invoices of its own, in tables named billing_*, and may say the word).
+      if (/invoicesModule|markOverdueInvoices|examples\/invoices|['"`]invoices['"`]/.test(await readFile(path, 'utf8'))) naming.push(path);
     }
     expect(files.length).toBeGreaterThan(100);
     expect(naming).toEqual([]);
