@@ -43,41 +43,28 @@ export const billingAdminRoutes: ModuleRoutes<BillingAdminRouteDeps> = async (ap
     );
   }
 
-  app.post(
-    '/v1/admin/tenants/:id/suspend',
-    {
-      config: { access: access.platformAdmin },
-      schema: {
-        tags: ['platform-admin', 'billing'],
-        summary: 'Suspend a tenant: it becomes read-only until reactivated or paid (platform admin only)',
-        security,
-        params: IdParams,
-        body: StatusChangeBody,
-        response: { 200: StatusChangeView, ...problems(401, 403, 'not-found') },
+  const statusChanges = [
+    { action: 'suspend', summary: 'Suspend a tenant: it becomes read-only until reactivated or paid (platform admin only)', change: billingState.suspend.bind(billingState) },
+    { action: 'reactivate', summary: 'Reactivate a suspended or past-due tenant (platform admin only)', change: billingState.reactivate.bind(billingState) },
+  ] as const;
+  for (const { action, summary, change } of statusChanges) {
+    app.post(
+      `/v1/admin/tenants/:id/${action}`,
+      {
+        config: { access: access.platformAdmin },
+        schema: {
+          tags: ['platform-admin', 'billing'],
+          summary,
+          security,
+          params: IdParams,
+          body: StatusChangeBody,
+          response: { 200: StatusChangeView, ...problems(401, 403, 'not-found') },
+        },
       },
-    },
-    async (request) => {
-      const transition = await billingState.suspend(request.params.id, platformOperatorOf(request), request.body.reason);
-      return { tenantId: request.params.id, status: transition?.to ?? (await billingState.statusOf(request.params.id)), changed: !!transition };
-    },
-  );
-
-  app.post(
-    '/v1/admin/tenants/:id/reactivate',
-    {
-      config: { access: access.platformAdmin },
-      schema: {
-        tags: ['platform-admin', 'billing'],
-        summary: 'Reactivate a suspended or past-due tenant (platform admin only)',
-        security,
-        params: IdParams,
-        body: StatusChangeBody,
-        response: { 200: StatusChangeView, ...problems(401, 403, 'not-found') },
+      async (request) => {
+        const transition = await change(request.params.id, platformOperatorOf(request), request.body.reason);
+        return { tenantId: request.params.id, status: transition?.to ?? (await billingState.statusOf(request.params.id)), changed: !!transition };
       },
-    },
-    async (request) => {
-      const transition = await billingState.reactivate(request.params.id, platformOperatorOf(request), request.body.reason);
-      return { tenantId: request.params.id, status: transition?.to ?? (await billingState.statusOf(request.params.id)), changed: !!transition };
-    },
-  );
+    );
+  }
 };
