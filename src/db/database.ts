@@ -206,6 +206,13 @@ export interface DatabaseOptions {
   readonly queryFilter?: boolean;
 }
 
+export interface ServiceOptions {
+  /** The platform's own machinery repeating the same work: recorded once an hour, not on every use. */
+  readonly recurring?: boolean;
+}
+
+const HOUR_MS = 3_600_000;
+
 export class Database<DB = Tables> {
   readonly #pool: pg.Pool;
   readonly #servicePool: pg.Pool;
@@ -214,6 +221,8 @@ export class Database<DB = Tables> {
   readonly #queryFilter: boolean;
   readonly #tenantTables: ReadonlySet<string>;
   readonly #identityLookups: readonly IdentityLookup[];
+  /** Recurring service work: the hour (since the epoch) each reason was last recorded in. */
+  readonly #recurringRecorded = new Map<string, number>();
 
   constructor(options: DatabaseOptions) {
     this.#pool = options.pool;
@@ -292,11 +301,33 @@ export class Database<DB = Tables> {
   /**
    * Cross-tenant work as the BYPASSRLS service role. The reason is recorded (and
    * committed) before the work starts, so even a failed attempt leaves a trace.
+   *
+   * `recurring`: the platform's own machinery repeating the same work (a flush every
+   * second) is recorded on its first use in each hour, by each instance, instead of on every
+   * use; later uses in that hour log at debug. Only outside any request: what a person or a
+   * request causes is recorded every time.
    */
-  async service<T>(reason: string, work: Work<T, DB>): Promise<T> {
+  async service<T>(reason: string, work: Work<T, DB>, options: ServiceOptions = {}): Promise<T> {
     assertNoOpenUnit();
     const context = currentContext();
     const actor = context?.userId ? `user:${context.userId}` : 'system';
+    if (options.recurring) {
+      if (context) throw new Error(`recurring service work ("${reason}") must run outside any request`);
+      const hour = Math.floor(Date.now() / HOUR_MS);
+      if (this.#recurringRecorded.get(reason) === hour) {
+        this.#logger.debug({ reason, actor }, 'service role used (recurring)');
+        return this.#run(this.#servicePool, this.#roles.service, scopeSettings({}), [], work);
+      }
+      await this.#recordServiceUse(`${reason} (recurring: recorded once an hour)`, actor, context);
+      this.#recurringRecorded.set(reason, hour);
+    } else {
+      await this.#recordServiceUse(reason, actor, context);
+    }
+    // Cross-tenant by definition: no tenant filter, the recorded reason is the control.
+    return this.#run(this.#servicePool, this.#roles.service, scopeSettings({}), [], work);
+  }
+
+  async #recordServiceUse(reason: string, actor: string, context: ReturnType<typeof currentContext>): Promise<void> {
     this.#logger.info({ reason, actor, request_id: context?.requestId }, 'service role used');
     const audit =
       `INSERT INTO service_role_audit (id, reason, actor, request_id, target_tenant_id) VALUES (` +
@@ -306,8 +337,6 @@ export class Database<DB = Tables> {
       ')';
     // Committed on its own and awaited: no audit row, no work.
     await this.#servicePool.query(`BEGIN; SET LOCAL ROLE "${this.#roles.service}"; ${audit}; COMMIT`);
-    // Cross-tenant by definition: no tenant filter, the recorded reason is the control.
-    return this.#run(this.#servicePool, this.#roles.service, scopeSettings({}), [], work);
   }
 
   close(): Promise<void> {

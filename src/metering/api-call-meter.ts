@@ -1,17 +1,23 @@
 // Counts each tenant request as API-call usage, and each API key's use, without a database
 // write per request: calls are added up in memory per tenant and flushed every second (or
-// every N calls) as one usage event per tenant and hour, in one unit of work per tenant that
-// also stamps the keys it used. A batch's idempotency key is fixed when it opens, so a retried
-// flush never counts twice.
+// every N calls) as one usage event per tenant and hour. A batch's idempotency key is fixed
+// when it opens, so a retried flush never counts twice.
+//
+// One flush is one transaction for all the tenants it carries (the service role, recorded
+// once an hour as recurring work), which stores their events and stamps the keys they used:
+// with traffic spread over thousands of tenants, a transaction per tenant would cost about
+// one per request. A tenant whose plan limits API calls keeps a unit of work of its own, as
+// its quota counter and warnings are written in the tenant's scope.
 
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { touchApiKeys } from '../auth/api-keys/api-key-repository.js';
+import { touchApiKeys, touchApiKeysAcross } from '../auth/api-keys/api-key-repository.js';
 import type { Clock } from '../clock.js';
-import type { Database } from '../db/database.js';
+import type { Database, Tx } from '../db/database.js';
 import { outsideContext } from '../tenancy/context.js';
 import { enterTenant } from '../tenancy/enter-tenant.js';
 import { OWN_METRICS } from './metric-catalog.js';
+import type { PlanLimits } from './plan-limits.js';
 import type { Quotas } from './quotas.js';
 import type { UsageEventInput } from './usage-event.js';
 import type { UsageRecorder } from './usage-recorder.js';
@@ -22,6 +28,8 @@ export interface ApiCallMeterOptions {
   readonly flushAtCalls?: number;
   /** Batches kept per tenant while the database is unreachable; the oldest are dropped past it (and logged). */
   readonly maxBatchesPerTenant?: number;
+  /** Tenants written by one shared transaction; more are split over several. */
+  readonly tenantsPerTransaction?: number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -71,6 +79,7 @@ export class ApiCallMeter {
     private readonly clock: Clock,
     private readonly recorder: UsageRecorder,
     private readonly quotas: Quotas,
+    private readonly limits: PlanLimits,
     private readonly logger: Logger,
     private readonly options: ApiCallMeterOptions = {},
   ) {
@@ -144,8 +153,23 @@ export class ApiCallMeter {
     const pending = this.#pending;
     this.#pending = new Map();
     this.#count = 0;
-    for (const [tenantId, calls] of pending) {
-      for (const batch of calls.batches) batch.sealed = true;
+    const shared: [string, TenantCalls][] = [];
+    const own: [string, TenantCalls][] = [];
+    for (const entry of pending) {
+      for (const batch of entry[1].batches) batch.sealed = true;
+      ((await this.#countsAgainstALimit(entry[1])) ? own : shared).push(entry);
+    }
+    const perTransaction = this.options.tenantsPerTransaction ?? 2_000;
+    for (let start = 0; start < shared.length; start += perTransaction) {
+      const group = new Map(shared.slice(start, start + perTransaction));
+      try {
+        await this.#flushShared(group);
+      } catch (error) {
+        this.logger.warn({ err: error, tenants: group.size }, 'api call usage not stored; will retry');
+        for (const [tenantId, calls] of group) this.#requeue(tenantId, calls);
+      }
+    }
+    for (const [tenantId, calls] of own) {
       try {
         await this.#flushTenant(tenantId, calls);
       } catch (error) {
@@ -156,19 +180,44 @@ export class ApiCallMeter {
     if (this.#pending.size > 0) this.#schedule();
   }
 
+  /** A plan that limits API calls has a quota counter to keep, which is written in the tenant's scope. */
+  async #countsAgainstALimit(calls: TenantCalls): Promise<boolean> {
+    if (calls.batches.length === 0) return false;
+    if (calls.plan === undefined) return true;
+    return (await this.limits.limitFor(calls.plan, OWN_METRICS.apiCalls)) !== null;
+  }
+
+  /** The calls and key uses of tenants without an API-call limit, in one service-role transaction. */
+  #flushShared(tenants: ReadonlyMap<string, TenantCalls>): Promise<void> {
+    return outsideContext(() =>
+      this.db.service(
+        'api-call meter flush',
+        async (tx) => {
+          const live = await lockLiveTenants(tx, [...tenants.keys()]);
+          const keys: { tenantId: string; keyId: string; at: Date }[] = [];
+          for (const { id } of live) for (const [keyId, at] of tenants.get(id)!.keys) keys.push({ tenantId: id, keyId, at });
+          await touchApiKeysAcross(tx, keys, KEY_USE_RESOLUTION_MS);
+          const batches = live
+            .filter(({ id }) => tenants.get(id)!.batches.length > 0)
+            .map(({ id, billing_anchor }) => ({ tenantId: id, anchor: billing_anchor, events: eventsOf(tenants.get(id)!) }));
+          if (batches.length === 0) return;
+          for (const [tenantId, result] of await this.recorder.recordAcross(tx, batches)) {
+            if (result.rejected.length > 0) {
+              this.logger.warn({ tenant_id: tenantId, rejected: result.rejected }, 'api call usage refused by its metric (held past the grace period?)');
+            }
+          }
+        },
+        { recurring: true },
+      ),
+    );
+  }
+
   #flushTenant(tenantId: string, calls: TenantCalls): Promise<void> {
-    const events: UsageEventInput[] = calls.batches.map((batch) => ({
-      metric: OWN_METRICS.apiCalls,
-      quantity: batch.calls,
-      idempotency_key: batch.key,
-      occurred_at: batch.firstAt,
-    }));
+    const events = eventsOf(calls);
     return outsideContext(() =>
       enterTenant({ tenantId, requestId: 'api-call-meter' }, () =>
         this.db.tenant(async (tx) => {
-          // Shares the tenant row with a concurrent soft delete: a deleted tenant gets no new usage.
-          const tenant = await tx.selectFrom('tenants').select('deleted_at').where('id', '=', tenantId).forShare().executeTakeFirst();
-          if (!tenant || tenant.deleted_at) return;
+          if ((await lockLiveTenants(tx, [tenantId])).length === 0) return;
           if (calls.keys.size > 0) await touchApiKeys(tx, calls.keys, KEY_USE_RESOLUTION_MS);
           if (events.length === 0) return;
           const result = await this.recorder.recordIn(tx, tenantId, events);
@@ -196,6 +245,31 @@ export class ApiCallMeter {
     current.batches = batches;
     this.#count += callsIn(failed) - dropped.reduce((sum, batch) => sum + batch.calls, 0);
   }
+}
+
+function eventsOf(calls: TenantCalls): UsageEventInput[] {
+  return calls.batches.map((batch) => ({
+    metric: OWN_METRICS.apiCalls,
+    quantity: batch.calls,
+    idempotency_key: batch.key,
+    occurred_at: batch.firstAt,
+  }));
+}
+
+/**
+ * The tenants that are not deleted, their rows shared until commit (in id order, so two
+ * flushes never wait on each other crosswise): a concurrent soft delete waits for the flush,
+ * or the flush sees the tenant deleted and stores nothing for it.
+ */
+function lockLiveTenants(tx: Tx, tenantIds: readonly string[]) {
+  return tx
+    .selectFrom('tenants')
+    .select(['id', 'billing_anchor'])
+    .where('id', 'in', [...tenantIds].sort())
+    .where('deleted_at', 'is', null)
+    .orderBy('id')
+    .forShare()
+    .execute();
 }
 
 function callsIn(calls: TenantCalls): number {

@@ -53,7 +53,7 @@ export class Metering {
     this.quotas = new Quotas(this.catalog, plans, clock, logger, usageWarnings);
     this.reader = new UsageReader(db, clock, this.catalog, plans);
     this.actions = new ActionUsage(this.quotas, this.recorder);
-    this.apiCalls = new ApiCallMeter(db, clock, this.recorder, this.quotas, logger);
+    this.apiCalls = new ApiCallMeter(db, clock, this.recorder, this.quotas, plans, logger);
     this.#rateLimits = settings.rateLimits;
     if (settings.redisUrl && settings.rateLimits) {
       // Fail fast rather than queue: a request waiting on a dead Redis falls back instead.

@@ -26,6 +26,27 @@ export async function insertUsageEvents(tx: Tx, events: readonly NewUsageEvent[]
   return keysOf(await insertUsageEventsQuery(tx, events).execute());
 }
 
+/**
+ * Inserts events of several tenants, each row naming its own (a service-role unit of work:
+ * the API-call meter's flush), in one statement; returns the keys that were new, per tenant.
+ */
+export async function insertUsageEventsAcross(tx: Tx, events: readonly Insertable<UsageEventsTable>[]): Promise<Map<string, Set<string>>> {
+  const stored = new Map<string, Set<string>>();
+  if (events.length === 0) return stored;
+  const rows = await tx
+    .insertInto('usage_events')
+    .values(events as Insertable<UsageEventsTable>[])
+    .onConflict((conflict) => conflict.columns(['tenant_id', 'idempotency_key']).doNothing())
+    .returning(['tenant_id', 'idempotency_key'])
+    .execute();
+  for (const row of rows) {
+    let keys = stored.get(row.tenant_id);
+    if (!keys) stored.set(row.tenant_id, (keys = new Set()));
+    keys.add(row.idempotency_key);
+  }
+  return stored;
+}
+
 export function keysOf(rows: readonly { idempotency_key: string }[]): Set<string> {
   const keys = new Set<string>();
   for (const row of rows) keys.add(row.idempotency_key);

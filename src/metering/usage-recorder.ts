@@ -2,14 +2,16 @@
 // the batch, and stores the rest with one INSERT ... ON CONFLICT DO NOTHING, so a retried
 // batch is never counted twice nor lost halfway.
 
+import type { Insertable } from 'kysely';
 import type { Clock } from '../clock.js';
+import type { UsageEventsTable } from '../db/tables.js';
 import type { Database, Tx } from '../db/database.js';
 import { AppError } from '../http/problems.js';
 import type { Actor } from '../tenancy/actor.js';
 import { billingAnchor, billingAnchorQuery, billingPeriod } from './billing-period.js';
 import type { Metric, MetricCatalog } from './metric-catalog.js';
 import { checkEvent, quantityMistake, type AcceptedEvent, type RejectionReason, type UsageEventInput } from './usage-event.js';
-import { insertUsageEvents, insertUsageEventsQuery, keysOf, type NewUsageEvent } from './usage-event-repository.js';
+import { insertUsageEvents, insertUsageEventsAcross, insertUsageEventsQuery, keysOf, type NewUsageEvent } from './usage-event-repository.js';
 
 export interface RejectedEvent {
   readonly index: number;
@@ -23,6 +25,13 @@ export interface RecordResult {
   /** Keys already stored (by an earlier batch or earlier in this one): ignored. */
   readonly duplicates: string[];
   readonly rejected: RejectedEvent[];
+}
+
+/** One tenant's share of a cross-tenant batch, with its billing anchor as read in that transaction. */
+export interface TenantEvents {
+  readonly tenantId: string;
+  readonly anchor: Date;
+  readonly events: readonly UsageEventInput[];
 }
 
 export interface UsageRecorderOptions {
@@ -82,6 +91,29 @@ export class UsageRecorder {
     const anchor = this.#anchors.get(tenantId) ?? this.#remember(tenantId, await billingAnchor(tx, tenantId));
     const batch = this.#check(events, metrics, anchor);
     return resultOf(batch, await insertUsageEvents(tx, rowsOf(batch)));
+  }
+
+  /**
+   * Records the events of many tenants inside one service-role transaction (the API-call
+   * meter's flush): each tenant's are checked against its own billing period, and all are
+   * stored by one INSERT whose rows name their tenant. Returns each tenant's result.
+   */
+  async recordAcross(tx: Tx, batches: readonly TenantEvents[]): Promise<Map<string, RecordResult>> {
+    const metrics = await this.#metricsOf(
+      batches.flatMap((batch) => batch.events),
+      tx,
+    );
+    const checked = new Map<string, CheckedBatch>();
+    const rows: Insertable<UsageEventsTable>[] = [];
+    for (const batch of batches) {
+      const tenantBatch = this.#check(batch.events, metrics, this.#remember(batch.tenantId, batch.anchor));
+      checked.set(batch.tenantId, tenantBatch);
+      for (const row of rowsOf(tenantBatch)) rows.push({ ...row, tenant_id: batch.tenantId });
+    }
+    const stored = await insertUsageEventsAcross(tx, rows);
+    const results = new Map<string, RecordResult>();
+    for (const [tenantId, tenantBatch] of checked) results.set(tenantId, resultOf(tenantBatch, stored.get(tenantId) ?? new Set()));
+    return results;
   }
 
   /** Inside a unit of work `tx` is given, and a stale catalog is read through it. */

@@ -101,6 +101,55 @@ describe('API-call usage', () => {
 
 });
 
+describe('one flush for many tenants', () => {
+  it("stores each tenant's calls under that tenant, all in one transaction recorded once an hour", async () => {
+    const others = [await signUp(testApp.app), await signUp(testApp.app)];
+    const tenants = [tenant, ...others];
+    await testApp.services.metering.apiCalls.flush();
+    const before = await callsByTenant(tenants);
+    for (const [index, each] of tenants.entries()) await callAs(each, index + 2);
+    await testApp.services.metering.apiCalls.flush();
+    const after = await callsByTenant(tenants);
+    expect(tenants.map((each) => after.get(each.tenantId)!.calls - before.get(each.tenantId)!.calls)).toEqual([2, 3, 4]);
+    // xmin is the inserting transaction's id.
+    const { rows } = await testApp.database.admin.query(
+      "SELECT count(DISTINCT xmin::text)::int AS transactions FROM usage_events WHERE tenant_id = ANY($1) AND metric = 'api_calls' AND created_at > $2",
+      [tenants.map((each) => each.tenantId), before.get(tenant.tenantId)!.at],
+    );
+    expect(rows[0].transactions).toBe(1);
+    const audit = await testApp.database.admin.query("SELECT count(*)::int AS n FROM service_role_audit WHERE reason LIKE 'api-call meter flush%'");
+    expect(audit.rows[0].n).toBe(1);
+  });
+
+  it('stores nothing for a tenant deleted before the flush', async () => {
+    const doomed = await signUp(testApp.app);
+    await testApp.services.metering.apiCalls.flush();
+    const before = (await callsByTenant([doomed])).get(doomed.tenantId)!;
+    await callAs(doomed, 3);
+    await testApp.database.admin.query('UPDATE tenants SET deleted_at = now() WHERE id = $1', [doomed.tenantId]);
+    await testApp.services.metering.apiCalls.flush();
+    expect((await callsByTenant([doomed])).get(doomed.tenantId)!.calls).toBe(before.calls);
+  });
+});
+
+async function callAs(each: SignedUpTenant, times: number): Promise<void> {
+  for (let i = 0; i < times; i++) {
+    const response = await testApp.app.inject({ method: 'GET', url: '/v1/members', headers: bearer(each.accessToken) });
+    expect(response.statusCode).toBe(200);
+  }
+}
+
+/** Each tenant's stored calls, and the database's clock when read. */
+async function callsByTenant(tenants: readonly SignedUpTenant[]): Promise<Map<string, { calls: number; at: Date }>> {
+  const { rows } = await testApp.database.admin.query<{ id: string; calls: number; at: Date }>(
+    `SELECT t.id, coalesce(sum(e.quantity), 0)::int AS calls, clock_timestamp() AS at
+       FROM unnest($1::uuid[]) AS t (id) LEFT JOIN usage_events e ON e.tenant_id = t.id AND e.metric = 'api_calls'
+      GROUP BY t.id`,
+    [tenants.map((each) => each.tenantId)],
+  );
+  return new Map(rows.map((row) => [row.id, { calls: row.calls, at: row.at }]));
+}
+
 describe("an API key's last use", () => {
   it("is stamped by the tenant's next flush, not by the request", async () => {
     const fresh = (await createKey('stamped')).json();

@@ -1,6 +1,7 @@
 // API key rows of the current tenant. Runs in tenant scope only: the tenant filter is not
 // written here, the scoped transaction and RLS supply it.
 
+import { sql } from 'kysely';
 import type { Tx } from '../../db/database.js';
 import type { ApiKey, Role } from '../../db/tables.js';
 import { keysetPage, type Page, type PagePosition } from '../../db/keyset-page.js';
@@ -101,6 +102,20 @@ export async function revokeApiKey(tx: Tx, id: string, now: Date): Promise<Revok
  * Stamps each key's `last_used_at` with when it was used, unless it was stamped within
  * `resolutionMs` before that or the key is revoked. A tenant's flush holds one or two keys.
  */
+/**
+ * The same for the keys of many tenants, in one statement (a service-role unit of work: the
+ * API-call meter's flush). Each key is matched with its own tenant.
+ */
+export async function touchApiKeysAcross(tx: Tx, used: readonly { tenantId: string; keyId: string; at: Date }[], resolutionMs: number): Promise<void> {
+  if (used.length === 0) return;
+  await sql`
+    UPDATE api_keys SET last_used_at = used.at
+      FROM unnest(${used.map((use) => use.tenantId)}::uuid[], ${used.map((use) => use.keyId)}::uuid[],
+                  ${used.map((use) => use.at.toISOString())}::timestamptz[]) AS used (tenant_id, id, at)
+     WHERE api_keys.tenant_id = used.tenant_id AND api_keys.id = used.id AND api_keys.revoked_at IS NULL
+       AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < used.at - make_interval(secs => ${resolutionMs / 1000}))`.execute(tx);
+}
+
 export async function touchApiKeys(tx: Tx, used: ReadonlyMap<string, Date>, resolutionMs: number): Promise<void> {
   for (const [id, at] of used) {
     await tx
