@@ -7,6 +7,7 @@ import { isInstant } from '../../src/http/instant.js';
 describe('isInstant', () => {
   for (const text of [
     '2024-02-29T12:00:00Z',
+    '2000-02-29T12:00:00Z',
     '2024-02-29T12:00:00.123456Z',
     '2024-02-29t12:00:00z',
     '2024-02-29 12:00:00+02:00',
@@ -19,6 +20,9 @@ describe('isInstant', () => {
   const impossible: [string, string][] = [
     ['2024-13-01T00:00:00Z', 'month 13'],
     ['2023-02-29T00:00:00Z', '29 February of a common year'],
+    ['1900-02-29T00:00:00Z', '29 February of a century that is not a leap year'],
+    ['2024-06-31T00:00:00Z', '31 June'],
+    ['2024-01-00T00:00:00Z', 'day 0'],
     ['2024-02-30T00:00:00Z', '30 February'],
     ['2024-04-31T00:00:00Z', '31 April'],
     ['2024-01-01T25:00:00Z', 'hour 25'],
