@@ -5,6 +5,11 @@
 import {
   AliasNode,
   AndNode,
+  CastNode,
+  IdentifierNode,
+  DataTypeNode,
+  SelectAllNode,
+  SelectionNode,
   OnNode,
   ParensNode,
   BinaryOperationNode,
@@ -28,7 +33,7 @@ import {
   type QueryResult,
   type RawNode,
   type RootOperationNode,
-  type SelectQueryNode,
+  SelectQueryNode,
   type UnknownRow,
   type UpdateQueryNode,
   type ColumnUpdateNode,
@@ -231,8 +236,9 @@ class TenantScopeTransformer extends OperationNodeTransformer {
     this.#checkUpdates(transformed.onConflict?.updates);
     const columns = transformed.columns ?? [];
     const values = transformed.values;
+    if (values && SelectQueryNode.is(values)) return this.#insertSelect(transformed, found.table, columns, values);
     if (!values || !ValuesNode.is(values)) {
-      throw new TenantScopeViolation(`insert into "${found.table}" must use VALUES so its tenant can be checked`);
+      throw new TenantScopeViolation(`insert into "${found.table}" must use VALUES or a SELECT so its tenant can be checked`);
     }
     const index = columns.findIndex((column) => column.column.name === TENANT_COLUMN);
     if (index >= 0) {
@@ -249,6 +255,31 @@ class TenantScopeTransformer extends OperationNodeTransformer {
       ...transformed,
       columns: [...columns, ColumnNode.create(TENANT_COLUMN)],
       values: ValuesNode.create(rows),
+    };
+  }
+
+  /**
+   * INSERT ... SELECT (rows from arrays: `SELECT unnest($1::text[]) AS key, ...`): the SELECT was
+   * scoped like any other, and the tenant is added as one more selected value, so the query
+   * may not name tenant_id itself, nor select with `*` or a set operation, where an added
+   * column would not line up.
+   */
+  #insertSelect(insert: InsertQueryNode, table: string, columns: readonly ColumnNode[], select: SelectQueryNode): InsertQueryNode {
+    if (columns.length === 0) throw new TenantScopeViolation(`insert into "${table}" from a SELECT must list its columns`);
+    if (columns.some((column) => column.column.name === TENANT_COLUMN)) {
+      throw new TenantScopeViolation(`insert into "${table}" from a SELECT may not name ${TENANT_COLUMN}: the tenant filter adds it`);
+    }
+    const selections = select.selections ?? [];
+    if (select.setOperations?.length || selections.length !== columns.length || selections.some((selection) => SelectAllNode.is(selection.selection))) {
+      throw new TenantScopeViolation(`insert into "${table}" from a SELECT needs one named value per column, without * or set operations`);
+    }
+    const tenant = SelectionNode.create(
+      AliasNode.create(CastNode.create(ValueNode.create(this.#scope.tenantId), DataTypeNode.create('uuid')), IdentifierNode.create(TENANT_COLUMN)),
+    );
+    return {
+      ...insert,
+      columns: [...columns, ColumnNode.create(TENANT_COLUMN)],
+      values: SelectQueryNode.cloneWithSelections(select, [tenant]),
     };
   }
 

@@ -2,16 +2,14 @@
 // the batch, and stores the rest with one INSERT ... ON CONFLICT DO NOTHING, so a retried
 // batch is never counted twice nor lost halfway.
 
-import type { Insertable } from 'kysely';
 import type { Clock } from '../clock.js';
-import type { UsageEventsTable } from '../db/tables.js';
 import type { Database, Tx } from '../db/database.js';
 import { AppError } from '../http/problems.js';
 import type { Actor } from '../tenancy/actor.js';
 import { billingAnchor, billingAnchorQuery, billingPeriod } from './billing-period.js';
 import type { Metric, MetricCatalog } from './metric-catalog.js';
 import { checkEvent, quantityMistake, type AcceptedEvent, type RejectionReason, type UsageEventInput } from './usage-event.js';
-import { insertUsageEvents, insertUsageEventsAcross, insertUsageEventsQuery, keysOf, type NewUsageEvent } from './usage-event-repository.js';
+import { insertUsageEvents, insertUsageEventsAcross, insertUsageEventsQuery, keysOf, type UsageEventColumns } from './usage-event-repository.js';
 
 export interface RejectedEvent {
   readonly index: number;
@@ -78,7 +76,7 @@ export class UsageRecorder {
     const anchor = this.#anchors.get(actor.tenantId) ?? this.#remember(actor.tenantId, await this.#readAnchor(actor.tenantId));
     const batch = this.#check(events, metrics, anchor);
     if (batch.accepted.size === 0) return resultOf(batch, new Set());
-    const stored = await this.db.tenantStatement((tx) => insertUsageEventsQuery(tx, rowsOf(batch)));
+    const stored = await this.db.tenantStatement((tx) => insertUsageEventsQuery(tx, columnsOf([batch])));
     return resultOf(batch, keysOf(stored));
   }
 
@@ -90,7 +88,7 @@ export class UsageRecorder {
     const metrics = await this.#metricsOf(events, tx);
     const anchor = this.#anchors.get(tenantId) ?? this.#remember(tenantId, await billingAnchor(tx, tenantId));
     const batch = this.#check(events, metrics, anchor);
-    return resultOf(batch, await insertUsageEvents(tx, rowsOf(batch)));
+    return resultOf(batch, await insertUsageEvents(tx, columnsOf([batch])));
   }
 
   /**
@@ -104,13 +102,13 @@ export class UsageRecorder {
       tx,
     );
     const checked = new Map<string, CheckedBatch>();
-    const rows: Insertable<UsageEventsTable>[] = [];
+    const tenantIds: string[] = [];
     for (const batch of batches) {
       const tenantBatch = this.#check(batch.events, metrics, this.#remember(batch.tenantId, batch.anchor));
       checked.set(batch.tenantId, tenantBatch);
-      for (const row of rowsOf(tenantBatch)) rows.push({ ...row, tenant_id: batch.tenantId });
+      for (let i = 0; i < tenantBatch.accepted.size; i++) tenantIds.push(batch.tenantId);
     }
-    const stored = await insertUsageEventsAcross(tx, rows);
+    const stored = await insertUsageEventsAcross(tx, { ...columnsOf([...checked.values()]), tenant_id: tenantIds });
     const results = new Map<string, RecordResult>();
     for (const [tenantId, tenantBatch] of checked) results.set(tenantId, resultOf(tenantBatch, stored.get(tenantId) ?? new Set()));
     return results;
@@ -156,32 +154,29 @@ export class UsageRecorder {
 }
 
 /**
- * The rows to insert. A column that is null in every row of the batch (unique_value unless a
- * unique_count metric is in it, properties when no event has any) is left out, which stores
- * the same NULL (its default) and spares a parameter per row that the driver would serialize
- * and PostgreSQL bind.
+ * The accepted events of the batches, in order, as one array per column. A column that is
+ * null in every row (unique_value unless a unique_count metric is in it, properties when no
+ * event has any) is left out, which stores the same NULL (its default).
  */
-function rowsOf(batch: CheckedBatch): NewUsageEvent[] {
-  let uniqueValues = false;
-  let properties = false;
-  for (const event of batch.accepted.values()) {
-    uniqueValues ||= event.uniqueValue !== null;
-    properties ||= event.properties !== null;
+function columnsOf(batches: readonly CheckedBatch[]): UsageEventColumns {
+  const columns = { idempotency_key: [] as string[], metric: [] as string[], quantity: [] as number[], occurred_at: [] as string[] };
+  const uniqueValues: (string | null)[] = [];
+  const properties: (string | null)[] = [];
+  let anyUniqueValue = false;
+  let anyProperties = false;
+  for (const batch of batches) {
+    for (const event of batch.accepted.values()) {
+      columns.idempotency_key.push(event.key);
+      columns.metric.push(event.metric);
+      columns.quantity.push(event.quantity);
+      columns.occurred_at.push(event.occurredAt.toISOString());
+      uniqueValues.push(event.uniqueValue);
+      properties.push(event.properties);
+      anyUniqueValue ||= event.uniqueValue !== null;
+      anyProperties ||= event.properties !== null;
+    }
   }
-  const rows: NewUsageEvent[] = [];
-  for (const event of batch.accepted.values()) {
-    const row: NewUsageEvent = {
-      idempotency_key: event.key,
-      metric: event.metric,
-      quantity: event.quantity,
-      // As text: the driver would format a Date itself, in JavaScript, at several times the cost.
-      occurred_at: event.occurredAt.toISOString(),
-    };
-    if (uniqueValues) row.unique_value = event.uniqueValue;
-    if (properties) row.properties = event.properties;
-    rows.push(row);
-  }
-  return rows;
+  return { ...columns, ...(anyUniqueValue ? { unique_value: uniqueValues } : {}), ...(anyProperties ? { properties } : {}) };
 }
 
 /** Keys the insert did not store were stored before: duplicates too. */

@@ -92,6 +92,48 @@ describe('tenant scope plugin', () => {
     );
   });
 
+  it('adds the tenant to an INSERT ... SELECT, and scopes what the SELECT reads', () => {
+    const fromArrays = scoped
+      .insertInto('projects')
+      .columns(['id', 'name'])
+      .expression(scoped.selectNoFrom([sql`unnest(${[OTHER]}::uuid[])`.as('id'), sql`unnest(${['p']}::text[])`.as('name')]))
+      .compile();
+    expect(fromArrays.sql).toBe(
+      'insert into "projects" ("id", "name", "tenant_id") select unnest($1::uuid[]) as "id", unnest($2::text[]) as "name", cast($3 as uuid) as "tenant_id"',
+    );
+    expect(fromArrays.parameters).toEqual([[OTHER], ['p'], TENANT]);
+    const copied = scoped
+      .insertInto('projects')
+      .columns(['id', 'name'])
+      .expression(scoped.selectFrom('projects').select([sql`gen_random_uuid()`.as('id'), 'name']))
+      .compile();
+    expect(copied.sql).toMatch(/ from "projects" where .*"projects"\."tenant_id" = \$\d+$/);
+    expect(copied.parameters.filter((parameter) => parameter === TENANT).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses an INSERT ... SELECT that names the tenant, selects *, or unions', () => {
+    const attempts = [
+      () =>
+        scoped
+          .insertInto('projects')
+          .columns(['tenant_id', 'id', 'name'])
+          .expression(scoped.selectNoFrom([sql`${OTHER}::uuid`.as('tenant_id'), sql`${OTHER}::uuid`.as('id'), sql`'p'`.as('name')]))
+          .compile(),
+      () => scoped.insertInto('projects').columns(['id', 'name']).expression(scoped.selectFrom('projects').selectAll()).compile(),
+      () =>
+        scoped
+          .insertInto('projects')
+          .columns(['id', 'name'])
+          .expression(
+            scoped
+              .selectNoFrom([sql`${OTHER}::uuid`.as('id'), sql`'p'`.as('name')])
+              .union(scoped.selectNoFrom([sql`${OTHER}::uuid`.as('id'), sql`'q'`.as('name')])),
+          )
+          .compile(),
+    ];
+    for (const [index, attempt] of attempts.entries()) expect(attempt, `attempt ${index}`).toThrow(TenantScopeViolation);
+  });
+
   it('refuses to move a row to another tenant', () => {
     expect(() => scoped.updateTable('tasks').set({ tenant_id: OTHER } as never).compile()).toThrow(TenantScopeViolation);
   });
