@@ -4,6 +4,7 @@
 
 import type { Clock } from '../clock.js';
 import type { Actor } from '../tenancy/actor.js';
+import { scopedFilter } from './agent-scope.js';
 import type { MemoryFilter } from './memory-repository.js';
 import type { MemoryDatabase } from './memory-tables.js';
 import { narrate, type Narrative } from './narrative.js';
@@ -25,7 +26,8 @@ export class MemoryRecall {
 
   async recall(actor: Actor, { q, filter, limit }: RecallInput): Promise<RecalledRow[]> {
     const now = this.clock.now();
-    const rows = await this.db.tenantStatement((tx) => recallQuery(tx, q, filter, limit, now));
+    const scoped = scopedFilter(actor, filter);
+    const rows = await this.db.tenantStatement((tx) => recallQuery(tx, q, scoped, limit, now));
     this.reinforcement.note(actor.tenantId, rows.map((row) => row.id));
     return rows;
   }

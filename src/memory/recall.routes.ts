@@ -22,7 +22,7 @@ export const recallRoutes: ModuleRoutes<RecallRouteDeps> = async (app, { recall 
   app.post(
     '/v1/memories/recall',
     {
-      config: { access: access.tenant('viewer') },
+      config: { access: access.tenant('viewer', { agents: true }) },
       schema: {
         tags: ['memory'],
         summary: 'The memories that best match a query, ranked in the database, each with its score parts',
@@ -41,7 +41,7 @@ export const recallRoutes: ModuleRoutes<RecallRouteDeps> = async (app, { recall 
   app.post(
     '/v1/memories/narrate',
     {
-      config: { access: access.tenant('viewer') },
+      config: { access: access.tenant('viewer', { agents: true }) },
       schema: {
         tags: ['memory'],
         summary: 'The memories recalled for a topic as a chronological narrative (plain text and structured)',
