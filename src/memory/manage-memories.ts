@@ -87,7 +87,7 @@ export class MemoryManagement {
     private readonly usage: MemoryUsage,
   ) {}
 
-  store(actor: Actor, input: NewMemoryInput): Promise<StoreOutcome> {
+  async store(actor: Actor, input: NewMemoryInput): Promise<StoreOutcome> {
     const now = this.clock.now();
     const importance = input.importance ?? 0.5;
     // An agent's key stores for its own agent only (403 for another); its memories are its agent's.
@@ -137,7 +137,7 @@ export class MemoryManagement {
   }
 
   /** A keyset page of the filtered memories: newest first (a list) or oldest first (a timeline). */
-  list(actor: Actor, filter: MemoryFilter, page: PageRequest): Promise<Page<MemoryRow>> {
+  async list(actor: Actor, filter: MemoryFilter, page: PageRequest): Promise<Page<MemoryRow>> {
     const scoped = scopedFilter(actor, filter);
     return this.db.tenant((tx) => pageMemories(tx, scoped, page));
   }
@@ -176,7 +176,7 @@ export class MemoryManagement {
   }
 
   /** Forgets every live memory the filter matches; returns how many. */
-  forgetWhere(actor: Actor, requested: MemoryFilter): Promise<number> {
+  async forgetWhere(actor: Actor, requested: MemoryFilter): Promise<number> {
     const now = this.clock.now();
     const filter = scopedFilter(actor, requested);
     return this.db.tenant(async (tx) => {
