@@ -32,6 +32,7 @@ import {
 } from './memory-repository.js';
 import { orbitScore, weightValues } from './memory-scoring.js';
 import { readMemorySettings, type MemorySettings } from './memory-settings.js';
+import { embeddingRefused, NO_PGVECTOR, sqlStateOf, storeEmbedding } from './semantic-recall-repository.js';
 import type { MemoryDatabase, MemoryTx } from './memory-tables.js';
 import type { MemoryUsage } from './memory-usage.js';
 
@@ -42,6 +43,8 @@ export interface NewMemoryInput {
   readonly metadata?: Record<string, unknown> | undefined;
   readonly agentId?: string | undefined;
   readonly idempotencyKey?: string | undefined;
+  /** Stored with a new memory (not with a reinforced one): its length must be the tenant's embeddingDimension. */
+  readonly embedding?: readonly number[] | undefined;
 }
 
 /** What a store did: wrote a new memory, reinforced a near-duplicate, or answered a retry. */
@@ -59,6 +62,17 @@ function unknownAgent(): AppError {
   return new AppError('validation-failed', 'body.agentId is not an agent of this tenant', {
     errors: [{ field: 'body.agentId', message: 'is not an agent of this tenant' }],
   });
+}
+
+/** 400 unless the tenant has an embedding dimension and the embedding has exactly that many finite numbers. */
+function assertEmbeddingFits(embedding: readonly number[], settings: MemorySettings): void {
+  if (settings.embeddingDimension === null) {
+    throw embeddingRefused('set embeddingDimension in PATCH /v1/memory-settings before storing embeddings');
+  }
+  if (embedding.length !== settings.embeddingDimension) {
+    throw embeddingRefused(`the embedding has ${embedding.length} numbers; the tenant's embeddingDimension is ${settings.embeddingDimension}`);
+  }
+  if (!embedding.every(Number.isFinite)) throw embeddingRefused('every number of the embedding must be finite');
 }
 
 function idempotencyKeyTaken(cause?: unknown): AppError {
@@ -105,6 +119,7 @@ export class MemoryManagement {
       }
       if (agentId !== null && !(await lockLiveAgent(tx, agentId))) throw unknownAgent();
       const settings = await readMemorySettings(tx);
+      if (input.embedding !== undefined) assertEmbeddingFits(input.embedding, settings);
       const duplicate = await nearDuplicate(tx, agentId, input.content, settings.duplicateThreshold);
       if (duplicate) {
         const reinforced = await reinforceMemory(tx, duplicate.id, importance, now);
@@ -122,9 +137,11 @@ export class MemoryManagement {
         idempotencyKey: input.idempotencyKey ?? null,
         orbitScore: initialOrbit(settings, importance),
       });
+      if (input.embedding !== undefined) await storeEmbedding(tx, memory.id, input.embedding);
       await publishMemoryEvent(tx, actor, 'memory.created', memory);
       return { outcome: 'created', memory };
     }).catch((error: unknown) => {
+      if (sqlStateOf(error) === NO_PGVECTOR) throw embeddingRefused('this database has no pgvector extension: store the memory without an embedding');
       // A key another agent's memory holds, invisible to this agent's key, meets the unique index.
       throw isUniqueViolation(error, 'memories_idempotency_key') ? idempotencyKeyTaken(error) : error;
     });
