@@ -100,8 +100,6 @@ CREATE FUNCTION tenantry_memory.vector_candidates(
 RETURNS TABLE (id uuid, vector_score float8, vector_rank bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
-SET hnsw.iterative_scan = 'relaxed_order'
-SET hnsw.ef_search = '100'
 ROWS 100
 AS $$
 DECLARE
@@ -116,6 +114,10 @@ BEGIN
     RAISE EXCEPTION 'the embedding has % numbers; the tenant''s embedding dimension is %', cardinality(query), coalesce(v_dimension::text, 'not set')
       USING ERRCODE = 'TNV22';
   END IF;
+  -- For this transaction only (a function's own SET clause may not name an extension's setting
+  -- unless a superuser creates it): keep scanning the index past other tenants' rows.
+  PERFORM set_config('hnsw.iterative_scan', 'relaxed_order', true);
+  PERFORM set_config('hnsw.ef_search', greatest(40, least(k, 1000))::text, true);
   RETURN QUERY EXECUTE format($q$
     SELECT n.id, n.similarity, row_number() OVER (ORDER BY n.distance, n.id)
       FROM (SELECT m.id, (m.embedding::vector(%1$s) <=> $1::vector(%1$s))::float8 AS distance,
