@@ -140,7 +140,7 @@ describe("an agent key sees and changes only its agent's memories", () => {
     expect(narrated.statusCode).toBe(200);
     expect(narrated.json().events.map((e: { id: string }) => e.id)).toEqual([m1]);
     expect(narrated.json().text).not.toContain('budget');
-    for (const url of ['/v1/memories?limit=100', '/v1/memories/timeline?limit=100', '/v1/memories/timeline?tags=shared&limit=100']) {
+    for (const url of ['/v1/memories?limit=100', '/v1/memories/timeline?limit=100', '/v1/memories/timeline?tag=shared&limit=100']) {
       const listed = await as(key1, 'GET', url);
       expect(listed.statusCode, `${url}: ${listed.body}`).toBe(200);
       const ids = listed.json().data.map((m: { id: string }) => m.id);
