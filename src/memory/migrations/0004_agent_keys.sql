@@ -30,22 +30,25 @@ CREATE TRIGGER agents_revoke_keys_on_delete
   FOR EACH ROW WHEN (OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL)
   EXECUTE FUNCTION tenantry_memory.revoke_deleted_agent_keys();
 
+-- Written as CASE, not OR: the planner estimates an OR of two parameter tests as a tiny
+-- fraction of the rows and would then scan the whole table for a page of a tenant's memories;
+-- a CASE it takes at one half, and the tenant's index plans stay as they were.
 CREATE POLICY memories_agent_scope ON memories AS RESTRICTIVE FOR ALL
-  USING ((SELECT nullif(current_setting('app.agent_id', true), '')) IS NULL
-         OR agent_id = (SELECT nullif(current_setting('app.agent_id', true), '')::uuid))
-  WITH CHECK ((SELECT nullif(current_setting('app.agent_id', true), '')) IS NULL
-         OR agent_id = (SELECT nullif(current_setting('app.agent_id', true), '')::uuid));
+  USING (CASE WHEN (SELECT nullif(current_setting('app.agent_id', true), '')) IS NULL THEN true
+              ELSE agent_id IS NOT NULL AND agent_id = (SELECT nullif(current_setting('app.agent_id', true), '')::uuid) END)
+  WITH CHECK (CASE WHEN (SELECT nullif(current_setting('app.agent_id', true), '')) IS NULL THEN true
+              ELSE agent_id IS NOT NULL AND agent_id = (SELECT nullif(current_setting('app.agent_id', true), '')::uuid) END);
 
 -- A version belongs to the agent of its memory (read under memories' own policies).
 CREATE POLICY memory_versions_agent_scope ON memory_versions AS RESTRICTIVE FOR ALL
-  USING ((SELECT nullif(current_setting('app.agent_id', true), '')) IS NULL
-         OR EXISTS (SELECT 1 FROM memories m
-                     WHERE m.tenant_id = memory_versions.tenant_id AND m.id = memory_versions.memory_id
-                       AND m.agent_id = (SELECT nullif(current_setting('app.agent_id', true), '')::uuid)))
-  WITH CHECK ((SELECT nullif(current_setting('app.agent_id', true), '')) IS NULL
-         OR EXISTS (SELECT 1 FROM memories m
-                     WHERE m.tenant_id = memory_versions.tenant_id AND m.id = memory_versions.memory_id
-                       AND m.agent_id = (SELECT nullif(current_setting('app.agent_id', true), '')::uuid)));
+  USING (CASE WHEN (SELECT nullif(current_setting('app.agent_id', true), '')) IS NULL THEN true
+              ELSE EXISTS (SELECT 1 FROM memories m
+                            WHERE m.tenant_id = memory_versions.tenant_id AND m.id = memory_versions.memory_id
+                              AND m.agent_id = (SELECT nullif(current_setting('app.agent_id', true), '')::uuid)) END)
+  WITH CHECK (CASE WHEN (SELECT nullif(current_setting('app.agent_id', true), '')) IS NULL THEN true
+              ELSE EXISTS (SELECT 1 FROM memories m
+                            WHERE m.tenant_id = memory_versions.tenant_id AND m.id = memory_versions.memory_id
+                              AND m.agent_id = (SELECT nullif(current_setting('app.agent_id', true), '')::uuid)) END);
 
 -- Down Migration
 DROP POLICY memory_versions_agent_scope ON memory_versions;
