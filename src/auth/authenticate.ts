@@ -28,6 +28,8 @@ export interface ApiKeyPrincipal {
   /** The person the key acts for; their membership and current role bound it. */
   readonly createdBy: string;
   readonly expiresAt: Date | null;
+  /** The agent the key acts as: then it acts only on that agent's data, on routes that admit agents. */
+  readonly agentId?: string | undefined;
 }
 
 export type Principal = UserPrincipal | ApiKeyPrincipal;
@@ -94,7 +96,7 @@ export class Authenticator {
     const candidates = await this.db.identity({ apiKeyPrefix: parsed.prefix }, (tx) =>
       tx
         .selectFrom('api_keys as k')
-        .select(['k.id', 'k.tenant_id', 'k.secret_hash', 'k.role', 'k.scopes', 'k.created_by', 'k.expires_at'])
+        .select(['k.id', 'k.tenant_id', 'k.secret_hash', 'k.role', 'k.scopes', 'k.created_by', 'k.expires_at', 'k.agent_id'])
         .where('k.prefix', '=', parsed.prefix)
         .where('k.revoked_at', 'is', null)
         .where('k.deleted_at', 'is', null)
@@ -112,6 +114,7 @@ export class Authenticator {
       scopes: key.scopes,
       createdBy: key.created_by,
       expiresAt: key.expires_at,
+      ...(key.agent_id ? { agentId: key.agent_id } : {}),
     };
   }
 }

@@ -120,6 +120,8 @@ function checked(value: string, shape: RegExp, what: string): string {
 /** The session settings the RLS policies read. */
 interface ScopeSettings extends IdentityScope {
   readonly tenantId?: string | undefined;
+  /** The agent an agent's API key acts as (app.agent_id): a module's policies may narrow to it. */
+  readonly agentId?: string | undefined;
 }
 
 /**
@@ -136,6 +138,7 @@ function scopeSettings(scope: ScopeSettings): string[] {
       scope.refreshTokenHash ? checked(scope.refreshTokenHash.toString('hex'), SHA256_HEX, 'refresh token hash') : '',
     ],
     ['app.user_email', scope.email ? checked(Buffer.from(scope.email, 'utf8').toString('hex'), UTF8_HEX, 'email') : ''],
+    ['app.agent_id', scope.agentId ? checked(scope.agentId, UUID_PATTERN, 'agent id') : ''],
     ['app.api_key_prefix', scope.apiKeyPrefix ? checked(scope.apiKeyPrefix, KEY_PREFIX, 'API key prefix') : ''],
     [
       'app.invitation_token_hash',
@@ -256,7 +259,7 @@ export class Database<DB = Tables> {
     const tenantId = checked(currentTenantId(), UUID_PATTERN, 'tenant id');
     const plugin = new TenantScopePlugin({ tenantId, tenantTables: this.#tenantTables });
     const check = pendingCheck(tenantId, identity);
-    const settings = scopeSettings({ ...check?.identity, ...identity, tenantId });
+    const settings = scopeSettings({ ...check?.identity, ...identity, tenantId, agentId: currentContext()?.agentId });
     return this.#run(this.#pool, this.#roles.app, settings, this.#plugins(plugin), work, check, tenantHold(check));
   }
 
@@ -272,7 +275,7 @@ export class Database<DB = Tables> {
     const tenantId = checked(currentTenantId(), UUID_PATTERN, 'tenant id');
     const plugin = new TenantScopePlugin({ tenantId, tenantTables: this.#tenantTables });
     const check = pendingCheck(tenantId, identity);
-    const settings = scopeSettings({ ...check?.identity, ...identity, tenantId });
+    const settings = scopeSettings({ ...check?.identity, ...identity, tenantId, agentId: currentContext()?.agentId });
     return this.#runStatement(this.#roles.app, settings, this.#plugins(plugin), statement, check, tenantHold(check));
   }
 

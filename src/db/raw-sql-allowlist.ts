@@ -49,6 +49,10 @@ const TENANT_CONFINED_SOURCES: ReadonlySet<string> = new Set([
   // The memory module's recall candidates and a store's near-duplicate (its migrations 0002, 0003 say why).
   'tenantry_memory.recall_candidates',
   'tenantry_memory.near_duplicate',
+  // Semantic recall's vector arm, and storing a memory's embedding (memory migration 0005): the
+  // latter runs as the app role, under both layers.
+  'tenantry_memory.vector_candidates',
+  'tenantry_memory.store_embedding',
 ]);
 
 /** Types a value may be cast to: plain data types, no reg* lookups but the text-search config. */

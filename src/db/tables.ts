@@ -113,6 +113,8 @@ export interface ApiKeysTable {
   created_by: string | null;
   /** The key this one was minted with (it has the same creator), or null when a person made it. */
   created_by_key_id: ColumnType<string | null, string | null | undefined, never>;
+  /** The agent the key acts as (kind `agent`), or null; fixed for the life of the key. */
+  agent_id: ColumnType<string | null, string | null | undefined, never>;
   created_at: CreatedAt;
   expires_at: NullableTimestamp;
   last_used_at: NullableTimestamp;

@@ -18,15 +18,19 @@ export type Access =
   | { readonly kind: 'public' }
   /** A signed-in user, no tenant needed (/v1/me, switch-tenant). */
   | { readonly kind: 'user' }
-  /** A member (or API key) of the resolved tenant with at least this role. */
-  | { readonly kind: 'tenant'; readonly minRole: Role }
+  /**
+   * A member (or API key) of the resolved tenant with at least this role. An agent's key is
+   * refused (403) unless the route admits agents: then its use cases act only as that agent.
+   */
+  | { readonly kind: 'tenant'; readonly minRole: Role; readonly agents?: boolean }
   /** The platform operator (TENANTRY_PLATFORM_ADMIN_TOKEN): the only HTTP path across tenants. */
   | { readonly kind: 'platform_admin' };
 
 export const access = {
   public: { kind: 'public' } as Access,
   user: { kind: 'user' } as Access,
-  tenant: (minRole: Role = 'viewer'): Access => ({ kind: 'tenant', minRole }),
+  tenant: (minRole: Role = 'viewer', options: { agents?: boolean } = {}): Access =>
+    options.agents ? { kind: 'tenant', minRole, agents: true } : { kind: 'tenant', minRole },
   platformAdmin: { kind: 'platform_admin' } as Access,
 };
 
@@ -121,10 +125,14 @@ async function establish(request: FastifyRequest, reply: FastifyReply, deps: Acc
       required_role: declared.minRole,
     });
   }
-  const { tenantId, role, plan, status: tenantStatus } = tenant;
+  const { tenantId, role, plan, status: tenantStatus, agentId } = tenant;
+  // Deny by default: an agent's key reaches only the routes that declare they serve agents.
+  if (agentId !== undefined && !declared.agents) {
+    throw new AppError('forbidden', "an agent's API key acts only on its agent's memories; this route is not for agents");
+  }
   return principal.kind === 'user'
     ? { kind: 'user', userId: principal.userId, tenantId, role, plan, tenantStatus, requestId: request.id }
-    : { kind: 'api_key', apiKeyId: principal.keyId, tenantId, role, plan, tenantStatus, requestId: request.id };
+    : { kind: 'api_key', apiKeyId: principal.keyId, tenantId, role, plan, tenantStatus, requestId: request.id, ...(agentId ? { agentId } : {}) };
 }
 
 /**

@@ -42,7 +42,7 @@ export const memoryRoutes: ModuleRoutes<MemoryRouteDeps> = async (app, { memorie
   app.post(
     '/v1/memories',
     {
-      config: { access: access.tenant('member') },
+      config: { access: access.tenant('member', { agents: true }) },
       schema: {
         tags: ['memory'],
         summary: 'Store a memory, or reinforce the near-duplicate the same agent already has',
@@ -63,7 +63,7 @@ export const memoryRoutes: ModuleRoutes<MemoryRouteDeps> = async (app, { memorie
   app.get(
     '/v1/memories',
     {
-      config: { access: access.tenant('viewer') },
+      config: { access: access.tenant('viewer', { agents: true }) },
       schema: {
         tags: ['memory'],
         summary: 'Memories, newest first, a page at a time, filtered like recall',
@@ -78,7 +78,7 @@ export const memoryRoutes: ModuleRoutes<MemoryRouteDeps> = async (app, { memorie
   app.get(
     '/v1/memories/timeline',
     {
-      config: { access: access.tenant('viewer') },
+      config: { access: access.tenant('viewer', { agents: true }) },
       schema: {
         tags: ['memory'],
         summary: 'Memories in the order they were stored, a page at a time, filtered like recall',
@@ -93,7 +93,7 @@ export const memoryRoutes: ModuleRoutes<MemoryRouteDeps> = async (app, { memorie
   app.get(
     '/v1/memories/:id',
     {
-      config: { access: access.tenant('viewer') },
+      config: { access: access.tenant('viewer', { agents: true }) },
       schema: { tags: ['memory'], summary: 'One memory', security: [{ bearer: [] }], params: IdParams, response: { 200: MemoryView, ...problems('not-found') } },
     },
     async (request) => memoryView(await memories.get(actorOf(request), request.params.id)),
@@ -102,7 +102,7 @@ export const memoryRoutes: ModuleRoutes<MemoryRouteDeps> = async (app, { memorie
   app.patch(
     '/v1/memories/:id',
     {
-      config: { access: access.tenant('member') },
+      config: { access: access.tenant('member', { agents: true }) },
       schema: {
         tags: ['memory'],
         summary: 'Change a memory; the version it replaces is kept in its history',
@@ -121,7 +121,7 @@ export const memoryRoutes: ModuleRoutes<MemoryRouteDeps> = async (app, { memorie
   app.get(
     '/v1/memories/:id/history',
     {
-      config: { access: access.tenant('viewer') },
+      config: { access: access.tenant('viewer', { agents: true }) },
       schema: {
         tags: ['memory'],
         summary: 'The versions of a memory that updates replaced, newest first, a page at a time (the current one is the memory)',
@@ -141,7 +141,7 @@ export const memoryRoutes: ModuleRoutes<MemoryRouteDeps> = async (app, { memorie
   app.delete(
     '/v1/memories/:id',
     {
-      config: { access: access.tenant('member') },
+      config: { access: access.tenant('member', { agents: true }) },
       schema: { tags: ['memory'], summary: 'Forget a memory', security: [{ bearer: [] }], params: IdParams, response: { 204: Type.Null(), ...problems('not-found') } },
     },
     async (request, reply) => {
@@ -153,7 +153,7 @@ export const memoryRoutes: ModuleRoutes<MemoryRouteDeps> = async (app, { memorie
   app.post(
     '/v1/memories/forget',
     {
-      config: { access: access.tenant('member') },
+      config: { access: access.tenant('member', { agents: true }) },
       schema: {
         tags: ['memory'],
         summary: 'Forget every memory matching the filter (agent, tags, zones, stored before); answers how many',

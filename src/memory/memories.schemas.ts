@@ -15,6 +15,12 @@ const Content = Text({ minLength: 1, maxLength: 8000, nonBlank: true });
 const Importance = Type.Number({ minimum: 0, maximum: 1, description: '0..1; 0.5 when left out' });
 const Tag = Text({ minLength: 1, maxLength: 50, nonBlank: true });
 const Tags = Type.Array(Tag, { maxItems: 20, uniqueItems: true });
+/** JSON has no NaN or Infinity: every number here is finite. Its length must be the tenant's embeddingDimension. */
+const Embedding = Type.Array(Type.Number(), {
+  minItems: 1,
+  maxItems: 2000,
+  description: "An embedding of the content, as many numbers as the tenant's embeddingDimension (semantic recall; needs pgvector)",
+});
 
 export const StoreMemoryBody = Type.Object(
   {
@@ -23,6 +29,7 @@ export const StoreMemoryBody = Type.Object(
     tags: Type.Optional(Tags),
     metadata: Type.Optional(Metadata),
     agentId: Type.Optional(Type.String({ format: 'uuid', description: 'One of the tenant’s agents' })),
+    embedding: Type.Optional(Embedding),
   },
   { additionalProperties: false },
 );
@@ -68,7 +75,12 @@ export const ListMemoriesQuery = Type.Object(
 const RecallLimit = Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 10 }));
 
 export const RecallBody = Type.Object(
-  { q: Text({ minLength: 1, maxLength: 500, nonBlank: true, description: 'Words to recall by (web-search syntax: "phrases", -excluded, or)' }), ...Filters, limit: RecallLimit },
+  {
+    q: Text({ minLength: 1, maxLength: 500, nonBlank: true, description: 'Words to recall by (web-search syntax: "phrases", -excluded, or)' }),
+    ...Filters,
+    limit: RecallLimit,
+    embedding: Type.Optional({ ...Embedding, description: 'The query as an embedding: fused with the text ranking where the database has pgvector' }),
+  },
   { additionalProperties: false },
 );
 
@@ -125,17 +137,24 @@ const Parts = Type.Object({
   importance: Type.Number(),
   recency: Type.Number(),
   frequency: Type.Number(),
+  vector: Type.Optional(Type.Union([Type.Number(), Type.Null()], { description: 'hybrid only: cosine similarity to the query embedding; null when not among the nearest' })),
+  textScore: Type.Optional(Type.Number({ description: 'hybrid only: the weighted text-recall score the text rank orders by' })),
+  textRank: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: 'hybrid only: rank among text matches; null when the words did not match' })),
+  vectorRank: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: 'hybrid only: rank among the nearest embeddings' })),
+  rrf: Type.Optional(Type.Number({ description: 'hybrid only: 1/(60 + textRank) + 1/(60 + vectorRank), a missing rank counting 0' })),
 });
 
 const Recalled = Type.Object({
   memory: Type.Object(MemoryFields),
-  score: Type.Number({ description: 'The weighted mean of the parts, by the tenant’s weights' }),
+  score: Type.Number({ description: 'text: the weighted mean of the parts, by the tenant’s weights; hybrid: the rrf part' }),
   parts: Parts,
 });
 
 export const RecallAnswer = Type.Object({
-  strategy: Type.Literal('text', { description: 'Full-text and trigram ranking; vector similarity is not available' }),
-  semantic: Type.Object({ available: Type.Literal(false), reason: Type.String() }),
+  strategy: Type.Union([Type.Literal('text'), Type.Literal('hybrid')], {
+    description: 'text: full-text and trigram ranking; hybrid: that ranking fused with vector similarity by reciprocal rank fusion',
+  }),
+  semantic: Type.Object({ available: Type.Boolean(), reason: Type.Optional(Type.String()) }),
   data: Type.Array(Recalled),
 });
 
@@ -188,6 +207,9 @@ export const MemorySettingsView = Type.Object({
   frequencyWeight: Weight,
   recencyHalfLifeHours: Type.Number({ minimum: 1, maximum: 87600 }),
   duplicateThreshold: Type.Number({ minimum: 0.3, maximum: 1 }),
+  embeddingDimension: Type.Union([Type.Integer({ minimum: 1, maximum: 2000 }), Type.Null()], {
+    description: 'How many numbers every embedding of this tenant has (semantic recall, where the database has pgvector); null: none stored yet',
+  }),
 });
 
 export const MemorySettingsPatchBody = Type.Partial(MemorySettingsView, { additionalProperties: false, minProperties: 1 });

@@ -21,7 +21,7 @@ export const memoryAdminRoutes: ModuleRoutes<MemoryAdminRouteDeps> = async (app,
   app.get(
     '/v1/memories/stats',
     {
-      config: { access: access.tenant('viewer') },
+      config: { access: access.tenant('viewer', { agents: true }) },
       schema: {
         tags: ['memory'],
         summary: 'Counts per zone and agent, totals, the quota used, average importance, the most recalled',

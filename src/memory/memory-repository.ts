@@ -78,8 +78,15 @@ export function insertMemory(tx: MemoryTx, memory: NewMemory): Promise<MemoryRow
     .executeTakeFirstOrThrow();
 }
 
-export function findMemory(tx: MemoryTx, id: string): Promise<MemoryRow | undefined> {
-  return tx.selectFrom('memories').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+/** The live memory of this id; with `agentId` (an agent's key), only if it is that agent's. */
+export function findMemory(tx: MemoryTx, id: string, agentId?: string): Promise<MemoryRow | undefined> {
+  return tx
+    .selectFrom('memories')
+    .selectAll()
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .$if(agentId !== undefined, (query) => query.where('agent_id', '=', agentId!))
+    .executeTakeFirst();
 }
 
 /** The memory an idempotency key made, forgotten or not (a key is never reused). */
@@ -137,8 +144,15 @@ export async function pageMemories(tx: MemoryTx, filter: MemoryFilter, page: Pag
  * Replaces the memory's content, importance, tags or metadata, keeping the version it replaces
  * in memory_versions. The row is locked first, so two updates make two versions, in order.
  */
-export async function updateMemory(tx: MemoryTx, id: string, changes: MemoryChanges, now: Date): Promise<MemoryRow | undefined> {
-  const current = await tx.selectFrom('memories').selectAll().where('id', '=', id).where('deleted_at', 'is', null).forUpdate().executeTakeFirst();
+export async function updateMemory(tx: MemoryTx, id: string, changes: MemoryChanges, now: Date, agentId?: string): Promise<MemoryRow | undefined> {
+  const current = await tx
+    .selectFrom('memories')
+    .selectAll()
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .$if(agentId !== undefined, (query) => query.where('agent_id', '=', agentId!))
+    .forUpdate()
+    .executeTakeFirst();
   if (!current) return undefined;
   await tx
     .insertInto('memory_versions')
@@ -175,8 +189,14 @@ export function memoryHistory(tx: MemoryTx, id: string, page: PageRequest): Prom
   return keysetPage(query, { at: 'replaced_at', id: 'id' }, page);
 }
 
-export async function forgetMemory(tx: MemoryTx, id: string, now: Date): Promise<boolean> {
-  const result = await tx.updateTable('memories').set({ deleted_at: now, updated_at: now }).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+export async function forgetMemory(tx: MemoryTx, id: string, now: Date, agentId?: string): Promise<boolean> {
+  const result = await tx
+    .updateTable('memories')
+    .set({ deleted_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .$if(agentId !== undefined, (query) => query.where('agent_id', '=', agentId!))
+    .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
 

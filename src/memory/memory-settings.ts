@@ -18,6 +18,8 @@ export interface MemorySettings {
   readonly recencyHalfLifeHours: number;
   /** Trigram similarity (0.3..1) at or above which a store reinforces the agent's existing memory. */
   readonly duplicateThreshold: number;
+  /** How many numbers the tenant's embeddings have (semantic recall); null until the tenant sets it. */
+  readonly embeddingDimension: number | null;
 }
 
 export const DEFAULT_MEMORY_SETTINGS: MemorySettings = Object.freeze({
@@ -27,9 +29,12 @@ export const DEFAULT_MEMORY_SETTINGS: MemorySettings = Object.freeze({
   frequencyWeight: 0.1,
   recencyHalfLifeHours: 168,
   duplicateThreshold: 0.8,
+  embeddingDimension: null,
 });
 
-export type MemorySettingsPatch = { readonly [K in keyof MemorySettings]?: number | undefined };
+export type MemorySettingsPatch = { readonly [K in Exclude<keyof MemorySettings, 'embeddingDimension'>]?: number | undefined } & {
+  readonly embeddingDimension?: number | null | undefined;
+};
 
 /** The tenant's settings in this unit of work, or the defaults. */
 export async function readMemorySettings(tx: MemoryTx): Promise<MemorySettings> {
@@ -42,6 +47,7 @@ export async function readMemorySettings(tx: MemoryTx): Promise<MemorySettings> 
     frequencyWeight: row.frequency_weight,
     recencyHalfLifeHours: row.recency_half_life_hours,
     duplicateThreshold: row.duplicate_threshold,
+    embeddingDimension: row.embedding_dimension,
   };
 }
 
@@ -67,6 +73,7 @@ export class MemorySettingsManagement {
         frequencyWeight: patch.frequencyWeight ?? current.frequencyWeight,
         recencyHalfLifeHours: patch.recencyHalfLifeHours ?? current.recencyHalfLifeHours,
         duplicateThreshold: patch.duplicateThreshold ?? current.duplicateThreshold,
+        embeddingDimension: patch.embeddingDimension === undefined ? current.embeddingDimension : patch.embeddingDimension,
       };
       if (next.relevanceWeight + next.importanceWeight + next.recencyWeight + next.frequencyWeight <= 0) {
         throw new AppError('validation-failed', 'at least one weight must be above zero', {
@@ -80,6 +87,7 @@ export class MemorySettingsManagement {
         frequency_weight: next.frequencyWeight,
         recency_half_life_hours: next.recencyHalfLifeHours,
         duplicate_threshold: next.duplicateThreshold,
+        embedding_dimension: next.embeddingDimension,
         updated_at: now,
       };
       await tx

@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import type { Plans } from '../plans/plans.js';
 import type { Actor } from '../tenancy/actor.js';
+import { actingAgent } from './agent-scope.js';
 import { ZONES } from './memory-scoring.js';
 import type { MemoryDatabase, MemoryTx, Zone } from './memory-tables.js';
 import { MEMORY_METRICS } from './memory-usage.js';
@@ -24,7 +25,7 @@ export interface MemoryStatistics {
 /** Memories listed under mostRecalled. */
 const MOST_RECALLED = 5;
 
-async function totals(tx: MemoryTx) {
+async function totals(tx: MemoryTx, agentId: string | undefined) {
   return tx
     .selectFrom('memories')
     .select((eb) => [
@@ -35,34 +36,38 @@ async function totals(tx: MemoryTx) {
       sql<string>`coalesce(sum(${sql.ref('reinforcement_count')}), 0)`.as('reinforcements'),
     ])
     .where('deleted_at', 'is', null)
+    .$if(agentId !== undefined, (query) => query.where('agent_id', '=', agentId!))
     .executeTakeFirstOrThrow();
 }
 
-function perZone(tx: MemoryTx) {
+function perZone(tx: MemoryTx, agentId: string | undefined) {
   return tx
     .selectFrom('memories')
     .select((eb) => ['zone', eb.fn.countAll<string>().as('memories')])
     .where('deleted_at', 'is', null)
+    .$if(agentId !== undefined, (query) => query.where('agent_id', '=', agentId!))
     .groupBy('zone')
     .execute();
 }
 
-function perAgent(tx: MemoryTx) {
+function perAgent(tx: MemoryTx, agentId: string | undefined) {
   return tx
     .selectFrom('memories')
     .leftJoin('agents', 'agents.id', 'memories.agent_id')
     .select((eb) => ['memories.agent_id', 'agents.name', eb.fn.countAll<string>().as('memories')])
     .where('memories.deleted_at', 'is', null)
+    .$if(agentId !== undefined, (query) => query.where('memories.agent_id', '=', agentId!))
     .groupBy(['memories.agent_id', 'agents.name'])
     .orderBy('memories', 'desc')
     .execute();
 }
 
-function mostRecalled(tx: MemoryTx) {
+function mostRecalled(tx: MemoryTx, agentId: string | undefined) {
   return tx
     .selectFrom('memories')
     .select(['id', 'content', 'recall_count'])
     .where('deleted_at', 'is', null)
+    .$if(agentId !== undefined, (query) => query.where('agent_id', '=', agentId!))
     .where('recall_count', '>', 0)
     .orderBy('recall_count', 'desc')
     .orderBy('id')
@@ -79,7 +84,9 @@ export class MemoryStats {
   async stats(actor: Actor): Promise<MemoryStatistics> {
     const limit = await this.plans.limitFor(actor.plan, MEMORY_METRICS.memories);
     return this.db.tenant(async (tx) => {
-      const [total, zones, agents, recalled] = [await totals(tx), await perZone(tx), await perAgent(tx), await mostRecalled(tx)];
+      // An agent's key counts only its agent's memories.
+      const agent = actingAgent(actor);
+      const [total, zones, agents, recalled] = [await totals(tx, agent), await perZone(tx, agent), await perAgent(tx, agent), await mostRecalled(tx, agent)];
       const byZone = Object.fromEntries(ZONES.map(({ zone }) => [zone, 0])) as Record<Zone, number>;
       for (const row of zones) byZone[row.zone] = Number(row.memories);
       const memories = Number(total.memories);

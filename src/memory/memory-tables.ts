@@ -66,6 +66,7 @@ export interface MemorySettingsTable {
   frequency_weight: number;
   recency_half_life_hours: number;
   duplicate_threshold: number;
+  embedding_dimension: ColumnType<number | null, number | null | undefined, number | null>;
   updated_at: UpdatedAt;
   deleted_at: NullableTimestamp;
 }

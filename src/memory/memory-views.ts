@@ -7,6 +7,7 @@ import type { AgentView } from './agents.schemas.js';
 import type { MemoryRow, MemoryVersionRow } from './memory-repository.js';
 import type { MemoryVersionView, MemoryView, RecallAnswer } from './memories.schemas.js';
 import type { RecalledRow } from './recall-repository.js';
+import type { SemanticRecalledRow } from './semantic-recall-repository.js';
 
 export function agentView(row: AgentRow): Static<typeof AgentView> {
   return {
@@ -57,6 +58,26 @@ export function recalledView(row: RecalledRow): Static<typeof RecallAnswer>['dat
       importance: row.importance,
       recency: row.recency_score,
       frequency: row.frequency_score,
+    },
+  };
+}
+
+export function semanticRecalledView(row: SemanticRecalledRow): Static<typeof RecallAnswer>['data'][number] {
+  return {
+    memory: memoryFields(row),
+    score: row.score,
+    parts: {
+      relevance: row.relevance_score,
+      text: row.text_score,
+      trigram: row.trigram_score,
+      importance: row.importance,
+      recency: row.recency_score,
+      frequency: row.frequency_score,
+      vector: row.vector_score,
+      textScore: row.text_recall_score,
+      textRank: row.text_hit ? Number(row.text_rank) : null,
+      vectorRank: row.vector_rank === null ? null : Number(row.vector_rank),
+      rrf: row.score,
     },
   };
 }

@@ -14,7 +14,9 @@ import { meteringModule } from '../metering/metering.module.js';
 import { defineModule, routePlugins } from '../modules/module.js';
 import { plansModule } from '../plans/plans.module.js';
 import { tenancyModule } from '../tenancy/tenancy.module.js';
+import { agentKeyRoutes, type AgentKeyRouteDeps } from './agent-keys.routes.js';
 import { agentRoutes, type AgentRouteDeps } from './agents.routes.js';
+import { AgentKeyManagement } from './manage-agent-keys.js';
 import { AgentManagement } from './manage-agents.js';
 import { MemoryManagement } from './manage-memories.js';
 import { memoryAdminRoutes, type MemoryAdminRouteDeps } from './memory-admin.routes.js';
@@ -28,7 +30,7 @@ import { recallRoutes, type RecallRouteDeps } from './recall.routes.js';
 import { RecallReinforcement } from './recall-reinforcement.js';
 import { rezoneMemoriesJob } from './rezone-memories-job.js';
 
-interface MemoryModuleDeps extends AgentRouteDeps, MemoryRouteDeps, RecallRouteDeps, MemoryAdminRouteDeps {}
+interface MemoryModuleDeps extends AgentRouteDeps, AgentKeyRouteDeps, MemoryRouteDeps, RecallRouteDeps, MemoryAdminRouteDeps {}
 
 export const memoryModule = defineModule({
   name: 'memory',
@@ -50,11 +52,12 @@ export const memoryModule = defineModule({
       db,
       jobs,
       agents: new AgentManagement(db, clock, usage),
+      agentKeys: new AgentKeyManagement(db, clock),
       memories: new MemoryManagement(db, clock, usage),
       recall: new MemoryRecall(db, clock, new RecallReinforcement(db, clock, logger)),
       stats: new MemoryStats(db, plans),
       settings: new MemorySettingsManagement(db, clock),
     };
   },
-  routes: routePlugins<MemoryModuleDeps>(agentRoutes, memoryRoutes, recallRoutes, memoryAdminRoutes),
+  routes: routePlugins<MemoryModuleDeps>(agentRoutes, agentKeyRoutes, memoryRoutes, recallRoutes, memoryAdminRoutes),
 });

@@ -14,7 +14,7 @@ import type { MemoryTx } from './memory-tables.js';
 const RECALL_CANDIDATES = 'tenantry_memory.recall_candidates';
 
 /** The tenant's weight for one part: its own setting, or the default. */
-function weight(column: string, fallback: number) {
+export function weight(column: string, fallback: number) {
   return sql<number>`coalesce(${sql.ref(`s.${column}`)}::float8, ${fallback}::float8)`;
 }
 
@@ -23,7 +23,7 @@ function weight(column: string, fallback: number) {
  * source: found by index by tenantry_memory.recall_candidates (migration 0002), which confines
  * itself to the transaction's tenant. The query layer admits this function only as a FROM source.
  */
-function candidatesOf(tx: MemoryTx, q: string, filter: MemoryFilter) {
+export function candidatesOf(tx: MemoryTx, q: string, filter: MemoryFilter) {
   return tx.fn<{ id: string; text_score: number; trigram_score: number }>(RECALL_CANDIDATES, [
     sql`${q}::text`,
     sql`${filter.agentId ?? null}::uuid`,

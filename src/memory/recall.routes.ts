@@ -5,14 +5,8 @@ import { access, actorOf } from '../http/access.js';
 import type { ModuleRoutes } from '../modules/module.js';
 import { memoryFilter } from './memory-filter.js';
 import type { MemoryRecall } from './memory-recall.js';
-import { recalledView } from './memory-views.js';
+import { recalledView, semanticRecalledView } from './memory-views.js';
 import { NarrateBody, NarrativeAnswer, RecallAnswer, RecallBody } from './memories.schemas.js';
-
-/** Every recall answer says so: this deployment ranks by text only. */
-const TEXT_ONLY = {
-  available: false as const,
-  reason: 'vector recall (pgvector) is not part of this version: memories are ranked by text, importance, recency and use',
-};
 
 export interface RecallRouteDeps {
   readonly recall: MemoryRecall;
@@ -22,26 +16,27 @@ export const recallRoutes: ModuleRoutes<RecallRouteDeps> = async (app, { recall 
   app.post(
     '/v1/memories/recall',
     {
-      config: { access: access.tenant('viewer') },
+      config: { access: access.tenant('viewer', { agents: true }) },
       schema: {
         tags: ['memory'],
-        summary: 'The memories that best match a query, ranked in the database, each with its score parts',
+        summary: 'The memories that best match a query (and its embedding, where pgvector exists), ranked in the database, each with its score parts',
         security: [{ bearer: [] }],
         body: RecallBody,
         response: { 200: RecallAnswer },
       },
     },
     async (request) => {
-      const { q, limit = 10, ...filters } = request.body;
-      const rows = await recall.recall(actorOf(request), { q, limit, filter: memoryFilter(filters) });
-      return { strategy: 'text' as const, semantic: TEXT_ONLY, data: rows.map(recalledView) };
+      const { q, limit = 10, embedding, ...filters } = request.body;
+      const found = await recall.search(actorOf(request), { q, limit, embedding, filter: memoryFilter(filters) });
+      const data = found.strategy === 'hybrid' ? found.rows.map(semanticRecalledView) : found.rows.map(recalledView);
+      return { strategy: found.strategy, semantic: found.semantic, data };
     },
   );
 
   app.post(
     '/v1/memories/narrate',
     {
-      config: { access: access.tenant('viewer') },
+      config: { access: access.tenant('viewer', { agents: true }) },
       schema: {
         tags: ['memory'],
         summary: 'The memories recalled for a topic as a chronological narrative (plain text and structured)',

@@ -67,6 +67,7 @@ interface CheckedAccess {
   readonly role: Role;
   readonly plan: string;
   readonly status: TenantStatus;
+  readonly agentId?: string | undefined;
 }
 
 /** What a member's request acts on, to be checked in the tenant's scope with the session named. */
@@ -82,7 +83,8 @@ export function memberCheck(
 
 /** What an API key's request acts on, to be checked in the key's tenant. */
 export function keyCheck(access: CheckedAccess, keyId: string, now: Date, onRefused: () => void): AccessCheck {
-  const sql = `SELECT tenantry_access.verify_key(${literals(keyId, access.role, access.plan, access.status, now.toISOString())})`;
+  const agent = access.agentId === undefined ? 'NULL' : literals(access.agentId);
+  const sql = `SELECT tenantry_access.verify_key(${literals(keyId, access.role, access.plan, access.status, now.toISOString())}, ${agent})`;
   return new AccessCheck(access.tenantId, sql, {}, onRefused);
 }
 

@@ -25,11 +25,14 @@ export interface UserActor extends ActorInTenant {
   readonly kind: 'user';
   readonly userId: string;
   readonly apiKeyId?: undefined;
+  readonly agentId?: undefined;
 }
 
 export interface ApiKeyActor extends ActorInTenant {
   readonly kind: 'api_key';
   readonly apiKeyId: string;
+  /** The agent an agent's key acts as: its use cases see and change only that agent's data. */
+  readonly agentId?: string | undefined;
   /** An API key acts as itself: it never inherits its creator's cross-tenant identity. */
   readonly userId?: undefined;
 }

@@ -43,6 +43,7 @@ function contextOf(who: Actor | TenantEntry, scopeCheck: ScopeCheck | undefined)
     plan: who.plan,
     userId: who.userId,
     apiKeyId: who.apiKeyId,
+    agentId: who.agentId,
     tenantStatus: who.tenantStatus,
     scopeCheck,
   };

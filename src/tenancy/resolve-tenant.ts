@@ -20,6 +20,8 @@ export interface TenantAccess {
   readonly plan: string;
   /** A suspended tenant is served read-only (its units open READ ONLY), not refused. */
   readonly status: TenantStatus;
+  /** An agent key's agent: the request acts only as it (verify_key confirms it on every cached use). */
+  readonly agentId?: string | undefined;
 }
 
 /** The access a request acts on, and the check its first unit must run when it came from the cache. */
@@ -172,7 +174,7 @@ export class TenantResolver {
     // A key acts for its creator: it dies with their membership and never outranks them.
     if (principal.createdBy && !row.creatorRole) throw new AppError('invalid-credentials');
     const role = row.creatorRole && !roleAtLeast(row.creatorRole, principal.role) ? row.creatorRole : principal.role;
-    return { tenantId: principal.tenantId, role, plan: row.plan, status: row.status };
+    return { tenantId: principal.tenantId, role, plan: row.plan, status: row.status, ...(principal.agentId ? { agentId: principal.agentId } : {}) };
   }
 
   async #memberAccess(principal: UserPrincipal, tenantId: string): Promise<TenantAccess> {

@@ -114,7 +114,9 @@ describe("the built-in modules' row types", () => {
       declares: (relation) => MEMORY_RELATIONS.has(relation),
       filledOnInsert,
     });
-    expect(drift).toEqual([]);
+    // memories.embedding exists only where pgvector does (memory migration 0005); it is written
+    // and read through the module's SQL functions, never through the row type.
+    expect(drift.filter((line) => !line.startsWith('memories.embedding:'))).toEqual([]);
   });
 
   it("WebhookTables declares the webhooks module's tables, and only those", async () => {

@@ -26,6 +26,8 @@ export function insertApiKey(
     createdBy: string;
     createdByKeyId: string | null;
     expiresAt: Date | null;
+    /** The agent the key acts as (kind `agent`); the module that defines agents checks it is one. */
+    agentId?: string | null | undefined;
   },
 ): Promise<ApiKey> {
   return tx
@@ -42,17 +44,22 @@ export function insertApiKey(
       created_by: key.createdBy,
       created_by_key_id: key.createdByKeyId,
       expires_at: key.expiresAt,
+      agent_id: key.agentId ?? null,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
 
-/** Agent keys of the current tenant that can still be used: not revoked, not expired. The plan's `agents` counts them. */
+/**
+ * Agent keys of the current tenant that can still be used: not revoked, not expired. The plan's
+ * `agents` counts them, unless they belong to a registered agent (agent_id): the agent is what counts.
+ */
 export async function countLiveAgentKeys(tx: Tx, now: Date): Promise<number> {
   const row = await tx
     .selectFrom('api_keys')
     .select((eb) => eb.fn.countAll<string>().as('n'))
     .where('kind', '=', 'agent')
+    .where('agent_id', 'is', null)
     .where('revoked_at', 'is', null)
     .where('deleted_at', 'is', null)
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
@@ -82,7 +89,7 @@ export async function revokeApiKey(tx: Tx, id: string, now: Date): Promise<Revok
     .returningAll()
     .executeTakeFirst();
   if (!revoked) return undefined;
-  let agents = revoked.kind === 'agent' ? 1 : 0;
+  let agents = revoked.kind === 'agent' && revoked.agent_id === null ? 1 : 0;
   let minters = [revoked.id];
   while (minters.length > 0) {
     const minted = await tx
@@ -90,10 +97,10 @@ export async function revokeApiKey(tx: Tx, id: string, now: Date): Promise<Revok
       .set({ revoked_at: now })
       .where('created_by_key_id', 'in', minters)
       .where('revoked_at', 'is', null)
-      .returning(['id', 'kind'])
+      .returning(['id', 'kind', 'agent_id'])
       .execute();
     minters = minted.map((key) => key.id);
-    agents += minted.filter((key) => key.kind === 'agent').length;
+    agents += minted.filter((key) => key.kind === 'agent' && key.agent_id === null).length;
   }
   return { key: revoked, agents };
 }

@@ -10,7 +10,7 @@ import { decodeCursor, encodeCursor } from '../../http/page-cursor.js';
 import { FixedOrderPageQuery, PageOf } from '../../http/page.schemas.js';
 import type { ModuleRoutes } from '../../modules/module.js';
 
-function apiKeyView(key: ApiKey): Static<typeof ApiKeyView> {
+export function apiKeyView(key: ApiKey): Static<typeof ApiKeyView> {
   return {
     id: key.id,
     name: key.name,
@@ -20,6 +20,7 @@ function apiKeyView(key: ApiKey): Static<typeof ApiKeyView> {
     scopes: key.scopes,
     createdBy: key.created_by,
     createdByKeyId: key.created_by_key_id,
+    agentId: key.agent_id,
     createdAt: key.created_at.toISOString(),
     expiresAt: key.expires_at?.toISOString() ?? null,
     lastUsedAt: key.last_used_at?.toISOString() ?? null,

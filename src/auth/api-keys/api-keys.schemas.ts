@@ -25,6 +25,7 @@ export const ApiKeyView = Type.Object({
   scopes: Type.Array(Type.String()),
   createdBy: Type.Union([Uuid, Type.Null()], { description: 'The person the key acts for (null only on old revoked keys)' }),
   createdByKeyId: Type.Union([Uuid, Type.Null()], { description: 'The key this one was minted with, if any' }),
+  agentId: Type.Union([Uuid, Type.Null()], { description: 'The agent the key acts as (kind agent), if any' }),
   createdAt: Timestamp,
   expiresAt: Type.Union([Timestamp, Type.Null()]),
   lastUsedAt: Type.Union([Timestamp, Type.Null()]),
