@@ -19,6 +19,11 @@
 --
 -- text_score is computed for every candidate, the trigram arm's too, exactly as in 0002 (a
 -- phrase or a negated word can rank a row that does not match the whole query).
+--
+-- The tags argument is named with the function's name: in a SQL function a bare `tags` is the
+-- column memories.tags, so 0002's `m.tags @> tags` compared each row with itself and its tag
+-- filter never narrowed the candidates (recall's own statement applied it, so answers were
+-- right, only slower).
 
 CREATE FUNCTION tenantry_memory.recall_text_candidates(
   q               text,
