@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(() => harness.close());
 
 /** Row versions waiting in the pending lists of the two GIN indexes. */
-async function pendingIndexEntries(admin: pg.Client): Promise<number> {
+async function pendingIndexEntries(admin: pg.Pool): Promise<number> {
   const { rows } = await admin.query<{ pending: number }>(
     `SELECT sum((pgstatginindex(i::regclass)).pending_tuples)::int AS pending
        FROM unnest(ARRAY['memories_trigram_idx', 'memories_search_idx']) i`,
