@@ -1,6 +1,6 @@
 // The recall ranking as ONE statement: the candidates (full-text match, or trigram word
 // similarity for words the text search misses, each found through its GIN index led by
-// tenant_id, by the database function of migration 0002), each candidate's score parts, the
+// tenant_id, by the database function of migration 0006), each candidate's score parts, the
 // tenant's weights (joined from memory_settings, defaults when it has no row), and the
 // weighted score they are ordered by. See memory-scoring.ts and docs/memory.md.
 
@@ -11,7 +11,7 @@ import { DEFAULT_MEMORY_SETTINGS } from './memory-settings.js';
 import type { MemoryTx } from './memory-tables.js';
 
 /** The database function that finds recall's candidates (src/db/raw-sql-allowlist.ts admits it). */
-const RECALL_CANDIDATES = 'tenantry_memory.recall_candidates';
+const RECALL_CANDIDATES = 'tenantry_memory.recall_text_candidates';
 
 /** The tenant's weight for one part: its own setting, or the default. */
 export function weight(column: string, fallback: number) {
@@ -20,11 +20,13 @@ export function weight(column: string, fallback: number) {
 
 /**
  * The candidates of `q` that the filter matches, with their text and trigram scores, as a FROM
- * source: found by index by tenantry_memory.recall_candidates (migration 0002), which confines
- * itself to the transaction's tenant. The query layer admits this function only as a FROM source.
+ * source: found by index by tenantry_memory.recall_text_candidates (migration 0006), which
+ * confines itself to the transaction's tenant. The query layer admits this function only as a
+ * FROM source. Its trigram score is NULL where it cannot change the rank (a text score of 0.5 or
+ * more); recall computes it for the memories it answers with.
  */
 export function candidatesOf(tx: MemoryTx, q: string, filter: MemoryFilter) {
-  return tx.fn<{ id: string; text_score: number; trigram_score: number }>(RECALL_CANDIDATES, [
+  return tx.fn<{ id: string; text_score: number; trigram_score: number | null }>(RECALL_CANDIDATES, [
     sql`${q}::text`,
     sql`${filter.agentId ?? null}::uuid`,
     sql`${filter.zones?.length ? [...filter.zones] : null}::text[]`,
@@ -74,7 +76,8 @@ export function recallQuery(tx: MemoryTx, q: string, filter: MemoryFilter, limit
     frequency: sql<number>`${sql.ref('r.w_frequency')}`,
     halfLifeHours: halfLife,
   };
-  const relevance = relevanceScore(sql<number>`${sql.ref('r.text_score')}`, sql<number>`${sql.ref('r.trigram_score')}`);
+  // A NULL trigram score (text >= 0.5) cannot raise relevance above text: ranked as 0.
+  const relevance = relevanceScore(sql<number>`${sql.ref('r.text_score')}`, sql<number>`coalesce(${sql.ref('r.trigram_score')}, 0)`);
   const score = recallScore(
     weights,
     relevance,
@@ -82,7 +85,7 @@ export function recallQuery(tx: MemoryTx, q: string, filter: MemoryFilter, limit
     sql<number>`${sql.ref('r.recency_score')}`,
     sql<number>`${sql.ref('r.frequency_score')}`,
   );
-  return tx
+  const ranked = tx
     .selectFrom(candidates.as('r'))
     .select([
       'r.id',
@@ -106,6 +109,31 @@ export function recallQuery(tx: MemoryTx, q: string, filter: MemoryFilter, limit
     .orderBy('score', 'desc')
     .orderBy('r.id')
     .limit(limit);
+  // The trigram score of the memories answered with, where the candidates left it out: word
+  // similarity is the costly part, and only these few need it (for their score parts).
+  return tx
+    .selectFrom(ranked.as('a'))
+    .select([
+      'a.id',
+      'a.agent_id',
+      'a.content',
+      'a.importance',
+      'a.tags',
+      'a.metadata',
+      'a.zone',
+      'a.recall_count',
+      'a.reinforcement_count',
+      'a.created_at',
+      'a.updated_at',
+      'a.text_score',
+      sql<number>`coalesce(${sql.ref('a.trigram_score')}, word_similarity(${q}::text, ${sql.ref('a.content')})::float8)`.as('trigram_score'),
+      'a.recency_score',
+      'a.frequency_score',
+      'a.relevance_score',
+      'a.score',
+    ])
+    .orderBy('a.score', 'desc')
+    .orderBy('a.id');
 }
 
 /** A recalled memory's columns and why it ranked where it did. */

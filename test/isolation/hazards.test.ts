@@ -89,6 +89,7 @@ describe('the app role', () => {
     expect(rows).toEqual([
       { nspname: 'tenantry_memory', proname: 'near_duplicate' },
       { nspname: 'tenantry_memory', proname: 'recall_candidates' },
+      { nspname: 'tenantry_memory', proname: 'recall_text_candidates' },
     ]);
   });
 });

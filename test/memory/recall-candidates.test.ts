@@ -1,4 +1,4 @@
-// tenantry_memory.recall_candidates and near_duplicate run as the service role, past row-level
+// tenantry_memory.recall_text_candidates (and recall_candidates, its first version) and near_duplicate run as the service role, past row-level
 // security, so that recall's words and a store's content reach the GIN indexes
 // (recall-plan.test.ts). These tests hold them to what makes that safe: they answer for the
 // transaction's own tenant only, and nothing without one; they are what their migrations say
@@ -16,7 +16,9 @@ import { asTenant, startIsolationHarness, type IsolationHarness } from '../suppo
 import { TEST_REGISTRY, type TestTables } from '../support/modules.js';
 import { TEST_ROLES } from '../support/roles.js';
 
-const SIGNATURE = 'tenantry_memory.recall_candidates(text, uuid, text[], text[], timestamptz, timestamptz, real)';
+const SIGNATURE = 'tenantry_memory.recall_text_candidates(text, uuid, text[], text[], timestamptz, timestamptz, real)';
+/** The candidates' first version (migration 0002), kept beside recall_text_candidates (0006). */
+const FIRST_SIGNATURE = 'tenantry_memory.recall_candidates(text, uuid, text[], text[], timestamptz, timestamptz, real)';
 const NEAR_DUPLICATE = 'tenantry_memory.near_duplicate(text, uuid, real)';
 /** Words of each seeded tenant's memory ("secret memory of tenant A about release plans"). */
 const WORDS = 'secret release plans';
@@ -46,11 +48,11 @@ async function idsAs(tenantSetting: string | undefined, statement: string, param
 }
 
 const candidatesAs = (tenantSetting: string | undefined, q = WORDS) =>
-  idsAs(tenantSetting, 'SELECT id FROM tenantry_memory.recall_candidates($1, NULL, NULL, NULL, NULL, NULL, NULL)', [q]);
+  idsAs(tenantSetting, 'SELECT id FROM tenantry_memory.recall_text_candidates($1, NULL, NULL, NULL, NULL, NULL, NULL)', [q]);
 const nearDuplicateAs = (tenantSetting: string | undefined, content: string, agent: string | null) =>
   idsAs(tenantSetting, 'SELECT id FROM tenantry_memory.near_duplicate($1, $2, 0.5)', [content, agent]);
 
-describe('recall_candidates', () => {
+describe('recall_text_candidates', () => {
   it("answers with the transaction's own tenant's memories only", async () => {
     expect(await candidatesAs(harness.a.tenantId)).toEqual([harness.a.memoryId]);
     expect(await candidatesAs(harness.b.tenantId)).toEqual([harness.b.memoryId]);
@@ -63,7 +65,7 @@ describe('recall_candidates', () => {
     expect(await candidatesAs(undefined)).toEqual([]);
   });
 
-  for (const signature of [SIGNATURE, NEAR_DUPLICATE]) {
+  for (const signature of [SIGNATURE, FIRST_SIGNATURE, NEAR_DUPLICATE]) {
     it(`${signature.split('(')[0]} is a security definer of the service role with a pinned search path, callable by the app role, not by PUBLIC`, async () => {
       const { rows } = await harness.database.admin.query<{ definer: boolean; owner: string; config: string[]; app: boolean; public: boolean; params: string[] }>(
         `SELECT p.prosecdef AS definer, pg_get_userbyid(p.proowner) AS owner, p.proconfig AS config,
@@ -115,7 +117,7 @@ describe('near_duplicate', () => {
   });
 });
 
-describe('the query filter and recall_candidates', () => {
+describe('the query filter and recall_text_candidates', () => {
   const scoped = new Kysely<TestTables>({
     dialect: {
       createAdapter: () => new PostgresAdapter(),
@@ -128,13 +130,15 @@ describe('the query filter and recall_candidates', () => {
   const call = (name: string) => scoped.fn<{ id: string }>(name, [sql`${'q'}::text`]);
 
   it('admits it as a FROM source, and scopes the tenant table joined to it', () => {
-    const query = scoped.selectFrom(call('tenantry_memory.recall_candidates').as('c')).innerJoin('memories', 'memories.id', 'c.id').select('memories.id').compile();
-    expect(query.sql).toMatch(/^select "memories"\."id" from tenantry_memory\.recall_candidates\(\$1::text\) as "c" inner join "memories" on \("memories"\."id" = "c"\."id"\) and "memories"\."tenant_id" = \$2$/);
+    const query = scoped.selectFrom(call('tenantry_memory.recall_text_candidates').as('c')).innerJoin('memories', 'memories.id', 'c.id').select('memories.id').compile();
+    expect(query.sql).toMatch(/^select "memories"\."id" from tenantry_memory\.recall_text_candidates\(\$1::text\) as "c" inner join "memories" on \("memories"\."id" = "c"\."id"\) and "memories"\."tenant_id" = \$2$/);
   });
 
   it('refuses it anywhere else, and refuses any other schema function as a source', () => {
-    expect(() => scoped.selectFrom('memories').select(call('tenantry_memory.recall_candidates').as('c')).compile()).toThrow(TenantScopeViolation);
-    expect(() => scoped.selectFrom('memories').selectAll().where(sql<boolean>`exists (select 1 from tenantry_memory.recall_candidates('q'))`).compile()).toThrow(TenantScopeViolation);
+    for (const name of ['tenantry_memory.recall_candidates', 'tenantry_memory.recall_text_candidates']) {
+      expect(() => scoped.selectFrom('memories').select(call(name).as('c')).compile()).toThrow(TenantScopeViolation);
+      expect(() => scoped.selectFrom('memories').selectAll().where(sql<boolean>`exists (select 1 from ${sql.raw(name)}('q'))`).compile()).toThrow(TenantScopeViolation);
+    }
     expect(() => scoped.selectFrom('memories').select(call('tenantry_memory.near_duplicate').as('d')).compile()).toThrow(TenantScopeViolation);
     expect(() => scoped.selectFrom(call('tenantry_access.verify_key').as('c')).selectAll().compile()).toThrow(TenantScopeViolation);
     expect(() => scoped.selectFrom(call('ts_stat').as('c')).selectAll().compile()).toThrow(TenantScopeViolation);

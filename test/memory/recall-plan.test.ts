@@ -2,10 +2,11 @@
 // PostgreSQL evaluates a query's conditions after a policy's unless their operators are
 // LEAKPROOF, and `@@` and `%>` are not: read as the app role, the words could never reach a
 // GIN index, and every row of the tenant was read and filtered. Recall's candidates are
-// therefore found by tenantry_memory.recall_candidates (the memory migration 0002), which runs
-// as the service role: there each arm of its UNION reaches its GIN index led by tenant_id with
-// the words as index condition. The recall statement reads the candidates' rows by primary
-// key, as the app role. auto_explain shows the plan the function's own statement ran with.
+// therefore found by tenantry_memory.recall_text_candidates (the memory migration 0006), which
+// runs as the service role: there each of its two arms reaches its GIN index led by tenant_id
+// with the words as index condition, and reads each candidate's row once (no join back by id).
+// The recall statement reads the candidates' rows by primary key, as the app role.
+// auto_explain shows the plan the function's own statement ran with.
 // The timeline is planned on the tenant_id-prefixed btree.
 
 import pg from 'pg';
@@ -76,7 +77,7 @@ async function candidatePlan(tenantId: string, q: string): Promise<{ rows: numbe
       SET LOCAL auto_explain.log_format = json; SET LOCAL client_min_messages = log`);
     await client.query(`SET LOCAL app.tenant_id = '${tenantId}'; SET LOCAL ROLE ${TEST_ROLES.app}`);
     const { rows } = await client.query(
-      'SELECT * FROM tenantry_memory.recall_candidates($1, NULL, NULL, NULL, NULL, NULL, NULL)',
+      'SELECT * FROM tenantry_memory.recall_text_candidates($1, NULL, NULL, NULL, NULL, NULL, NULL)',
       [q],
     );
     await client.query('ROLLBACK');
@@ -103,11 +104,13 @@ it('finds the candidates on the GIN indexes led by tenant_id, with the words as 
   expect(conditions.find(([index]) => index === 'memories_search_idx')![1]).toMatch(/tenant_id = .*@@/);
   expect(conditions.find(([index]) => index === 'memories_trigram_idx')![1]).toMatch(/tenant_id = .*%>/);
   expect(nodes.map((node) => node['Node Type'])).not.toContain('Seq Scan');
+  // Each candidate's row is read once, by its arm: memories is read by the two GIN scans only.
+  expect(memoryScans(nodes).filter((scan) => scan['Node Type'] !== 'Bitmap Index Scan').map((scan) => scan['Node Type'])).toEqual(['Bitmap Heap Scan', 'Bitmap Heap Scan']);
 });
 
 it('reads the candidates rows by primary key as the app role, under RLS and the query filter', async () => {
   const nodes = await planOf(harness.bothLayers(), (tx) => recallQuery(tx, 'outage', {}, 10, new Date()).explain('json'));
-  expect(nodes.some((node) => node['Node Type'] === 'Function Scan' && node['Function Name'] === 'recall_candidates')).toBe(true);
+  expect(nodes.some((node) => node['Node Type'] === 'Function Scan' && node['Function Name'] === 'recall_text_candidates')).toBe(true);
   const scans = memoryScans(nodes);
   expect(scans.map((scan) => scan['Index Name'])).toEqual(['memories_pkey']);
   // The query filter's tenant on the read of memories; the policy's (its setting, an InitPlan)
