@@ -16,6 +16,8 @@ export const provisionKeys = (tenantId: string) => ({
   subscription: `tenantry:subscription:${tenantId}`,
 });
 
+const CHECKOUT_KEY_WINDOW_MS = 60_000;
+
 export class StripeBillingProvider implements BillingProvider {
   readonly name = 'stripe' as const;
 
@@ -84,6 +86,9 @@ export class StripeBillingProvider implements BillingProvider {
       success_url: returnUrls.successUrl,
       cancel_url: returnUrls.cancelUrl,
       metadata: { tenant_id: account.tenantId, plan },
+    }, {
+      // A double click (or the SDK's retry) within the minute gets the same session, not two.
+      idempotencyKey: `tenantry:checkout:${account.tenantId}:${plan}:${Math.floor(Date.now() / CHECKOUT_KEY_WINDOW_MS)}`,
     });
     if (!session.url) throw new Error('Stripe answered a Checkout session without a URL');
     return session.url;
