@@ -39,7 +39,8 @@ export const stripeWebhookRoutes: ModuleRoutes<StripeWebhookRouteDeps> = async (
       schema: {
         tags: ['billing'],
         summary: "Stripe's webhook: checkout completed, invoice paid or failed, subscription created, updated or deleted (signed by Stripe)",
-        headers: Type.Object({ 'stripe-signature': Type.Optional(Type.String({ maxLength: 4096 })) }),
+        // Printable ASCII (t=…,v1=…); what it says is checked against the body in the handler.
+        headers: Type.Object({ 'stripe-signature': Type.Optional(Type.String({ maxLength: 4096, pattern: '^[ -~]+$' })) }),
         response: { 200: Received, ...problems('invalid-webhook-signature', 'not-found') },
       },
     },
