@@ -147,6 +147,21 @@ export interface Config {
 export interface BillingConfig {
   /** Days a past_due tenant keeps writing before it is suspended (read-only). */
   readonly graceDays: number;
+  /** Set when STRIPE_SECRET_KEY is: billing goes through Stripe; otherwise the local provider. */
+  readonly stripe: StripeConfig | undefined;
+}
+
+export interface StripeConfig {
+  readonly secretKey: string;
+  /** Verifies POST /v1/billing/webhooks/stripe (whsec_...); required with the secret key. */
+  readonly webhookSecret: string;
+  /** Stripe's API base (STRIPE_API_BASE_URL); a local stand-in in tests. Undefined: api.stripe.com. */
+  readonly apiBaseUrl: URL | undefined;
+  /** The Price each plan's subscription uses (STRIPE_PRICES=pro:price_123,promax:price_456). */
+  readonly prices: Readonly<Record<string, string>>;
+  /** Where Checkout sends the customer back (STRIPE_CHECKOUT_SUCCESS_URL, STRIPE_CHECKOUT_CANCEL_URL). */
+  readonly successUrl: string;
+  readonly cancelUrl: string;
 }
 
 
@@ -427,6 +442,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhooks: webhooks(env),
     billing: Object.freeze({
       graceDays: integer(env, 'TENANTRY_BILLING_GRACE_DAYS', 7, 0, 365),
+      stripe: stripeConfig(env),
     }),
     realtimeOrigins: realtimeOrigins(env),
     realtimeRetention: integer(env, 'TENANTRY_REALTIME_RETENTION', 1_000, 10, 1_000_000),
@@ -435,6 +451,46 @@ export function loadConfig(env: Env = process.env): Config {
   });
 }
 
+function httpUrl(env: Env, key: string, fallback?: string): URL | undefined {
+  const value = env[key] || fallback;
+  if (!value) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${key} must be a URL, got "${value}"`);
+  }
+  if (!/^https?:$/.test(url.protocol)) throw new ConfigError(`${key} must be an http(s) URL`);
+  return url;
+}
+
+/** STRIPE_SECRET_KEY selects the Stripe provider; the rest only make sense with it. */
+function stripeConfig(env: Env): StripeConfig | undefined {
+  const secretKey = env.STRIPE_SECRET_KEY || undefined;
+  if (!secretKey) {
+    const stray = ['STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE_URL', 'STRIPE_PRICES'].find((key) => env[key]);
+    if (stray) throw new ConfigError(`${stray} needs STRIPE_SECRET_KEY (without it billing runs on the local provider)`);
+    return undefined;
+  }
+  const webhookSecret = env.STRIPE_WEBHOOK_SECRET || undefined;
+  // Without it no webhook can be believed, so no payment would ever move dunning.
+  if (!webhookSecret) throw new ConfigError('STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY');
+  const prices: Record<string, string> = {};
+  for (const entry of (env.STRIPE_PRICES ?? '').split(',').map((item) => item.trim()).filter(Boolean)) {
+    const [plan, price, extra] = entry.split(':');
+    if (!plan || !price || extra !== undefined) throw new ConfigError(`STRIPE_PRICES must be plan:price pairs, comma-separated; got "${entry}"`);
+    prices[plan] = price;
+  }
+  const appUrl = (env.TENANTRY_APP_URL || 'http://localhost:3000').replace(/\/+$/, '');
+  return Object.freeze({
+    secretKey,
+    webhookSecret,
+    apiBaseUrl: httpUrl(env, 'STRIPE_API_BASE_URL'),
+    prices: Object.freeze(prices),
+    successUrl: httpUrl(env, 'STRIPE_CHECKOUT_SUCCESS_URL', `${appUrl}/billing?checkout=done`)!.toString(),
+    cancelUrl: httpUrl(env, 'STRIPE_CHECKOUT_CANCEL_URL', `${appUrl}/billing?checkout=cancelled`)!.toString(),
+  });
+}
 
 /** SMTP_URL wins; else SMTP_HOST (with SMTP_PORT, SMTP_SECURE, SMTP_USER, SMTP_PASS); else none. */
 function mailConfig(env: Env): MailConfig {

@@ -63,10 +63,38 @@ export interface InvoiceLinesTable {
   deleted_at: NullableTimestamp;
 }
 
+export interface ProviderEventsTable {
+  tenant_id: TenantId;
+  id: string;
+  provider: 'stripe';
+  event_id: string;
+  event_type: string;
+  event_created_at: Date;
+  applied: boolean;
+  created_at: CreatedAt;
+  deleted_at: NullableTimestamp;
+}
+
+export interface UsageReportsTable {
+  tenant_id: TenantId;
+  id: string;
+  invoice_id: string;
+  metric: string;
+  period_start: Date;
+  period_end: Date;
+  quantity: Cents;
+  identifier: string;
+  reported_at: NullableTimestamp;
+  created_at: CreatedAt;
+  deleted_at: NullableTimestamp;
+}
+
 export interface BillingTables {
   billing_accounts: BillingAccountsTable;
   billing_invoices: InvoicesTable;
   billing_invoice_lines: InvoiceLinesTable;
+  billing_provider_events: ProviderEventsTable;
+  billing_usage_reports: UsageReportsTable;
 }
 
 /** The database and unit-of-work handle billing code is typed against. */

@@ -19,24 +19,42 @@ import { billingRoutes, type BillingRouteDeps } from './billing.routes.js';
 import { closePeriodsJob, closePeriodsSchedule } from './close-periods-job.js';
 import { InvoicePayments } from './invoice-payments.js';
 import { suspendOverdueJob, suspendOverdueSchedule } from './suspend-overdue-job.js';
+import { billingProviderFor } from './provider/create-billing-provider.js';
+import { provisionBillingAccountsJob, provisionBillingAccountsSchedule } from './provider/provision-billing-accounts-job.js';
+import { BillingCheckout } from './stripe/checkout.js';
+import { checkoutRoutes, type CheckoutRouteDeps } from './stripe/checkout.routes.js';
+import { StripeEventHandler } from './stripe/stripe-event-handler.js';
+import { stripeWebhookRoutes, type StripeWebhookRouteDeps } from './stripe/stripe-webhook.routes.js';
 
-interface BillingModuleDeps extends BillingAdminRouteDeps, BillingRouteDeps {}
+interface BillingModuleDeps extends BillingAdminRouteDeps, BillingRouteDeps, CheckoutRouteDeps, StripeWebhookRouteDeps {}
 
 export const billingModule = defineModule({
   name: 'billing',
   dependsOn: [tenancyModule, plansModule, meteringModule],
   migrations: fileURLToPath(new URL('./migrations', import.meta.url)),
-  tenantTables: [{ name: 'billing_accounts' }, { name: 'billing_invoices' }, { name: 'billing_invoice_lines' }],
-  jobs: [suspendOverdueJob, closePeriodsJob],
-  schedules: [suspendOverdueSchedule, closePeriodsSchedule],
-  compose: ({ db: platformDb, clock, config, invalidation, plans, metering }): BillingModuleDeps => {
+  tenantTables: [
+    { name: 'billing_accounts' },
+    { name: 'billing_invoices' },
+    { name: 'billing_invoice_lines' },
+    // Bookkeeping of the provider's deliveries: nothing a tenant would want back.
+    { name: 'billing_provider_events', exported: false },
+    { name: 'billing_usage_reports' },
+  ],
+  jobs: [suspendOverdueJob, closePeriodsJob, provisionBillingAccountsJob],
+  schedules: [suspendOverdueSchedule, closePeriodsSchedule, provisionBillingAccountsSchedule],
+  compose: ({ db: platformDb, clock, config, invalidation, plans, metering, logger }): BillingModuleDeps => {
     const db = platformDb.withTables<BillingTables>();
     const billingState = new BillingState(db, clock, config.billing.graceDays, invalidation);
+    const provider = billingProviderFor(config);
+    const stripe = config.billing.stripe;
     return {
+      clock,
+      billingCheckout: new BillingCheckout(db, provider, plans, stripe),
+      stripeWebhooks: stripe && { handler: new StripeEventHandler(db, billingState, clock, logger), secret: stripe.webhookSecret },
       billingState,
       invoicePayments: new InvoicePayments(db, clock, billingState),
       billingOverview: new BillingOverviewReader(db, clock, plans, planLimitsFrom(plans), metering.catalog, config.billing.graceDays),
     };
   },
-  routes: routePlugins<BillingModuleDeps>(billingRoutes, billingAdminRoutes),
+  routes: routePlugins<BillingModuleDeps>(billingRoutes, billingAdminRoutes, checkoutRoutes, stripeWebhookRoutes),
 });

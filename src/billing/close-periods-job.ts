@@ -6,6 +6,8 @@ import { defineServiceJob } from '../jobs/define-job.js';
 import type { JobSchedule } from '../jobs/jobs.js';
 import type { BillingTables } from './billing-tables.js';
 import { PeriodClosing } from './close-periods.js';
+import { billingProviderFor } from './provider/create-billing-provider.js';
+import { UsageReporting } from './provider/report-period-usage.js';
 
 export const closePeriodsJob = defineServiceJob({
   name: 'billing-close-periods',
@@ -14,6 +16,9 @@ export const closePeriodsJob = defineServiceJob({
     const closing = new PeriodClosing(db.withTables<BillingTables>(), clock, config.usageGraceHours);
     const issued = await closing.closeDue();
     if (issued.length > 0) run.logger.info({ invoices: issued.length }, 'billing periods closed');
+    // The issued invoices' metered usage goes to the provider (Stripe meter events; nothing locally).
+    const reported = await new UsageReporting(db.withTables<BillingTables>(), billingProviderFor(config), clock).reportDue(run.logger);
+    if (reported.recorded + reported.sent + reported.failed > 0) run.logger.info(reported, 'metered usage reported to the billing provider');
   },
 });
 

@@ -48,6 +48,7 @@ export const PROBLEMS = {
   'download-link-expired': { status: 410, title: 'The download link has expired; ask for a new one' },
   'export-gone': { status: 410, title: 'The export is not available (expired, failed or deleted)' },
   'erasure-blocked': { status: 409, title: 'The person cannot be erased in this state' },
+  'invalid-webhook-signature': { status: 400, title: "The webhook's signature is not valid" },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEMS;

@@ -131,6 +131,16 @@ export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededT
      VALUES ($1, $2, $3, 0, 'plan', $4, 1, 0)`,
     [tenantId, newId(), invoiceId, `secret-line-${label}`],
   );
+  await admin.query(
+    `INSERT INTO billing_provider_events (tenant_id, id, provider, event_id, event_type, event_created_at, applied)
+     VALUES ($1, $2, 'stripe', $3, 'invoice.paid', now(), true)`,
+    [tenantId, newId(), `evt_${label}_${randomUUID().slice(0, 8)}`],
+  );
+  await admin.query(
+    `INSERT INTO billing_usage_reports (tenant_id, id, invoice_id, metric, period_start, period_end, quantity, identifier)
+     VALUES ($1, $2, $3, 'api_calls', $4, $4::timestamptz + interval '1 month', 5, $5)`,
+    [tenantId, newId(), invoiceId, LONG_AGO, `tnty_${label}_${randomUUID().slice(0, 8)}`],
+  );
 
   // Outbound webhooks: an endpoint (its sealed secret a stand-in), an event, its delivery and one attempt.
   const webhookEndpointId = newId();

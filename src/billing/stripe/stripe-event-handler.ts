@@ -1,0 +1,172 @@
+// Applies one verified Stripe event to the tenant whose customer it names, exactly once: the
+// event id is recorded in the same service unit as its effect (a unique index per tenant), so a
+// redelivery, or two deliveries at once, change the tenant once, and a failure half-way leaves
+// neither the record nor the effect. The account row is locked first, which orders concurrent
+// events of one tenant; an event older (`created`) than the last one applied to the account is
+// recorded but changes nothing, so events arriving out of order end where the newest says.
+//
+// The tenant comes from the customer only (billing_accounts.customer_ref), never from metadata
+// in the payload: an event about one tenant's customer cannot move another tenant. An unknown
+// customer is logged and answered like a success, so Stripe stops retrying it.
+
+import type Stripe from 'stripe';
+import type { Logger } from 'pino';
+import { unsafeRecordAuditForTenant } from '../../audit/record-audit.js';
+import { CACHE_INVALIDATION_TOPIC } from '../../cache/redis-transport.js';
+import type { Clock } from '../../clock.js';
+import { platformTx } from '../../db/database.js';
+import { newId } from '../../db/ids.js';
+import { recordEffect } from '../../outbox/record-effect.js';
+import type { SystemActor } from '../../tenancy/actor.js';
+import type { BillingState } from '../billing-state.js';
+import type { BillingDatabase, BillingTx } from '../billing-tables.js';
+
+/** The events Tenantry acts on; any other type is acknowledged and ignored. */
+export const HANDLED_EVENT_TYPES = [
+  'checkout.session.completed',
+  'invoice.paid',
+  'invoice.payment_failed',
+  'customer.subscription.created',
+  'customer.subscription.updated',
+  'customer.subscription.deleted',
+] as const;
+type HandledType = (typeof HANDLED_EVENT_TYPES)[number];
+
+/**
+ * Events whose effect depends on which came last (the tenant's state, its subscription); a
+ * completed checkout only ever adds a payment method, so its order does not matter.
+ */
+const ORDERED: ReadonlySet<string> = new Set(HANDLED_EVENT_TYPES.filter((type) => type !== 'checkout.session.completed'));
+
+/** Where a tenant whose subscription ended falls back to. */
+const PLAN_WITHOUT_SUBSCRIPTION = 'free';
+
+export type StripeEventOutcome = 'applied' | 'duplicate' | 'stale' | 'ignored' | 'unknown-customer';
+
+/** The subset of an event this handler reads (what the signature covered, parsed). */
+export type StripeEvent = Pick<Stripe.Event, 'id' | 'type' | 'created'> & { readonly data: { readonly object: unknown } };
+
+interface Account {
+  readonly tenant_id: string;
+  readonly subscription_ref: string | null;
+  readonly provider_event_at: Date | null;
+}
+
+export class StripeEventHandler {
+  constructor(
+    private readonly db: BillingDatabase,
+    private readonly state: BillingState,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  async handle(event: StripeEvent): Promise<StripeEventOutcome> {
+    if (!isHandled(event.type)) return 'ignored';
+    const object = (event.data.object ?? {}) as Record<string, unknown>;
+    const customerRef = idOf(object.customer);
+    if (!customerRef) return 'ignored';
+    const outcome = await this.db.service('billing: apply a Stripe event', async (tx) => {
+      const account = await tx
+        .selectFrom('billing_accounts')
+        .select(['tenant_id', 'subscription_ref', 'provider_event_at'])
+        .where('provider', '=', 'stripe')
+        .where('customer_ref', '=', customerRef)
+        .where('deleted_at', 'is', null)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!account) return 'unknown-customer' as const;
+      const created = new Date(event.created * 1000);
+      const stale = ORDERED.has(event.type) && account.provider_event_at !== null && created < account.provider_event_at;
+      const recorded = await tx
+        .insertInto('billing_provider_events')
+        .values({
+          tenant_id: account.tenant_id,
+          id: newId(),
+          provider: 'stripe',
+          event_id: event.id,
+          event_type: event.type,
+          event_created_at: created,
+          applied: !stale,
+        })
+        .onConflict((conflict) => conflict.columns(['tenant_id', 'provider', 'event_id']).doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (!recorded) return 'duplicate' as const;
+      if (stale) return 'stale' as const;
+      await this.#apply(tx, account, event.type as HandledType, object, { kind: 'system', name: 'billing', requestId: `stripe:${event.id}` });
+      if (ORDERED.has(event.type)) {
+        await tx
+          .updateTable('billing_accounts')
+          .set({ provider_event_at: created, updated_at: this.clock.now() })
+          .where('tenant_id', '=', account.tenant_id)
+          .execute();
+      }
+      return 'applied' as const;
+    });
+    if (outcome === 'unknown-customer') this.logger.info({ eventId: event.id, eventType: event.type, customerRef }, 'Stripe event for an unknown customer ignored');
+    return outcome;
+  }
+
+  async #apply(tx: BillingTx, account: Account, type: HandledType, object: Record<string, unknown>, who: SystemActor): Promise<void> {
+    const tenantId = account.tenant_id;
+    const now = this.clock.now();
+    switch (type) {
+      case 'checkout.session.completed':
+        await tx.updateTable('billing_accounts').set({ has_payment_method: true, updated_at: now }).where('tenant_id', '=', tenantId).execute();
+        await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
+          action: 'billing.payment_method_added',
+          target: 'billing_account',
+          before: { has_payment_method: false },
+          after: { has_payment_method: true },
+        });
+        return;
+      case 'invoice.paid':
+        await this.state.applyIn(tx, tenantId, 'payment_succeeded', who);
+        return;
+      case 'invoice.payment_failed':
+        await this.state.applyIn(tx, tenantId, 'payment_failed', who);
+        return;
+      case 'customer.subscription.created':
+      case 'customer.subscription.updated': {
+        const subscriptionRef = idOf(object.id);
+        const ended = object.status === 'canceled' || object.status === 'incomplete_expired';
+        if (!subscriptionRef || ended) return;
+        await tx.updateTable('billing_accounts').set({ subscription_ref: subscriptionRef, updated_at: now }).where('tenant_id', '=', tenantId).execute();
+        return;
+      }
+      case 'customer.subscription.deleted':
+        // Only the tenant's current subscription: one it replaced ending changes nothing.
+        if (idOf(object.id) !== account.subscription_ref) return;
+        await this.#endSubscription(tx, tenantId, who);
+        return;
+    }
+  }
+
+  /** The paid plan ends with its subscription; unpaid invoices stay with dunning. */
+  async #endSubscription(tx: BillingTx, tenantId: string, who: SystemActor): Promise<void> {
+    const now = this.clock.now();
+    await tx.updateTable('billing_accounts').set({ subscription_ref: null, scheduled_plan: null, updated_at: now }).where('tenant_id', '=', tenantId).execute();
+    const tenant = await tx.selectFrom('tenants').select('plan').where('id', '=', tenantId).forUpdate().executeTakeFirstOrThrow();
+    if (tenant.plan === PLAN_WITHOUT_SUBSCRIPTION) return;
+    await tx.updateTable('tenants').set({ plan: PLAN_WITHOUT_SUBSCRIPTION, updated_at: now }).where('id', '=', tenantId).execute();
+    await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
+      action: 'billing.subscription_ended',
+      target: 'tenant_plan',
+      before: { plan: tenant.plan },
+      after: { plan: PLAN_WITHOUT_SUBSCRIPTION },
+    });
+    // The plan is cached with the tenant's access on every instance.
+    await recordEffect(platformTx(tx), tenantId, { topic: CACHE_INVALIDATION_TOPIC, payload: { scope: 'tenant', tenantId } });
+  }
+}
+
+function isHandled(type: string): type is HandledType {
+  return (HANDLED_EVENT_TYPES as readonly string[]).includes(type);
+}
+
+/** Stripe sends a reference as its id, or as the object when expanded. */
+function idOf(value: unknown): string | undefined {
+  if (typeof value === 'string' && value.length > 0 && value.length <= 255) return value;
+  if (value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string') return idOf((value as { id: string }).id);
+  return undefined;
+}

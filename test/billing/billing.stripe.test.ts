@@ -1,0 +1,317 @@
+// The Stripe provider against a local stand-in that checks request shapes: provisioning
+// (retried, or run twice at once, makes one customer), Checkout, meter events whose identifiers
+// stay the same across re-runs, and POST /v1/billing/webhooks/stripe: verified on the raw body
+// within 300 s either way, each event applied once with its effect, in any order, all or
+// nothing, and only ever to the tenant whose customer it names.
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BillingState } from '../../src/billing/billing-state.js';
+import type { BillingTables } from '../../src/billing/billing-tables.js';
+import { PeriodClosing } from '../../src/billing/close-periods.js';
+import { billingProviderFor } from '../../src/billing/provider/create-billing-provider.js';
+import { BillingCheckout } from '../../src/billing/stripe/checkout.js';
+import { localBillingProvider } from '../../src/billing/provider/local-provider.js';
+import { meterEventIdentifier } from '../../src/billing/provider/meter-event-identifier.js';
+import { BillingAccountProvisioning } from '../../src/billing/provider/provision-billing-accounts.js';
+import { UsageReporting } from '../../src/billing/provider/report-period-usage.js';
+import { bearer, expectProblem, ownerActor, signUp, type SignedUpTenant } from '../support/fixtures.js';
+import { signedStripeEvent, startStripeStandIn, type SignedEvent, type StripeStandIn } from '../support/stripe-stand-in.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+const WEBHOOK_SECRET = 'whsec_test_secret_for_the_stand_in_0123456789';
+const URL_PATH = '/v1/billing/webhooks/stripe';
+
+let stripe: StripeStandIn;
+let testApp: TestApp;
+let provisioning: BillingAccountProvisioning;
+
+beforeAll(async () => {
+  stripe = await startStripeStandIn();
+  testApp = await startTestApp({
+    STRIPE_SECRET_KEY: stripe.secretKey,
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    STRIPE_API_BASE_URL: stripe.url,
+    STRIPE_PRICES: 'pro:price_pro,promax:price_promax',
+  });
+  const db = testApp.services.db.withTables<BillingTables>();
+  provisioning = new BillingAccountProvisioning(db, billingProviderFor(testApp.services.config), testApp.clock);
+});
+
+afterAll(async () => {
+  await testApp?.close();
+  await stripe?.close();
+});
+
+afterEach(() => {
+  // Every request Tenantry sent kept Stripe's rules (bearer key, form encoding, idempotency keys).
+  expect(stripe.violations).toEqual([]);
+});
+
+const sql = (text: string, values: unknown[] = []) => testApp.database.admin.query(text, values);
+
+interface StripeTenant extends SignedUpTenant {
+  readonly customerRef: string;
+}
+
+async function stripeTenant(plan = 'free'): Promise<StripeTenant> {
+  const tenant = await signUp(testApp.app);
+  if (plan !== 'free') await sql(`UPDATE tenants SET plan = $2 WHERE id = $1`, [tenant.tenantId, plan]);
+  const refs = await provisioning.provisionTenant(tenant.tenantId);
+  return { ...tenant, customerRef: refs.customerRef! };
+}
+
+function deliver(event: SignedEvent, body = event.body) {
+  return testApp.app.inject({ method: 'POST', url: URL_PATH, headers: { 'content-type': 'application/json', 'stripe-signature': event.signature }, payload: body });
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+async function tenantRow(tenantId: string) {
+  const { rows } = await sql(
+    `SELECT t.status, t.plan, b.has_payment_method, b.provider_event_at, b.subscription_ref,
+            (SELECT count(*)::int FROM billing_provider_events e WHERE e.tenant_id = t.id) AS events,
+            (SELECT count(*)::int FROM audit_log a WHERE a.tenant_id = t.id AND a.action LIKE 'billing.%') AS audits,
+            (SELECT count(*)::int FROM outbox o WHERE o.tenant_id = t.id AND o.topic = 'billing.state-changed') AS announcements
+       FROM tenants t LEFT JOIN billing_accounts b ON b.tenant_id = t.id WHERE t.id = $1`,
+    [tenantId],
+  );
+  return rows[0];
+}
+
+const failed = (tenant: StripeTenant, created?: number) =>
+  signedStripeEvent(WEBHOOK_SECRET, 'invoice.payment_failed', { id: 'in_1', object: 'invoice', customer: tenant.customerRef }, { created });
+const paid = (tenant: StripeTenant, created?: number) =>
+  signedStripeEvent(WEBHOOK_SECRET, 'invoice.paid', { id: 'in_1', object: 'invoice', customer: tenant.customerRef }, { created });
+
+describe('provisioning', () => {
+  it('creates a customer and, for a plan with a price, a subscription, with idempotency keys from the tenant', async () => {
+    const tenant = await stripeTenant('pro');
+    const row = await tenantRow(tenant.tenantId);
+    expect(row.subscription_ref).toMatch(/^sub_/);
+    const customerCall = stripe.calls.find((call) => call.path === '/v1/customers' && call.params['metadata[tenant_id]'] === tenant.tenantId);
+    expect(customerCall?.idempotencyKey).toBe(`tenantry:customer:${tenant.tenantId}`);
+    const subscriptionCall = stripe.calls.find((call) => call.path === '/v1/subscriptions' && call.params.customer === tenant.customerRef);
+    expect(subscriptionCall?.params).toMatchObject({ 'items[0][price]': 'price_pro', payment_behavior: 'default_incomplete' });
+  });
+
+  it('retried after the provider answered but before the refs were stored, creates one customer', async () => {
+    const tenant = await signUp(testApp.app);
+    const first = await provisioning.provisionTenant(tenant.tenantId);
+    // The run died before storing: the account row never got its refs.
+    await sql(`DELETE FROM billing_accounts WHERE tenant_id = $1`, [tenant.tenantId]);
+    const retried = await provisioning.provisionTenant(tenant.tenantId);
+    expect(retried.customerRef).toBe(first.customerRef);
+    const customers = stripe.created.customers!.filter((customer) => (customer.metadata as { tenant_id: string }).tenant_id === tenant.tenantId);
+    expect(customers).toHaveLength(1);
+  });
+
+  it('run twice at once (two instances), creates one customer and stores it once', async () => {
+    const tenant = await signUp(testApp.app);
+    const [a, b] = await Promise.all([provisioning.provisionTenant(tenant.tenantId), provisioning.provisionTenant(tenant.tenantId)]);
+    expect(a.customerRef).toBe(b.customerRef);
+    expect(stripe.created.customers!.filter((customer) => (customer.metadata as { tenant_id: string }).tenant_id === tenant.tenantId)).toHaveLength(1);
+    const { rows } = await sql(`SELECT customer_ref FROM billing_accounts WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(rows).toEqual([{ customer_ref: a.customerRef }]);
+  });
+
+  it('the sweep provisions every tenant without a customer, and a Stripe outage leaves the tenant for the next run', async () => {
+    const tenant = await signUp(testApp.app);
+    stripe.failNext('/v1/customers', 3);
+    await provisioning.provisionPending(testApp.services.logger);
+    expect((await tenantRow(tenant.tenantId)).subscription_ref ?? null).toBeNull();
+    await provisioning.provisionPending(testApp.services.logger);
+    const { rows } = await sql(`SELECT provider, customer_ref FROM billing_accounts WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(rows[0]).toMatchObject({ provider: 'stripe', customer_ref: expect.stringMatching(/^cus_/) });
+  });
+});
+
+describe('POST /v1/billing/webhooks/stripe: the signature', () => {
+  it('accepts the raw body it was signed over', async () => {
+    const tenant = await stripeTenant();
+    const response = await deliver(failed(tenant));
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ received: true, outcome: 'applied' });
+    expect((await tenantRow(tenant.tenantId)).status).toBe('past_due');
+  });
+
+  it('refuses the same event re-serialized (same JSON, other bytes) and records nothing', async () => {
+    const tenant = await stripeTenant();
+    const event = failed(tenant);
+    const reserialized = JSON.stringify(JSON.parse(event.body));
+    expectProblem(await deliver(event, reserialized), 400, 'invalid-webhook-signature');
+    expect(await tenantRow(tenant.tenantId)).toMatchObject({ status: 'active', events: 0 });
+  });
+
+  it('refuses a timestamp more than 300 s old or more than 300 s ahead, and a missing or foreign signature', async () => {
+    const tenant = await stripeTenant();
+    const object = { id: 'in_2', object: 'invoice', customer: tenant.customerRef };
+    const stale = signedStripeEvent(WEBHOOK_SECRET, 'invoice.payment_failed', object, { signedAt: now() - 301 });
+    const future = signedStripeEvent(WEBHOOK_SECRET, 'invoice.payment_failed', object, { signedAt: now() + 301 });
+    const foreign = signedStripeEvent('whsec_someone_else', 'invoice.payment_failed', object);
+    for (const event of [stale, future, foreign]) expectProblem(await deliver(event), 400, 'invalid-webhook-signature');
+    const unsigned = await testApp.app.inject({ method: 'POST', url: URL_PATH, headers: { 'content-type': 'application/json' }, payload: stale.body });
+    expectProblem(unsigned, 400, 'invalid-webhook-signature');
+    expect(await tenantRow(tenant.tenantId)).toMatchObject({ status: 'active', events: 0 });
+    // Within the window on both sides it is fine.
+    expect((await deliver(signedStripeEvent(WEBHOOK_SECRET, 'invoice.payment_failed', object, { signedAt: now() + 200 }))).statusCode).toBe(200);
+  });
+});
+
+describe('POST /v1/billing/webhooks/stripe: effects', () => {
+  it('a redelivered event has one effect', async () => {
+    const tenant = await stripeTenant();
+    const event = failed(tenant);
+    expect((await deliver(event)).json().outcome).toBe('applied');
+    const after = await tenantRow(tenant.tenantId);
+    expect((await deliver(event)).json().outcome).toBe('duplicate');
+    expect(await tenantRow(tenant.tenantId)).toEqual(after);
+    expect(after).toMatchObject({ status: 'past_due', events: 1, audits: 1, announcements: 1 });
+  });
+
+  it('concurrent deliveries of one event have one effect', async () => {
+    const tenant = await stripeTenant();
+    const event = failed(tenant);
+    const responses = await Promise.all(Array.from({ length: 6 }, () => deliver(event)));
+    const outcomes = responses.map((response) => response.json().outcome).sort();
+    expect(outcomes).toEqual(['applied', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
+    expect(await tenantRow(tenant.tenantId)).toMatchObject({ status: 'past_due', events: 1, audits: 1, announcements: 1 });
+  });
+
+  it('out of order, the newest event wins: failed then an older paid stays past_due; paid then an older failed stays active', async () => {
+    const a = await stripeTenant();
+    expect((await deliver(failed(a, now() - 10))).json().outcome).toBe('applied');
+    expect((await deliver(paid(a, now() - 20))).json().outcome).toBe('stale');
+    expect(await tenantRow(a.tenantId)).toMatchObject({ status: 'past_due', events: 2 });
+
+    const b = await stripeTenant();
+    await deliver(failed(b, now() - 30));
+    expect((await deliver(paid(b, now() - 10))).json().outcome).toBe('applied');
+    expect((await deliver(failed(b, now() - 20))).json().outcome).toBe('stale');
+    expect((await tenantRow(b.tenantId)).status).toBe('active');
+  });
+
+  it('a failure half-way leaves no partial state, and the retry converges', async () => {
+    const tenant = await stripeTenant();
+    // The last statement of the unit (stamping provider_event_at) fails, after the event row,
+    // the status change, its audit row and its announcement were written.
+    await sql(`CREATE FUNCTION public.test_fail_stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$`);
+    await sql(
+      `CREATE TRIGGER test_fail_stamp BEFORE UPDATE OF provider_event_at ON billing_accounts FOR EACH ROW WHEN (NEW.tenant_id = '${tenant.tenantId}') EXECUTE FUNCTION public.test_fail_stamp()`,
+    );
+    const event = failed(tenant);
+    try {
+      const response = await deliver(event);
+      expect(response.statusCode).toBe(500);
+      expect(await tenantRow(tenant.tenantId)).toMatchObject({ status: 'active', events: 0, audits: 0, announcements: 0, provider_event_at: null });
+    } finally {
+      await sql(`DROP TRIGGER test_fail_stamp ON billing_accounts; DROP FUNCTION public.test_fail_stamp()`);
+    }
+    expect((await deliver(event)).json().outcome).toBe('applied');
+    expect(await tenantRow(tenant.tenantId)).toMatchObject({ status: 'past_due', events: 1, audits: 1, announcements: 1 });
+  });
+
+  it("an event about tenant A's customer never changes tenant B, whatever its metadata says", async () => {
+    const a = await stripeTenant();
+    const b = await stripeTenant();
+    const before = await tenantRow(b.tenantId);
+    const event = signedStripeEvent(WEBHOOK_SECRET, 'invoice.payment_failed', {
+      id: 'in_x',
+      object: 'invoice',
+      customer: a.customerRef,
+      metadata: { tenant_id: b.tenantId },
+      subscription_details: { metadata: { tenant_id: b.tenantId } },
+    });
+    expect((await deliver(event)).json().outcome).toBe('applied');
+    expect((await tenantRow(a.tenantId)).status).toBe('past_due');
+    expect(await tenantRow(b.tenantId)).toEqual(before);
+  });
+
+  it('an unknown customer is a logged no-op', async () => {
+    const event = signedStripeEvent(WEBHOOK_SECRET, 'invoice.paid', { id: 'in_u', object: 'invoice', customer: 'cus_nobody_knows' });
+    const response = await deliver(event);
+    expect(response.json()).toEqual({ received: true, outcome: 'unknown-customer' });
+    expect((await sql(`SELECT count(*)::int AS n FROM billing_provider_events WHERE event_id = $1`, [event.id])).rows[0].n).toBe(0);
+    expect(testApp.logs()).toContain('cus_nobody_knows');
+  });
+
+  it('drives dunning: failed -> past_due, paid -> active (also from suspended); subscription deleted -> the free plan', async () => {
+    const tenant = await stripeTenant('pro');
+    await deliver(failed(tenant, now() - 50));
+    const state = new BillingState(testApp.services.db.withTables<BillingTables>(), { now: () => new Date(Date.now() + 8 * 86_400_000) }, 7);
+    await state.suspendOverdue({ kind: 'system', name: 'billing', requestId: 'test' });
+    expect((await tenantRow(tenant.tenantId)).status).toBe('suspended');
+    await deliver(paid(tenant, now() - 40));
+    expect((await tenantRow(tenant.tenantId)).status).toBe('active');
+    const { subscription_ref: subscriptionRef } = await tenantRow(tenant.tenantId);
+    const deleted = signedStripeEvent(WEBHOOK_SECRET, 'customer.subscription.deleted', { id: subscriptionRef, object: 'subscription', customer: tenant.customerRef, status: 'canceled' }, { created: now() - 30 });
+    expect((await deliver(deleted)).json().outcome).toBe('applied');
+    expect(await tenantRow(tenant.tenantId)).toMatchObject({ plan: 'free', subscription_ref: null, status: 'active' });
+  });
+});
+
+describe('checkout', () => {
+  it('gives a tenant admin a Checkout URL (setup mode, its customer, the server\'s return URLs); once the card is added, 409', async () => {
+    const tenant = await stripeTenant();
+    const response = await testApp.app.inject({ method: 'POST', url: '/v1/billing/checkout', headers: bearer(tenant.accessToken), payload: { plan: 'pro' } });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ plan: 'pro', url: expect.stringMatching(/^https:\/\/checkout\.stripe\.test\//) });
+    const session = stripe.created.sessions!.at(-1)!;
+    expect(session).toMatchObject({ mode: 'setup', customer: tenant.customerRef, client_reference_id: tenant.tenantId, 'metadata[plan]': 'pro' });
+    const completed = signedStripeEvent(WEBHOOK_SECRET, 'checkout.session.completed', { id: session.id, object: 'checkout.session', customer: tenant.customerRef, mode: 'setup' });
+    expect((await deliver(completed)).json().outcome).toBe('applied');
+    expect((await tenantRow(tenant.tenantId)).has_payment_method).toBe(true);
+    const again = await testApp.app.inject({ method: 'POST', url: '/v1/billing/checkout', headers: bearer(tenant.accessToken), payload: { plan: 'pro' } });
+    expectProblem(again, 409, 'conflict');
+  });
+
+  it('refuses a plan without a Stripe price (409)', async () => {
+    const tenant = await stripeTenant();
+    expectProblem(await testApp.app.inject({ method: 'POST', url: '/v1/billing/checkout', headers: bearer(tenant.accessToken), payload: { plan: 'free' } }), 409, 'conflict');
+  });
+
+  it('on the local provider answers 409 saying checkout is not available', async () => {
+    const tenant = await signUp(testApp.app);
+    const local = new BillingCheckout(testApp.services.db.withTables<BillingTables>(), localBillingProvider, testApp.services.plans, undefined);
+    await expect(local.start(ownerActor(tenant), 'pro')).rejects.toMatchObject({ code: 'conflict', extra: { billing_provider: 'local' } });
+  });
+});
+
+describe('metered usage at period end', () => {
+  it('reports each period\'s overage once per metric, with an identifier from tenant + metric + period that re-runs keep', async () => {
+    const tenant = await stripeTenant('pro');
+    const { rows } = await sql(
+      `UPDATE tenants SET billing_anchor = date_trunc('hour', now() - interval '40 days') WHERE id = $1 RETURNING billing_anchor`,
+      [tenant.tenantId],
+    );
+    const periodStart: Date = rows[0].billing_anchor;
+    await sql(
+      `INSERT INTO usage_rollups (tenant_id, metric, granularity, bucket_start, event_count, quantity_sum, quantity_max)
+       VALUES ($1, 'api_calls', 'hour', $2, 1250000, 1250000, 1)`,
+      [tenant.tenantId, periodStart],
+    );
+    const db = testApp.services.db.withTables<BillingTables>();
+    await new PeriodClosing(db, testApp.clock, testApp.services.config.usageGraceHours).closeDue();
+    const reporting = new UsageReporting(db, billingProviderFor(testApp.services.config), testApp.clock);
+    const identifier = meterEventIdentifier(tenant.tenantId, 'api_calls', periodStart);
+    const sentFor = () => stripe.calls.filter((call) => call.path === '/v1/billing/meter_events' && call.params['payload[stripe_customer_id]'] === tenant.customerRef);
+
+    // Stripe is down for the first attempt: the ledger row waits, unreported.
+    stripe.failNext('/v1/billing/meter_events', 3);
+    await reporting.reportDue(testApp.services.logger);
+    const pending = await sql(`SELECT identifier, quantity, reported_at FROM billing_usage_reports WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(pending.rows).toEqual([{ identifier, quantity: '250000', reported_at: null }]);
+
+    await reporting.reportDue(testApp.services.logger);
+    await reporting.reportDue(testApp.services.logger);
+    const accepted = sentFor().filter((call) => stripe.meterEvents.get(call.params.identifier!) === call.params || stripe.meterEvents.has(call.params.identifier!));
+    expect(new Set(accepted.map((call) => call.params.identifier))).toEqual(new Set([identifier]));
+    expect(stripe.meterEvents.get(identifier)).toMatchObject({ event_name: 'api_calls', 'payload[value]': '250000' });
+    // Every attempt carried the same identifier; after it was accepted nothing more was sent.
+    expect(sentFor().every((call) => call.params.identifier === identifier && call.idempotencyKey === identifier)).toBe(true);
+    const attempts = sentFor().length;
+    await reporting.reportDue(testApp.services.logger);
+    expect(sentFor()).toHaveLength(attempts);
+    const reported = await sql(`SELECT count(*)::int AS n FROM billing_usage_reports WHERE tenant_id = $1 AND reported_at IS NOT NULL`, [tenant.tenantId]);
+    expect(reported.rows[0].n).toBe(1);
+  });
+});
