@@ -1,6 +1,7 @@
 // Billing as a module: each tenant's billing account, invoices and their lines (tenant tables the
 // app role may only read: billing writes go through the audited service role), dunning's
-// scheduled job, the tenant's billing pages and the operator's billing actions.
+// scheduled job, the tenant's billing pages and the operator's billing actions, plan changes
+// (PATCH /v1/tenant/plan, the operator's, the period-end job) and billing's tenant webhooks.
 //
 // Nothing here is personal data or a credential: invoices hold amounts, periods and the
 // provider's ids, so no column is `personal` or `secret`.
@@ -19,24 +20,31 @@ import { billingRoutes, type BillingRouteDeps } from './billing.routes.js';
 import { closePeriodsJob, closePeriodsSchedule } from './close-periods-job.js';
 import { InvoicePayments } from './invoice-payments.js';
 import { suspendOverdueJob, suspendOverdueSchedule } from './suspend-overdue-job.js';
+import { applyPlanChangesJob, applyPlanChangesSchedule } from './plan-changes/apply-plan-changes-job.js';
+import { planChangeRoutes, type PlanChangeRouteDeps } from './plan-changes/plan-change.routes.js';
+import { PlanChanges } from './plan-changes/plan-changes.js';
+import { localSubscriptionChanger } from './plan-changes/subscription-changer.js';
+import { webhooksModule } from '../webhooks/webhooks.module.js';
 
-interface BillingModuleDeps extends BillingAdminRouteDeps, BillingRouteDeps {}
+interface BillingModuleDeps extends BillingAdminRouteDeps, BillingRouteDeps, PlanChangeRouteDeps {}
 
 export const billingModule = defineModule({
   name: 'billing',
-  dependsOn: [tenancyModule, plansModule, meteringModule],
+  dependsOn: [tenancyModule, plansModule, meteringModule, webhooksModule],
   migrations: fileURLToPath(new URL('./migrations', import.meta.url)),
   tenantTables: [{ name: 'billing_accounts' }, { name: 'billing_invoices' }, { name: 'billing_invoice_lines' }],
-  jobs: [suspendOverdueJob, closePeriodsJob],
-  schedules: [suspendOverdueSchedule, closePeriodsSchedule],
+  jobs: [suspendOverdueJob, closePeriodsJob, applyPlanChangesJob],
+  schedules: [suspendOverdueSchedule, closePeriodsSchedule, applyPlanChangesSchedule],
   compose: ({ db: platformDb, clock, config, invalidation, plans, metering }): BillingModuleDeps => {
     const db = platformDb.withTables<BillingTables>();
     const billingState = new BillingState(db, clock, config.billing.graceDays, invalidation);
     return {
       billingState,
       invoicePayments: new InvoicePayments(db, clock, billingState),
+      // The provider seam: the local provider has no subscription to tell; a provider's changeSubscription goes here.
+      planChanges: new PlanChanges(db, clock, localSubscriptionChanger, invalidation),
       billingOverview: new BillingOverviewReader(db, clock, plans, planLimitsFrom(plans), metering.catalog, config.billing.graceDays),
     };
   },
-  routes: routePlugins<BillingModuleDeps>(billingRoutes, billingAdminRoutes),
+  routes: routePlugins<BillingModuleDeps>(billingRoutes, billingAdminRoutes, planChangeRoutes),
 });
