@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { AccessTokens } from './auth/access-tokens.js';
 import { Authenticator } from './auth/authenticate.js';
 import { CredentialThrottle } from './auth/credential-throttle.js';
-import { BillingEvents, BILLING_STATE_CHANGED, INVOICE_ISSUED } from './billing/billing-events.js';
+import { BillingEvents, BILLING_STATE_CHANGED, INVOICE_ISSUED, PLAN_CHANGED } from './billing/billing-events.js';
 import { AccessCache } from './cache/access-cache.js';
 import type { CacheInvalidation } from './cache/cache-invalidation.js';
 import { createInvalidation } from './cache/create-invalidation.js';
@@ -198,6 +198,7 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
         [JOB_ENQUEUE_TOPIC, jobs.outboxConsumer],
         [BILLING_STATE_CHANGED, billingEvents.outboxConsumer],
         [INVOICE_ISSUED, billingEvents.outboxConsumer],
+        [PLAN_CHANGED, billingEvents.outboxConsumer],
         [EMAIL_TOPIC, email.outboxConsumer],
         [REALTIME_TOPIC, realtime.sequencer],
       ]),

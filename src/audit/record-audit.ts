@@ -40,12 +40,12 @@ export async function recordAudit(tx: Tx, actor: Actor, entry: AuditEntry): Prom
 /**
  * In a db.service() transaction (platform admin acting on one tenant): names the tenant
  * itself, since the service role has no tenant scope. Unsafe: callers must have checked
- * that the operator is the one acting.
+ * that the operator is the one acting (or, for a tenant's Actor, that `tenantId` is its own).
  */
 export async function unsafeRecordAuditForTenant(
   tx: Tx,
   tenantId: string,
-  operator: PlatformOperator | SystemActor,
+  operator: Actor | PlatformOperator | SystemActor,
   entry: AuditEntry,
 ): Promise<void> {
   await tx.insertInto('audit_log').values({ tenant_id: tenantId, ...auditRow(operator, entry) }).execute();

@@ -10,6 +10,8 @@ import type { OutboxConsumer, OutboxMessage } from '../outbox/outbox-message.js'
 export const BILLING_STATE_CHANGED = 'billing.state-changed';
 /** An invoice was closed and is due. */
 export const INVOICE_ISSUED = 'billing.invoice-issued';
+/** A tenant's plan changed (at once, or a scheduled downgrade at its period's end). */
+export const PLAN_CHANGED = 'billing.plan-changed';
 
 /** Why a tenant's billing state moved. */
 export type BillingStateCause = 'payment_failed' | 'grace_period_ended' | 'payment_succeeded' | 'operator_suspended' | 'operator_reactivated';
@@ -34,7 +36,20 @@ export interface InvoiceIssued {
   readonly periodEnd: string;
 }
 
-export type BillingEvent = BillingStateChanged | InvoiceIssued;
+/** Why a tenant's plan changed. */
+export type PlanChangeCause = 'upgrade' | 'downgrade' | 'scheduled_downgrade' | 'operator';
+
+export interface PlanChanged {
+  readonly topic: typeof PLAN_CHANGED;
+  readonly tenantId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly cause: PlanChangeCause;
+  /** ISO 8601. */
+  readonly at: string;
+}
+
+export type BillingEvent = BillingStateChanged | InvoiceIssued | PlanChanged;
 
 /** A subscriber gets the event and the outbox id that names it (for de-duplication). */
 export type BillingEventListener = (event: BillingEvent, messageId: string) => Promise<void>;

@@ -41,6 +41,8 @@ export interface BillingOverview {
   readonly upcoming: { readonly lines: readonly PricedLine[]; readonly totalCents: number };
   readonly projectedTotalCents: number;
   readonly invoices: readonly InvoiceRow[];
+  /** A downgrade waiting for the end of the period (cancelled by choosing the current plan again). */
+  readonly pendingPlanChange: { readonly plan: string; readonly at: Date } | null;
 }
 
 export class BillingOverviewReader {
@@ -64,7 +66,7 @@ export class BillingOverviewReader {
       const period = billingPeriod(await billingAnchor(platformTx(tx), actor.tenantId), now);
       const used = await periodUsage(platformTx(tx), actor.tenantId, metrics, period.start, period.end);
       const tenant = await tx.selectFrom('tenants').select('status').where('id', '=', actor.tenantId).executeTakeFirstOrThrow();
-      const account = await tx.selectFrom('billing_accounts').select('past_due_since').executeTakeFirst();
+      const account = await tx.selectFrom('billing_accounts').select(['past_due_since', 'scheduled_plan', 'scheduled_at']).executeTakeFirst();
       // Usage so far, stretched over the whole period: a straight-line projection.
       const elapsed = Math.max(now.getTime() - period.start.getTime(), 1);
       const stretch = (period.end.getTime() - period.start.getTime()) / elapsed;
@@ -87,6 +89,7 @@ export class BillingOverviewReader {
         upcoming,
         projectedTotalCents: pricePeriod(plan, projected).totalCents,
         invoices: await listInvoices(tx, PAST_INVOICES),
+        pendingPlanChange: account?.scheduled_plan && account.scheduled_at ? { plan: account.scheduled_plan, at: account.scheduled_at } : null,
       };
     });
   }

@@ -2,7 +2,7 @@
 // past_due -> suspended when the grace period runs out (a suspended tenant is read-only in the
 // database), and back to active when paid; the platform operator may suspend or reactivate
 // with a reason. Every transition commits with its audit row, its announcement (outbox:
-// billing.state-changed) and the cache invalidation that makes every instance re-read the
+// billing.state-changed, and the tenant's webhooks: billing.state_changed) and the cache invalidation that makes every instance re-read the
 // tenant's access. A transition that does not apply (already there, or not from a state it
 // leaves) changes nothing, so a redelivered payment event or a re-run job is harmless.
 
@@ -16,7 +16,8 @@ import { recordEffect } from '../outbox/record-effect.js';
 import type { PlatformOperator, SystemActor } from '../tenancy/actor.js';
 import { platformTx } from '../db/database.js';
 import { ensureBillingAccount } from './billing-account-repository.js';
-import { BILLING_STATE_CHANGED, type BillingStateCause, type BillingStateChanged } from './billing-events.js';
+import type { BillingStateCause, BillingStateChanged } from './billing-events.js';
+import { announceStateChange } from './billing-webhook-events.js';
 import type { BillingDatabase, BillingTx } from './billing-tables.js';
 
 export type BillingActor = PlatformOperator | SystemActor;
@@ -82,7 +83,7 @@ export class BillingState {
       after: { status: rule.to, cause, ...(reason ? { reason } : {}) },
     });
     const event: Omit<BillingStateChanged, 'topic' | 'tenantId'> = { from: tenant.status, to: rule.to, cause, at: now.toISOString() };
-    await recordEffect(platformTx(tx), tenantId, { topic: BILLING_STATE_CHANGED, payload: event });
+    await announceStateChange(platformTx(tx), tenantId, event);
     // Every instance drops its cached access to the tenant; until it hears, PostgreSQL's
     // check of each cached request holds the new state anyway (migration 0013).
     if (this.invalidation) await this.invalidation.record(platformTx(tx), { scope: 'tenant', tenantId });

@@ -21,6 +21,10 @@ export interface BillingAccountsTable {
   subscription_ref: string | null;
   has_payment_method: Generated<boolean>;
   scheduled_plan: string | null;
+  /** When the scheduled plan applies (the end of the period it was asked in); set with scheduled_plan. */
+  scheduled_at: NullableTimestamp;
+  /** Who asked for the scheduled change (an actor label), for the audit row written when it applies. */
+  scheduled_by: string | null;
   past_due_since: NullableTimestamp;
   provider_event_at: NullableTimestamp;
   created_at: CreatedAt;

@@ -1,6 +1,7 @@
 // Billing as a module: each tenant's billing account, invoices and their lines (tenant tables the
 // app role may only read: billing writes go through the audited service role), dunning's
-// scheduled job, the tenant's billing pages and the operator's billing actions.
+// scheduled job, the tenant's billing pages and the operator's billing actions, plan changes
+// (PATCH /v1/tenant/plan, the operator's, the period-end job) and billing's tenant webhooks.
 //
 // Nothing here is personal data or a credential: invoices hold amounts, periods and the
 // provider's ids, so no column is `personal` or `secret`.
@@ -25,12 +26,17 @@ import { BillingCheckout } from './stripe/checkout.js';
 import { checkoutRoutes, type CheckoutRouteDeps } from './stripe/checkout.routes.js';
 import { StripeEventHandler } from './stripe/stripe-event-handler.js';
 import { stripeWebhookRoutes, type StripeWebhookRouteDeps } from './stripe/stripe-webhook.routes.js';
+import { applyPlanChangesJob, applyPlanChangesSchedule } from './plan-changes/apply-plan-changes-job.js';
+import { planChangeRoutes, type PlanChangeRouteDeps } from './plan-changes/plan-change.routes.js';
+import { PlanChanges } from './plan-changes/plan-changes.js';
+import { subscriptionChangerFor } from './plan-changes/subscription-changer.js';
+import { webhooksModule } from '../webhooks/webhooks.module.js';
 
-interface BillingModuleDeps extends BillingAdminRouteDeps, BillingRouteDeps, CheckoutRouteDeps, StripeWebhookRouteDeps {}
+interface BillingModuleDeps extends BillingAdminRouteDeps, BillingRouteDeps, CheckoutRouteDeps, StripeWebhookRouteDeps, PlanChangeRouteDeps {}
 
 export const billingModule = defineModule({
   name: 'billing',
-  dependsOn: [tenancyModule, plansModule, meteringModule],
+  dependsOn: [tenancyModule, plansModule, meteringModule, webhooksModule],
   migrations: fileURLToPath(new URL('./migrations', import.meta.url)),
   tenantTables: [
     { name: 'billing_accounts' },
@@ -40,8 +46,8 @@ export const billingModule = defineModule({
     { name: 'billing_provider_events', exported: false },
     { name: 'billing_usage_reports' },
   ],
-  jobs: [suspendOverdueJob, closePeriodsJob, provisionBillingAccountsJob],
-  schedules: [suspendOverdueSchedule, closePeriodsSchedule, provisionBillingAccountsSchedule],
+  jobs: [suspendOverdueJob, closePeriodsJob, provisionBillingAccountsJob, applyPlanChangesJob],
+  schedules: [suspendOverdueSchedule, closePeriodsSchedule, provisionBillingAccountsSchedule, applyPlanChangesSchedule],
   compose: ({ db: platformDb, clock, config, invalidation, plans, metering, logger }): BillingModuleDeps => {
     const db = platformDb.withTables<BillingTables>();
     const billingState = new BillingState(db, clock, config.billing.graceDays, invalidation);
@@ -53,8 +59,10 @@ export const billingModule = defineModule({
       stripeWebhooks: stripe && { handler: new StripeEventHandler(db, billingState, clock, logger), secret: stripe.webhookSecret },
       billingState,
       invoicePayments: new InvoicePayments(db, clock, billingState),
+      // A plan change tells the provider inside its transaction: a provider that refuses rolls it back.
+      planChanges: new PlanChanges(db, clock, subscriptionChangerFor(provider), invalidation),
       billingOverview: new BillingOverviewReader(db, clock, plans, planLimitsFrom(plans), metering.catalog, config.billing.graceDays),
     };
   },
-  routes: routePlugins<BillingModuleDeps>(billingRoutes, billingAdminRoutes, checkoutRoutes, stripeWebhookRoutes),
+  routes: routePlugins<BillingModuleDeps>(billingRoutes, billingAdminRoutes, checkoutRoutes, stripeWebhookRoutes, planChangeRoutes),
 });

@@ -54,6 +54,9 @@ export const BillingOverviewView = Type.Object({
   upcomingInvoice: Type.Object({ status: Type.Literal('draft'), lines: Type.Array(InvoiceLineView), totalCents: Type.Integer() }),
   projectedTotalCents: Type.Integer(),
   invoices: Type.Array(InvoiceSummaryView),
+  pendingPlanChange: Type.Union([Type.Object({ plan: Type.String(), at: Timestamp }), Type.Null()], {
+    description: 'A downgrade waiting for the end of the billing period; PATCH /v1/tenant/plan with the current plan cancels it',
+  }),
 });
 
 const iso = (value: Date | null) => value?.toISOString() ?? null;
@@ -102,5 +105,6 @@ export function overviewView(overview: BillingOverview) {
     upcomingInvoice: { status: 'draft' as const, lines: overview.upcoming.lines.map(pricedLineView), totalCents: overview.upcoming.totalCents },
     projectedTotalCents: overview.projectedTotalCents,
     invoices: overview.invoices.map(invoiceSummaryView),
+    pendingPlanChange: overview.pendingPlanChange ? { plan: overview.pendingPlanChange.plan, at: overview.pendingPlanChange.at.toISOString() } : null,
   };
 }

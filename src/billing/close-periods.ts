@@ -1,7 +1,8 @@
 // The period-end run: for every tenant whose billing period has closed (and whose late usage
 // can no longer arrive: TENANTRY_USAGE_GRACE_HOURS after the period's end), price the period
 // from its rolled-up usage and the tenant's plan, and issue the invoice with its lines. Each
-// tenant's period commits in one service unit with its announcement (billing.invoice-issued);
+// tenant's period commits in one service unit with its announcement (billing.invoice-issued,
+// and the webhook billing.invoice_issued);
 // the unique (tenant, period_start) makes a re-run, or two instances at once, issue it once.
 //
 // A tenant with no invoice yet is billed from its latest closed period on (no back-billing of
@@ -12,10 +13,10 @@ import type { Clock } from '../clock.js';
 import { platformTx } from '../db/database.js';
 import type { Metric } from '../metering/metric-catalog.js';
 import { billingPeriod, type BillingPeriod } from '../metering/billing-period.js';
-import { recordEffect } from '../outbox/record-effect.js';
 import type { Plan } from '../plans/plan.js';
 import { readPlatformData } from '../plans/platform-repository.js';
-import { INVOICE_ISSUED, type InvoiceIssued } from './billing-events.js';
+import type { InvoiceIssued } from './billing-events.js';
+import { announceInvoiceIssued } from './billing-webhook-events.js';
 import type { BillingDatabase, BillingTx } from './billing-tables.js';
 import { insertDraftInvoice } from './invoice-repository.js';
 import { pricePeriod } from './invoice-pricing.js';
@@ -109,7 +110,7 @@ export class PeriodClosing {
         periodStart: period.start.toISOString(),
         periodEnd: period.end.toISOString(),
       };
-      await recordEffect(platformTx(tx), tenantId, { topic: INVOICE_ISSUED, payload: event });
+      await announceInvoiceIssued(platformTx(tx), tenantId, event);
       return { tenantId, invoiceId, periodStart: period.start, totalCents: priced.totalCents };
     });
   }

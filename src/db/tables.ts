@@ -236,6 +236,8 @@ export interface PlansTable {
   updated_at: UpdatedAt;
   /** {metric: {included, unit_price_millicents}}: what a period includes, the price of each unit past it (migration 0013). */
   metered_prices: DefaultedJson<Record<string, MeteredPriceRow>>;
+  /** Set when the operator retires the plan: no new tenant may choose it; those on it keep it (migration 0019). */
+  retired_at: NullableTimestamp;
 }
 
 /** What a plan includes of a metric per billing period, and each further unit's price in thousandths of a cent. */

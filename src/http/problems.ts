@@ -49,6 +49,8 @@ export const PROBLEMS = {
   'export-gone': { status: 410, title: 'The export is not available (expired, failed or deleted)' },
   'erasure-blocked': { status: 409, title: 'The person cannot be erased in this state' },
   'invalid-webhook-signature': { status: 400, title: "The webhook's signature is not valid" },
+  'plan-retired': { status: 409, title: 'The plan is retired and can no longer be chosen' },
+  'usage-over-plan-limits': { status: 409, title: "The tenant's usage is above the new plan's limits" },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEMS;

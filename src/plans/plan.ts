@@ -18,6 +18,8 @@ export interface Plan {
    * beyond it in thousandths of a cent. A metric not listed is not billed by usage.
    */
   readonly meteredPrices: Readonly<Record<string, MeteredPrice>>;
+  /** Set when the operator retired the plan: tenants on it keep it; nobody new may choose it. */
+  readonly retiredAt?: Date | null | undefined;
 }
 
 export interface MeteredPrice {

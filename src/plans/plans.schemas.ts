@@ -1,7 +1,6 @@
-// Request and response schemas of /v1/plans and /v1/tenant/plan.
+// Response schemas of /v1/plans.
 
 import { Type, type Static } from 'typebox';
-import { Text } from '../http/common-schemas.js';
 import type { Plan } from './plan.js';
 
 const Limit = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'null: unlimited' });
@@ -14,13 +13,6 @@ export const PlanView = Type.Object({
   apiRateLimitPerMinute: Type.Union([Type.Integer(), Type.Null()], { description: 'null: unlimited' }),
   features: Type.Array(Type.String(), { description: 'Boolean flags this plan turns on' }),
 });
-
-export const ChangePlanBody = Type.Object(
-  { plan: Text({ minLength: 1, maxLength: 40, description: 'Key of a plan from GET /v1/plans' }) },
-  { additionalProperties: false },
-);
-
-export const TenantPlanView = Type.Object({ plan: Type.String(), previousPlan: Type.String() });
 
 export function planView(plan: Plan, features: string[]): Static<typeof PlanView> {
   return {

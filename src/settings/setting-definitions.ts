@@ -1,10 +1,9 @@
 // The settings a tenant can have, their global defaults, and how each value is checked.
-// Branding keys are kept in tenants.branding, the others in tenants.settings.
-
-import { checkPublicHost } from './public-address.js';
+// Branding keys are kept in tenants.branding, the others in tenants.settings. Outbound webhooks
+// are configured as the webhooks module's endpoints (/v1/webhooks/endpoints), not as a setting.
 
 export const BRANDING_KEYS = ['logoUrl', 'primaryColor', 'accentColor'] as const;
-export const GENERAL_KEYS = ['timeZone', 'locale', 'supportUrl', 'webhookUrl'] as const;
+export const GENERAL_KEYS = ['timeZone', 'locale', 'supportUrl'] as const;
 export const SETTING_KEYS = [...GENERAL_KEYS, ...BRANDING_KEYS] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 export type SettingValues = { readonly [K in SettingKey]: string | null };
@@ -13,7 +12,6 @@ export const DEFAULT_SETTINGS: SettingValues = {
   timeZone: 'UTC',
   locale: 'en-US',
   supportUrl: 'https://tenantry.dev/support',
-  webhookUrl: null,
   logoUrl: null,
   primaryColor: '#4f46e5',
   accentColor: '#f59e0b',
@@ -63,14 +61,6 @@ export async function normalizeSetting(key: SettingKey, value: string): Promise<
       const problem = httpsProblem(value);
       if (problem) throw new Error(problem);
       return new URL(value).href;
-    }
-    case 'webhookUrl': {
-      const problem = httpsProblem(value);
-      if (problem) throw new Error(problem);
-      const url = new URL(value);
-      const verdict = await checkPublicHost(url);
-      if (!verdict.ok) throw new Error(`is refused: ${verdict.reason}`);
-      return url.href;
     }
   }
 }

@@ -18,7 +18,6 @@ function settingsView(resolved: ResolvedSettings) {
     timeZone: values.timeZone!,
     locale: values.locale!,
     supportUrl: values.supportUrl,
-    webhookUrl: values.webhookUrl,
     branding: { logoUrl: values.logoUrl, primaryColor: values.primaryColor!, accentColor: values.accentColor! },
     sources: { ...resolved.sources },
   };
@@ -57,7 +56,7 @@ export const settingsRoutes: ModuleRoutes<SettingsRouteDeps> = async (app, { db,
       config: { access: access.tenant('admin') },
       schema: {
         tags: ['settings'],
-        summary: 'Change settings (owner or admin): hex colors, https URLs, IANA time zone, BCP 47 locale; a webhook URL must resolve to a public address',
+        summary: 'Change settings (owner or admin): hex colors, https URLs, IANA time zone, BCP 47 locale',
         description:
           'Takes the shape GET returns, any subset of its fields (branding nested; sources is read-only); null puts a value back to the ' +
           'plan or global default. Setting a logo or colors needs a plan with the custom_branding feature: without it the whole request is refused with ' +

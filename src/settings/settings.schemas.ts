@@ -1,6 +1,6 @@
 // Request and response schemas of /v1/tenant/settings and /v1/tenant/branding. PATCH takes the
 // shape GET returns (branding nested), any subset of it; each field states the rule the server
-// applies, and setting-definitions.ts checks the rest (real time zones, public webhook hosts).
+// applies, and setting-definitions.ts checks the rest (real time zones, canonical locales).
 
 import { Type } from 'typebox';
 import { explainedPattern } from '../http/validation-messages.js';
@@ -45,7 +45,6 @@ export const SettingsView = Type.Object({
   timeZone: TimeZone,
   locale: Locale,
   supportUrl: Type.Union([HttpsUrl, Type.Null()]),
-  webhookUrl: Type.Union([HttpsUrl, Type.Null()], { description: 'Must resolve to public addresses only' }),
   branding: Type.Object({ logoUrl: Type.Union([HttpsUrl, Type.Null()]), primaryColor: HexColor, accentColor: HexColor }),
   sources: Type.Record(Type.String(), Source, { description: 'Per setting: the level its value came from (read-only)' }),
 });
@@ -55,7 +54,6 @@ export const SettingsPatchBody = Type.Object(
     timeZone: settable(TimeZone),
     locale: settable(Locale),
     supportUrl: settable(HttpsUrl),
-    webhookUrl: settable(HttpsUrl),
     branding: Type.Optional(
       Type.Object(
         { logoUrl: settable(HttpsUrl), primaryColor: settable(HexColor), accentColor: settable(HexColor) },

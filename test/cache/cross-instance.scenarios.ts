@@ -65,6 +65,26 @@ export function crossInstanceScenarios(env: () => Record<string, string>): void 
     }
   });
 
+  it("shows a plan's price and limits the operator changes through A on B before B's cache expires", async () => {
+    const { a, b, close } = await twoInstances();
+    try {
+      const proOnB = async () => (await b.app.inject({ method: 'GET', url: '/v1/plans' })).json().data.find((plan: { key: string }) => plan.key === 'pro');
+      const before = await proOnB();
+      const changed = await a.app.inject({
+        method: 'PATCH',
+        url: '/v1/admin/plans/pro',
+        headers: bearer(ADMIN_TOKEN),
+        payload: { monthlyPriceCents: before.monthlyPriceCents + 100, limits: { ...before.limits, tasks: 51234 } },
+      });
+      expect(changed.statusCode).toBe(200);
+      await eventually(async () => (await proOnB()).limits.tasks === 51234);
+      expect((await proOnB()).monthlyPriceCents).toBe(before.monthlyPriceCents + 100);
+      expect(await b.services.plans.limitFor('pro', 'tasks')).toBe(51234);
+    } finally {
+      await close();
+    }
+  });
+
   it("drops a tenant deleted through A from B's profile cache before it expires", async () => {
     const { a, b, close } = await twoInstances();
     try {

@@ -146,7 +146,7 @@ describe('settings', () => {
     for (const schema of [body, view]) {
       const branding = schema.properties!.branding!.properties!;
       for (const color of ['primaryColor', 'accentColor']) expect(nonNull(branding[color])!.pattern).toBe(HEX_COLOR_PATTERN);
-      for (const url of [branding.logoUrl, schema.properties!.supportUrl, schema.properties!.webhookUrl]) {
+      for (const url of [branding.logoUrl, schema.properties!.supportUrl]) {
         expect(nonNull(url)).toMatchObject({ type: 'string', format: 'uri', pattern: expect.stringMatching(/^\^https:\/\//) });
       }
       expect(nonNull(schema.properties!.timeZone)!.pattern).toMatch(/^\^\[A-Za-z\]/);

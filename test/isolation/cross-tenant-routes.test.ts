@@ -36,6 +36,8 @@ const CATALOG_NAMES: CatalogNames = {
   '/v1/admin/flags/{key}': { key: FLAG_KEY },
   '/v1/admin/flags/{key}/plans/{plan}': { key: FLAG_KEY, plan: PLAN_NAME },
   '/v1/admin/flags/{key}/tenants/{tenantId}': { key: FLAG_KEY },
+  '/v1/admin/plans/{key}': { key: PLAN_NAME },
+  '/v1/admin/plans/{key}/retire': { key: PLAN_NAME },
 };
 
 /** Parameterised routes served but not published, and why none of them takes a tenant's id. */

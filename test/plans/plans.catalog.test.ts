@@ -163,7 +163,7 @@ describe('PATCH /v1/tenant/plan', () => {
     const tenant = await signUp(testApp.app);
     const response = await changePlan(tenant.accessToken, 'pro');
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ plan: 'pro', previousPlan: 'free' });
+    expect(response.json()).toEqual({ plan: 'pro', previousPlan: 'free', effective: 'now', pending: null });
     const { rows } = await testApp.database.admin.query('SELECT plan FROM tenants WHERE id = $1', [tenant.tenantId]);
     expect(rows[0].plan).toBe('pro');
   });
@@ -186,7 +186,7 @@ describe('PATCH /v1/tenant/plan', () => {
         action: 'plan.changed',
         target: 'plan',
         before: { plan: 'free' },
-        after: { plan: 'promax' },
+        after: { plan: 'promax', cause: 'upgrade' },
         request_id: 'plan-change-1',
       },
     ]);
@@ -212,7 +212,7 @@ describe('PATCH /v1/tenant/plan', () => {
 
   it('is a no-op without an audit row when the plan is already the one asked for', async () => {
     const tenant = await signUp(testApp.app);
-    expect((await changePlan(tenant.accessToken, 'free')).json()).toEqual({ plan: 'free', previousPlan: 'free' });
+    expect((await changePlan(tenant.accessToken, 'free')).json()).toEqual({ plan: 'free', previousPlan: 'free', effective: 'unchanged', pending: null });
     const { rows } = await testApp.database.admin.query('SELECT count(*)::int AS n FROM audit_log WHERE tenant_id = $1', [tenant.tenantId]);
     expect(rows[0].n).toBe(0);
   });

@@ -8,7 +8,7 @@ import { hashPassword, verifyPassword } from '../../auth/passwords.js';
 import type { Sessions, TokenPair } from '../../auth/sessions.js';
 import type { AccountTables } from '../../accounts/account-tables.js';
 import type { AccountMail } from '../../accounts/email-ownership/account-mail.js';
-import { platformTx, type Database } from '../../db/database.js';
+import { platformTx, type Database, type Tx } from '../../db/database.js';
 import { PLATFORM_BRAND } from '../../email/email-brand.js';
 import { isUniqueViolation } from '../../db/constraint-violation.js';
 import { newId } from '../../db/ids.js';
@@ -19,6 +19,13 @@ import { insertMembership } from '../../accounts/membership-repository.js';
 import { findCredentialsByEmail, findUserById, insertUser } from '../../accounts/user-repository.js';
 import { insertTenant } from '../tenant-repository.js';
 import { assertValidSlug } from './slug.js';
+
+/** A sign-up names a plan of the catalog that is not retired (the operator retires plans: admin-plans.routes.ts). */
+async function assertChoosablePlan(tx: Tx, planKey: string): Promise<void> {
+  const plan = await tx.selectFrom('plans').select('retired_at').where('key', '=', planKey).executeTakeFirst();
+  if (!plan) throw new AppError('validation-failed', `no plan "${planKey}"; GET /v1/plans lists them`, { field: 'plan' });
+  if (plan.retired_at) throw new AppError('plan-retired', `plan "${planKey}" is retired: choose one of GET /v1/plans`, { plan: planKey, field: 'plan' });
+}
 
 export interface ProvisionInput {
   readonly name: string;
@@ -67,6 +74,7 @@ export class TenantProvisioning {
       this.db.withTables<AccountTables>().tenant(
         async (accountTx) => {
           const tx = platformTx(accountTx);
+          await assertChoosablePlan(tx, input.plan ?? 'free');
           const tenant = await insertTenant(tx, {
             id: tenantId,
             name: input.name,

@@ -10,7 +10,7 @@ export const CreateTenantBody = Type.Object(
     name: Text({ minLength: 1, maxLength: 200 }),
     slug: Text({ minLength: 3, maxLength: 63 }),
     subdomain: Type.Optional(Text({ minLength: 3, maxLength: 63 })),
-    plan: Type.Optional(Type.Union([Type.Literal('free'), Type.Literal('pro'), Type.Literal('promax'), Type.Literal('enterprise')])),
+    plan: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{1,39}$', description: 'Key of a plan from GET /v1/plans (not a retired one); free by default' })),
     owner: Type.Object(
       {
         email: Email,
