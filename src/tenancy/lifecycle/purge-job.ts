@@ -10,7 +10,7 @@ export const purgeDeletedTenantsJob = defineServiceJob({
   name: 'purge-deleted-tenants',
   payload: Type.Object({}, { additionalProperties: false }),
   handler: async (_data, { db, clock, config, modules }, run) => {
-    const { purgedTenantIds } = await purgeDeletedTenants(db, modules.tenantTables, clock, config.purgeRetentionDays);
+    const { purgedTenantIds } = await purgeDeletedTenants(db, modules.tenantTables, clock, config.purgeRetentionDays, modules.personTables);
     run.logger.info({ purged: purgedTenantIds.length, tenant_ids: purgedTenantIds }, 'deleted tenants purged');
   },
 });
