@@ -104,6 +104,9 @@ describe('POST /v1/members/:userId/erase', () => {
     expect((await admin(`SELECT email FROM users WHERE id = $1`, [member.id])).rows[0].email).toBe(member.email);
     const audit = await admin(`SELECT actor FROM audit_log WHERE tenant_id = $1 AND action = 'task.created' AND actor LIKE 'erased:%'`, [home.tenantId]);
     expect(audit.rows).toHaveLength(1);
+    // The erasure itself is audited in that tenant, by the admin, naming only the pseudonym.
+    const erased = await admin(`SELECT actor, target FROM audit_log WHERE tenant_id = $1 AND action = 'person.erased'`, [home.tenantId]);
+    expect(erased.rows).toEqual([{ actor: `user:${home.userId}`, target: `erased:${response.json().subject}` }]);
   });
 });
 
