@@ -17,7 +17,7 @@ export interface EmailMailboxTable {
   text_body: string;
   html_body: string;
   /** The tenant the message was sent for; null for mail of no tenant (migrations/0002). */
-  tenant_id: string | null;
+  sent_for_tenant: string | null;
   created_at: CreatedAt;
 }
 

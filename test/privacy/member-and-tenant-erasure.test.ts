@@ -36,14 +36,14 @@ async function traces(tenant: SeededPerson, departed: boolean) {
 /** A copy in the local mailbox of a message sent for the tenant. */
 async function mailFor(tenantId: string, recipient: string) {
   await admin(
-    `INSERT INTO email_mailbox (id, message_id, sender, recipient, subject, text_body, html_body, tenant_id)
+    `INSERT INTO email_mailbox (id, message_id, sender, recipient, subject, text_body, html_body, sent_for_tenant)
      VALUES ($1, gen_random_uuid()::text, 'no-reply@localhost', $2, 'a subject', 'a body', 'a body', $3)`,
     [newId(), recipient, tenantId],
   );
 }
 
 async function mailboxRows(tenantId: string): Promise<number> {
-  return (await admin(`SELECT count(*)::int AS n FROM email_mailbox WHERE tenant_id = $1`, [tenantId])).rows[0].n;
+  return (await admin(`SELECT count(*)::int AS n FROM email_mailbox WHERE sent_for_tenant = $1`, [tenantId])).rows[0].n;
 }
 
 beforeAll(async () => {

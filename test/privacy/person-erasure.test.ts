@@ -72,7 +72,7 @@ beforeAll(async () => {
      VALUES ($1, '\\x03', $2, $3, 'x', 'Pending Co', 'pending-co', 'free', now() + interval '1 hour')`,
     [newId(), person.email, NAME],
   );
-  const mail = `INSERT INTO email_mailbox (id, message_id, sender, recipient, subject, text_body, html_body, tenant_id) VALUES ($1, gen_random_uuid()::text, 'no-reply@localhost', $2, 's', $3, $3, $4)`;
+  const mail = `INSERT INTO email_mailbox (id, message_id, sender, recipient, subject, text_body, html_body, sent_for_tenant) VALUES ($1, gen_random_uuid()::text, 'no-reply@localhost', $2, 's', $3, $3, $4)`;
   await admin(mail, [newId(), person.email, 'a link for you', null]);
   await admin(mail, [newId(), `colleague.${newId()}@example.test`, `${NAME} invited you`, other.tenantId]);
   unrelatedMail = newId();
