@@ -1,4 +1,4 @@
-// Row types of the accounts module's global tables (migrations/0001_account_tokens.sql).
+// Row types of the accounts module's global tables (migrations/0001-0003).
 
 import type { ColumnType } from 'kysely';
 import type { CreatedAt, NullableTimestamp } from '../db/tables.js';
@@ -29,8 +29,25 @@ export interface KnownDevicesTable {
   last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+/** A sign-up waiting for its link to be followed (migrations/0003_signup_requests.sql). */
+export interface SignupRequestsTable {
+  id: string;
+  token_hash: Buffer;
+  email: string;
+  owner_name: string;
+  password_hash: string;
+  tenant_name: string;
+  slug: string;
+  subdomain: string | null;
+  plan: string;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+  used_at: NullableTimestamp;
+  created_at: CreatedAt;
+}
+
 export interface AccountTables {
   account_tokens: AccountTokensTable;
+  signup_requests: SignupRequestsTable;
   verified_emails: VerifiedEmailsTable;
   known_devices: KnownDevicesTable;
 }

@@ -35,6 +35,14 @@ export const accountsModule = defineModule({
       personal: { email: 'pseudonymise', invited_by: 'null', accepted_by: 'delete' },
     },
   ],
+  // Its global tables are the person's own: erasing the person deletes their rows in each.
+  personTables: [
+    { name: 'account_tokens', identifies: { user_id: 'user_id', email: 'email' } },
+    { name: 'verified_emails', identifies: { user_id: 'user_id', email: 'email' } },
+    { name: 'known_devices', identifies: { user_id: 'user_id' } },
+    // A sign-up not (yet) completed names its address and its owner's name.
+    { name: 'signup_requests', identifies: { email: 'email' }, mentions: ['owner_name'] },
+  ],
   identityLookups: [
     // Signing in and /v1/me list the user's own memberships before a tenant is chosen.
     { table: 'memberships', column: 'user_id', by: 'userId' },

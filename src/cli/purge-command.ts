@@ -22,7 +22,7 @@ export async function purgeCommand(options: { retentionDays?: string }): Promise
   const pool = createPool(database.serviceUrl, 2, logger, BACKGROUND_LIMITS);
   try {
     const db = new Database({ pool, roles: config.roles, logger, modules });
-    const result = await purgeDeletedTenants(db, modules.tenantTables, systemClock, retentionDays);
+    const result = await purgeDeletedTenants(db, modules.tenantTables, systemClock, retentionDays, modules.personTables);
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } finally {
     await pool.end();

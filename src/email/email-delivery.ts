@@ -11,6 +11,8 @@ export interface AddressedEmail extends OutgoingEmail {
   /** The ledger key and the Message-ID's local part: stable across retries of one message. */
   readonly messageId: string;
   readonly from: string;
+  /** The tenant it is sent for (queued in its unit of work); undefined for mail of no tenant. */
+  readonly tenantId?: string | undefined;
 }
 
 export type DeliveryOutcome = 'sent' | 'already-sent';

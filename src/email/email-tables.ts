@@ -16,6 +16,8 @@ export interface EmailMailboxTable {
   subject: string;
   text_body: string;
   html_body: string;
+  /** The tenant the message was sent for; null for mail of no tenant (migrations/0002). */
+  sent_for_tenant: string | null;
   created_at: CreatedAt;
 }
 

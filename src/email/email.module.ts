@@ -15,6 +15,11 @@ export const emailModule = defineModule({
   name: 'email',
   dependsOn: [platformModule],
   migrations: fileURLToPath(new URL('./migrations', import.meta.url)),
+  // The mailbox holds copies of what was sent: erasure deletes a person's mail (to them, or
+  // naming them), and a tenant's erasure the mail sent for it. The ledger holds only ids.
+  personTables: [
+    { name: 'email_mailbox', identifies: { recipient: 'email' }, mentions: ['subject', 'text_body', 'html_body'], tenantColumn: 'sent_for_tenant' },
+  ],
   compose: ({ db }): MailboxRouteDeps => ({ emailDb: db.withTables<EmailTables>() }),
   routes: mailboxRoutes,
 });

@@ -28,6 +28,7 @@ export class MailboxDelivery implements EmailDelivery {
           subject: email.subject,
           text_body: email.text,
           html_body: email.html,
+          sent_for_tenant: email.tenantId ?? null,
         })
         .execute();
       return 'sent';

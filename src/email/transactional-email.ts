@@ -45,11 +45,11 @@ export class TransactionalEmail {
   readonly outboxConsumer: OutboxConsumer = async (message) => {
     const sealed = (message.payload as { sealed?: unknown } | null)?.sealed;
     if (typeof sealed !== 'string') throw new Error(`outbox message of "${EMAIL_TOPIC}" holds no sealed email`);
-    await this.#deliver(message.id, this.options.sealer.open(sealed));
+    await this.#deliver(message.id, this.options.sealer.open(sealed), message.tenantId);
   };
 
-  async #deliver(messageId: string, email: OutgoingEmail): Promise<DeliveryOutcome> {
-    const outcome = await this.options.delivery.deliver({ ...email, messageId, from: this.options.from });
+  async #deliver(messageId: string, email: OutgoingEmail, tenantId?: string): Promise<DeliveryOutcome> {
+    const outcome = await this.options.delivery.deliver({ ...email, messageId, from: this.options.from, tenantId });
     // The subject and body may hold tokens: the log names the message, never its content or address.
     this.options.logger.info({ email_message_id: messageId, outcome }, 'email delivered');
     return outcome;

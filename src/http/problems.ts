@@ -35,6 +35,7 @@ export const PROBLEMS = {
   'rate-limited': { status: 429, title: 'Too many requests for this tenant' },
   'user-rate-limited': { status: 429, title: 'Too many requests for this user' },
   'sign-in-throttled': { status: 429, title: 'Too many sign-in attempts from this address or for this email' },
+  'erasure-throttled': { status: 429, title: 'Too many erasure attempts for this user' },
   'tenant-read-only': { status: 423, title: 'The tenant is suspended and read-only' },
   'header-too-large': { status: 431, title: 'The request headers are too large' },
   'internal': { status: 500, title: 'Internal server error' },

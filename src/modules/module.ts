@@ -46,6 +46,25 @@ export interface TenantTableDeclaration {
 }
 
 /**
+ * A global table (no `tenant_id`: a person's, like users and sessions) whose rows are about a
+ * person. Erasing that person deletes their rows in it; declaring it here is what makes
+ * erasure (and, with `tenantColumn`, tenant erasure and purge) cover it.
+ */
+export interface PersonTableDeclaration {
+  readonly name: string;
+  /** Columns that name a person, and how: a row naming the erased person is deleted. */
+  readonly identifies: Readonly<Record<string, PersonReference>>;
+  /** Free-text columns: a row whose value mentions the person (their email or id, their name as a word) is deleted too. */
+  readonly mentions?: readonly string[];
+  /**
+   * The column naming the tenant a row was made for, if any: erasing a departed member deletes
+   * only their rows of that tenant, and erasing or purging a tenant deletes all its rows.
+   * Without it a row is the person's alone, erased only when the person erases themselves.
+   */
+  readonly tenantColumn?: string;
+}
+
+/**
  * A read allowed before a tenant is chosen, narrowed to one identity: with `by` set in the
  * unit's IdentityScope, `table` may be read where `column` equals that value. RLS narrows the
  * same rows by the setting the scope sets; this is the query layer's half of that rule.
@@ -100,6 +119,8 @@ interface ModuleParts {
   /** An absolute folder of `NNNN_name.sql` files (node-pg-migrate's format), applied in name order. */
   readonly migrations?: string;
   readonly tenantTables?: readonly TenantTableDeclaration[];
+  /** The module's global tables that hold rows about a person (see PersonTableDeclaration). */
+  readonly personTables?: readonly PersonTableDeclaration[];
   readonly identityLookups?: readonly IdentityLookup[];
   readonly jobs?: readonly JobDefinition[];
   readonly schedules?: readonly JobSchedule[];

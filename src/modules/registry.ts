@@ -5,7 +5,7 @@
 
 import type { JobDefinition } from '../jobs/define-job.js';
 import type { JobSchedule } from '../jobs/jobs.js';
-import type { IdentityLookup, RealtimeChannelDeclaration, TenantTableDeclaration, TenantryModule } from './module.js';
+import type { IdentityLookup, PersonTableDeclaration, RealtimeChannelDeclaration, TenantTableDeclaration, TenantryModule } from './module.js';
 
 export class ModuleRegistryError extends Error {
   override name = 'ModuleRegistryError';
@@ -22,6 +22,8 @@ export class ModuleRegistry {
   /** Names of every registered tenant table: what the tenant filter confines. */
   readonly tenantTables: ReadonlySet<string>;
   readonly identityLookups: readonly IdentityLookup[];
+  /** Every module's global tables about a person: what erasure covers beside the tenant tables. */
+  readonly personTables: readonly (PersonTableDeclaration & { readonly module: string })[];
   readonly jobs: readonly JobDefinition[];
   readonly schedules: readonly JobSchedule[];
   /** Every module's realtime channels, by name: what a connection may subscribe to. */
@@ -41,6 +43,12 @@ export class ModuleRegistry {
     this.#tables = tables;
     this.tenantTables = new Set(tables.keys());
     this.identityLookups = this.modules.flatMap((module) => module.identityLookups ?? []);
+    this.personTables = this.modules.flatMap((module) => (module.personTables ?? []).map((table) => Object.freeze({ ...table, module: module.name })));
+    for (const table of this.personTables) {
+      if (tables.has(table.name) || this.personTables.filter((other) => other.name === table.name).length > 1) {
+        throw new ModuleRegistryError(`person table "${table.name}" is declared twice (or is also a tenant table)`);
+      }
+    }
     for (const lookup of this.identityLookups) {
       if (!tables.has(lookup.table)) throw new ModuleRegistryError(`identity lookup on "${lookup.table}", which no module declares as a tenant table`);
     }

@@ -16,6 +16,7 @@ import { expireExportsJob, expireExportsSchedule } from './export/expire-exports
 import { TenantExports } from './export/tenant-exports.js';
 import { certificateRoutes, type CertificateRouteDeps } from './erasure/certificates.routes.js';
 import { erasureRoutes, type ErasureRouteDeps } from './erasure/erasure.routes.js';
+import { ErasureThrottle } from './erasure/erasure-throttle.js';
 import { PersonErasure } from './erasure/person-erasure.js';
 import { TenantErasure } from './erasure/tenant-erasure.js';
 import type { PrivacyTables } from './privacy-tables.js';
@@ -30,13 +31,14 @@ export const privacyModule = defineModule({
   tenantTables: [{ name: 'tenant_exports', exported: false, identifies: { requested_by: 'user_id' }, personal: { requested_by: 'null' } }],
   jobs: [exportTenantJob, expireExportsJob],
   schedules: [expireExportsSchedule],
-  compose: ({ db: platformDb, jobs, clock, config, privacyKey, modules, invalidation }): PrivacyModuleDeps => {
+  compose: ({ db: platformDb, jobs, clock, config, privacyKey, modules, invalidation, metering }): PrivacyModuleDeps => {
     const db = platformDb.withTables<PrivacyTables>();
     const storage = exportStorageOf(config);
     return {
       privacyDb: db,
       privacyKey,
       personErasure: new PersonErasure(db, modules, clock, privacyKey, storage),
+      erasureThrottle: new ErasureThrottle(metering.rateLimiter.buckets, config.rateLimits),
       tenantErasure: new TenantErasure({ db, modules, clock, invalidation, storage, key: privacyKey, retentionDays: config.purgeRetentionDays }),
       exports: new TenantExports({
         db,

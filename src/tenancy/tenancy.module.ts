@@ -7,6 +7,7 @@ import { purgeDeletedTenantsJob, purgeSchedule } from './lifecycle/purge-job.js'
 import { softDeleteTenant } from './lifecycle/delete-tenant.js';
 import { tenantLifecycleRoutes, type TenantLifecycleRouteDeps } from './lifecycle/tenant-lifecycle.routes.js';
 import { TenantProvisioning } from './provisioning/provision-tenant.js';
+import { SignUpRequests } from './provisioning/sign-up-requests.js';
 import { tenantsRoutes, type TenantsRouteDeps } from './provisioning/tenants.routes.js';
 import { tenantProfileRoutes, type TenantProfileRouteDeps } from './provisioning/tenant-profile.routes.js';
 import { TenantProfileUpdate } from './provisioning/update-tenant.js';
@@ -21,9 +22,10 @@ export const tenancyModule = defineModule({
   jobs: [purgeDeletedTenantsJob],
   schedules: [purgeSchedule],
   compose: (services): TenancyModuleDeps => {
-    const { db, clock, sessions, credentialThrottle, invalidation, config, modules } = services;
+    const { db, clock, sessions, credentialThrottle, invalidation, config, modules, email } = services;
+    const provisioning = new TenantProvisioning(db, sessions, accountMail(services));
     return {
-      provisioning: new TenantProvisioning(db, sessions, accountMail(services)),
+      signUps: new SignUpRequests({ db, clock, provisioning, email, appUrl: config.mail.appUrl }),
       credentialThrottle,
       openSignup: config.openSignup,
       tenantProfile: new TenantProfileUpdate(db, clock, invalidation),

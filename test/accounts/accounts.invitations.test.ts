@@ -32,6 +32,16 @@ function tokenOf(text: string, path: string): string {
   return match[1]!;
 }
 
+/**
+ * Makes a signed-up account's address unproven, like an account made before sign-up needed
+ * its link (a squatter's), and mails it a verification link as a resend would.
+ */
+async function unprove(person: { userId: string; accessToken: string }): Promise<void> {
+  await testApp.database.admin.query(`DELETE FROM verified_emails WHERE user_id = $1`, [person.userId]);
+  const resent = await testApp.app.inject({ method: 'POST', url: '/v1/me/email/verification', headers: bearer(person.accessToken) });
+  expect(resent.statusCode).toBe(202);
+}
+
 describe('the invitation email', () => {
   it("mails the invited address a link, branded with the tenant's name, whose token accepts the invitation", async () => {
     const tenant = await signUp(testApp.app);
@@ -58,6 +68,7 @@ describe('accepting signed in', () => {
   it('refuses an account whose address is not verified (403 email-unverified), and adds nobody', async () => {
     const tenant = await signUp(testApp.app);
     const person = await signUp(testApp.app);
+    await unprove(person);
     const { invitationToken } = (await invite(testApp.app, tenant.accessToken, person.email, 'member')).json();
     expectProblem(await acceptInvitation(testApp.app, invitationToken, { accessToken: person.accessToken }), 403, 'email-unverified');
     expect(await isMember(tenant.tenantId, person.email)).toBe(false);
@@ -71,6 +82,7 @@ describe('accepting signed in', () => {
     const tenant = await signUp(testApp.app);
     const victim = `victim-${tenant.slug}@example.test`;
     const squatter = await signUp(testApp.app, { email: victim, password: 'the squatter password' });
+    await unprove(squatter);
     const { invitationToken } = (await invite(testApp.app, tenant.accessToken, victim, 'admin')).json();
     expectProblem(await acceptInvitation(testApp.app, invitationToken, { accessToken: squatter.accessToken }), 403, 'email-unverified');
 

@@ -1,4 +1,5 @@
-// Proving an email address: the link sent at sign-up, resending it, and changing the address.
+// Proving an email address: the sign-up link proves it, a verification link (resent on
+// request) proves it again, and changing the address needs a link to the new one.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/auth/opaque-tokens.js';
@@ -28,11 +29,28 @@ function changeEmail(tenant: SignedUpTenant, email: string, currentPassword = te
   return testApp.app.inject({ method: 'POST', url: '/v1/me/email', headers: bearer(tenant.accessToken), payload: { email, currentPassword } });
 }
 
-describe('verification at sign-up', () => {
-  it("mails the new owner a link branded with the tenant's name, and following it proves the address", async () => {
+function resend(tenant: SignedUpTenant) {
+  return testApp.app.inject({ method: 'POST', url: '/v1/me/email/verification', headers: bearer(tenant.accessToken) });
+}
+
+/** A signed-up owner whose address is unproven again (like an account from before sign-up links), with a verification link mailed. */
+async function unprovenOwner(): Promise<{ tenant: SignedUpTenant; mail: Awaited<ReturnType<typeof nthMailTo>> }> {
+  const tenant = await signUp(testApp.app);
+  await testApp.database.admin.query(`DELETE FROM verified_emails WHERE user_id = $1`, [tenant.userId]);
+  expect((await resend(tenant)).statusCode).toBe(202);
+  // The first message was the sign-up link.
+  return { tenant, mail: await nthMailTo(testApp, tenant.email, 2) };
+}
+
+describe('verification', () => {
+  it('is done by following the sign-up link: a signed-up owner is proven', async () => {
     const tenant = await signUp(testApp.app);
+    expect((await emailStatus(tenant)).json()).toEqual({ email: tenant.email, verified: true });
+  });
+
+  it("mails a link branded with the tenant's name, and following it proves the address", async () => {
+    const { tenant, mail } = await unprovenOwner();
     expect((await emailStatus(tenant)).json()).toEqual({ email: tenant.email, verified: false });
-    const mail = await nthMailTo(testApp, tenant.email, 1);
     expect(mail.subject).toBe(`Confirm your email address for Tenant ${tenant.slug}`);
     expect(mail.html).toContain(`Tenant ${tenant.slug}`);
 
@@ -43,8 +61,8 @@ describe('verification at sign-up', () => {
   });
 
   it('keeps only the hash of the token', async () => {
-    const tenant = await signUp(testApp.app);
-    const token = linkToken(await nthMailTo(testApp, tenant.email, 1), '/verify-email');
+    const { tenant, mail } = await unprovenOwner();
+    const token = linkToken(mail, '/verify-email');
     const { rows } = await testApp.database.admin.query(`SELECT token_hash FROM account_tokens WHERE user_id = $1`, [tenant.userId]);
     expect(rows).toHaveLength(1);
     expect(Buffer.compare(rows[0].token_hash, sha256(token))).toBe(0);
@@ -53,15 +71,15 @@ describe('verification at sign-up', () => {
   });
 
   it('accepts a link once', async () => {
-    const tenant = await signUp(testApp.app);
-    const token = linkToken(await nthMailTo(testApp, tenant.email, 1), '/verify-email');
+    const { mail } = await unprovenOwner();
+    const token = linkToken(mail, '/verify-email');
     expect((await verify(token)).statusCode).toBe(200);
     expectProblem(await verify(token), 401, 'invalid-credentials');
   });
 
   it('refuses an expired link and leaves the address unproven', async () => {
-    const tenant = await signUp(testApp.app);
-    const token = linkToken(await nthMailTo(testApp, tenant.email, 1), '/verify-email');
+    const { tenant, mail } = await unprovenOwner();
+    const token = linkToken(mail, '/verify-email');
     testApp.clock.advance(49 * 3600);
     try {
       expectProblem(await verify(token), 401, 'invalid-credentials');
@@ -80,13 +98,12 @@ describe('verification at sign-up', () => {
 
 describe('resending the link', () => {
   it('sends a new link while the address is unproven, and none once it is proven', async () => {
-    const tenant = await signUp(testApp.app);
-    const resend = () => testApp.app.inject({ method: 'POST', url: '/v1/me/email/verification', headers: bearer(tenant.accessToken) });
-    expect((await resend()).statusCode).toBe(202);
-    const second = await nthMailTo(testApp, tenant.email, 2);
-    expect((await verify(linkToken(second, '/verify-email'))).statusCode).toBe(200);
-    expect((await resend()).statusCode).toBe(202);
-    expect(await mailTo(testApp, tenant.email)).toHaveLength(2);
+    const { tenant } = await unprovenOwner();
+    expect((await resend(tenant)).statusCode).toBe(202);
+    const third = await nthMailTo(testApp, tenant.email, 3);
+    expect((await verify(linkToken(third, '/verify-email'))).statusCode).toBe(200);
+    expect((await resend(tenant)).statusCode).toBe(202);
+    expect(await mailTo(testApp, tenant.email)).toHaveLength(3);
   });
 
   it('is for signed-in people only', async () => {

@@ -40,7 +40,7 @@ const BILLING_RELATIONS: ReadonlySet<string> = new Set((billingModule.tenantTabl
 /** The email module's platform tables (no tenant_id, so not in its tenantTables). */
 const EMAIL_RELATIONS: ReadonlySet<string> = new Set(['email_deliveries', 'email_mailbox']);
 /** The accounts module's global tables. */
-const ACCOUNT_RELATIONS: ReadonlySet<string> = new Set(['account_tokens', 'verified_emails', 'known_devices']);
+const ACCOUNT_RELATIONS: ReadonlySet<string> = new Set(['account_tokens', 'verified_emails', 'known_devices', 'signup_requests']);
 const REALTIME_RELATIONS: ReadonlySet<string> = new Set((realtimeModule.tenantTables ?? []).map((table) => table.name));
 
 /** The query layer fills tenant_id on every insert into a registered tenant table. */

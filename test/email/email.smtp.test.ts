@@ -2,7 +2,7 @@
 // outbox relay once, with a Message-ID derived from the outbox message, and never twice.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUp, type SignedUpTenant } from '../support/fixtures.js';
+import { uniqueSlug } from '../support/fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { enterTenant } from '../../src/tenancy/enter-tenant.js';
 import { queueEmail, sampleEmail } from './support/queue-email.js';
@@ -10,13 +10,20 @@ import { startSmtpSink, type SmtpSink } from './support/smtp-sink.js';
 
 let sink: SmtpSink;
 let testApp: TestApp;
-let tenant: SignedUpTenant;
+let tenant: { tenantId: string };
 
 beforeAll(async () => {
   sink = await startSmtpSink();
   testApp = await startTestApp({ SMTP_URL: sink.url, MAIL_FROM: 'Tenantry <mail@tenantry.example>' });
-  tenant = await signUp(testApp.app);
-  // Sign-up mails the owner a verification link: sent before the tests look at the outbox.
+  // Sign-up mails its link at once, here through the SMTP server: the owner follows it from there.
+  const slug = uniqueSlug('smtp');
+  const password = 'correct horse battery staple';
+  const asked = await testApp.app.inject({ method: 'POST', url: '/v1/tenants', payload: { name: 'Smtp Co', slug, owner: { email: `${slug}@example.test`, password, name: 'O' } } });
+  expect(asked.statusCode).toBe(202);
+  const token = /complete-sign-up\?token=([A-Za-z0-9_-]+)/.exec(String((await sink.waitFor(1))[0]!.text))?.[1];
+  const confirmed = await testApp.app.inject({ method: 'POST', url: '/v1/tenants/confirm', payload: { token, password } });
+  expect(confirmed.statusCode).toBe(201);
+  tenant = { tenantId: confirmed.json().tenant.id };
   await testApp.services.outbox.drain();
 });
 

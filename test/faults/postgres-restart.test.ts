@@ -43,8 +43,16 @@ async function signUpTenant(index: number): Promise<LoadTenant> {
   const signedUp = await traffic.send('POST', '/v1/tenants', {
     body: { name: `Faults ${index}`, slug, owner: { email: `${slug}@example.test`, password: 'fault tolerant password', name: 'Owner' } },
   });
-  expect(signedUp.status).toBe(201);
-  const token = (signedUp.body as { accessToken: string }).accessToken;
+  expect(signedUp.status).toBe(202);
+  // The owner follows the link mailed to the local mailbox, with the password.
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: postgres.url });
+  await client.connect();
+  const mail = await client.query(`SELECT text_body FROM email_mailbox WHERE recipient = $1`, [`${slug}@example.test`]).finally(() => client.end());
+  const linkToken = /complete-sign-up\?token=([A-Za-z0-9_-]+)/.exec(mail.rows[0]?.text_body ?? '')?.[1];
+  const confirmed = await traffic.send('POST', '/v1/tenants/confirm', { body: { token: linkToken, password: 'fault tolerant password' } });
+  expect(confirmed.status).toBe(201);
+  const token = (confirmed.body as { accessToken: string }).accessToken;
   const project = await traffic.send('POST', '/v1/projects', { token, body: { name: 'Load' } });
   expect(project.status).toBe(201);
   return { slug, token, projectId: project.body!.id as string, acknowledgedTasks: [], acknowledgedEvents: new Set() };

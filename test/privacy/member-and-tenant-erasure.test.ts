@@ -30,6 +30,20 @@ async function traces(tenant: SeededPerson, departed: boolean) {
   await admin(`INSERT INTO tasks (tenant_id, id, project_id, title, created_by) VALUES ($1, $2, $3, 'a task of theirs', $4)`, [tenant.tenantId, newId(), tenant.projectId, member.id]);
   await admin(`INSERT INTO audit_log (tenant_id, id, actor, action, target) VALUES ($1, $2, $3, 'task.created', 'task:1')`, [tenant.tenantId, newId(), `user:${member.id}`]);
   await admin(`INSERT INTO memories (tenant_id, id, content) VALUES ($1, $2, $3)`, [tenant.tenantId, newId(), `${member.name} <${member.email}> owes us a report`]);
+  await mailFor(tenant.tenantId, member.email);
+}
+
+/** A copy in the local mailbox of a message sent for the tenant. */
+async function mailFor(tenantId: string, recipient: string) {
+  await admin(
+    `INSERT INTO email_mailbox (id, message_id, sender, recipient, subject, text_body, html_body, sent_for_tenant)
+     VALUES ($1, gen_random_uuid()::text, 'no-reply@localhost', $2, 'a subject', 'a body', 'a body', $3)`,
+    [newId(), recipient, tenantId],
+  );
+}
+
+async function mailboxRows(tenantId: string): Promise<number> {
+  return (await admin(`SELECT count(*)::int AS n FROM email_mailbox WHERE sent_for_tenant = $1`, [tenantId])).rows[0].n;
 }
 
 beforeAll(async () => {
@@ -83,9 +97,16 @@ describe('POST /v1/members/:userId/erase', () => {
     expect(response.json()).toMatchObject({ kind: 'member', scopeTenant: home.tenantId, requestedBy: `user:${home.userId}` });
     expect(await mentionsIn(home.tenantId)).toBe(0);
     expect(await mentionsIn(elsewhere.tenantId)).toBe(before);
+    // The mail sent to them for this tenant goes; the other tenant's stays.
+    expect(response.json().tables.email_mailbox).toEqual({ deleted: 1, updated: 0 });
+    expect(await mailboxRows(home.tenantId)).toBe(0);
+    expect(await mailboxRows(elsewhere.tenantId)).toBe(1);
     expect((await admin(`SELECT email FROM users WHERE id = $1`, [member.id])).rows[0].email).toBe(member.email);
     const audit = await admin(`SELECT actor FROM audit_log WHERE tenant_id = $1 AND action = 'task.created' AND actor LIKE 'erased:%'`, [home.tenantId]);
     expect(audit.rows).toHaveLength(1);
+    // The erasure itself is audited in that tenant, by the admin, naming only the pseudonym.
+    const erased = await admin(`SELECT actor, target FROM audit_log WHERE tenant_id = $1 AND action = 'person.erased'`, [home.tenantId]);
+    expect(erased.rows).toEqual([{ actor: `user:${home.userId}`, target: `erased:${response.json().subject}` }]);
   });
 });
 
@@ -101,6 +122,7 @@ describe('POST /v1/tenant/erase', () => {
 
   it('deletes every row of the tenant at once and answers a certificate of what went', async () => {
     const { rows } = await admin(`SELECT slug FROM tenants WHERE id = $1`, [stranger.tenantId]);
+    await mailFor(stranger.tenantId, `someone.${newId()}@example.test`);
     const response = await testApp.app.inject({ method: 'POST', url: '/v1/tenant/erase', headers: bearer(await tokenOf(stranger)), payload: { confirm: rows[0].slug } });
     expect(response.statusCode).toBe(200);
     certificate = response.json();
@@ -108,6 +130,10 @@ describe('POST /v1/tenant/erase', () => {
     expect(certificate.tables.tasks.deleted).toBe(1);
     expect(certificate.tables.contracts.deleted).toBe(1);
     expect(certificate.tables.tenants.deleted).toBe(1);
+    // The copies of the mail sent for it, in the global mailbox, go with it.
+    expect(certificate.tables.email_mailbox.deleted).toBe(1);
+    expect(await mailboxRows(stranger.tenantId)).toBe(0);
+    expect(await mailboxRows(elsewhere.tenantId)).toBe(1);
     for (const table of testApp.services.modules.tenantTables) {
       const { rows: left } = await admin(`SELECT count(*)::int AS n FROM ${table} WHERE tenant_id = $1`, [stranger.tenantId]);
       expect([table, left[0].n]).toEqual([table, 0]);

@@ -29,6 +29,7 @@ async function tokenFor(who: { email: string; password: string }, tenant: string
 let personToken: string;
 let otherTasksBefore: number;
 let exportId: string;
+let unrelatedMail: string;
 
 beforeAll(async () => {
   testApp = await startPrivacyApp();
@@ -59,6 +60,23 @@ beforeAll(async () => {
     `INSERT INTO invitations (tenant_id, id, email, role, token_hash, expires_at, accepted_at, accepted_by) VALUES ($1, $2, $3, 'member', '\\x01', now(), now(), $4)`,
     [other.tenantId, newId(), person.email, person.userId],
   );
+  // In the modules' global tables: a verification token, a proven address, a known device, a
+  // sign-up never completed, mail to them and mail naming them (sent for B), and mail that does not.
+  await admin(`INSERT INTO account_tokens (id, user_id, purpose, email, token_hash, expires_at) VALUES ($1, $2, 'verify-email', $3, '\\x02', now() + interval '1 hour')`, [
+    newId(), person.userId, person.email,
+  ]);
+  await admin(`INSERT INTO verified_emails (user_id, email) VALUES ($1, lower($2))`, [person.userId, person.email]);
+  await admin(`INSERT INTO known_devices (user_id, fingerprint) VALUES ($1, decode(repeat('ab', 32), 'hex'))`, [person.userId]);
+  await admin(
+    `INSERT INTO signup_requests (id, token_hash, email, owner_name, password_hash, tenant_name, slug, plan, expires_at)
+     VALUES ($1, '\\x03', $2, $3, 'x', 'Pending Co', 'pending-co', 'free', now() + interval '1 hour')`,
+    [newId(), person.email, NAME],
+  );
+  const mail = `INSERT INTO email_mailbox (id, message_id, sender, recipient, subject, text_body, html_body, sent_for_tenant) VALUES ($1, gen_random_uuid()::text, 'no-reply@localhost', $2, 's', $3, $3, $4)`;
+  await admin(mail, [newId(), person.email, 'a link for you', null]);
+  await admin(mail, [newId(), `colleague.${newId()}@example.test`, `${NAME} invited you`, other.tenantId]);
+  unrelatedMail = newId();
+  await admin(mail, [unrelatedMail, `colleague.${newId()}@example.test`, 'nothing about anyone', other.tenantId]);
   await testApp.startWorker();
   personToken = await tokenFor(person, person.tenantId);
   // An export of A made before the erasure: it holds the person's rows as they were.
@@ -115,8 +133,19 @@ describe('POST /v1/me/erase', () => {
       certificate = response.json();
     });
 
-    it("leaves the person's email, name and id in no text or JSON column of any table", async () => {
-      expect(await scanDatabase(testApp.database.admin, [person.email, NAME, person.userId])).toEqual([]);
+    it("leaves the person's email, name and id in no column of any table, global tables included (their user row keeps its id only)", async () => {
+      expect(await scanDatabase(testApp.database.admin, [person.email, NAME, person.userId], { except: ['public.users.id'] })).toEqual([]);
+    });
+
+    it("deletes their rows of the modules' global tables, and leaves mail that is not about them", async () => {
+      expect(certificate.tables).toMatchObject({
+        account_tokens: { deleted: 1, updated: 0 },
+        verified_emails: { deleted: 1, updated: 0 },
+        known_devices: { deleted: 2, updated: 0 }, // the seeded one and this test's own sign-in
+        signup_requests: { deleted: 1, updated: 0 },
+        email_mailbox: { deleted: 2, updated: 0 },
+      });
+      expect((await admin(`SELECT count(*)::int AS n FROM email_mailbox WHERE id = $1`, [unrelatedMail])).rows[0].n).toBe(1);
     });
 
     it('answers a certificate naming the pseudonym and what was removed', () => {

@@ -95,6 +95,9 @@ describe('POST /v1/tenant/export', () => {
     const again = await testApp.app.inject({ method: 'POST', url: '/v1/tenant/export', headers: bearer(tokenA) });
     expect(expectProblem(again, 409, 'export-in-progress').export_id).toBe(exportId);
     await testApp.services.metering.apiCalls.flush();
+    // Audited once, by the owner who asked (the refused second request records nothing).
+    const { rows } = await testApp.database.admin.query(`SELECT actor, target FROM audit_log WHERE tenant_id = $1 AND action = 'export.requested'`, [tenantA.tenantId]);
+    expect(rows).toEqual([{ actor: `user:${tenantA.userId}`, target: `export:${exportId}` }]);
   });
 
   it("is refused to the owner of another tenant naming this one (403), and starts nothing", async () => {

@@ -1,9 +1,10 @@
-// Small builders for test scenarios: sign a tenant up over HTTP, sign a user in, and send
-// authenticated requests. They use the public API only, like a client would.
+// Small builders for test scenarios: sign a tenant up over HTTP (asking, then following the
+// mailed link), sign a user in, and send authenticated requests. They use the public API only,
+// like a client would, and read the local mailbox like its owner would.
 
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { UserActor } from '../../src/tenancy/actor.js';
-import { proveEmail } from './prove-email.js';
+import { proveEmail, signUpLinkToken } from './prove-email.js';
 
 export interface SignedUpTenant {
   readonly tenantId: string;
@@ -45,8 +46,11 @@ export async function signUp(
       owner: { email, password, name: 'Owner' },
     },
   });
-  if (response.statusCode !== 201) throw new Error(`sign-up failed: ${response.statusCode} ${response.body}`);
-  const body = response.json();
+  if (response.statusCode !== 202) throw new Error(`sign-up failed: ${response.statusCode} ${response.body}`);
+  // The owner follows the link mailed to the address, with the password (it creates the tenant).
+  const confirmed = await app.inject({ method: 'POST', url: '/v1/tenants/confirm', payload: { token: await signUpLinkToken(app, email), password } });
+  if (confirmed.statusCode !== 201) throw new Error(`sign-up confirmation failed: ${confirmed.statusCode} ${confirmed.body}`);
+  const body = confirmed.json();
   return {
     tenantId: body.tenant.id,
     slug,

@@ -29,3 +29,15 @@ export async function proveEmail(app: FastifyInstance, email: string): Promise<v
   const response = await app.inject({ method: 'POST', url: '/v1/auth/verify-email', payload: { token } });
   if (response.statusCode !== 200) throw new Error(`verifying ${email} failed: ${response.statusCode} ${response.body}`);
 }
+
+/** The token of the newest sign-up link mailed to `email` (sign-up mail is sent at once, not queued). */
+export async function signUpLinkToken(app: FastifyInstance, email: string): Promise<string> {
+  const { rows } = await testAppOf(app).database.admin.query(
+    `SELECT text_body FROM email_mailbox WHERE lower(recipient) = lower($1) AND text_body LIKE '%/complete-sign-up?token=%'
+     ORDER BY created_at DESC, id DESC LIMIT 1`,
+    [email],
+  );
+  const token = /\/complete-sign-up\?token=([A-Za-z0-9_-]+)/.exec(rows[0]?.text_body ?? '')?.[1];
+  if (!token) throw new Error(`no sign-up link mailed to ${email}`);
+  return token;
+}

@@ -89,12 +89,8 @@ describe('inviting by email', () => {
   it("does not disclose another tenant's user (existence, name, status) to the inviting admin", async () => {
     const slug = uniqueSlug();
     const email = `${slug}@victim.test`;
-    const created = await testApp.app.inject({
-      method: 'POST',
-      url: '/v1/tenants',
-      payload: { name: 'Victim Co', slug, owner: { email, password: 'correct horse battery staple', name: 'Victoria Private' } },
-    });
-    expect(created.statusCode).toBe(201);
+    const victim = await signUp(testApp.app, { slug, email });
+    await testApp.database.admin.query(`UPDATE users SET name = 'Victoria Private' WHERE id = $1`, [victim.userId]);
 
     const attacker = await signUp(testApp.app);
     const known = await invite(testApp.app, attacker.accessToken, email, 'viewer');
@@ -102,7 +98,7 @@ describe('inviting by email', () => {
     expect(known.statusCode).toBe(201);
     expect(unknown.statusCode).toBe(201);
     expect(known.body).not.toContain('Victoria Private');
-    expect(known.body).not.toContain(created.json().owner.id);
+    expect(known.body).not.toContain(victim.userId);
     const shape = (body: Record<string, unknown>) =>
       Object.fromEntries(Object.entries(body).map(([key, value]) => [key, key === 'status' || key === 'role' ? value : typeof value]));
     expect(shape(known.json())).toEqual(shape(unknown.json()));

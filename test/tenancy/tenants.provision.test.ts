@@ -1,8 +1,10 @@
-// POST /v1/tenants: sign-up creates tenant, owner, membership, first API key and a session
-// in one transaction; collisions and failures half-way leave no row behind.
+// POST /v1/tenants asks, and POST /v1/tenants/confirm (the mailed link, with the password)
+// creates tenant, owner, membership, first API key and a session in one transaction;
+// collisions and failures half-way leave no row behind.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invite, bearer, expectProblem, signUp, uniqueSlug } from '../support/fixtures.js';
+import { signUpLinkToken } from '../support/prove-email.js';
 import { rowCounts } from '../support/row-counts.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -29,10 +31,30 @@ function signUpRequest(slug: string, overrides: { email?: string; password?: str
   });
 }
 
+function confirm(token: string, password = 'correct horse battery staple') {
+  return testApp.app.inject({ method: 'POST', url: '/v1/tenants/confirm', payload: { token, password } });
+}
+
+/** Asks to sign up (202) and returns the link's token mailed to the address. */
+async function askedFor(slug: string, overrides: { email?: string; password?: string; subdomain?: string } = {}): Promise<string> {
+  const asked = await signUpRequest(slug, overrides);
+  expect(asked.statusCode).toBe(202);
+  return signUpLinkToken(testApp.app, overrides.email ?? `${slug}@example.test`);
+}
+
 describe('a successful sign-up', () => {
-  it('answers 201 with the tenant, its owner, an API key shown once and a token pair', async () => {
+  it('answers 202 and creates nothing until the mailed link is followed', async () => {
+    const slug = uniqueSlug('asked');
+    const before = await rowCounts(testApp.database.admin);
+    const response = await signUpRequest(slug);
+    expect(response.statusCode).toBe(202);
+    expect(response.json()).toEqual({ status: 'accepted', detail: expect.any(String) });
+    expect(await rowCounts(testApp.database.admin)).toEqual(before);
+  });
+
+  it('answers 201 to the followed link with the tenant, its owner, an API key shown once and a token pair', async () => {
     const slug = uniqueSlug('shape');
-    const response = await signUpRequest(slug, { subdomain: `${slug}-sub` });
+    const response = await confirm(await askedFor(slug, { subdomain: `${slug}-sub` }));
     expect(response.statusCode).toBe(201);
     const body = response.json();
     expect(body).toEqual({
@@ -94,12 +116,12 @@ describe('a taken slug or subdomain', () => {
     expect(await rowCounts(testApp.database.admin)).toEqual(before);
   });
 
-  it('gives exactly one 201 and nine 409s to ten concurrent sign-ups for one slug', async () => {
+  it('gives exactly one 201 and nine 409s to ten sign-up links for one slug followed at once', async () => {
     const slug = uniqueSlug('race');
+    const tokens: string[] = [];
+    for (let i = 0; i < 10; i++) tokens.push(await askedFor(slug, { email: `racer-${i}-${slug}@example.test` }));
     const before = await rowCounts(testApp.database.admin);
-    const responses = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => signUpRequest(slug, { email: `racer-${i}-${slug}@example.test` })),
-    );
+    const responses = await Promise.all(tokens.map((token) => confirm(token)));
     const statuses = responses.map((r) => r.statusCode).sort();
     expect(statuses).toEqual([201, ...Array(9).fill(409)]);
     for (const response of responses.filter((r) => r.statusCode === 409)) expectProblem(response, 409, 'slug-taken');
@@ -121,9 +143,10 @@ describe('a failure half-way through', () => {
         BEGIN RAISE EXCEPTION 'injected failure'; END $$`);
       await admin.query(`CREATE TRIGGER fail_insert BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION fail_insert()`);
       try {
-        const before = await rowCounts(admin);
         const slug = uniqueSlug('atomic');
-        const response = await signUpRequest(slug);
+        const token = await askedFor(slug);
+        const before = await rowCounts(admin);
+        const response = await confirm(token);
         const problem = expectProblem(response, 500, 'internal');
         expect(JSON.stringify(problem)).not.toContain('injected failure');
         expect(await rowCounts(admin)).toEqual(before);
@@ -161,19 +184,21 @@ describe('an existing user founding another tenant', () => {
     expect(second.userId).toBe(first.userId);
   });
 
-  it('returns 401 and creates nothing when the password is wrong', async () => {
+  it("needs the account's password to follow the link: the one given at sign-up does not count, and nothing is created", async () => {
     const first = await signUp(testApp.app);
+    const token = await askedFor(uniqueSlug(), { email: first.email, password: 'not the right password' });
     const before = await rowCounts(testApp.database.admin);
-    const response = await signUpRequest(uniqueSlug(), { email: first.email, password: 'not the right password' });
-    expectProblem(response, 401, 'invalid-credentials');
+    expectProblem(await confirm(token, 'not the right password'), 401, 'invalid-credentials');
     expect(await rowCounts(testApp.database.admin)).toEqual(before);
+    // A wrong password leaves the link usable by the account's holder.
+    expect((await confirm(token, first.password)).statusCode).toBe(201);
   });
   it('treats an email with a pending invitation like any other: the invitation created no account', async () => {
     const inviter = await signUp(testApp.app);
     const email = `${uniqueSlug('invited')}@example.test`;
     const invited = await invite(testApp.app, inviter.accessToken, email, 'member');
     expect(invited.statusCode).toBe(201);
-    const response = await signUpRequest(uniqueSlug(), { email, password: 'chosen by someone' });
+    const response = await confirm(await askedFor(uniqueSlug(), { email, password: 'chosen by someone' }), 'chosen by someone');
     expect(response.statusCode).toBe(201);
     // Signing up is not joining the inviting tenant.
     const { rows } = await testApp.database.admin.query('SELECT count(*)::int AS n FROM memberships WHERE tenant_id = $1', [inviter.tenantId]);

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformModules } from 'tenantry';
 import { bearer } from '../../../test/support/fixtures.js';
+import { signUpLinkToken } from '../../../test/support/prove-email.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { buildInvoicesApp } from '../src/app.js';
 import { invoicesModule } from '../src/invoices.module.js';
@@ -61,8 +62,15 @@ describe("Tenantry's routes under the prefix", () => {
       url: '/api/v1/tenants',
       payload: { name: 'Host Co', slug: 'host-co', owner: { email: 'owner@host.test', password: 'correct horse battery staple', name: 'O' } },
     });
-    expect(signUp.statusCode, signUp.body).toBe(201);
-    const token = signUp.json().accessToken as string;
+    expect(signUp.statusCode, signUp.body).toBe(202);
+    // The owner follows the mailed link with the password: that creates the tenant.
+    const confirmed = await testApp.app.inject({
+      method: 'POST',
+      url: '/api/v1/tenants/confirm',
+      payload: { token: await signUpLinkToken(testApp.app, 'owner@host.test'), password: 'correct horse battery staple' },
+    });
+    expect(confirmed.statusCode, confirmed.body).toBe(201);
+    const token = confirmed.json().accessToken as string;
     const unauthenticated = await testApp.app.inject({ method: 'GET', url: '/api/v1/invoices' });
     expect(unauthenticated.statusCode).toBe(401);
     expect(unauthenticated.headers['content-type']).toMatch(/^application\/problem\+json/);

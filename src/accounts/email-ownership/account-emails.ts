@@ -49,3 +49,32 @@ export function invitationEmail(brand: EmailBrand, appUrl: string, to: string, r
     closing: 'If you did not expect this invitation, ignore this email.',
   });
 }
+
+/** Sign-up for an address with no account: the link (and the password chosen) create it. */
+export function signUpEmail(brand: EmailBrand, appUrl: string, to: string, token: string, hours: number): OutgoingEmail {
+  return renderEmail(brand, {
+    to,
+    subject: `Confirm your email address to create ${brand.name}`,
+    paragraphs: [
+      `Someone asked to create ${brand.name} with ${to} as its owner's address. If it was you, follow the link and give the password you chose: that creates the tenant and your account.`,
+      `The link works once and for ${hours} hours.`,
+    ],
+    action: { label: `Create ${brand.name}`, url: link(appUrl, '/complete-sign-up', token) },
+    closing: 'If you did not sign up, ignore this email: nothing is created without the link and the password.',
+  });
+}
+
+/** Sign-up for an address that has an account: the account is not changed; its holder may create the tenant. */
+export function signUpExistingAccountEmail(brand: EmailBrand, appUrl: string, to: string, token: string, hours: number): OutgoingEmail {
+  return renderEmail(brand, {
+    to,
+    subject: `Confirm your email address to create ${brand.name}`,
+    paragraphs: [
+      `Someone asked to create ${brand.name} with ${to} as its owner's address. You already have an account with this address, and it stays as it is.`,
+      `If it was you, follow the link and give your account's current password (not a new one): that creates ${brand.name} with you as its owner.`,
+      `The link works once and for ${hours} hours.`,
+    ],
+    action: { label: `Create ${brand.name}`, url: link(appUrl, '/complete-sign-up', token) },
+    closing: 'If you did not ask for this, ignore this email: nothing is created, and nobody learns that you have an account.',
+  });
+}

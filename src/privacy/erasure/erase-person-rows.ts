@@ -21,7 +21,7 @@ export class ErasurePolicyError extends Error {
   override name = 'ErasurePolicyError';
 }
 
-interface Target {
+export interface Target {
   readonly person: ErasedPerson;
   readonly pseudonym: string;
   /** Confine every statement to this tenant; undefined: every tenant. */
@@ -29,7 +29,7 @@ interface Target {
 }
 
 /** Whether `column` (of kind `reference`) names the person. */
-function names(column: string, reference: PersonReference, { person }: Target): RawBuilder<boolean> {
+export function names(column: string, reference: PersonReference, { person }: Target): RawBuilder<boolean> {
   const ref = sql.ref(column);
   switch (reference) {
     case 'user_id':
@@ -46,7 +46,7 @@ function escapeRegex(text: string): string {
 }
 
 /** Whether the column's value, as text, mentions the person anywhere. */
-function mentions(column: string, { person }: Target): RawBuilder<boolean> {
+export function mentions(column: string, { person }: Target): RawBuilder<boolean> {
   const text = sql`lower(${sql.ref(column)}::text)`;
   const found = [sql`position(${person.email.toLowerCase()} in ${text}) > 0`, sql`position(${person.userId} in ${text}) > 0`];
   const name = person.name.trim().toLowerCase();

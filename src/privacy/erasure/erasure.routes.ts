@@ -7,11 +7,13 @@ import { problems, UserIdParams } from '../../http/common-schemas.js';
 import type { ModuleRoutes } from '../../modules/module.js';
 import type { Certificate } from './certificate.js';
 import { CertificateView, EraseSelfBody, EraseTenantBody } from './erasure.schemas.js';
+import type { ErasureThrottle } from './erasure-throttle.js';
 import type { PersonErasure } from './person-erasure.js';
 import type { TenantErasure } from './tenant-erasure.js';
 
 export interface ErasureRouteDeps {
   readonly personErasure: PersonErasure;
+  readonly erasureThrottle: ErasureThrottle;
   readonly tenantErasure: TenantErasure;
 }
 
@@ -29,7 +31,7 @@ export function certificateView(certificate: Certificate & { signature: string }
   };
 }
 
-export const erasureRoutes: ModuleRoutes<ErasureRouteDeps> = async (app, { personErasure, tenantErasure }) => {
+export const erasureRoutes: ModuleRoutes<ErasureRouteDeps> = async (app, { personErasure, erasureThrottle, tenantErasure }) => {
   app.post(
     '/v1/me/erase',
     {
@@ -39,11 +41,13 @@ export const erasureRoutes: ModuleRoutes<ErasureRouteDeps> = async (app, { perso
         summary: 'Erase yourself: your account and your personal data in every tenant (current password required)',
         security: [{ bearer: [] }],
         body: EraseSelfBody,
-        response: { 200: CertificateView, ...problems(400, 401, 403, 415, 'erasure-blocked') },
+        response: { 200: CertificateView, ...problems(400, 401, 403, 415, 'erasure-blocked', 'erasure-throttled') },
       },
     },
-    async (request) => {
-      const { certificate } = await personErasure.eraseSelf(signedInUser(request).userId, request.body.password);
+    async (request, reply) => {
+      const { userId } = signedInUser(request);
+      await erasureThrottle.admit(userId, reply);
+      const { certificate } = await personErasure.eraseSelf(userId, request.body.password);
       return certificateView(certificate as Certificate & { signature: string });
     },
   );

@@ -15,6 +15,7 @@ import type { PrivacyTables } from '../privacy-tables.js';
 import { issueCertificate, type Certificate, type TableErasure } from './certificate.js';
 import { eraseIdentity, revokeKeysOf } from './erase-credentials.js';
 import { erasePersonRows } from './erase-person-rows.js';
+import { erasePersonTables } from './erase-person-tables.js';
 import { pseudonymOf, type ErasedPerson } from './erased-person.js';
 import { withdrawExports } from './withdraw-exports.js';
 import type { ExportStorage } from '../export/export-storage.js';
@@ -58,6 +59,7 @@ export class PersonErasure {
       const tenants = await tenantsOf(tx, userId);
       await revokeKeysOf(platformTx(tx), person, now, undefined);
       const tables = await erasePersonRows(platformTx(tx), this.#modules.tenantTableDeclarations(), { person, pseudonym, tenantId: undefined });
+      Object.assign(tables, await erasePersonTables(platformTx(tx), this.#modules.personTables, { person, pseudonym, tenantId: undefined }));
       // Each tenant keeps a record of the erasure, naming the pseudonym only.
       for (const tenantId of tenants) await recordErasure(tx, tenantId, `erased:${pseudonym}`, pseudonym, tables);
       const files = await withdrawExports(tx, this.#storage, tenants);
@@ -98,6 +100,7 @@ export class PersonErasure {
       if (live) throw new AppError('erasure-blocked', 'the user rejoined this tenant meanwhile');
       await revokeKeysOf(platformTx(tx), person, now, actor.tenantId);
       const tables = await erasePersonRows(platformTx(tx), this.#modules.tenantTableDeclarations(), { person, pseudonym, tenantId: actor.tenantId });
+      Object.assign(tables, await erasePersonTables(platformTx(tx), this.#modules.personTables, { person, pseudonym, tenantId: actor.tenantId }));
       await recordErasure(tx, actor.tenantId, actorLabel(actor), pseudonym, tables);
       const files = await withdrawExports(tx, this.#storage, [actor.tenantId]);
       return issueCertificate(tx, this.#key, {

@@ -11,6 +11,7 @@ import type { Tables } from '../../db/tables.js';
 import type { ModuleRegistry } from '../../modules/registry.js';
 import { actorLabel, type Actor } from '../../tenancy/actor.js';
 import { softDeleteTenant } from '../../tenancy/lifecycle/delete-tenant.js';
+import { deleteTenantsFromPersonTables } from '../../tenancy/lifecycle/delete-from-person-tables.js';
 import { deletionOrder } from '../../tenancy/lifecycle/deletion-order.js';
 import type { ExportStorage } from '../export/export-storage.js';
 import type { PrivacyTables } from '../privacy-tables.js';
@@ -47,6 +48,9 @@ export class TenantErasure {
       for (const table of await deletionOrder(platformTx(tx), modules.tenantTables)) {
         const deleted = await platformTx(tx).deleteFrom(table as 'memberships').where('tenant_id', '=', tenantId).executeTakeFirst();
         tables[table] = { deleted: Number(deleted.numDeletedRows), updated: 0 };
+      }
+      for (const [table, deleted] of Object.entries(await deleteTenantsFromPersonTables(platformTx(tx), modules.personTables, [tenantId]))) {
+        tables[table] = { deleted, updated: 0 };
       }
       const sessions = await tx.updateTable('sessions').set({ active_tenant_id: null }).where('active_tenant_id', '=', tenantId).executeTakeFirst();
       await tx.deleteFrom('tenants').where('id', '=', tenantId).execute();

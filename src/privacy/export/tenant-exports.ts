@@ -2,7 +2,9 @@
 // reads its status with a signed link once it is ready, and a link holder downloads it.
 
 import type { Readable } from 'node:stream';
+import { recordAudit } from '../../audit/record-audit.js';
 import type { Clock } from '../../clock.js';
+import { platformTx } from '../../db/database.js';
 import { newId } from '../../db/ids.js';
 import { AppError } from '../../http/problems.js';
 import type { Jobs } from '../../jobs/jobs.js';
@@ -51,6 +53,8 @@ export class TenantExports {
         expiresAt: new Date(now.getTime() + retentionHours * 3_600_000),
       });
       await jobs.enqueue(tx, actor.tenantId, exportTenantJob, { exportId: row.id }, { maxAttempts: EXPORT_MAX_ATTEMPTS });
+      // An export takes every row of the tenant out: a security event, audited with the request.
+      await recordAudit(platformTx(tx), actor, { action: 'export.requested', target: `export:${row.id}`, before: null, after: null });
       return row;
     });
   }

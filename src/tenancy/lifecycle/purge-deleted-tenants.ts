@@ -4,6 +4,8 @@
 
 import type { Clock } from '../../clock.js';
 import type { Database } from '../../db/database.js';
+import type { PersonTableDeclaration } from '../../modules/module.js';
+import { deleteTenantsFromPersonTables } from './delete-from-person-tables.js';
 import { deletionOrder } from './deletion-order.js';
 
 export const PURGE_REASON = 'purge deleted tenants';
@@ -21,6 +23,8 @@ export async function purgeDeletedTenants(
   tenantTables: ReadonlySet<string>,
   clock: Clock,
   retentionDays: number,
+  /** services.modules.personTables: their rows made for a purged tenant (its mail) go too. */
+  personTables: readonly PersonTableDeclaration[] = [],
 ): Promise<PurgeResult> {
   const cutoff = new Date(clock.now().getTime() - retentionDays * 86_400_000);
   const purged: string[] = [];
@@ -46,6 +50,7 @@ export async function purgeDeletedTenants(
         // A module's table is not in the platform's row types; every tenant table has tenant_id.
         await tx.deleteFrom(table as 'memberships').where('tenant_id', 'in', ids).execute();
       }
+      await deleteTenantsFromPersonTables(tx, personTables, ids);
       // Sessions are the users' (global), not the tenant's: they only forget it.
       await tx.updateTable('sessions').set({ active_tenant_id: null }).where('active_tenant_id', 'in', ids).execute();
       await tx.deleteFrom('tenants').where('id', 'in', ids).execute();

@@ -1,6 +1,7 @@
 // Creates a tenant with its owner, owner membership, first API key and a session, in one
 // transaction: any failure (a taken slug, a bad password, a dropped connection) leaves nothing.
-// A new owner's address is not proven yet: the same transaction queues a verification email.
+// Made by the operator's CLI, a new owner's address is not proven yet: the same transaction
+// queues a verification email. Made by a followed sign-up link, it is proven already.
 
 import { generateApiKey } from '../../auth/api-key-format.js';
 import { sha256 } from '../../auth/opaque-tokens.js';
@@ -35,6 +36,11 @@ export interface ProvisionInput {
   readonly owner: { readonly email: string; readonly password: string; readonly name: string };
 }
 
+/** Who owns a new tenant: an existing account, or a new one made with it. */
+export type ProvisionOwner =
+  | { readonly existingUserId: string }
+  | { readonly email: string; readonly name: string; readonly passwordHash: string };
+
 export interface ProvisionedTenant {
   readonly tenant: Tenant;
   readonly owner: UserAccount;
@@ -51,15 +57,14 @@ export class TenantProvisioning {
   ) {}
 
   /**
-   * Nobody acts in a tenant yet, so this takes no Actor: sign-up (POST /v1/tenants) and the
-   * CLI call it, and it enters the new tenant itself.
+   * Nobody acts in a tenant yet, so this takes no Actor: the operator's CLI calls it, and it
+   * enters the new tenant itself. An existing account founds the tenant only with its password.
+   * (Sign-up over HTTP goes through SignUpRequests, which proves the address first.)
    */
   async provision(input: ProvisionInput): Promise<ProvisionedTenant> {
     assertValidSlug(input.slug, 'slug');
     if (input.subdomain !== undefined) assertValidSlug(input.subdomain, 'subdomain');
-    const tenantId = newId();
     const passwordHash = await hashPassword(input.owner.password);
-    const key = generateApiKey();
 
     // An existing person can found another tenant, but only by proving who they are. Their
     // credentials are a named lookup outside any tenant; the tenant's unit then names them.
@@ -68,7 +73,25 @@ export class TenantProvisioning {
       if (existing.status !== 'active') throw new AppError('conflict', 'the account with this email cannot sign in');
       if (!(await verifyPassword(existing.passwordHash, input.owner.password))) throw new AppError('invalid-credentials');
     }
-    const userId = existing?.id ?? newId();
+    const owner: ProvisionOwner = existing
+      ? { existingUserId: existing.id }
+      : { email: input.owner.email, name: input.owner.name, passwordHash };
+    return this.create(input, owner, { queueVerification: true });
+  }
+
+  /**
+   * Creates the tenant for an owner whose right to it is already established: an existing
+   * account that proved itself, or a new one whose address and password were proven by a
+   * sign-up link. With `queueVerification`, a new owner's address gets a verification link.
+   */
+  async create(input: Omit<ProvisionInput, 'owner'>, ownerOf: ProvisionOwner, options: { queueVerification: boolean }): Promise<ProvisionedTenant> {
+    assertValidSlug(input.slug, 'slug');
+    if (input.subdomain !== undefined) assertValidSlug(input.subdomain, 'subdomain');
+    const tenantId = newId();
+    const key = generateApiKey();
+    const existing = 'existingUserId' in ownerOf ? ownerOf : undefined;
+    const fresh = 'existingUserId' in ownerOf ? undefined : ownerOf;
+    const userId = existing?.existingUserId ?? newId();
 
     return enterTenant(tenantId, () =>
       this.db.withTables<AccountTables>().tenant(
@@ -89,9 +112,7 @@ export class TenantProvisioning {
             throw error;
           });
 
-          const owner = existing
-            ? await findUserById(tx, userId)
-            : await insertUser(tx, { id: userId, email: input.owner.email, name: input.owner.name, passwordHash });
+          const owner = fresh ? await insertUser(tx, { id: userId, email: fresh.email, name: fresh.name, passwordHash: fresh.passwordHash }) : await findUserById(tx, userId);
           // The email was taken (or its account deleted) since the lookup: sign up again to prove who you are.
           if (!owner) throw new AppError('conflict', 'the account with this email changed during sign-up; try again');
 
@@ -109,10 +130,10 @@ export class TenantProvisioning {
               created_by: userId,
             })
             .execute();
-          if (!existing && this.verification) {
+          if (fresh && options.queueVerification && this.verification) {
             // A new tenant has no branding of its own yet: its name on the platform's colours.
             const brand = { ...PLATFORM_BRAND, name: input.name };
-            await this.verification.queueVerification(accountTx, tenantId, brand, userId, input.owner.email);
+            await this.verification.queueVerification(accountTx, tenantId, brand, userId, fresh.email);
           }
           const session = await this.sessions.start(tx, userId, tenantId);
           return { tenant, owner, apiKey: { id: apiKeyId, name: 'Default key', prefix: key.prefix, key: key.token }, session };

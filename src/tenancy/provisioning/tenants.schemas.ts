@@ -1,4 +1,4 @@
-// Request and response schemas of POST /v1/tenants.
+// Request and response schemas of POST /v1/tenants (sign-up) and POST /v1/tenants/confirm.
 
 import { Type } from 'typebox';
 import { Email, Password, Text, Uuid } from '../../http/common-schemas.js';
@@ -37,3 +37,16 @@ export const CreatedTenant = Type.Object({
   expiresIn: Type.Integer(),
   tokenType: Type.Literal('Bearer'),
 });
+
+export const SignUpAccepted = Type.Object({
+  status: Type.Literal('accepted'),
+  detail: Type.String(),
+});
+
+export const ConfirmSignUpBody = Type.Object(
+  {
+    token: Text({ minLength: 1, maxLength: 512, description: 'The token from the emailed sign-up link' }),
+    password: Text({ minLength: 1, maxLength: 256, description: "The password chosen at sign-up, or the existing account's current password" }),
+  },
+  { additionalProperties: false },
+);
