@@ -134,10 +134,12 @@ export class OutboxRelay {
     const client = await this.#options.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query(`BEGIN; SET LOCAL ROLE ${pg.escapeIdentifier(this.#options.serviceRole)}`);
+      const begin = client.query(`BEGIN; SET LOCAL ROLE ${pg.escapeIdentifier(this.#options.serviceRole)}`);
       // Each tenant's head row decides whether it is due; the lock is tried only for due heads
-      // (the CASE), and a tenant another relay holds is skipped, not waited for.
-      const locked = await client.query<{ tenant_id: string }>(
+      // (the CASE), and a tenant another relay holds is skipped, not waited for. Sent with BEGIN
+      // (one round trip on the pipelining pool): were BEGIN to fail, the lock would have been a
+      // transaction of its own, released at once, and the pass stops before anything else.
+      const lock = client.query<{ tenant_id: string }>(
         `SELECT h.tenant_id FROM (
            SELECT DISTINCT ON (tenant_id) tenant_id, available_at FROM outbox
            WHERE dead_at IS NULL ORDER BY tenant_id, created_at, id
@@ -146,7 +148,10 @@ export class OutboxRelay {
          LIMIT $2`,
         [LOCK_CLASS, this.#options.tenantsPerPass],
       );
-      const tenants = locked.rows.map((row) => row.tenant_id);
+      const [began, locked] = await Promise.allSettled([begin, lock]);
+      if (began.status === 'rejected') throw began.reason;
+      if (locked.status === 'rejected') throw locked.reason;
+      const tenants = locked.value.rows.map((row) => row.tenant_id);
       if (tenants.length === 0) {
         await client.query('COMMIT');
         return { tenants: 0, delivered: 0 };
@@ -175,13 +180,17 @@ export class OutboxRelay {
       for (let round = this.#round(queues); round.size > 0; round = this.#round(queues)) {
         await Promise.all([...round].map(([topic, runs]) => this.#deliverRound(client, topic, runs, queues, delivered)));
       }
-      if (delivered.length > 0) {
-        await client.query('DELETE FROM outbox o USING unnest($1::uuid[], $2::uuid[]) AS d (tenant_id, id) WHERE o.tenant_id = d.tenant_id AND o.id = d.id', [
-          delivered.map((row) => row.tenant_id),
-          delivered.map((row) => row.id),
-        ]);
-      }
-      await client.query('COMMIT');
+      // The delete and COMMIT travel together: a failed delete aborts the transaction, COMMIT then
+      // rolls it back, and the rows are delivered again (at least once).
+      const deleted = delivered.length === 0
+        ? Promise.resolve()
+        : client.query('DELETE FROM outbox o USING unnest($1::uuid[], $2::uuid[]) AS d (tenant_id, id) WHERE o.tenant_id = d.tenant_id AND o.id = d.id', [
+            delivered.map((row) => row.tenant_id),
+            delivered.map((row) => row.id),
+          ]);
+      const [removed, committed] = await Promise.allSettled([deleted, client.query('COMMIT')]);
+      if (removed.status === 'rejected') throw removed.reason;
+      if (committed.status === 'rejected') throw committed.reason;
       return { tenants: tenants.length, delivered: delivered.length };
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
