@@ -35,6 +35,9 @@ export interface OutboxRelayOptions {
 /** Namespaces the relay's advisory locks (the first key of the two-key form): "outb". */
 const LOCK_CLASS = 0x6f757462;
 
+/** Where a pass's lock statement leaves the tenants it locked, for its read (transaction-local). */
+const TENANTS_SETTING = 'tenantry.outbox_relay_tenants';
+
 interface Row {
   tenant_id: string;
   id: string;
@@ -134,39 +137,44 @@ export class OutboxRelay {
     const client = await this.#options.pool.connect();
     let broken: Error | undefined;
     try {
+      // Three statements in one round trip (the pool pipelines), each its own snapshot. BEGIN
+      // first: were it to fail, the others would run as transactions of their own, their
+      // locks released at once, and the pass stops before delivering anything.
       const begin = client.query(`BEGIN; SET LOCAL ROLE ${pg.escapeIdentifier(this.#options.serviceRole)}`);
       // Each tenant's head row decides whether it is due; the lock is tried only for due heads
-      // (the CASE), and a tenant another relay holds is skipped, not waited for. Sent with BEGIN
-      // (one round trip on the pipelining pool): were BEGIN to fail, the lock would have been a
-      // transaction of its own, released at once, and the pass stops before anything else.
-      const lock = client.query<{ tenant_id: string }>(
-        `SELECT h.tenant_id FROM (
-           SELECT DISTINCT ON (tenant_id) tenant_id, available_at FROM outbox
-           WHERE dead_at IS NULL ORDER BY tenant_id, created_at, id
-         ) h
-         WHERE CASE WHEN h.available_at <= now() THEN pg_try_advisory_xact_lock($1, hashtext(h.tenant_id::text)) ELSE false END
-         LIMIT $2`,
+      // (the CASE), and a tenant another relay holds is skipped, not waited for. The tenants
+      // locked are left in a transaction-local setting for the next statement to read.
+      const lock = client.query<{ tenants: string }>(
+        `SELECT set_config('${TENANTS_SETTING}', coalesce(string_agg(l.tenant_id::text, ','), ''), true) AS tenants FROM (
+           SELECT h.tenant_id FROM (
+             SELECT DISTINCT ON (tenant_id) tenant_id, available_at FROM outbox
+             WHERE dead_at IS NULL ORDER BY tenant_id, created_at, id
+           ) h
+           WHERE CASE WHEN h.available_at <= now() THEN pg_try_advisory_xact_lock($1, hashtext(h.tenant_id::text)) ELSE false END
+           LIMIT $2
+         ) l`,
         [LOCK_CLASS, this.#options.tenantsPerPass],
       );
-      const [began, locked] = await Promise.allSettled([begin, lock]);
-      if (began.status === 'rejected') throw began.reason;
-      if (locked.status === 'rejected') throw locked.reason;
-      const tenants = locked.value.rows.map((row) => row.tenant_id);
-      if (tenants.length === 0) {
+      // A new statement, so a new snapshot, taken once the locks are held: rows another relay
+      // delivered (and committed) before we got its tenant's lock are gone here, and are not
+      // delivered twice.
+      const read = client.query<Row>(
+        `SELECT o.tenant_id, o.id, o.topic, o.payload, o.attempts, o.available_at <= now() AS due
+         FROM unnest(string_to_array(nullif(current_setting('${TENANTS_SETTING}'), ''), ',')::uuid[]) AS t (tenant_id)
+         CROSS JOIN LATERAL (
+           SELECT * FROM outbox WHERE tenant_id = t.tenant_id AND dead_at IS NULL ORDER BY created_at, id LIMIT $1
+         ) o
+         ORDER BY o.tenant_id, o.created_at, o.id`,
+        [this.#options.rowsPerTenant],
+      );
+      const [began, locked, got] = await Promise.allSettled([begin, lock, read]);
+      for (const sent of [began, locked, got]) if (sent.status === 'rejected') throw sent.reason;
+      const tenants = (locked as PromiseFulfilledResult<pg.QueryResult<{ tenants: string }>>).value.rows[0]!.tenants;
+      const rows = (got as PromiseFulfilledResult<pg.QueryResult<Row>>).value.rows;
+      if (tenants === '') {
         await client.query('COMMIT');
         return { tenants: 0, delivered: 0 };
       }
-      // A new statement, so a new snapshot: rows another relay delivered (and committed) before
-      // we got its tenant's lock are gone here, and are not delivered twice.
-      const { rows } = await client.query<Row>(
-        `SELECT o.tenant_id, o.id, o.topic, o.payload, o.attempts, o.available_at <= now() AS due
-         FROM unnest($1::uuid[]) AS t (tenant_id)
-         CROSS JOIN LATERAL (
-           SELECT * FROM outbox WHERE tenant_id = t.tenant_id AND dead_at IS NULL ORDER BY created_at, id LIMIT $2
-         ) o
-         ORDER BY o.tenant_id, o.created_at, o.id`,
-        [tenants, this.#options.rowsPerTenant],
-      );
       // Each tenant's due rows, oldest first; a tenant's queue is emptied at its first failure.
       const queues = new Map<string, Row[]>();
       const waiting = new Set<string>();
@@ -191,7 +199,7 @@ export class OutboxRelay {
       const [removed, committed] = await Promise.allSettled([deleted, client.query('COMMIT')]);
       if (removed.status === 'rejected') throw removed.reason;
       if (committed.status === 'rejected') throw committed.reason;
-      return { tenants: tenants.length, delivered: delivered.length };
+      return { tenants: tenants.split(',').length, delivered: delivered.length };
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError;
