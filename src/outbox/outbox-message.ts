@@ -14,5 +14,13 @@ export interface OutboxMessage {
 /** Resolves when the effect is done; a rejection is retried with backoff. */
 export type OutboxConsumer = (message: OutboxMessage) => Promise<void>;
 
+/**
+ * A consumer that takes many messages at once: one relay pass's messages of its topic, several
+ * tenants' (each tenant's in the order written). It must be idempotent as a whole: a failure
+ * retries them, and the relay then tries each tenant's again one message at a time, so one bad
+ * message holds back its own tenant only.
+ */
+export type OutboxBatchConsumer = (messages: readonly OutboxMessage[]) => Promise<void>;
+
 /** The relay listens here; recording an effect notifies it in the same transaction. */
 export const OUTBOX_CHANNEL = 'tenantry_outbox';

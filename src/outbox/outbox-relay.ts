@@ -1,10 +1,12 @@
 // Delivers the outbox after commit: woken by NOTIFY, polling as a fallback, as the service role.
 // Each pass locks the tenants it serves with transaction-level advisory locks, so two relays
 // never deliver the same tenant at once, and delivers each tenant's rows in the order written.
+// A topic with a batch consumer gets all of a pass's due rows of that topic in one call, across
+// tenants; the pass deletes what it delivered in one statement.
 
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { OUTBOX_CHANNEL, type OutboxConsumer, type OutboxMessage } from './outbox-message.js';
+import { OUTBOX_CHANNEL, type OutboxBatchConsumer, type OutboxConsumer, type OutboxMessage } from './outbox-message.js';
 import { OutboxWakeup } from './outbox-wakeup.js';
 
 export interface OutboxRelayOptions {
@@ -14,6 +16,8 @@ export interface OutboxRelayOptions {
   readonly logger: Logger;
   /** topic -> consumer. A topic with none is retried like a failure (a newer instance may know it). */
   readonly consumers: ReadonlyMap<string, OutboxConsumer>;
+  /** topic -> a consumer of many messages at once (it wins over `consumers` for its topic). */
+  readonly batchConsumers?: ReadonlyMap<string, OutboxBatchConsumer>;
   /** How often to look without being woken (a lost NOTIFY, a row whose backoff ended). */
   readonly pollIntervalMs?: number;
   /** Tenants served per pass, and rows per tenant. */
@@ -31,6 +35,9 @@ export interface OutboxRelayOptions {
 /** Namespaces the relay's advisory locks (the first key of the two-key form): "outb". */
 const LOCK_CLASS = 0x6f757462;
 
+/** Where a pass's lock statement leaves the tenants it locked, for its read (transaction-local). */
+const TENANTS_SETTING = 'tenantry.outbox_relay_tenants';
+
 interface Row {
   tenant_id: string;
   id: string;
@@ -41,8 +48,9 @@ interface Row {
 }
 
 export class OutboxRelay {
-  readonly #options: Required<Omit<OutboxRelayOptions, 'consumers'>>;
+  readonly #options: Required<Omit<OutboxRelayOptions, 'consumers' | 'batchConsumers'>>;
   readonly #consumers: ReadonlyMap<string, OutboxConsumer>;
+  readonly #batchConsumers: ReadonlyMap<string, OutboxBatchConsumer>;
   readonly #wakeup: OutboxWakeup;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
@@ -61,6 +69,7 @@ export class OutboxRelay {
       ...options,
     };
     this.#consumers = options.consumers;
+    this.#batchConsumers = options.batchConsumers ?? new Map();
     this.#wakeup = new OutboxWakeup(options.pool.options, OUTBOX_CHANNEL, () => this.#kick());
   }
 
@@ -128,39 +137,69 @@ export class OutboxRelay {
     const client = await this.#options.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query(`BEGIN; SET LOCAL ROLE ${pg.escapeIdentifier(this.#options.serviceRole)}`);
+      // Three statements in one round trip (the pool pipelines), each its own snapshot. BEGIN
+      // first: were it to fail, the others would run as transactions of their own, their
+      // locks released at once, and the pass stops before delivering anything.
+      const begin = client.query(`BEGIN; SET LOCAL ROLE ${pg.escapeIdentifier(this.#options.serviceRole)}`);
       // Each tenant's head row decides whether it is due; the lock is tried only for due heads
-      // (the CASE), and a tenant another relay holds is skipped, not waited for.
-      const locked = await client.query<{ tenant_id: string }>(
-        `SELECT h.tenant_id FROM (
-           SELECT DISTINCT ON (tenant_id) tenant_id, available_at FROM outbox
-           WHERE dead_at IS NULL ORDER BY tenant_id, created_at, id
-         ) h
-         WHERE CASE WHEN h.available_at <= now() THEN pg_try_advisory_xact_lock($1, hashtext(h.tenant_id::text)) ELSE false END
-         LIMIT $2`,
+      // (the CASE), and a tenant another relay holds is skipped, not waited for. The tenants
+      // locked are left in a transaction-local setting for the next statement to read.
+      const lock = client.query<{ tenants: string }>(
+        `SELECT set_config('${TENANTS_SETTING}', coalesce(string_agg(l.tenant_id::text, ','), ''), true) AS tenants FROM (
+           SELECT h.tenant_id FROM (
+             SELECT DISTINCT ON (tenant_id) tenant_id, available_at FROM outbox
+             WHERE dead_at IS NULL ORDER BY tenant_id, created_at, id
+           ) h
+           WHERE CASE WHEN h.available_at <= now() THEN pg_try_advisory_xact_lock($1, hashtext(h.tenant_id::text)) ELSE false END
+           LIMIT $2
+         ) l`,
         [LOCK_CLASS, this.#options.tenantsPerPass],
       );
-      const tenants = locked.rows.map((row) => row.tenant_id);
-      if (tenants.length === 0) {
+      // A new statement, so a new snapshot, taken once the locks are held: rows another relay
+      // delivered (and committed) before we got its tenant's lock are gone here, and are not
+      // delivered twice.
+      const read = client.query<Row>(
+        `SELECT o.tenant_id, o.id, o.topic, o.payload, o.attempts, o.available_at <= now() AS due
+         FROM unnest(string_to_array(nullif(current_setting('${TENANTS_SETTING}'), ''), ',')::uuid[]) AS t (tenant_id)
+         CROSS JOIN LATERAL (
+           SELECT * FROM outbox WHERE tenant_id = t.tenant_id AND dead_at IS NULL ORDER BY created_at, id LIMIT $1
+         ) o
+         ORDER BY o.tenant_id, o.created_at, o.id`,
+        [this.#options.rowsPerTenant],
+      );
+      const [began, locked, got] = await Promise.allSettled([begin, lock, read]);
+      for (const sent of [began, locked, got]) if (sent.status === 'rejected') throw sent.reason;
+      const tenants = (locked as PromiseFulfilledResult<pg.QueryResult<{ tenants: string }>>).value.rows[0]!.tenants;
+      const rows = (got as PromiseFulfilledResult<pg.QueryResult<Row>>).value.rows;
+      if (tenants === '') {
         await client.query('COMMIT');
         return { tenants: 0, delivered: 0 };
       }
-      // A new statement, so a new snapshot: rows another relay delivered (and committed) before
-      // we got its tenant's lock are gone here, and are not delivered twice.
-      const { rows } = await client.query<Row>(
-        `SELECT o.tenant_id, o.id, o.topic, o.payload, o.attempts, o.available_at <= now() AS due
-         FROM unnest($1::uuid[]) AS t (tenant_id)
-         CROSS JOIN LATERAL (
-           SELECT * FROM outbox WHERE tenant_id = t.tenant_id AND dead_at IS NULL ORDER BY created_at, id LIMIT $2
-         ) o
-         ORDER BY o.tenant_id, o.created_at, o.id`,
-        [tenants, this.#options.rowsPerTenant],
-      );
-      const byTenant = new Map<string, Row[]>();
-      for (const row of rows) byTenant.set(row.tenant_id, [...(byTenant.get(row.tenant_id) ?? []), row]);
-      const counts = await Promise.all([...byTenant.values()].map((queue) => this.#deliverInOrder(client, queue)));
-      await client.query('COMMIT');
-      return { tenants: tenants.length, delivered: counts.reduce((sum, count) => sum + count, 0) };
+      // Each tenant's due rows, oldest first; a tenant's queue is emptied at its first failure.
+      const queues = new Map<string, Row[]>();
+      const waiting = new Set<string>();
+      for (const row of rows) {
+        if (!queues.has(row.tenant_id)) queues.set(row.tenant_id, []);
+        // A row still backing off holds its tenant's later rows behind it.
+        if (!row.due) waiting.add(row.tenant_id);
+        if (!waiting.has(row.tenant_id)) queues.get(row.tenant_id)!.push(row);
+      }
+      const delivered: Row[] = [];
+      for (let round = this.#round(queues); round.size > 0; round = this.#round(queues)) {
+        await Promise.all([...round].map(([topic, runs]) => this.#deliverRound(client, topic, runs, queues, delivered)));
+      }
+      // The delete and COMMIT travel together: a failed delete aborts the transaction, COMMIT then
+      // rolls it back, and the rows are delivered again (at least once).
+      const deleted = delivered.length === 0
+        ? Promise.resolve()
+        : client.query('DELETE FROM outbox o USING unnest($1::uuid[], $2::uuid[]) AS d (tenant_id, id) WHERE o.tenant_id = d.tenant_id AND o.id = d.id', [
+            delivered.map((row) => row.tenant_id),
+            delivered.map((row) => row.id),
+          ]);
+      const [removed, committed] = await Promise.allSettled([deleted, client.query('COMMIT')]);
+      if (removed.status === 'rejected') throw removed.reason;
+      if (committed.status === 'rejected') throw committed.reason;
+      return { tenants: tenants.split(',').length, delivered: delivered.length };
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError;
@@ -171,33 +210,79 @@ export class OutboxRelay {
     }
   }
 
-  /** Stops at the first failure: a tenant's later rows never overtake an undelivered one. */
-  async #deliverInOrder(client: pg.PoolClient, queue: Row[]): Promise<number> {
-    let delivered = 0;
-    for (const row of queue) {
-      if (!row.due) break;
-      const message: OutboxMessage = { tenantId: row.tenant_id, id: row.id, topic: row.topic, payload: row.payload, attempts: row.attempts };
-      try {
-        await this.#deliver(message);
-      } catch (error) {
-        await this.#failed(client, message, error);
-        break;
-      }
-      await client.query('DELETE FROM outbox WHERE tenant_id = $1 AND id = $2', [row.tenant_id, row.id]);
-      delivered += 1;
+  /**
+   * Takes the next step of every tenant off its queue, by topic: a batch topic's step is the
+   * tenant's whole run of consecutive rows of that topic, another topic's step is one row. A
+   * tenant has at most one step in a round, so its rows are delivered in order.
+   */
+  #round(queues: Map<string, Row[]>): Map<string, Row[][]> {
+    const round = new Map<string, Row[][]>();
+    for (const queue of queues.values()) {
+      const head = queue[0];
+      if (!head) continue;
+      let length = 1;
+      if (this.#batchConsumers.has(head.topic)) while (length < queue.length && queue[length]!.topic === head.topic) length += 1;
+      const steps = round.get(head.topic) ?? [];
+      if (steps.length === 0) round.set(head.topic, steps);
+      steps.push(queue.splice(0, length));
     }
-    return delivered;
+    return round;
+  }
+
+  /** One topic's steps of a round, one per tenant; a tenant whose step fails stops for this pass. */
+  async #deliverRound(client: pg.PoolClient, topic: string, steps: Row[][], queues: Map<string, Row[]>, delivered: Row[]): Promise<void> {
+    const batch = this.#batchConsumers.get(topic);
+    if (batch) {
+      try {
+        await this.#timed(topic, batch(steps.flat().map(messageOf)));
+        for (const step of steps) delivered.push(...step);
+        return;
+      } catch (error) {
+        if (steps.length === 1 && steps[0]!.length === 1) {
+          await this.#failedStep(client, steps[0]!, error, queues);
+          return;
+        }
+        // Something in the batch failed: each tenant's rows again, one at a time, so that a bad
+        // row holds back only its own tenant (and is the one that counts the attempt).
+      }
+    }
+    await Promise.all(
+      steps.map(async (step) => {
+        for (const row of step) {
+          const message = messageOf(row);
+          try {
+            await this.#timed(topic, batch ? batch([message]) : this.#deliver(message));
+          } catch (error) {
+            await this.#failedStep(client, [row], error, queues);
+            return;
+          }
+          delivered.push(row);
+        }
+      }),
+    );
+  }
+
+  /** The step's first row failed: it is rescheduled (or parked), and its tenant's later rows wait. */
+  async #failedStep(client: pg.PoolClient, step: Row[], error: unknown, queues: Map<string, Row[]>): Promise<void> {
+    const head = step[0]!;
+    queues.set(head.tenant_id, []);
+    await this.#failed(client, messageOf(head), error);
   }
 
   async #deliver(message: OutboxMessage): Promise<void> {
     const consumer = this.#consumers.get(message.topic);
     if (!consumer) throw new Error(`no consumer for outbox topic "${message.topic}"`);
+    await consumer(message);
+  }
+
+  /** A consumer that has not settled within the delivery timeout counts as failed. */
+  async #timed(topic: string, delivery: Promise<void>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`outbox consumer of "${message.topic}" did not finish within ${this.#options.deliveryTimeoutMs} ms`)), this.#options.deliveryTimeoutMs);
+      timer = setTimeout(() => reject(new Error(`outbox consumer of "${topic}" did not finish within ${this.#options.deliveryTimeoutMs} ms`)), this.#options.deliveryTimeoutMs);
     });
     try {
-      await Promise.race([consumer(message), timeout]);
+      await Promise.race([delivery, timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -219,4 +304,8 @@ export class OutboxRelay {
     if (dead) this.#options.logger.error(fields, 'outbox message parked after its last attempt; the tenant\'s later messages go on');
     else this.#options.logger.warn({ ...fields, retry_in_ms: backoffMs }, 'outbox delivery failed; retrying with backoff');
   }
+}
+
+function messageOf(row: Row): OutboxMessage {
+  return { tenantId: row.tenant_id, id: row.id, topic: row.topic, payload: row.payload, attempts: row.attempts };
 }

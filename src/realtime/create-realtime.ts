@@ -10,7 +10,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { ModuleRegistry } from '../modules/registry.js';
-import type { OutboxConsumer } from '../outbox/outbox-message.js';
+import type { OutboxBatchConsumer } from '../outbox/outbox-message.js';
 import type { Plans } from '../plans/plans.js';
 import type { TenantResolver } from '../tenancy/resolve-tenant.js';
 import { AccessVerification } from './access-verification.js';
@@ -26,8 +26,8 @@ import { SocketAuthentication } from './socket-authentication.js';
 export interface Realtime {
   readonly hub: RealtimeHub;
   readonly authentication: SocketAuthentication;
-  /** The outbox consumer of REALTIME_TOPIC. */
-  readonly sequencer: OutboxConsumer;
+  /** The outbox consumer of REALTIME_TOPIC: a relay pass's events at once. */
+  readonly sequencer: OutboxBatchConsumer;
   /** Origins a browser may open a socket from (exact `scheme://host[:port]`). */
   readonly allowedOrigins: ReadonlySet<string>;
 }
@@ -35,7 +35,7 @@ export interface Realtime {
 export interface RealtimeInputs {
   readonly config: Config;
   readonly pool: pg.Pool;
-  /** Where the cross-tenant access verification runs as the service role. */
+  /** Where the cross-tenant access verification and event numbering run as the service role. */
   readonly servicePool: pg.Pool;
   readonly db: Database;
   readonly modules: ModuleRegistry;
@@ -67,7 +67,14 @@ export function createRealtime(inputs: RealtimeInputs): Realtime {
       timings: { heartbeatEveryMs: config.realtimeHeartbeatMs },
     }),
     authentication: new SocketAuthentication(inputs.authenticator, inputs.resolver),
-    sequencer: eventSequencer({ db, bus, logger, retention: config.realtimeRetention, channels: new Set(inputs.modules.realtimeChannels.keys()) }),
+    sequencer: eventSequencer({
+      pool: inputs.servicePool,
+      serviceRole: config.roles.service,
+      bus,
+      logger,
+      retention: config.realtimeRetention,
+      channels: new Set(inputs.modules.realtimeChannels.keys()),
+    }),
     allowedOrigins: new Set(config.realtimeOrigins),
   };
 }

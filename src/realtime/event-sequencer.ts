@@ -1,18 +1,24 @@
-// The outbox consumer of realtime events. The relay delivers a tenant's outbox in order and
-// one relay at a time per tenant, so the sequence is taken here, in delivery order, not by the
-// concurrent transactions that made the changes. A second delivery of the same outbox row (the
-// relay is at least once) finds its event and publishes it again under the same sequence.
+// The outbox consumer of realtime events, fed a relay pass's events at once (several tenants',
+// each tenant's in outbox order). The relay delivers a tenant's outbox in order and one relay at
+// a time per tenant, so the sequence is taken here, in delivery order, not by the concurrent
+// transactions that made the changes: one statement numbers and stores the whole pass, then
+// the pass goes out on the bus in as few messages as the bus allows. A second delivery of the
+// same outbox row (the relay is at least once) finds its event and publishes it again under the
+// same sequence.
 
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { isUuid } from '../db/ids.js';
-import type { OutboxConsumer } from '../outbox/outbox-message.js';
-import { enterTenant } from '../tenancy/enter-tenant.js';
+import type { OutboxBatchConsumer, OutboxMessage } from '../outbox/outbox-message.js';
+import { eventMessages } from './bus-message.js';
 import type { RealtimeBus } from './realtime-bus.js';
 import type { SequencedEvent } from './realtime-event.js';
-import type { RealtimeDatabase, RealtimeTx } from './realtime-tables.js';
+import { sequenceEvents, type EventToSequence } from './sequence-events.js';
 
 export interface EventSequencerOptions {
-  readonly db: RealtimeDatabase;
+  /** The service pool: the numbering writes several tenants' logs in one statement. */
+  readonly pool: pg.Pool;
+  readonly serviceRole: string;
   readonly bus: RealtimeBus;
   readonly logger: Logger;
   /** Events kept per tenant for resuming; older ones are pruned as new ones arrive. */
@@ -20,9 +26,6 @@ export interface EventSequencerOptions {
   /** Channels some registered module declares; an event on another is dropped (and logged). */
   readonly channels: ReadonlySet<string>;
 }
-
-/** Pruning runs on every n-th sequence: one cheap DELETE now and then, not one per event. */
-const PRUNE_EVERY = 32;
 
 interface Recorded {
   readonly channel: string;
@@ -32,40 +35,30 @@ interface Recorded {
   readonly at: number;
 }
 
-export function eventSequencer({ db, bus, logger, retention, channels }: EventSequencerOptions): OutboxConsumer {
-  return async (message) => {
-    const recorded = decodeRecorded(message.payload);
-    if (!recorded || !channels.has(recorded.channel)) {
-      logger.warn({ outbox_id: message.id, tenant_id: message.tenantId }, 'realtime event not understood or on an undeclared channel; dropped');
-      return;
+export function eventSequencer({ pool, serviceRole, bus, logger, retention, channels }: EventSequencerOptions): OutboxBatchConsumer {
+  return async (messages) => {
+    const accepted: EventToSequence[] = [];
+    for (const message of messages) {
+      const recorded = decodeRecorded(message.payload);
+      if (recorded && channels.has(recorded.channel)) accepted.push({ tenantId: message.tenantId, outboxId: message.id, ...recorded });
+      else dropped(logger, message, 'realtime event not understood or on an undeclared channel; dropped');
     }
-    const event = await enterTenant({ tenantId: message.tenantId, requestId: `outbox:${message.id}` }, () =>
-      db.tenant((tx) => sequence(tx, message.tenantId, message.id, recorded, retention)),
-    );
-    // After commit: the event is in the log before anyone hears of it, so a client that
-    // catches up from the log after hearing it always finds it.
-    await bus.publish({ kind: 'event', event });
+    const sequences = await sequenceEvents(pool, serviceRole, accepted, retention);
+    const events: SequencedEvent[] = [];
+    accepted.forEach(({ outboxId, ...event }, index) => {
+      const seq = sequences[index];
+      if (seq === null || seq === undefined) dropped(logger, { tenantId: event.tenantId, id: outboxId }, 'realtime event data too large to keep; dropped');
+      else events.push({ ...event, seq });
+    });
+    // After commit: the events are in the log before anyone hears of them, so a client that
+    // catches up from the log after hearing one always finds it. Sent in order: a tenant's
+    // events in one pass may span two messages.
+    await Promise.all(eventMessages(events, bus.maxMessageBytes).map((message) => bus.publish(message)));
   };
 }
 
-async function sequence(tx: RealtimeTx, tenantId: string, outboxId: string, recorded: Recorded, retention: number): Promise<SequencedEvent> {
-  const existing = await tx.selectFrom('realtime_events').select('seq').where('outbox_id', '=', outboxId).executeTakeFirst();
-  if (existing) return { tenantId, seq: Number(existing.seq), ...recorded };
-  const { last_seq } = await tx
-    .insertInto('realtime_sequences')
-    .values({ last_seq: 1 })
-    .onConflict((conflict) => conflict.column('tenant_id').doUpdateSet((eb) => ({ last_seq: eb('realtime_sequences.last_seq', '+', 1) })))
-    .returning('last_seq')
-    .executeTakeFirstOrThrow();
-  const seq = Number(last_seq);
-  await tx
-    .insertInto('realtime_events')
-    .values({ seq, outbox_id: outboxId, channel: recorded.channel, type: recorded.type, data: JSON.stringify(recorded.data), agent_id: recorded.agentId, created_at: new Date(recorded.at) })
-    .execute();
-  if (seq % PRUNE_EVERY === 0 && seq > retention) {
-    await tx.deleteFrom('realtime_events').where('seq', '<=', String(seq - retention)).execute();
-  }
-  return { tenantId, seq, ...recorded };
+function dropped(logger: Logger, message: Pick<OutboxMessage, 'tenantId' | 'id'>, why: string): void {
+  logger.warn({ outbox_id: message.id, tenant_id: message.tenantId }, why);
 }
 
 function decodeRecorded(payload: unknown): Recorded | undefined {
@@ -78,6 +71,7 @@ function decodeRecorded(payload: unknown): Recorded | undefined {
     type: value.type,
     data: value.data,
     agentId: isUuid(value.agentId) ? value.agentId : null,
-    at: typeof value.at === 'number' && Number.isFinite(value.at) ? value.at : Date.now(),
+    // A time a Date can hold (one that cannot would fail the whole pass's statement).
+    at: typeof value.at === 'number' && Math.abs(value.at) <= 8.64e15 ? value.at : Date.now(),
   };
 }

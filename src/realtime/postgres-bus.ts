@@ -5,10 +5,11 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { decodeBusMessage, encodeBusMessage, type BusMessage } from './bus-message.js';
-import type { BusListener, RealtimeBus } from './realtime-bus.js';
+import { MAX_BUS_MESSAGE_BYTES, type BusListener, type RealtimeBus } from './realtime-bus.js';
 
 export class PostgresBus implements RealtimeBus {
   readonly name = 'postgres' as const;
+  readonly maxMessageBytes = MAX_BUS_MESSAGE_BYTES;
   readonly #connection: pg.ClientConfig;
   readonly #channel: string;
   readonly #logger: Logger;

@@ -12,6 +12,8 @@ export interface BusListener {
 
 export interface RealtimeBus {
   readonly name: 'postgres' | 'redis';
+  /** The largest message worth sending: a relay pass's events are split into messages below it. */
+  readonly maxMessageBytes: number;
   start(listener: BusListener): void;
   /** Listening now: what is published reaches this instance. */
   readonly connected: boolean;

@@ -251,7 +251,7 @@ export class RealtimeHub {
       this.#presence.heard(message.instanceId, message.rooms);
       return;
     }
-    this.#deliver(message.event);
+    for (const event of message.events) this.#deliver(event);
   }
 
   #deliver(event: SequencedEvent): void {

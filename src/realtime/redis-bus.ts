@@ -9,6 +9,8 @@ import type { BusListener, RealtimeBus } from './realtime-bus.js';
 
 export class RedisBus implements RealtimeBus {
   readonly name = 'redis' as const;
+  /** Redis takes far larger messages: a relay pass's events go out as one publish. */
+  readonly maxMessageBytes = 4 * 1_048_576;
   readonly #publisher: Redis;
   readonly #subscriber: Redis;
   readonly #channel: string;

@@ -82,10 +82,6 @@ const ALLOWED: Record<string, { names: string[]; why: string }> = {
     names: ['enterTenant'],
     why: 'a signed download link is the only credential: its tenant (bound by the signature) is entered to read the export',
   },
-  'src/realtime/event-sequencer.ts': {
-    names: ['enterTenant'],
-    why: "the outbox relay hands the sequencer a tenant's event outside any request; it numbers and stores it in that tenant",
-  },
   'src/realtime/realtime-hub.ts': {
     names: ['enterTenant'],
     why: "a socket catching up reads its own tenant's event log, long after the upgrade request ended",

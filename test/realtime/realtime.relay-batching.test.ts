@@ -1,0 +1,185 @@
+// The relay numbers realtime events a pass at a time: many tenants' events in one statement and
+// as few bus messages as NOTIFY's payload limit allows, each tenant's in outbox order with no
+// gap, none under another tenant; a redelivery keeps its numbers; and two relays working the
+// same outbox at once neither number an event twice nor reorder a tenant's events.
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createPool } from '../../src/db/database.js';
+import type { OutboxBatchConsumer, OutboxMessage } from '../../src/outbox/outbox-message.js';
+import type { BusMessage } from '../../src/realtime/bus-message.js';
+import { eventSequencer } from '../../src/realtime/event-sequencer.js';
+import { PostgresBus } from '../../src/realtime/postgres-bus.js';
+import { MAX_BUS_MESSAGE_BYTES } from '../../src/realtime/realtime-bus.js';
+import { REALTIME_TOPIC, type SequencedEvent } from '../../src/realtime/realtime-event.js';
+import { eventually, startOutboxFixture, type OutboxFixture } from '../outbox/support/outbox-fixture.js';
+import { patient } from '../support/pools.js';
+import { TEST_ROLES } from '../support/roles.js';
+
+const CHANNEL = 'tenantry_realtime';
+
+let fixture: OutboxFixture;
+const buses: PostgresBus[] = [];
+
+beforeAll(async () => {
+  fixture = await startOutboxFixture();
+});
+
+afterEach(async () => {
+  for (const bus of buses.splice(0)) await bus.close();
+  await fixture.database.admin.query('DELETE FROM outbox');
+});
+
+afterAll(async () => {
+  await fixture.close();
+});
+
+/** A bus that only listens, as another instance's hub would: every message and event heard. */
+async function listener(): Promise<{ messages: BusMessage[]; events: SequencedEvent[] }> {
+  const heard = { messages: [] as BusMessage[], events: [] as SequencedEvent[] };
+  const bus = new PostgresBus(fixture.pool.options, CHANNEL, fixture.logger);
+  buses.push(bus);
+  bus.start({
+    onMessage: (message) => {
+      heard.messages.push(message);
+      if (message.kind === 'events') heard.events.push(...message.events);
+    },
+    onResync: () => {},
+  });
+  await eventually(() => bus.connected);
+  return heard;
+}
+
+/** The sequencer as the server builds it, publishing on a bus of its own; counts its calls. */
+async function sequencer(pool = fixture.pool): Promise<{ consume: OutboxBatchConsumer; calls: OutboxMessage[][] }> {
+  const bus = new PostgresBus(pool.options, CHANNEL, fixture.logger);
+  buses.push(bus);
+  bus.start({ onMessage: () => {}, onResync: () => {} });
+  await eventually(() => bus.connected);
+  const inner = eventSequencer({ pool, serviceRole: TEST_ROLES.service, bus, logger: fixture.logger, retention: 1_000, channels: new Set(['tasks']) });
+  const calls: OutboxMessage[][] = [];
+  return {
+    calls,
+    consume: async (messages) => {
+      calls.push([...messages]);
+      await inner(messages);
+    },
+  };
+}
+
+function recordEvent(tenantId: string, n: number, data: Record<string, unknown> = {}): Promise<void> {
+  return fixture.record(tenantId, REALTIME_TOPIC, { channel: 'tasks', type: 'task.updated', data: { tenant: tenantId, n, ...data }, agentId: null, at: Date.now() });
+}
+
+/** The stored log, per tenant: [seq, n] by sequence. */
+async function storedLog(): Promise<Map<string, Array<[number, number]>>> {
+  const { rows } = await fixture.database.admin.query<{ tenant_id: string; seq: string; data: { tenant: string; n: number } }>(
+    'SELECT tenant_id, seq, data FROM realtime_events ORDER BY tenant_id, seq',
+  );
+  const log = new Map<string, Array<[number, number]>>();
+  for (const row of rows) {
+    expect(row.data.tenant).toBe(row.tenant_id);
+    log.set(row.tenant_id, [...(log.get(row.tenant_id) ?? []), [Number(row.seq), row.data.n]]);
+  }
+  return log;
+}
+
+/** What a tenant's sockets would have been offered, in the order heard: [seq, n]. */
+function heardBy(events: SequencedEvent[], tenantId: string): Array<[number, number]> {
+  return events.filter((event) => event.tenantId === tenantId).map((event) => [event.seq, event.data.n as number]);
+}
+
+const oneToN = (count: number, from = 1) => Array.from({ length: count }, (_, index) => from + index);
+
+describe('numbering realtime events a relay pass at a time', () => {
+  it("numbers many tenants' events in one call, in outbox order per tenant with no gap, and announces them in a few messages", async () => {
+    const tenants = await Promise.all(Array.from({ length: 6 }, () => fixture.newTenant()));
+    for (let n = 1; n <= 20; n++) for (const tenantId of tenants) await recordEvent(tenantId, n);
+    const heard = await listener();
+    const { consume, calls } = await sequencer();
+    const relay = fixture.relay({}, { batchConsumers: new Map([[REALTIME_TOPIC, consume]]), rowsPerTenant: 50 });
+
+    expect(await relay.drain()).toBe(120);
+    expect(calls.map((call) => call.length)).toEqual([120]);
+    expect(await fixture.rows()).toEqual([]);
+    const log = await storedLog();
+    for (const tenantId of tenants) expect(log.get(tenantId)).toEqual(oneToN(20).map((n) => [n, n]));
+
+    await eventually(() => heard.events.length >= 120);
+    for (const event of heard.events) expect(event.data.tenant).toBe(event.tenantId);
+    for (const tenantId of tenants) expect(heardBy(heard.events, tenantId)).toEqual(oneToN(20).map((n) => [n, n]));
+    // 120 events of ~230 bytes: a handful of NOTIFYs under the payload limit, not 120.
+    expect(heard.messages.length).toBeLessThanOrEqual(6);
+    for (const message of heard.messages) expect(Buffer.byteLength(JSON.stringify(message))).toBeLessThanOrEqual(MAX_BUS_MESSAGE_BYTES);
+  });
+
+  it('continues each tenant from its last number, and a redelivery keeps the numbers it was given', async () => {
+    const tenantId = await fixture.newTenant();
+    const { consume } = await sequencer();
+    const relay = fixture.relay({}, { batchConsumers: new Map([[REALTIME_TOPIC, consume]]) });
+    for (let n = 1; n <= 3; n++) await recordEvent(tenantId, n);
+    await relay.drain();
+    for (let n = 4; n <= 5; n++) await recordEvent(tenantId, n);
+    const { rows } = await fixture.database.admin.query<{ tenant_id: string; id: string; topic: string; payload: unknown }>(
+      'SELECT tenant_id, id, topic, payload FROM outbox ORDER BY created_at, id',
+    );
+    const pending = rows.map((row): OutboxMessage => ({ tenantId: row.tenant_id, id: row.id, topic: row.topic, payload: row.payload, attempts: 0 }));
+    const heard = await listener();
+    // Delivered, then delivered again (the relay's commit was lost, say): same numbers, no new ones.
+    await consume(pending);
+    await consume(pending);
+    expect((await storedLog()).get(tenantId)).toEqual(oneToN(5).map((n) => [n, n]));
+    await eventually(() => heard.events.length >= 4);
+    expect(heardBy(heard.events, tenantId)).toEqual([[4, 4], [5, 5], [4, 4], [5, 5]]);
+  });
+
+  it('drops an event too large to keep and numbers the rest of the pass without a gap', async () => {
+    const [a, b] = [await fixture.newTenant(), await fixture.newTenant()];
+    await recordEvent(a, 1);
+    await recordEvent(a, 2, { blob: 'x'.repeat(5_000) });
+    await recordEvent(b, 1);
+    await recordEvent(a, 3);
+    const { consume } = await sequencer();
+    const relay = fixture.relay({}, { batchConsumers: new Map([[REALTIME_TOPIC, consume]]) });
+    expect(await relay.drain()).toBe(4);
+    const log = await storedLog();
+    expect(log.get(a)).toEqual([[1, 1], [2, 3]]);
+    expect(log.get(b)).toEqual([[1, 1]]);
+    expect(fixture.logs()).toContain('realtime event data too large to keep; dropped');
+  });
+
+  it("with two relays at once, numbers each event once and keeps each tenant's order on the bus", async () => {
+    const tenants = await Promise.all(Array.from({ length: 8 }, () => fixture.newTenant()));
+    const heard = await listener();
+    const poolB = patient(createPool(fixture.database.url, 6, fixture.logger));
+    const first = await sequencer();
+    const second = await sequencer(poolB);
+    // Small passes, so the relays take turns on the tenants and a tenant moves between them.
+    const options = { tenantsPerPass: 3, rowsPerTenant: 4, pollIntervalMs: 50 };
+    const relays = [
+      fixture.relay({}, { ...options, batchConsumers: new Map([[REALTIME_TOPIC, first.consume]]) }),
+      fixture.relay({}, { ...options, batchConsumers: new Map([[REALTIME_TOPIC, second.consume]]) }, poolB),
+    ];
+    for (const relay of relays) relay.start();
+    const perTenant = 30;
+    try {
+      // Writers commit concurrently while both relays run.
+      await Promise.all(
+        tenants.map(async (tenantId) => {
+          for (let n = 1; n <= perTenant; n++) await recordEvent(tenantId, n);
+        }),
+      );
+      await eventually(() => heard.events.length >= tenants.length * perTenant, 30_000);
+    } finally {
+      for (const relay of relays) await relay.stop();
+    }
+    expect(heard.events).toHaveLength(tenants.length * perTenant);
+    for (const tenantId of tenants) expect(heardBy(heard.events, tenantId)).toEqual(oneToN(perTenant).map((n) => [n, n]));
+    const log = await storedLog();
+    for (const tenantId of tenants) expect(log.get(tenantId)).toEqual(oneToN(perTenant).map((n) => [n, n]));
+    // Both relays did part of the work.
+    expect(first.calls.length).toBeGreaterThan(0);
+    expect(second.calls.length).toBeGreaterThan(0);
+    const delivered = [...first.calls, ...second.calls].flat().map((message) => message.id);
+    expect(new Set(delivered).size).toBe(delivered.length);
+  });
+});
