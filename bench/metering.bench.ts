@@ -12,6 +12,7 @@ import { loadavg } from 'node:os';
 import pg from 'pg';
 import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
+import { benchSignUp } from './support/bench-sign-up.js';
 import { machine, median, migrateBenchDatabase, openBenchDatabase, startBenchServer, stopBenchServer } from './support/bench-harness.js';
 import { createPool } from '../src/db/database.js';
 import { createLogger } from '../src/logger.js';
@@ -111,23 +112,7 @@ try {
 
   /** A tenant per side, round and client, on the enterprise plan (no rate limit, no quotas). */
   async function newTenant(label: string): Promise<Tenant> {
-    let response: Response;
-    // Sign-up shares the sign-in throttle (30 per address per minute) and a run of 5 rounds
-    // makes more tenants than that; a busy machine can make the server shed load (503). Either
-    // way wait as told, outside the timed part, rather than change the server's configuration.
-    for (;;) {
-      response = await fetch(`${started.address}/v1/tenants`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name: label, slug: label, owner: { email: `${label}@bench.test`, password: 'bench password 123', name: 'B' } }),
-      });
-      if (response.status !== 429 && response.status !== 503) break;
-      const retryAfter = Number(response.headers.get('retry-after') ?? 1);
-      await response.arrayBuffer();
-      await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
-    }
-    if (response.status !== 201) throw new Error(`sign-up ${label}: ${response.status} ${await response.text()}`);
-    const body = (await response.json()) as { accessToken: string; tenant: { id: string }; owner: { id: string } };
+    const body = await benchSignUp(started.address, adminDb, { name: label, slug: label, email: `${label}@bench.test`, password: 'bench password 123' });
     await adminDb.query(`UPDATE tenants SET plan = 'enterprise' WHERE id = $1`, [body.tenant.id]);
     const owner: Actor = { kind: 'user', userId: body.owner.id, tenantId: body.tenant.id, role: 'owner', plan: 'enterprise', requestId: 'bench' };
     return { id: body.tenant.id, token: body.accessToken, owner };

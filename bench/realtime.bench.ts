@@ -19,6 +19,7 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
 import { machine, migrateBenchDatabase, openBenchDatabase, startBenchServer, stopBenchServer } from './support/bench-harness.js';
+import { benchSignUp } from './support/bench-sign-up.js';
 import type { ChildProcess } from 'node:child_process';
 
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 1000);
@@ -139,11 +140,7 @@ async function main(): Promise<void> {
     await inBatches(Array.from({ length: TENANTS }, (_, index) => index), 8, async (index) => {
       const slug = `rt-${index}-${randomBytes(3).toString('hex')}`;
       const base = bases[index % 2]!;
-      await post(base, '/v1/tenants', { name: `Tenant ${index}`, slug, owner: { email: `${slug}@example.test`, password: 'correct horse battery staple', name: 'Owner' } });
-      // Sign-up creates the tenant when the mailed link is followed: read it from the local mailbox.
-      const mail = await admin.query(`SELECT text_body FROM email_mailbox WHERE recipient = $1`, [`${slug}@example.test`]);
-      const token = /complete-sign-up\?token=([A-Za-z0-9_-]+)/.exec(mail.rows[0]?.text_body ?? '')?.[1];
-      const body = await post(base, '/v1/tenants/confirm', { token, password: 'correct horse battery staple' });
+      const body = await benchSignUp(base, admin, { name: `Tenant ${index}`, slug, email: `${slug}@example.test`, password: 'correct horse battery staple' });
       // Ten sockets a tenant are past the free plan's five: the tenants move to pro (25).
       await post(base, '/v1/tenant/plan', { plan: 'pro' }, body.accessToken);
       tenants.push({ id: body.tenant.id, apiKey: body.apiKey.key, accessToken: body.accessToken });
