@@ -18,7 +18,7 @@ export interface RequestContext {
   readonly role?: Role | undefined;
   readonly plan?: string | undefined;
   readonly apiKeyId?: string | undefined;
-  /** An agent key's agent: tenant units set app.agent_id to it (policies of the module that defines agents read it). */
+  /** An agent key's agent: tenant units put it in app.agent_id (policies of the module that defines agents read it). */
   readonly agentId?: string | undefined;
   /**
    * The tenant's status as the request read it: a suspended tenant's units open READ ONLY.

@@ -42,7 +42,7 @@ afterAll(async () => {
  * Platform catalogs, answered whole from the in-memory catalog snapshot: a few dozen rows
  * the operator defines, not tenant data that grows. Not paginated (yet); listed so a new list is not missed.
  */
-const CATALOGS = new Set(['/v1/plans', '/v1/flags', '/v1/admin/flags', '/v1/usage/metrics']);
+const CATALOGS = new Set(['/v1/plans', '/v1/admin/plans', '/v1/flags', '/v1/admin/flags', '/v1/usage/metrics']);
 
 describe('the OpenAPI document', () => {
   it('gives every list operation ?cursor=&limit= and a { data, nextCursor } answer', async () => {

@@ -85,11 +85,13 @@ describe('the app role', () => {
       [app],
     );
     // Recall's candidates and a store's near-duplicate reach the GIN indexes past RLS, confined
-    // to app.tenant_id by the functions themselves: test/memory/recall-candidates.test.ts.
+    // to app.tenant_id by the functions themselves: test/memory/recall-candidates.test.ts; so do
+    // the vector arm's (it raises where the database lacks pgvector): semantic-recall.test.ts.
     expect(rows).toEqual([
       { nspname: 'tenantry_memory', proname: 'near_duplicate' },
       { nspname: 'tenantry_memory', proname: 'recall_candidates' },
       { nspname: 'tenantry_memory', proname: 'recall_text_candidates' },
+      { nspname: 'tenantry_memory', proname: 'vector_candidates' },
     ]);
   });
 });

@@ -73,10 +73,11 @@ describe('row-level security', () => {
     const { rows } = await database.admin.query<{ table: string; commands: string[] }>(
       `SELECT c.relname AS table, array_agg(DISTINCT p.cmd ORDER BY p.cmd) AS commands
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-       LEFT JOIN pg_policies p ON p.tablename = c.relname AND p.schemaname = n.nspname
+       LEFT JOIN pg_policies p ON p.tablename = c.relname AND p.schemaname = n.nspname AND p.permissive = 'PERMISSIVE'
        WHERE ${HAS_TENANT_ID}
        GROUP BY 1 ORDER BY 1`,
     );
+    // Restrictive policies narrow further (an agent key's memories: test/memory/agent-keys.test.ts).
     expect(rows).toEqual(TENANT_TABLES_SORTED.map((table) => ({ table, commands: ['DELETE', 'INSERT', 'SELECT', 'UPDATE'] })));
   });
 

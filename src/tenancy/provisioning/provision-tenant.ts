@@ -22,7 +22,7 @@ import { insertTenant } from '../tenant-repository.js';
 import { assertValidSlug } from './slug.js';
 
 /** A sign-up names a plan of the catalog that is not retired (the operator retires plans: admin-plans.routes.ts). */
-async function assertChoosablePlan(tx: Tx, planKey: string): Promise<void> {
+export async function assertChoosablePlan(tx: Tx, planKey: string): Promise<void> {
   const plan = await tx.selectFrom('plans').select('retired_at').where('key', '=', planKey).executeTakeFirst();
   if (!plan) throw new AppError('validation-failed', `no plan "${planKey}"; GET /v1/plans lists them`, { field: 'plan' });
   if (plan.retired_at) throw new AppError('plan-retired', `plan "${planKey}" is retired: choose one of GET /v1/plans`, { plan: planKey, field: 'plan' });

@@ -16,7 +16,7 @@ import type { AccountTables } from '../../accounts/account-tables.js';
 import { signUpEmail, signUpExistingAccountEmail } from '../../accounts/email-ownership/account-emails.js';
 import { unsafeMarkEmailVerified } from '../../accounts/email-ownership/account-token-repository.js';
 import { findCredentialsByEmail } from '../../accounts/user-repository.js';
-import type { ProvisionedTenant, TenantProvisioning } from './provision-tenant.js';
+import { assertChoosablePlan, type ProvisionedTenant, type TenantProvisioning } from './provision-tenant.js';
 import { assertValidSlug } from './slug.js';
 import { unsafeFindLiveSignupRequest, unsafeInsertSignupRequest, unsafeUseSignupRequest } from './signup-request-repository.js';
 
@@ -55,7 +55,9 @@ export class SignUpRequests {
   async request(input: SignUpInput): Promise<void> {
     assertValidSlug(input.slug, 'slug');
     if (input.subdomain !== undefined) assertValidSlug(input.subdomain, 'subdomain');
-    await this.#db.service('sign-up: is the slug free', async (tx) => {
+    await this.#db.service('sign-up: is the slug free and the plan choosable', async (tx) => {
+      // Public facts, the same answer for every address: asked before anything else is done.
+      await assertChoosablePlan(platformTx(tx), input.plan ?? 'free');
       const taken = await tx
         .selectFrom('tenants')
         .select(['slug', 'subdomain'])
