@@ -107,6 +107,14 @@ describe('tenantry tenants create', () => {
     expect(again.stdout).toBe('');
   });
 
+  it('exits non-zero naming the plan when the catalog has no such plan, and creates nothing', async () => {
+    const args = ['tenants', 'create', '--name', 'Gold', '--slug', 'cli-gold', '--owner-email', 'gold@example.test', '--plan', 'gold'];
+    const result = await tenantry(args, { TENANTRY_OWNER_PASSWORD: 'cli owner password' });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toBe('tenantry: validation-failed: no plan "gold"; GET /v1/plans lists them\n');
+    expect(await tenantCount('cli-gold')).toBe(0);
+  });
+
   it('refuses to run without an owner password, naming both places it can come from, and creates nothing', async () => {
     const result = await tenantry(['tenants', 'create', '--name', 'NoPw', '--slug', 'cli-no-password', '--owner-email', 'nopw@example.test']);
     expect(result.code).toBe(1);
@@ -118,7 +126,7 @@ describe('tenantry tenants create', () => {
     ['a short owner password', ['--owner-password', 'short'], '--owner-password must be at least 10 characters'],
     ['an empty name', ['--name', ''], '--name must not be empty'],
     ['an email that is not one', ['--owner-email', 'not-an-email'], '--owner-email must be an email address'],
-    ['an unknown plan', ['--plan', 'gold'], '--plan must be one of free, pro, promax, enterprise'],
+    ['a plan that is not a plan key', ['--plan', 'Gold!'], '--plan must be a plan key (a lowercase letter, then lowercase letters, digits or underscores)'],
     ['a slug with capitals', ['--slug', 'Bad_Slug'], '--slug must be 3-63 lowercase letters, digits or single hyphens, starting and ending with a letter or digit'],
     ['a reserved subdomain', ['--subdomain', 'admin'], '--subdomain "admin" is reserved'],
   ])('refuses %s in one line naming the option, and creates nothing', async (_case, options, message) => {
