@@ -32,6 +32,7 @@ async function start(): Promise<{ server: RunningServer; baseUrl: string; logs: 
     TENANTRY_EMBEDDED_PG_PORT: '0',
     LOG_LEVEL: 'silent',
     TENANTRY_MAX_EVENT_LOOP_DELAY_MS: '0', // a busy test machine is not an overloaded server
+    TENANTRY_PLATFORM_ADMIN_TOKEN: OPERATOR_TOKEN, // the operator reads the local mailbox
   });
   expect(config.databaseUrl).toBeUndefined();
   const lines: string[] = [];
@@ -47,6 +48,7 @@ async function start(): Promise<{ server: RunningServer; baseUrl: string; logs: 
 }
 
 const owner = { email: 'embedded-owner@example.test', password: 'embedded owner password', name: 'Owner' };
+const OPERATOR_TOKEN = 'embedded-operator-token-0123456789abcdef';
 
 describe('the embedded server', () => {
   let apiKey: string;
@@ -70,10 +72,21 @@ describe('the embedded server', () => {
       expect(docs.status).toBe(200);
       expect(docs.headers.get('content-type')).toMatch(/^text\/html/);
 
-      const created = await fetch(`${baseUrl}/v1/tenants`, {
+      // Sign-up asks, the link arrives in the local mailbox, and following it creates the tenant.
+      const asked = await fetch(`${baseUrl}/v1/tenants`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ name: 'Persisted', slug: 'persisted', owner }),
+      });
+      expect(asked.status).toBe(202);
+      const mail = await fetch(`${baseUrl}/v1/admin/mail?to=${encodeURIComponent(owner.email)}`, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } });
+      expect(mail.status).toBe(200);
+      const [message] = ((await mail.json()) as { data: Array<{ text: string }> }).data;
+      const token = /complete-sign-up\?token=([A-Za-z0-9_-]+)/.exec(message?.text ?? '')?.[1];
+      const created = await fetch(`${baseUrl}/v1/tenants/confirm`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token, password: owner.password }),
       });
       expect(created.status).toBe(201);
       apiKey = ((await created.json()) as { apiKey: { key: string } }).apiKey.key;

@@ -70,7 +70,10 @@ describe('a plain owner login', () => {
     const services = createServices({ modules: TEST_MODULES, config, jwt: config.jwt!, pool, clock: new TestClock(), logger: silent });
     const app = await buildApp(services);
     try {
-      const tenant = await signUp(app);
+      // The mailbox is the platform's (RLS keeps the owner login out): read it as the superuser.
+      const mailbox = new pg.Client({ connectionString: databaseUrl(inject('adminUrl'), database) });
+      await mailbox.connect();
+      const tenant = await signUp(app, {}, mailbox).finally(() => mailbox.end());
       const members = await app.inject({ method: 'GET', url: '/v1/members', headers: bearer(tenant.accessToken) });
       expect(members.statusCode).toBe(200);
       expect(members.json().data).toHaveLength(1);

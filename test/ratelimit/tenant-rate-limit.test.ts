@@ -57,7 +57,7 @@ afterAll(async () => {
 });
 
 async function tenantOnTinyPlan(app: FastifyInstance = testApp.app): Promise<SignedUpTenant> {
-  const tenant = await signUp(app);
+  const tenant = await signUp(app, {}, testApp.database.admin);
   await testApp.database.admin.query('UPDATE tenants SET plan = $2 WHERE id = $1', [tenant.tenantId, PLAN]);
   return tenant;
 }

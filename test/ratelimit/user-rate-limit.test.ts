@@ -127,7 +127,7 @@ describe.skipIf(!withRedis)(`the per-user rate limit through Redis (skipped when
     const env = { REDIS_URL, TENANTRY_REDIS_KEY_PREFIX: KEY_PREFIX };
     const one = await secondInstance(env);
     const two = await secondInstance(env);
-    const user = await signUp(one);
+    const user = await signUp(one, {}, testApp.database.admin);
     const { response, passed, window } = await untilRefused((i) => me(user, i % 2 === 0 ? one : two));
     expectProblem(response, 429, 'user-rate-limited');
     // One bucket between them: two instances' own buckets would admit 2 × PER_MINUTE.

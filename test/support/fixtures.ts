@@ -4,7 +4,7 @@
 
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { UserActor } from '../../src/tenancy/actor.js';
-import { proveEmail, signUpLinkToken } from './prove-email.js';
+import { proveEmail, signUpLinkToken, type Mailbox } from './prove-email.js';
 
 export interface SignedUpTenant {
   readonly tenantId: string;
@@ -32,6 +32,8 @@ export function uniqueSlug(prefix = 't'): string {
 export async function signUp(
   app: FastifyInstance,
   overrides: { slug?: string; email?: string; password?: string; subdomain?: string } = {},
+  /** Where the mail lands: the database of the app's startTestApp() unless given (an app built by hand). */
+  mailbox?: Mailbox,
 ): Promise<SignedUpTenant> {
   const slug = overrides.slug ?? uniqueSlug();
   const email = overrides.email ?? `${slug}@example.test`;
@@ -48,7 +50,7 @@ export async function signUp(
   });
   if (response.statusCode !== 202) throw new Error(`sign-up failed: ${response.statusCode} ${response.body}`);
   // The owner follows the link mailed to the address, with the password (it creates the tenant).
-  const confirmed = await app.inject({ method: 'POST', url: '/v1/tenants/confirm', payload: { token: await signUpLinkToken(app, email), password } });
+  const confirmed = await app.inject({ method: 'POST', url: '/v1/tenants/confirm', payload: { token: await signUpLinkToken(app, email, mailbox), password } });
   if (confirmed.statusCode !== 201) throw new Error(`sign-up confirmation failed: ${confirmed.statusCode} ${confirmed.body}`);
   const body = confirmed.json();
   return {

@@ -4,6 +4,7 @@
 // outbox topics see them untouched.
 
 import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
 import { testAppOf } from './test-app.js';
 
 export async function proveEmail(app: FastifyInstance, email: string): Promise<void> {
@@ -30,9 +31,12 @@ export async function proveEmail(app: FastifyInstance, email: string): Promise<v
   if (response.statusCode !== 200) throw new Error(`verifying ${email} failed: ${response.statusCode} ${response.body}`);
 }
 
+/** A connection that may read email_mailbox (a test database's admin). */
+export type Mailbox = Pick<pg.ClientBase, 'query'>;
+
 /** The token of the newest sign-up link mailed to `email` (sign-up mail is sent at once, not queued). */
-export async function signUpLinkToken(app: FastifyInstance, email: string): Promise<string> {
-  const { rows } = await testAppOf(app).database.admin.query(
+export async function signUpLinkToken(app: FastifyInstance, email: string, mailbox: Mailbox = testAppOf(app).database.admin): Promise<string> {
+  const { rows } = await mailbox.query(
     `SELECT text_body FROM email_mailbox WHERE lower(recipient) = lower($1) AND text_body LIKE '%/complete-sign-up?token=%'
      ORDER BY created_at DESC, id DESC LIMIT 1`,
     [email],
