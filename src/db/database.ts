@@ -314,17 +314,13 @@ export class Database<DB = Tables> {
     assertNoOpenUnit();
     const context = currentContext();
     const actor = context?.userId ? `user:${context.userId}` : 'system';
-    if (options.recurring) {
-      if (context) throw new Error(`recurring service work ("${reason}") must run outside any request`);
-      const hour = Math.floor(Date.now() / HOUR_MS);
-      if (this.#recurringRecorded.get(reason) === hour) {
-        this.#logger.debug({ reason, actor }, 'service role used (recurring)');
-        return this.#run(this.#servicePool, this.#roles.service, scopeSettings({}), [], work);
-      }
+    const hour = Math.floor(Date.now() / HOUR_MS);
+    if (options.recurring && context) throw new Error(`recurring service work ("${reason}") must run outside any request`);
+    if (!options.recurring) await this.#recordServiceUse(reason, actor, context);
+    else if (this.#recurringRecorded.get(reason) === hour) this.#logger.debug({ reason, actor }, 'service role used (recurring)');
+    else {
       await this.#recordServiceUse(`${reason} (recurring: recorded once an hour)`, actor, context);
       this.#recurringRecorded.set(reason, hour);
-    } else {
-      await this.#recordServiceUse(reason, actor, context);
     }
     // Cross-tenant by definition: no tenant filter, the recorded reason is the control.
     return this.#run(this.#servicePool, this.#roles.service, scopeSettings({}), [], work);

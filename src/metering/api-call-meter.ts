@@ -261,11 +261,11 @@ function eventsOf(calls: TenantCalls): UsageEventInput[] {
  * flushes never wait on each other crosswise): a concurrent soft delete waits for the flush,
  * or the flush sees the tenant deleted and stores nothing for it.
  */
-function lockLiveTenants(tx: Tx, tenantIds: readonly string[]) {
+function lockLiveTenants(tx: Tx, tenantIds: string[]) {
   return tx
     .selectFrom('tenants')
     .select(['id', 'billing_anchor'])
-    .where('id', 'in', [...tenantIds].sort())
+    .where('id', 'in', tenantIds)
     .where('deleted_at', 'is', null)
     .orderBy('id')
     .forShare()
