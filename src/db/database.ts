@@ -24,6 +24,7 @@ import type { IdentityLookup } from '../modules/module.js';
 import type { ModuleRegistry } from '../modules/registry.js';
 import { assertNoOpenUnit, insideUnit } from './one-connection.js';
 import { TenantScopePlugin, TenantScopeViolation } from './tenant-scope-plugin.js';
+import { poolTypes } from './timestamps.js';
 
 /** A unit of work's query builder, typed over the platform's tables and, for a module, its own. */
 export type Tx<DB = Tables> = Kysely<DB>;
@@ -598,10 +599,11 @@ function sanctionCompiledSql(executor: QueryExecutor, sanctioned: Set<string>): 
  * failing does not swallow the next. The limits bound how long a unit may wait for a
  * connection, run a statement and hold its transaction (see bounded-pool.ts): the server
  * passes the configured request bounds; a caller that names none gets the loose background ones.
+ * Timestamps are read by db/timestamps.ts.
  */
 export function createPool(url: string, max: number, logger: Logger, limits: DatabaseLimits = BACKGROUND_LIMITS): pg.Pool {
   const pool = new BoundedPool(
-    { connectionString: url, max, idleTimeoutMillis: 30_000, pipeline: true, ...sessionTimeouts(limits) } as pg.PoolConfig,
+    { connectionString: url, max, idleTimeoutMillis: 30_000, pipeline: true, types: poolTypes, ...sessionTimeouts(limits) } as pg.PoolConfig,
     limits,
   );
   // An idle client that loses its connection emits here; the pool has already discarded it.
