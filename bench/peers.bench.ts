@@ -201,7 +201,7 @@ try {
     servers.push(started.child);
     return { address: started.address, meter: new ServerMeter(monitor, started.child.pid!, APPLICATION_NAMES[server]) };
   };
-  const tenantry = await start('tenantry', 'bench/support/tenantry-server.ts', {
+  const tenantry = await start('tenantry', 'bench/support/tenantry-server.mjs', {
     DATABASE_URL: named(databaseEnv.DATABASE_URL!, 'tenantry'),
     TENANTRY_APP_DATABASE_URL: named(databaseEnv.TENANTRY_APP_DATABASE_URL!, 'tenantry'),
     TENANTRY_SERVICE_DATABASE_URL: named(databaseEnv.TENANTRY_SERVICE_DATABASE_URL!, 'tenantry'),

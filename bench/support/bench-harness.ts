@@ -64,7 +64,8 @@ export async function migrateBenchDatabase(url: string, roles: DatabaseRoles): P
 /**
  * Starts a server script (bench/support/bench-server.ts unless another is named) in a child
  * process; resolves once it prints its {"address": …} line. The child is node itself (tsx is a
- * loader, not a wrapper), so its pid is the server's, for CPU accounting.
+ * loader, not a wrapper; a .mjs script runs without it), so its pid is the server's, for CPU
+ * accounting.
  */
 export async function startBenchServer(
   env: Record<string, string>,
@@ -72,7 +73,9 @@ export async function startBenchServer(
 ): Promise<{ child: ChildProcess; address: string }> {
   // BENCH_SERVER_NODE_ARGS passes flags to the server's node (say `--cpu-prof`, to see where it spends its time).
   const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+  // A compiled script (.mjs) runs on node alone, as production runs the build.
+  const loader = script.endsWith('.mjs') ? [] : ['--import', 'tsx'];
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, script], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,0 +1,15 @@
+// Tenantry as bench:peers runs it: the compiled build (`npm run build`), as `npm start` runs it
+// in production, so the figures are not those of the TypeScript loader's output (tsx keeps
+// function names with a helper call per closure). Otherwise the same as tenantry-server.ts.
+
+import { loadConfig } from '../../dist/config.js';
+import { createLogger } from '../../dist/logger.js';
+import { startServer } from '../../dist/server.js';
+
+const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn' });
+const logger = createLogger(config.logLevel, process.stderr);
+const server = await startServer(config, logger);
+process.stdout.write(JSON.stringify({ address: server.address }) + '\n');
+process.once('SIGTERM', () => {
+  void server.stop().then(() => process.exit(0));
+});
