@@ -89,6 +89,8 @@ export interface Config {
   readonly embeddedPort: number;
   readonly poolSize: number;
   readonly databaseLimits: DatabaseLimits;
+  /** Hot statements that ask for it run as named prepared statements (db/prepared-statements.ts). */
+  readonly preparedStatements: boolean;
   /** Mean event-loop delay past which requests are shed with 503 overloaded; 0: never. */
   readonly maxEventLoopDelayMs: number;
   readonly roles: DatabaseRoles;
@@ -411,6 +413,7 @@ export function loadConfig(env: Env = process.env): Config {
     embeddedPort: integer(env, 'TENANTRY_EMBEDDED_PG_PORT', 54329, 0, 65535),
     poolSize: integer(env, 'TENANTRY_DB_POOL_SIZE', 20, 1, 1000),
     databaseLimits: databaseLimits(env),
+    preparedStatements: boolean(env, 'TENANTRY_DB_PREPARED_STATEMENTS', true),
     maxEventLoopDelayMs: integer(env, 'TENANTRY_MAX_EVENT_LOOP_DELAY_MS', 1_000, 0, 60_000),
     roles: Object.freeze({
       owner: roleName(env, 'TENANTRY_DB_OWNER_ROLE', 'tenantry_owner'),

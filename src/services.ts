@@ -129,8 +129,9 @@ const READINESS_TIMEOUT_MS = 1_000;
 
 export function createServices({ modules: declared, config, jwt, pool, servicePool, queuePool, backgroundPool, clock, logger }: ServiceInputs): Services {
   const modules = new ModuleRegistry(declared);
-  const db = new Database({ pool, servicePool, roles: config.roles, logger, modules });
-  const backgroundDb = backgroundPool ? new Database({ pool: backgroundPool, servicePool, roles: config.roles, logger, modules }) : db;
+  const preparedStatements = config.preparedStatements;
+  const db = new Database({ pool, servicePool, roles: config.roles, logger, modules, preparedStatements });
+  const backgroundDb = backgroundPool ? new Database({ pool: backgroundPool, servicePool, roles: config.roles, logger, modules, preparedStatements }) : db;
   const tokens = new AccessTokens(jwt, config.accessTokenTtlSeconds, clock);
   const invalidation = createInvalidation(config, pool, logger);
   const ttlMs = () => invalidation.ttlMs();

@@ -24,6 +24,7 @@ import type { IdentityLookup } from '../modules/module.js';
 import type { ModuleRegistry } from '../modules/registry.js';
 import { assertNoOpenUnit, insideUnit } from './one-connection.js';
 import { TenantScopePlugin, TenantScopeViolation } from './tenant-scope-plugin.js';
+import { isStalePlan, preparedQuery } from './prepared-statements.js';
 import { poolTypes } from './timestamps.js';
 
 /** A unit of work's query builder, typed over the platform's tables and, for a module, its own. */
@@ -208,6 +209,21 @@ export interface DatabaseOptions {
    * off to prove that RLS alone holds.
    */
   readonly queryFilter?: boolean;
+  /**
+   * Whether statements that ask to be prepared are (default true). Off behind a connection
+   * pooler in transaction mode that does not track prepared statements.
+   */
+  readonly preparedStatements?: boolean;
+}
+
+/** How db.tenantStatement() runs its statement, and for whom. */
+export interface StatementOptions extends TenantIdentity {
+  /**
+   * Send it as a named prepared statement (db/prepared-statements.ts): for a hot statement
+   * whose best plan does not depend on its values. Off unless asked, and ignored when the
+   * database is built with preparedStatements false.
+   */
+  readonly prepared?: boolean;
 }
 
 export interface ServiceOptions {
@@ -225,6 +241,7 @@ export class Database<DB = Tables> {
   readonly #queryFilter: boolean;
   readonly #tenantTables: ReadonlySet<string>;
   readonly #identityLookups: readonly IdentityLookup[];
+  readonly #preparedStatements: boolean;
   /** Recurring service work: the hour (since the epoch) each reason was last recorded in. */
   readonly #recurringRecorded = new Map<string, number>();
 
@@ -236,6 +253,7 @@ export class Database<DB = Tables> {
     this.#queryFilter = options.queryFilter ?? true;
     this.#tenantTables = options.modules.tenantTables;
     this.#identityLookups = options.modules.identityLookups;
+    this.#preparedStatements = options.preparedStatements ?? true;
   }
 
   /**
@@ -272,12 +290,14 @@ export class Database<DB = Tables> {
    * @example
    *   const rows = await db.tenantStatement((tx) => tx.selectFrom('tasks').selectAll().limit(50));
    */
-  tenantStatement<Row>(statement: Statement<Row, DB>, identity: TenantIdentity = {}): Promise<Row[]> {
+  tenantStatement<Row>(statement: Statement<Row, DB>, options: StatementOptions = {}): Promise<Row[]> {
+    const { prepared = false, ...identity } = options;
     const tenantId = checked(currentTenantId(), UUID_PATTERN, 'tenant id');
     const plugin = new TenantScopePlugin({ tenantId, tenantTables: this.#tenantTables });
     const check = pendingCheck(tenantId, identity);
     const settings = scopeSettings({ ...check?.identity, ...identity, tenantId, agentId: currentContext()?.agentId });
-    return this.#runStatement(this.#roles.app, settings, this.#plugins(plugin), statement, check, tenantHold(check));
+    const send = { prepared: prepared && this.#preparedStatements, check, hold: tenantHold(check) };
+    return this.#runStatement(this.#roles.app, settings, this.#plugins(plugin), statement, send);
   }
 
   /**
@@ -287,7 +307,7 @@ export class Database<DB = Tables> {
   async runCheck(check: ScopeCheck): Promise<void> {
     const tenantId = checked(check.tenantId, UUID_PATTERN, 'tenant id');
     const settings = scopeSettings({ ...check.identity, tenantId });
-    await this.#runStatement(this.#roles.app, settings, [], (tx) => tx.selectNoFrom((eb) => eb.lit(1).as('checked')), check);
+    await this.#runStatement(this.#roles.app, settings, [], (tx) => tx.selectNoFrom((eb) => eb.lit(1).as('checked')), { check });
   }
 
   /** Runs work that precedes or spans tenant choice for one identity (login, /me), as the app role. */
@@ -425,13 +445,25 @@ export class Database<DB = Tables> {
     }
   }
 
-  async #runStatement<Row>(
+  async #runStatement<Row>(role: string, settings: string[], plugins: KyselyPlugin[], statement: Statement<Row, DB>, send: Send): Promise<Row[]> {
+    try {
+      return await this.#sendStatement(role, settings, plugins, statement, send);
+    } catch (error) {
+      // A migration changed what a prepared statement returns. Nothing ran (the transaction
+      // rolled back) and that connection was discarded; other connections may hold the same
+      // stale statement, so it goes once more unnamed.
+      if (!send.prepared || !isStalePlan(error)) throw error;
+      this.#logger.info({ err: error }, 'prepared statement outdated by a schema change; sent again unprepared');
+      return this.#sendStatement(role, settings, plugins, statement, { ...send, prepared: false });
+    }
+  }
+
+  async #sendStatement<Row>(
     role: string,
     settings: string[],
     plugins: KyselyPlugin[],
     statement: Statement<Row, DB>,
-    check?: ScopeCheck,
-    hold: Hold = NO_HOLD,
+    { prepared = false, check, hold = NO_HOLD }: Send,
   ): Promise<Row[]> {
     assertNoOpenUnit();
     const client = await this.#pool.connect();
@@ -454,7 +486,11 @@ export class Database<DB = Tables> {
       const sent = [
         client.query(hold.begin),
         client.query(scoping(role, settings, check, hold)),
-        client.query(compiled.sql, compiled.parameters as unknown[]),
+        client.query(
+          prepared
+            ? preparedQuery(client, compiled.sql, compiled.parameters as unknown[])
+            : { text: compiled.sql, values: compiled.parameters as unknown[] },
+        ),
         client.query('COMMIT'),
       ] as const;
       flush();
@@ -462,6 +498,8 @@ export class Database<DB = Tables> {
       const failure = results.find((result) => result.status === 'rejected');
       if (failure) {
         broken = (results[3]!.status === 'rejected' ? results[3].reason : undefined) as Error | undefined;
+        // A prepared statement whose table changed shape stays broken on this connection.
+        if (isStalePlan(failure.reason)) broken ??= failure.reason as Error;
         throw (failure === results[1] ? check?.refusal(failure.reason) : undefined) ?? readOnlyRefusal(failure.reason) ?? failure.reason;
       }
       check?.passed();
@@ -503,6 +541,13 @@ export class Database<DB = Tables> {
     unitsByHandle.set(tx, unit);
     return tx;
   }
+}
+
+/** How a one-statement unit is sent: prepared or not, with the request's access check and the tenant's hold. */
+interface Send {
+  readonly prepared?: boolean;
+  readonly check?: ScopeCheck | undefined;
+  readonly hold?: Hold;
 }
 
 /** One unit of work's state: whether its handle may still run queries, what it compiled, what runs after commit. */

@@ -76,7 +76,7 @@ export class UsageRecorder {
     const anchor = this.#anchors.get(actor.tenantId) ?? this.#remember(actor.tenantId, await this.#readAnchor(actor.tenantId));
     const batch = this.#check(events, metrics, anchor);
     if (batch.accepted.size === 0) return resultOf(batch, new Set());
-    const stored = await this.db.tenantStatement((tx) => insertUsageEventsQuery(tx, columnsOf([batch])));
+    const stored = await this.db.tenantStatement((tx) => insertUsageEventsQuery(tx, columnsOf([batch])), { prepared: true });
     return resultOf(batch, keysOf(stored));
   }
 
@@ -140,7 +140,7 @@ export class UsageRecorder {
 
   /** The tenant's anchor, read in a one-statement unit of work of the current tenant. */
   async #readAnchor(tenantId: string): Promise<Date> {
-    const [tenant] = await this.db.tenantStatement((tx) => billingAnchorQuery(tx, tenantId));
+    const [tenant] = await this.db.tenantStatement((tx) => billingAnchorQuery(tx, tenantId), { prepared: true });
     // The access hook found this tenant; only an actor of another tenant than the scope's misses it.
     if (!tenant) throw new Error(`tenant ${tenantId} is not visible in the current tenant scope`);
     return tenant.billing_anchor;

@@ -168,6 +168,7 @@ export class TenantResolver {
         .select(['t.plan', 't.status', 'k.id as liveKeyId', 'm.role as creatorRole'])
         .where('t.id', '=', principal.tenantId)
         .where('t.deleted_at', 'is', null),
+      { prepared: true },
     );
     // The key's tenant was deleted, or the key revoked, after authentication: the key is dead.
     if (!row || !row.liveKeyId) throw new AppError('invalid-credentials');
@@ -203,7 +204,7 @@ export class TenantResolver {
         )
         .where('t.id', '=', tenantId)
         .where('t.deleted_at', 'is', null),
-      { userId: principal.userId, sessionFamilyId: principal.sessionFamilyId },
+      { userId: principal.userId, sessionFamilyId: principal.sessionFamilyId, prepared: true },
     );
     if (!row) throw new AppError('tenant-not-found');
     if (!row.session_live) throw new AppError('invalid-credentials');

@@ -113,8 +113,8 @@ export class TaskManagement {
   /** A projectId filter naming no live project of this tenant is a 404, not an empty page. */
   async list(actor: Actor, filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow>> {
     if (!filter.projectId) {
-      // The hot path: one statement, one round trip.
-      return toPage(await this.db.tenantStatement((tx) => listTasksQuery(tx, filter, page)), page.limit);
+      // The hot path: one statement, one round trip, planned once per connection.
+      return toPage(await this.db.tenantStatement((tx) => listTasksQuery(tx, filter, page), { prepared: true }), page.limit);
     }
     return this.db.tenant(async (tx) => {
       if (filter.projectId && !(await findProject(tx, filter.projectId))) {
