@@ -70,7 +70,10 @@ export class PostgresBus implements RealtimeBus {
     client.on('end', () => this.#lost(client, new Error('realtime bus connection ended')));
     try {
       await client.connect();
-      await client.query(`LISTEN ${pg.escapeIdentifier(this.#channel)}`);
+      // A NOTIFY commits like a write and holds the cluster-wide notify lock until its commit
+      // is done: without this it would wait for a WAL flush (of nothing worth keeping: a lost
+      // message is caught up from the event log) while every other NOTIFY waits behind it.
+      await client.query(`SET synchronous_commit TO off; LISTEN ${pg.escapeIdentifier(this.#channel)}`);
     } catch (error) {
       this.#lost(client, error);
       return;
