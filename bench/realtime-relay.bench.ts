@@ -29,6 +29,8 @@ const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 20_000);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WRITERS = 16;
+/** Passes each relay keeps in flight (the relay's default is 2). */
+const PASSES = Number(process.env.BENCH_PASSES ?? 2);
 const CHANNEL = 'tenantry_realtime';
 
 const logger = pino({ level: 'warn' }, pino.destination(2));
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
         await inner(batch);
         sequencing.push({ ms: performance.now() - begun, events: batch.length });
       };
-      relays.push(new OutboxRelay({ pool, serviceRole: roles.service, logger, consumers: new Map(), batchConsumers: new Map([[REALTIME_TOPIC, sequencer]]) }));
+      relays.push(new OutboxRelay({ pool, serviceRole: roles.service, logger, consumers: new Map(), batchConsumers: new Map([[REALTIME_TOPIC, sequencer]]), concurrentPasses: PASSES }));
     }
     await until(() => buses.every((bus) => bus.connected), 10_000);
 
@@ -182,6 +184,7 @@ async function main(): Promise<void> {
       at: new Date().toISOString(),
       machine: { ...machine(), loadAverageAtStart: load },
       tenants: TENANTS,
+      concurrentPasses: PASSES,
       backlog: { events: BACKLOG, seconds: Number(drainSeconds.toFixed(2)), perSecond: Math.round(BACKLOG / drainSeconds), busMessages: backlogMessages },
       steady,
       gaps,

@@ -33,9 +33,11 @@ export interface OutboxRelayOptions {
   /** A consumer that has not settled by then counts as failed (its row is retried). */
   readonly deliveryTimeoutMs?: number;
   /**
-   * Passes in flight at once (each on a connection of its own). A row committed during a pass
-   * is taken by the next one at once instead of waiting for the pass to end; the tenant locks
-   * keep each tenant with one pass at a time, as they do between two relays.
+   * Passes in flight at once (each on a connection of its own; 1 by default). With more, a row
+   * committed during a pass is taken by another at once instead of after it; the tenant locks
+   * keep each tenant in one pass at a time, as they do between two relays. Measured with
+   * bench/realtime-relay.bench.ts (BENCH_PASSES) on the busy 2-core machine, two passes made
+   * smaller batches and more statements, and no lower latency: the default stays one.
    */
   readonly concurrentPasses?: number;
 }
@@ -75,7 +77,7 @@ export class OutboxRelay {
       baseBackoffMs: 1_000,
       maxBackoffMs: 300_000,
       deliveryTimeoutMs: 10_000,
-      concurrentPasses: 2,
+      concurrentPasses: 1,
       ...options,
     };
     this.#consumers = options.consumers;

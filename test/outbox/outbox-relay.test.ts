@@ -107,7 +107,7 @@ describe('the outbox relay', () => {
     }
   });
 
-  it("takes a row committed during a pass in a second pass at once, not after the first one's end", async () => {
+  it("with two passes in flight, takes a row committed during a pass at once, not after the pass's end", async () => {
     const [slow, quick] = [await fixture.newTenant(), await fixture.newTenant()];
     const { consume, of } = collector();
     let release!: () => void;
@@ -118,7 +118,7 @@ describe('the outbox relay', () => {
       if (message.tenantId === slow) await held;
       await consume(message);
     };
-    const relay = fixture.relay({ 'test.effect': consumer }, { pollIntervalMs: 3_600_000 });
+    const relay = fixture.relay({ 'test.effect': consumer }, { pollIntervalMs: 3_600_000, concurrentPasses: 2 });
     relay.start();
     try {
       await fixture.record(slow, 'test.effect', { n: 1 });
