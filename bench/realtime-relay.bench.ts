@@ -6,7 +6,9 @@
 // Measured: (1) a backlog of BENCH_BACKLOG events across BENCH_TENANTS tenants drained, events
 // per second; (2) BENCH_RATE events/s committed for BENCH_SECONDS the way publishRealtimeEvent()
 // commits them, latency from commit to the bus listener (p50/p99); gaps, repeats and events
-// heard under another tenant are counted (must be zero).
+// heard under another tenant are counted (must be zero). The steady phase runs twice, waking the
+// relays by a NOTIFY in each commit (as before) and in memory after it (as now), for a ratio
+// taken under one load.
 
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -15,6 +17,7 @@ import pino from 'pino';
 import { loadConfig } from '../src/config.js';
 import { createPool } from '../src/db/database.js';
 import type { OutboxMessage } from '../src/outbox/outbox-message.js';
+import { wakeLocalRelays } from '../src/outbox/local-relays.js';
 import { OutboxRelay } from '../src/outbox/outbox-relay.js';
 import { eventSequencer } from '../src/realtime/event-sequencer.js';
 import { PostgresBus } from '../src/realtime/postgres-bus.js';
@@ -26,6 +29,8 @@ const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 20_000);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WRITERS = 16;
+/** Passes each relay keeps in flight (the relay's default is 2). */
+const PASSES = Number(process.env.BENCH_PASSES ?? 2);
 const CHANNEL = 'tenantry_realtime';
 
 const logger = pino({ level: 'warn' }, pino.destination(2));
@@ -103,7 +108,7 @@ async function main(): Promise<void> {
         await inner(batch);
         sequencing.push({ ms: performance.now() - begun, events: batch.length });
       };
-      relays.push(new OutboxRelay({ pool, serviceRole: roles.service, logger, consumers: new Map(), batchConsumers: new Map([[REALTIME_TOPIC, sequencer]]) }));
+      relays.push(new OutboxRelay({ pool, serviceRole: roles.service, logger, consumers: new Map(), batchConsumers: new Map([[REALTIME_TOPIC, sequencer]]), concurrentPasses: PASSES }));
     }
     await until(() => buses.every((bus) => bus.connected), 10_000);
 
@@ -122,48 +127,66 @@ async function main(): Promise<void> {
     console.log(`backlog: ${heard.length}/${BACKLOG} events in ${drainSeconds.toFixed(2)} s (${(heard.length / drainSeconds).toFixed(0)}/s), ${backlogMessages} bus messages${drained ? '' : ' (timed out)'}`);
 
     // (2) A steady rate, each event its own transaction (with the relay's NOTIFY), on dedicated writers.
-    heard.length = 0;
-    sequencing.length = 0;
+    // The steady phase twice in the same run, on the same relays, so the two wake-ups compare
+    // under the same load: "notify" commits the outbox row with a NOTIFY in its transaction (how
+    // recordEffect woke the relays before; PostgreSQL serialises such commits), "memory" commits
+    // the row alone and then wakes this process's relays in memory, as recordEffect does now
+    // when a relay runs in the process (src/outbox/local-relays.ts).
     const load = loadavg()[0]!;
-    const writers = await Promise.all(Array.from({ length: WRITERS }, () => admin.connect()));
-    const total = RATE * SECONDS;
-    let next = 0;
-    const started = performance.now();
-    await Promise.all(
-      writers.map(async (client) => {
-        while (next < total) {
-          const index = next++;
-          const wait = started + (index * 1000) / RATE - performance.now();
-          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-          const tenant = tenants[Math.floor(Math.random() * tenants.length)]!;
-          const begun = performance.now();
-          await client.query(
-            `WITH o AS (INSERT INTO outbox (tenant_id, id, topic, payload) VALUES ($1, $2, 'realtime.event', $3) RETURNING 1)
-             SELECT pg_notify('tenantry_outbox', '') FROM o`,
-            [tenant, randomUUID(), payload(tenant)],
-          );
-          commits.push(performance.now() - begun);
-        }
-      }),
-    );
-    const commitSeconds = (performance.now() - started) / 1000;
-    for (const client of writers) client.release();
-    await until(() => heard.length >= total, 30_000);
-    const sorted = heard.map((event) => event.at).sort((x, y) => x - y);
-    const result = {
-      at: new Date().toISOString(),
-      machine: { ...machine(), loadAverageAtStart: load },
-      tenants: TENANTS,
-      backlog: { events: BACKLOG, seconds: Number(drainSeconds.toFixed(2)), perSecond: Math.round(BACKLOG / drainSeconds), busMessages: backlogMessages },
-      steady: {
+    const steady: Record<string, unknown> = {};
+    for (const wake of ['notify', 'memory'] as const) {
+      heard.length = 0;
+      sequencing.length = 0;
+      commits.length = 0;
+      const writers = await Promise.all(Array.from({ length: WRITERS }, () => admin.connect()));
+      const total = RATE * SECONDS;
+      let next = 0;
+      const started = performance.now();
+      await Promise.all(
+        writers.map(async (client) => {
+          while (next < total) {
+            const index = next++;
+            const wait = started + (index * 1000) / RATE - performance.now();
+            if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+            const tenant = tenants[Math.floor(Math.random() * tenants.length)]!;
+            const begun = performance.now();
+            if (wake === 'notify') {
+              await client.query(
+                `WITH o AS (INSERT INTO outbox (tenant_id, id, topic, payload) VALUES ($1, $2, 'realtime.event', $3) RETURNING 1)
+                 SELECT pg_notify('tenantry_outbox', '') FROM o`,
+                [tenant, randomUUID(), payload(tenant)],
+              );
+            } else {
+              await client.query(`INSERT INTO outbox (tenant_id, id, topic, payload) VALUES ($1, $2, 'realtime.event', $3)`, [tenant, randomUUID(), payload(tenant)]);
+              wakeLocalRelays();
+            }
+            commits.push(performance.now() - begun);
+          }
+        }),
+      );
+      const commitSeconds = (performance.now() - started) / 1000;
+      for (const client of writers) client.release();
+      await until(() => heard.length >= total, 30_000);
+      const sorted = heard.map((event) => event.at).sort((x, y) => x - y);
+      steady[wake] = {
+        loadAverageAtStart: Number(loadavg()[0]!.toFixed(2)),
         rateAsked: RATE,
         committed: total,
         commitRate: Math.round(total / commitSeconds),
         heard: heard.length,
         latencyMs: { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN },
-      },
-      commitMs: summary(commits),
-      sequencerCalls: { count: sequencing.length, eventsPerCall: Number((sequencing.reduce((sum, call) => sum + call.events, 0) / sequencing.length).toFixed(1)), ms: summary(sequencing.map((call) => call.ms)) },
+        commitMs: summary(commits),
+        sequencerCalls: { count: sequencing.length, eventsPerCall: Number((sequencing.reduce((sum, call) => sum + call.events, 0) / sequencing.length).toFixed(1)), ms: summary(sequencing.map((call) => call.ms)) },
+      };
+      console.log(wake, JSON.stringify(steady[wake]));
+    }
+    const result = {
+      at: new Date().toISOString(),
+      machine: { ...machine(), loadAverageAtStart: load },
+      tenants: TENANTS,
+      concurrentPasses: PASSES,
+      backlog: { events: BACKLOG, seconds: Number(drainSeconds.toFixed(2)), perSecond: Math.round(BACKLOG / drainSeconds), busMessages: backlogMessages },
+      steady,
       gaps,
       repeats,
       foreign,

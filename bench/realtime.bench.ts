@@ -4,8 +4,8 @@
 // second, latency from commit to socket (p50/p99), and deliveries to a socket of another
 // tenant (must be zero), gaps and repeats per socket. Results: bench/results/realtime.{json,md}.
 //
-// Events are committed the way publishRealtimeEvent() commits them (an outbox row and the
-// relay's NOTIFY, in a transaction of their own), straight through SQL from this process, so
+// Events are committed the way publishRealtimeEvent() commits them (an outbox row in a
+// transaction of its own, then the relay woken), straight through SQL from this process, so
 // the HTTP write path's cost is not in the figures: only outbox -> relay -> sequencer -> bus
 // -> hub -> socket is.
 //
@@ -15,6 +15,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
@@ -43,6 +44,8 @@ interface SocketTally {
 }
 
 const latencies: number[] = [];
+/** How long each event's commit took, from sending it to its acknowledgement (part of its latency). */
+const commits: number[] = [];
 
 /** Set-up requests; a 503 (a busy machine's database) is retried after its Retry-After. */
 async function post(base: string, url: string, body: unknown, token?: string): Promise<Record<string, any>> {
@@ -108,6 +111,10 @@ function openSocketOnce(base: string, tenant: BenchTenant, tally: SocketTally): 
   });
 }
 
+function lateBy(histogram: IntervalHistogram, p: number): number {
+  return Number(Math.max(0, histogram.percentile(p) / 1e6 - 10).toFixed(1));
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 }
@@ -119,7 +126,9 @@ async function main(): Promise<void> {
   // As many connections as committing workers (16, below): an event's time is taken as its
   // commit is sent, not while it queues for a connection of the bench's own.
   const admin = new pg.Pool({ connectionString: database.url, max: 16 });
+  const waker = new pg.Client({ connectionString: database.url });
   try {
+    await waker.connect();
     const roles = loadConfig({ TENANTRY_JWT_SECRET: 'x'.repeat(32), DATABASE_URL: database.url }).roles;
     const env = {
       NODE_ENV: 'production',
@@ -164,7 +173,32 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const load = loadavg()[0];
     console.log(`committing ${RATE} events/s for ${SECONDS} s`);
+    // A server's commit wakes its own relay in memory (src/outbox/local-relays.ts), and a relay
+    // woken during a pass runs another after it. From this process the nearest thing is a
+    // NOTIFY sent right after a commit, at most one in flight (commits meanwhile ride on the
+    // next), in a transaction of its own that waits for no WAL flush. (A NOTIFY inside each
+    // writing transaction would serialise the commits, which the server no longer does.)
+    let notifying = false;
+    let notifyAgain = false;
+    const wakeRelays = (): void => {
+      if (notifying) {
+        notifyAgain = true;
+        return;
+      }
+      notifying = true;
+      notifyAgain = false;
+      void waker
+        .query(`BEGIN; SET LOCAL synchronous_commit TO off; SELECT pg_notify('tenantry_outbox', ''); COMMIT`)
+        .catch((error: unknown) => console.error('wake-up NOTIFY failed', error))
+        .finally(() => {
+          notifying = false;
+          if (notifyAgain) wakeRelays();
+        });
+    };
     const expected = new Map<string, number>();
+    // This process receives every delivery: a late event loop here is latency the servers did not add.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const total = RATE * SECONDS;
     const started = performance.now();
     let committed = 0;
@@ -175,11 +209,10 @@ async function main(): Promise<void> {
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const tenant = tenants[Math.floor(Math.random() * tenants.length)]!;
       const payload = { channel: 'tasks', type: 'task.updated', data: { id: randomUUID(), tenant: tenant.id }, agentId: null, at: Date.now() };
-      await admin.query(
-        `WITH o AS (INSERT INTO outbox (tenant_id, id, topic, payload) VALUES ($1, $2, 'realtime.event', $3) RETURNING 1)
-         SELECT pg_notify('tenantry_outbox', '') FROM o`,
-        [tenant.id, randomUUID(), payload],
-      );
+      const sent = performance.now();
+      await admin.query(`INSERT INTO outbox (tenant_id, id, topic, payload) VALUES ($1, $2, 'realtime.event', $3)`, [tenant.id, randomUUID(), payload]);
+      commits.push(performance.now() - sent);
+      wakeRelays();
       committed += 1;
       expected.set(tenant.id, (expected.get(tenant.id) ?? 0) + 1);
     });
@@ -189,8 +222,10 @@ async function main(): Promise<void> {
     const received = () => tallies.reduce((sum, tally) => sum + tally.received, 0);
     while (received() < wanted && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     const drainSeconds = (performance.now() - started) / 1000;
+    loopDelay.disable();
 
     const sorted = [...latencies].sort((x, y) => x - y);
+    const sortedCommits = [...commits].sort((x, y) => x - y);
     const held = sockets.filter((socket) => socket.readyState === WebSocket.OPEN).length;
     const missing = tallies.reduce((sum, tally) => sum + Math.max(0, (expected.get(tally.tenantId) ?? 0) - tally.received), 0);
     const result = {
@@ -207,6 +242,9 @@ async function main(): Promise<void> {
       deliveriesReceived: received(),
       deliveriesMissing: missing,
       deliveriesPerSecond: Number((received() / drainSeconds).toFixed(0)),
+      // The histogram holds the interval between samples: an idle loop reads as its 10 ms resolution.
+      benchEventLoopDelayMs: { p50: lateBy(loopDelay, 50), p99: lateBy(loopDelay, 99) },
+      commitMs: { p50: Number(percentile(sortedCommits, 50).toFixed(1)), p99: Number(percentile(sortedCommits, 99).toFixed(1)) },
       latencyMs: { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN },
       crossTenantDeliveries: tallies.reduce((sum, tally) => sum + tally.foreign, 0),
       gaps: tallies.reduce((sum, tally) => sum + tally.gaps, 0),
@@ -220,6 +258,7 @@ async function main(): Promise<void> {
   } finally {
     for (const socket of sockets) socket.terminate();
     await admin.end();
+    await waker.end().catch(() => {});
     for (const child of servers) await stopBenchServer(child);
     await database.drop();
   }
@@ -237,6 +276,8 @@ Two production servers on one database, bus ${result.settings.bus}; ${result.set
 | Sockets opened / held at the end | ${result.socketsOpened} / ${result.socketsHeldAtEnd} (opened in ${result.secondsToOpen} s, ${result.upgradesRetriedAfter503} upgrades retried after 503) | 10,000 (${met(result.socketsHeldAtEnd >= 10_000)}) |
 | Events committed | ${result.eventsCommitted} (${result.commitRate}/s) | 1,000/s |
 | Deliveries received / expected | ${result.deliveriesReceived} / ${result.deliveriesExpected} (${result.deliveriesPerSecond}/s fanned out) | all |
+| A commit's own time p50 / p99 (part of the latency) | ${result.commitMs.p50} / ${result.commitMs.p99} ms | |
+| The bench process's event-loop delay p50 / p99 (part of the latency) | ${result.benchEventLoopDelayMs.p50} / ${result.benchEventLoopDelayMs.p99} ms | |
 | Commit-to-socket latency p50 / p90 / p99 / max | ${result.latencyMs.p50} / ${result.latencyMs.p90} / ${result.latencyMs.p99} / ${result.latencyMs.max} ms | p99 < 50 ms (${met(result.latencyMs.p99 < 50)}) |
 | Deliveries to another tenant's socket | ${result.crossTenantDeliveries} | 0 (${met(result.crossTenantDeliveries === 0)}) |
 | Gaps / repeats seen by sockets | ${result.gaps} / ${result.repeats} | 0 |

@@ -1,4 +1,5 @@
-// Delivers the outbox after commit: woken by NOTIFY, polling as a fallback, as the service role.
+// Delivers the outbox after commit: woken in memory by this process's commits (local-relays.ts)
+// and by NOTIFY from other processes', polling as a fallback, as the service role.
 // Each pass locks the tenants it serves with transaction-level advisory locks, so two relays
 // never deliver the same tenant at once, and delivers each tenant's rows in the order written.
 // A topic with a batch consumer gets all of a pass's due rows of that topic in one call, across
@@ -7,6 +8,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { OUTBOX_CHANNEL, type OutboxBatchConsumer, type OutboxConsumer, type OutboxMessage } from './outbox-message.js';
+import { registerLocalRelay } from './local-relays.js';
 import { OutboxWakeup } from './outbox-wakeup.js';
 
 export interface OutboxRelayOptions {
@@ -30,6 +32,14 @@ export interface OutboxRelayOptions {
   readonly maxBackoffMs?: number;
   /** A consumer that has not settled by then counts as failed (its row is retried). */
   readonly deliveryTimeoutMs?: number;
+  /**
+   * Passes in flight at once (each on a connection of its own; 1 by default). With more, a row
+   * committed during a pass is taken by another at once instead of after it; the tenant locks
+   * keep each tenant in one pass at a time, as they do between two relays. Measured with
+   * bench/realtime-relay.bench.ts (BENCH_PASSES) on the busy 2-core machine, two passes made
+   * smaller batches and more statements, and no lower latency: the default stays one.
+   */
+  readonly concurrentPasses?: number;
 }
 
 /** Namespaces the relay's advisory locks (the first key of the two-key form): "outb". */
@@ -53,7 +63,8 @@ export class OutboxRelay {
   readonly #batchConsumers: ReadonlyMap<string, OutboxBatchConsumer>;
   readonly #wakeup: OutboxWakeup;
   #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
+  #unregister: (() => void) | undefined;
+  readonly #running = new Set<Promise<void>>();
   #again = false;
   #started = false;
 
@@ -66,6 +77,7 @@ export class OutboxRelay {
       baseBackoffMs: 1_000,
       maxBackoffMs: 300_000,
       deliveryTimeoutMs: 10_000,
+      concurrentPasses: 1,
       ...options,
     };
     this.#consumers = options.consumers;
@@ -77,6 +89,8 @@ export class OutboxRelay {
   start(): void {
     if (this.#started) return;
     this.#started = true;
+    // Commits in this process wake it in memory; NOTIFY wakes it for other processes' commits.
+    this.#unregister = registerLocalRelay(() => this.#kick());
     this.#wakeup.start();
     this.#timer = setInterval(() => {
       this.#wakeup.ensureListening();
@@ -94,9 +108,11 @@ export class OutboxRelay {
   /** Stops listening and polling, and waits for the pass in progress. */
   async stop(): Promise<void> {
     this.#started = false;
+    this.#unregister?.();
+    this.#unregister = undefined;
     clearInterval(this.#timer);
     await this.#wakeup.close();
-    await this.#running;
+    await Promise.all(this.#running);
   }
 
   /**
@@ -113,11 +129,11 @@ export class OutboxRelay {
   }
 
   #kick(): void {
-    if (this.#running) {
+    if (this.#running.size >= this.#options.concurrentPasses) {
       this.#again = true;
       return;
     }
-    this.#running = (async () => {
+    const running: Promise<void> = (async () => {
       do {
         this.#again = false;
         try {
@@ -128,8 +144,9 @@ export class OutboxRelay {
         }
       } while (this.#again && this.#started);
     })().finally(() => {
-      this.#running = undefined;
+      this.#running.delete(running);
     });
+    this.#running.add(running);
   }
 
   /** One transaction: lock due tenants, read their rows afresh, deliver, delete or reschedule. */

@@ -2,8 +2,9 @@
 // or not at all, and the relay delivers it after commit, even if this process dies first.
 
 import { sql } from 'kysely';
-import type { Tx } from '../db/database.js';
+import { afterCommit, type Tx } from '../db/database.js';
 import { newId } from '../db/ids.js';
+import { hasLocalRelay, wakeLocalRelays } from './local-relays.js';
 import { OUTBOX_CHANNEL } from './outbox-message.js';
 
 export interface Effect {
@@ -29,5 +30,8 @@ export async function recordEffect(tx: Tx, tenantId: string, effect: Effect): Pr
     .values({ tenant_id: tenantId, id: newId(), topic: effect.topic, payload: JSON.stringify(effect.payload ?? null) })
     .execute();
   // Delivered only if the transaction commits: the relay wakes as soon as the row is visible.
-  await sql`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`.execute(tx);
+  // This process's relay is woken in memory after the commit; NOTIFY (which serialises
+  // commits cluster-wide, see local-relays.ts) only when no relay runs here.
+  if (hasLocalRelay()) afterCommit(tx, wakeLocalRelays);
+  else await sql`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`.execute(tx);
 }

@@ -1,6 +1,16 @@
 // What instances tell each other over the realtime bus: a batch of sequenced events (one relay
 // pass's, several tenants' at once), or one instance's presence in some tenant rooms. Decoded
 // defensively: a stray or malformed message is dropped, and so is a malformed event in a batch.
+//
+// Versions, since instances of two releases share the bus during a rolling deploy:
+//   1 (no `v`): `{kind:"event", event}` one event a message (the first release), or
+//       `{kind:"events", events:[…]}` (the second), and `{kind:"presence", …}`.
+//   2: the same shapes with `"v":2`. A version-1 reader ignores `v`, so it reads these too.
+// A reader takes its own version and every older one; a message of a newer version is skipped
+// (the receiving bus logs it), never guessed at: a socket that missed an event that way finds
+// the gap at its next event and reads the event log. A change of shape that an older reader
+// could misread needs a new version, and ships in two steps: first the release that reads it,
+// then the one that writes it.
 
 import { isUuid } from '../db/ids.js';
 import type { SequencedEvent } from './realtime-event.js';
@@ -18,9 +28,18 @@ export type BusMessage =
   /** The whole of one instance's presence in the rooms named (an empty list: it left the room). */
   | { readonly kind: 'presence'; readonly instanceId: string; readonly rooms: Readonly<Record<string, readonly PresenceEntry[]>> };
 
+/** The version this instance writes, and the newest it reads. */
+export const BUS_VERSION = 2;
+
+/** A message read from the bus, or why it was not. */
+export type DecodedBusMessage = { readonly message: BusMessage } | { readonly unreadable: string };
+
 export function encodeBusMessage(message: BusMessage): string {
-  return JSON.stringify(message);
+  return JSON.stringify({ v: BUS_VERSION, ...message });
 }
+
+/** The bytes encodeBusMessage() puts around a batch's events. */
+const EVENTS_ENVELOPE_BYTES = Buffer.byteLength(encodeBusMessage({ kind: 'events', events: [] }));
 
 /**
  * One pass's events as few messages as the bus allows: each message stays under `maxBytes`
@@ -30,13 +49,13 @@ export function eventMessages(events: readonly SequencedEvent[], maxBytes: numbe
   const messages: BusMessage[] = [];
   let batch: SequencedEvent[] = [];
   // The envelope around the events, and a comma between two of them.
-  let bytes = Buffer.byteLength('{"kind":"events","events":[]}');
+  let bytes = EVENTS_ENVELOPE_BYTES;
   for (const event of events) {
     const size = Buffer.byteLength(JSON.stringify(event)) + 1;
     if (batch.length > 0 && bytes + size > maxBytes) {
       messages.push({ kind: 'events', events: batch });
       batch = [];
-      bytes = Buffer.byteLength('{"kind":"events","events":[]}');
+      bytes = EVENTS_ENVELOPE_BYTES;
     }
     batch.push(event);
     bytes += size;
@@ -45,32 +64,40 @@ export function eventMessages(events: readonly SequencedEvent[], maxBytes: numbe
   return messages;
 }
 
-export function decodeBusMessage(text: string): BusMessage | undefined {
+export function decodeBusMessage(text: string): DecodedBusMessage {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return undefined;
+    return { unreadable: 'not JSON' };
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const message = value as { kind?: unknown; events?: unknown; instanceId?: unknown; rooms?: unknown };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { unreadable: 'not an object' };
+  const message = value as { v?: unknown; kind?: unknown; event?: unknown; events?: unknown; instanceId?: unknown; rooms?: unknown };
+  const version = message.v ?? 1;
+  if (!Number.isSafeInteger(version) || (version as number) < 1) return { unreadable: `version ${JSON.stringify(message.v)} is not one` };
+  if ((version as number) > BUS_VERSION) return { unreadable: `version ${version as number} is newer than this instance reads (${BUS_VERSION})` };
   if (message.kind === 'events' && Array.isArray(message.events)) {
     const events: SequencedEvent[] = [];
     for (const item of message.events) {
       const event = decodeEvent(item);
       if (event) events.push(event);
     }
-    return { kind: 'events', events };
+    return { message: { kind: 'events', events } };
+  }
+  // Version 1's first form, one event a message, as the first release's relay sends it.
+  if (message.kind === 'event' && version === 1) {
+    const event = decodeEvent(message.event);
+    return event ? { message: { kind: 'events', events: [event] } } : { unreadable: 'a malformed event' };
   }
   if (message.kind === 'presence' && typeof message.instanceId === 'string' && typeof message.rooms === 'object' && message.rooms !== null) {
     const rooms: Record<string, PresenceEntry[]> = {};
     for (const [tenantId, entries] of Object.entries(message.rooms as Record<string, unknown>)) {
-      if (!isUuid(tenantId) || !Array.isArray(entries)) return undefined;
+      if (!isUuid(tenantId) || !Array.isArray(entries)) return { unreadable: 'a malformed presence message' };
       rooms[tenantId] = entries.filter(isPresenceEntry);
     }
-    return { kind: 'presence', instanceId: message.instanceId, rooms };
+    return { message: { kind: 'presence', instanceId: message.instanceId, rooms } };
   }
-  return undefined;
+  return { unreadable: `no message of kind ${JSON.stringify(message.kind)} in version ${version as number}` };
 }
 
 function decodeEvent(value: unknown): SequencedEvent | undefined {

@@ -4,7 +4,8 @@
 
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { decodeBusMessage, encodeBusMessage, type BusMessage } from './bus-message.js';
+import { encodeBusMessage, type BusMessage } from './bus-message.js';
+import { busReceiver } from './bus-receiver.js';
 import { MAX_BUS_MESSAGE_BYTES, type BusListener, type RealtimeBus } from './realtime-bus.js';
 
 export class PostgresBus implements RealtimeBus {
@@ -15,6 +16,7 @@ export class PostgresBus implements RealtimeBus {
   readonly #logger: Logger;
   #client: pg.Client | undefined;
   #listener: BusListener | undefined;
+  #receive: ((text: string) => void) | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #attempts = 0;
   #closed = false;
@@ -29,6 +31,7 @@ export class PostgresBus implements RealtimeBus {
 
   start(listener: BusListener): void {
     this.#listener = listener;
+    this.#receive = busReceiver(this.#logger, (message) => listener.onMessage(message));
     void this.#connect(false);
   }
 
@@ -63,14 +66,16 @@ export class PostgresBus implements RealtimeBus {
     const client = new pg.Client(this.#connection);
     client.on('notification', (notification) => {
       if (notification.channel !== this.#channel || !notification.payload) return;
-      const message = decodeBusMessage(notification.payload);
-      if (message) this.#listener?.onMessage(message);
+      this.#receive?.(notification.payload);
     });
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client, new Error('realtime bus connection ended')));
     try {
       await client.connect();
-      await client.query(`LISTEN ${pg.escapeIdentifier(this.#channel)}`);
+      // A NOTIFY commits like a write and holds the cluster-wide notify lock until its commit
+      // is done: without this it would wait for a WAL flush (of nothing worth keeping: a lost
+      // message is caught up from the event log) while every other NOTIFY waits behind it.
+      await client.query(`SET synchronous_commit TO off; LISTEN ${pg.escapeIdentifier(this.#channel)}`);
     } catch (error) {
       this.#lost(client, error);
       return;

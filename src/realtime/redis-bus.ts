@@ -4,7 +4,8 @@
 
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { decodeBusMessage, encodeBusMessage, type BusMessage } from './bus-message.js';
+import { encodeBusMessage, type BusMessage } from './bus-message.js';
+import { busReceiver } from './bus-receiver.js';
 import type { BusListener, RealtimeBus } from './realtime-bus.js';
 
 export class RedisBus implements RealtimeBus {
@@ -36,10 +37,9 @@ export class RedisBus implements RealtimeBus {
   start(listener: BusListener): void {
     this.#publisher.on('error', () => {});
     this.#subscriber.on('error', (error) => this.#logger.warn({ err: error }, 'realtime bus (redis) error'));
+    const receive = busReceiver(this.#logger, (message) => listener.onMessage(message));
     this.#subscriber.on('message', (channel: string, text: string) => {
-      if (channel !== this.#channel) return;
-      const message = decodeBusMessage(text);
-      if (message) listener.onMessage(message);
+      if (channel === this.#channel) receive(text);
     });
     this.#subscriber.on('ready', () => {
       this.#subscriber.subscribe(this.#channel).then(

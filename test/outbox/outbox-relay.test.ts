@@ -4,6 +4,7 @@
 // relays never deliver one tenant at once nor anything twice.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../src/db/database.js';
 import { recordEffect } from '../../src/outbox/record-effect.js';
@@ -34,6 +35,25 @@ function collector() {
   };
   const of = (tenantId: string) => delivered.filter((entry) => entry.tenantId === tenantId).map((entry) => entry.n);
   return { delivered, consume, of };
+}
+
+/** Counts the relay's wake-up NOTIFYs, as a relay in another process would hear them. */
+async function notifications() {
+  const client = new pg.Client({ connectionString: fixture.database.url });
+  await client.connect();
+  let count = 0;
+  client.on('notification', (message) => {
+    if (message.channel === 'tenantry_outbox') count += 1;
+  });
+  await client.query('LISTEN tenantry_outbox');
+  return {
+    count: () => count,
+    /** A round trip on the listening connection: a NOTIFY committed before now has arrived. */
+    settle: async () => {
+      await client.query('SELECT 1');
+    },
+    close: () => client.end(),
+  };
 }
 
 describe('recording an effect', () => {
@@ -69,18 +89,85 @@ describe('the outbox relay', () => {
     expect(await relay.drain()).toBe(0);
   });
 
-  it('is woken by the commit (NOTIFY), not by its poll', async () => {
+  it("is woken by another process's commit (NOTIFY), not by its poll", async () => {
     const tenantId = await fixture.newTenant();
     const { consume, of } = collector();
     const relay = fixture.relay({ 'test.effect': consume }, { pollIntervalMs: 3_600_000 });
     relay.start();
     try {
       await eventually(() => relay.listening);
-      await fixture.record(tenantId, 'test.effect', { n: 7 });
+      // What recordEffect commits in a process that runs no relay (a CLI, an older instance).
+      await fixture.database.admin.query(
+        `BEGIN; INSERT INTO outbox (tenant_id, id, topic, payload) VALUES ('${tenantId}', gen_random_uuid(), 'test.effect', '{"n":7}'); SELECT pg_notify('tenantry_outbox', ''); COMMIT`,
+      );
       await eventually(() => of(tenantId).length === 1);
       expect(of(tenantId)).toEqual([7]);
     } finally {
       await relay.stop();
+    }
+  });
+
+  it("with two passes in flight, takes a row committed during a pass at once, not after the pass's end", async () => {
+    const [slow, quick] = [await fixture.newTenant(), await fixture.newTenant()];
+    const { consume, of } = collector();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const consumer = async (message: OutboxMessage) => {
+      if (message.tenantId === slow) await held;
+      await consume(message);
+    };
+    const relay = fixture.relay({ 'test.effect': consumer }, { pollIntervalMs: 3_600_000, concurrentPasses: 2 });
+    relay.start();
+    try {
+      await fixture.record(slow, 'test.effect', { n: 1 });
+      await sleep(200); // the first pass is now waiting on the slow tenant's consumer
+      await fixture.record(quick, 'test.effect', { n: 2 });
+      await eventually(() => of(quick).length === 1, 3_000);
+      expect(of(slow)).toEqual([]);
+      release();
+      await eventually(() => of(slow).length === 1);
+    } finally {
+      release();
+      await relay.stop();
+    }
+  });
+
+  it("is woken in memory by its own process's commit, which sends no NOTIFY (NOTIFY serialises commits)", async () => {
+    const tenantId = await fixture.newTenant();
+    const { consume, of } = collector();
+    const relay = fixture.relay({ 'test.effect': consume }, { pollIntervalMs: 3_600_000 });
+    const heard = await notifications();
+    relay.start();
+    try {
+      await fixture.record(tenantId, 'test.effect', { n: 8 });
+      await eventually(() => of(tenantId).length === 1);
+      expect(of(tenantId)).toEqual([8]);
+      await heard.settle();
+      expect(heard.count()).toBe(0);
+    } finally {
+      await relay.stop();
+      await heard.close();
+    }
+  });
+
+  it('sends NOTIFY from the transaction when no relay runs in the process, and only if it commits', async () => {
+    const tenantId = await fixture.newTenant();
+    const heard = await notifications();
+    try {
+      await runWithContext({ requestId: 'outbox-test', tenantId }, () =>
+        fixture.db.tenant(async (tx) => {
+          await recordEffect(tx, tenantId, { topic: 'test.effect', payload: { n: 1 } });
+          throw new Error('roll back');
+        }),
+      ).catch(() => {});
+      await heard.settle();
+      expect(heard.count()).toBe(0);
+      await fixture.record(tenantId, 'test.effect', { n: 9 });
+      await eventually(() => heard.count() === 1);
+    } finally {
+      await heard.close();
     }
   });
 
