@@ -47,7 +47,6 @@ const FUNCTIONS: ReadonlySet<string> = new Set([
  */
 const TENANT_CONFINED_SOURCES: ReadonlySet<string> = new Set([
   // The memory module's recall candidates and a store's near-duplicate (its migrations 0002, 0003 say why).
-  'tenantry_memory.recall_candidates',
   'tenantry_memory.recall_text_candidates',
   'tenantry_memory.near_duplicate',
   // Semantic recall's vector arm, and storing a memory's embedding (memory migration 0005): the

@@ -9,7 +9,7 @@
 // A recall's score is the weighted mean of the four; a memory's orbit (its zone) is the
 // weighted mean of the last three, since a zone has no query to be relevant to. The two text
 // parts of relevance (rank / (rank + 0.1) and word_similarity) are computed where recall's
-// candidates are found: recall_text_candidates, in the memory module's migration 0006.
+// candidates are found: recall_text_candidates, in the memory module's migrations 0006 and 0008.
 
 import { sql, type RawBuilder } from 'kysely';
 import type { MemorySettings } from './memory-settings.js';

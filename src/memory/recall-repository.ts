@@ -1,10 +1,10 @@
-// The recall ranking as ONE statement: the candidates (full-text match, or trigram word
-// similarity for words the text search misses, each found through its GIN index led by
-// tenant_id, by the database function of migration 0006), each candidate's score parts, the
-// tenant's weights (joined from memory_settings, defaults when it has no row), and the
-// weighted score they are ordered by. See memory-scoring.ts and docs/memory.md.
+// The recall ranking as ONE statement: the candidates (full-text match, and trigram word
+// similarity when text search misses a word of the query, each found through its GIN index led
+// by tenant_id, by the database function of memory migration 0008), each candidate's score
+// parts, the tenant's weights (joined from memory_settings, defaults when it has no row), and
+// the weighted score they are ordered by. See memory-scoring.ts and docs/memory.md.
 
-import { sql, type InferResult } from 'kysely';
+import { sql, type InferResult, type RawBuilder } from 'kysely';
 import { matching, type MemoryFilter } from './memory-repository.js';
 import { frequencyScore, recallScore, relevanceScore, recencyScore, type WeightExprs } from './memory-scoring.js';
 import { DEFAULT_MEMORY_SETTINGS } from './memory-settings.js';
@@ -18,15 +18,58 @@ export function weight(column: string, fallback: number) {
   return sql<number>`coalesce(${sql.ref(`s.${column}`)}::float8, ${fallback}::float8)`;
 }
 
+/** The columns of a recalled memory, read as the app role. */
+export const RECALLED_COLUMNS = [
+  'memories.id',
+  'memories.agent_id',
+  'memories.content',
+  'memories.importance',
+  'memories.tags',
+  'memories.metadata',
+  'memories.zone',
+  'memories.recall_count',
+  'memories.reinforcement_count',
+  'memories.created_at',
+  'memories.updated_at',
+] as const;
+
 /**
- * The candidates of `q` that the filter matches, with their text and trigram scores, as a FROM
- * source: found by index by tenantry_memory.recall_text_candidates (migration 0006), which
+ * Recency and frequency of a memory last touched at `touched` and used `uses` times, and the
+ * tenant's weights (the settings joined as `s`): the parts every ranking selects beside relevance.
+ */
+export function rankingParts(now: Date, touched: RawBuilder<unknown>, uses: RawBuilder<unknown>) {
+  const d = DEFAULT_MEMORY_SETTINGS;
+  return [
+    recencyScore(now, touched, weight('recency_half_life_hours', d.recencyHalfLifeHours)).as('recency_score'),
+    frequencyScore(uses).as('frequency_score'),
+    weight('relevance_weight', d.relevanceWeight).as('w_relevance'),
+    weight('importance_weight', d.importanceWeight).as('w_importance'),
+    weight('recency_weight', d.recencyWeight).as('w_recency'),
+    weight('frequency_weight', d.frequencyWeight).as('w_frequency'),
+  ] as const;
+}
+
+/** The weights `rankingParts` selected, read back from the subquery `r`. */
+export function rankingWeights(): WeightExprs {
+  return {
+    relevance: sql<number>`${sql.ref('r.w_relevance')}`,
+    importance: sql<number>`${sql.ref('r.w_importance')}`,
+    recency: sql<number>`${sql.ref('r.w_recency')}`,
+    frequency: sql<number>`${sql.ref('r.w_frequency')}`,
+    halfLifeHours: weight('recency_half_life_hours', DEFAULT_MEMORY_SETTINGS.recencyHalfLifeHours),
+  };
+}
+
+/**
+ * The candidates of `q` that the filter matches, with their text and trigram scores and what
+ * the rest of the ranking reads (importance, last written or recalled, uses), as a FROM source:
+ * found by index by tenantry_memory.recall_text_candidates (memory migration 0008), which
  * confines itself to the transaction's tenant. The query layer admits this function only as a
  * FROM source. Its trigram score is NULL where it cannot change the rank (a text score of 0.5 or
  * more); recall computes it for the memories it answers with.
  */
 export function candidatesOf(tx: MemoryTx, q: string, filter: MemoryFilter) {
-  return tx.fn<{ id: string; text_score: number; trigram_score: number | null }>(RECALL_CANDIDATES, [
+  return tx.fn<{ id: string; text_score: number; trigram_score: number | null; importance: number; touched_at: Date; uses: number }>(RECALL_CANDIDATES, [
     sql`${q}::text`,
     sql`${filter.agentId ?? null}::uuid`,
     sql`${filter.zones?.length ? [...filter.zones] : null}::text[]`,
@@ -39,94 +82,33 @@ export function candidatesOf(tx: MemoryTx, q: string, filter: MemoryFilter) {
 
 /** The ranking statement, unexecuted: db.tenantStatement() sends it in one round trip. */
 export function recallQuery(tx: MemoryTx, q: string, filter: MemoryFilter, limit: number, now: Date) {
-  const d = DEFAULT_MEMORY_SETTINGS;
-  const halfLife = weight('recency_half_life_hours', d.recencyHalfLifeHours);
-  // The rows of the candidates' ids are read here as the app role: RLS and the query-layer
-  // filter (and the filter, again) decide which of them the answer holds.
+  // Ranked from what the function read with each candidate: no candidate's row is read again to
+  // be ranked. The settings are joined as the app role.
   const candidates = tx
     .selectFrom(candidatesOf(tx, q, filter).as('c'))
-    .innerJoin('memories', 'memories.id', 'c.id')
     .leftJoin('memory_settings as s', (join) => join.on('s.deleted_at', 'is', null))
-    .where(matching(filter))
-    .select([
-      'memories.id',
-      'memories.agent_id',
-      'memories.content',
-      'memories.importance',
-      'memories.tags',
-      'memories.metadata',
-      'memories.zone',
-      'memories.recall_count',
-      'memories.reinforcement_count',
-      'memories.created_at',
-      'memories.updated_at',
-      'c.text_score',
-      'c.trigram_score',
-      recencyScore(now, sql`greatest(${sql.ref('memories.updated_at')}, ${sql.ref('memories.last_recalled_at')})`, halfLife).as('recency_score'),
-      frequencyScore(sql`${sql.ref('memories.recall_count')} + ${sql.ref('memories.reinforcement_count')}`).as('frequency_score'),
-      weight('relevance_weight', d.relevanceWeight).as('w_relevance'),
-      weight('importance_weight', d.importanceWeight).as('w_importance'),
-      weight('recency_weight', d.recencyWeight).as('w_recency'),
-      weight('frequency_weight', d.frequencyWeight).as('w_frequency'),
-    ]);
-  const weights: WeightExprs = {
-    relevance: sql<number>`${sql.ref('r.w_relevance')}`,
-    importance: sql<number>`${sql.ref('r.w_importance')}`,
-    recency: sql<number>`${sql.ref('r.w_recency')}`,
-    frequency: sql<number>`${sql.ref('r.w_frequency')}`,
-    halfLifeHours: halfLife,
-  };
+    .select(['c.id', 'c.text_score', 'c.trigram_score', 'c.importance', ...rankingParts(now, sql`${sql.ref('c.touched_at')}`, sql`${sql.ref('c.uses')}`)]);
   // A NULL trigram score (text >= 0.5) cannot raise relevance above text: ranked as 0.
   const relevance = relevanceScore(sql<number>`${sql.ref('r.text_score')}`, sql<number>`coalesce(${sql.ref('r.trigram_score')}, 0)`);
-  const score = recallScore(
-    weights,
-    relevance,
-    sql<number>`${sql.ref('r.importance')}::float8`,
-    sql<number>`${sql.ref('r.recency_score')}`,
-    sql<number>`${sql.ref('r.frequency_score')}`,
-  );
+  const score = recallScore(rankingWeights(), relevance, sql<number>`${sql.ref('r.importance')}`, sql<number>`${sql.ref('r.recency_score')}`, sql<number>`${sql.ref('r.frequency_score')}`);
   const ranked = tx
     .selectFrom(candidates.as('r'))
-    .select([
-      'r.id',
-      'r.agent_id',
-      'r.content',
-      'r.importance',
-      'r.tags',
-      'r.metadata',
-      'r.zone',
-      'r.recall_count',
-      'r.reinforcement_count',
-      'r.created_at',
-      'r.updated_at',
-      'r.text_score',
-      'r.trigram_score',
-      'r.recency_score',
-      'r.frequency_score',
-      relevance.as('relevance_score'),
-      score.as('score'),
-    ])
+    .select(['r.id', 'r.text_score', 'r.trigram_score', 'r.recency_score', 'r.frequency_score', relevance.as('relevance_score'), score.as('score')])
     .orderBy('score', 'desc')
     .orderBy('r.id')
     .limit(limit);
-  // The trigram score of the memories answered with, where the candidates left it out: word
-  // similarity is the costly part, and only these few need it (for their score parts).
+  // The rows of the memories answered with are read here as the app role: RLS and the query
+  // filter (and the filter, again) decide which of them the answer holds. And their trigram
+  // score, where the candidates left it out: word similarity is the costly part, and only these
+  // few need it (for their score parts).
   return tx
     .selectFrom(ranked.as('a'))
+    .innerJoin('memories', 'memories.id', 'a.id')
+    .where(matching(filter))
     .select([
-      'a.id',
-      'a.agent_id',
-      'a.content',
-      'a.importance',
-      'a.tags',
-      'a.metadata',
-      'a.zone',
-      'a.recall_count',
-      'a.reinforcement_count',
-      'a.created_at',
-      'a.updated_at',
+      ...RECALLED_COLUMNS,
       'a.text_score',
-      sql<number>`coalesce(${sql.ref('a.trigram_score')}, word_similarity(${q}::text, ${sql.ref('a.content')})::float8)`.as('trigram_score'),
+      sql<number>`coalesce(${sql.ref('a.trigram_score')}, word_similarity(${q}::text, ${sql.ref('memories.content')})::float8)`.as('trigram_score'),
       'a.recency_score',
       'a.frequency_score',
       'a.relevance_score',

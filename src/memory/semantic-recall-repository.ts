@@ -7,10 +7,9 @@
 import { sql, type InferResult } from 'kysely';
 import { AppError } from '../http/problems.js';
 import { matching, type MemoryFilter } from './memory-repository.js';
-import { frequencyScore, recallScore, relevanceScore, recencyScore, type WeightExprs } from './memory-scoring.js';
-import { DEFAULT_MEMORY_SETTINGS } from './memory-settings.js';
+import { recallScore, relevanceScore } from './memory-scoring.js';
 import type { MemoryTx } from './memory-tables.js';
-import { candidatesOf, weight } from './recall-repository.js';
+import { candidatesOf, RECALLED_COLUMNS, rankingParts, rankingWeights } from './recall-repository.js';
 
 /** Database functions of memory migration 0005 (src/db/raw-sql-allowlist.ts admits them). */
 const VECTOR_CANDIDATES = 'tenantry_memory.vector_candidates';
@@ -53,8 +52,6 @@ export function armDepth(limit: number): number {
 
 /** The fused ranking statement, unexecuted: db.tenantStatement() sends it in one round trip. */
 export function semanticRecallQuery(tx: MemoryTx, q: string, embedding: readonly number[], filter: MemoryFilter, limit: number, now: Date) {
-  const d = DEFAULT_MEMORY_SETTINGS;
-  const halfLife = weight('recency_half_life_hours', d.recencyHalfLifeHours);
   const arms = tx
     .selectFrom(candidatesOf(tx, q, filter).as('t'))
     .fullJoin(vectorCandidatesOf(tx, embedding, filter, armDepth(limit)).as('v'), (join) => join.onRef('v.id', '=', 't.id'))
@@ -74,36 +71,15 @@ export function semanticRecallQuery(tx: MemoryTx, q: string, embedding: readonly
     .leftJoin('memory_settings as s', (join) => join.on('s.deleted_at', 'is', null))
     .where(matching(filter))
     .select([
-      'memories.id',
-      'memories.agent_id',
-      'memories.content',
-      'memories.importance',
-      'memories.tags',
-      'memories.metadata',
-      'memories.zone',
-      'memories.recall_count',
-      'memories.reinforcement_count',
-      'memories.created_at',
-      'memories.updated_at',
+      ...RECALLED_COLUMNS,
       'c.text_hit',
       'c.text_score',
       'c.trigram_score',
       'c.vector_score',
       'c.vector_rank',
-      recencyScore(now, sql`greatest(${sql.ref('memories.updated_at')}, ${sql.ref('memories.last_recalled_at')})`, halfLife).as('recency_score'),
-      frequencyScore(sql`${sql.ref('memories.recall_count')} + ${sql.ref('memories.reinforcement_count')}`).as('frequency_score'),
-      weight('relevance_weight', d.relevanceWeight).as('w_relevance'),
-      weight('importance_weight', d.importanceWeight).as('w_importance'),
-      weight('recency_weight', d.recencyWeight).as('w_recency'),
-      weight('frequency_weight', d.frequencyWeight).as('w_frequency'),
+      ...rankingParts(now, sql`greatest(${sql.ref('memories.updated_at')}, ${sql.ref('memories.last_recalled_at')})`, sql`${sql.ref('memories.recall_count')} + ${sql.ref('memories.reinforcement_count')}`),
     ]);
-  const weights: WeightExprs = {
-    relevance: sql<number>`${sql.ref('r.w_relevance')}`,
-    importance: sql<number>`${sql.ref('r.w_importance')}`,
-    recency: sql<number>`${sql.ref('r.w_recency')}`,
-    frequency: sql<number>`${sql.ref('r.w_frequency')}`,
-    halfLifeHours: halfLife,
-  };
+  const weights = rankingWeights();
   const relevance = relevanceScore(sql<number>`${sql.ref('r.text_score')}`, sql<number>`${sql.ref('r.trigram_score')}`);
   const score = recallScore(weights, relevance, sql<number>`${sql.ref('r.importance')}::float8`, sql<number>`${sql.ref('r.recency_score')}`, sql<number>`${sql.ref('r.frequency_score')}`);
   // The text arm's rank is text recall's own order (the weighted score), among text matches only.

@@ -89,7 +89,6 @@ describe('the app role', () => {
     // the vector arm's (it raises where the database lacks pgvector): semantic-recall.test.ts.
     expect(rows).toEqual([
       { nspname: 'tenantry_memory', proname: 'near_duplicate' },
-      { nspname: 'tenantry_memory', proname: 'recall_candidates' },
       { nspname: 'tenantry_memory', proname: 'recall_text_candidates' },
       { nspname: 'tenantry_memory', proname: 'vector_candidates' },
     ]);

@@ -1,4 +1,4 @@
-// tenantry_memory.recall_text_candidates (and recall_candidates, its first version) and near_duplicate run as the service role, past row-level
+// tenantry_memory.recall_text_candidates and near_duplicate run as the service role, past row-level
 // security, so that recall's words and a store's content reach the GIN indexes
 // (recall-plan.test.ts). These tests hold them to what makes that safe: they answer for the
 // transaction's own tenant only, and nothing without one; they are what their migrations say
@@ -17,8 +17,6 @@ import { TEST_REGISTRY, type TestTables } from '../support/modules.js';
 import { TEST_ROLES } from '../support/roles.js';
 
 const SIGNATURE = 'tenantry_memory.recall_text_candidates(text, uuid, text[], text[], timestamptz, timestamptz, real)';
-/** The candidates' first version (migration 0002), kept beside recall_text_candidates (0006). */
-const FIRST_SIGNATURE = 'tenantry_memory.recall_candidates(text, uuid, text[], text[], timestamptz, timestamptz, real)';
 const NEAR_DUPLICATE = 'tenantry_memory.near_duplicate(text, uuid, real)';
 /** Words of each seeded tenant's memory ("secret memory of tenant A about release plans"). */
 const WORDS = 'secret release plans';
@@ -65,7 +63,7 @@ describe('recall_text_candidates', () => {
     expect(await candidatesAs(undefined)).toEqual([]);
   });
 
-  for (const signature of [SIGNATURE, FIRST_SIGNATURE, NEAR_DUPLICATE]) {
+  for (const signature of [SIGNATURE, NEAR_DUPLICATE]) {
     it(`${signature.split('(')[0]} is a security definer of the service role with a pinned search path, callable by the app role, not by PUBLIC`, async () => {
       const { rows } = await harness.database.admin.query<{ definer: boolean; owner: string; config: string[]; app: boolean; public: boolean; params: string[] }>(
         `SELECT p.prosecdef AS definer, pg_get_userbyid(p.proowner) AS owner, p.proconfig AS config,
@@ -150,9 +148,9 @@ describe('were it to leak, each layer alone still keeps the rows out', () => {
     // A broken version that forgets the tenant (the owner is kept: it still reads past RLS).
     await harness.database.admin.query(`
       CREATE OR REPLACE FUNCTION ${SIGNATURE.replace(/\(.*\)/, '(q text, agent uuid, zones text[], tags text[], since timestamptz, until timestamptz, min_importance real)')}
-      RETURNS TABLE (id uuid, text_score float8, trigram_score float8)
+      RETURNS TABLE (id uuid, text_score float8, trigram_score float8, importance float8, touched_at timestamptz, uses integer)
       LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
-      AS $$ SELECT m.id, 1::float8, 1::float8 FROM memories m $$`);
+      AS $$ SELECT m.id, 1::float8, 1::float8, 1::float8, now(), 0 FROM memories m $$`);
     expect(await candidatesAs(harness.b.tenantId)).toEqual(expect.arrayContaining([harness.a.memoryId, harness.b.memoryId]));
   });
 

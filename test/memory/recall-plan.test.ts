@@ -2,13 +2,15 @@
 // PostgreSQL evaluates a query's conditions after a policy's unless their operators are
 // LEAKPROOF, and `@@` and `%>` are not: read as the app role, the words could never reach a
 // GIN index, and every row of the tenant was read and filtered. Recall's candidates are
-// therefore found by tenantry_memory.recall_text_candidates (the memory migration 0006), which
+// therefore found by tenantry_memory.recall_text_candidates (memory migrations 0006, 0008), which
 // runs as the service role: there each of its two arms reaches its GIN index led by tenant_id
-// with the words as index condition, and reads each candidate's row once (no join back by id).
-// The recall statement reads the candidates' rows by primary key, as the app role.
+// with the words as index condition (the trigram arm only when text search misses a word), and
+// reads each candidate's row once (no join back by id). The recall statement ranks what the
+// function returns and reads the answered memories' rows by primary key, as the app role.
 // auto_explain shows the plan the function's own statement ran with.
 // The timeline is planned on the tenant_id-prefixed btree.
 
+import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
@@ -73,7 +75,7 @@ async function candidatePlan(tenantId: string, q: string): Promise<{ rows: numbe
   try {
     await client.query(`LOAD 'auto_explain'`);
     await client.query('BEGIN');
-    await client.query(`SET LOCAL auto_explain.log_min_duration = 0; SET LOCAL auto_explain.log_nested_statements = on;
+    await client.query(`SET LOCAL auto_explain.log_min_duration = 0; SET LOCAL auto_explain.log_nested_statements = on; SET LOCAL auto_explain.log_analyze = on;
       SET LOCAL auto_explain.log_format = json; SET LOCAL client_min_messages = log`);
     await client.query(`SET LOCAL app.tenant_id = '${tenantId}'; SET LOCAL ROLE ${TEST_ROLES.app}`);
     const { rows } = await client.query(
@@ -108,7 +110,7 @@ it('finds the candidates on the GIN indexes led by tenant_id, with the words as 
   expect(memoryScans(nodes).filter((scan) => scan['Node Type'] !== 'Bitmap Index Scan').map((scan) => scan['Node Type'])).toEqual(['Bitmap Heap Scan', 'Bitmap Heap Scan']);
 });
 
-it('reads the candidates rows by primary key as the app role, under RLS and the query filter', async () => {
+it('reads the answered rows by primary key as the app role, under RLS and the query filter', async () => {
   const nodes = await planOf(harness.bothLayers(), (tx) => recallQuery(tx, 'outage', {}, 10, new Date()).explain('json'));
   expect(nodes.some((node) => node['Node Type'] === 'Function Scan' && node['Function Name'] === 'recall_text_candidates')).toBe(true);
   const scans = memoryScans(nodes);
@@ -118,6 +120,13 @@ it('reads the candidates rows by primary key as the app role, under RLS and the 
   expect(String(scans[0]!['Index Cond'])).toMatch(new RegExp(`tenant_id = '${harness.a.tenantId}'`));
   const oneTime = nodes.map((node) => String(node['One-Time Filter'] ?? '')).join(' ');
   expect(oneTime).toMatch(new RegExp(`(InitPlan \\d+\\)\\.col1|\\$\\d+) = '${harness.a.tenantId}'`));
+  // Run: of the 100 candidates, only the 10 answered are read again by id (ranked first from
+  // what the function returned), and the trigram arm never ran (text search found the word).
+  const run = memoryScans(await planOf(harness.bothLayers(), (tx) => recallQuery(tx, 'outage', {}, 10, new Date()).explain('json', sql`analyze`)));
+  expect(run.map((scan) => [scan['Index Name'], Number(scan['Actual Loops']) * Number(scan['Actual Rows'])])).toEqual([['memories_pkey', 10]]);
+  const { nodes: inner } = await candidatePlan(harness.a.tenantId, 'outage');
+  const trigramScan = inner.find((node) => node['Index Name'] === 'memories_trigram_idx')!;
+  expect(trigramScan['Actual Loops']).toBe(0);
 });
 
 it("plans one tenant's timeline on its tenant_id-prefixed index", async () => {

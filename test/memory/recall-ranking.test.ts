@@ -1,14 +1,16 @@
 // Recall computes a memory's trigram score (word_similarity, the costly part) only where it can
 // change the rank: relevance is greatest(text, trigram / 2) and a trigram score is at most 1, so
 // at a text score of 0.5 or more it cannot. This holds recall to the ranking of the documented
-// formula computed the slow way: every live memory of the tenant that full text or `%>` matches,
-// every score part of each, the weighted mean, the first `limit` — the same memories in the same
+// formula computed the slow way: every live memory of the tenant that full text matches, and
+// those `%>` matches when full text misses a word of the query (memory migration 0008), every
+// score part of each, the weighted mean, the first `limit` — the same memories in the same
 // order with the same score parts, for queries where text scores fall on both sides of 0.5
-// (phrases, words far apart, near-spellings only, negations) and with the tenant's own weights.
+// (phrases, words far apart, near-spellings only, negations, a missed word beside a found one)
+// and with the tenant's own weights.
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MemoryTx } from '../../src/memory/memory-tables.js';
-import { recallQuery } from '../../src/memory/recall-repository.js';
+import { candidatesOf, recallQuery } from '../../src/memory/recall-repository.js';
 import { asTenant, startIsolationHarness, type IsolationHarness } from '../support/isolation-harness.js';
 
 let harness: IsolationHarness;
@@ -55,8 +57,26 @@ beforeAll(async () => {
 
 afterAll(() => harness.close());
 
+/**
+ * Whether full text misses a word of `q`, the slow way: a word the query looks for (not negated,
+ * not `or`) that no full-text match of A holds, found word by word with plainto_tsquery. A word
+ * that is only a stop word looks for nothing and counts as missed, as a query of stop words does.
+ */
+async function missesAWord(q: string): Promise<boolean> {
+  const words = q.replace(/"/g, ' ').split(/\s+/).filter((word) => word !== '' && word !== 'or' && !word.startsWith('-'));
+  const { rows } = await harness.database.admin.query<{ missed: boolean }>(
+    `SELECT cardinality($3::text[]) = 0 OR EXISTS (
+       SELECT FROM unnest($3::text[]) w
+        WHERE NOT EXISTS (SELECT FROM memories m WHERE m.tenant_id = $1 AND m.deleted_at IS NULL
+                             AND m.search @@ websearch_to_tsquery('english', $2) AND m.search @@ plainto_tsquery('english', w))) AS missed`,
+    [harness.a.tenantId, q, words],
+  );
+  return rows[0]!.missed;
+}
+
 /** The documented ranking, the slow way: every score part of every candidate of A. */
 async function rankedTheSlowWay(q: string, limit: number) {
+  const trigrams = await missesAWord(q);
   const { rows } = await harness.database.admin.query(
     `WITH s AS (SELECT * FROM memory_settings WHERE tenant_id = $1 AND deleted_at IS NULL),
      w AS (SELECT coalesce((SELECT relevance_weight FROM s), 0.55)::float8 AS rel, coalesce((SELECT importance_weight FROM s), 0.2)::float8 AS imp,
@@ -71,12 +91,12 @@ async function rankedTheSlowWay(q: string, limit: number) {
               m.importance::float8 AS importance, w.*
          FROM memories m, w
         WHERE m.tenant_id = $1 AND m.deleted_at IS NULL
-          AND (m.search @@ websearch_to_tsquery('english', $2) OR m.content %> $2)
+          AND (m.search @@ websearch_to_tsquery('english', $2) OR ($5 AND m.content %> $2))
      )
      SELECT id, text, trigram, greatest(text, trigram / 2) AS relevance,
             ((rel * greatest(text, trigram / 2) + imp * importance + rec * recency + fre * frequency) / (rel + imp + rec + fre))::float8 AS score
        FROM parts ORDER BY score DESC, id LIMIT $3`,
-    [harness.a.tenantId, q, limit, NOW],
+    [harness.a.tenantId, q, limit, NOW, trigrams],
   );
   return rows as Array<{ id: string; text: number; trigram: number; relevance: number; score: number }>;
 }
@@ -92,8 +112,10 @@ const QUERIES = [
   '"customer invoice"', // a phrase
   'holiday or budget',
   'migration -outage', // a negation
-  'invioce', // a near-spelling: matches by trigrams, and full text for the memories that hold it
+  'invioce', // a near-spelling some memories hold: full text finds it, so no trigram matching
   'deploymnt', // a near-spelling no memory holds: trigrams only
+  'holiday or deploymnt', // one word found, one missed: trigram matching for the query
+  'the', // a stop word: full text looks for nothing, trigrams do
 ];
 
 async function expectSameRanking(q: string, limit: number): Promise<number> {
@@ -115,6 +137,31 @@ it('answers the memories the documented formula ranks first, with the same score
   }
   // The queries do reach full-text matches whose trigram score decides their relevance.
   expect(belowHalf).toBeGreaterThan(3);
+});
+
+it('matches by trigrams only when full text misses a word of the query', async () => {
+  const holding = (word: string) => (row: { content: string }) => row.content.split(' ').includes(word);
+  const recalledRows = (q: string) =>
+    asTenant(harness.a, harness.bothLayers(), (tx) => recallQuery(tx as unknown as MemoryTx, q, {}, 50, NOW).execute());
+  // Every word found: the answer is full-text matches only, though near-spellings hold trigrams enough.
+  expect(await missesAWord('deployment')).toBe(false);
+  const found = await recalledRows('deployment');
+  expect(found.length).toBe(50);
+  expect(found.every(holding('deployment'))).toBe(true);
+  // A word missed, alone or beside a found one: near-spellings are candidates, ranked by their trigram score.
+  // (A memory that full text does not find for the second query, whose words trigrams do.)
+  await harness.database.admin.query(`INSERT INTO memories (tenant_id, id, content) VALUES ($1, gen_random_uuid(), 'the team said holliday or deploymet today')`, [
+    harness.a.tenantId,
+  ]);
+  for (const q of ['deploymnt', 'holiday or deploymnt']) {
+    expect(await missesAWord(q)).toBe(true);
+    const candidates = await asTenant(harness.a, harness.bothLayers(), (tx) =>
+      tx.selectFrom(candidatesOf(tx as unknown as MemoryTx, q, {}).as('c')).selectAll('c').execute(),
+    );
+    const fuzzy = candidates.filter((row) => row.text_score === 0);
+    expect(fuzzy.length, q).toBeGreaterThan(0);
+    expect(fuzzy.every((row) => row.trigram_score! >= 0.6), q).toBe(true);
+  }
 });
 
 it("ranks the same way by the tenant's own weights, relevance first or relevance last", async () => {
