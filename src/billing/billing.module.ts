@@ -53,14 +53,15 @@ export const billingModule = defineModule({
     const billingState = new BillingState(db, clock, config.billing.graceDays, invalidation);
     const provider = billingProviderFor(config);
     const stripe = config.billing.stripe;
+    // A plan change tells the provider inside its transaction: a provider that refuses rolls it back.
+    const planChanges = new PlanChanges(db, clock, subscriptionChangerFor(provider), invalidation);
     return {
       clock,
       billingCheckout: new BillingCheckout(db, provider, plans, stripe),
-      stripeWebhooks: stripe && { handler: new StripeEventHandler(db, billingState, clock, logger), secret: stripe.webhookSecret },
+      stripeWebhooks: stripe && { handler: new StripeEventHandler(db, billingState, planChanges, stripe.prices, clock, logger), secret: stripe.webhookSecret },
       billingState,
       invoicePayments: new InvoicePayments(db, clock, billingState),
-      // A plan change tells the provider inside its transaction: a provider that refuses rolls it back.
-      planChanges: new PlanChanges(db, clock, subscriptionChangerFor(provider), invalidation),
+      planChanges,
       billingOverview: new BillingOverviewReader(db, clock, plans, planLimitsFrom(plans), metering.catalog, config.billing.graceDays),
     };
   },

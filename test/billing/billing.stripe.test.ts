@@ -264,6 +264,101 @@ describe('checkout', () => {
     expectProblem(again, 409, 'conflict');
   });
 
+  /** The session's completion as Stripe sends it: what POST /v1/billing/checkout asked for. */
+  function completedEventOf(session: Record<string, unknown>, overrides: Record<string, unknown> = {}) {
+    return signedStripeEvent(WEBHOOK_SECRET, 'checkout.session.completed', {
+      id: session.id,
+      object: 'checkout.session',
+      mode: 'setup',
+      status: 'complete',
+      customer: session.customer,
+      client_reference_id: session.client_reference_id,
+      metadata: { tenant_id: session['metadata[tenant_id]'], plan: session['metadata[plan]'] },
+      ...overrides,
+    });
+  }
+
+  async function checkoutFor(tenant: StripeTenant, plan: string) {
+    const response = await testApp.app.inject({ method: 'POST', url: '/v1/billing/checkout', headers: bearer(tenant.accessToken), payload: { plan } });
+    expect(response.statusCode).toBe(200);
+    return stripe.created.sessions!.at(-1)!;
+  }
+
+  async function planAudits(tenantId: string) {
+    const { rows } = await sql(
+      `SELECT action, actor, after FROM audit_log WHERE tenant_id = $1 AND action IN ('plan.changed', 'plan.change_scheduled', 'billing.checkout_plan_refused') ORDER BY created_at`,
+      [tenantId],
+    );
+    return rows;
+  }
+
+  const planAnnouncements = async (tenantId: string) =>
+    (await sql(`SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1 AND topic = 'billing.plan-changed'`, [tenantId])).rows[0].n;
+
+  it('a completed Checkout applies the plan it was created for, once: upgrade now, with the subscription, audited and announced', async () => {
+    const tenant = await stripeTenant();
+    const session = await checkoutFor(tenant, 'pro');
+    const event = completedEventOf(session);
+    expect((await deliver(event)).json().outcome).toBe('applied');
+    const row = await tenantRow(tenant.tenantId);
+    expect(row).toMatchObject({ plan: 'pro', has_payment_method: true, subscription_ref: expect.stringMatching(/^sub_/) });
+    const subscription = stripe.created.subscriptions!.find((created) => created.id === row.subscription_ref)!;
+    expect(subscription).toMatchObject({ customer: tenant.customerRef });
+    expect(await planAudits(tenant.tenantId)).toEqual([{ action: 'plan.changed', actor: 'system:billing', after: { plan: 'pro', cause: 'upgrade' } }]);
+    expect(await planAnnouncements(tenant.tenantId)).toBe(1);
+
+    // Redelivered, alone or several at once: nothing more happens, at Stripe or here.
+    const subscriptions = stripe.created.subscriptions!.length;
+    const outcomes = await Promise.all([deliver(event), deliver(event), deliver(event)]);
+    expect(outcomes.map((response) => response.json().outcome)).toEqual(['duplicate', 'duplicate', 'duplicate']);
+    expect(stripe.created.subscriptions!).toHaveLength(subscriptions);
+    expect(await planAudits(tenant.tenantId)).toHaveLength(1);
+    expect(await planAnnouncements(tenant.tenantId)).toBe(1);
+    expect(await tenantRow(tenant.tenantId)).toEqual(row);
+  });
+
+  it('a plan retired since the session was created is not applied; the card is still recorded and the refusal audited', async () => {
+    const tenant = await stripeTenant();
+    const session = await checkoutFor(tenant, 'promax');
+    await sql(`UPDATE plans SET retired_at = now() WHERE key = 'promax'`);
+    try {
+      expect((await deliver(completedEventOf(session))).json().outcome).toBe('applied');
+    } finally {
+      await sql(`UPDATE plans SET retired_at = NULL WHERE key = 'promax'`);
+    }
+    expect(await tenantRow(tenant.tenantId)).toMatchObject({ plan: 'free', has_payment_method: true });
+    expect(await planAudits(tenant.tenantId)).toEqual([
+      { action: 'billing.checkout_plan_refused', actor: 'system:billing', after: expect.objectContaining({ plan: 'promax', code: 'plan-retired' }) },
+    ]);
+    expect(await planAnnouncements(tenant.tenantId)).toBe(0);
+  });
+
+  it("a session that names another tenant than its customer's changes no plan", async () => {
+    const a = await stripeTenant();
+    const b = await stripeTenant();
+    const session = await checkoutFor(a, 'pro');
+    expect((await deliver(completedEventOf(session, { client_reference_id: b.tenantId }))).json().outcome).toBe('applied');
+    expect((await tenantRow(a.tenantId)).plan).toBe('free');
+    expect((await tenantRow(b.tenantId)).plan).toBe('free');
+    expect((await planAudits(a.tenantId)).map((audit) => audit.after.code)).toEqual(['conflict']);
+  });
+
+  it('a downgrade bought through Checkout follows the same rules: over this period\'s usage, it waits for the period end', async () => {
+    const tenant = await stripeTenant('promax');
+    const session = await checkoutFor(tenant, 'pro');
+    // 60,000 tasks this period: above pro's 50,000, a per-period metric, so the downgrade waits.
+    await sql(
+      `INSERT INTO usage_rollups (tenant_id, metric, granularity, bucket_start, event_count, quantity_sum, quantity_max)
+       SELECT id, 'tasks', 'hour', date_trunc('hour', now()), 60000, 60000, 1 FROM tenants WHERE id = $1`,
+      [tenant.tenantId],
+    );
+    expect((await deliver(completedEventOf(session))).json().outcome).toBe('applied');
+    expect((await tenantRow(tenant.tenantId)).plan).toBe('promax');
+    const { rows } = await sql(`SELECT scheduled_plan FROM billing_accounts WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(rows).toEqual([{ scheduled_plan: 'pro' }]);
+    expect((await planAudits(tenant.tenantId)).map((audit) => audit.action)).toEqual(['plan.change_scheduled']);
+  });
+
   it('refuses a plan without a Stripe price (409)', async () => {
     const tenant = await stripeTenant();
     expectProblem(await testApp.app.inject({ method: 'POST', url: '/v1/billing/checkout', headers: bearer(tenant.accessToken), payload: { plan: 'free' } }), 409, 'conflict');

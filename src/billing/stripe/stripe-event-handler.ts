@@ -16,10 +16,12 @@ import { CACHE_INVALIDATION_TOPIC } from '../../cache/redis-transport.js';
 import type { Clock } from '../../clock.js';
 import { platformTx } from '../../db/database.js';
 import { newId } from '../../db/ids.js';
+import { AppError } from '../../http/problems.js';
 import { recordEffect } from '../../outbox/record-effect.js';
 import type { SystemActor } from '../../tenancy/actor.js';
 import type { BillingState } from '../billing-state.js';
 import type { BillingDatabase, BillingTx } from '../billing-tables.js';
+import type { PlanChanges } from '../plan-changes/plan-changes.js';
 
 /** The events Tenantry acts on; any other type is acknowledged and ignored. */
 export const HANDLED_EVENT_TYPES = [
@@ -37,6 +39,13 @@ type HandledType = (typeof HANDLED_EVENT_TYPES)[number];
  * completed checkout only ever adds a payment method, so its order does not matter.
  */
 const ORDERED: ReadonlySet<string> = new Set(HANDLED_EVENT_TYPES.filter((type) => type !== 'checkout.session.completed'));
+
+/**
+ * Why a completed Checkout's plan is not applied, though the payment method is recorded: the
+ * plan-change rules refused it (the same refusals PATCH /v1/tenant/plan answers with). The event
+ * still commits, so Stripe stops retrying something that would be refused every time.
+ */
+const CHECKOUT_PLAN_REFUSALS: ReadonlySet<string> = new Set(['validation-failed', 'plan-retired', 'usage-over-plan-limits', 'tenant-read-only', 'conflict']);
 
 /** Where a tenant whose subscription ended falls back to. */
 const PLAN_WITHOUT_SUBSCRIPTION = 'free';
@@ -56,6 +65,9 @@ export class StripeEventHandler {
   constructor(
     private readonly db: BillingDatabase,
     private readonly state: BillingState,
+    private readonly planChanges: PlanChanges,
+    /** The plans sold through Stripe (STRIPE_PRICES): a Checkout can only have bought one of them. */
+    private readonly prices: Readonly<Record<string, string>>,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {}
@@ -119,6 +131,7 @@ export class StripeEventHandler {
           before: { has_payment_method: false },
           after: { has_payment_method: true },
         });
+        await this.#applyCheckoutPlan(tx, tenantId, object, who);
         return;
       case 'invoice.paid':
         await this.state.applyIn(tx, tenantId, 'payment_succeeded', who);
@@ -139,6 +152,38 @@ export class StripeEventHandler {
         if (idOf(object.id) !== account.subscription_ref) return;
         await this.#endSubscription(tx, tenantId, who);
         return;
+    }
+  }
+
+  /**
+   * The plan the Checkout session was created for (POST /v1/billing/checkout put it in the
+   * session's metadata, and the tenant in client_reference_id), applied by the rules of
+   * PATCH /v1/tenant/plan in this unit: upgrade now, downgrade now or at the period's end, or
+   * refused. A session that names another tenant changes no plan. Redelivery is a duplicate
+   * event, and choosing the plan the tenant is on changes nothing (it cancels a waiting
+   * downgrade, as choosing it again through PATCH does).
+   */
+  async #applyCheckoutPlan(tx: BillingTx, tenantId: string, session: Record<string, unknown>, who: SystemActor): Promise<void> {
+    const metadata = (session.metadata ?? {}) as Record<string, unknown>;
+    const plan = typeof metadata.plan === 'string' && /^[a-z][a-z0-9_-]{0,39}$/.test(metadata.plan) ? metadata.plan : undefined;
+    if (!plan) return;
+    const refuse = async (code: string, detail: string) => {
+      this.logger.warn({ tenantId, plan, code, sessionId: idOf(session.id) }, `Checkout's plan not applied: ${detail}`);
+      await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
+        action: 'billing.checkout_plan_refused',
+        target: 'plan',
+        before: null,
+        after: { plan, code, detail, session: idOf(session.id) ?? null },
+      });
+    };
+    const named = [session.client_reference_id, metadata.tenant_id].filter((value) => value !== undefined && value !== null);
+    if (named.some((value) => value !== tenantId)) return refuse('conflict', 'the session names another tenant than its customer');
+    if (!this.prices[plan]) return refuse('conflict', `plan "${plan}" is not sold through Stripe (it has no price)`);
+    try {
+      await this.planChanges.requestIn(tx, tenantId, plan, who);
+    } catch (error) {
+      if (error instanceof AppError && CHECKOUT_PLAN_REFUSALS.has(error.code)) return refuse(error.code, error.message);
+      throw error;
     }
   }
 
