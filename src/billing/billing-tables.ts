@@ -75,6 +75,10 @@ export interface ProviderEventsTable {
   event_type: string;
   event_created_at: Date;
   applied: boolean;
+  /** The object an invoice event is about (Stripe's in_...); null for other events. */
+  object_ref: ColumnType<string | null, string | null | undefined, string | null>;
+  /** An invoice event: the instant naming the local period its invoice belongs to. */
+  period_at: NullableTimestamp;
   created_at: CreatedAt;
   deleted_at: NullableTimestamp;
 }

@@ -20,6 +20,7 @@ import { announceInvoiceIssued } from './billing-webhook-events.js';
 import type { BillingDatabase, BillingTx } from './billing-tables.js';
 import { insertDraftInvoice } from './invoice-repository.js';
 import { pricePeriod } from './invoice-pricing.js';
+import { reconcileLocalInvoice } from './stripe/stripe-invoices.js';
 import { periodUsage } from './period-usage.js';
 
 const HOUR_MS = 3_600_000;
@@ -86,6 +87,9 @@ export class PeriodClosing {
   /** One tenant's period, in one service unit; undefined when it was issued already. */
   close(tenantId: string, period: BillingPeriod): Promise<ClosedPeriod | undefined> {
     return this.db.service('billing: issue a period\'s invoice', async (tx) => {
+      // The account's lock, which a Stripe invoice event takes too: whichever commits first, the
+      // other sees it, so the new invoice cannot miss Stripe's word on its period (below).
+      await tx.selectFrom('billing_accounts').select('id').where('tenant_id', '=', tenantId).forUpdate().execute();
       const tenant = await tx.selectFrom('tenants').select('plan').where('id', '=', tenantId).executeTakeFirstOrThrow();
       const { plans, metrics } = await catalogOf(tx);
       const plan = plans.get(tenant.plan);
@@ -111,6 +115,8 @@ export class PeriodClosing {
         periodEnd: period.end.toISOString(),
       };
       await announceInvoiceIssued(platformTx(tx), tenantId, event);
+      // With Stripe, what Stripe said about this period's invoices before it closed.
+      if (!settledNow) await reconcileLocalInvoice(tx, tenantId, period.start, { kind: 'system', name: 'billing', requestId: `close:${invoiceId}` }, now);
       return { tenantId, invoiceId, periodStart: period.start, totalCents: priced.totalCents };
     });
   }

@@ -371,6 +371,77 @@ describe('checkout', () => {
   });
 });
 
+describe('Stripe invoices and the local invoice of their period', () => {
+  const db = () => testApp.services.db.withTables<BillingTables>();
+
+  /** A Stripe tenant whose last period (40 days ago) has closed; answers that period, in seconds. */
+  async function tenantWithClosedPeriod(issue = true) {
+    const tenant = await stripeTenant('pro');
+    const { rows } = await sql(`UPDATE tenants SET billing_anchor = date_trunc('hour', now() - interval '40 days') WHERE id = $1 RETURNING billing_anchor`, [tenant.tenantId]);
+    const start: Date = rows[0].billing_anchor;
+    const end = new Date(start);
+    end.setUTCMonth(end.getUTCMonth() + 1);
+    if (issue) await new PeriodClosing(db(), testApp.clock, testApp.services.config.usageGraceHours).closeDue();
+    // Stripe's renewal invoice covers the period that ended; its anchor is a few minutes later.
+    return { tenant, periodStart: start.getTime() / 1000 + 300, periodEnd: end.getTime() / 1000 + 300 };
+  }
+
+  const invoiceEvent = (tenant: StripeTenant, type: 'invoice.paid' | 'invoice.payment_failed', ref: string, period: { periodStart: number; periodEnd: number }, created: number) =>
+    signedStripeEvent(WEBHOOK_SECRET, type, { id: ref, object: 'invoice', customer: tenant.customerRef, period_start: period.periodStart, period_end: period.periodEnd }, { created });
+
+  async function localInvoices(tenantId: string) {
+    const { rows } = await sql(`SELECT status, provider_ref, paid_at, payment_failed_at FROM billing_invoices WHERE tenant_id = $1 ORDER BY period_start`, [tenantId]);
+    return rows;
+  }
+
+  it('a failed then paid Stripe invoice shows on the local invoice of its period (GET /v1/billing), and a duplicate or older event changes nothing', async () => {
+    const period = await tenantWithClosedPeriod();
+    const { tenant } = period;
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'open', provider_ref: null, paid_at: null, payment_failed_at: null }]);
+    const failedEvent = invoiceEvent(tenant, 'invoice.payment_failed', 'in_a1', period, now() - 30);
+    expect((await deliver(failedEvent)).json().outcome).toBe('applied');
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'open', provider_ref: 'in_a1', paid_at: null, payment_failed_at: new Date((now() - 30) * 1000) }]);
+
+    expect((await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_a1', period, now() - 20))).json().outcome).toBe('applied');
+    const paidInvoice = await localInvoices(tenant.tenantId);
+    expect(paidInvoice).toEqual([{ status: 'paid', provider_ref: 'in_a1', paid_at: new Date((now() - 20) * 1000), payment_failed_at: expect.any(Date) }]);
+    // The duplicate, and a failure older than the payment arriving late: nothing moves.
+    expect((await deliver(failedEvent)).json().outcome).toBe('duplicate');
+    expect((await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_a1', period, now() - 25))).json().outcome).toBe('stale');
+    expect(await localInvoices(tenant.tenantId)).toEqual(paidInvoice);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('active');
+
+    const overview = await testApp.app.inject({ method: 'GET', url: '/v1/billing', headers: bearer(tenant.accessToken) });
+    expect(overview.json().invoices).toEqual([expect.objectContaining({ status: 'paid', providerRef: 'in_a1', paidAt: expect.any(String) })]);
+  });
+
+  it('events that arrive before the local invoice is issued, and out of order, are applied when it is', async () => {
+    const period = await tenantWithClosedPeriod(false);
+    const { tenant } = period;
+    // Paid arrives first, its earlier failure afterwards (stale for dunning).
+    expect((await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_b1', period, now() - 10))).json().outcome).toBe('applied');
+    expect((await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_b1', period, now() - 20))).json().outcome).toBe('stale');
+    expect(await localInvoices(tenant.tenantId)).toEqual([]);
+    await new PeriodClosing(db(), testApp.clock, testApp.services.config.usageGraceHours).closeDue();
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'paid', provider_ref: 'in_b1', paid_at: new Date((now() - 10) * 1000), payment_failed_at: null }]);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('active');
+  });
+
+  it("two Stripe invoices in one period (an upgrade's proration): the local invoice is paid when both are", async () => {
+    const period = await tenantWithClosedPeriod(false);
+    const { tenant } = period;
+    // Both before the period closes (the period-end job waits out the late-usage grace).
+    await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_c2', { periodStart: period.periodStart + 86_400, periodEnd: period.periodStart + 86_400 }, now() - 20));
+    await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_c1', period, now() - 30));
+    await new PeriodClosing(db(), testApp.clock, testApp.services.config.usageGraceHours).closeDue();
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'open', provider_ref: 'in_c2', paid_at: null, payment_failed_at: new Date((now() - 20) * 1000) }]);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('past_due');
+    await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_c2', { periodStart: period.periodStart + 86_400, periodEnd: period.periodStart + 86_400 }, now() - 10));
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'paid', provider_ref: 'in_c2', paid_at: new Date((now() - 10) * 1000), payment_failed_at: expect.any(Date) }]);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('active');
+  });
+});
+
 describe('metered usage at period end', () => {
   it('reports each period\'s overage once per metric, with an identifier from tenant + metric + period that re-runs keep', async () => {
     const tenant = await stripeTenant('pro');

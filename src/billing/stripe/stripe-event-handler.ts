@@ -22,6 +22,7 @@ import type { SystemActor } from '../../tenancy/actor.js';
 import type { BillingState } from '../billing-state.js';
 import type { BillingDatabase, BillingTx } from '../billing-tables.js';
 import type { PlanChanges } from '../plan-changes/plan-changes.js';
+import { INVOICE_EVENT_TYPES, reconcileLocalInvoice, stripeInvoicePeriodAt } from './stripe-invoices.js';
 
 /** The events Tenantry acts on; any other type is acknowledged and ignored. */
 export const HANDLED_EVENT_TYPES = [
@@ -88,6 +89,7 @@ export class StripeEventHandler {
         .executeTakeFirst();
       if (!account) return 'unknown-customer' as const;
       const created = new Date(event.created * 1000);
+      const invoiceEvent = INVOICE_EVENT_TYPES.has(event.type);
       const stale = ORDERED.has(event.type) && account.provider_event_at !== null && created < account.provider_event_at;
       const recorded = await tx
         .insertInto('billing_provider_events')
@@ -99,13 +101,20 @@ export class StripeEventHandler {
           event_type: event.type,
           event_created_at: created,
           applied: !stale,
+          object_ref: invoiceEvent ? (idOf(object.id) ?? null) : null,
+          period_at: invoiceEvent && idOf(object.id) ? (stripeInvoicePeriodAt(object) ?? null) : null,
         })
         .onConflict((conflict) => conflict.columns(['tenant_id', 'provider', 'event_id']).doNothing())
         .returning('id')
         .executeTakeFirst();
       if (!recorded) return 'duplicate' as const;
+      const who: SystemActor = { kind: 'system', name: 'billing', requestId: `stripe:${event.id}` };
+      // The local invoice follows every invoice event, stale or not: a Stripe invoice once paid
+      // stays paid, so what it shows does not depend on arrival order (stripe-invoices.ts).
+      const periodAt = invoiceEvent && idOf(object.id) ? stripeInvoicePeriodAt(object) : undefined;
+      if (periodAt) await reconcileLocalInvoice(tx, account.tenant_id, periodAt, who, this.clock.now());
       if (stale) return 'stale' as const;
-      await this.#apply(tx, account, event.type as HandledType, object, { kind: 'system', name: 'billing', requestId: `stripe:${event.id}` });
+      await this.#apply(tx, account, event.type as HandledType, object, who);
       if (ORDERED.has(event.type)) {
         await tx
           .updateTable('billing_accounts')
