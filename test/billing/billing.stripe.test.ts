@@ -105,6 +105,22 @@ describe('provisioning', () => {
     expect(customers).toHaveLength(1);
   });
 
+  it('retried more than 24 h after a lost answer (Stripe forgot the idempotency keys), adopts the customer and subscription it made', async () => {
+    const tenant = await stripeTenant('pro');
+    const first = { customerRef: tenant.customerRef, subscriptionRef: (await tenantRow(tenant.tenantId)).subscription_ref };
+    // The answer was lost: nothing stored. A day later Stripe no longer knows the keys.
+    await sql(`DELETE FROM billing_accounts WHERE tenant_id = $1`, [tenant.tenantId]);
+    stripe.expireIdempotencyKeys();
+    const retried = await provisioning.provisionTenant(tenant.tenantId);
+    expect(retried).toEqual(first);
+    expect(stripe.created.customers!.filter((customer) => (customer.metadata as { tenant_id: string }).tenant_id === tenant.tenantId)).toHaveLength(1);
+    expect(stripe.created.subscriptions!.filter((subscription) => subscription.customer === tenant.customerRef)).toHaveLength(1);
+    const search = stripe.calls.filter((call) => call.path === '/v1/customers/search' && call.params.query === `metadata['tenant_id']:'${tenant.tenantId}'`);
+    expect(search.length).toBeGreaterThanOrEqual(2);
+    const { rows } = await sql(`SELECT customer_ref, subscription_ref FROM billing_accounts WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(rows).toEqual([{ customer_ref: first.customerRef, subscription_ref: first.subscriptionRef }]);
+  });
+
   it('run twice at once (two instances), creates one customer and stores it once', async () => {
     const tenant = await signUp(testApp.app);
     const [a, b] = await Promise.all([provisioning.provisionTenant(tenant.tenantId), provisioning.provisionTenant(tenant.tenantId)]);
