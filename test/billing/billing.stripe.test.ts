@@ -413,17 +413,18 @@ describe('Stripe invoices and the local invoice of their period', () => {
   it('a failed then paid Stripe invoice shows on the local invoice of its period (GET /v1/billing), and a duplicate or older event changes nothing', async () => {
     const period = await tenantWithClosedPeriod();
     const { tenant } = period;
+    const t = now();
     expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'open', provider_ref: null, paid_at: null, payment_failed_at: null }]);
-    const failedEvent = invoiceEvent(tenant, 'invoice.payment_failed', 'in_a1', period, now() - 30);
+    const failedEvent = invoiceEvent(tenant, 'invoice.payment_failed', 'in_a1', period, t - 30);
     expect((await deliver(failedEvent)).json().outcome).toBe('applied');
-    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'open', provider_ref: 'in_a1', paid_at: null, payment_failed_at: new Date((now() - 30) * 1000) }]);
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'open', provider_ref: 'in_a1', paid_at: null, payment_failed_at: new Date((t - 30) * 1000) }]);
 
-    expect((await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_a1', period, now() - 20))).json().outcome).toBe('applied');
+    expect((await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_a1', period, t - 20))).json().outcome).toBe('applied');
     const paidInvoice = await localInvoices(tenant.tenantId);
-    expect(paidInvoice).toEqual([{ status: 'paid', provider_ref: 'in_a1', paid_at: new Date((now() - 20) * 1000), payment_failed_at: expect.any(Date) }]);
+    expect(paidInvoice).toEqual([{ status: 'paid', provider_ref: 'in_a1', paid_at: new Date((t - 20) * 1000), payment_failed_at: expect.any(Date) }]);
     // The duplicate, and a failure older than the payment arriving late: nothing moves.
     expect((await deliver(failedEvent)).json().outcome).toBe('duplicate');
-    expect((await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_a1', period, now() - 25))).json().outcome).toBe('stale');
+    expect((await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_a1', period, t - 25))).json().outcome).toBe('stale');
     expect(await localInvoices(tenant.tenantId)).toEqual(paidInvoice);
     expect((await tenantRow(tenant.tenantId)).status).toBe('active');
 
@@ -434,26 +435,28 @@ describe('Stripe invoices and the local invoice of their period', () => {
   it('events that arrive before the local invoice is issued, and out of order, are applied when it is', async () => {
     const period = await tenantWithClosedPeriod(false);
     const { tenant } = period;
+    const t = now();
     // Paid arrives first, its earlier failure afterwards (stale for dunning).
-    expect((await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_b1', period, now() - 10))).json().outcome).toBe('applied');
-    expect((await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_b1', period, now() - 20))).json().outcome).toBe('stale');
+    expect((await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_b1', period, t - 10))).json().outcome).toBe('applied');
+    expect((await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_b1', period, t - 20))).json().outcome).toBe('stale');
     expect(await localInvoices(tenant.tenantId)).toEqual([]);
     await new PeriodClosing(db(), testApp.clock, testApp.services.config.usageGraceHours).closeDue();
-    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'paid', provider_ref: 'in_b1', paid_at: new Date((now() - 10) * 1000), payment_failed_at: null }]);
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'paid', provider_ref: 'in_b1', paid_at: new Date((t - 10) * 1000), payment_failed_at: null }]);
     expect((await tenantRow(tenant.tenantId)).status).toBe('active');
   });
 
   it("two Stripe invoices in one period (an upgrade's proration): the local invoice is paid when both are", async () => {
     const period = await tenantWithClosedPeriod(false);
     const { tenant } = period;
+    const t = now();
     // Both before the period closes (the period-end job waits out the late-usage grace).
-    await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_c2', { periodStart: period.periodStart + 86_400, periodEnd: period.periodStart + 86_400 }, now() - 20));
-    await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_c1', period, now() - 30));
+    await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_c2', { periodStart: period.periodStart + 86_400, periodEnd: period.periodStart + 86_400 }, t - 20));
+    await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_c1', period, t - 30));
     await new PeriodClosing(db(), testApp.clock, testApp.services.config.usageGraceHours).closeDue();
-    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'open', provider_ref: 'in_c2', paid_at: null, payment_failed_at: new Date((now() - 20) * 1000) }]);
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'open', provider_ref: 'in_c2', paid_at: null, payment_failed_at: new Date((t - 20) * 1000) }]);
     expect((await tenantRow(tenant.tenantId)).status).toBe('past_due');
-    await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_c2', { periodStart: period.periodStart + 86_400, periodEnd: period.periodStart + 86_400 }, now() - 10));
-    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'paid', provider_ref: 'in_c2', paid_at: new Date((now() - 10) * 1000), payment_failed_at: expect.any(Date) }]);
+    await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_c2', { periodStart: period.periodStart + 86_400, periodEnd: period.periodStart + 86_400 }, t - 10));
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'paid', provider_ref: 'in_c2', paid_at: new Date((t - 10) * 1000), payment_failed_at: expect.any(Date) }]);
     expect((await tenantRow(tenant.tenantId)).status).toBe('active');
   });
 });

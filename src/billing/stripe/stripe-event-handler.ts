@@ -78,50 +78,70 @@ export class StripeEventHandler {
     const object = (event.data.object ?? {}) as Record<string, unknown>;
     const customerRef = idOf(object.customer);
     if (!customerRef) return 'ignored';
+    const created = new Date(event.created * 1000);
+    const ordered = ORDERED.has(event.type);
+    const invoiceEvent = INVOICE_EVENT_TYPES.has(event.type);
+    const objectRef = invoiceEvent ? (idOf(object.id) ?? null) : null;
+    const periodAt = objectRef ? (stripeInvoicePeriodAt(object) ?? null) : null;
     const outcome = await this.db.service('billing: apply a Stripe event', async (tx) => {
+      // One statement, one round trip: lock the account, record the event (a duplicate records
+      // nothing), and stamp the account's ordering when the event is the newest. A later failure
+      // rolls all of it back with the effect.
+      const now = this.clock.now();
       const account = await tx
-        .selectFrom('billing_accounts')
-        .select(['tenant_id', 'subscription_ref', 'provider_event_at'])
-        .where('provider', '=', 'stripe')
-        .where('customer_ref', '=', customerRef)
-        .where('deleted_at', 'is', null)
-        .forUpdate()
+        .with('account', (db) =>
+          db
+            .selectFrom('billing_accounts')
+            .select(['tenant_id', 'subscription_ref', 'provider_event_at'])
+            .where('provider', '=', 'stripe')
+            .where('customer_ref', '=', customerRef)
+            .where('deleted_at', 'is', null)
+            .forUpdate(),
+        )
+        .with('recorded', (db) =>
+          db
+            .insertInto('billing_provider_events')
+            .columns(['tenant_id', 'id', 'provider', 'event_id', 'event_type', 'event_created_at', 'applied', 'object_ref', 'period_at'])
+            .expression((eb) =>
+              eb.selectFrom('account').select((eb) => [
+                'account.tenant_id',
+                eb.cast<string>(eb.val(newId()), 'uuid').as('id'),
+                eb.cast<'stripe'>(eb.val('stripe'), 'text').as('provider'),
+                eb.cast<string>(eb.val(event.id), 'text').as('event_id'),
+                eb.cast<string>(eb.val(event.type), 'text').as('event_type'),
+                eb.cast<Date>(eb.val(created), 'timestamptz').as('event_created_at'),
+                // Stale: an ordered event older than the last one applied to the account.
+                (ordered ? eb.or([eb('account.provider_event_at', 'is', null), eb('account.provider_event_at', '<=', created)]) : eb.lit(true)).as('applied'),
+                eb.cast<string | null>(eb.val(objectRef), 'text').as('object_ref'),
+                eb.cast<Date | null>(eb.val(periodAt), 'timestamptz').as('period_at'),
+              ]),
+            )
+            .onConflict((conflict) => conflict.columns(['tenant_id', 'provider', 'event_id']).doNothing())
+            .returning(['tenant_id', 'applied']),
+        )
+        .with('stamped', (db) =>
+          db
+            .updateTable('billing_accounts')
+            .set({ provider_event_at: created, updated_at: now })
+            .from('recorded')
+            .whereRef('billing_accounts.tenant_id', '=', 'recorded.tenant_id')
+            .where('recorded.applied', '=', true)
+            .where((eb) => eb.lit(ordered))
+            .returning('billing_accounts.tenant_id'),
+        )
+        .selectFrom('account')
+        .leftJoin('recorded', 'recorded.tenant_id', 'account.tenant_id')
+        .select(['account.tenant_id', 'account.subscription_ref', 'account.provider_event_at', 'recorded.applied'])
         .executeTakeFirst();
       if (!account) return 'unknown-customer' as const;
-      const created = new Date(event.created * 1000);
-      const invoiceEvent = INVOICE_EVENT_TYPES.has(event.type);
-      const stale = ORDERED.has(event.type) && account.provider_event_at !== null && created < account.provider_event_at;
-      const recorded = await tx
-        .insertInto('billing_provider_events')
-        .values({
-          tenant_id: account.tenant_id,
-          id: newId(),
-          provider: 'stripe',
-          event_id: event.id,
-          event_type: event.type,
-          event_created_at: created,
-          applied: !stale,
-          object_ref: invoiceEvent ? (idOf(object.id) ?? null) : null,
-          period_at: invoiceEvent && idOf(object.id) ? (stripeInvoicePeriodAt(object) ?? null) : null,
-        })
-        .onConflict((conflict) => conflict.columns(['tenant_id', 'provider', 'event_id']).doNothing())
-        .returning('id')
-        .executeTakeFirst();
-      if (!recorded) return 'duplicate' as const;
+      if (account.applied === null) return 'duplicate' as const;
+      const stale = !account.applied;
       const who: SystemActor = { kind: 'system', name: 'billing', requestId: `stripe:${event.id}` };
       // The local invoice follows every invoice event, stale or not: a Stripe invoice once paid
       // stays paid, so what it shows does not depend on arrival order (stripe-invoices.ts).
-      const periodAt = invoiceEvent && idOf(object.id) ? stripeInvoicePeriodAt(object) : undefined;
       if (periodAt) await reconcileLocalInvoice(tx, account.tenant_id, periodAt, who, this.clock.now());
       if (stale) return 'stale' as const;
       await this.#apply(tx, account, event.type as HandledType, object, who);
-      if (ORDERED.has(event.type)) {
-        await tx
-          .updateTable('billing_accounts')
-          .set({ provider_event_at: created, updated_at: this.clock.now() })
-          .where('tenant_id', '=', account.tenant_id)
-          .execute();
-      }
       return 'applied' as const;
     });
     if (outcome === 'unknown-customer') this.logger.info({ eventId: event.id, eventType: event.type, customerRef }, 'Stripe event for an unknown customer ignored');
