@@ -45,6 +45,7 @@ export const billingModule = defineModule({
     // Bookkeeping of the provider's deliveries: nothing a tenant would want back.
     { name: 'billing_provider_events', exported: false },
     { name: 'billing_usage_reports' },
+    { name: 'billing_plan_changes' },
   ],
   jobs: [suspendOverdueJob, closePeriodsJob, provisionBillingAccountsJob, applyPlanChangesJob],
   schedules: [suspendOverdueSchedule, closePeriodsSchedule, provisionBillingAccountsSchedule, applyPlanChangesSchedule],

@@ -26,6 +26,7 @@ import { ensureBillingAccount } from '../billing-account-repository.js';
 import type { PlanChangeCause } from '../billing-events.js';
 import type { BillingDatabase, BillingTx } from '../billing-tables.js';
 import { announcePlanChange } from '../billing-webhook-events.js';
+import { recordPlanChange } from './plan-history.js';
 import type { SubscriptionChanger } from './subscription-changer.js';
 import { usageOverLimits } from './usage-standing.js';
 
@@ -179,7 +180,11 @@ export class PlanChanges {
     reason?: string,
   ): Promise<PlanChangeOutcome> {
     const now = this.clock.now();
-    if (planKey !== tenant.plan) await tx.updateTable('tenants').set({ plan: planKey, updated_at: now }).where('id', '=', tenantId).execute();
+    if (planKey !== tenant.plan) {
+      await tx.updateTable('tenants').set({ plan: planKey, updated_at: now }).where('id', '=', tenantId).execute();
+      // The invoice bills each part of the period at the plan of that part.
+      await recordPlanChange(tx, tenantId, tenant.plan, planKey, now);
+    }
     await this.#clearSchedule(tx, tenantId, now);
     await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
       action: 'plan.changed',

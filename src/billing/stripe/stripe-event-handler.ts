@@ -22,6 +22,7 @@ import type { SystemActor } from '../../tenancy/actor.js';
 import type { BillingState } from '../billing-state.js';
 import type { BillingDatabase, BillingTx } from '../billing-tables.js';
 import type { PlanChanges } from '../plan-changes/plan-changes.js';
+import { recordPlanChange } from '../plan-changes/plan-history.js';
 import { INVOICE_EVENT_TYPES, reconcileLocalInvoice, stripeInvoicePeriodAt } from './stripe-invoices.js';
 
 /** The events Tenantry acts on; any other type is acknowledged and ignored. */
@@ -223,6 +224,7 @@ export class StripeEventHandler {
     const tenant = await tx.selectFrom('tenants').select('plan').where('id', '=', tenantId).forUpdate().executeTakeFirstOrThrow();
     if (tenant.plan === PLAN_WITHOUT_SUBSCRIPTION) return;
     await tx.updateTable('tenants').set({ plan: PLAN_WITHOUT_SUBSCRIPTION, updated_at: now }).where('id', '=', tenantId).execute();
+    await recordPlanChange(tx, tenantId, tenant.plan, PLAN_WITHOUT_SUBSCRIPTION, now);
     await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
       action: 'billing.subscription_ended',
       target: 'tenant_plan',
