@@ -349,6 +349,20 @@ describe('checkout', () => {
     expect(await planAnnouncements(tenant.tenantId)).toBe(0);
   });
 
+  it('a session completed after the tenant changed plan some other way does not undo that change', async () => {
+    const tenant = await stripeTenant();
+    const session = await checkoutFor(tenant, 'promax');
+    // Opened a minute ago; meanwhile the owner moved to pro directly.
+    const opened = now() - 60;
+    expect((await testApp.app.inject({ method: 'PATCH', url: '/v1/tenant/plan', headers: bearer(tenant.accessToken), payload: { plan: 'pro' } })).statusCode).toBe(200);
+    expect((await deliver(completedEventOf(session, { created: opened }))).json().outcome).toBe('applied');
+    expect(await tenantRow(tenant.tenantId)).toMatchObject({ plan: 'pro', has_payment_method: true });
+    expect((await planAudits(tenant.tenantId)).map((audit) => [audit.action, audit.after.code ?? audit.after.plan])).toEqual([
+      ['plan.changed', 'pro'],
+      ['billing.checkout_plan_refused', 'conflict'],
+    ]);
+  });
+
   it("a session that names another tenant than its customer's changes no plan", async () => {
     const a = await stripeTenant();
     const b = await stripeTenant();

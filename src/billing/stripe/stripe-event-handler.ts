@@ -209,6 +209,20 @@ export class StripeEventHandler {
     const named = [session.client_reference_id, metadata.tenant_id].filter((value) => value !== undefined && value !== null);
     if (named.some((value) => value !== tenantId)) return refuse('conflict', 'the session names another tenant than its customer');
     if (!this.prices[plan]) return refuse('conflict', `plan "${plan}" is not sold through Stripe (it has no price)`);
+    // A session completed late (Stripe retried it for hours) must not undo a plan change the
+    // tenant made after opening it: the later choice stands.
+    const openedAt = typeof session.created === 'number' ? new Date(session.created * 1000) : undefined;
+    if (openedAt) {
+      const later = await tx
+        .selectFrom('billing_plan_changes')
+        .select('changed_at')
+        .where('tenant_id', '=', tenantId)
+        .where('changed_at', '>', openedAt)
+        .where('deleted_at', 'is', null)
+        .limit(1)
+        .executeTakeFirst();
+      if (later) return refuse('conflict', `the plan changed (${later.changed_at.toISOString()}) after the session was opened`);
+    }
     try {
       await this.planChanges.requestIn(tx, tenantId, plan, who);
     } catch (error) {
