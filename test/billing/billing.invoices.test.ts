@@ -126,6 +126,20 @@ describe('a period on more than one plan', () => {
     ]);
   });
 
+  it("GET /v1/billing's upcoming invoice splits the running period the same way", async () => {
+    const tenant = await signUp(testApp.app);
+    expect((await testApp.app.inject({ method: 'PATCH', url: '/v1/tenant/plan', headers: bearer(tenant.accessToken), payload: { plan: 'pro' } })).statusCode).toBe(200);
+    const overview = (await testApp.app.inject({ method: 'GET', url: '/v1/billing', headers: bearer(tenant.accessToken) })).json();
+    const planLines = overview.upcomingInvoice.lines.filter((line: { kind: string }) => line.kind === 'plan');
+    // Free from the period's start (the tenant's creation hour) until just now, pro for the rest.
+    expect(planLines).toEqual([
+      expect.objectContaining({ description: expect.stringMatching(/^Free plan, [\d.]+ of [\d.]+ days$/), amountCents: 0 }),
+      expect.objectContaining({ description: expect.stringMatching(/^Pro plan, [\d.]+ of [\d.]+ days$/), amountCents: expect.any(Number) }),
+    ]);
+    expect(planLines[1].amountCents).toBeGreaterThan(1400);
+    expect(planLines[1].amountCents).toBeLessThanOrEqual(1500);
+  });
+
   it('a change after the period ended (before it was invoiced) does not reach it: the period is billed at the plan it had', async () => {
     const tenant = await tenantWithClosedPeriod('pro', 0);
     // Downgraded today: ten days after that period ended, before the period-end job ran.
