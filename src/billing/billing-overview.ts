@@ -16,7 +16,8 @@ import type { Plans } from '../plans/plans.js';
 import type { Actor } from '../tenancy/actor.js';
 import type { BillingDatabase } from './billing-tables.js';
 import { findInvoice, linesOf, listInvoices, type InvoiceLineRow, type InvoiceRow } from './invoice-repository.js';
-import { pricePeriod, type PricedLine } from './invoice-pricing.js';
+import { priceStretches, type PricedLine } from './invoice-pricing.js';
+import { planSegments } from './plan-changes/plan-history.js';
 import { periodUsage } from './period-usage.js';
 
 const DAY_MS = 86_400_000;
@@ -71,7 +72,15 @@ export class BillingOverviewReader {
       const elapsed = Math.max(now.getTime() - period.start.getTime(), 1);
       const stretch = (period.end.getTime() - period.start.getTime()) / elapsed;
       const projected = new Map([...used].map(([metric, value]) => [metric, Math.ceil(value * stretch)]));
-      const upcoming = pricePeriod(plan, used);
+      // The upcoming invoice bills each stretch of the period on one plan, as closing it will.
+      const stretches = await Promise.all(
+        (await planSegments(tx, actor.tenantId, period, plan.key)).map(async (segment) => {
+          const onPlan = segment.plan === plan.key ? plan : await this.plans.find(segment.plan);
+          if (!onPlan) throw new Error(`the tenant was on plan "${segment.plan}", which the catalog lacks`);
+          return { ...segment, plan: onPlan };
+        }),
+      );
+      const upcoming = priceStretches(stretches, used);
       const pastDueSince = account?.past_due_since ?? null;
       return {
         plan,
@@ -87,7 +96,7 @@ export class BillingOverviewReader {
           projected: projected.get(metric) ?? value,
         })),
         upcoming,
-        projectedTotalCents: pricePeriod(plan, projected).totalCents,
+        projectedTotalCents: priceStretches(stretches, projected).totalCents,
         invoices: await listInvoices(tx, PAST_INVOICES),
         pendingPlanChange: account?.scheduled_plan && account.scheduled_at ? { plan: account.scheduled_plan, at: account.scheduled_at } : null,
       };

@@ -15,6 +15,7 @@ import { AppError } from '../http/problems.js';
 import { recordEffect } from '../outbox/record-effect.js';
 import type { PlatformOperator, SystemActor } from '../tenancy/actor.js';
 import { platformTx } from '../db/database.js';
+import { newId } from '../db/ids.js';
 import { ensureBillingAccount } from './billing-account-repository.js';
 import type { BillingStateCause, BillingStateChanged } from './billing-events.js';
 import { announceStateChange } from './billing-webhook-events.js';
@@ -65,29 +66,34 @@ export class BillingState {
     const rule = TRANSITIONS[cause];
     if (!rule.from.includes(tenant.status)) return undefined;
     const now = this.clock.now();
-    await tx.updateTable('tenants').set({ status: rule.to, updated_at: now }).where('id', '=', tenantId).execute();
-    await ensureBillingAccount(tx, tenantId);
-    // The grace period counts from the failure; suspension keeps the date, payment clears it.
-    if (rule.to !== 'suspended') {
-      await tx
-        .updateTable('billing_accounts')
-        .set({ past_due_since: rule.to === 'past_due' ? now : null, updated_at: now })
-        .where('tenant_id', '=', tenantId)
-        .execute();
-    }
     const transition: StateTransition = { tenantId, from: tenant.status, to: rule.to, cause };
-    await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
-      action: 'billing.state_changed',
-      target: 'tenant_status',
-      before: { status: tenant.status },
-      after: { status: rule.to, cause, ...(reason ? { reason } : {}) },
-    });
     const event: Omit<BillingStateChanged, 'topic' | 'tenantId'> = { from: tenant.status, to: rule.to, cause, at: now.toISOString() };
-    await announceStateChange(platformTx(tx), tenantId, event);
-    // Every instance drops its cached access to the tenant; until it hears, PostgreSQL's
-    // check of each cached request holds the new state anyway (migration 0013).
-    if (this.invalidation) await this.invalidation.record(platformTx(tx), { scope: 'tenant', tenantId });
-    else await recordEffect(platformTx(tx), tenantId, { topic: CACHE_INVALIDATION_TOPIC, payload: { scope: 'tenant', tenantId } });
+    // The writes below depend on nothing but the locked row read above, so they leave together:
+    // pipelined on the unit's one connection, one round trip instead of one each (a Stripe event
+    // is mostly this). Any failing aborts the transaction, and the unit rolls all of it back.
+    await Promise.all([
+      tx.updateTable('tenants').set({ status: rule.to, updated_at: now }).where('id', '=', tenantId).execute(),
+      // The grace period counts from the failure; suspension keeps the date, payment clears it.
+      rule.to === 'suspended'
+        ? ensureBillingAccount(tx, tenantId)
+        : tx
+            .insertInto('billing_accounts')
+            .values({ tenant_id: tenantId, id: newId(), provider: 'local', past_due_since: rule.to === 'past_due' ? now : null })
+            .onConflict((conflict) => conflict.column('tenant_id').doUpdateSet({ past_due_since: rule.to === 'past_due' ? now : null, updated_at: now }))
+            .execute(),
+      unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
+        action: 'billing.state_changed',
+        target: 'tenant_status',
+        before: { status: tenant.status },
+        after: { status: rule.to, cause, ...(reason ? { reason } : {}) },
+      }),
+      announceStateChange(platformTx(tx), tenantId, event),
+      // Every instance drops its cached access to the tenant; until it hears, PostgreSQL's
+      // check of each cached request holds the new state anyway (migration 0013).
+      this.invalidation
+        ? this.invalidation.record(platformTx(tx), { scope: 'tenant', tenantId })
+        : recordEffect(platformTx(tx), tenantId, { topic: CACHE_INVALIDATION_TOPIC, payload: { scope: 'tenant', tenantId } }),
+    ]);
     return transition;
   }
 

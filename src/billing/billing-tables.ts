@@ -75,6 +75,10 @@ export interface ProviderEventsTable {
   event_type: string;
   event_created_at: Date;
   applied: boolean;
+  /** The object an invoice event is about (Stripe's in_...); null for other events. */
+  object_ref: ColumnType<string | null, string | null | undefined, string | null>;
+  /** An invoice event: the instant naming the local period its invoice belongs to. */
+  period_at: NullableTimestamp;
   created_at: CreatedAt;
   deleted_at: NullableTimestamp;
 }
@@ -93,12 +97,24 @@ export interface UsageReportsTable {
   deleted_at: NullableTimestamp;
 }
 
+export interface PlanChangesTable {
+  tenant_id: TenantId;
+  id: string;
+  from_plan: string;
+  to_plan: string;
+  /** When the tenant moved to to_plan. */
+  changed_at: Date;
+  created_at: CreatedAt;
+  deleted_at: NullableTimestamp;
+}
+
 export interface BillingTables {
   billing_accounts: BillingAccountsTable;
   billing_invoices: InvoicesTable;
   billing_invoice_lines: InvoiceLinesTable;
   billing_provider_events: ProviderEventsTable;
   billing_usage_reports: UsageReportsTable;
+  billing_plan_changes: PlanChangesTable;
 }
 
 /** The database and unit-of-work handle billing code is typed against. */

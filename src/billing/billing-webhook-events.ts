@@ -31,8 +31,11 @@ declare module '../webhooks/tenant-event.js' {
 
 /** Records a state change for billing's subscribers and the tenant's webhooks, in `tx`. */
 export async function announceStateChange(tx: Tx, tenantId: string, event: Payload<BillingStateChanged>): Promise<void> {
-  await recordEffect(tx, tenantId, { topic: BILLING_STATE_CHANGED, payload: event });
-  await publishTenantEvent(tx, tenantId, { type: 'billing.state_changed', data: event });
+  // Independent rows: sent together, pipelined on the unit's connection.
+  await Promise.all([
+    recordEffect(tx, tenantId, { topic: BILLING_STATE_CHANGED, payload: event }),
+    publishTenantEvent(tx, tenantId, { type: 'billing.state_changed', data: event }),
+  ]);
 }
 
 /** Records an issued invoice; the webhook event is published once per invoice (its id is the key). */

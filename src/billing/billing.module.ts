@@ -45,6 +45,7 @@ export const billingModule = defineModule({
     // Bookkeeping of the provider's deliveries: nothing a tenant would want back.
     { name: 'billing_provider_events', exported: false },
     { name: 'billing_usage_reports' },
+    { name: 'billing_plan_changes' },
   ],
   jobs: [suspendOverdueJob, closePeriodsJob, provisionBillingAccountsJob, applyPlanChangesJob],
   schedules: [suspendOverdueSchedule, closePeriodsSchedule, provisionBillingAccountsSchedule, applyPlanChangesSchedule],
@@ -53,14 +54,15 @@ export const billingModule = defineModule({
     const billingState = new BillingState(db, clock, config.billing.graceDays, invalidation);
     const provider = billingProviderFor(config);
     const stripe = config.billing.stripe;
+    // A plan change tells the provider inside its transaction: a provider that refuses rolls it back.
+    const planChanges = new PlanChanges(db, clock, subscriptionChangerFor(provider), invalidation);
     return {
       clock,
       billingCheckout: new BillingCheckout(db, provider, plans, stripe),
-      stripeWebhooks: stripe && { handler: new StripeEventHandler(db, billingState, clock, logger), secret: stripe.webhookSecret },
+      stripeWebhooks: stripe && { handler: new StripeEventHandler(db, billingState, planChanges, stripe.prices, clock, logger), secret: stripe.webhookSecret },
       billingState,
       invoicePayments: new InvoicePayments(db, clock, billingState),
-      // A plan change tells the provider inside its transaction: a provider that refuses rolls it back.
-      planChanges: new PlanChanges(db, clock, subscriptionChangerFor(provider), invalidation),
+      planChanges,
       billingOverview: new BillingOverviewReader(db, clock, plans, planLimitsFrom(plans), metering.catalog, config.billing.graceDays),
     };
   },

@@ -32,6 +32,8 @@ export const InvoiceSummaryView = Type.Object({
   paidAt: Nullable(Timestamp),
   voidedAt: Nullable(Timestamp),
   paymentFailedAt: Nullable(Timestamp),
+  /** With Stripe: the Stripe invoice (in_...) whose payment this invoice shows. */
+  providerRef: Nullable(Type.String()),
 });
 
 export const InvoiceView = Type.Object({ ...InvoiceSummaryView.properties, lines: Type.Array(InvoiceLineView) });
@@ -75,6 +77,7 @@ export function invoiceSummaryView(row: InvoiceRow) {
     paidAt: iso(row.paid_at),
     voidedAt: iso(row.voided_at),
     paymentFailedAt: iso(row.payment_failed_at),
+    providerRef: row.provider_ref,
   };
 }
 

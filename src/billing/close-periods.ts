@@ -19,7 +19,9 @@ import type { InvoiceIssued } from './billing-events.js';
 import { announceInvoiceIssued } from './billing-webhook-events.js';
 import type { BillingDatabase, BillingTx } from './billing-tables.js';
 import { insertDraftInvoice } from './invoice-repository.js';
-import { pricePeriod } from './invoice-pricing.js';
+import { priceStretches } from './invoice-pricing.js';
+import { planSegments } from './plan-changes/plan-history.js';
+import { reconcileLocalInvoice } from './stripe/stripe-invoices.js';
 import { periodUsage } from './period-usage.js';
 
 const HOUR_MS = 3_600_000;
@@ -86,12 +88,20 @@ export class PeriodClosing {
   /** One tenant's period, in one service unit; undefined when it was issued already. */
   close(tenantId: string, period: BillingPeriod): Promise<ClosedPeriod | undefined> {
     return this.db.service('billing: issue a period\'s invoice', async (tx) => {
+      // The account's lock, which a Stripe invoice event takes too: whichever commits first, the
+      // other sees it, so the new invoice cannot miss Stripe's word on its period (below).
+      await tx.selectFrom('billing_accounts').select('id').where('tenant_id', '=', tenantId).forUpdate().execute();
       const tenant = await tx.selectFrom('tenants').select('plan').where('id', '=', tenantId).executeTakeFirstOrThrow();
       const { plans, metrics } = await catalogOf(tx);
-      const plan = plans.get(tenant.plan);
-      if (!plan) throw new Error(`tenant ${tenantId} is on plan "${tenant.plan}", which the catalog lacks`);
+      // Each stretch of the period on one plan, billed for its share; the plan at the period's end names the invoice.
+      const stretches = (await planSegments(tx, tenantId, period, tenant.plan)).map((segment) => {
+        const onPlan = plans.get(segment.plan);
+        if (!onPlan) throw new Error(`tenant ${tenantId} was on plan "${segment.plan}", which the catalog lacks`);
+        return { ...segment, plan: onPlan };
+      });
+      const plan = stretches.at(-1)!.plan;
       const usage = await periodUsage(platformTx(tx), tenantId, metrics, period.start, period.end);
-      const priced = pricePeriod(plan, usage);
+      const priced = priceStretches(stretches, usage);
       const invoiceId = await insertDraftInvoice(tx, { tenantId, plan: plan.key, periodStart: period.start, periodEnd: period.end, priced });
       if (!invoiceId) return undefined;
       const now = this.clock.now();
@@ -111,6 +121,8 @@ export class PeriodClosing {
         periodEnd: period.end.toISOString(),
       };
       await announceInvoiceIssued(platformTx(tx), tenantId, event);
+      // With Stripe, what Stripe said about this period's invoices before it closed.
+      if (!settledNow) await reconcileLocalInvoice(tx, tenantId, period.start, { kind: 'system', name: 'billing', requestId: `close:${invoiceId}` }, now);
       return { tenantId, invoiceId, periodStart: period.start, totalCents: priced.totalCents };
     });
   }

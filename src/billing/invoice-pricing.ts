@@ -62,3 +62,52 @@ export function pricePeriod(plan: Plan, usage: ReadonlyMap<string, number>): Pri
   }
   return { lines, totalCents: lines.reduce((sum, line) => sum + line.amountCents, 0) };
 }
+
+const DAY_MS = 86_400_000;
+
+/** A stretch of a period on one plan. */
+export interface PlanStretch {
+  readonly plan: Plan;
+  readonly start: Date;
+  /** Exclusive. */
+  readonly end: Date;
+}
+
+/**
+ * A period the tenant spent on one or more plans (`stretches`, in order, tiling the period): one
+ * plan line per stretch, the plan's monthly price times the stretch's share of the period,
+ * rounded half up to the cent (its description says the days); the metered overage priced by the
+ * plan at the period's end, since usage is summed over the whole period. One stretch is
+ * `pricePeriod` exactly.
+ *
+ * @example
+ *   // 30-day period, free for 10 days then pro (1500) for 20:
+ *   // "Free plan, 10 of 30 days" 0, "Pro plan, 20 of 30 days" 1000, then pro's overage lines
+ */
+export function priceStretches(stretches: readonly PlanStretch[], usage: ReadonlyMap<string, number>): PricedPeriod {
+  const last = stretches.at(-1);
+  if (!last) throw new Error('a period has at least one stretch');
+  const whole = pricePeriod(last.plan, usage);
+  if (stretches.length === 1) return whole;
+  const periodMs = BigInt(last.end.getTime() - stretches[0]!.start.getTime());
+  const planLines: PricedLine[] = stretches.map(({ plan, start, end }) => {
+    const ms = BigInt(end.getTime() - start.getTime());
+    const monthly = plan.monthlyPriceCents;
+    return {
+      kind: 'plan',
+      metric: null,
+      description: `${plan.name} plan, ${days(ms)} of ${days(periodMs)} days${monthly === null ? ' (priced by contract)' : ''}`,
+      quantity: 1,
+      included: null,
+      unitPriceMillicents: null,
+      amountCents: monthly === null ? 0 : Number((BigInt(monthly) * ms * 2n + periodMs) / (2n * periodMs)),
+    };
+  });
+  const lines = [...planLines, ...whole.lines.filter((line) => line.kind === 'overage')];
+  return { lines, totalCents: lines.reduce((sum, line) => sum + line.amountCents, 0) };
+}
+
+/** Days to two decimals, without trailing zeros: 10, 12.5, 0.04. */
+function days(ms: bigint): string {
+  return String(Math.round((Number(ms) / DAY_MS) * 100) / 100);
+}

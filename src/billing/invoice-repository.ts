@@ -18,6 +18,7 @@ export interface InvoiceRow {
   readonly paid_at: Date | null;
   readonly voided_at: Date | null;
   readonly payment_failed_at: Date | null;
+  readonly provider_ref: string | null;
 }
 
 export interface InvoiceLineRow {
@@ -43,6 +44,7 @@ const INVOICE_COLUMNS = [
   'paid_at',
   'voided_at',
   'payment_failed_at',
+  'provider_ref',
 ] as const;
 
 /**

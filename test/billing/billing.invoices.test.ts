@@ -36,6 +36,8 @@ async function tenantWithClosedPeriod(plan: string, apiCalls: number): Promise<S
     [tenant.tenantId],
   );
   const periodStart: Date = rows[0].billing_anchor;
+  // The plan was chosen when the subscription began, not today.
+  await testApp.database.admin.query(`UPDATE billing_plan_changes SET changed_at = $2 WHERE tenant_id = $1`, [tenant.tenantId, periodStart]);
   // What the rollup writes for the period: hourly buckets (two here), as metering produces them.
   const half = Math.floor(apiCalls / 2);
   await testApp.database.admin.query(
@@ -90,6 +92,61 @@ describe('closing a period', () => {
     const tenant = await signUp(testApp.app);
     await closing.closeDue();
     expect(await invoicesOf(tenant.tenantId)).toEqual([]);
+  });
+});
+
+describe('a period on more than one plan', () => {
+  async function planLines(tenantId: string) {
+    const { rows } = await testApp.database.admin.query(
+      `SELECT l.kind, l.description, l.amount_cents::int AS amount, i.plan, i.total_cents::int AS total
+         FROM billing_invoice_lines l JOIN billing_invoices i ON i.tenant_id = l.tenant_id AND i.id = l.invoice_id
+        WHERE l.tenant_id = $1 ORDER BY l.position`,
+      [tenantId],
+    );
+    return rows;
+  }
+
+  it('bills each stretch at its plan, prorated by time: free for 10 days, then pro', async () => {
+    const tenant = await tenantWithClosedPeriod('free', 0);
+    const periodEnd = new Date(tenant.periodStart);
+    periodEnd.setUTCMonth(periodEnd.getUTCMonth() + 1);
+    expect((await testApp.app.inject({ method: 'PATCH', url: '/v1/tenant/plan', headers: bearer(tenant.accessToken), payload: { plan: 'pro' } })).statusCode).toBe(200);
+    // The upgrade happened ten days into the period.
+    const upgradedAt = new Date(tenant.periodStart.getTime() + 10 * 86_400_000);
+    await testApp.database.admin.query(`UPDATE billing_plan_changes SET changed_at = $2 WHERE tenant_id = $1 AND to_plan = 'pro'`, [tenant.tenantId, upgradedAt]);
+    await closing.closeDue();
+    const periodMs = periodEnd.getTime() - tenant.periodStart.getTime();
+    const periodDays = Math.round((periodMs / 86_400_000) * 100) / 100;
+    const proDays = Math.round(((periodEnd.getTime() - upgradedAt.getTime()) / 86_400_000) * 100) / 100;
+    const proCents = Math.round((1500 * (periodEnd.getTime() - upgradedAt.getTime())) / periodMs);
+    const lines = await planLines(tenant.tenantId);
+    expect(lines.filter((line) => line.kind === 'plan')).toEqual([
+      { kind: 'plan', description: `Free plan, 10 of ${periodDays} days`, amount: 0, plan: 'pro', total: proCents },
+      { kind: 'plan', description: `Pro plan, ${proDays} of ${periodDays} days`, amount: proCents, plan: 'pro', total: proCents },
+    ]);
+  });
+
+  it("GET /v1/billing's upcoming invoice splits the running period the same way", async () => {
+    const tenant = await signUp(testApp.app);
+    expect((await testApp.app.inject({ method: 'PATCH', url: '/v1/tenant/plan', headers: bearer(tenant.accessToken), payload: { plan: 'pro' } })).statusCode).toBe(200);
+    const overview = (await testApp.app.inject({ method: 'GET', url: '/v1/billing', headers: bearer(tenant.accessToken) })).json();
+    const planLines = overview.upcomingInvoice.lines.filter((line: { kind: string }) => line.kind === 'plan');
+    // Free from the period's start (the tenant's creation hour) until just now, pro for the rest.
+    expect(planLines).toEqual([
+      expect.objectContaining({ description: expect.stringMatching(/^Free plan, [\d.]+ of [\d.]+ days$/), amountCents: 0 }),
+      expect.objectContaining({ description: expect.stringMatching(/^Pro plan, [\d.]+ of [\d.]+ days$/), amountCents: expect.any(Number) }),
+    ]);
+    expect(planLines[1].amountCents).toBeGreaterThan(1400);
+    expect(planLines[1].amountCents).toBeLessThanOrEqual(1500);
+  });
+
+  it('a change after the period ended (before it was invoiced) does not reach it: the period is billed at the plan it had', async () => {
+    const tenant = await tenantWithClosedPeriod('pro', 0);
+    // Downgraded today: ten days after that period ended, before the period-end job ran.
+    expect((await testApp.app.inject({ method: 'PATCH', url: '/v1/tenant/plan', headers: bearer(tenant.accessToken), payload: { plan: 'free' } })).json().plan).toBe('free');
+    await closing.closeDue();
+    const lines = await planLines(tenant.tenantId);
+    expect(lines.filter((line) => line.kind === 'plan')).toEqual([{ kind: 'plan', description: 'Pro plan', amount: 1500, plan: 'pro', total: 1500 }]);
   });
 });
 

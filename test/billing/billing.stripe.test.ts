@@ -105,6 +105,22 @@ describe('provisioning', () => {
     expect(customers).toHaveLength(1);
   });
 
+  it('retried more than 24 h after a lost answer (Stripe forgot the idempotency keys), adopts the customer and subscription it made', async () => {
+    const tenant = await stripeTenant('pro');
+    const first = { customerRef: tenant.customerRef, subscriptionRef: (await tenantRow(tenant.tenantId)).subscription_ref };
+    // The answer was lost: nothing stored. A day later Stripe no longer knows the keys.
+    await sql(`DELETE FROM billing_accounts WHERE tenant_id = $1`, [tenant.tenantId]);
+    stripe.expireIdempotencyKeys();
+    const retried = await provisioning.provisionTenant(tenant.tenantId);
+    expect(retried).toEqual(first);
+    expect(stripe.created.customers!.filter((customer) => (customer.metadata as { tenant_id: string }).tenant_id === tenant.tenantId)).toHaveLength(1);
+    expect(stripe.created.subscriptions!.filter((subscription) => subscription.customer === tenant.customerRef)).toHaveLength(1);
+    const search = stripe.calls.filter((call) => call.path === '/v1/customers/search' && call.params.query === `metadata['tenant_id']:'${tenant.tenantId}'`);
+    expect(search.length).toBeGreaterThanOrEqual(2);
+    const { rows } = await sql(`SELECT customer_ref, subscription_ref FROM billing_accounts WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(rows).toEqual([{ customer_ref: first.customerRef, subscription_ref: first.subscriptionRef }]);
+  });
+
   it('run twice at once (two instances), creates one customer and stores it once', async () => {
     const tenant = await signUp(testApp.app);
     const [a, b] = await Promise.all([provisioning.provisionTenant(tenant.tenantId), provisioning.provisionTenant(tenant.tenantId)]);
@@ -264,6 +280,115 @@ describe('checkout', () => {
     expectProblem(again, 409, 'conflict');
   });
 
+  /** The session's completion as Stripe sends it: what POST /v1/billing/checkout asked for. */
+  function completedEventOf(session: Record<string, unknown>, overrides: Record<string, unknown> = {}) {
+    return signedStripeEvent(WEBHOOK_SECRET, 'checkout.session.completed', {
+      id: session.id,
+      object: 'checkout.session',
+      mode: 'setup',
+      status: 'complete',
+      customer: session.customer,
+      client_reference_id: session.client_reference_id,
+      metadata: { tenant_id: session['metadata[tenant_id]'], plan: session['metadata[plan]'] },
+      ...overrides,
+    });
+  }
+
+  async function checkoutFor(tenant: StripeTenant, plan: string) {
+    const response = await testApp.app.inject({ method: 'POST', url: '/v1/billing/checkout', headers: bearer(tenant.accessToken), payload: { plan } });
+    expect(response.statusCode).toBe(200);
+    return stripe.created.sessions!.at(-1)!;
+  }
+
+  async function planAudits(tenantId: string) {
+    const { rows } = await sql(
+      `SELECT action, actor, after FROM audit_log WHERE tenant_id = $1 AND action IN ('plan.changed', 'plan.change_scheduled', 'billing.checkout_plan_refused') ORDER BY created_at`,
+      [tenantId],
+    );
+    return rows;
+  }
+
+  const planAnnouncements = async (tenantId: string) =>
+    (await sql(`SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1 AND topic = 'billing.plan-changed'`, [tenantId])).rows[0].n;
+
+  it('a completed Checkout applies the plan it was created for, once: upgrade now, with the subscription, audited and announced', async () => {
+    const tenant = await stripeTenant();
+    const session = await checkoutFor(tenant, 'pro');
+    const event = completedEventOf(session);
+    expect((await deliver(event)).json().outcome).toBe('applied');
+    const row = await tenantRow(tenant.tenantId);
+    expect(row).toMatchObject({ plan: 'pro', has_payment_method: true, subscription_ref: expect.stringMatching(/^sub_/) });
+    const subscription = stripe.created.subscriptions!.find((created) => created.id === row.subscription_ref)!;
+    expect(subscription).toMatchObject({ customer: tenant.customerRef });
+    expect(await planAudits(tenant.tenantId)).toEqual([{ action: 'plan.changed', actor: 'system:billing', after: { plan: 'pro', cause: 'upgrade' } }]);
+    expect(await planAnnouncements(tenant.tenantId)).toBe(1);
+
+    // Redelivered, alone or several at once: nothing more happens, at Stripe or here.
+    const subscriptions = stripe.created.subscriptions!.length;
+    const outcomes = await Promise.all([deliver(event), deliver(event), deliver(event)]);
+    expect(outcomes.map((response) => response.json().outcome)).toEqual(['duplicate', 'duplicate', 'duplicate']);
+    expect(stripe.created.subscriptions!).toHaveLength(subscriptions);
+    expect(await planAudits(tenant.tenantId)).toHaveLength(1);
+    expect(await planAnnouncements(tenant.tenantId)).toBe(1);
+    expect(await tenantRow(tenant.tenantId)).toEqual(row);
+  });
+
+  it('a plan retired since the session was created is not applied; the card is still recorded and the refusal audited', async () => {
+    const tenant = await stripeTenant();
+    const session = await checkoutFor(tenant, 'promax');
+    await sql(`UPDATE plans SET retired_at = now() WHERE key = 'promax'`);
+    try {
+      expect((await deliver(completedEventOf(session))).json().outcome).toBe('applied');
+    } finally {
+      await sql(`UPDATE plans SET retired_at = NULL WHERE key = 'promax'`);
+    }
+    expect(await tenantRow(tenant.tenantId)).toMatchObject({ plan: 'free', has_payment_method: true });
+    expect(await planAudits(tenant.tenantId)).toEqual([
+      { action: 'billing.checkout_plan_refused', actor: 'system:billing', after: expect.objectContaining({ plan: 'promax', code: 'plan-retired' }) },
+    ]);
+    expect(await planAnnouncements(tenant.tenantId)).toBe(0);
+  });
+
+  it('a session completed after the tenant changed plan some other way does not undo that change', async () => {
+    const tenant = await stripeTenant();
+    const session = await checkoutFor(tenant, 'promax');
+    // Opened a minute ago; meanwhile the owner moved to pro directly.
+    const opened = now() - 60;
+    expect((await testApp.app.inject({ method: 'PATCH', url: '/v1/tenant/plan', headers: bearer(tenant.accessToken), payload: { plan: 'pro' } })).statusCode).toBe(200);
+    expect((await deliver(completedEventOf(session, { created: opened }))).json().outcome).toBe('applied');
+    expect(await tenantRow(tenant.tenantId)).toMatchObject({ plan: 'pro', has_payment_method: true });
+    expect((await planAudits(tenant.tenantId)).map((audit) => [audit.action, audit.after.code ?? audit.after.plan])).toEqual([
+      ['plan.changed', 'pro'],
+      ['billing.checkout_plan_refused', 'conflict'],
+    ]);
+  });
+
+  it("a session that names another tenant than its customer's changes no plan", async () => {
+    const a = await stripeTenant();
+    const b = await stripeTenant();
+    const session = await checkoutFor(a, 'pro');
+    expect((await deliver(completedEventOf(session, { client_reference_id: b.tenantId }))).json().outcome).toBe('applied');
+    expect((await tenantRow(a.tenantId)).plan).toBe('free');
+    expect((await tenantRow(b.tenantId)).plan).toBe('free');
+    expect((await planAudits(a.tenantId)).map((audit) => audit.after.code)).toEqual(['conflict']);
+  });
+
+  it('a downgrade bought through Checkout follows the same rules: over this period\'s usage, it waits for the period end', async () => {
+    const tenant = await stripeTenant('promax');
+    const session = await checkoutFor(tenant, 'pro');
+    // 60,000 tasks this period: above pro's 50,000, a per-period metric, so the downgrade waits.
+    await sql(
+      `INSERT INTO usage_rollups (tenant_id, metric, granularity, bucket_start, event_count, quantity_sum, quantity_max)
+       SELECT id, 'tasks', 'hour', date_trunc('hour', now()), 60000, 60000, 1 FROM tenants WHERE id = $1`,
+      [tenant.tenantId],
+    );
+    expect((await deliver(completedEventOf(session))).json().outcome).toBe('applied');
+    expect((await tenantRow(tenant.tenantId)).plan).toBe('promax');
+    const { rows } = await sql(`SELECT scheduled_plan FROM billing_accounts WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(rows).toEqual([{ scheduled_plan: 'pro' }]);
+    expect((await planAudits(tenant.tenantId)).map((audit) => audit.action)).toEqual(['plan.change_scheduled']);
+  });
+
   it('refuses a plan without a Stripe price (409)', async () => {
     const tenant = await stripeTenant();
     expectProblem(await testApp.app.inject({ method: 'POST', url: '/v1/billing/checkout', headers: bearer(tenant.accessToken), payload: { plan: 'free' } }), 409, 'conflict');
@@ -273,6 +398,80 @@ describe('checkout', () => {
     const tenant = await signUp(testApp.app);
     const local = new BillingCheckout(testApp.services.db.withTables<BillingTables>(), localBillingProvider, testApp.services.plans, undefined);
     await expect(local.start(ownerActor(tenant), 'pro')).rejects.toMatchObject({ code: 'conflict', extra: { billing_provider: 'local' } });
+  });
+});
+
+describe('Stripe invoices and the local invoice of their period', () => {
+  const db = () => testApp.services.db.withTables<BillingTables>();
+
+  /** A Stripe tenant whose last period (40 days ago) has closed; answers that period, in seconds. */
+  async function tenantWithClosedPeriod(issue = true) {
+    const tenant = await stripeTenant('pro');
+    const { rows } = await sql(`UPDATE tenants SET billing_anchor = date_trunc('hour', now() - interval '40 days') WHERE id = $1 RETURNING billing_anchor`, [tenant.tenantId]);
+    const start: Date = rows[0].billing_anchor;
+    const end = new Date(start);
+    end.setUTCMonth(end.getUTCMonth() + 1);
+    if (issue) await new PeriodClosing(db(), testApp.clock, testApp.services.config.usageGraceHours).closeDue();
+    // Stripe's renewal invoice covers the period that ended; its anchor is a few minutes later.
+    return { tenant, periodStart: start.getTime() / 1000 + 300, periodEnd: end.getTime() / 1000 + 300 };
+  }
+
+  const invoiceEvent = (tenant: StripeTenant, type: 'invoice.paid' | 'invoice.payment_failed', ref: string, period: { periodStart: number; periodEnd: number }, created: number) =>
+    signedStripeEvent(WEBHOOK_SECRET, type, { id: ref, object: 'invoice', customer: tenant.customerRef, period_start: period.periodStart, period_end: period.periodEnd }, { created });
+
+  async function localInvoices(tenantId: string) {
+    const { rows } = await sql(`SELECT status, provider_ref, paid_at, payment_failed_at FROM billing_invoices WHERE tenant_id = $1 ORDER BY period_start`, [tenantId]);
+    return rows;
+  }
+
+  it('a failed then paid Stripe invoice shows on the local invoice of its period (GET /v1/billing), and a duplicate or older event changes nothing', async () => {
+    const period = await tenantWithClosedPeriod();
+    const { tenant } = period;
+    const t = now();
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'open', provider_ref: null, paid_at: null, payment_failed_at: null }]);
+    const failedEvent = invoiceEvent(tenant, 'invoice.payment_failed', 'in_a1', period, t - 30);
+    expect((await deliver(failedEvent)).json().outcome).toBe('applied');
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'open', provider_ref: 'in_a1', paid_at: null, payment_failed_at: new Date((t - 30) * 1000) }]);
+
+    expect((await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_a1', period, t - 20))).json().outcome).toBe('applied');
+    const paidInvoice = await localInvoices(tenant.tenantId);
+    expect(paidInvoice).toEqual([{ status: 'paid', provider_ref: 'in_a1', paid_at: new Date((t - 20) * 1000), payment_failed_at: expect.any(Date) }]);
+    // The duplicate, and a failure older than the payment arriving late: nothing moves.
+    expect((await deliver(failedEvent)).json().outcome).toBe('duplicate');
+    expect((await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_a1', period, t - 25))).json().outcome).toBe('stale');
+    expect(await localInvoices(tenant.tenantId)).toEqual(paidInvoice);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('active');
+
+    const overview = await testApp.app.inject({ method: 'GET', url: '/v1/billing', headers: bearer(tenant.accessToken) });
+    expect(overview.json().invoices).toEqual([expect.objectContaining({ status: 'paid', providerRef: 'in_a1', paidAt: expect.any(String) })]);
+  });
+
+  it('events that arrive before the local invoice is issued, and out of order, are applied when it is', async () => {
+    const period = await tenantWithClosedPeriod(false);
+    const { tenant } = period;
+    const t = now();
+    // Paid arrives first, its earlier failure afterwards (stale for dunning).
+    expect((await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_b1', period, t - 10))).json().outcome).toBe('applied');
+    expect((await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_b1', period, t - 20))).json().outcome).toBe('stale');
+    expect(await localInvoices(tenant.tenantId)).toEqual([]);
+    await new PeriodClosing(db(), testApp.clock, testApp.services.config.usageGraceHours).closeDue();
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'paid', provider_ref: 'in_b1', paid_at: new Date((t - 10) * 1000), payment_failed_at: null }]);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('active');
+  });
+
+  it("two Stripe invoices in one period (an upgrade's proration): the local invoice is paid when both are", async () => {
+    const period = await tenantWithClosedPeriod(false);
+    const { tenant } = period;
+    const t = now();
+    // Both before the period closes (the period-end job waits out the late-usage grace).
+    await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_c2', { periodStart: period.periodStart + 86_400, periodEnd: period.periodStart + 86_400 }, t - 20));
+    await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_c1', period, t - 30));
+    await new PeriodClosing(db(), testApp.clock, testApp.services.config.usageGraceHours).closeDue();
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'open', provider_ref: 'in_c2', paid_at: null, payment_failed_at: new Date((t - 20) * 1000) }]);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('past_due');
+    await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_c2', { periodStart: period.periodStart + 86_400, periodEnd: period.periodStart + 86_400 }, t - 10));
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'paid', provider_ref: 'in_c2', paid_at: new Date((t - 10) * 1000), payment_failed_at: expect.any(Date) }]);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('active');
   });
 });
 

@@ -45,6 +45,7 @@ const WRITTEN: Record<string, string | undefined> = {
   billing_invoice_lines: undefined,
   billing_provider_events: undefined,
   billing_usage_reports: undefined,
+  billing_plan_changes: undefined,
   // Export requests; the export job only runs where a worker does, which a test app has not.
   tenant_exports: undefined,
   // Erasure certificates: issued by the erasure routes in their own transaction.

@@ -141,6 +141,10 @@ export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededT
      VALUES ($1, $2, $3, 'api_calls', $4, $4::timestamptz + interval '1 month', 5, $5)`,
     [tenantId, newId(), invoiceId, LONG_AGO, `tnty_${label}_${randomUUID().slice(0, 8)}`],
   );
+  await admin.query(
+    `INSERT INTO billing_plan_changes (tenant_id, id, from_plan, to_plan, changed_at) VALUES ($1, $2, 'free', 'free', $3)`,
+    [tenantId, newId(), LONG_AGO],
+  );
 
   // Outbound webhooks: an endpoint (its sealed secret a stand-in), an event, its delivery and one attempt.
   const webhookEndpointId = newId();

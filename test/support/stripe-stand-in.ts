@@ -26,6 +26,8 @@ export interface StripeStandIn {
   readonly created: Record<string, Record<string, unknown>[]>;
   /** Meter events counted, by identifier (a repeated identifier is not counted again). */
   readonly meterEvents: Map<string, Record<string, string>>;
+  /** Forgets every idempotency key, as Stripe does after 24 hours. */
+  expireIdempotencyKeys(): void;
   /** Makes the next `count` requests to `path` answer 500 (a Stripe outage). */
   failNext(path: string, count?: number): void;
   close(): Promise<void>;
@@ -72,14 +74,29 @@ export async function startStripeStandIn(secretKey = `sk_test_${randomBytes(12).
 
   const routes: Array<[string, string, (params: Record<string, string>, id?: string) => { statusCode?: number; body: unknown }]> = [
     ['POST', '/v1/customers', (params) => {
-      const customer = { id: nextId('cus'), object: 'customer', metadata: { tenant_id: params['metadata[tenant_id]'] } };
+      const customer = { id: nextId('cus'), object: 'customer', created: Math.floor(Date.now() / 1000), metadata: { tenant_id: params['metadata[tenant_id]'] } };
       created.customers!.push(customer);
       return { body: customer };
+    }],
+    // Stripe's search language, the one form Tenantry uses: an exact metadata match.
+    ['GET', '/v1/customers/search', (params) => {
+      const match = /^metadata\['([a-z_]+)'\]:'([^'\\]+)'$/.exec(params.query ?? '');
+      if (!match) return refuse(`GET /v1/customers/search: query "${params.query}" is not metadata['key']:'value'`);
+      if (params.limit !== undefined && !/^\d+$/.test(params.limit)) return refuse('GET /v1/customers/search: limit must be a whole number');
+      const [, key, value] = match;
+      const data = created.customers!.filter((customer) => (customer.metadata as Record<string, string>)[key!] === value).slice(0, Number(params.limit ?? 10));
+      return { body: { object: 'search_result', url: '/v1/customers/search', data, has_more: false, next_page: null } };
+    }],
+    ['GET', '/v1/subscriptions', (params) => {
+      if (!params.customer) return refuse('GET /v1/subscriptions: this stand-in lists one customer\'s subscriptions only');
+      const data = [...subscriptions.values()].filter((subscription) => subscription.customer === params.customer && subscription.status !== 'canceled');
+      return { body: { object: 'list', url: '/v1/subscriptions', data: data.slice(0, Number(params.limit ?? 10)), has_more: false } };
     }],
     ['POST', '/v1/subscriptions', (params) => {
       if (!params.customer || !params['items[0][price]']) return refuse('POST /v1/subscriptions: customer and items[0][price] are required');
       const id = nextId('sub');
-      const subscription = { id, object: 'subscription', customer: params.customer, status: 'incomplete', items: { object: 'list', data: [{ id: nextId('si'), price: { id: params['items[0][price]'] } }] } };
+      const metadata = Object.fromEntries(Object.entries(params).flatMap(([name, value]) => (name.startsWith('metadata[') ? [[name.slice(9, -1), value]] : [])));
+      const subscription = { id, object: 'subscription', customer: params.customer, status: 'incomplete', metadata, items: { object: 'list', data: [{ id: nextId('si'), price: { id: params['items[0][price]'] } }] } };
       subscriptions.set(id, subscription);
       created.subscriptions!.push(subscription);
       return { body: subscription };
@@ -125,7 +142,8 @@ export async function startStripeStandIn(secretKey = `sk_test_${randomBytes(12).
       url,
       handler: async (request, reply) => {
         const path = request.url.split('?')[0]!;
-        const params = (request.body ?? {}) as Record<string, string>;
+        // GET parameters travel in the query string, as the SDK sends them.
+        const params = (request.method === 'GET' ? request.query : (request.body ?? {})) as Record<string, string>;
         const idempotencyKey = request.headers['idempotency-key'] as string | undefined;
         calls.push({ method: request.method, path, params, idempotencyKey });
         const failing = failures.get(path) ?? 0;
@@ -153,6 +171,9 @@ export async function startStripeStandIn(secretKey = `sk_test_${randomBytes(12).
     violations,
     created,
     meterEvents,
+    expireIdempotencyKeys() {
+      byKey.clear();
+    },
     failNext(path, count = 1) {
       failures.set(path, count);
     },

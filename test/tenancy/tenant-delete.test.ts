@@ -84,6 +84,7 @@ async function populatedTenant(): Promise<SignedUpTenant & { projectId: string }
        VALUES ($1, gen_random_uuid(), 'stripe', 'evt_seeded', 'invoice.paid', now(), true);
      INSERT INTO billing_usage_reports (tenant_id, id, invoice_id, metric, period_start, period_end, quantity, identifier)
        VALUES ($1, gen_random_uuid(), '${invoiceId}', 'api_calls', now() - interval '1 month', now(), 5, 'tnty_seeded');
+     INSERT INTO billing_plan_changes (tenant_id, id, from_plan, to_plan, changed_at) VALUES ($1, gen_random_uuid(), 'free', 'pro', now());
      INSERT INTO realtime_sequences (tenant_id, last_seq) VALUES ($1, 1);
      INSERT INTO realtime_events (tenant_id, seq, outbox_id, channel, type, data) VALUES ($1, 1, gen_random_uuid(), 'tasks', 'task.created', '{}');
      INSERT INTO tenant_exports (tenant_id, id, expires_at) VALUES ($1, gen_random_uuid(), now() + interval '1 day')`.replace(/\$1/g, `'${tenant.tenantId}'`),

@@ -26,6 +26,7 @@ import { ensureBillingAccount } from '../billing-account-repository.js';
 import type { PlanChangeCause } from '../billing-events.js';
 import type { BillingDatabase, BillingTx } from '../billing-tables.js';
 import { announcePlanChange } from '../billing-webhook-events.js';
+import { recordPlanChange } from './plan-history.js';
 import type { SubscriptionChanger } from './subscription-changer.js';
 import { usageOverLimits } from './usage-standing.js';
 
@@ -66,33 +67,41 @@ export class PlanChanges {
     // A tenant unit first: PostgreSQL confirms the request's cached access (role, plan, status)
     // before the service role, which checks nothing of the kind, writes anything.
     await this.db.tenant(async () => {});
-    const tenantId = actor.tenantId;
-    return this.db.service('billing: a tenant changes its plan', async (tx) => {
-      const tenant = await this.#lock(tx, tenantId, 'tenant-not-found');
-      if (tenant.status === 'suspended') {
-        throw new AppError('tenant-read-only', 'this tenant is suspended and read-only: pay what is due (GET /v1/billing) before changing plans', {
-          tenant_status: 'suspended',
-          billing: '/v1/billing',
-        });
-      }
-      const plans = await catalog(tx);
-      const target = findPlan(plans, planKey);
-      if (planKey === tenant.plan) return this.#cancelPending(tx, tenantId, tenant, actor);
-      if (target.retiredAt) throw retired(planKey);
-      const current = plans.get(tenant.plan);
-      if (!current || target.sortOrder > current.sortOrder) return this.#applyNow(tx, tenantId, tenant, target.key, actor, 'upgrade');
+    return this.db.service('billing: a tenant changes its plan', (tx) => this.requestIn(tx, actor.tenantId, planKey, actor));
+  }
 
-      const period = billingPeriod(tenant.billingAnchor, this.clock.now());
-      const over = await usageOverLimits(platformTx(tx), tenantId, target, period);
-      if (over.some((metric) => !metric.resets)) {
-        throw new AppError('usage-over-plan-limits', `the tenant's usage is above what plan "${planKey}" allows: reduce it first`, {
-          plan: planKey,
-          over: over.map(({ metric, current: used, limit, resets }) => ({ metric, current: used, limit, resets_at: resets ? period.end.toISOString() : null })),
-        });
-      }
-      if (over.length === 0) return this.#applyNow(tx, tenantId, tenant, target.key, actor, 'downgrade');
-      return this.#schedule(tx, tenantId, tenant, target.key, period.end, actor, over.map((metric) => metric.metric));
-    });
+  /**
+   * The tenant's request decided and applied inside `tx`, a service unit the caller opened (a
+   * completed Checkout applies the plan it was bought for in the unit that records the Stripe
+   * event). Same rules as PATCH /v1/tenant/plan. The refusals (AppError: retired, unknown,
+   * suspended, over the limits) are thrown before this writes anything but the account row's
+   * existence, so a caller may catch them and still commit.
+   */
+  async requestIn(tx: BillingTx, tenantId: string, planKey: string, who: Actor | SystemActor): Promise<PlanChangeOutcome> {
+    const tenant = await this.#lock(tx, tenantId, 'tenant-not-found');
+    if (tenant.status === 'suspended') {
+      throw new AppError('tenant-read-only', 'this tenant is suspended and read-only: pay what is due (GET /v1/billing) before changing plans', {
+        tenant_status: 'suspended',
+        billing: '/v1/billing',
+      });
+    }
+    const plans = await catalog(tx);
+    const target = findPlan(plans, planKey);
+    if (planKey === tenant.plan) return this.#cancelPending(tx, tenantId, tenant, who);
+    if (target.retiredAt) throw retired(planKey);
+    const current = plans.get(tenant.plan);
+    if (!current || target.sortOrder > current.sortOrder) return this.#applyNow(tx, tenantId, tenant, target.key, who, 'upgrade');
+
+    const period = billingPeriod(tenant.billingAnchor, this.clock.now());
+    const over = await usageOverLimits(platformTx(tx), tenantId, target, period);
+    if (over.some((metric) => !metric.resets)) {
+      throw new AppError('usage-over-plan-limits', `the tenant's usage is above what plan "${planKey}" allows: reduce it first`, {
+        plan: planKey,
+        over: over.map(({ metric, current: used, limit, resets }) => ({ metric, current: used, limit, resets_at: resets ? period.end.toISOString() : null })),
+      });
+    }
+    if (over.length === 0) return this.#applyNow(tx, tenantId, tenant, target.key, who, 'downgrade');
+    return this.#schedule(tx, tenantId, tenant, target.key, period.end, who, over.map((metric) => metric.metric));
   }
 
   /** The operator moves a tenant to a plan at once, whatever its usage; a waiting downgrade is dropped. */
@@ -171,7 +180,11 @@ export class PlanChanges {
     reason?: string,
   ): Promise<PlanChangeOutcome> {
     const now = this.clock.now();
-    if (planKey !== tenant.plan) await tx.updateTable('tenants').set({ plan: planKey, updated_at: now }).where('id', '=', tenantId).execute();
+    if (planKey !== tenant.plan) {
+      await tx.updateTable('tenants').set({ plan: planKey, updated_at: now }).where('id', '=', tenantId).execute();
+      // The invoice bills each part of the period at the plan of that part.
+      await recordPlanChange(tx, tenantId, tenant.plan, planKey, now);
+    }
     await this.#clearSchedule(tx, tenantId, now);
     await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
       action: 'plan.changed',
@@ -188,7 +201,7 @@ export class PlanChanges {
     return { plan: planKey, previousPlan: tenant.plan, effective: 'now', pending: null };
   }
 
-  async #schedule(tx: BillingTx, tenantId: string, tenant: LockedTenant, planKey: string, at: Date, who: Actor, overMetrics: string[]): Promise<PlanChangeOutcome> {
+  async #schedule(tx: BillingTx, tenantId: string, tenant: LockedTenant, planKey: string, at: Date, who: Actor | SystemActor, overMetrics: string[]): Promise<PlanChangeOutcome> {
     const now = this.clock.now();
     await tx
       .updateTable('billing_accounts')
@@ -205,7 +218,7 @@ export class PlanChanges {
     return { plan: tenant.plan, previousPlan: tenant.plan, effective: 'period-end', pending: { plan: planKey, at } };
   }
 
-  async #cancelPending(tx: BillingTx, tenantId: string, tenant: LockedTenant, who: Actor): Promise<PlanChangeOutcome> {
+  async #cancelPending(tx: BillingTx, tenantId: string, tenant: LockedTenant, who: Actor | SystemActor): Promise<PlanChangeOutcome> {
     const unchanged = { plan: tenant.plan, previousPlan: tenant.plan, effective: 'unchanged', pending: null } as const;
     if (!tenant.pending) return unchanged;
     await this.#clearSchedule(tx, tenantId, this.clock.now());

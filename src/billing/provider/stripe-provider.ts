@@ -18,6 +18,8 @@ export const provisionKeys = (tenantId: string) => ({
 
 const CHECKOUT_KEY_WINDOW_MS = 60_000;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export class StripeBillingProvider implements BillingProvider {
   readonly name = 'stripe' as const;
 
@@ -28,11 +30,17 @@ export class StripeBillingProvider implements BillingProvider {
 
   async provision({ tenantId, plan }: ProvisionTarget): Promise<ProviderRefs> {
     const keys = provisionKeys(tenantId);
+    // A run whose answer was lost may be retried after Stripe forgot its idempotency key (24 h):
+    // the customer it made is found by the tenant id in its metadata and adopted. Within the
+    // 24 h the key answers, which also covers search's own lag (Stripe indexes within a minute).
+    const adopted = await this.#customerOf(tenantId);
     // Only values that never change for the tenant: a key sent again with other
     // parameters is an error at Stripe, not a second customer.
-    const customer = await this.stripe.customers.create({ metadata: { tenant_id: tenantId } }, { idempotencyKey: keys.customer });
+    const customer = adopted ?? (await this.stripe.customers.create({ metadata: { tenant_id: tenantId } }, { idempotencyKey: keys.customer }));
     const price = this.config.prices[plan];
     if (!price) return { customerRef: customer.id, subscriptionRef: null };
+    const existing = adopted ? await this.#subscriptionOf(customer.id, tenantId) : undefined;
+    if (existing) return { customerRef: customer.id, subscriptionRef: existing };
     const subscription = await this.stripe.subscriptions.create(
       {
         customer: customer.id,
@@ -44,6 +52,23 @@ export class StripeBillingProvider implements BillingProvider {
       { idempotencyKey: `${keys.subscription}:${price}` },
     );
     return { customerRef: customer.id, subscriptionRef: subscription.id };
+  }
+
+  /** The tenant's customer at Stripe, if one was made already: the oldest carrying its id in metadata. */
+  async #customerOf(tenantId: string): Promise<{ id: string } | undefined> {
+    // The id is interpolated into Stripe's search language: only a UUID may be.
+    if (!UUID.test(tenantId)) throw new Error(`not a tenant id: ${tenantId}`);
+    const found = await this.stripe.customers.search({ query: `metadata['tenant_id']:'${tenantId}'`, limit: 10 });
+    return found.data
+      .filter((customer) => customer.metadata?.tenant_id === tenantId)
+      .sort((a, b) => a.created - b.created || a.id.localeCompare(b.id))[0];
+  }
+
+  /** A live subscription of the adopted customer that was made for the tenant. */
+  async #subscriptionOf(customerRef: string, tenantId: string): Promise<string | undefined> {
+    // The default list leaves out canceled subscriptions.
+    const list = await this.stripe.subscriptions.list({ customer: customerRef, limit: 10 });
+    return list.data.find((subscription) => subscription.metadata?.tenant_id === tenantId && subscription.status !== 'incomplete_expired')?.id;
   }
 
   async changeSubscription(account: ProviderAccount, plan: string, effective: PlanChangeEffective): Promise<ProviderRefs> {

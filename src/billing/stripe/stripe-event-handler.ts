@@ -16,10 +16,14 @@ import { CACHE_INVALIDATION_TOPIC } from '../../cache/redis-transport.js';
 import type { Clock } from '../../clock.js';
 import { platformTx } from '../../db/database.js';
 import { newId } from '../../db/ids.js';
+import { AppError } from '../../http/problems.js';
 import { recordEffect } from '../../outbox/record-effect.js';
 import type { SystemActor } from '../../tenancy/actor.js';
 import type { BillingState } from '../billing-state.js';
 import type { BillingDatabase, BillingTx } from '../billing-tables.js';
+import type { PlanChanges } from '../plan-changes/plan-changes.js';
+import { recordPlanChange } from '../plan-changes/plan-history.js';
+import { INVOICE_EVENT_TYPES, reconcileLocalInvoice, stripeInvoicePeriodAt } from './stripe-invoices.js';
 
 /** The events Tenantry acts on; any other type is acknowledged and ignored. */
 export const HANDLED_EVENT_TYPES = [
@@ -37,6 +41,13 @@ type HandledType = (typeof HANDLED_EVENT_TYPES)[number];
  * completed checkout only ever adds a payment method, so its order does not matter.
  */
 const ORDERED: ReadonlySet<string> = new Set(HANDLED_EVENT_TYPES.filter((type) => type !== 'checkout.session.completed'));
+
+/**
+ * Why a completed Checkout's plan is not applied, though the payment method is recorded: the
+ * plan-change rules refused it (the same refusals PATCH /v1/tenant/plan answers with). The event
+ * still commits, so Stripe stops retrying something that would be refused every time.
+ */
+const CHECKOUT_PLAN_REFUSALS: ReadonlySet<string> = new Set(['validation-failed', 'plan-retired', 'usage-over-plan-limits', 'tenant-read-only', 'conflict']);
 
 /** Where a tenant whose subscription ended falls back to. */
 const PLAN_WITHOUT_SUBSCRIPTION = 'free';
@@ -56,6 +67,9 @@ export class StripeEventHandler {
   constructor(
     private readonly db: BillingDatabase,
     private readonly state: BillingState,
+    private readonly planChanges: PlanChanges,
+    /** The plans sold through Stripe (STRIPE_PRICES): a Checkout can only have bought one of them. */
+    private readonly prices: Readonly<Record<string, string>>,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {}
@@ -65,42 +79,70 @@ export class StripeEventHandler {
     const object = (event.data.object ?? {}) as Record<string, unknown>;
     const customerRef = idOf(object.customer);
     if (!customerRef) return 'ignored';
+    const created = new Date(event.created * 1000);
+    const ordered = ORDERED.has(event.type);
+    const invoiceEvent = INVOICE_EVENT_TYPES.has(event.type);
+    const objectRef = invoiceEvent ? (idOf(object.id) ?? null) : null;
+    const periodAt = objectRef ? (stripeInvoicePeriodAt(object) ?? null) : null;
     const outcome = await this.db.service('billing: apply a Stripe event', async (tx) => {
+      // One statement, one round trip: lock the account, record the event (a duplicate records
+      // nothing), and stamp the account's ordering when the event is the newest. A later failure
+      // rolls all of it back with the effect.
+      const now = this.clock.now();
       const account = await tx
-        .selectFrom('billing_accounts')
-        .select(['tenant_id', 'subscription_ref', 'provider_event_at'])
-        .where('provider', '=', 'stripe')
-        .where('customer_ref', '=', customerRef)
-        .where('deleted_at', 'is', null)
-        .forUpdate()
+        .with('account', (db) =>
+          db
+            .selectFrom('billing_accounts')
+            .select(['tenant_id', 'subscription_ref', 'provider_event_at'])
+            .where('provider', '=', 'stripe')
+            .where('customer_ref', '=', customerRef)
+            .where('deleted_at', 'is', null)
+            .forUpdate(),
+        )
+        .with('recorded', (db) =>
+          db
+            .insertInto('billing_provider_events')
+            .columns(['tenant_id', 'id', 'provider', 'event_id', 'event_type', 'event_created_at', 'applied', 'object_ref', 'period_at'])
+            .expression((eb) =>
+              eb.selectFrom('account').select((eb) => [
+                'account.tenant_id',
+                eb.cast<string>(eb.val(newId()), 'uuid').as('id'),
+                eb.cast<'stripe'>(eb.val('stripe'), 'text').as('provider'),
+                eb.cast<string>(eb.val(event.id), 'text').as('event_id'),
+                eb.cast<string>(eb.val(event.type), 'text').as('event_type'),
+                eb.cast<Date>(eb.val(created), 'timestamptz').as('event_created_at'),
+                // Stale: an ordered event older than the last one applied to the account.
+                (ordered ? eb.or([eb('account.provider_event_at', 'is', null), eb('account.provider_event_at', '<=', created)]) : eb.lit(true)).as('applied'),
+                eb.cast<string | null>(eb.val(objectRef), 'text').as('object_ref'),
+                eb.cast<Date | null>(eb.val(periodAt), 'timestamptz').as('period_at'),
+              ]),
+            )
+            .onConflict((conflict) => conflict.columns(['tenant_id', 'provider', 'event_id']).doNothing())
+            .returning(['tenant_id', 'applied']),
+        )
+        .with('stamped', (db) =>
+          db
+            .updateTable('billing_accounts')
+            .set({ provider_event_at: created, updated_at: now })
+            .from('recorded')
+            .whereRef('billing_accounts.tenant_id', '=', 'recorded.tenant_id')
+            .where('recorded.applied', '=', true)
+            .where((eb) => eb.lit(ordered))
+            .returning('billing_accounts.tenant_id'),
+        )
+        .selectFrom('account')
+        .leftJoin('recorded', 'recorded.tenant_id', 'account.tenant_id')
+        .select(['account.tenant_id', 'account.subscription_ref', 'account.provider_event_at', 'recorded.applied'])
         .executeTakeFirst();
       if (!account) return 'unknown-customer' as const;
-      const created = new Date(event.created * 1000);
-      const stale = ORDERED.has(event.type) && account.provider_event_at !== null && created < account.provider_event_at;
-      const recorded = await tx
-        .insertInto('billing_provider_events')
-        .values({
-          tenant_id: account.tenant_id,
-          id: newId(),
-          provider: 'stripe',
-          event_id: event.id,
-          event_type: event.type,
-          event_created_at: created,
-          applied: !stale,
-        })
-        .onConflict((conflict) => conflict.columns(['tenant_id', 'provider', 'event_id']).doNothing())
-        .returning('id')
-        .executeTakeFirst();
-      if (!recorded) return 'duplicate' as const;
+      if (account.applied === null) return 'duplicate' as const;
+      const stale = !account.applied;
+      const who: SystemActor = { kind: 'system', name: 'billing', requestId: `stripe:${event.id}` };
+      // The local invoice follows every invoice event, stale or not: a Stripe invoice once paid
+      // stays paid, so what it shows does not depend on arrival order (stripe-invoices.ts).
+      if (periodAt) await reconcileLocalInvoice(tx, account.tenant_id, periodAt, who, this.clock.now());
       if (stale) return 'stale' as const;
-      await this.#apply(tx, account, event.type as HandledType, object, { kind: 'system', name: 'billing', requestId: `stripe:${event.id}` });
-      if (ORDERED.has(event.type)) {
-        await tx
-          .updateTable('billing_accounts')
-          .set({ provider_event_at: created, updated_at: this.clock.now() })
-          .where('tenant_id', '=', account.tenant_id)
-          .execute();
-      }
+      await this.#apply(tx, account, event.type as HandledType, object, who);
       return 'applied' as const;
     });
     if (outcome === 'unknown-customer') this.logger.info({ eventId: event.id, eventType: event.type, customerRef }, 'Stripe event for an unknown customer ignored');
@@ -119,6 +161,7 @@ export class StripeEventHandler {
           before: { has_payment_method: false },
           after: { has_payment_method: true },
         });
+        await this.#applyCheckoutPlan(tx, tenantId, object, who);
         return;
       case 'invoice.paid':
         await this.state.applyIn(tx, tenantId, 'payment_succeeded', who);
@@ -142,6 +185,52 @@ export class StripeEventHandler {
     }
   }
 
+  /**
+   * The plan the Checkout session was created for (POST /v1/billing/checkout put it in the
+   * session's metadata, and the tenant in client_reference_id), applied by the rules of
+   * PATCH /v1/tenant/plan in this unit: upgrade now, downgrade now or at the period's end, or
+   * refused. A session that names another tenant changes no plan. Redelivery is a duplicate
+   * event, and choosing the plan the tenant is on changes nothing (it cancels a waiting
+   * downgrade, as choosing it again through PATCH does).
+   */
+  async #applyCheckoutPlan(tx: BillingTx, tenantId: string, session: Record<string, unknown>, who: SystemActor): Promise<void> {
+    const metadata = (session.metadata ?? {}) as Record<string, unknown>;
+    const plan = typeof metadata.plan === 'string' && /^[a-z][a-z0-9_-]{0,39}$/.test(metadata.plan) ? metadata.plan : undefined;
+    if (!plan) return;
+    const refuse = async (code: string, detail: string) => {
+      this.logger.warn({ tenantId, plan, code, sessionId: idOf(session.id) }, `Checkout's plan not applied: ${detail}`);
+      await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
+        action: 'billing.checkout_plan_refused',
+        target: 'plan',
+        before: null,
+        after: { plan, code, detail, session: idOf(session.id) ?? null },
+      });
+    };
+    const named = [session.client_reference_id, metadata.tenant_id].filter((value) => value !== undefined && value !== null);
+    if (named.some((value) => value !== tenantId)) return refuse('conflict', 'the session names another tenant than its customer');
+    if (!this.prices[plan]) return refuse('conflict', `plan "${plan}" is not sold through Stripe (it has no price)`);
+    // A session completed late (Stripe retried it for hours) must not undo a plan change the
+    // tenant made after opening it: the later choice stands.
+    const openedAt = typeof session.created === 'number' ? new Date(session.created * 1000) : undefined;
+    if (openedAt) {
+      const later = await tx
+        .selectFrom('billing_plan_changes')
+        .select('changed_at')
+        .where('tenant_id', '=', tenantId)
+        .where('changed_at', '>', openedAt)
+        .where('deleted_at', 'is', null)
+        .limit(1)
+        .executeTakeFirst();
+      if (later) return refuse('conflict', `the plan changed (${later.changed_at.toISOString()}) after the session was opened`);
+    }
+    try {
+      await this.planChanges.requestIn(tx, tenantId, plan, who);
+    } catch (error) {
+      if (error instanceof AppError && CHECKOUT_PLAN_REFUSALS.has(error.code)) return refuse(error.code, error.message);
+      throw error;
+    }
+  }
+
   /** The paid plan ends with its subscription; unpaid invoices stay with dunning. */
   async #endSubscription(tx: BillingTx, tenantId: string, who: SystemActor): Promise<void> {
     const now = this.clock.now();
@@ -149,6 +238,7 @@ export class StripeEventHandler {
     const tenant = await tx.selectFrom('tenants').select('plan').where('id', '=', tenantId).forUpdate().executeTakeFirstOrThrow();
     if (tenant.plan === PLAN_WITHOUT_SUBSCRIPTION) return;
     await tx.updateTable('tenants').set({ plan: PLAN_WITHOUT_SUBSCRIPTION, updated_at: now }).where('id', '=', tenantId).execute();
+    await recordPlanChange(tx, tenantId, tenant.plan, PLAN_WITHOUT_SUBSCRIPTION, now);
     await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
       action: 'billing.subscription_ended',
       target: 'tenant_plan',

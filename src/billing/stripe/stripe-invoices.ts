@@ -1,0 +1,110 @@
+// With Stripe, Stripe's invoices are what gets paid; the local invoice of the same period must
+// show it (GET /v1/billing). Every invoice event is recorded with the Stripe invoice it is about
+// and the instant that names its local period, and the local invoice is derived from all the
+// events of its period, never from the last one alone: it is paid once every Stripe invoice of
+// the period has been paid (an upgrade's prorated invoice is a second one), and otherwise
+// carries the latest failed attempt. A Stripe invoice once paid stays paid, so the result does
+// not depend on the order events arrive in, and a duplicate changes nothing. It runs when an
+// event is recorded and when the period-end job issues the local invoice (which waits out the
+// late-usage grace, so Stripe's word often comes first); both lock the tenant's billing account
+// first, so neither can miss what the other is committing.
+
+import { unsafeRecordAuditForTenant } from '../../audit/record-audit.js';
+import { platformTx } from '../../db/database.js';
+import type { SystemActor } from '../../tenancy/actor.js';
+import type { BillingTx } from '../billing-tables.js';
+
+export const INVOICE_EVENT_TYPES: ReadonlySet<string> = new Set(['invoice.paid', 'invoice.payment_failed']);
+
+/**
+ * The instant that names a Stripe invoice's local period: the middle of the period it covers.
+ * A renewal invoice covers the period that just ended (its usage); the first one of a
+ * subscription has an empty period at the subscription's start. Either way the middle lies in
+ * one local period even when Stripe's anchor is a little off the local one (an hour: the local
+ * anchor is the hour of the tenant's creation; the subscription is opened just after).
+ */
+export function stripeInvoicePeriodAt(invoice: Record<string, unknown>): Date | undefined {
+  const start = invoice.period_start;
+  const end = invoice.period_end;
+  if (typeof start !== 'number' || typeof end !== 'number' || !Number.isFinite(start) || !Number.isFinite(end) || end < start) return undefined;
+  return new Date(((start + end) / 2) * 1000);
+}
+
+/**
+ * Brings the tenant's open local invoice of the period containing `at` in line with every Stripe
+ * invoice event recorded for that period, in `tx` (a service unit holding the account's lock).
+ * A draft, paid or void local invoice is left alone: paid and void are final, a draft is not issued.
+ */
+export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at: Date, who: SystemActor, now: Date): Promise<void> {
+  const invoice = await tx
+    .selectFrom('billing_invoices')
+    .select(['id', 'status', 'period_start', 'period_end', 'payment_failed_at', 'provider_ref'])
+    .where('tenant_id', '=', tenantId)
+    .where('period_start', '<=', at)
+    .where('period_end', '>', at)
+    .where('deleted_at', 'is', null)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!invoice || invoice.status !== 'open') return;
+  const events = await tx
+    .selectFrom('billing_provider_events')
+    .select(['object_ref', 'event_type', 'event_created_at'])
+    .where('tenant_id', '=', tenantId)
+    .where('period_at', '>=', invoice.period_start)
+    .where('period_at', '<', invoice.period_end)
+    .where('object_ref', 'is not', null)
+    .where('event_type', 'in', [...INVOICE_EVENT_TYPES])
+    .where('deleted_at', 'is', null)
+    .execute();
+  if (events.length === 0) return;
+
+  const stripeInvoices = new Map<string, { paidAt: Date | null; failedAt: Date | null; last: Date }>();
+  for (const event of events) {
+    const seen = stripeInvoices.get(event.object_ref!) ?? { paidAt: null, failedAt: null, last: event.event_created_at };
+    const at = event.event_created_at;
+    if (event.event_type === 'invoice.paid') seen.paidAt = latest(seen.paidAt, at);
+    else seen.failedAt = latest(seen.failedAt, at);
+    seen.last = latest(seen.last, at)!;
+    stripeInvoices.set(event.object_ref!, seen);
+  }
+  const byLast = [...stripeInvoices.entries()].sort(([, a], [, b]) => b.last.getTime() - a.last.getTime());
+  const unpaid = byLast.filter(([, seen]) => !seen.paidAt);
+  if (unpaid.length === 0) {
+    const [ref] = byLast[0]!;
+    const paidAt = byLast.reduce<Date | null>((max, [, seen]) => latest(max, seen.paidAt), null)!;
+    await tx
+      .updateTable('billing_invoices')
+      .set({ status: 'paid', paid_at: paidAt, provider_ref: ref, updated_at: now })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', invoice.id)
+      .execute();
+    await audit(tx, tenantId, who, invoice.id, 'paid', { status: 'open' }, { status: 'paid', provider_ref: ref });
+    return;
+  }
+  const failing = unpaid.filter(([, seen]) => seen.failedAt);
+  if (failing.length === 0) return;
+  const [ref] = failing[0]!;
+  const failedAt = failing.reduce<Date | null>((max, [, seen]) => latest(max, seen.failedAt), null)!;
+  if (invoice.provider_ref === ref && invoice.payment_failed_at?.getTime() === failedAt.getTime()) return;
+  await tx
+    .updateTable('billing_invoices')
+    .set({ payment_failed_at: failedAt, provider_ref: ref, updated_at: now })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', invoice.id)
+    .execute();
+  await audit(tx, tenantId, who, invoice.id, 'failed', { status: 'open', payment_failed_at: invoice.payment_failed_at?.toISOString() ?? null }, {
+    status: 'open',
+    payment_failed_at: failedAt.toISOString(),
+    provider_ref: ref,
+  });
+}
+
+function latest(a: Date | null, b: Date | null): Date | null {
+  if (!a) return b;
+  if (!b) return a;
+  return a > b ? a : b;
+}
+
+function audit(tx: BillingTx, tenantId: string, who: SystemActor, invoiceId: string, outcome: 'paid' | 'failed', before: unknown, after: unknown) {
+  return unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, { action: `billing.invoice_${outcome}`, target: `invoice:${invoiceId}`, before, after });
+}
