@@ -20,6 +20,8 @@ export interface BillingAccountsTable {
   customer_ref: string | null;
   subscription_ref: string | null;
   has_payment_method: Generated<boolean>;
+  /** A completed Checkout's SetupIntent whose payment method is still to become the customer's default. */
+  payment_method_setup_ref: string | null;
   scheduled_plan: string | null;
   /** When the scheduled plan applies (the end of the period it was asked in); set with scheduled_plan. */
   scheduled_at: NullableTimestamp;

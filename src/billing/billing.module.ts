@@ -22,6 +22,7 @@ import { InvoicePayments } from './invoice-payments.js';
 import { suspendOverdueJob, suspendOverdueSchedule } from './suspend-overdue-job.js';
 import { billingProviderFor } from './provider/create-billing-provider.js';
 import { provisionBillingAccountsJob, provisionBillingAccountsSchedule } from './provider/provision-billing-accounts-job.js';
+import { setupPaymentMethodsJob, setupPaymentMethodsSchedule } from './provider/setup-payment-methods-job.js';
 import { BillingCheckout } from './stripe/checkout.js';
 import { checkoutRoutes, type CheckoutRouteDeps } from './stripe/checkout.routes.js';
 import { StripeEventHandler } from './stripe/stripe-event-handler.js';
@@ -47,8 +48,8 @@ export const billingModule = defineModule({
     { name: 'billing_usage_reports' },
     { name: 'billing_plan_changes' },
   ],
-  jobs: [suspendOverdueJob, closePeriodsJob, provisionBillingAccountsJob, applyPlanChangesJob],
-  schedules: [suspendOverdueSchedule, closePeriodsSchedule, provisionBillingAccountsSchedule, applyPlanChangesSchedule],
+  jobs: [suspendOverdueJob, closePeriodsJob, provisionBillingAccountsJob, setupPaymentMethodsJob, applyPlanChangesJob],
+  schedules: [suspendOverdueSchedule, closePeriodsSchedule, provisionBillingAccountsSchedule, setupPaymentMethodsSchedule, applyPlanChangesSchedule],
   compose: ({ db: platformDb, clock, config, invalidation, plans, metering, logger }): BillingModuleDeps => {
     const db = platformDb.withTables<BillingTables>();
     const billingState = new BillingState(db, clock, config.billing.graceDays, invalidation);

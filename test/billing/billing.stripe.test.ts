@@ -14,6 +14,7 @@ import { localBillingProvider } from '../../src/billing/provider/local-provider.
 import { meterEventIdentifier } from '../../src/billing/provider/meter-event-identifier.js';
 import { BillingAccountProvisioning } from '../../src/billing/provider/provision-billing-accounts.js';
 import { UsageReporting } from '../../src/billing/provider/report-period-usage.js';
+import { SetupPaymentMethods } from '../../src/billing/provider/setup-payment-methods.js';
 import { bearer, expectProblem, ownerActor, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { signedStripeEvent, startStripeStandIn, type SignedEvent, type StripeStandIn } from '../support/stripe-stand-in.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -300,6 +301,9 @@ describe('checkout', () => {
     return stripe.created.sessions!.at(-1)!;
   }
 
+  const setupPaymentMethods = () =>
+    new SetupPaymentMethods(testApp.services.db.withTables<BillingTables>(), billingProviderFor(testApp.services.config));
+
   async function planAudits(tenantId: string) {
     const { rows } = await sql(
       `SELECT action, actor, after FROM audit_log WHERE tenant_id = $1 AND action IN ('plan.changed', 'plan.change_scheduled', 'billing.checkout_plan_refused') ORDER BY created_at`,
@@ -310,6 +314,47 @@ describe('checkout', () => {
 
   const planAnnouncements = async (tenantId: string) =>
     (await sql(`SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1 AND topic = 'billing.plan-changed'`, [tenantId])).rows[0].n;
+
+  it('makes the card a completed Checkout saved the one Stripe charges: customer and subscription, retried through an outage, once', async () => {
+    const tenant = await stripeTenant();
+    const session = await checkoutFor(tenant, 'pro');
+    const { setupRef, paymentMethodRef } = stripe.confirmSetup(tenant.customerRef);
+    expect((await deliver(completedEventOf(session, { setup_intent: setupRef }))).json().outcome).toBe('applied');
+    const pending = async () => (await sql(`SELECT payment_method_setup_ref AS ref FROM billing_accounts WHERE tenant_id = $1`, [tenant.tenantId])).rows[0].ref;
+    expect(await pending()).toBe(setupRef);
+
+    // Stripe is down (through the SDK's two retries): nothing changes, and the next run tries again.
+    stripe.failNext(`/v1/setup_intents/${setupRef}`, 3);
+    await setupPaymentMethods().applyPending(testApp.services.logger);
+    expect(await pending()).toBe(setupRef);
+    await setupPaymentMethods().applyPending(testApp.services.logger);
+    expect(await pending()).toBeNull();
+    const customer = stripe.created.customers!.find((created) => created.id === tenant.customerRef)!;
+    expect(customer.invoice_settings).toEqual({ default_payment_method: paymentMethodRef });
+    const { subscription_ref: subscriptionRef } = await tenantRow(tenant.tenantId);
+    expect(stripe.created.subscriptions!.find((created) => created.id === subscriptionRef)).toMatchObject({ default_payment_method: paymentMethodRef });
+
+    // Done once: later runs send nothing more for it.
+    const calls = stripe.calls.length;
+    await setupPaymentMethods().applyPending(testApp.services.logger);
+    expect(stripe.calls.filter((call) => call.path.includes(setupRef)).length).toBe(4);
+    expect(stripe.calls.slice(calls).filter((call) => call.path.startsWith('/v1/customers/'))).toEqual([]);
+  });
+
+  it("never makes another customer's card the default: a Checkout naming a SetupIntent not of this customer is dropped", async () => {
+    const victim = await stripeTenant();
+    const tenant = await stripeTenant();
+    const session = await checkoutFor(tenant, 'pro');
+    const { setupRef, paymentMethodRef } = stripe.confirmSetup(victim.customerRef);
+    expect((await deliver(completedEventOf(session, { setup_intent: setupRef }))).json().outcome).toBe('applied');
+    await setupPaymentMethods().applyPending(testApp.services.logger);
+    const pending = await sql(`SELECT payment_method_setup_ref AS ref FROM billing_accounts WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(pending.rows[0].ref).toBeNull();
+    for (const customerRef of [tenant.customerRef, victim.customerRef]) {
+      expect(stripe.created.customers!.find((created) => created.id === customerRef)!.invoice_settings).toBeUndefined();
+    }
+    expect(stripe.created.subscriptions!.filter((created) => created.default_payment_method === paymentMethodRef)).toEqual([]);
+  });
 
   it('a completed Checkout applies the plan it was created for, once: upgrade now, with the subscription, audited and announced', async () => {
     const tenant = await stripeTenant();

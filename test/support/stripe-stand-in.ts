@@ -26,6 +26,11 @@ export interface StripeStandIn {
   readonly created: Record<string, Record<string, unknown>[]>;
   /** Meter events counted, by identifier (a repeated identifier is not counted again). */
   readonly meterEvents: Map<string, Record<string, string>>;
+  /**
+   * What a customer finishing Checkout in setup mode leaves at Stripe: a SetupIntent (succeeded
+   * unless told otherwise) holding a new card of that customer. Answers the SetupIntent's id.
+   */
+  confirmSetup(customerRef: string, status?: 'succeeded' | 'requires_payment_method'): { setupRef: string; paymentMethodRef: string };
   /** Forgets every idempotency key, as Stripe does after 24 hours. */
   expireIdempotencyKeys(): void;
   /** Makes the next `count` requests to `path` answer 500 (a Stripe outage). */
@@ -43,6 +48,8 @@ export async function startStripeStandIn(secretKey = `sk_test_${randomBytes(12).
   const meterEvents = new Map<string, Record<string, string>>();
   const byKey = new Map<string, unknown>();
   const subscriptions = new Map<string, Record<string, unknown>>();
+  const setupIntents = new Map<string, Record<string, unknown>>();
+  const noSuch = (what: string) => ({ statusCode: 404, body: { error: { type: 'invalid_request_error', message: `No such ${what}` } } });
   const failures = new Map<string, number>();
   let sequence = 0;
   const nextId = (prefix: string) => `${prefix}_standin${(sequence += 1).toString().padStart(6, '0')}`;
@@ -78,6 +85,21 @@ export async function startStripeStandIn(secretKey = `sk_test_${randomBytes(12).
       created.customers!.push(customer);
       return { body: customer };
     }],
+    ['POST', '/v1/customers/:id', (params, id) => {
+      const customer = created.customers!.find((candidate) => candidate.id === id);
+      if (!customer) return noSuch('customer');
+      const paymentMethod = params['invoice_settings[default_payment_method]'];
+      if (paymentMethod !== undefined) {
+        const owned = [...setupIntents.values()].some((intent) => intent.customer === id && intent.payment_method === paymentMethod);
+        if (!owned) return refuse(`POST /v1/customers/${id}: payment method ${paymentMethod} is not attached to this customer`);
+        customer.invoice_settings = { default_payment_method: paymentMethod };
+      }
+      return { body: customer };
+    }],
+    ['GET', '/v1/setup_intents/:id', (_params, id) => {
+      const intent = setupIntents.get(id!);
+      return intent ? { body: intent } : noSuch('setup_intent');
+    }],
     // Stripe's search language, the one form Tenantry uses: an exact metadata match.
     ['GET', '/v1/customers/search', (params) => {
       const match = /^metadata\['([a-z_]+)'\]:'([^'\\]+)'$/.exec(params.query ?? '');
@@ -109,6 +131,7 @@ export async function startStripeStandIn(secretKey = `sk_test_${randomBytes(12).
       const subscription = subscriptions.get(id!);
       if (!subscription) return { statusCode: 404, body: { error: { type: 'invalid_request_error', message: 'No such subscription' } } };
       if (params['items[0][price]']) subscription.items = { object: 'list', data: [{ id: params['items[0][id]'], price: { id: params['items[0][price]'] } }] };
+      if (params.default_payment_method) subscription.default_payment_method = params.default_payment_method;
       return { body: subscription };
     }],
     ['DELETE', '/v1/subscriptions/:id', (_params, id) => {
@@ -171,6 +194,18 @@ export async function startStripeStandIn(secretKey = `sk_test_${randomBytes(12).
     violations,
     created,
     meterEvents,
+    confirmSetup(customerRef, status = 'succeeded') {
+      const setupRef = nextId('seti');
+      const paymentMethodRef = nextId('pm');
+      setupIntents.set(setupRef, {
+        id: setupRef,
+        object: 'setup_intent',
+        customer: customerRef,
+        status,
+        payment_method: status === 'succeeded' ? paymentMethodRef : null,
+      });
+      return { setupRef, paymentMethodRef };
+    },
     expireIdempotencyKeys() {
       byKey.clear();
     },

@@ -40,6 +40,11 @@ export interface MeterEvent {
   readonly timestamp: Date;
 }
 
+/** A saved payment method that can never be used for this account (another customer's, or never confirmed). */
+export class UnusableSetup extends Error {
+  override readonly name = 'UnusableSetup';
+}
+
 export interface BillingProvider {
   readonly name: BillingProviderName;
   /**
@@ -55,6 +60,11 @@ export interface BillingProvider {
   changeSubscription(account: ProviderAccount, plan: string, effective: PlanChangeEffective): Promise<ProviderRefs>;
   /** A hosted page where the tenant adds a payment method (and confirms `plan`); 409 where there is none. */
   checkoutUrl(account: ProviderAccount, plan: string, returnUrls: CheckoutReturnUrls): Promise<string>;
+  /**
+   * Makes the payment method a completed Checkout saved (its SetupIntent) the one the provider
+   * charges: the customer's default and its subscription's. Repeating it changes nothing.
+   */
+  useSetupPaymentMethod(account: ProviderAccount, setupRef: string): Promise<void>;
   /** Sends usage; an event sent before (same identifier) is not counted twice by the provider. */
   reportUsage(event: MeterEvent): Promise<void>;
 }

@@ -16,5 +16,7 @@ export const localBillingProvider: BillingProvider = Object.freeze({
       billing_provider: 'local',
     });
   },
+  // No Checkout here, so no saved payment method to promote.
+  useSetupPaymentMethod: async () => {},
   reportUsage: async () => {},
 });

@@ -8,7 +8,16 @@
 import type Stripe from 'stripe';
 import type { StripeConfig } from '../../config.js';
 import { AppError } from '../../http/problems.js';
-import type { BillingProvider, CheckoutReturnUrls, MeterEvent, PlanChangeEffective, ProviderAccount, ProviderRefs, ProvisionTarget } from './billing-provider.js';
+import {
+  UnusableSetup,
+  type BillingProvider,
+  type CheckoutReturnUrls,
+  type MeterEvent,
+  type PlanChangeEffective,
+  type ProviderAccount,
+  type ProviderRefs,
+  type ProvisionTarget,
+} from './billing-provider.js';
 
 /** Stripe keeps an idempotency key's answer 24 hours; the account row keeps the refs for good. */
 export const provisionKeys = (tenantId: string) => ({
@@ -117,6 +126,21 @@ export class StripeBillingProvider implements BillingProvider {
     });
     if (!session.url) throw new Error('Stripe answered a Checkout session without a URL');
     return session.url;
+  }
+
+  async useSetupPaymentMethod(account: ProviderAccount, setupRef: string): Promise<void> {
+    const customer = requireCustomer(account);
+    const intent = await this.stripe.setupIntents.retrieve(setupRef);
+    const paymentMethod = typeof intent.payment_method === 'string' ? intent.payment_method : intent.payment_method?.id;
+    // A SetupIntent of another customer (a forged or mixed-up reference) must not touch this one.
+    const intentCustomer = typeof intent.customer === 'string' ? intent.customer : intent.customer?.id;
+    if (intentCustomer !== customer) throw new UnusableSetup(`SetupIntent ${setupRef} belongs to another customer than ${customer}`);
+    if (intent.status !== 'succeeded' || !paymentMethod) {
+      throw new UnusableSetup(`SetupIntent ${setupRef} has no confirmed payment method (status ${intent.status})`);
+    }
+    // Updates, not creates: sending them again sets the same values.
+    await this.stripe.customers.update(customer, { invoice_settings: { default_payment_method: paymentMethod } });
+    if (account.subscriptionRef) await this.stripe.subscriptions.update(account.subscriptionRef, { default_payment_method: paymentMethod });
   }
 
   async reportUsage(event: MeterEvent): Promise<void> {

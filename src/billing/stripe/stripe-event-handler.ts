@@ -153,8 +153,14 @@ export class StripeEventHandler {
     const tenantId = account.tenant_id;
     const now = this.clock.now();
     switch (type) {
-      case 'checkout.session.completed':
-        await tx.updateTable('billing_accounts').set({ has_payment_method: true, updated_at: now }).where('tenant_id', '=', tenantId).execute();
+      case 'checkout.session.completed': {
+        // The card becomes the one Stripe charges by the provisioning job, outside this transaction.
+        const setupRef = idOf(object.setup_intent);
+        await tx
+          .updateTable('billing_accounts')
+          .set({ has_payment_method: true, ...(setupRef ? { payment_method_setup_ref: setupRef } : {}), updated_at: now })
+          .where('tenant_id', '=', tenantId)
+          .execute();
         await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
           action: 'billing.payment_method_added',
           target: 'billing_account',
@@ -163,6 +169,7 @@ export class StripeEventHandler {
         });
         await this.#applyCheckoutPlan(tx, tenantId, object, who);
         return;
+      }
       case 'invoice.paid':
         await this.state.applyIn(tx, tenantId, 'payment_succeeded', who);
         return;
