@@ -155,7 +155,7 @@ try {
     servers.push(started.child);
     return started.address;
   };
-  const tenantry = await start('bench/support/tenantry-server.ts', { ...databaseEnv, TENANTRY_JWT_SECRET: 'x'.repeat(32), TENANTRY_DB_POOL_SIZE: String(POOL_SIZE) });
+  const tenantry = await start('bench/support/tenantry-server.mjs', { ...databaseEnv, TENANTRY_JWT_SECRET: 'x'.repeat(32), TENANTRY_DB_POOL_SIZE: String(POOL_SIZE) });
   const raw = await start('bench/support/memories-raw-server.ts', { MEMORIES_DATABASE_URL: database.url, MEMORIES_POOL_SIZE: String(POOL_SIZE) });
   const key = { authorization: `Bearer ${measured.tenant.apiKey}` };
   const recallOf = (url: string, headers: Record<string, string>, connections: number): Target => ({ url, headers, connections, body: recallBody });

@@ -138,9 +138,9 @@ async function main(): Promise<void> {
       TENANTRY_RATE_LIMITS: 'false',
       TENANTRY_MAX_EVENT_LOOP_DELAY_MS: '0',
     };
-    const a = await startBenchServer(env, 'bench/support/tenantry-server.ts');
+    const a = await startBenchServer(env, 'bench/support/tenantry-server.mjs');
     servers.push(a.child);
-    const b = await startBenchServer(env, 'bench/support/tenantry-server.ts');
+    const b = await startBenchServer(env, 'bench/support/tenantry-server.mjs');
     servers.push(b.child);
     const bases = [a.address, b.address];
     console.log(`servers at ${bases.join(' and ')}; signing up ${TENANTS} tenants`);

@@ -1,6 +1,9 @@
-// Tenantry as bench:peers runs it: the compiled build (`npm run build`), as `npm start` runs it
-// in production, so the figures are not those of the TypeScript loader's output (tsx keeps
-// function names with a helper call per closure). Otherwise the same as tenantry-server.ts.
+// Tenantry as bench:peers, bench:memories and bench:realtime run it: the production entry point
+// (startServer: the request login, the configured request bounds, the job worker and the outbox
+// relay) with nothing added, in its own process, from the compiled build (`npm run build`) as
+// `npm start` runs it, so the figures are not those of the TypeScript loader's output (tsx keeps
+// function names with a helper call per closure). Logs go to stderr so stdout carries only the
+// address line the bench waits for.
 
 import { loadConfig } from '../../dist/config.js';
 import { createLogger } from '../../dist/logger.js';
