@@ -193,6 +193,7 @@ export const StatsAnswer = Type.Object({
   recalls: Type.Integer(),
   reinforcements: Type.Integer(),
   byZone: Type.Object(zoneCounts),
+  movedLastDay: Type.Object(zoneCounts, { description: 'memories the re-zoning job moved into each zone in the last 24 hours' }),
   byAgent: Type.Array(Type.Object({ agentId: Type.Union([Uuid, Type.Null()]), name: Type.Union([Type.String(), Type.Null()]), memories: Type.Integer() })),
   quota: Type.Object({ limit: Type.Union([Type.Integer(), Type.Null()], { description: 'null: unlimited' }), used: Type.Integer() }),
   mostRecalled: Type.Array(Type.Object({ id: Uuid, content: Type.String(), recallCount: Type.Integer() })),

@@ -1,8 +1,10 @@
 // Stats of the tenant's memories, every figure computed by PostgreSQL (aggregates over the
 // tenant's rows; nothing is loaded into Node to be counted): totals, counts per zone and per
-// agent, the quota used, and the most recalled memories.
+// agent, the memories the re-zoning job moved into each zone in the last day, the quota used,
+// and the most recalled memories.
 
 import { sql } from 'kysely';
+import type { Clock } from '../clock.js';
 import type { Plans } from '../plans/plans.js';
 import type { Actor } from '../tenancy/actor.js';
 import { actingAgent } from './agent-scope.js';
@@ -17,10 +19,14 @@ export interface MemoryStatistics {
   readonly recalls: number;
   readonly reinforcements: number;
   readonly byZone: Readonly<Record<Zone, number>>;
+  /** Memories the re-zoning job moved into each zone in the last 24 hours (a memory moved twice counts once, where it went last). */
+  readonly movedLastDay: Readonly<Record<Zone, number>>;
   readonly byAgent: { readonly agentId: string | null; readonly name: string | null; readonly memories: number }[];
   readonly quota: { readonly limit: number | null; readonly used: number };
   readonly mostRecalled: { readonly id: string; readonly content: string; readonly recallCount: number }[];
 }
+
+const DAY_MS = 86_400_000;
 
 /** Memories listed under mostRecalled. */
 const MOST_RECALLED = 5;
@@ -40,10 +46,10 @@ async function totals(tx: MemoryTx, agentId: string | undefined) {
     .executeTakeFirstOrThrow();
 }
 
-function perZone(tx: MemoryTx, agentId: string | undefined) {
+function perZone(tx: MemoryTx, agentId: string | undefined, movedSince: Date) {
   return tx
     .selectFrom('memories')
-    .select((eb) => ['zone', eb.fn.countAll<string>().as('memories')])
+    .select((eb) => ['zone', eb.fn.countAll<string>().as('memories'), eb.fn.countAll<string>().filterWhere('zoned_at', '>', movedSince).as('moved')])
     .where('deleted_at', 'is', null)
     .$if(agentId !== undefined, (query) => query.where('agent_id', '=', agentId!))
     .groupBy('zone')
@@ -79,6 +85,7 @@ export class MemoryStats {
   constructor(
     private readonly db: MemoryDatabase,
     private readonly plans: Pick<Plans, 'limitFor'>,
+    private readonly clock: Clock,
   ) {}
 
   async stats(actor: Actor): Promise<MemoryStatistics> {
@@ -86,9 +93,19 @@ export class MemoryStats {
     return this.db.tenant(async (tx) => {
       // An agent's key counts only its agent's memories.
       const agent = actingAgent(actor);
-      const [total, zones, agents, recalled] = [await totals(tx, agent), await perZone(tx, agent), await perAgent(tx, agent), await mostRecalled(tx, agent)];
+      const movedSince = new Date(this.clock.now().getTime() - DAY_MS);
+      const [total, zones, agents, recalled] = [
+        await totals(tx, agent),
+        await perZone(tx, agent, movedSince),
+        await perAgent(tx, agent),
+        await mostRecalled(tx, agent),
+      ];
       const byZone = Object.fromEntries(ZONES.map(({ zone }) => [zone, 0])) as Record<Zone, number>;
-      for (const row of zones) byZone[row.zone] = Number(row.memories);
+      const movedLastDay = { ...byZone };
+      for (const row of zones) {
+        byZone[row.zone] = Number(row.memories);
+        movedLastDay[row.zone] = Number(row.moved);
+      }
       const memories = Number(total.memories);
       return {
         memories,
@@ -97,6 +114,7 @@ export class MemoryStats {
         recalls: Number(total.recalls),
         reinforcements: Number(total.reinforcements),
         byZone,
+        movedLastDay,
         byAgent: agents.map((row) => ({ agentId: row.agent_id, name: row.name, memories: Number(row.memories) })),
         quota: { limit, used: memories },
         mostRecalled: recalled.map((row) => ({ id: row.id, content: row.content, recallCount: row.recall_count })),

@@ -33,6 +33,8 @@ export interface MemoriesTable {
   tags: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
   metadata: NullableJsonObject;
   zone: Generated<Zone>;
+  /** When the re-zoning job last moved it to another zone (memory migration 0010); null: never. */
+  zoned_at: NullableTimestamp;
   orbit_score: Generated<number>;
   version: Generated<number>;
   reinforcement_count: Generated<number>;

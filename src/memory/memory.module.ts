@@ -55,7 +55,7 @@ export const memoryModule = defineModule({
       agentKeys: new AgentKeyManagement(db, clock),
       memories: new MemoryManagement(db, clock, usage),
       recall: new MemoryRecall(db, clock, new RecallReinforcement(db, clock, logger)),
-      stats: new MemoryStats(db, plans),
+      stats: new MemoryStats(db, plans, clock),
       settings: new MemorySettingsManagement(db, clock),
     };
   },

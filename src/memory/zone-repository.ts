@@ -1,7 +1,8 @@
 // Re-scoring the tenant's memories as they age, set-based: two UPDATE statements over the
 // tenant's live memories, whatever their number; no row is loaded into Node and no memory gets
-// a transaction of its own. The first moves the memories whose zone changed (and counts them),
-// the second refreshes orbit scores that drifted within their zone.
+// a transaction of its own. The first moves the memories whose zone changed (counts them, and
+// stamps when: stats report the moves), the second refreshes orbit scores that drifted within
+// their zone.
 
 import { sql } from 'kysely';
 import { frequencyScore, orbitScore, recencyScore, weightValues, zoneOf } from './memory-scoring.js';
@@ -25,7 +26,7 @@ export async function rezoneMemories(tx: MemoryTx, settings: MemorySettings, now
   const score = orbitScore(weights, sql<number>`${sql.ref('importance')}::float8`, recency, frequency);
   const moved = await tx
     .updateTable('memories')
-    .set({ orbit_score: score, zone: zoneOf(score) })
+    .set({ orbit_score: score, zone: zoneOf(score), zoned_at: now })
     .where('deleted_at', 'is', null)
     .where(sql<boolean>`${sql.ref('zone')} <> ${zoneOf(score)}`)
     .executeTakeFirst();

@@ -107,10 +107,14 @@ for (const [mode, makeDb] of Object.entries(modes)) {
       expect(narrative.text).not.toContain('tenant A');
     });
 
-    it("stats count B's memories and agents only", async () => {
-      const stats = new MemoryStats(db, { limitFor: async () => null });
+    it("stats count B's memories, agents and zone moves only", async () => {
+      // A's memory moved a minute ago; B's never did.
+      await harness.database.admin.query(`UPDATE memories SET zoned_at = now() - interval '1 minute' WHERE id = $1`, [a.memoryId]);
+      const stats = new MemoryStats(db, { limitFor: async () => null }, systemClock);
       const figures = await runWithContext({ requestId: 'attack', tenantId: b.tenantId }, () => stats.stats(actorOfB()));
       expect(figures).toMatchObject({ memories: 1, quota: { limit: null, used: 1 }, byAgent: [{ agentId: b.agentId, name: 'secret-agent-B', memories: 1 }] });
+      expect(Object.values(figures.movedLastDay)).toEqual([0, 0, 0, 0, 0]);
+      await harness.database.admin.query('UPDATE memories SET zoned_at = NULL WHERE id = $1', [a.memoryId]);
     });
 
     it("the agent list holds B's agents only", async () => {

@@ -195,6 +195,20 @@ describe('zones', () => {
     expect(await zoneOf(tenant, fresh.memory.id)).toBe('core');
     expect(await zoneOf(other, othersAged.memory.id)).toBe('inner');
     expect(testApp.logs()).toMatch(/"moved":1,"rescored":\d+.*memories re-zoned/);
+    // Stats and realtime report the move, to this tenant only.
+    const moved = async (who: SignedUpTenant) => (await call(testApp, who, 'GET', '/v1/memories/stats')).json().movedLastDay;
+    expect(await moved(tenant)).toEqual({ core: 0, inner: 0, outer: 0, belt: 1, cloud: 0 });
+    expect(await moved(other)).toEqual({ core: 0, inner: 0, outer: 0, belt: 0, cloud: 0 });
+    const announced = async (who: SignedUpTenant) =>
+      (
+        await testApp.database.admin.query(
+          `SELECT payload->'data' AS data FROM outbox WHERE tenant_id = $1 AND topic = 'realtime.event' AND payload->>'type' = 'memories.rezoned'
+           UNION ALL SELECT data FROM realtime_events WHERE tenant_id = $1 AND type = 'memories.rezoned'`,
+          [who.tenantId],
+        )
+      ).rows.map((row) => row.data);
+    expect(await announced(tenant)).toEqual([{ moved: 1 }]);
+    expect(await announced(other)).toEqual([]);
     expect((await recall(tenant, { q: 'remark', zones: ['belt'] })).map((row) => row.memory.id)).toEqual([aged.memory.id]);
   });
 });
