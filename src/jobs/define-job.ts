@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { ModuleRegistry } from '../modules/registry.js';
+import type { Jobs } from './jobs.js';
 
 /** What every job handler gets, instead of reaching for globals. */
 export interface JobDependencies {
@@ -16,6 +17,11 @@ export interface JobDependencies {
   readonly logger: Logger;
   /** The registered modules (the purge walks their tenant tables). */
   readonly modules: ModuleRegistry;
+  /**
+   * The queue the job runs on, to enqueue tenant jobs in a unit of work (a scheduled service
+   * job fanning out to every tenant that has work). Filled in by Jobs itself.
+   */
+  readonly jobs: Pick<Jobs, 'enqueue'>;
 }
 
 export interface JobRun {

@@ -63,7 +63,8 @@ export interface WorkerSettings {
 export interface JobsOptions {
   /** The pool's login user adds and runs jobs; jobs' own data work goes through deps.db. */
   readonly pool: pg.Pool;
-  readonly dependencies: JobDependencies;
+  /** Everything but `jobs`, which is this queue itself. */
+  readonly dependencies: Omit<JobDependencies, 'jobs'>;
   readonly definitions: readonly JobDefinition[];
   readonly schedules?: readonly JobSchedule[];
 }
@@ -93,7 +94,7 @@ export class Jobs {
 
   constructor(options: JobsOptions) {
     this.#pool = options.pool;
-    this.#deps = options.dependencies;
+    this.#deps = { ...options.dependencies, jobs: this };
     for (const definition of options.definitions) {
       if (this.#registered.has(definition.name)) throw new TypeError(`two jobs are named "${definition.name}"`);
       this.#registered.set(definition.name, { definition, check: payloadCheck(definition) });

@@ -28,7 +28,7 @@ import { MemoryUsage } from './memory-usage.js';
 import { memoryRoutes, type MemoryRouteDeps } from './memories.routes.js';
 import { recallRoutes, type RecallRouteDeps } from './recall.routes.js';
 import { RecallReinforcement } from './recall-reinforcement.js';
-import { rezoneMemoriesJob } from './rezone-memories-job.js';
+import { rezoneEveryTenantJob, rezoneEveryTenantSchedule, rezoneMemoriesJob } from './rezone-memories-job.js';
 
 interface MemoryModuleDeps extends AgentRouteDeps, AgentKeyRouteDeps, MemoryRouteDeps, RecallRouteDeps, MemoryAdminRouteDeps {}
 
@@ -42,7 +42,8 @@ export const memoryModule = defineModule({
     { name: 'memory_versions', personal: { content: 'pseudonymise', tags: 'null', metadata: 'null' } },
     { name: 'memory_settings' },
   ],
-  jobs: [rezoneMemoriesJob],
+  jobs: [rezoneMemoriesJob, rezoneEveryTenantJob],
+  schedules: [rezoneEveryTenantSchedule],
   // An agent key's connection sees only its own agent's memories (events carry the agent).
   realtimeChannels: [{ name: 'memories', minRole: 'viewer', agentScoped: true }],
   compose: ({ db: platformDb, clock, logger, metering, plans, jobs }): MemoryModuleDeps => {

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateQueue } from '../../src/jobs/migrate-queue.js';
 import { DEFAULT_MEMORY_SETTINGS } from '../../src/memory/memory-settings.js';
+import { rezoneEveryTenantJob } from '../../src/memory/rezone-memories-job.js';
 import type { SignedUpTenant } from '../support/fixtures.js';
 import { TEST_ROLES } from '../support/roles.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -210,5 +211,37 @@ describe('zones', () => {
     expect(await announced(tenant)).toEqual([{ moved: 1 }]);
     expect(await announced(other)).toEqual([]);
     expect((await recall(tenant, { q: 'remark', zones: ['belt'] })).map((row) => row.memory.id)).toEqual([aged.memory.id]);
+  });
+
+  it('every hour re-zoning is queued for each live tenant holding memories, none other', async () => {
+    const holding = await tenantOn(testApp, 'pro');
+    const empty = await tenantOn(testApp, 'pro');
+    const suspended = await tenantOn(testApp, 'pro');
+    const aged = await storeMemory(testApp, holding, { content: 'an aged note', importance: 0.5 });
+    const frozen = await storeMemory(testApp, suspended, { content: 'an aged note of a suspended tenant', importance: 0.5 });
+    await testApp.database.admin.query(`UPDATE memories SET updated_at = now() - interval '365 days' WHERE id IN ($1, $2)`, [aged.memory.id, frozen.memory.id]);
+    await testApp.database.admin.query(`UPDATE tenants SET status = 'suspended' WHERE id = $1`, [suspended.tenantId]);
+
+    // Every re-zoning started, whether it went on to succeed or fail.
+    const started = new Set<string>();
+    const rezoned = new Set<string>();
+    let last = Date.now();
+    testApp.services.jobs.events.on('job:start', ({ job }) => {
+      if (job.task_identifier === 'rezone-memories') started.add((job.payload as { tenantId: string }).tenantId);
+    });
+    testApp.services.jobs.events.on('job:complete', ({ job }) => {
+      if (job.task_identifier !== 'rezone-memories') return;
+      rezoned.add((job.payload as { tenantId: string }).tenantId);
+      last = Date.now();
+    });
+    await testApp.services.jobs.enqueueDirect(rezoneEveryTenantJob, {});
+    await expect.poll(() => rezoned.has(holding.tenantId), { timeout: 20_000 }).toBe(true);
+    // Whatever else it queued has run once no re-zoning has finished for a second.
+    await expect.poll(() => Date.now() - last > 1_000, { timeout: 20_000 }).toBe(true);
+    expect((await call(testApp, holding, 'GET', `/v1/memories/${aged.memory.id}`)).json().zone).toBe('belt');
+    expect(started.has(empty.tenantId)).toBe(false);
+    expect(started.has(suspended.tenantId)).toBe(false);
+    const { rows } = await testApp.database.admin.query('SELECT zone FROM memories WHERE id = $1', [frozen.memory.id]);
+    expect(rows[0].zone).toBe('inner');
   });
 });

@@ -194,7 +194,7 @@ describe('expiry', () => {
   it('deletes the archive once the retention period is over, and the export says so', async () => {
     testApp.clock.advance(testApp.services.config.exportRetentionHours * 3600);
     const { services } = testApp;
-    await expireExportsJob.handler({}, { db: services.db, clock: services.clock, config: services.config, logger: services.logger, modules: services.modules }, {
+    await expireExportsJob.handler({}, { db: services.db, clock: services.clock, config: services.config, logger: services.logger, modules: services.modules, jobs: services.jobs }, {
       jobId: 'test',
       attempt: 1,
       logger: services.logger,
