@@ -4,7 +4,7 @@
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseTimestamptz, poolTypes } from '../../src/db/timestamps.js';
+import { parseTimestamptz, poolTypes, StoredInstant } from '../../src/db/timestamps.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 const general = pg.types.getTypeParser(1184, 'text') as (text: string) => unknown;
@@ -52,7 +52,19 @@ describe('reading timestamptz', () => {
       const fast = parseTimestamptz(text);
       expect(fast, text).toBeInstanceOf(Date);
       expect((fast as Date).getTime(), text).toBe((general(text) as Date).getTime());
+      // Its ISO form and JSON come from the text, and must be Date's own to the character.
+      expect((fast as Date).toISOString(), text).toBe((general(text) as Date).toISOString());
+      expect(JSON.stringify({ at: fast }), text).toBe(JSON.stringify({ at: general(text) }));
     }
+  });
+
+  it('formats a read instant that was changed afterwards from its new time, not its text', () => {
+    const read = parseTimestamptz('2026-12-03 10:27:18.123456+00') as Date;
+    expect(read).toBeInstanceOf(StoredInstant);
+    read.setUTCFullYear(2030);
+    expect(read.toISOString()).toBe('2030-12-03T10:27:18.123Z');
+    read.setTime(0);
+    expect(JSON.stringify(read)).toBe('"1970-01-01T00:00:00.000Z"');
   });
 
   it('hands every other shape to the general parser: other zones, early and BC years, infinity', async () => {
