@@ -199,7 +199,7 @@ try {
   const start = async (server: ServerName, script: string, env: Record<string, string>) => {
     const started = await startBenchServer({ NODE_ENV: 'production', ...env }, script);
     servers.push(started.child);
-    return { address: started.address, meter: new ServerMeter(monitor, started.child.pid!, APPLICATION_NAMES[server]) };
+    return { child: started.child, address: started.address, meter: new ServerMeter(monitor, started.child.pid!, APPLICATION_NAMES[server]) };
   };
   const tenantry = await start('tenantry', 'bench/support/tenantry-server.mjs', {
     DATABASE_URL: named(databaseEnv.DATABASE_URL!, 'tenantry'),
@@ -251,6 +251,8 @@ try {
   for (const side of SIDES) await load(targets[side], data.tenants, WARM_UP_SECONDS); // warm-up, discarded
   // The warm-up's transaction counts reach pg_stat_database only now: not in round 1's.
   await sleep(STATS_SETTLE_MS);
+  // BENCH_CPU_PROFILE=<file>: Tenantry's CPU profile of the measured rounds (bench/support/tenantry-server.mjs).
+  if (process.env.BENCH_CPU_PROFILE) tenantry.child.kill('SIGUSR2');
 
   const rounds: RoundResult[] = [];
   for (let round = 1; round <= ROUNDS; round++) {

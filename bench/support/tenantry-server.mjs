@@ -5,6 +5,8 @@
 // function names with a helper call per closure). Logs go to stderr so stdout carries only the
 // address line the bench waits for.
 
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { loadConfig } from '../../dist/config.js';
 import { createLogger } from '../../dist/logger.js';
 import { startServer } from '../../dist/server.js';
@@ -13,6 +15,31 @@ const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LE
 const logger = createLogger(config.logLevel, process.stderr);
 const server = await startServer(config, logger);
 process.stdout.write(JSON.stringify({ address: server.address }) + '\n');
+
+// BENCH_CPU_PROFILE=<file>: SIGUSR2 starts a CPU profile and SIGTERM writes it there, so a bench
+// can profile its measured rounds alone (node's --cpu-prof would include start-up and warm-up).
+const profileFile = process.env.BENCH_CPU_PROFILE;
+let profiler;
+if (profileFile) {
+  process.on('SIGUSR2', () => {
+    profiler ??= (async () => {
+      const session = new Session();
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.start');
+      return session;
+    })();
+  });
+}
+
 process.once('SIGTERM', () => {
-  void server.stop().then(() => process.exit(0));
+  void (async () => {
+    if (profiler) {
+      const session = await profiler;
+      const { profile } = await session.post('Profiler.stop');
+      await writeFile(profileFile, JSON.stringify(profile));
+    }
+    await server.stop();
+    process.exit(0);
+  })();
 });
