@@ -25,6 +25,13 @@ program
   .description('create the roles and apply pending migrations (DATABASE_URL, or the embedded database)')
   .action(async () => (await import('./cli/migrate-command.js')).migrateCommand());
 
+program
+  .command('revert')
+  .description("undo a module's newest migrations, newest first, with their down sections (DATABASE_URL only); prints them as JSON")
+  .requiredOption('--module <name>', 'the module (platform, billing, memory, …)')
+  .option('--count <n>', 'how many of its applied migrations', '1')
+  .action(async (options) => (await import('./cli/migrate-command.js')).revertCommand(options));
+
 const tenants = program.command('tenants').description('manage tenants');
 
 tenants

@@ -41,38 +41,94 @@ export interface MigrateOptions {
  *   await migrate({ databaseUrl, roles: config.roles, modules: [...builtInModules, contractsModule] });
  */
 export async function migrate({ databaseUrl, roles, modules, loginPassword, serviceLoginPassword, log = () => {} }: MigrateOptions): Promise<string[]> {
-  const ordered = new ModuleRegistry(modules).modules;
+  return asOwner(databaseUrl, roles, { loginPassword, serviceLoginPassword }, async (client) => {
+    await renameLegacyTable(client);
+    const applied: string[] = [];
+    for (const module of new ModuleRegistry(modules).modules) {
+      if (!module.migrations) continue;
+      const done = await runner({ ...runnerOptions(client, module, log), direction: 'up', count: Infinity });
+      applied.push(...done.map((migration) => `${module.name}/${migration.name}`));
+    }
+    return applied;
+  });
+}
+
+export interface RevertOptions {
+  readonly databaseUrl: string;
+  readonly roles: DatabaseRoles;
+  /** The deployment's modules: the one named must be among them. */
+  readonly modules: readonly TenantryModule[];
+  /** The module whose migrations to revert. */
+  readonly module: string;
+  /** How many of its applied migrations to revert, newest first (default 1). */
+  readonly count?: number;
+  readonly log?: (message: string) => void;
+}
+
+/**
+ * Runs the down sections of a module's newest applied migrations, newest first, each in its
+ * own transaction (a failing one leaves it and every older one applied). Refused while a
+ * module that depends on it has migrations applied: revert those first.
+ *
+ * @example
+ *   await revertMigrations({ databaseUrl, roles: config.roles, modules, module: 'billing', count: 1 });
+ */
+export async function revertMigrations({ databaseUrl, roles, modules, module: name, count = 1, log = () => {} }: RevertOptions): Promise<string[]> {
+  const registry = new ModuleRegistry(modules);
+  const module = registry.modules.find((candidate) => candidate.name === name);
+  if (!module) throw new Error(`no module named "${name}" in this deployment`);
+  if (!module.migrations) return [];
+  if (!Number.isInteger(count) && count !== Infinity) throw new Error('count must be a whole number');
+  if (count < 1) throw new Error('count must be at least 1');
+  return asOwner(databaseUrl, roles, {}, async (client) => {
+    for (const dependent of registry.modules.filter((candidate) => candidate !== module && dependsOn(candidate, name))) {
+      const { rows } = await client.query<{ applied: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS applied`, [migrationsTableOf(dependent)]);
+      const applied = rows[0]!.applied && (await client.query(`SELECT 1 FROM ${migrationsTableOf(dependent)} LIMIT 1`)).rowCount! > 0;
+      if (applied) throw new Error(`module "${dependent.name}" depends on "${name}" and has migrations applied: revert it first`);
+    }
+    const reverted = await runner({ ...runnerOptions(client, module, log), direction: 'down', count });
+    return reverted.map((migration) => `${name}/${migration.name}`);
+  });
+}
+
+/** Whether `module` depends on the module named `name`, directly or through another. */
+function dependsOn(module: TenantryModule, name: string): boolean {
+  return (module.dependsOn ?? []).some((dependency) => dependency.name === name || dependsOn(dependency, name));
+}
+
+/** The owner's session every migration runs in: roles ensured, the role names a migration reads set. */
+async function asOwner<T>(
+  databaseUrl: string,
+  roles: DatabaseRoles,
+  passwords: { loginPassword?: string | undefined; serviceLoginPassword?: string | undefined },
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    await ensureRoles(client, roles, { loginPassword, serviceLoginPassword });
+    await ensureRoles(client, roles, passwords);
     // Session-level settings are fine here: this client is private and closed below.
     await client.query(`SET ROLE "${roles.owner}"`);
     await client.query("SELECT set_config('tenantry.app_role', $1, false), set_config('tenantry.service_role', $2, false)", [
       roles.app,
       roles.service,
     ]);
-    await renameLegacyTable(client);
-    const applied: string[] = [];
-    for (const module of ordered) {
-      if (!module.migrations) continue;
-      const done = await runner({
-        dbClient: client,
-        dir: module.migrations,
-        migrationsTable: migrationsTableOf(module),
-        direction: 'up',
-        count: Infinity,
-        singleTransaction: false,
-        checkOrder: true,
-        advisoryLockMode: 'wait',
-        log,
-      });
-      applied.push(...done.map((migration) => `${module.name}/${migration.name}`));
-    }
-    return applied;
+    return await work(client);
   } finally {
     await client.end();
   }
+}
+
+function runnerOptions(client: pg.Client, module: TenantryModule, log: (message: string) => void) {
+  return {
+    dbClient: client,
+    dir: module.migrations!,
+    migrationsTable: migrationsTableOf(module),
+    singleTransaction: false,
+    checkOrder: true,
+    advisoryLockMode: 'wait' as const,
+    log,
+  };
 }
 
 async function renameLegacyTable(client: pg.Client): Promise<void> {

@@ -1,6 +1,7 @@
 // The `tenantry` command as an operator meets it: --help and --version answer without loading
 // the server; `tenants create` refuses bad options in one line naming the option and writes
-// nothing; start-up failures are one sentence naming the variable; `migrate` is idempotent.
+// nothing; start-up failures are one sentence naming the variable; `migrate` is idempotent;
+// `revert` undoes a module's newest migration and refuses what would break a dependent.
 
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -198,6 +199,36 @@ describe('tenantry migrate', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain('schema is current'); // logs go to stderr, stdout is for results
     const after = await recorded();
+    expect(after.rows).toEqual(before.rows);
+  });
+});
+
+describe('tenantry revert', () => {
+  it("undoes a module's newest migration, prints it as JSON, and migrate applies it again", async () => {
+    const reverted = await tenantry(['revert', '--module', 'privacy']);
+    expect(reverted.code, reverted.stderr).toBe(0);
+    expect(JSON.parse(reverted.stdout)).toEqual(['privacy/0001_privacy']);
+    const { rows } = await database.admin.query(`SELECT to_regclass('public.tenant_exports') IS NULL AS gone`);
+    expect(rows[0].gone).toBe(true);
+    const migrated = await tenantry(['migrate']);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    const { rows: back } = await database.admin.query(`SELECT to_regclass('public.tenant_exports') IS NOT NULL AS back`);
+    expect(back[0].back).toBe(true);
+  });
+
+  it('refuses a module others depend on, an unknown module and a bad count, in one line, and changes nothing', async () => {
+    const before = await database.admin.query(`SELECT count(*)::int AS n FROM tenantry_migrations_platform`);
+    for (const [args, message] of [
+      [['--module', 'platform'], 'depends on "platform" and has migrations applied: revert it first'],
+      [['--module', 'nope'], 'no module named "nope"'],
+      [['--module', 'privacy', '--count', '0'], '--count must be a whole number of at least 1'],
+    ] as const) {
+      const result = await tenantry(['revert', ...args]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(message);
+      expect(result.stdout).toBe('');
+    }
+    const after = await database.admin.query(`SELECT count(*)::int AS n FROM tenantry_migrations_platform`);
     expect(after.rows).toEqual(before.rows);
   });
 });

@@ -8,6 +8,13 @@
 -- (none without it), and returns its id and similarity; the store then reads and reinforces
 -- that memory as the app role, under both layers.
 
+-- The SET clause below names pg_trgm's setting, which exists only once this session has loaded
+-- pg_trgm's library; until then it is a placeholder that only a superuser may name. Creating
+-- the extension loads it, but when the extension was there already (created by a superuser
+-- ahead of a non-superuser migrator, or this migration reverted and run again) nothing has:
+-- calling one of its functions does.
+SELECT show_limit();
+
 CREATE FUNCTION tenantry_memory.near_duplicate(candidate text, agent uuid, threshold real)
 RETURNS TABLE (id uuid, similarity float8)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
