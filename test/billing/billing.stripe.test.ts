@@ -518,6 +518,33 @@ describe('Stripe invoices and the local invoice of their period', () => {
     expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'paid', provider_ref: 'in_c2', paid_at: new Date((t - 10) * 1000), payment_failed_at: expect.any(Date) }]);
     expect((await tenantRow(tenant.tenantId)).status).toBe('active');
   });
+  it('a local invoice paid from Stripe opens again when another Stripe invoice of its period fails later, and is paid once that one is', async () => {
+    const period = await tenantWithClosedPeriod();
+    const { tenant } = period;
+    const t = now();
+    const proration = { periodStart: period.periodStart + 86_400, periodEnd: period.periodStart + 86_400 };
+    await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_d1', period, t - 30));
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'paid', provider_ref: 'in_d1', paid_at: new Date((t - 30) * 1000), payment_failed_at: null }]);
+
+    // A second Stripe invoice of the same period (an upgrade's proration) fails afterwards.
+    expect((await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_d2', proration, t - 20))).json().outcome).toBe('applied');
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'open', provider_ref: 'in_d2', paid_at: null, payment_failed_at: new Date((t - 20) * 1000) }]);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('past_due');
+    const { rows: audits } = await sql(`SELECT before, after FROM audit_log WHERE tenant_id = $1 AND action = 'billing.invoice_failed'`, [tenant.tenantId]);
+    expect(audits).toEqual([{ before: { status: 'paid', payment_failed_at: null }, after: expect.objectContaining({ status: 'open', provider_ref: 'in_d2' }) }]);
+
+    await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_d2', proration, t - 10));
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'paid', provider_ref: 'in_d2', paid_at: new Date((t - 10) * 1000), payment_failed_at: new Date((t - 20) * 1000) }]);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('active');
+  });
+
+  it('a local invoice paid without Stripe (the operator) stays paid when a Stripe invoice of its period fails', async () => {
+    const period = await tenantWithClosedPeriod();
+    const { tenant } = period;
+    await sql(`UPDATE billing_invoices SET status = 'paid', paid_at = now() WHERE tenant_id = $1`, [tenant.tenantId]);
+    await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_e1', period, now() - 10));
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'paid', provider_ref: null, paid_at: expect.any(Date), payment_failed_at: null }]);
+  });
 });
 
 describe('metered usage at period end', () => {
