@@ -110,6 +110,19 @@ export interface PlanChangesTable {
   deleted_at: NullableTimestamp;
 }
 
+export interface AnchorChangesTable {
+  tenant_id: TenantId;
+  id: string;
+  from_anchor: Date;
+  to_anchor: Date;
+  /** Where the local periods were cut: the running one ended here, the next began. */
+  cut_at: Date;
+  subscription_ref: string;
+  event_created_at: Date;
+  created_at: CreatedAt;
+  deleted_at: NullableTimestamp;
+}
+
 export interface BillingTables {
   billing_accounts: BillingAccountsTable;
   billing_invoices: InvoicesTable;
@@ -117,6 +130,7 @@ export interface BillingTables {
   billing_provider_events: ProviderEventsTable;
   billing_usage_reports: UsageReportsTable;
   billing_plan_changes: PlanChangesTable;
+  billing_anchor_changes: AnchorChangesTable;
 }
 
 /** The database and unit-of-work handle billing code is typed against. */
