@@ -577,6 +577,9 @@ describe("the local periods follow the Stripe subscription's anchor", () => {
     await rollup(tenant.tenantId, new Date(cut.getTime() - HOUR), 300_000);
     await rollup(tenant.tenantId, cut, 200_000);
     await rollup(tenant.tenantId, hourOf(Date.now() - 3 * 86_400_000), 400_000);
+    // A downgrade waiting for the end of the period the tenant was in.
+    const oldEnd = billingPeriod(firstAnchor, new Date()).end;
+    await sql(`UPDATE billing_accounts SET scheduled_plan = 'free', scheduled_at = $2 WHERE tenant_id = $1`, [tenant.tenantId, oldEnd]);
     const t = now();
 
     const moved = subscriptionEvent(tenant, 'customer.subscription.updated', subscriptionRef, stripeAnchor, t - 20);
@@ -622,6 +625,8 @@ describe("the local periods follow the Stripe subscription's anchor", () => {
     expect(overview.usage.find((metric: { metric: string }) => metric.metric === 'api_calls').used).toBe(600_000);
     const usage = (await testApp.app.inject({ method: 'GET', url: '/v1/usage', headers: bearer(tenant.accessToken) })).json();
     expect(usage.from).toBe(cut.toISOString());
+    // The waiting downgrade now waits for the end of Stripe's period, as Stripe's own does.
+    expect(overview.pendingPlanChange).toEqual({ plan: 'free', at: stripePeriod.end.toISOString() });
   });
 
   it('a subscription anchored in the hour the periods already start on moves nothing', async () => {

@@ -67,6 +67,15 @@ export async function followSubscriptionAnchor(
     )
     .execute();
   await tx.updateTable('tenants').set({ billing_anchor: anchor }).where('id', '=', tenantId).execute();
+  // A downgrade waiting for "the period's end" was told to Stripe as its period's end: it now
+  // waits for the end of the period that follows the cut, as Stripe's does.
+  await tx
+    .updateTable('billing_accounts')
+    .set({ scheduled_at: billingPeriod(anchor, at < cut ? cut : at).end })
+    .where('tenant_id', '=', tenantId)
+    .where('scheduled_plan', 'is not', null)
+    .where('scheduled_at', '>', cut)
+    .execute();
   await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
     action: 'billing.anchor_moved',
     target: 'billing_anchor',
