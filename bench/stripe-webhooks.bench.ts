@@ -60,14 +60,22 @@ const wire = { counting: false, queries: 0, roundTrips: 0 };
 const inFlight = new WeakMap<object, number>();
 const originalQuery = pg.Client.prototype.query as (...args: unknown[]) => unknown;
 (pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown }).query = function (this: object, ...args: unknown[]) {
-  const result = originalQuery.apply(this, args);
-  if (!wire.counting || !(result instanceof Promise)) return result;
+  if (!wire.counting) return originalQuery.apply(this, args);
   const pending = inFlight.get(this) ?? 0;
   wire.queries += 1;
   if (pending === 0) wire.roundTrips += 1;
   inFlight.set(this, pending + 1);
   const settle = () => inFlight.set(this, (inFlight.get(this) ?? 1) - 1);
-  result.then(settle, settle);
+  // pg.Pool.query (the service-role audit record) passes a callback and gets no promise back.
+  const callback = args.at(-1);
+  if (typeof callback === 'function') {
+    args[args.length - 1] = (...results: unknown[]) => {
+      settle();
+      return (callback as (...results: unknown[]) => unknown)(...results);
+    };
+  }
+  const result = originalQuery.apply(this, args);
+  if (result instanceof Promise) result.then(settle, settle);
   return result;
 };
 

@@ -4,7 +4,7 @@
 
 import type { ColumnType, Generated } from 'kysely';
 import type { Database, Tx } from '../db/database.js';
-import type { CreatedAt, NullableTimestamp, Tables, TenantId, UpdatedAt } from '../db/tables.js';
+import type { CreatedAt, DefaultedJson, NullableTimestamp, Tables, TenantId, UpdatedAt } from '../db/tables.js';
 
 export type BillingProviderName = 'local' | 'stripe';
 export type InvoiceStatus = 'draft' | 'open' | 'paid' | 'void';
@@ -29,9 +29,22 @@ export interface BillingAccountsTable {
   scheduled_by: string | null;
   past_due_since: NullableTimestamp;
   provider_event_at: NullableTimestamp;
+  /** Each move of the billing anchor to the subscription's, oldest cut first (billing 0007). */
+  anchor_cuts: DefaultedJson<StoredAnchorCut[]>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   deleted_at: NullableTimestamp;
+}
+
+/** One move of tenants.billing_anchor, as kept on the account (ISO instants). */
+export interface StoredAnchorCut {
+  readonly from_anchor: string;
+  readonly to_anchor: string;
+  /** Where the local periods were cut: the running one ended here, the next began. */
+  readonly cut_at: string;
+  readonly subscription_ref: string;
+  /** The `created` of the event that moved it. */
+  readonly event_created_at: string;
 }
 
 export interface InvoicesTable {
@@ -110,19 +123,6 @@ export interface PlanChangesTable {
   deleted_at: NullableTimestamp;
 }
 
-export interface AnchorChangesTable {
-  tenant_id: TenantId;
-  id: string;
-  from_anchor: Date;
-  to_anchor: Date;
-  /** Where the local periods were cut: the running one ended here, the next began. */
-  cut_at: Date;
-  subscription_ref: string;
-  event_created_at: Date;
-  created_at: CreatedAt;
-  deleted_at: NullableTimestamp;
-}
-
 export interface BillingTables {
   billing_accounts: BillingAccountsTable;
   billing_invoices: InvoicesTable;
@@ -130,7 +130,6 @@ export interface BillingTables {
   billing_provider_events: ProviderEventsTable;
   billing_usage_reports: UsageReportsTable;
   billing_plan_changes: PlanChangesTable;
-  billing_anchor_changes: AnchorChangesTable;
 }
 
 /** The database and unit-of-work handle billing code is typed against. */

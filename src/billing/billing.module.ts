@@ -47,7 +47,6 @@ export const billingModule = defineModule({
     { name: 'billing_provider_events', exported: false },
     { name: 'billing_usage_reports' },
     { name: 'billing_plan_changes' },
-    { name: 'billing_anchor_changes' },
   ],
   jobs: [suspendOverdueJob, closePeriodsJob, provisionBillingAccountsJob, setupPaymentMethodsJob, applyPlanChangesJob],
   schedules: [suspendOverdueSchedule, closePeriodsSchedule, provisionBillingAccountsSchedule, setupPaymentMethodsSchedule, applyPlanChangesSchedule],

@@ -19,7 +19,7 @@ import type { InvoiceIssued } from './billing-events.js';
 import { announceInvoiceIssued } from './billing-webhook-events.js';
 import type { BillingDatabase, BillingTx } from './billing-tables.js';
 import { insertDraftInvoice } from './invoice-repository.js';
-import { anchorChanges, localPeriods, type AnchorChange, type LocalPeriod, type LocalPeriods } from './local-periods.js';
+import { anchorCutsOf, localPeriods, type LocalPeriod, type LocalPeriods } from './local-periods.js';
 import { priceStretches } from './invoice-pricing.js';
 import { planSegments } from './plan-changes/plan-history.js';
 import { reconcileLocalInvoice } from './stripe/stripe-invoices.js';
@@ -66,9 +66,10 @@ export class PeriodClosing {
     const due = await this.db.service('billing: find closed periods to invoice', async (tx) => {
       const tenants = await tx
         .selectFrom('tenants')
-        .select(['id', 'billing_anchor'])
-        .where('deleted_at', 'is', null)
-        .where('status', '!=', 'deleted')
+        .leftJoin('billing_accounts', 'billing_accounts.tenant_id', 'tenants.id')
+        .select(['tenants.id', 'tenants.billing_anchor', 'billing_accounts.anchor_cuts'])
+        .where('tenants.deleted_at', 'is', null)
+        .where('tenants.status', '!=', 'deleted')
         .execute();
       const latest = await tx
         .selectFrom('billing_invoices')
@@ -76,13 +77,8 @@ export class PeriodClosing {
         .groupBy('tenant_id')
         .execute();
       const lastEnd = new Map(latest.map((row) => [row.tenant_id, row.last_end as Date]));
-      // Moved anchors are rare: read them all, once.
-      const changes = new Map<string, AnchorChange[]>();
-      for (const change of tenants.length > 0 ? await anchorChanges(tx, tenants.map((tenant) => tenant.id)) : []) {
-        changes.set(change.tenant_id, [...(changes.get(change.tenant_id) ?? []), change]);
-      }
       return tenants.flatMap((tenant) => {
-        const periods = localPeriods(tenant.billing_anchor, changes.get(tenant.id) ?? []);
+        const periods = localPeriods(tenant.billing_anchor, anchorCutsOf(tenant.anchor_cuts));
         return duePeriods(periods, lastEnd.get(tenant.id), settled).map((period) => ({ tenantId: tenant.id, period }));
       });
     });

@@ -593,8 +593,10 @@ describe("the local periods follow the Stripe subscription's anchor", () => {
 
     const { rows: tenants } = await sql(`SELECT billing_anchor FROM tenants WHERE id = $1`, [tenant.tenantId]);
     expect(tenants[0].billing_anchor).toEqual(stripeAnchor);
-    const { rows: changes } = await sql(`SELECT from_anchor, to_anchor, cut_at FROM billing_anchor_changes WHERE tenant_id = $1`, [tenant.tenantId]);
-    expect(changes).toEqual([{ from_anchor: firstAnchor, to_anchor: stripeAnchor, cut_at: cut }]);
+    const { rows: accounts } = await sql(`SELECT anchor_cuts FROM billing_accounts WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(accounts[0].anchor_cuts).toEqual([
+      { from_anchor: firstAnchor.toISOString(), to_anchor: stripeAnchor.toISOString(), cut_at: cut.toISOString(), subscription_ref: subscriptionRef, event_created_at: new Date((t - 20) * 1000).toISOString() },
+    ]);
     const { rows: audits } = await sql(`SELECT after FROM audit_log WHERE tenant_id = $1 AND action = 'billing.anchor_moved'`, [tenant.tenantId]);
     expect(audits).toEqual([{ after: { billing_anchor: stripeAnchor.toISOString(), cut_at: cut.toISOString(), subscription: subscriptionRef } }]);
 
@@ -637,8 +639,8 @@ describe("the local periods follow the Stripe subscription's anchor", () => {
     expect((await deliver(subscriptionEvent(tenant, 'customer.subscription.created', subscriptionRef, sameHour, now()))).json().outcome).toBe('applied');
     const { rows: after } = await sql(`SELECT billing_anchor FROM tenants WHERE id = $1`, [tenant.tenantId]);
     expect(after[0].billing_anchor).toEqual(rows[0].billing_anchor);
-    const { rows: changes } = await sql(`SELECT 1 FROM billing_anchor_changes WHERE tenant_id = $1`, [tenant.tenantId]);
-    expect(changes).toEqual([]);
+    const { rows: accounts } = await sql(`SELECT anchor_cuts FROM billing_accounts WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(accounts[0].anchor_cuts).toEqual([]);
   });
 });
 

@@ -14,10 +14,9 @@
 
 import { unsafeRecordAuditForTenant } from '../../audit/record-audit.js';
 import { platformTx } from '../../db/database.js';
-import { newId } from '../../db/ids.js';
 import { billingPeriod } from '../../metering/billing-period.js';
 import type { SystemActor } from '../../tenancy/actor.js';
-import type { BillingTx } from '../billing-tables.js';
+import type { BillingTx, StoredAnchorCut } from '../billing-tables.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -47,25 +46,25 @@ export async function followSubscriptionAnchor(
   const tenant = await tx.selectFrom('tenants').select('billing_anchor').where('id', '=', tenantId).forUpdate().executeTakeFirstOrThrow();
   // Periods start on the hour: an anchor in the same hour gives the same periods.
   if (hourOf(anchor) <= hourOf(tenant.billing_anchor)) return false;
-  const [latestCut, latestInvoice] = await Promise.all([
-    tx.selectFrom('billing_anchor_changes').select((eb) => eb.fn.max('cut_at').as('at')).where('tenant_id', '=', tenantId).where('deleted_at', 'is', null).executeTakeFirst(),
+  const [account, latestInvoice] = await Promise.all([
+    tx.selectFrom('billing_accounts').select('anchor_cuts').where('tenant_id', '=', tenantId).executeTakeFirstOrThrow(),
     tx.selectFrom('billing_invoices').select((eb) => eb.fn.max('period_end').as('at')).where('tenant_id', '=', tenantId).where('deleted_at', 'is', null).executeTakeFirst(),
   ]);
+  const cuts = account.anchor_cuts;
+  const latestCut = cuts.at(-1);
   // Where Stripe's current period began, unless that is in what is settled already.
   let cut = billingPeriod(anchor, at).start;
-  for (const floor of [latestCut?.at, latestInvoice?.at]) if (floor && floor > cut) cut = floor as Date;
-  await tx
-    .insertInto('billing_anchor_changes')
-    .values({ tenant_id: tenantId, id: newId(), from_anchor: tenant.billing_anchor, to_anchor: anchor, cut_at: cut, subscription_ref: subscriptionRef, event_created_at: at })
-    // Moved again before a period began under the last move: the same cut, the newer anchor.
-    .onConflict((conflict) =>
-      conflict.columns(['tenant_id', 'cut_at']).doUpdateSet((eb) => ({
-        to_anchor: eb.ref('excluded.to_anchor'),
-        subscription_ref: eb.ref('excluded.subscription_ref'),
-        event_created_at: eb.ref('excluded.event_created_at'),
-      })),
-    )
-    .execute();
+  for (const floor of [latestCut && new Date(latestCut.cut_at), latestInvoice?.at as Date | null | undefined]) if (floor && floor > cut) cut = floor;
+  const moved: StoredAnchorCut = {
+    from_anchor: tenant.billing_anchor.toISOString(),
+    to_anchor: anchor.toISOString(),
+    cut_at: cut.toISOString(),
+    subscription_ref: subscriptionRef,
+    event_created_at: at.toISOString(),
+  };
+  // Moved again before a period began under the last move: the same cut, the newer anchor.
+  const kept = latestCut && new Date(latestCut.cut_at).getTime() === cut.getTime() ? [...cuts.slice(0, -1), { ...moved, from_anchor: latestCut.from_anchor }] : [...cuts, moved];
+  await tx.updateTable('billing_accounts').set({ anchor_cuts: JSON.stringify(kept) }).where('tenant_id', '=', tenantId).execute();
   await tx.updateTable('tenants').set({ billing_anchor: anchor }).where('id', '=', tenantId).execute();
   // A downgrade waiting for "the period's end" was told to Stripe as its period's end: it now
   // waits for the end of the period that follows the cut, as Stripe's does.
