@@ -95,7 +95,10 @@ export class PeriodClosing {
     return this.db.service('billing: issue a period\'s invoice', async (tx) => {
       // The account's lock, which a Stripe invoice event takes too: whichever commits first, the
       // other sees it, so the new invoice cannot miss Stripe's word on its period (below).
-      await tx.selectFrom('billing_accounts').select('id').where('tenant_id', '=', tenantId).forUpdate().execute();
+      const [account] = await tx.selectFrom('billing_accounts').select('anchor_cuts').where('tenant_id', '=', tenantId).forUpdate().execute();
+      // A period read before the anchor moved (the webhook's unit holds this lock too) that a
+      // cut now splits is not issued: the next run issues it as cut.
+      if (anchorCutsOf(account?.anchor_cuts).some(({ cutAt }) => cutAt > period.start && cutAt < period.end)) return undefined;
       const tenant = await tx.selectFrom('tenants').select('plan').where('id', '=', tenantId).executeTakeFirstOrThrow();
       const { plans, metrics } = await catalogOf(tx);
       // Each stretch of the period on one plan, billed for its share; the plan at the period's end names the invoice.
