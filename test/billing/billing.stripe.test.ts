@@ -633,6 +633,26 @@ describe("the local periods follow the Stripe subscription's anchor", () => {
     expect(overview.pendingPlanChange).toEqual({ plan: 'free', at: stripePeriod.end.toISOString() });
   });
 
+  it('a move arriving after the period it falls in was invoiced cuts at that invoice\'s end, never inside it', async () => {
+    const tenant = await stripeTenant('pro');
+    const subscriptionRef = (await tenantRow(tenant.tenantId)).subscription_ref as string;
+    const firstAnchor = hourOf(Date.now() - 40 * 86_400_000);
+    await sql(`UPDATE tenants SET billing_anchor = $2 WHERE id = $1`, [tenant.tenantId, firstAnchor]);
+    const closing = new PeriodClosing(testApp.services.db.withTables<BillingTables>(), testApp.clock, testApp.services.config.usageGraceHours);
+    await closing.closeDue();
+    const invoiced = billingPeriod(firstAnchor, firstAnchor);
+    // Stripe's cycle began twenty days ago, inside the period already invoiced.
+    const stripeAnchor = hourOf(Date.now() - 20 * 86_400_000);
+    expect(stripeAnchor < invoiced.end).toBe(true);
+    expect((await deliver(subscriptionEvent(tenant, 'customer.subscription.updated', subscriptionRef, stripeAnchor, now()))).json().outcome).toBe('applied');
+    const { rows: accounts } = await sql(`SELECT anchor_cuts FROM billing_accounts WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(accounts[0].anchor_cuts).toEqual([expect.objectContaining({ to_anchor: stripeAnchor.toISOString(), cut_at: invoiced.end.toISOString() })]);
+    const overview = (await testApp.app.inject({ method: 'GET', url: '/v1/billing', headers: bearer(tenant.accessToken) })).json();
+    expect(overview.period).toEqual({ start: invoiced.end.toISOString(), end: billingPeriod(stripeAnchor, new Date()).end.toISOString() });
+    const { rows: invoices } = await sql(`SELECT period_start, period_end FROM billing_invoices WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(invoices).toEqual([{ period_start: invoiced.start, period_end: invoiced.end }]);
+  });
+
   it('a subscription anchored in the hour the periods already start on moves nothing', async () => {
     const tenant = await stripeTenant('pro');
     const subscriptionRef = (await tenantRow(tenant.tenantId)).subscription_ref as string;
