@@ -42,6 +42,9 @@ const admin = new pg.Client({ connectionString: database.url });
 const signer = new Stripe('sk_test_signing_only', { telemetry: false });
 let pool: pg.Pool | undefined;
 let rawPool: pg.Pool | undefined;
+let tearingDown = false;
+/** SQLSTATE of a backend terminated by the server (DROP DATABASE ... WITH (FORCE)). */
+const ADMIN_SHUTDOWN = '57P01';
 
 interface Delivery {
   readonly body: string;
@@ -57,14 +60,22 @@ const wire = { counting: false, queries: 0, roundTrips: 0 };
 const inFlight = new WeakMap<object, number>();
 const originalQuery = pg.Client.prototype.query as (...args: unknown[]) => unknown;
 (pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown }).query = function (this: object, ...args: unknown[]) {
-  const result = originalQuery.apply(this, args);
-  if (!wire.counting || !(result instanceof Promise)) return result;
+  if (!wire.counting) return originalQuery.apply(this, args);
   const pending = inFlight.get(this) ?? 0;
   wire.queries += 1;
   if (pending === 0) wire.roundTrips += 1;
   inFlight.set(this, pending + 1);
   const settle = () => inFlight.set(this, (inFlight.get(this) ?? 1) - 1);
-  result.then(settle, settle);
+  // pg.Pool.query (the service-role audit record) passes a callback and gets no promise back.
+  const callback = args.at(-1);
+  if (typeof callback === 'function') {
+    args[args.length - 1] = (...results: unknown[]) => {
+      settle();
+      return (callback as (...results: unknown[]) => unknown)(...results);
+    };
+  }
+  const result = originalQuery.apply(this, args);
+  if (result instanceof Promise) result.then(settle, settle);
   return result;
 };
 
@@ -85,6 +96,15 @@ try {
   await admin.connect();
   pool = createPool(database.url, CONCURRENCY, logger);
   rawPool = new pg.Pool({ connectionString: database.url, max: CONCURRENCY });
+  // pg-pool's end() resolves before its clients' backends have gone, and the DROP ... WITH
+  // (FORCE) below terminates any still there: the idle client then reports 57P01 on the pool,
+  // which without a listener would crash the run after its result was written. Only that error
+  // at teardown is expected; any other fails the run.
+  rawPool.on('error', (error) => {
+    if (tearingDown && (error as { code?: string }).code === ADMIN_SHUTDOWN) return;
+    console.error('raw pool client failed', error);
+    process.exitCode = 1;
+  });
   const services = createServices({ modules: builtInModules, config, jwt: config.jwt!, pool, clock: systemClock, logger });
   const app = await buildApp(services);
   await app.ready();
@@ -158,6 +178,7 @@ try {
   await writeFile(new URL('./results/stripe-webhooks.json', import.meta.url), JSON.stringify(result, null, 2) + '\n');
   await app.close();
 } finally {
+  tearingDown = true;
   await pool?.end();
   await rawPool?.end();
   await admin.end().catch(() => undefined);

@@ -8,7 +8,6 @@ import type { Clock } from '../clock.js';
 import { platformTx } from '../db/database.js';
 import type { TenantStatus } from '../db/tables.js';
 import { AppError } from '../http/problems.js';
-import { billingAnchor, billingPeriod } from '../metering/billing-period.js';
 import type { MetricCatalog } from '../metering/metric-catalog.js';
 import type { PlanLimits } from '../metering/plan-limits.js';
 import type { Plan } from '../plans/plan.js';
@@ -17,6 +16,7 @@ import type { Actor } from '../tenancy/actor.js';
 import type { BillingDatabase } from './billing-tables.js';
 import { findInvoice, linesOf, listInvoices, type InvoiceLineRow, type InvoiceRow } from './invoice-repository.js';
 import { priceStretches, type PricedLine } from './invoice-pricing.js';
+import { readLocalPeriods } from './local-periods.js';
 import { planSegments } from './plan-changes/plan-history.js';
 import { periodUsage } from './period-usage.js';
 
@@ -64,7 +64,9 @@ export class BillingOverviewReader {
     for (const metric of metrics) limits.set(metric.key, await this.limits.limitFor(plan.key, metric.key));
     const now = this.clock.now();
     return this.db.tenant(async (tx) => {
-      const period = billingPeriod(await billingAnchor(platformTx(tx), actor.tenantId), now);
+      // Billing's period: after a moved anchor's cut it starts at the cut, as its invoice will.
+      const { start, end, month } = (await readLocalPeriods(tx, actor.tenantId)).at(now);
+      const period = { start, end };
       const used = await periodUsage(platformTx(tx), actor.tenantId, metrics, period.start, period.end);
       const tenant = await tx.selectFrom('tenants').select('status').where('id', '=', actor.tenantId).executeTakeFirstOrThrow();
       const account = await tx.selectFrom('billing_accounts').select(['past_due_since', 'scheduled_plan', 'scheduled_at']).executeTakeFirst();
@@ -80,7 +82,7 @@ export class BillingOverviewReader {
           return { ...segment, plan: onPlan };
         }),
       );
-      const upcoming = priceStretches(stretches, used);
+      const upcoming = priceStretches(stretches, used, month);
       const pastDueSince = account?.past_due_since ?? null;
       return {
         plan,
@@ -96,7 +98,7 @@ export class BillingOverviewReader {
           projected: projected.get(metric) ?? value,
         })),
         upcoming,
-        projectedTotalCents: priceStretches(stretches, projected).totalCents,
+        projectedTotalCents: priceStretches(stretches, projected, month).totalCents,
         invoices: await listInvoices(tx, PAST_INVOICES),
         pendingPlanChange: account?.scheduled_plan && account.scheduled_at ? { plan: account.scheduled_plan, at: account.scheduled_at } : null,
       };

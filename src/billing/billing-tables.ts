@@ -4,7 +4,7 @@
 
 import type { ColumnType, Generated } from 'kysely';
 import type { Database, Tx } from '../db/database.js';
-import type { CreatedAt, NullableTimestamp, Tables, TenantId, UpdatedAt } from '../db/tables.js';
+import type { CreatedAt, DefaultedJson, NullableTimestamp, Tables, TenantId, UpdatedAt } from '../db/tables.js';
 
 export type BillingProviderName = 'local' | 'stripe';
 export type InvoiceStatus = 'draft' | 'open' | 'paid' | 'void';
@@ -29,9 +29,22 @@ export interface BillingAccountsTable {
   scheduled_by: string | null;
   past_due_since: NullableTimestamp;
   provider_event_at: NullableTimestamp;
+  /** Each move of the billing anchor to the subscription's, oldest cut first (billing 0007). */
+  anchor_cuts: DefaultedJson<StoredAnchorCut[]>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   deleted_at: NullableTimestamp;
+}
+
+/** One move of tenants.billing_anchor, as kept on the account (ISO instants). */
+export interface StoredAnchorCut {
+  readonly from_anchor: string;
+  readonly to_anchor: string;
+  /** Where the local periods were cut: the running one ended here, the next began. */
+  readonly cut_at: string;
+  readonly subscription_ref: string;
+  /** The `created` of the event that moved it. */
+  readonly event_created_at: string;
 }
 
 export interface InvoicesTable {

@@ -11,14 +11,15 @@
 
 import type { Clock } from '../clock.js';
 import { platformTx } from '../db/database.js';
+import type { BillingPeriod } from '../metering/billing-period.js';
 import type { Metric } from '../metering/metric-catalog.js';
-import { billingPeriod, type BillingPeriod } from '../metering/billing-period.js';
 import type { Plan } from '../plans/plan.js';
 import { readPlatformData } from '../plans/platform-repository.js';
 import type { InvoiceIssued } from './billing-events.js';
 import { announceInvoiceIssued } from './billing-webhook-events.js';
 import type { BillingDatabase, BillingTx } from './billing-tables.js';
 import { insertDraftInvoice } from './invoice-repository.js';
+import { anchorCutsOf, localPeriods, type LocalPeriod, type LocalPeriods } from './local-periods.js';
 import { priceStretches } from './invoice-pricing.js';
 import { planSegments } from './plan-changes/plan-history.js';
 import { reconcileLocalInvoice } from './stripe/stripe-invoices.js';
@@ -65,9 +66,10 @@ export class PeriodClosing {
     const due = await this.db.service('billing: find closed periods to invoice', async (tx) => {
       const tenants = await tx
         .selectFrom('tenants')
-        .select(['id', 'billing_anchor'])
-        .where('deleted_at', 'is', null)
-        .where('status', '!=', 'deleted')
+        .leftJoin('billing_accounts', 'billing_accounts.tenant_id', 'tenants.id')
+        .select(['tenants.id', 'tenants.billing_anchor', 'billing_accounts.anchor_cuts'])
+        .where('tenants.deleted_at', 'is', null)
+        .where('tenants.status', '!=', 'deleted')
         .execute();
       const latest = await tx
         .selectFrom('billing_invoices')
@@ -75,7 +77,10 @@ export class PeriodClosing {
         .groupBy('tenant_id')
         .execute();
       const lastEnd = new Map(latest.map((row) => [row.tenant_id, row.last_end as Date]));
-      return tenants.flatMap((tenant) => duePeriods(tenant.billing_anchor, lastEnd.get(tenant.id), settled).map((period) => ({ tenantId: tenant.id, period })));
+      return tenants.flatMap((tenant) => {
+        const periods = localPeriods(tenant.billing_anchor, anchorCutsOf(tenant.anchor_cuts));
+        return duePeriods(periods, lastEnd.get(tenant.id), settled).map((period) => ({ tenantId: tenant.id, period }));
+      });
     });
     const closed: ClosedPeriod[] = [];
     for (const { tenantId, period } of due) {
@@ -86,11 +91,14 @@ export class PeriodClosing {
   }
 
   /** One tenant's period, in one service unit; undefined when it was issued already. */
-  close(tenantId: string, period: BillingPeriod): Promise<ClosedPeriod | undefined> {
+  close(tenantId: string, period: BillingPeriod & Partial<Pick<LocalPeriod, 'month'>>): Promise<ClosedPeriod | undefined> {
     return this.db.service('billing: issue a period\'s invoice', async (tx) => {
       // The account's lock, which a Stripe invoice event takes too: whichever commits first, the
       // other sees it, so the new invoice cannot miss Stripe's word on its period (below).
-      await tx.selectFrom('billing_accounts').select('id').where('tenant_id', '=', tenantId).forUpdate().execute();
+      const [account] = await tx.selectFrom('billing_accounts').select('anchor_cuts').where('tenant_id', '=', tenantId).forUpdate().execute();
+      // A period read before the anchor moved (the webhook's unit holds this lock too) that a
+      // cut now splits is not issued: the next run issues it as cut.
+      if (anchorCutsOf(account?.anchor_cuts).some(({ cutAt }) => cutAt > period.start && cutAt < period.end)) return undefined;
       const tenant = await tx.selectFrom('tenants').select('plan').where('id', '=', tenantId).executeTakeFirstOrThrow();
       const { plans, metrics } = await catalogOf(tx);
       // Each stretch of the period on one plan, billed for its share; the plan at the period's end names the invoice.
@@ -101,7 +109,8 @@ export class PeriodClosing {
       });
       const plan = stretches.at(-1)!.plan;
       const usage = await periodUsage(platformTx(tx), tenantId, metrics, period.start, period.end);
-      const priced = priceStretches(stretches, usage);
+      // A period a moved anchor cut short costs its share of the month.
+      const priced = priceStretches(stretches, usage, period.month);
       const invoiceId = await insertDraftInvoice(tx, { tenantId, plan: plan.key, periodStart: period.start, periodEnd: period.end, priced });
       if (!invoiceId) return undefined;
       const now = this.clock.now();
@@ -129,16 +138,16 @@ export class PeriodClosing {
 }
 
 /** The closed periods still to invoice: those after `lastEnd` (or only the latest), ended by `settled`. */
-export function duePeriods(anchor: Date, lastEnd: Date | undefined, settled: Date): BillingPeriod[] {
-  const open = billingPeriod(anchor, settled);
-  const latestClosed = billingPeriod(anchor, new Date(open.start.getTime() - 1));
-  // A period that began before the anchor's hour is one the tenant did not have.
-  if (latestClosed.start.getTime() < Math.floor(anchor.getTime() / HOUR_MS) * HOUR_MS) return [];
+export function duePeriods(periods: LocalPeriods, lastEnd: Date | undefined, settled: Date): LocalPeriod[] {
+  const open = periods.at(settled);
+  const latestClosed = periods.at(new Date(open.start.getTime() - 1));
+  // A period that began before the first anchor's hour is one the tenant did not have.
+  if (latestClosed.start.getTime() < Math.floor(periods.firstAnchor.getTime() / HOUR_MS) * HOUR_MS) return [];
   if (!lastEnd) return [latestClosed];
-  const periods: BillingPeriod[] = [];
-  for (let period = billingPeriod(anchor, lastEnd); period.end <= open.start && periods.length < MAX_PERIODS_PER_RUN; ) {
-    periods.push(period);
-    period = billingPeriod(anchor, period.end);
+  const due: LocalPeriod[] = [];
+  for (let period = periods.at(lastEnd); period.end <= open.start && due.length < MAX_PERIODS_PER_RUN; ) {
+    due.push(period);
+    period = periods.at(period.end);
   }
-  return periods;
+  return due;
 }

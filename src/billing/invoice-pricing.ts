@@ -75,7 +75,8 @@ export interface PlanStretch {
 
 /**
  * A period the tenant spent on one or more plans (`stretches`, in order, tiling the period): one
- * plan line per stretch, the plan's monthly price times the stretch's share of the period,
+ * plan line per stretch, the plan's monthly price times the stretch's share of the period (of
+ * `month` when given: a period a moved anchor cut short is a part of its month),
  * rounded half up to the cent (its description says the days); the metered overage priced by the
  * plan at the period's end, since usage is summed over the whole period. One stretch is
  * `pricePeriod` exactly.
@@ -84,12 +85,14 @@ export interface PlanStretch {
  *   // 30-day period, free for 10 days then pro (1500) for 20:
  *   // "Free plan, 10 of 30 days" 0, "Pro plan, 20 of 30 days" 1000, then pro's overage lines
  */
-export function priceStretches(stretches: readonly PlanStretch[], usage: ReadonlyMap<string, number>): PricedPeriod {
+export function priceStretches(stretches: readonly PlanStretch[], usage: ReadonlyMap<string, number>, month?: { readonly start: Date; readonly end: Date }): PricedPeriod {
   const last = stretches.at(-1);
   if (!last) throw new Error('a period has at least one stretch');
   const whole = pricePeriod(last.plan, usage);
-  if (stretches.length === 1) return whole;
-  const periodMs = BigInt(last.end.getTime() - stretches[0]!.start.getTime());
+  const stretchedMs = last.end.getTime() - stretches[0]!.start.getTime();
+  const monthMs = month ? month.end.getTime() - month.start.getTime() : stretchedMs;
+  if (stretches.length === 1 && monthMs === stretchedMs) return whole;
+  const periodMs = BigInt(monthMs);
   const planLines: PricedLine[] = stretches.map(({ plan, start, end }) => {
     const ms = BigInt(end.getTime() - start.getTime());
     const monthly = plan.monthlyPriceCents;

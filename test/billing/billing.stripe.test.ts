@@ -18,6 +18,7 @@ import { SetupPaymentMethods } from '../../src/billing/provider/setup-payment-me
 import { bearer, expectProblem, ownerActor, signUp, type SignedUpTenant } from '../support/fixtures.js';
 import { signedStripeEvent, startStripeStandIn, type SignedEvent, type StripeStandIn } from '../support/stripe-stand-in.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { billingPeriod } from '../../src/metering/billing-period.js';
 
 const WEBHOOK_SECRET = 'whsec_test_secret_for_the_stand_in_0123456789';
 const URL_PATH = '/v1/billing/webhooks/stripe';
@@ -517,6 +518,151 @@ describe('Stripe invoices and the local invoice of their period', () => {
     await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_c2', { periodStart: period.periodStart + 86_400, periodEnd: period.periodStart + 86_400 }, t - 10));
     expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'paid', provider_ref: 'in_c2', paid_at: new Date((t - 10) * 1000), payment_failed_at: expect.any(Date) }]);
     expect((await tenantRow(tenant.tenantId)).status).toBe('active');
+  });
+  it('a local invoice paid from Stripe opens again when another Stripe invoice of its period fails later, and is paid once that one is', async () => {
+    const period = await tenantWithClosedPeriod();
+    const { tenant } = period;
+    const t = now();
+    const proration = { periodStart: period.periodStart + 86_400, periodEnd: period.periodStart + 86_400 };
+    await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_d1', period, t - 30));
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'paid', provider_ref: 'in_d1', paid_at: new Date((t - 30) * 1000), payment_failed_at: null }]);
+
+    // A second Stripe invoice of the same period (an upgrade's proration) fails afterwards.
+    expect((await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_d2', proration, t - 20))).json().outcome).toBe('applied');
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'open', provider_ref: 'in_d2', paid_at: null, payment_failed_at: new Date((t - 20) * 1000) }]);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('past_due');
+    const { rows: audits } = await sql(`SELECT before, after FROM audit_log WHERE tenant_id = $1 AND action = 'billing.invoice_failed'`, [tenant.tenantId]);
+    expect(audits).toEqual([{ before: { status: 'paid', payment_failed_at: null }, after: expect.objectContaining({ status: 'open', provider_ref: 'in_d2' }) }]);
+
+    await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_d2', proration, t - 10));
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'paid', provider_ref: 'in_d2', paid_at: new Date((t - 10) * 1000), payment_failed_at: new Date((t - 20) * 1000) }]);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('active');
+  });
+
+  it('a local invoice paid without Stripe (the operator) stays paid when a Stripe invoice of its period fails', async () => {
+    const period = await tenantWithClosedPeriod();
+    const { tenant } = period;
+    await sql(`UPDATE billing_invoices SET status = 'paid', paid_at = now() WHERE tenant_id = $1`, [tenant.tenantId]);
+    await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_e1', period, now() - 10));
+    expect(await localInvoices(tenant.tenantId)).toEqual([{ status: 'paid', provider_ref: null, paid_at: expect.any(Date), payment_failed_at: null }]);
+  });
+});
+
+describe("the local periods follow the Stripe subscription's anchor", () => {
+  const HOUR = 3_600_000;
+  const hourOf = (at: number) => new Date(Math.floor(at / HOUR) * HOUR);
+  const subscriptionEvent = (tenant: StripeTenant, type: string, subscriptionRef: string, anchor: Date, created: number) =>
+    signedStripeEvent(
+      WEBHOOK_SECRET,
+      type,
+      { id: subscriptionRef, object: 'subscription', customer: tenant.customerRef, status: 'active', billing_cycle_anchor: Math.floor(anchor.getTime() / 1000) },
+      { created },
+    );
+  const rollup = (tenantId: string, at: Date, calls: number) =>
+    sql(
+      `INSERT INTO usage_rollups (tenant_id, metric, granularity, bucket_start, event_count, quantity_sum, quantity_max) VALUES ($1, 'api_calls', 'hour', $2, $3::bigint, $3::bigint, 1)`,
+      [tenantId, at, calls],
+    );
+
+  it('cuts the running period where Stripe\'s began: usage on each side billed once, out of order and duplicates moving nothing, never back', async () => {
+    const tenant = await stripeTenant('pro');
+    const subscriptionRef = (await tenantRow(tenant.tenantId)).subscription_ref as string;
+    const firstAnchor = hourOf(Date.now() - 20 * 86_400_000);
+    await sql(`UPDATE tenants SET billing_anchor = $2 WHERE id = $1`, [tenant.tenantId, firstAnchor]);
+    // Stripe's cycle began five days ago, half past the hour: the local period is cut on that hour.
+    const stripeAnchor = new Date(hourOf(Date.now() - 5 * 86_400_000).getTime() + 30 * 60_000);
+    const cut = hourOf(stripeAnchor.getTime());
+    await rollup(tenant.tenantId, new Date(firstAnchor.getTime() + HOUR), 1_000_000);
+    // Straddling the cut: the hour before it and the hour it begins.
+    await rollup(tenant.tenantId, new Date(cut.getTime() - HOUR), 300_000);
+    await rollup(tenant.tenantId, cut, 200_000);
+    await rollup(tenant.tenantId, hourOf(Date.now() - 3 * 86_400_000), 400_000);
+    // A downgrade waiting for the end of the period the tenant was in.
+    const oldEnd = billingPeriod(firstAnchor, new Date()).end;
+    await sql(`UPDATE billing_accounts SET scheduled_plan = 'free', scheduled_at = $2 WHERE tenant_id = $1`, [tenant.tenantId, oldEnd]);
+    const t = now();
+
+    const moved = subscriptionEvent(tenant, 'customer.subscription.updated', subscriptionRef, stripeAnchor, t - 20);
+    expect((await deliver(moved)).json().outcome).toBe('applied');
+    expect((await deliver(moved)).json().outcome).toBe('duplicate');
+    // Out of order: the subscription's creation, with the anchor it had then, arrives late.
+    expect((await deliver(subscriptionEvent(tenant, 'customer.subscription.created', subscriptionRef, firstAnchor, t - 60))).json().outcome).toBe('stale');
+    // A newer event naming an older anchor does not move it back.
+    const older = new Date(firstAnchor.getTime() + 2 * 86_400_000);
+    expect((await deliver(subscriptionEvent(tenant, 'customer.subscription.updated', subscriptionRef, older, t - 10))).json().outcome).toBe('applied');
+
+    const { rows: tenants } = await sql(`SELECT billing_anchor FROM tenants WHERE id = $1`, [tenant.tenantId]);
+    expect(tenants[0].billing_anchor).toEqual(stripeAnchor);
+    const { rows: accounts } = await sql(`SELECT anchor_cuts FROM billing_accounts WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(accounts[0].anchor_cuts).toEqual([
+      { from_anchor: firstAnchor.toISOString(), to_anchor: stripeAnchor.toISOString(), cut_at: cut.toISOString(), subscription_ref: subscriptionRef, event_created_at: new Date((t - 20) * 1000).toISOString() },
+    ]);
+    const { rows: audits } = await sql(`SELECT after FROM audit_log WHERE tenant_id = $1 AND action = 'billing.anchor_moved'`, [tenant.tenantId]);
+    expect(audits).toEqual([{ after: { billing_anchor: stripeAnchor.toISOString(), cut_at: cut.toISOString(), subscription: subscriptionRef } }]);
+
+    // The cut period is invoiced on its own (settled: it ended five days ago), its share of the month.
+    const closing = new PeriodClosing(testApp.services.db.withTables<BillingTables>(), testApp.clock, testApp.services.config.usageGraceHours);
+    // A run that read the periods before the move issues nothing across the cut.
+    expect(await closing.close(tenant.tenantId, billingPeriod(firstAnchor, firstAnchor))).toBeUndefined();
+    await closing.closeDue();
+    await closing.closeDue();
+    const { rows: invoices } = await sql(`SELECT id, period_start, period_end, total_cents FROM billing_invoices WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(invoices).toHaveLength(1);
+    expect(invoices[0]).toMatchObject({ period_start: firstAnchor, period_end: cut });
+    const month = billingPeriod(firstAnchor, firstAnchor);
+    const planShare = Math.round((1500 * (cut.getTime() - firstAnchor.getTime())) / (month.end.getTime() - month.start.getTime()));
+    const { rows: lines } = await sql(`SELECT kind, quantity, amount_cents FROM billing_invoice_lines WHERE invoice_id = $1 ORDER BY position`, [invoices[0].id]);
+    // 1,300,000 calls before the cut: 300,000 over the million included.
+    expect(lines).toEqual([
+      { kind: 'plan', quantity: '1', amount_cents: String(planShare) },
+      { kind: 'overage', quantity: '300000', amount_cents: '3000' },
+    ]);
+    expect(Number(invoices[0].total_cents)).toBe(planShare + 3000);
+    // Its overage is reported to Stripe once, as any period's.
+    await new UsageReporting(testApp.services.db.withTables<BillingTables>(), billingProviderFor(testApp.services.config), testApp.clock).reportDue(testApp.services.logger);
+    expect(stripe.meterEvents.get(meterEventIdentifier(tenant.tenantId, 'api_calls', firstAnchor))).toMatchObject({ 'payload[value]': '300000' });
+
+    // The running period is Stripe's, for billing and metering alike, and holds the rest of the usage.
+    const overview = (await testApp.app.inject({ method: 'GET', url: '/v1/billing', headers: bearer(tenant.accessToken) })).json();
+    const stripePeriod = billingPeriod(stripeAnchor, new Date());
+    expect(overview.period).toEqual({ start: cut.toISOString(), end: stripePeriod.end.toISOString() });
+    expect(overview.usage.find((metric: { metric: string }) => metric.metric === 'api_calls').used).toBe(600_000);
+    const usage = (await testApp.app.inject({ method: 'GET', url: '/v1/usage', headers: bearer(tenant.accessToken) })).json();
+    expect(usage.from).toBe(cut.toISOString());
+    // The waiting downgrade now waits for the end of Stripe's period, as Stripe's own does.
+    expect(overview.pendingPlanChange).toEqual({ plan: 'free', at: stripePeriod.end.toISOString() });
+  });
+
+  it('a move arriving after the period it falls in was invoiced cuts at that invoice\'s end, never inside it', async () => {
+    const tenant = await stripeTenant('pro');
+    const subscriptionRef = (await tenantRow(tenant.tenantId)).subscription_ref as string;
+    const firstAnchor = hourOf(Date.now() - 40 * 86_400_000);
+    await sql(`UPDATE tenants SET billing_anchor = $2 WHERE id = $1`, [tenant.tenantId, firstAnchor]);
+    const closing = new PeriodClosing(testApp.services.db.withTables<BillingTables>(), testApp.clock, testApp.services.config.usageGraceHours);
+    await closing.closeDue();
+    const invoiced = billingPeriod(firstAnchor, firstAnchor);
+    // Stripe's cycle began twenty days ago, inside the period already invoiced.
+    const stripeAnchor = hourOf(Date.now() - 20 * 86_400_000);
+    expect(stripeAnchor < invoiced.end).toBe(true);
+    expect((await deliver(subscriptionEvent(tenant, 'customer.subscription.updated', subscriptionRef, stripeAnchor, now()))).json().outcome).toBe('applied');
+    const { rows: accounts } = await sql(`SELECT anchor_cuts FROM billing_accounts WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(accounts[0].anchor_cuts).toEqual([expect.objectContaining({ to_anchor: stripeAnchor.toISOString(), cut_at: invoiced.end.toISOString() })]);
+    const overview = (await testApp.app.inject({ method: 'GET', url: '/v1/billing', headers: bearer(tenant.accessToken) })).json();
+    expect(overview.period).toEqual({ start: invoiced.end.toISOString(), end: billingPeriod(stripeAnchor, new Date()).end.toISOString() });
+    const { rows: invoices } = await sql(`SELECT period_start, period_end FROM billing_invoices WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(invoices).toEqual([{ period_start: invoiced.start, period_end: invoiced.end }]);
+  });
+
+  it('a subscription anchored in the hour the periods already start on moves nothing', async () => {
+    const tenant = await stripeTenant('pro');
+    const subscriptionRef = (await tenantRow(tenant.tenantId)).subscription_ref as string;
+    const { rows } = await sql(`SELECT billing_anchor FROM tenants WHERE id = $1`, [tenant.tenantId]);
+    const sameHour = new Date(Math.min(hourOf(rows[0].billing_anchor.getTime()).getTime() + HOUR - 1000, Date.now()));
+    expect((await deliver(subscriptionEvent(tenant, 'customer.subscription.created', subscriptionRef, sameHour, now()))).json().outcome).toBe('applied');
+    const { rows: after } = await sql(`SELECT billing_anchor FROM tenants WHERE id = $1`, [tenant.tenantId]);
+    expect(after[0].billing_anchor).toEqual(rows[0].billing_anchor);
+    const { rows: accounts } = await sql(`SELECT anchor_cuts FROM billing_accounts WHERE tenant_id = $1`, [tenant.tenantId]);
+    expect(accounts[0].anchor_cuts).toEqual([]);
   });
 });
 

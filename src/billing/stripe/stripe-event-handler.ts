@@ -24,6 +24,7 @@ import type { BillingDatabase, BillingTx } from '../billing-tables.js';
 import type { PlanChanges } from '../plan-changes/plan-changes.js';
 import { recordPlanChange } from '../plan-changes/plan-history.js';
 import { INVOICE_EVENT_TYPES, reconcileLocalInvoice, stripeInvoicePeriodAt } from './stripe-invoices.js';
+import { followSubscriptionAnchor } from './subscription-anchor.js';
 
 /** The events Tenantry acts on; any other type is acknowledged and ignored. */
 export const HANDLED_EVENT_TYPES = [
@@ -142,14 +143,14 @@ export class StripeEventHandler {
       // stays paid, so what it shows does not depend on arrival order (stripe-invoices.ts).
       if (periodAt) await reconcileLocalInvoice(tx, account.tenant_id, periodAt, who, this.clock.now());
       if (stale) return 'stale' as const;
-      await this.#apply(tx, account, event.type as HandledType, object, who);
+      await this.#apply(tx, account, event.type as HandledType, object, created, who);
       return 'applied' as const;
     });
     if (outcome === 'unknown-customer') this.logger.info({ eventId: event.id, eventType: event.type, customerRef }, 'Stripe event for an unknown customer ignored');
     return outcome;
   }
 
-  async #apply(tx: BillingTx, account: Account, type: HandledType, object: Record<string, unknown>, who: SystemActor): Promise<void> {
+  async #apply(tx: BillingTx, account: Account, type: HandledType, object: Record<string, unknown>, created: Date, who: SystemActor): Promise<void> {
     const tenantId = account.tenant_id;
     const now = this.clock.now();
     switch (type) {
@@ -182,6 +183,8 @@ export class StripeEventHandler {
         const ended = object.status === 'canceled' || object.status === 'incomplete_expired';
         if (!subscriptionRef || ended) return;
         await tx.updateTable('billing_accounts').set({ subscription_ref: subscriptionRef, updated_at: now }).where('tenant_id', '=', tenantId).execute();
+        // The local periods follow the subscription's cycle (cut where Stripe's period began).
+        await followSubscriptionAnchor(tx, tenantId, subscriptionRef, object, created, who);
         return;
       }
       case 'customer.subscription.deleted':

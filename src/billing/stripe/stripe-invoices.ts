@@ -4,7 +4,9 @@
 // events of its period, never from the last one alone: it is paid once every Stripe invoice of
 // the period has been paid (an upgrade's prorated invoice is a second one), and otherwise
 // carries the latest failed attempt. A Stripe invoice once paid stays paid, so the result does
-// not depend on the order events arrive in, and a duplicate changes nothing. It runs when an
+// not depend on the order events arrive in, and a duplicate changes nothing. A local invoice paid
+// this way is the sum of its Stripe invoices, so a Stripe invoice of its period that fails later
+// (a second one: an upgrade's proration) opens it again, as dunning does the tenant. It runs when an
 // event is recorded and when the period-end job issues the local invoice (which waits out the
 // late-usage grace, so Stripe's word often comes first); both lock the tenant's billing account
 // first, so neither can miss what the other is committing.
@@ -31,9 +33,11 @@ export function stripeInvoicePeriodAt(invoice: Record<string, unknown>): Date | 
 }
 
 /**
- * Brings the tenant's open local invoice of the period containing `at` in line with every Stripe
- * invoice event recorded for that period, in `tx` (a service unit holding the account's lock).
- * A draft, paid or void local invoice is left alone: paid and void are final, a draft is not issued.
+ * Brings the tenant's issued local invoice of the period containing `at` in line with every
+ * Stripe invoice event recorded for that period, in `tx` (a service unit holding the account's
+ * lock). An open invoice, or one paid from Stripe's invoices (it names one: provider_ref), follows
+ * them; a draft (not issued), a void one, and one paid otherwise (the operator, or nothing to
+ * collect) are left alone.
  */
 export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at: Date, who: SystemActor, now: Date): Promise<void> {
   const invoice = await tx
@@ -45,7 +49,9 @@ export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at:
     .where('deleted_at', 'is', null)
     .forUpdate()
     .executeTakeFirst();
-  if (!invoice || invoice.status !== 'open') return;
+  if (!invoice) return;
+  const paidByStripe = invoice.status === 'paid' && invoice.provider_ref !== null;
+  if (invoice.status !== 'open' && !paidByStripe) return;
   const events = await tx
     .selectFrom('billing_provider_events')
     .select(['object_ref', 'event_type', 'event_created_at'])
@@ -70,6 +76,7 @@ export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at:
   const byLast = [...stripeInvoices.entries()].sort(([, a], [, b]) => b.last.getTime() - a.last.getTime());
   const unpaid = byLast.filter(([, seen]) => !seen.paidAt);
   if (unpaid.length === 0) {
+    if (paidByStripe) return;
     const [ref] = byLast[0]!;
     const paidAt = byLast.reduce<Date | null>((max, [, seen]) => latest(max, seen.paidAt), null)!;
     await tx
@@ -85,14 +92,15 @@ export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at:
   if (failing.length === 0) return;
   const [ref] = failing[0]!;
   const failedAt = failing.reduce<Date | null>((max, [, seen]) => latest(max, seen.failedAt), null)!;
-  if (invoice.provider_ref === ref && invoice.payment_failed_at?.getTime() === failedAt.getTime()) return;
+  if (!paidByStripe && invoice.provider_ref === ref && invoice.payment_failed_at?.getTime() === failedAt.getTime()) return;
+  // Paid until now: a Stripe invoice of its period is not, so neither is the sum.
   await tx
     .updateTable('billing_invoices')
-    .set({ payment_failed_at: failedAt, provider_ref: ref, updated_at: now })
+    .set({ status: 'open', paid_at: null, payment_failed_at: failedAt, provider_ref: ref, updated_at: now })
     .where('tenant_id', '=', tenantId)
     .where('id', '=', invoice.id)
     .execute();
-  await audit(tx, tenantId, who, invoice.id, 'failed', { status: 'open', payment_failed_at: invoice.payment_failed_at?.toISOString() ?? null }, {
+  await audit(tx, tenantId, who, invoice.id, 'failed', { status: invoice.status, payment_failed_at: invoice.payment_failed_at?.toISOString() ?? null }, {
     status: 'open',
     payment_failed_at: failedAt.toISOString(),
     provider_ref: ref,

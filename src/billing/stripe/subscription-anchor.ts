@@ -1,0 +1,89 @@
+// With Stripe, the tenant's billing periods follow the subscription's cycle. A subscription
+// opened at an upgrade, a Checkout or by provisioning has Stripe's own billing_cycle_anchor;
+// tenants.billing_anchor moves to it when customer.subscription.created / updated says so, and
+// the local period running then is cut where Stripe's current period began: it ends there and is
+// invoiced on its own (its usage so far, its share of the plan's price), and the next local
+// period is Stripe's. Metering (quotas, GET /v1/usage) reads the moved anchor, so its periods
+// turn with billing's.
+//
+// Never backwards: Stripe only moves an anchor forward in time (a reset is "now", a trial's end
+// is later), so an event naming an anchor no later than the tenant's is an older word and moves
+// nothing; a cut is never placed before the latest cut or inside a period already invoiced.
+// Events older than the last one applied never get here (stale), and a redelivery is a
+// duplicate, so each move happens once.
+
+import { unsafeRecordAuditForTenant } from '../../audit/record-audit.js';
+import { platformTx } from '../../db/database.js';
+import { billingPeriod } from '../../metering/billing-period.js';
+import type { SystemActor } from '../../tenancy/actor.js';
+import type { BillingTx, StoredAnchorCut } from '../billing-tables.js';
+
+const HOUR_MS = 3_600_000;
+
+/** The subscription's anchor: its billing_cycle_anchor, else the start of its current period. */
+export function subscriptionAnchor(subscription: Record<string, unknown>): Date | undefined {
+  for (const value of [subscription.billing_cycle_anchor, subscription.current_period_start]) {
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return new Date(value * 1000);
+  }
+  return undefined;
+}
+
+/**
+ * Moves the tenant's anchor to the subscription's, in `tx` (the webhook's unit, holding the
+ * account's lock), cutting the running local period at Stripe's current period start (`at`: the
+ * event's `created`). Answers whether it moved.
+ */
+export async function followSubscriptionAnchor(
+  tx: BillingTx,
+  tenantId: string,
+  subscriptionRef: string,
+  subscription: Record<string, unknown>,
+  at: Date,
+  who: SystemActor,
+): Promise<boolean> {
+  const anchor = subscriptionAnchor(subscription);
+  if (!anchor) return false;
+  const tenant = await tx.selectFrom('tenants').select('billing_anchor').where('id', '=', tenantId).forUpdate().executeTakeFirstOrThrow();
+  // Periods start on the hour: an anchor in the same hour gives the same periods.
+  if (hourOf(anchor) <= hourOf(tenant.billing_anchor)) return false;
+  const [account, latestInvoice] = await Promise.all([
+    tx.selectFrom('billing_accounts').select('anchor_cuts').where('tenant_id', '=', tenantId).executeTakeFirstOrThrow(),
+    tx.selectFrom('billing_invoices').select((eb) => eb.fn.max('period_end').as('at')).where('tenant_id', '=', tenantId).where('deleted_at', 'is', null).executeTakeFirst(),
+  ]);
+  const cuts = account.anchor_cuts;
+  const latestCut = cuts.at(-1);
+  // Where Stripe's current period began, unless that is in what is settled already.
+  let cut = billingPeriod(anchor, at).start;
+  for (const floor of [latestCut && new Date(latestCut.cut_at), latestInvoice?.at as Date | null | undefined]) if (floor && floor > cut) cut = floor;
+  const moved: StoredAnchorCut = {
+    from_anchor: tenant.billing_anchor.toISOString(),
+    to_anchor: anchor.toISOString(),
+    cut_at: cut.toISOString(),
+    subscription_ref: subscriptionRef,
+    event_created_at: at.toISOString(),
+  };
+  // Moved again before a period began under the last move: the same cut, the newer anchor.
+  const kept = latestCut && new Date(latestCut.cut_at).getTime() === cut.getTime() ? [...cuts.slice(0, -1), { ...moved, from_anchor: latestCut.from_anchor }] : [...cuts, moved];
+  await tx.updateTable('billing_accounts').set({ anchor_cuts: JSON.stringify(kept) }).where('tenant_id', '=', tenantId).execute();
+  await tx.updateTable('tenants').set({ billing_anchor: anchor }).where('id', '=', tenantId).execute();
+  // A downgrade waiting for "the period's end" was told to Stripe as its period's end: it now
+  // waits for the end of the period that follows the cut, as Stripe's does.
+  await tx
+    .updateTable('billing_accounts')
+    .set({ scheduled_at: billingPeriod(anchor, at < cut ? cut : at).end })
+    .where('tenant_id', '=', tenantId)
+    .where('scheduled_plan', 'is not', null)
+    .where('scheduled_at', '>', cut)
+    .execute();
+  await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
+    action: 'billing.anchor_moved',
+    target: 'billing_anchor',
+    before: { billing_anchor: tenant.billing_anchor.toISOString() },
+    after: { billing_anchor: anchor.toISOString(), cut_at: cut.toISOString(), subscription: subscriptionRef },
+  });
+  return true;
+}
+
+function hourOf(at: Date): number {
+  return Math.floor(at.getTime() / HOUR_MS);
+}
