@@ -30,6 +30,7 @@ program
   .description("undo a module's newest migrations, newest first, with their down sections (DATABASE_URL only); prints them as JSON")
   .requiredOption('--module <name>', 'the module (platform, billing, memory, …)')
   .option('--count <n>', 'how many of its applied migrations', '1')
+  .option('--ignore-dependents', 'revert even while a module that depends on it is applied (you checked it does not use what is reverted)')
   .action(async (options) => (await import('./cli/migrate-command.js')).revertCommand(options));
 
 const tenants = program.command('tenants').description('manage tenants');

@@ -23,13 +23,13 @@ export async function migrateCommand(): Promise<void> {
   }
 }
 
-export async function revertCommand(options: { module: string; count: string }): Promise<void> {
+export async function revertCommand(options: { module: string; count: string; ignoreDependents?: boolean }): Promise<void> {
   const count = Number(options.count);
   if (!/^[1-9][0-9]*$/.test(options.count)) throw new Error('--count must be a whole number of at least 1');
   const config = loadConfig();
   if (!config.databaseUrl) throw new Error('revert needs DATABASE_URL: the embedded database migrates again on every start');
   const logger = createLogger(config.logLevel, process.stderr);
-  const reverted = await revertMigrations({ databaseUrl: config.databaseUrl, roles: config.roles, modules: deploymentModules(config), module: options.module, count });
+  const reverted = await revertMigrations({ databaseUrl: config.databaseUrl, roles: config.roles, modules: deploymentModules(config), module: options.module, count, ignoreDependents: options.ignoreDependents === true });
   logger.info({ reverted }, reverted.length ? 'migrations reverted' : 'nothing to revert');
   process.stdout.write(JSON.stringify(reverted) + '\n');
 }

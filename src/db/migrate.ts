@@ -62,29 +62,45 @@ export interface RevertOptions {
   readonly module: string;
   /** How many of its applied migrations to revert, newest first (default 1). */
   readonly count?: number;
+  /**
+   * Revert even while a module that depends on this one has migrations applied: for when you
+   * know they do not use what is reverted (PostgreSQL refuses to drop what a table or view
+   * depends on, but not what a function body names).
+   */
+  readonly ignoreDependents?: boolean;
   readonly log?: (message: string) => void;
 }
 
 /**
  * Runs the down sections of a module's newest applied migrations, newest first, each in its
  * own transaction (a failing one leaves it and every older one applied). Refused while a
- * module that depends on it has migrations applied: revert those first.
+ * module that depends on it has migrations applied (revert those first), unless told to
+ * ignore them.
  *
  * @example
  *   await revertMigrations({ databaseUrl, roles: config.roles, modules, module: 'billing', count: 1 });
  */
-export async function revertMigrations({ databaseUrl, roles, modules, module: name, count = 1, log = () => {} }: RevertOptions): Promise<string[]> {
+export async function revertMigrations({
+  databaseUrl,
+  roles,
+  modules,
+  module: name,
+  count = 1,
+  ignoreDependents = false,
+  log = () => {},
+}: RevertOptions): Promise<string[]> {
   const registry = new ModuleRegistry(modules);
   const module = registry.modules.find((candidate) => candidate.name === name);
   if (!module) throw new Error(`no module named "${name}" in this deployment`);
   if (!module.migrations) return [];
   if (!Number.isInteger(count) && count !== Infinity) throw new Error('count must be a whole number');
   if (count < 1) throw new Error('count must be at least 1');
-  return asOwner(databaseUrl, roles, {}, async (client) => {
-    for (const dependent of registry.modules.filter((candidate) => candidate !== module && dependsOn(candidate, name))) {
+  return asOwner(databaseUrl, roles, undefined, async (client) => {
+    const dependents = ignoreDependents ? [] : registry.modules.filter((candidate) => candidate !== module && dependsOn(candidate, name));
+    for (const dependent of dependents) {
       const { rows } = await client.query<{ applied: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS applied`, [migrationsTableOf(dependent)]);
       const applied = rows[0]!.applied && (await client.query(`SELECT 1 FROM ${migrationsTableOf(dependent)} LIMIT 1`)).rowCount! > 0;
-      if (applied) throw new Error(`module "${dependent.name}" depends on "${name}" and has migrations applied: revert it first`);
+      if (applied) throw new Error(`module "${dependent.name}" depends on "${name}" and has migrations applied: revert it first (or ignore dependents)`);
     }
     const reverted = await runner({ ...runnerOptions(client, module, log), direction: 'down', count });
     return reverted.map((migration) => `${name}/${migration.name}`);
@@ -96,17 +112,20 @@ function dependsOn(module: TenantryModule, name: string): boolean {
   return (module.dependsOn ?? []).some((dependency) => dependency.name === name || dependsOn(dependency, name));
 }
 
-/** The owner's session every migration runs in: roles ensured, the role names a migration reads set. */
+/**
+ * The owner's session every migration runs in, with the role names a migration reads set;
+ * migrating first creates or corrects the roles (`ensure`), reverting leaves them as they are.
+ */
 async function asOwner<T>(
   databaseUrl: string,
   roles: DatabaseRoles,
-  passwords: { loginPassword?: string | undefined; serviceLoginPassword?: string | undefined },
+  ensure: { loginPassword?: string | undefined; serviceLoginPassword?: string | undefined } | undefined,
   work: (client: pg.Client) => Promise<T>,
 ): Promise<T> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    await ensureRoles(client, roles, passwords);
+    if (ensure) await ensureRoles(client, roles, ensure);
     // Session-level settings are fine here: this client is private and closed below.
     await client.query(`SET ROLE "${roles.owner}"`);
     await client.query("SELECT set_config('tenantry.app_role', $1, false), set_config('tenantry.service_role', $2, false)", [
