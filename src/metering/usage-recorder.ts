@@ -44,9 +44,17 @@ interface CheckedBatch {
   readonly duplicates: string[];
 }
 
+/**
+ * How long a tenant's billing anchor is taken from memory. It moves only when billing follows a
+ * Stripe subscription's cycle (billing/stripe/subscription-anchor.ts), on any instance; until
+ * this instance reads it again, the late-usage window of record() and recordIn() follows the old
+ * anchor. Quotas and invoices read the anchor in their own transaction.
+ */
+export const ANCHOR_MEMORY_MS = 60_000;
+
 export class UsageRecorder {
-  /** Billing anchors never change (until billing exists), so each tenant's is read once. */
-  readonly #anchors = new Map<string, Date>();
+  /** Each tenant's billing anchor, with when it was read. */
+  readonly #anchors = new Map<string, { readonly anchor: Date; readonly readAt: number }>();
 
   constructor(
     private readonly db: Database,
@@ -73,7 +81,7 @@ export class UsageRecorder {
     // The anchor is known (or read, once per tenant) before the insert, so the insert is the
     // whole unit of work: one statement, sent with its transaction and scoping in one round
     // trip, where a db.tenant() unit costs one for the statements and one more for COMMIT.
-    const anchor = this.#anchors.get(actor.tenantId) ?? this.#remember(actor.tenantId, await this.#readAnchor(actor.tenantId));
+    const anchor = this.#remembered(actor.tenantId) ?? this.#remember(actor.tenantId, await this.#readAnchor(actor.tenantId));
     const batch = this.#check(events, metrics, anchor);
     if (batch.accepted.size === 0) return resultOf(batch, new Set());
     const stored = await this.db.tenantStatement((tx) => insertUsageEventsQuery(tx, columnsOf([batch])), { prepared: true });
@@ -86,7 +94,7 @@ export class UsageRecorder {
    */
   async recordIn(tx: Tx, tenantId: string, events: readonly UsageEventInput[]): Promise<RecordResult> {
     const metrics = await this.#metricsOf(events, tx);
-    const anchor = this.#anchors.get(tenantId) ?? this.#remember(tenantId, await billingAnchor(tx, tenantId));
+    const anchor = this.#remembered(tenantId) ?? this.#remember(tenantId, await billingAnchor(tx, tenantId));
     const batch = this.#check(events, metrics, anchor);
     return resultOf(batch, await insertUsageEvents(tx, columnsOf([batch])));
   }
@@ -146,9 +154,14 @@ export class UsageRecorder {
     return tenant.billing_anchor;
   }
 
+  #remembered(tenantId: string): Date | undefined {
+    const entry = this.#anchors.get(tenantId);
+    return entry && this.clock.now().getTime() - entry.readAt < ANCHOR_MEMORY_MS ? entry.anchor : undefined;
+  }
+
   #remember(tenantId: string, anchor: Date): Date {
     if (this.#anchors.size > 100_000) this.#anchors.clear();
-    this.#anchors.set(tenantId, anchor);
+    this.#anchors.set(tenantId, { anchor, readAt: this.clock.now().getTime() });
     return anchor;
   }
 }

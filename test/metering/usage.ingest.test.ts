@@ -31,11 +31,11 @@ async function storedKeys(tenantId: string): Promise<string[]> {
   return rows.map((row) => row.idempotency_key);
 }
 
-async function apiKey(role: string, scopes: string[]): Promise<string> {
+async function apiKey(role: string, scopes: string[], accessToken = tenant.accessToken): Promise<string> {
   const response = await testApp.app.inject({
     method: 'POST',
     url: '/v1/api-keys',
-    headers: bearer(tenant.accessToken),
+    headers: bearer(accessToken),
     payload: { name: `key ${role} ${scopes.join(',')}`, role, scopes },
   });
   expect(response.statusCode).toBe(201);
@@ -223,5 +223,27 @@ describe('stored events', () => {
       testApp.services.db.tenant((tx) => tx.updateTable('usage_events').set({ quantity: 0 }).where('idempotency_key', '=', 'frozen').execute()),
     );
     await expect(rewrite).rejects.toThrow(/permission denied/);
+  });
+});
+
+// Last in the file: it moves the clock ten days on.
+describe('the late-usage window after the billing anchor moves', () => {
+  it('follows the moved anchor once the remembered one is a minute old', async () => {
+    const moving = await signUp(testApp.app);
+    const key = await apiKey('admin', ['metering:write'], moving.accessToken);
+    const signedUpAt = testApp.clock.now().getTime();
+    // The first batch reads (and remembers) the anchor: the sign-up's hour.
+    expect((await send(key, [{ metric: 'tasks', quantity: 1, idempotency_key: 'm-first' }])).json().accepted).toBe(1);
+    // Ten days on, billing moves the anchor (as following a Stripe subscription does).
+    testApp.clock.advance(10 * 86_400);
+    const movedTo = new Date(testApp.clock.now().getTime() - 60_000);
+    await testApp.database.admin.query('UPDATE tenants SET billing_anchor = $2 WHERE id = $1', [moving.tenantId, movedTo]);
+    // An event of day five was in the old period; the new one starts today, so it is too old now.
+    const dayFive = new Date(signedUpAt + 5 * 86_400_000).toISOString();
+    expect((await send(key, [{ metric: 'tasks', quantity: 1, idempotency_key: 'm-day-five', occurred_at: dayFive }])).json()).toEqual({
+      accepted: 0,
+      duplicates: [],
+      rejected: [{ index: 0, idempotency_key: 'm-day-five', reason: 'too-old' }],
+    });
   });
 });
