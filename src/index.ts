@@ -70,7 +70,7 @@ export type { TenantEvent, TenantEventType, TenantEventTypes } from './webhooks/
 export { access, actorOf, type Access } from './http/access.js';
 export type { Actor } from './tenancy/actor.js';
 export { enterTenant } from './tenancy/enter-tenant.js';
-export { AppError, type ProblemCode } from './http/problems.js';
+export { AppError, defineProblem, type ProblemCode, type ProblemDefinition, type ProblemKind } from './http/problems.js';
 export { IdParams, problems, Text, Timestamp as TimestampSchema, Uuid } from './http/common-schemas.js';
 export { FixedOrderPageQuery, PageOf, PageQuery } from './http/page.schemas.js';
 export { decodeCursor, encodeCursor } from './http/page-cursor.js';

@@ -2,7 +2,7 @@
 // Route-specific schemas live beside their routes.
 
 import { Type, type Static } from 'typebox';
-import { PROBLEMS, type ProblemCode } from './problems.js';
+import { problemOf, type ProblemKind } from './problems.js';
 
 /**
  * What text a request may carry: anything but NUL, which PostgreSQL text cannot store at
@@ -68,11 +68,14 @@ export const PROBLEM_CODES_KEY = 'x-problem-codes';
  * derives validation, credential, tenant, rate-limit and database answers): a status, or a
  * problem code, which names its status and is listed in the document.
  */
-export function problems(...declared: (number | ProblemCode)[]): Record<number, typeof Problem> {
-  const codes = new Map<number, ProblemCode[]>();
+export function problems(...declared: (number | ProblemKind)[]): Record<number, typeof Problem> {
+  const codes = new Map<number, string[]>();
   for (const item of declared) {
-    const status = typeof item === 'number' ? item : PROBLEMS[item].status;
-    codes.set(status, [...(codes.get(status) ?? []), ...(typeof item === 'number' ? [] : [item])]);
+    if (typeof item === 'number') codes.set(item, codes.get(item) ?? []);
+    else {
+      const { status, code } = problemOf(item);
+      codes.set(status, [...(codes.get(status) ?? []), code]);
+    }
   }
   return Object.fromEntries(
     [...codes].map(([status, named]) => [

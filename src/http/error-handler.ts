@@ -41,7 +41,7 @@ export function answerProblem(error: FastifyError, request: FastifyRequest, repl
     }
     const retryAfter = error.extra.retry_after;
     if (typeof retryAfter === 'number' && !reply.hasHeader('retry-after')) reply.header('Retry-After', retryAfter);
-    return send(reply, request, problemBody(error.code, error.detail, error.extra));
+    return send(reply, request, problemBody(error.problem, error.detail, error.extra));
   }
   if (error.validation) {
     const errors = fieldProblems(error.validation, error.validationContext);

@@ -45,11 +45,11 @@ export function edgeProblems(route: Pick<RouteOptions, 'url' | 'schema' | 'confi
   return codes;
 }
 
-function errorResponse(status: number, codes: readonly ProblemCode[]) {
+function errorResponse(status: number, codes: readonly string[]) {
   const listed = codes.length > 0 ? `: ${codes.map((code) => `\`${code}\``).join(', ')}` : '';
   return {
     description: `${STATUS_CODES[status] ?? 'Error'}${listed}`,
-    ...(status === 401 && codes.some((code) => CREDENTIAL_REFUSED.includes(code)) ? { headers: BEARER_CHALLENGE } : {}),
+    ...(status === 401 && codes.some((code) => (CREDENTIAL_REFUSED as readonly string[]).includes(code)) ? { headers: BEARER_CHALLENGE } : {}),
     ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : {}),
     content: { [PROBLEM_MEDIA_TYPE]: { schema: { $ref: `${PROBLEM_SCHEMA_ID}#` } } },
   };
@@ -59,9 +59,9 @@ function errorResponse(status: number, codes: readonly ProblemCode[]) {
 function withProblemResponses(route: RouteOptions): void {
   if (!route.schema || route.schema.hide) return;
   const declared = (route.schema.response ?? {}) as Record<string, Record<string, unknown>>;
-  const byStatus = new Map<number, Set<ProblemCode>>();
-  const add = (status: number, code?: ProblemCode) => {
-    const codes = byStatus.get(status) ?? new Set<ProblemCode>();
+  const byStatus = new Map<number, Set<string>>();
+  const add = (status: number, code?: string) => {
+    const codes = byStatus.get(status) ?? new Set<string>();
     if (code) codes.add(code);
     byStatus.set(status, codes);
   };
@@ -71,7 +71,7 @@ function withProblemResponses(route: RouteOptions): void {
     if (Number(status) < 400) response[status] = schema;
     else {
       add(Number(status));
-      for (const code of (schema[PROBLEM_CODES_KEY] as ProblemCode[] | undefined) ?? []) add(Number(status), code);
+      for (const code of (schema[PROBLEM_CODES_KEY] as string[] | undefined) ?? []) add(Number(status), code);
     }
   }
   for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) response[status] = errorResponse(status, [...codes]);

@@ -1,5 +1,7 @@
-// Every error Tenantry answers with: a stable code, its HTTP status and title.
-// Codes are never reused; docs/errors.md lists them and a test keeps the two in step.
+// Every error Tenantry answers with: a stable code, its HTTP status and title. The platform's
+// codes are PROBLEMS below (never reused; docs/errors.md lists them and a test keeps the two in
+// step); a module adds its own with defineProblem() and declares them (modules/module.ts), so
+// an adopter's errors are as specific as the platform's and can never take one of its codes.
 
 export const PROBLEMS = {
   'validation-failed': { status: 400, title: 'The request is not valid' },
@@ -58,21 +60,66 @@ export type ProblemCode = keyof typeof PROBLEMS;
 
 export const PROBLEM_TYPE_BASE = 'https://tenantry.dev/problems/';
 
+/** A problem a module defines: what AppError answers with, like a platform code. */
+export interface ProblemDefinition {
+  readonly code: string;
+  readonly status: number;
+  readonly title: string;
+  /** The problem's `type` URI (RFC 9457): where its documentation lives. */
+  readonly type: string;
+}
+
+/** A platform problem code, or a module's definition. */
+export type ProblemKind = ProblemCode | ProblemDefinition;
+
+const PROBLEM_CODE = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/**
+ * Defines a module's problem. Declare it in the module's `problems` too: the registry then
+ * refuses a code the platform or another module has.
+ *
+ * @example
+ *   export const contractLocked = defineProblem({
+ *     code: 'contract-locked', status: 409, title: 'The contract is signed and can no longer change',
+ *     type: 'https://example.com/problems/contract-locked',
+ *   });
+ *   throw new AppError(contractLocked, `contract ${id} was signed on ${signedAt}`);
+ */
+export function defineProblem(definition: ProblemDefinition): ProblemDefinition {
+  const { code, status, title, type } = definition;
+  if (!PROBLEM_CODE.test(code) || code.length > 64) throw new TypeError(`problem code "${code}" must be lowercase words joined by hyphens`);
+  if (!Number.isInteger(status) || status < 400 || status > 599) throw new TypeError(`problem "${code}" needs a 4xx or 5xx status, not ${status}`);
+  if (title.trim() === '') throw new TypeError(`problem "${code}" needs a title`);
+  if (!URL.canParse(type)) throw new TypeError(`problem "${code}" needs an absolute type URI`);
+  return Object.freeze({ code, status, title, type });
+}
+
+/** A platform code or a module's definition, as one shape. */
+export function problemOf(problem: ProblemKind): ProblemDefinition {
+  if (typeof problem !== 'string') return problem;
+  const { status, title } = PROBLEMS[problem];
+  return { code: problem, status, title, type: PROBLEM_TYPE_BASE + problem };
+}
+
 /**
  * An error meant for the client. `detail` is shown to the user; anything internal
  * belongs in `cause`, which is logged and never sent.
  */
 export class AppError extends Error {
   override name = 'AppError';
-  readonly code: ProblemCode;
+  /** A platform code (ProblemCode) or a module's. */
+  readonly code: string;
   readonly status: number;
+  readonly problem: ProblemDefinition;
   readonly detail: string | undefined;
   readonly extra: Record<string, unknown>;
 
-  constructor(code: ProblemCode, detail?: string, extra: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super(detail ?? PROBLEMS[code].title, options);
-    this.code = code;
-    this.status = PROBLEMS[code].status;
+  constructor(problem: ProblemKind, detail?: string, extra: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    const definition = problemOf(problem);
+    super(detail ?? definition.title, options);
+    this.problem = definition;
+    this.code = definition.code;
+    this.status = definition.status;
     this.detail = detail;
     this.extra = extra;
   }
@@ -87,7 +134,7 @@ export interface ProblemBody {
   [extension: string]: unknown;
 }
 
-export function problemBody(code: ProblemCode, detail: string | undefined, extra: Record<string, unknown> = {}): ProblemBody {
-  const { status, title } = PROBLEMS[code];
-  return { type: PROBLEM_TYPE_BASE + code, title, status, ...(detail ? { detail } : {}), ...extra };
+export function problemBody(problem: ProblemKind, detail: string | undefined, extra: Record<string, unknown> = {}): ProblemBody {
+  const { type, status, title } = problemOf(problem);
+  return { type, title, status, ...(detail ? { detail } : {}), ...extra };
 }

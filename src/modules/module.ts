@@ -10,6 +10,7 @@ import type { JobDefinition } from '../jobs/define-job.js';
 import type { JobSchedule } from '../jobs/jobs.js';
 import type { Services } from '../services.js';
 import type { Role } from '../db/tables.js';
+import type { ProblemDefinition } from '../http/problems.js';
 
 /**
  * What erasure does to a column holding personal data: empty it, replace it with a stable
@@ -126,6 +127,8 @@ interface ModuleParts {
   readonly schedules?: readonly JobSchedule[];
   /** Channels of realtime events this module publishes, and who may read each. */
   readonly realtimeChannels?: readonly RealtimeChannelDeclaration[];
+  /** The module's own problems (defineProblem): its routes answer them like platform codes. */
+  readonly problems?: readonly ProblemDefinition[];
 }
 
 /**

@@ -5,6 +5,7 @@
 
 import type { JobDefinition } from '../jobs/define-job.js';
 import type { JobSchedule } from '../jobs/jobs.js';
+import { PROBLEMS, type ProblemDefinition } from '../http/problems.js';
 import type { IdentityLookup, PersonTableDeclaration, RealtimeChannelDeclaration, TenantTableDeclaration, TenantryModule } from './module.js';
 
 export class ModuleRegistryError extends Error {
@@ -28,6 +29,8 @@ export class ModuleRegistry {
   readonly schedules: readonly JobSchedule[];
   /** Every module's realtime channels, by name: what a connection may subscribe to. */
   readonly realtimeChannels: ReadonlyMap<string, RealtimeChannelDeclaration>;
+  /** Every module's own problems, by code: none takes a platform code or another module's. */
+  readonly problems: ReadonlyMap<string, ProblemDefinition & { readonly module: string }>;
   readonly #tables: ReadonlyMap<string, RegisteredTenantTable>;
 
   constructor(modules: readonly TenantryModule[]) {
@@ -71,6 +74,16 @@ export class ModuleRegistry {
       }
     }
     this.realtimeChannels = channels;
+    const problems = new Map<string, ProblemDefinition & { readonly module: string }>();
+    for (const module of this.modules) {
+      for (const problem of module.problems ?? []) {
+        if (Object.hasOwn(PROBLEMS, problem.code)) throw new ModuleRegistryError(`problem "${problem.code}" of ${module.name} is a platform problem code`);
+        const taken = problems.get(problem.code);
+        if (taken) throw new ModuleRegistryError(`problem "${problem.code}" is declared by both ${taken.module} and ${module.name}`);
+        problems.set(problem.code, Object.freeze({ ...problem, module: module.name }));
+      }
+    }
+    this.problems = problems;
   }
 
   /** Every registered tenant table's declaration, in module order. */

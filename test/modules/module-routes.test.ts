@@ -1,12 +1,14 @@
 // A module's routes receive what its `compose` built, and only that: compose runs once per
 // app, its result is the routes' options, and a declaration whose routes want something
 // compose does not build does not compile (each @ts-expect-error below fails the typecheck
-// if it ever does).
+// if it ever does). A module's own problems are answered and documented like the platform's.
 
 import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/clock.js';
 import { access } from '../../src/http/access.js';
+import { problems } from '../../src/http/common-schemas.js';
+import { AppError, defineProblem } from '../../src/http/problems.js';
 import { defineModule, routePlugins, type ModuleRoutes } from '../../src/modules/module.js';
 import { platformModule } from '../../src/platform/platform.module.js';
 import { TEST_MODULES } from '../support/modules.js';
@@ -19,6 +21,8 @@ interface ProbeDeps {
 
 let composed = 0;
 
+const probeJammed = defineProblem({ code: 'probe-jammed', status: 423, title: 'The probe is jammed', type: 'https://example.com/problems/probe-jammed' });
+
 const probeRoutes: ModuleRoutes<ProbeDeps> = async (app, options) => {
   app.get(
     '/v1/probe/options',
@@ -28,11 +32,19 @@ const probeRoutes: ModuleRoutes<ProbeDeps> = async (app, options) => {
     },
     async () => ({ keys: Object.keys(options).sort(), greeting: options.greeting }),
   );
+  app.post(
+    '/v1/probe/jam',
+    { config: { access: access.public }, schema: { summary: 'Jams the probe', response: { 204: Type.Null(), ...problems(probeJammed) } } },
+    async () => {
+      throw new AppError(probeJammed, 'jammed by the test', { jammed_at: 'now' });
+    },
+  );
 };
 
 const probeModule = defineModule({
   name: 'probe',
   dependsOn: [platformModule],
+  problems: [probeJammed],
   compose: (services): ProbeDeps => {
     composed += 1;
     return { greeting: 'composed', clock: services.clock };
@@ -58,6 +70,27 @@ describe("a module's routes", () => {
       expect(response.json()).toEqual({ keys: ['clock', 'greeting'], greeting: 'composed' });
     }
     expect(composed).toBe(1);
+  });
+});
+
+describe("a module's problem", () => {
+  it('is answered as problem+json with its own code, status, title and type', async () => {
+    const response = await testApp.app.inject({ method: 'POST', url: '/v1/probe/jam' });
+    expect(response.statusCode).toBe(423);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.json()).toMatchObject({
+      type: 'https://example.com/problems/probe-jammed',
+      title: 'The probe is jammed',
+      status: 423,
+      detail: 'jammed by the test',
+      jammed_at: 'now',
+      instance: '/v1/probe/jam',
+    });
+  });
+
+  it("is listed among the route's documented answers", async () => {
+    const document = (await testApp.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(document.paths['/v1/probe/jam'].post.responses['423'].description).toContain('`probe-jammed`');
   });
 });
 

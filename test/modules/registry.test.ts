@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import { describe, expect, it } from 'vitest';
 import { builtInModules, platformModules } from '../../src/built-in-modules.js';
 import { defineServiceJob } from '../../src/jobs/define-job.js';
+import { defineProblem } from '../../src/http/problems.js';
 import { defineModule, type TenantryModule } from '../../src/modules/module.js';
 import { ModuleRegistry, ModuleRegistryError } from '../../src/modules/registry.js';
 import { platformModule } from '../../src/platform/platform.module.js';
@@ -78,5 +79,32 @@ describe('refused module sets', () => {
 
   it('a name that cannot name a migrations table', () => {
     expect(() => defineModule({ name: 'Invoices; DROP' })).toThrow(/lowercase/);
+  });
+});
+
+describe("a module's problems", () => {
+  const locked = defineProblem({ code: 'probe-locked', status: 409, title: 'The probe is locked', type: 'https://example.com/problems/probe-locked' });
+
+  it('are registered by code with their module', () => {
+    const probe = defineModule({ name: 'probe_problems', dependsOn: [platformModule], problems: [locked] });
+    expect(new ModuleRegistry([platformModule, probe]).problems.get('probe-locked')).toMatchObject({ status: 409, module: 'probe_problems' });
+  });
+
+  it('may not take a platform code, or a code another module declared', () => {
+    const platformCode = defineProblem({ code: 'not-found', status: 404, title: 'Mine', type: 'https://example.com/problems/not-found' });
+    const taker = defineModule({ name: 'taker', dependsOn: [platformModule], problems: [platformCode] });
+    expect(() => new ModuleRegistry([platformModule, taker])).toThrow(/"not-found" of taker is a platform problem code/);
+    const first = defineModule({ name: 'first_mod', dependsOn: [platformModule], problems: [locked] });
+    const second = defineModule({ name: 'second_mod', dependsOn: [platformModule], problems: [{ ...locked, status: 423 }] });
+    expect(() => new ModuleRegistry([platformModule, first, second])).toThrow(/"probe-locked" is declared by both first_mod and second_mod/);
+  });
+
+  it('are defined with a code of hyphenated lowercase words, an error status, a title and an absolute type URI', () => {
+    const good = { code: 'probe-locked', status: 409, title: 'Locked', type: 'https://example.com/p' };
+    expect(() => defineProblem({ ...good, code: 'Probe_Locked' })).toThrow(/lowercase words joined by hyphens/);
+    expect(() => defineProblem({ ...good, status: 302 })).toThrow(/4xx or 5xx status/);
+    expect(() => defineProblem({ ...good, title: ' ' })).toThrow(/needs a title/);
+    expect(() => defineProblem({ ...good, type: 'problems/locked' })).toThrow(/absolute type URI/);
+    expect(Object.isFrozen(defineProblem(good))).toBe(true);
   });
 });

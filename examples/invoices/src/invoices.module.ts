@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineModule, tenancyModule } from 'tenantry';
 import type { InvoiceTables } from './invoice-tables.js';
-import { invoicesRoutes, type InvoicesRouteDeps } from './invoices.routes.js';
+import { invoiceAlreadyVoid, invoicesRoutes, type InvoicesRouteDeps } from './invoices.routes.js';
 import { markOverdueInvoicesJob } from './mark-overdue-job.js';
 
 export const invoicesModule = defineModule({
@@ -16,6 +16,8 @@ export const invoicesModule = defineModule({
   // The customer's address is personal data: erasure replaces it with a stable pseudonym.
   tenantTables: [{ name: 'invoices', personal: { customer_email: 'pseudonymise' } }],
   jobs: [markOverdueInvoicesJob],
+  // Its own error answers: the registry keeps their codes apart from Tenantry's and other modules'.
+  problems: [invoiceAlreadyVoid],
   // The module's composition root: its routes get these, not all of Tenantry's services.
   compose: ({ db, clock, jobs }): InvoicesRouteDeps => ({ db: db.withTables<InvoiceTables>(), clock, jobs }),
   routes: invoicesRoutes,

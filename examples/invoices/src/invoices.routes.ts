@@ -3,11 +3,19 @@
 
 import type { Static } from 'typebox';
 import { v7 as uuidv7 } from 'uuid';
-import { access, actorOf, AppError, decodeCursor, encodeCursor, IdParams, problems, type Clock, type Jobs, type ModuleRoutes } from 'tenantry';
+import { access, actorOf, AppError, decodeCursor, defineProblem, encodeCursor, IdParams, problems, type Clock, type Jobs, type ModuleRoutes } from 'tenantry';
 import type { InvoiceDatabase } from './invoice-tables.js';
 import { findInvoice, insertInvoice, listInvoices, voidInvoice, type InvoiceRow } from './invoice-repository.js';
 import { CreateInvoiceBody, InvoiceList, InvoiceView, ListInvoicesQuery, OverdueCheckAccepted } from './invoices.schemas.js';
 import { markOverdueInvoicesJob } from './mark-overdue-job.js';
+
+/** The module's own answer for a second void: more specific than the platform's `conflict`. */
+export const invoiceAlreadyVoid = defineProblem({
+  code: 'invoice-already-void',
+  status: 409,
+  title: 'The invoice is void already',
+  type: 'https://invoices.example/problems/invoice-already-void',
+});
 
 function invoiceView(row: InvoiceRow): Static<typeof InvoiceView> {
   return {
@@ -112,7 +120,7 @@ export const invoicesRoutes: ModuleRoutes<InvoicesRouteDeps> = async (app, { db,
         summary: 'Void an invoice (once)',
         security: [{ bearer: [] }],
         params: IdParams,
-        response: { 200: InvoiceView, ...problems('not-found', 'conflict') },
+        response: { 200: InvoiceView, ...problems('not-found', invoiceAlreadyVoid) },
       },
     },
     async (request) => {
@@ -121,7 +129,7 @@ export const invoicesRoutes: ModuleRoutes<InvoicesRouteDeps> = async (app, { db,
         const invoice = await findInvoice(tx, id);
         if (!invoice) throw new AppError('not-found', 'no invoice with this id');
         const result = await voidInvoice(tx, id, clock.now());
-        if (!result) throw new AppError('conflict', 'the invoice is void already');
+        if (!result) throw new AppError(invoiceAlreadyVoid, `invoice ${invoice.number} was voided at ${invoice.voided_at?.toISOString()}`);
         return result;
       });
       return invoiceView(voided);

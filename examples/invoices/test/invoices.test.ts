@@ -147,7 +147,10 @@ describe('another tenant, over HTTP', () => {
     const first = await testApp.app.inject({ method: 'POST', url: `/v1/invoices/${own.id}/void`, headers: bearer(a.accessToken) });
     expect(first.statusCode).toBe(200);
     expect(first.json().status).toBe('void');
-    expectProblem(await testApp.app.inject({ method: 'POST', url: `/v1/invoices/${own.id}/void`, headers: bearer(a.accessToken) }), 409, 'conflict');
+    const again = expectProblem(await testApp.app.inject({ method: 'POST', url: `/v1/invoices/${own.id}/void`, headers: bearer(a.accessToken) }), 409);
+    // The module's own problem, not the platform's generic conflict.
+    expect(again).toMatchObject({ type: 'https://invoices.example/problems/invoice-already-void', title: 'The invoice is void already' });
+    expect(again.detail).toMatch(/^invoice A-void was voided at \d{4}-/);
   });
 });
 
