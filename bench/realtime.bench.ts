@@ -274,11 +274,17 @@ async function main(): Promise<void> {
         fromBus.push(at - heardAt[n]!);
       });
     }
+    // Second by second of the run (by when the event was due): a backlog that builds shows here.
+    const bySecond = Array.from({ length: SECONDS }, () => ({ toBus: [] as number[], toSocket: [] as number[] }));
+    for (const report of reports) {
+      report.eventNumbers.forEach((n, index) => bySecond[Math.floor(n / RATE)]?.toSocket.push(report.receivedAt[index]! - sentAt[n]!));
+    }
     const commits: number[] = [];
     const toBus: number[] = [];
     for (let n = 0; n < committed; n += 1) {
       commits.push(ackAt[n]! - sentAt[n]!);
       toBus.push(heardAt[n]! - ackAt[n]!);
+      bySecond[Math.floor(n / RATE)]?.toBus.push(heardAt[n]! - ackAt[n]!);
     }
     const deliveriesReceived = fromSent.length;
     const sockets = reports.flatMap((report) => report.sockets);
@@ -309,6 +315,7 @@ async function main(): Promise<void> {
       stagesMs: { commitAckToBus: spread(toBus), busToSocket: spread(fromBus) },
       latencyMs: spread(fromSent),
       latencyFromAckMs: spread(fromAck),
+      p99BySecondMs: bySecond.map(({ toBus, toSocket }) => ({ toBus: spread(toBus).p99, toSocket: spread(toSocket).p99 })),
       crossTenantDeliveries: reports.reduce((sum, report) => sum + report.foreign, 0),
       gaps: reports.reduce((sum, report) => sum + report.gaps, 0),
       repeats: reports.reduce((sum, report) => sum + report.repeats, 0),
