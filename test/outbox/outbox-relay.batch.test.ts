@@ -136,4 +136,27 @@ describe('an outbox topic with a batch consumer', () => {
     await relay.drain();
     expect(ran).toEqual([{ tenantId: b, rowsLeftOfTenant: 0 }]);
   });
+
+  it('refuses statements from a batch call given up on (timed out), so it cannot write into the pass or after it', async () => {
+    const tenantId = await fixture.newTenant();
+    await fixture.record(tenantId, 'test.batch', { n: 1 });
+    let late: unknown;
+    let wrote = false;
+    const slow: OutboxBatchConsumer = async (messages, pass) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      try {
+        await pass.query(`INSERT INTO outbox (tenant_id, id, topic, payload) VALUES ($1, gen_random_uuid(), 'test.followup', '{}')`, [messages[0]!.tenantId]);
+        wrote = true;
+      } catch (error) {
+        late = error;
+      }
+    };
+    const relay = fixture.relay({}, { batchConsumers: new Map([['test.batch', slow]]), deliveryTimeoutMs: 100, baseBackoffMs: 60_000 });
+    await relay.drain();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(wrote).toBe(false);
+    expect(String(late)).toContain('the outbox pass has ended');
+    const left = await fixture.rows();
+    expect(left.map((row) => [row.topic, row.attempts])).toEqual([['test.batch', 1]]);
+  });
 });
