@@ -1,4 +1,4 @@
-// npx tsx bench/realtime-relay.bench.ts: the realtime path from outbox to bus alone (outbox ->
+// npm run bench:realtime-relay: the realtime path from outbox to bus alone (outbox ->
 // relay -> sequencer -> bus), without HTTP, sign-ups or sockets, so it runs in seconds and shows
 // what the relay itself costs. Two relays (two servers' worth: each its own service pool and
 // bus connection) work one outbox; a third bus connection listens as a hub would.
@@ -16,7 +16,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { loadConfig } from '../src/config.js';
 import { createPool } from '../src/db/database.js';
-import type { OutboxMessage } from '../src/outbox/outbox-message.js';
+import type { OutboxBatchConsumer } from '../src/outbox/outbox-message.js';
 import { wakeLocalRelays } from '../src/outbox/local-relays.js';
 import { OutboxRelay } from '../src/outbox/outbox-relay.js';
 import { eventSequencer } from '../src/realtime/event-sequencer.js';
@@ -29,8 +29,6 @@ const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 20_000);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WRITERS = 16;
-/** Passes each relay keeps in flight (the relay's default is 2). */
-const PASSES = Number(process.env.BENCH_PASSES ?? 2);
 const CHANNEL = 'tenantry_realtime';
 
 const logger = pino({ level: 'warn' }, pino.destination(2));
@@ -101,14 +99,14 @@ async function main(): Promise<void> {
       const bus = new PostgresBus(pool.options, CHANNEL, logger);
       buses.push(bus);
       bus.start({ onMessage: () => {}, onResync: () => {} });
-      const inner = eventSequencer({ pool, serviceRole: roles.service, bus, logger, retention: 1_000, channels: new Set(['tasks']) });
+      const inner = eventSequencer({ bus, logger, retention: 1_000, channels: new Set(['tasks']) });
       // Timed from outside: how long a pass's numbering and publishing take, and how many events it carries.
-      const sequencer = async (batch: readonly OutboxMessage[]) => {
+      const sequencer: OutboxBatchConsumer = async (batch, pass) => {
         const begun = performance.now();
-        await inner(batch);
+        await inner(batch, pass);
         sequencing.push({ ms: performance.now() - begun, events: batch.length });
       };
-      relays.push(new OutboxRelay({ pool, serviceRole: roles.service, logger, consumers: new Map(), batchConsumers: new Map([[REALTIME_TOPIC, sequencer]]), concurrentPasses: PASSES }));
+      relays.push(new OutboxRelay({ pool, serviceRole: roles.service, logger, consumers: new Map(), batchConsumers: new Map([[REALTIME_TOPIC, sequencer]]) }));
     }
     await until(() => buses.every((bus) => bus.connected), 10_000);
 
@@ -184,7 +182,6 @@ async function main(): Promise<void> {
       at: new Date().toISOString(),
       machine: { ...machine(), loadAverageAtStart: load },
       tenants: TENANTS,
-      concurrentPasses: PASSES,
       backlog: { events: BACKLOG, seconds: Number(drainSeconds.toFixed(2)), perSecond: Math.round(BACKLOG / drainSeconds), busMessages: backlogMessages },
       steady,
       gaps,

@@ -3,11 +3,12 @@
 // Each pass locks the tenants it serves with transaction-level advisory locks, so two relays
 // never deliver the same tenant at once, and delivers each tenant's rows in the order written.
 // A topic with a batch consumer gets all of a pass's due rows of that topic in one call, across
-// tenants; the pass deletes what it delivered in one statement.
+// tenants, inside the pass's transaction (so what it writes commits with the deletion of the
+// rows, in one WAL flush); the pass deletes what it delivered in one statement.
 
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { OUTBOX_CHANNEL, type OutboxBatchConsumer, type OutboxConsumer, type OutboxMessage } from './outbox-message.js';
+import { OUTBOX_CHANNEL, type OutboxBatchConsumer, type OutboxConsumer, type OutboxMessage, type OutboxPass } from './outbox-message.js';
 import { registerLocalRelay } from './local-relays.js';
 import { OutboxWakeup } from './outbox-wakeup.js';
 
@@ -32,14 +33,6 @@ export interface OutboxRelayOptions {
   readonly maxBackoffMs?: number;
   /** A consumer that has not settled by then counts as failed (its row is retried). */
   readonly deliveryTimeoutMs?: number;
-  /**
-   * Passes in flight at once (each on a connection of its own; 1 by default). With more, a row
-   * committed during a pass is taken by another at once instead of after it; the tenant locks
-   * keep each tenant in one pass at a time, as they do between two relays. Measured with
-   * bench/realtime-relay.bench.ts (BENCH_PASSES) on the busy 2-core machine, two passes made
-   * smaller batches and more statements, and no lower latency: the default stays one.
-   */
-  readonly concurrentPasses?: number;
 }
 
 /** Namespaces the relay's advisory locks (the first key of the two-key form): "outb". */
@@ -47,6 +40,11 @@ const LOCK_CLASS = 0x6f757462;
 
 /** Where a pass's lock statement leaves the tenants it locked, for its read (transaction-local). */
 const TENANTS_SETTING = 'tenantry.outbox_relay_tenants';
+
+/** What a batch consumer's failed call is rolled back to, leaving the rest of the pass standing. */
+const SAVEPOINT = 'outbox_batch';
+
+type Effect = () => Promise<void>;
 
 interface Row {
   tenant_id: string;
@@ -64,7 +62,7 @@ export class OutboxRelay {
   readonly #wakeup: OutboxWakeup;
   #timer: NodeJS.Timeout | undefined;
   #unregister: (() => void) | undefined;
-  readonly #running = new Set<Promise<void>>();
+  #running: Promise<void> | undefined;
   #again = false;
   #started = false;
 
@@ -77,7 +75,6 @@ export class OutboxRelay {
       baseBackoffMs: 1_000,
       maxBackoffMs: 300_000,
       deliveryTimeoutMs: 10_000,
-      concurrentPasses: 1,
       ...options,
     };
     this.#consumers = options.consumers;
@@ -112,7 +109,7 @@ export class OutboxRelay {
     this.#unregister = undefined;
     clearInterval(this.#timer);
     await this.#wakeup.close();
-    await Promise.all(this.#running);
+    await this.#running;
   }
 
   /**
@@ -129,11 +126,11 @@ export class OutboxRelay {
   }
 
   #kick(): void {
-    if (this.#running.size >= this.#options.concurrentPasses) {
+    if (this.#running) {
       this.#again = true;
       return;
     }
-    const running: Promise<void> = (async () => {
+    this.#running = (async () => {
       do {
         this.#again = false;
         try {
@@ -144,9 +141,8 @@ export class OutboxRelay {
         }
       } while (this.#again && this.#started);
     })().finally(() => {
-      this.#running.delete(running);
+      this.#running = undefined;
     });
-    this.#running.add(running);
   }
 
   /** One transaction: lock due tenants, read their rows afresh, deliver, delete or reschedule. */
@@ -202,8 +198,13 @@ export class OutboxRelay {
         if (!waiting.has(row.tenant_id)) queues.get(row.tenant_id)!.push(row);
       }
       const delivered: Row[] = [];
+      const effects: Effect[] = [];
       for (let round = this.#round(queues); round.size > 0; round = this.#round(queues)) {
-        await Promise.all([...round].map(([topic, runs]) => this.#deliverRound(client, topic, runs, queues, delivered)));
+        // Batch consumers write in the pass's transaction, one after another (a savepoint each);
+        // the other topics' consumers, which do not, then run side by side.
+        const topics = [...round];
+        for (const [topic, runs] of topics) if (this.#batchConsumers.has(topic)) await this.#deliverRound(client, topic, runs, queues, delivered, effects);
+        await Promise.all(topics.filter(([topic]) => !this.#batchConsumers.has(topic)).map(([topic, runs]) => this.#deliverRound(client, topic, runs, queues, delivered, effects)));
       }
       // The delete and COMMIT travel together: a failed delete aborts the transaction, COMMIT then
       // rolls it back, and the rows are delivered again (at least once).
@@ -216,6 +217,9 @@ export class OutboxRelay {
       const [removed, committed] = await Promise.allSettled([deleted, client.query('COMMIT')]);
       if (removed.status === 'rejected') throw removed.reason;
       if (committed.status === 'rejected') throw committed.reason;
+      for (const effect of effects) {
+        await effect().catch((error: unknown) => this.#options.logger.warn({ err: error }, 'outbox after-commit effect failed; its rows are delivered'));
+      }
       return { tenants: tenants.split(',').length, delivered: delivered.length };
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
@@ -247,36 +251,69 @@ export class OutboxRelay {
   }
 
   /** One topic's steps of a round, one per tenant; a tenant whose step fails stops for this pass. */
-  async #deliverRound(client: pg.PoolClient, topic: string, steps: Row[][], queues: Map<string, Row[]>, delivered: Row[]): Promise<void> {
+  async #deliverRound(client: pg.PoolClient, topic: string, steps: Row[][], queues: Map<string, Row[]>, delivered: Row[], effects: Effect[]): Promise<void> {
     const batch = this.#batchConsumers.get(topic);
-    if (batch) {
-      try {
-        await this.#timed(topic, batch(steps.flat().map(messageOf)));
-        for (const step of steps) delivered.push(...step);
-        return;
-      } catch (error) {
-        if (steps.length === 1 && steps[0]!.length === 1) {
-          await this.#failedStep(client, steps[0]!, error, queues);
-          return;
-        }
-        // Something in the batch failed: each tenant's rows again, one at a time, so that a bad
-        // row holds back only its own tenant (and is the one that counts the attempt).
-      }
+    if (!batch) {
+      await Promise.all(steps.map((step) => this.#deliverStep(client, step, (row) => this.#timed(topic, this.#deliver(messageOf(row))), queues, delivered)));
+      return;
     }
-    await Promise.all(
-      steps.map(async (step) => {
-        for (const row of step) {
-          const message = messageOf(row);
-          try {
-            await this.#timed(topic, batch ? batch([message]) : this.#deliver(message));
-          } catch (error) {
-            await this.#failedStep(client, [row], error, queues);
-            return;
-          }
-          delivered.push(row);
-        }
-      }),
-    );
+    try {
+      await this.#batchCall(client, topic, batch, steps.flat().map(messageOf), effects);
+      for (const step of steps) delivered.push(...step);
+      return;
+    } catch (error) {
+      if (steps.length === 1 && steps[0]!.length === 1) {
+        await this.#failedStep(client, steps[0]!, error, queues);
+        return;
+      }
+      // Something in the batch failed: each tenant's rows again, one at a time, so that a bad
+      // row holds back only its own tenant (and is the one that counts the attempt). One call
+      // after another, since each stands in the transaction on a savepoint of its own.
+    }
+    for (const step of steps) await this.#deliverStep(client, step, (row) => this.#batchCall(client, topic, batch, [messageOf(row)], effects), queues, delivered);
+  }
+
+  /** A tenant's step, row by row, until one fails. */
+  async #deliverStep(client: pg.PoolClient, step: Row[], deliver: (row: Row) => Promise<void>, queues: Map<string, Row[]>, delivered: Row[]): Promise<void> {
+    for (const row of step) {
+      try {
+        await deliver(row);
+      } catch (error) {
+        await this.#failedStep(client, [row], error, queues);
+        return;
+      }
+      delivered.push(row);
+    }
+  }
+
+  /**
+   * A batch consumer's call in the pass's transaction, on a savepoint: a failed call's writes
+   * are rolled back and its after-commit effects dropped, and the pass goes on. Once the call
+   * has ended (settled or timed out) its handle refuses statements, so a call given up on
+   * cannot write into the pass after the rollback.
+   */
+  async #batchCall(client: pg.PoolClient, topic: string, consumer: OutboxBatchConsumer, messages: OutboxMessage[], effects: Effect[]): Promise<void> {
+    const own: Effect[] = [];
+    let open = true;
+    const pass: OutboxPass = {
+      query: (text, values) => (open ? client.query(text, values as unknown[]) : Promise.reject(new Error('the outbox pass has ended'))),
+      afterCommit: (effect) => {
+        if (open) own.push(effect);
+      },
+    };
+    // Sent with the consumer's first statement rather than waited for on its own.
+    const saved = client.query(`SAVEPOINT ${SAVEPOINT}`);
+    try {
+      await this.#timed(topic, consumer(messages, pass));
+      await saved;
+    } catch (error) {
+      open = false;
+      await saved.catch(() => {});
+      await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+      throw error;
+    }
+    open = false;
+    effects.push(...own);
   }
 
   /** The step's first row failed: it is rescheduled (or parked), and its tenant's later rows wait. */

@@ -68,8 +68,6 @@ export function createRealtime(inputs: RealtimeInputs): Realtime {
     }),
     authentication: new SocketAuthentication(inputs.authenticator, inputs.resolver),
     sequencer: eventSequencer({
-      pool: inputs.servicePool,
-      serviceRole: config.roles.service,
       bus,
       logger,
       retention: config.realtimeRetention,

@@ -1,12 +1,11 @@
 // The outbox consumer of realtime events, fed a relay pass's events at once (several tenants',
 // each tenant's in outbox order). The relay delivers a tenant's outbox in order and one relay at
 // a time per tenant, so the sequence is taken here, in delivery order, not by the concurrent
-// transactions that made the changes: one statement numbers and stores the whole pass, then
-// the pass goes out on the bus in as few messages as the bus allows. A second delivery of the
-// same outbox row (the relay is at least once) finds its event and publishes it again under the
-// same sequence.
+// transactions that made the changes: one statement, in the relay pass's transaction, numbers
+// and stores the whole pass, and the pass goes out on the bus in as few messages as the bus
+// allows once that transaction commits. A second delivery of the same outbox row (the relay is
+// at least once) finds its event and publishes it again under the same sequence.
 
-import type pg from 'pg';
 import type { Logger } from 'pino';
 import { isUuid } from '../db/ids.js';
 import type { OutboxBatchConsumer, OutboxMessage } from '../outbox/outbox-message.js';
@@ -16,9 +15,6 @@ import type { SequencedEvent } from './realtime-event.js';
 import { sequenceEvents, type EventToSequence } from './sequence-events.js';
 
 export interface EventSequencerOptions {
-  /** The service pool: the numbering writes several tenants' logs in one statement. */
-  readonly pool: pg.Pool;
-  readonly serviceRole: string;
   readonly bus: RealtimeBus;
   readonly logger: Logger;
   /** Events kept per tenant for resuming; older ones are pruned as new ones arrive. */
@@ -35,25 +31,25 @@ interface Recorded {
   readonly at: number;
 }
 
-export function eventSequencer({ pool, serviceRole, bus, logger, retention, channels }: EventSequencerOptions): OutboxBatchConsumer {
-  return async (messages) => {
+export function eventSequencer({ bus, logger, retention, channels }: EventSequencerOptions): OutboxBatchConsumer {
+  return async (messages, pass) => {
     const accepted: EventToSequence[] = [];
     for (const message of messages) {
       const recorded = decodeRecorded(message.payload);
       if (recorded && channels.has(recorded.channel)) accepted.push({ tenantId: message.tenantId, outboxId: message.id, ...recorded });
       else dropped(logger, message, 'realtime event not understood or on an undeclared channel; dropped');
     }
-    const sequences = await sequenceEvents(pool, serviceRole, accepted, retention);
+    const sequences = await sequenceEvents(pass, accepted, retention);
     const events: SequencedEvent[] = [];
     accepted.forEach(({ outboxId, ...event }, index) => {
       const seq = sequences[index];
       if (seq === null || seq === undefined) dropped(logger, { tenantId: event.tenantId, id: outboxId }, 'realtime event data too large to keep; dropped');
       else events.push({ ...event, seq });
     });
-    // After commit: the events are in the log before anyone hears of them, so a client that
-    // catches up from the log after hearing one always finds it. Sent in order: a tenant's
-    // events in one pass may span two messages.
-    await Promise.all(eventMessages(events, bus.maxMessageBytes).map((message) => bus.publish(message)));
+    // Heard once the pass commits: the events are in the log before anyone hears of them, so a
+    // client that catches up from the log after hearing one always finds it. In order: a
+    // tenant's events in one pass may span two messages.
+    await bus.publishOnCommit(eventMessages(events, bus.maxMessageBytes), pass);
   };
 }
 

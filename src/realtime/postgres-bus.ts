@@ -4,6 +4,7 @@
 
 import pg from 'pg';
 import type { Logger } from 'pino';
+import type { OutboxPass } from '../outbox/outbox-message.js';
 import { encodeBusMessage, type BusMessage } from './bus-message.js';
 import { busReceiver } from './bus-receiver.js';
 import { MAX_BUS_MESSAGE_BYTES, type BusListener, type RealtimeBus } from './realtime-bus.js';
@@ -51,6 +52,18 @@ export class PostgresBus implements RealtimeBus {
     });
     this.#sending = sent.catch(() => {});
     return sent;
+  }
+
+  /**
+   * NOTIFY in the relay pass's own transaction, all messages in one statement: PostgreSQL
+   * delivers them at its commit (never on rollback), in commit order across transactions. So a
+   * tenant's events reach the listeners in sequence order even when two relays take turns on
+   * it, and a relay that dies after committing has still sent them.
+   */
+  async publishOnCommit(messages: readonly BusMessage[], pass: OutboxPass): Promise<void> {
+    if (messages.length === 0) return;
+    // unnest yields the array in order, and a transaction's notifications go out in the order sent.
+    await pass.query('SELECT pg_notify($1, m) FROM unnest($2::text[]) AS m', [this.#channel, messages.map(encodeBusMessage)]);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@
 // Redis pub/sub when REDIS_URL is set. The cache invalidation transports carry only cache
 // events, so the realtime bus has transports of its own in the same shape.
 
+import type { OutboxPass } from '../outbox/outbox-message.js';
 import type { BusMessage } from './bus-message.js';
 
 export interface BusListener {
@@ -17,8 +18,13 @@ export interface RealtimeBus {
   start(listener: BusListener): void;
   /** Listening now: what is published reaches this instance. */
   readonly connected: boolean;
-  /** Sends to every instance, this one included; rejects when the bus is down (the relay retries). */
+  /** Sends to every instance, this one included; rejects when the bus is down. */
   publish(message: BusMessage): Promise<void>;
+  /**
+   * Sends the messages, in order, once the relay pass commits, and never if it does not
+   * (LISTEN/NOTIFY: NOTIFY in the pass's transaction; Redis: published after its commit).
+   */
+  publishOnCommit(messages: readonly BusMessage[], pass: OutboxPass): Promise<void>;
   close(): Promise<void>;
 }
 

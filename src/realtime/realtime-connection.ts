@@ -141,9 +141,14 @@ export class RealtimeConnection {
   update(identity: SocketIdentity): void {
     const rearm = identity.expiresAt !== this.identity.expiresAt;
     this.identity = identity;
+    this.confirmed();
+    if (rearm) this.#armExpiry();
+  }
+
+  /** The database has just confirmed the access the connection holds. */
+  confirmed(): void {
     // Real time, not the domain clock: staleness is about this process reaching the database.
     this.verifiedAt = Date.now();
-    if (rearm) this.#armExpiry();
   }
 
   close(code: CloseCode, reason: string): void {

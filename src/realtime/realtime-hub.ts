@@ -16,6 +16,7 @@ import type { BusMessage, PresenceEntry } from './bus-message.js';
 import type { ChannelAccess } from './channel-access.js';
 import { CLOSE } from './close-codes.js';
 import { eventsAfter, type Backlog } from './event-log.js';
+import { HEARTBEAT_SLICES, HeartbeatRounds } from './heartbeat-rounds.js';
 import { Presence } from './presence.js';
 import type { ClientMessage } from './protocol.js';
 import type { RealtimeBus } from './realtime-bus.js';
@@ -63,6 +64,7 @@ export class RealtimeHub {
   readonly #limits: ConnectionLimits;
   readonly #rooms = new Map<string, Set<RealtimeConnection>>();
   readonly #presence: Presence;
+  readonly #heartbeats = new HeartbeatRounds(() => this.#connections(), (connection) => this.#heartbeat(connection));
   readonly #timers: NodeJS.Timeout[] = [];
   #verifying: Promise<void> | undefined;
   #verifyAgain = false;
@@ -99,7 +101,7 @@ export class RealtimeHub {
       this.#timers.push(timer);
     };
     every(this.#timings.verifyEveryMs, () => this.verifyNow());
-    every(this.#timings.heartbeatEveryMs, () => this.#heartbeat());
+    every(this.#timings.heartbeatEveryMs / HEARTBEAT_SLICES, () => this.#heartbeats.tick());
     every(this.#timings.presenceEveryMs, () => {
       this.#presence.expire();
       void this.#presence.announceAll();
@@ -279,7 +281,9 @@ export class RealtimeHub {
     for (const connection of connections) {
       const { kind, tenantId, userId, sessionFamilyId, keyId } = connection.identity;
       const key = `${kind}:${tenantId}:${userId ?? ''}:${sessionFamilyId ?? ''}:${keyId ?? ''}`;
-      byCredential.set(key, [...(byCredential.get(key) ?? []), connection]);
+      const group = byCredential.get(key);
+      if (group) group.push(connection);
+      else byCredential.set(key, [connection]);
     }
     const groups = [...byCredential.values()];
     const now = this.#options.clock.now();
@@ -290,6 +294,11 @@ export class RealtimeHub {
         if (!verdict.live) {
           if (verdict.reason === 'suspended') connection.close(CLOSE.tenantSuspended, 'the tenant is suspended');
           else connection.close(CLOSE.accessRevoked, 'access was revoked');
+          continue;
+        }
+        // Nothing changed (nearly always): confirmed as it is, without rebuilding the identity.
+        if (connection.identity.role === verdict.role && connection.identity.plan === verdict.plan) {
+          connection.confirmed();
           continue;
         }
         connection.update({ ...connection.identity, role: verdict.role, plan: verdict.plan });
@@ -307,15 +316,15 @@ export class RealtimeHub {
     }
   }
 
-  #heartbeat(): void {
-    for (const connection of this.#connections()) {
-      if (!connection.alive) {
-        connection.socket.terminate();
-        continue;
-      }
-      connection.alive = false;
-      connection.socket.ping();
+  /** A socket that has not answered the previous round's ping is dead. */
+  #heartbeat(connection: RealtimeConnection): void {
+    if (connection.closed) return;
+    if (!connection.alive) {
+      connection.socket.terminate();
+      return;
     }
+    connection.alive = false;
+    connection.socket.ping();
   }
 
   #catchUpAll(): void {

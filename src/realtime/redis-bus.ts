@@ -4,6 +4,7 @@
 
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { OutboxPass } from '../outbox/outbox-message.js';
 import { encodeBusMessage, type BusMessage } from './bus-message.js';
 import { busReceiver } from './bus-receiver.js';
 import type { BusListener, RealtimeBus } from './realtime-bus.js';
@@ -60,6 +61,19 @@ export class RedisBus implements RealtimeBus {
 
   async publish(message: BusMessage): Promise<void> {
     await this.#publisher.publish(this.#channel, encodeBusMessage(message));
+  }
+
+  /**
+   * Published after the relay pass commits, in order, so the events are in the log first. A
+   * publish that fails then is logged, not retried (the rows are delivered): a socket that
+   * missed the event reads it from the log at its tenant's next event, at a resubscription
+   * after Redis was away, or when it resumes. Two relays taking turns on a tenant may publish
+   * its events out of order; a socket that sees the later first reads the earlier from the log.
+   */
+  async publishOnCommit(messages: readonly BusMessage[], pass: OutboxPass): Promise<void> {
+    pass.afterCommit(async () => {
+      for (const message of messages) await this.publish(message);
+    });
   }
 
   async close(): Promise<void> {

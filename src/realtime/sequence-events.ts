@@ -2,13 +2,14 @@
 // round trip: each tenant's counter is bumped by its count, its events are stored under the
 // numbers that follow, and the oldest beyond the retention window are pruned now and then.
 //
-// It writes across tenants as the service role, directly like the outbox relay that calls it
-// (through the audited helper, a row of service_role_audit per pass would flood it). The tenant
-// of each event is its outbox row's, which the tenant's own scoped transaction wrote. Two passes
-// never number one tenant at once: the relay holds the tenant's advisory lock meanwhile, and the
-// unique (tenant_id, outbox_id) index refuses a second numbering of one outbox row regardless.
+// It runs in the relay pass's own transaction, as the service role like the relay (through the
+// audited helper, a row of service_role_audit per pass would flood it), so the numbers commit
+// with the deletion of the outbox rows, in one WAL flush. The tenant of each event is its outbox
+// row's, which the tenant's own scoped transaction wrote. Two passes never number one tenant at
+// once: the relay holds the tenant's advisory lock meanwhile, and the unique
+// (tenant_id, outbox_id) index refuses a second numbering of one outbox row regardless.
 
-import pg from 'pg';
+import type { OutboxPass } from '../outbox/outbox-message.js';
 
 /** One event to number, in the order the relay delivers them (each tenant's oldest first). */
 export interface EventToSequence {
@@ -64,43 +65,21 @@ SELECT ord, seq FROM known
 UNION ALL
 SELECT ord, seq FROM numbered`;
 
-/**
- * The sequence of each event, in the order given; null for one left out (too large).
- * `pool`: the service pool (a login that may SET ROLE to the service role).
- */
-export async function sequenceEvents(pool: pg.Pool, serviceRole: string, events: readonly EventToSequence[], retention: number): Promise<Array<number | null>> {
+/** The sequence of each event, in the order given; null for one left out (too large). */
+export async function sequenceEvents(pass: Pick<OutboxPass, 'query'>, events: readonly EventToSequence[], retention: number): Promise<Array<number | null>> {
   if (events.length === 0) return [];
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    // Sent together on the pipelining pool: one round trip. A failed BEGIN or SET ROLE aborts
-    // the transaction, so the statement never runs as the login itself; COMMIT of an aborted
-    // transaction only rolls it back.
-    const sent = [
-      client.query(`BEGIN; SET LOCAL ROLE ${pg.escapeIdentifier(serviceRole)}`),
-      client.query<{ ord: number; seq: string }>(SEQUENCE_SQL, [
-        events.map((_, index) => index),
-        events.map((event) => event.tenantId),
-        events.map((event) => event.outboxId),
-        events.map((event) => event.channel),
-        events.map((event) => event.type),
-        events.map((event) => JSON.stringify(event.data)),
-        events.map((event) => event.agentId),
-        events.map((event) => new Date(event.at)),
-        retention,
-      ]),
-      client.query('COMMIT'),
-    ] as const;
-    const [setup, statement, commit] = await Promise.allSettled(sent);
-    if (commit.status === 'rejected') broken = commit.reason as Error;
-    if (setup.status === 'rejected') throw setup.reason;
-    if (statement.status === 'rejected') throw statement.reason;
-    if (commit.status === 'rejected') throw commit.reason;
-    const sequences: Array<number | null> = events.map(() => null);
-    for (const row of statement.value.rows) sequences[row.ord] = Number(row.seq);
-    return sequences;
-  } finally {
-    // If even COMMIT failed the connection's state is unknown: destroy it rather than reuse it.
-    client.release(broken);
-  }
+  const { rows } = await pass.query<{ ord: number; seq: string }>(SEQUENCE_SQL, [
+    events.map((_, index) => index),
+    events.map((event) => event.tenantId),
+    events.map((event) => event.outboxId),
+    events.map((event) => event.channel),
+    events.map((event) => event.type),
+    events.map((event) => JSON.stringify(event.data)),
+    events.map((event) => event.agentId),
+    events.map((event) => new Date(event.at)),
+    retention,
+  ]);
+  const sequences: Array<number | null> = events.map(() => null);
+  for (const row of rows) sequences[row.ord] = Number(row.seq);
+  return sequences;
 }

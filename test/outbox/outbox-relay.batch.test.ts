@@ -1,6 +1,9 @@
 // Batch consumers: a pass hands a topic's consumer all its due rows at once, across tenants;
 // a tenant's rows keep their order when topics with and without a batch consumer interleave;
-// a failing batch is retried tenant by tenant, so a bad row holds back only its own tenant.
+// a failing batch is retried tenant by tenant, so a bad row holds back only its own tenant; a
+// batch consumer writes in the pass's transaction (kept with the pass, rolled back to before a
+// failed call, which leaves the pass standing) and its after-commit effects run only once the
+// pass has committed.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboxBatchConsumer, OutboxMessage } from '../../src/outbox/outbox-message.js';
@@ -76,9 +79,9 @@ describe('an outbox topic with a batch consumer', () => {
     await fixture.record(b, 'test.batch', { n: 1 });
     await fixture.record(b, 'test.batch', { n: 2 });
     const { batch, of } = recorder();
-    const picky: OutboxBatchConsumer = async (messages) => {
+    const picky: OutboxBatchConsumer = async (messages, pass) => {
       if (messages.some((message) => (message.payload as { poison?: boolean }).poison)) throw new Error('cannot take this one');
-      await batch(messages);
+      await batch(messages, pass);
     };
     const relay = fixture.relay({}, { batchConsumers: new Map([['test.batch', picky]]), baseBackoffMs: 60_000 });
     expect(await relay.drain()).toBe(3);
@@ -90,5 +93,70 @@ describe('an outbox topic with a batch consumer', () => {
       [a, 3, 0],
     ]);
     expect(left[0]).toMatchObject({ last_error: 'cannot take this one', dead_at: null });
+  });
+
+  it("keeps what a batch consumer writes in the pass's transaction, and rolls back a failed call's writes without stopping the pass", async () => {
+    const [a, b] = [await fixture.newTenant(), await fixture.newTenant()];
+    await fixture.record(a, 'test.batch', { n: 1, poison: true });
+    await fixture.record(b, 'test.batch', { n: 1 });
+    // Each call writes a follow-up row in the pass (the service role may insert outbox rows),
+    // then fails if it holds the poison, after a statement that aborts its part of the transaction.
+    const writer: OutboxBatchConsumer = async (messages, pass) => {
+      for (const message of messages) {
+        await pass.query(`INSERT INTO outbox (tenant_id, id, topic, payload) VALUES ($1, gen_random_uuid(), 'test.followup', '{}')`, [message.tenantId]);
+      }
+      if (messages.some((message) => (message.payload as { poison?: boolean }).poison)) await pass.query('SELECT 1 / 0');
+    };
+    const relay = fixture.relay({}, { batchConsumers: new Map([['test.batch', writer]]), baseBackoffMs: 60_000 });
+    await relay.drain();
+    const left = await fixture.rows();
+    // b's row is delivered and its follow-up kept (nobody consumes that topic: it waits);
+    // a's row failed and left no follow-up, and its attempt counted: the pass went on after
+    // the rollback to the call's savepoint.
+    expect(left.map((row) => [row.tenant_id, row.topic]).sort()).toEqual([[a, 'test.batch'], [b, 'test.followup']].sort());
+    expect(left.find((row) => row.tenant_id === a)).toMatchObject({ attempts: 1, last_error: 'division by zero' });
+  });
+
+  it('runs after-commit effects once the pass has committed, and never those of a failed call', async () => {
+    const [a, b] = [await fixture.newTenant(), await fixture.newTenant()];
+    await fixture.record(a, 'test.batch', { n: 1, poison: true });
+    await fixture.record(b, 'test.batch', { n: 1 });
+    const ran: Array<{ tenantId: string; rowsLeftOfTenant: number }> = [];
+    const announcing: OutboxBatchConsumer = async (messages, pass) => {
+      for (const message of messages) {
+        pass.afterCommit(async () => {
+          // From another connection: the pass's deletion of the row is visible, so it has committed.
+          const { rows } = await fixture.database.admin.query('SELECT 1 FROM outbox WHERE tenant_id = $1', [message.tenantId]);
+          ran.push({ tenantId: message.tenantId, rowsLeftOfTenant: rows.length });
+        });
+      }
+      if (messages.some((message) => (message.payload as { poison?: boolean }).poison)) throw new Error('cannot take this one');
+    };
+    const relay = fixture.relay({}, { batchConsumers: new Map([['test.batch', announcing]]), baseBackoffMs: 60_000 });
+    await relay.drain();
+    expect(ran).toEqual([{ tenantId: b, rowsLeftOfTenant: 0 }]);
+  });
+
+  it('refuses statements from a batch call given up on (timed out), so it cannot write into the pass or after it', async () => {
+    const tenantId = await fixture.newTenant();
+    await fixture.record(tenantId, 'test.batch', { n: 1 });
+    let late: unknown;
+    let wrote = false;
+    const slow: OutboxBatchConsumer = async (messages, pass) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      try {
+        await pass.query(`INSERT INTO outbox (tenant_id, id, topic, payload) VALUES ($1, gen_random_uuid(), 'test.followup', '{}')`, [messages[0]!.tenantId]);
+        wrote = true;
+      } catch (error) {
+        late = error;
+      }
+    };
+    const relay = fixture.relay({}, { batchConsumers: new Map([['test.batch', slow]]), deliveryTimeoutMs: 100, baseBackoffMs: 60_000 });
+    await relay.drain();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(wrote).toBe(false);
+    expect(String(late)).toContain('the outbox pass has ended');
+    const left = await fixture.rows();
+    expect(left.map((row) => [row.topic, row.attempts])).toEqual([['test.batch', 1]]);
   });
 });

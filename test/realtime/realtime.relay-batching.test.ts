@@ -1,6 +1,7 @@
 // The relay numbers realtime events a pass at a time: many tenants' events in one statement and
 // as few bus messages as NOTIFY's payload limit allows, each tenant's in outbox order with no
-// gap, none under another tenant; a redelivery keeps its numbers; and two relays working the
+// gap, none under another tenant; a redelivery keeps its numbers; the numbering commits with the
+// relay pass and is heard only then, never when the pass rolls back; and two relays working the
 // same outbox at once neither number an event twice nor reorder a tenant's events.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -55,15 +56,37 @@ async function sequencer(pool = fixture.pool): Promise<{ consume: OutboxBatchCon
   buses.push(bus);
   bus.start({ onMessage: () => {}, onResync: () => {} });
   await eventually(() => bus.connected);
-  const inner = eventSequencer({ pool, serviceRole: TEST_ROLES.service, bus, logger: fixture.logger, retention: 1_000, channels: new Set(['tasks']) });
+  const inner = eventSequencer({ bus, logger: fixture.logger, retention: 1_000, channels: new Set(['tasks']) });
   const calls: OutboxMessage[][] = [];
   return {
     calls,
-    consume: async (messages) => {
+    consume: async (messages, pass) => {
       calls.push([...messages]);
-      await inner(messages);
+      await inner(messages, pass);
     },
   };
+}
+
+/** Calls a batch consumer as a relay pass does: in a transaction as the service role, which then commits or rolls back. */
+async function inPass(consume: OutboxBatchConsumer, messages: readonly OutboxMessage[], end: 'COMMIT' | 'ROLLBACK' = 'COMMIT'): Promise<void> {
+  const client = await fixture.pool.connect();
+  const effects: Array<() => Promise<void>> = [];
+  try {
+    await client.query(`BEGIN; SET LOCAL ROLE ${TEST_ROLES.service}`);
+    await consume(messages, { query: (text, values) => client.query(text, values as unknown[]), afterCommit: (effect) => effects.push(effect) });
+    await client.query(end);
+  } finally {
+    client.release();
+  }
+  if (end === 'COMMIT') for (const effect of effects) await effect();
+}
+
+/** The outbox rows left, as a consumer is handed them. */
+async function pendingMessages(): Promise<OutboxMessage[]> {
+  const { rows } = await fixture.database.admin.query<{ tenant_id: string; id: string; topic: string; payload: unknown }>(
+    'SELECT tenant_id, id, topic, payload FROM outbox ORDER BY created_at, id',
+  );
+  return rows.map((row): OutboxMessage => ({ tenantId: row.tenant_id, id: row.id, topic: row.topic, payload: row.payload, attempts: 0 }));
 }
 
 function recordEvent(tenantId: string, n: number, data: Record<string, unknown> = {}): Promise<void> {
@@ -119,17 +142,29 @@ describe('numbering realtime events a relay pass at a time', () => {
     for (let n = 1; n <= 3; n++) await recordEvent(tenantId, n);
     await relay.drain();
     for (let n = 4; n <= 5; n++) await recordEvent(tenantId, n);
-    const { rows } = await fixture.database.admin.query<{ tenant_id: string; id: string; topic: string; payload: unknown }>(
-      'SELECT tenant_id, id, topic, payload FROM outbox ORDER BY created_at, id',
-    );
-    const pending = rows.map((row): OutboxMessage => ({ tenantId: row.tenant_id, id: row.id, topic: row.topic, payload: row.payload, attempts: 0 }));
+    const pending = await pendingMessages();
     const heard = await listener();
-    // Delivered, then delivered again (the relay's commit was lost, say): same numbers, no new ones.
-    await consume(pending);
-    await consume(pending);
+    // Delivered, then delivered again (the relay's deletion of the rows was lost, say): same numbers, no new ones.
+    await inPass(consume, pending);
+    await inPass(consume, pending);
     expect((await storedLog()).get(tenantId)).toEqual(oneToN(5).map((n) => [n, n]));
     await eventually(() => heard.events.length >= 4);
     expect(heardBy(heard.events, tenantId)).toEqual([[4, 4], [5, 5], [4, 4], [5, 5]]);
+  });
+
+  it('is heard only once the pass commits, and neither kept nor heard when it rolls back', async () => {
+    const tenantId = await fixture.newTenant();
+    const { consume } = await sequencer();
+    for (let n = 1; n <= 2; n++) await recordEvent(tenantId, n);
+    const pending = await pendingMessages();
+    const heard = await listener();
+    await inPass(consume, pending, 'ROLLBACK');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(heard.events).toEqual([]);
+    expect((await storedLog()).get(tenantId)).toBeUndefined();
+    await inPass(consume, pending);
+    await eventually(() => heard.events.length >= 2);
+    expect(heardBy(heard.events, tenantId)).toEqual([[1, 1], [2, 2]]);
   });
 
   it('drops an event too large to keep and numbers the rest of the pass without a gap', async () => {
