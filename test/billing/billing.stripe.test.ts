@@ -539,6 +539,36 @@ describe('Stripe invoices and the local invoice of their period', () => {
     expect((await tenantRow(tenant.tenantId)).status).toBe('active');
   });
 
+  it('a stale failure that reopens a local invoice still makes the tenant past_due (the invoices decide, not only event order)', async () => {
+    const period = await tenantWithClosedPeriod();
+    const { tenant } = period;
+    const t = now();
+    const proration = { periodStart: period.periodStart + 86_400, periodEnd: period.periodStart + 86_400 };
+    expect((await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_f1', period, t - 10))).json().outcome).toBe('applied');
+    // The proration's failure was created before that payment, so it is stale for dunning, yet it reopens the invoice.
+    expect((await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_f2', proration, t - 20))).json().outcome).toBe('stale');
+    expect(await localInvoices(tenant.tenantId)).toEqual([expect.objectContaining({ status: 'open', provider_ref: 'in_f2' })]);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('past_due');
+    // A newer payment of some other Stripe invoice does not make it active while this one is unpaid.
+    expect((await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_f3', { periodStart: t, periodEnd: t }, t - 5))).json().outcome).toBe('applied');
+    expect((await tenantRow(tenant.tenantId)).status).toBe('past_due');
+    expect((await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_f2', proration, t - 1))).json().outcome).toBe('applied');
+    expect(await localInvoices(tenant.tenantId)).toEqual([expect.objectContaining({ status: 'paid' })]);
+    expect(await tenantRow(tenant.tenantId)).toMatchObject({ status: 'active', announcements: 2 });
+  });
+
+  it('a stale failure that arrived before the local invoice was issued makes the tenant past_due when it is', async () => {
+    const period = await tenantWithClosedPeriod(false);
+    const { tenant } = period;
+    const t = now();
+    expect((await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_g0', { periodStart: t, periodEnd: t }, t - 10))).json().outcome).toBe('applied');
+    expect((await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_g1', period, t - 20))).json().outcome).toBe('stale');
+    expect((await tenantRow(tenant.tenantId)).status).toBe('active');
+    await new PeriodClosing(db(), testApp.clock, testApp.services.config.usageGraceHours).closeDue();
+    expect(await localInvoices(tenant.tenantId)).toEqual([expect.objectContaining({ status: 'open', provider_ref: 'in_g1' })]);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('past_due');
+  });
+
   it('a local invoice paid without Stripe (the operator) stays paid when a Stripe invoice of its period fails', async () => {
     const period = await tenantWithClosedPeriod();
     const { tenant } = period;

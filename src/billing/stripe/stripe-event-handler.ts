@@ -22,6 +22,7 @@ import type { SystemActor } from '../../tenancy/actor.js';
 import type { BillingState } from '../billing-state.js';
 import type { BillingDatabase, BillingTx } from '../billing-tables.js';
 import type { PlanChanges } from '../plan-changes/plan-changes.js';
+import { unpaidFailedInvoices } from '../invoice-repository.js';
 import { recordPlanChange } from '../plan-changes/plan-history.js';
 import { INVOICE_EVENT_TYPES, reconcileLocalInvoice, stripeInvoicePeriodAt } from './stripe-invoices.js';
 import { followSubscriptionAnchor } from './subscription-anchor.js';
@@ -142,15 +143,20 @@ export class StripeEventHandler {
       // The local invoice follows every invoice event, stale or not: a Stripe invoice once paid
       // stays paid, so what it shows does not depend on arrival order (stripe-invoices.ts).
       if (periodAt) await reconcileLocalInvoice(tx, account.tenant_id, periodAt, who, this.clock.now());
+      // Dunning follows the invoices, not only the order of events: a tenant with an open invoice
+      // whose payment failed is past_due even when the event that reopened it is stale (older than
+      // the last one applied), and a newer payment of another invoice does not make it active.
+      const unpaid = invoiceEvent && (await unpaidFailedInvoices(tx, account.tenant_id)) > 0;
+      if (unpaid) await this.state.applyIn(tx, account.tenant_id, 'payment_failed', who);
       if (stale) return 'stale' as const;
-      await this.#apply(tx, account, event.type as HandledType, object, created, who);
+      await this.#apply(tx, account, event.type as HandledType, object, created, who, unpaid);
       return 'applied' as const;
     });
     if (outcome === 'unknown-customer') this.logger.info({ eventId: event.id, eventType: event.type, customerRef }, 'Stripe event for an unknown customer ignored');
     return outcome;
   }
 
-  async #apply(tx: BillingTx, account: Account, type: HandledType, object: Record<string, unknown>, created: Date, who: SystemActor): Promise<void> {
+  async #apply(tx: BillingTx, account: Account, type: HandledType, object: Record<string, unknown>, created: Date, who: SystemActor, unpaid: boolean): Promise<void> {
     const tenantId = account.tenant_id;
     const now = this.clock.now();
     switch (type) {
@@ -172,7 +178,7 @@ export class StripeEventHandler {
         return;
       }
       case 'invoice.paid':
-        await this.state.applyIn(tx, tenantId, 'payment_succeeded', who);
+        if (!unpaid) await this.state.applyIn(tx, tenantId, 'payment_succeeded', who);
         return;
       case 'invoice.payment_failed':
         await this.state.applyIn(tx, tenantId, 'payment_failed', who);
