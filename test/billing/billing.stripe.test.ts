@@ -683,6 +683,43 @@ describe("the local periods follow the Stripe subscription's anchor", () => {
     expect(invoices).toEqual([{ period_start: invoiced.start, period_end: invoiced.end }]);
   });
 
+  it("the period a cut made short is settled by the Stripe invoice issued at the cut (the new cycle's first), whatever the arrival order; the next period by its renewal", async () => {
+    const tenant = await stripeTenant('pro');
+    const subscriptionRef = (await tenantRow(tenant.tenantId)).subscription_ref as string;
+    const DAY = 86_400_000;
+    const firstAnchor = hourOf(Date.now() - 75 * DAY);
+    await sql(`UPDATE tenants SET billing_anchor = $2 WHERE id = $1`, [tenant.tenantId, firstAnchor]);
+    // Stripe's cycle was reset fifty days ago, at half past the hour: the local period is cut on that hour.
+    const stripeAnchor = new Date(hourOf(Date.now() - 50 * DAY).getTime() + 30 * 60_000);
+    const cut = hourOf(stripeAnchor.getTime());
+    const s = (at: Date) => Math.floor(at.getTime() / 1000);
+    const stripePeriod = billingPeriod(stripeAnchor, stripeAnchor);
+    const invoice = (type: 'invoice.paid' | 'invoice.payment_failed', ref: string, start: Date, end: Date, created: number) =>
+      signedStripeEvent(WEBHOOK_SECRET, type, { id: ref, object: 'invoice', customer: tenant.customerRef, period_start: s(start), period_end: s(end) }, { created });
+    const t = s(stripeAnchor);
+    // The invoice issued at the reset (it covers no time) fails, and arrives before the cut is made.
+    expect((await deliver(invoice('invoice.payment_failed', 'in_reset', stripeAnchor, stripeAnchor, t + 20))).json().outcome).toBe('applied');
+    expect((await deliver(subscriptionEvent(tenant, 'customer.subscription.updated', subscriptionRef, stripeAnchor, t + 30))).json().outcome).toBe('applied');
+    // Stripe's renewal at the end of its first period covers that period.
+    expect((await deliver(invoice('invoice.paid', 'in_renewal', stripePeriod.start, stripePeriod.end, s(stripePeriod.end) + 60))).json().outcome).toBe('applied');
+
+    const closing = new PeriodClosing(testApp.services.db.withTables<BillingTables>(), testApp.clock, testApp.services.config.usageGraceHours);
+    await closing.close(tenant.tenantId, { start: firstAnchor, end: cut, month: billingPeriod(firstAnchor, firstAnchor) });
+    await closing.closeDue();
+    const invoices = async () =>
+      (await sql(`SELECT period_start, period_end, status, provider_ref FROM billing_invoices WHERE tenant_id = $1 ORDER BY period_start`, [tenant.tenantId])).rows;
+    const next = billingPeriod(stripeAnchor, new Date(cut.getTime() + DAY));
+    expect(await invoices()).toEqual([
+      { period_start: firstAnchor, period_end: cut, status: 'open', provider_ref: 'in_reset' },
+      { period_start: cut, period_end: next.end, status: 'paid', provider_ref: 'in_renewal' },
+    ]);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('past_due');
+    // Paid later: the short period is settled, and the tenant is square.
+    expect((await deliver(invoice('invoice.paid', 'in_reset', stripeAnchor, stripeAnchor, now()))).json().outcome).toBe('applied');
+    expect((await invoices()).map((row: { status: string }) => row.status)).toEqual(['paid', 'paid']);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('active');
+  });
+
   it('a subscription anchored in the hour the periods already start on moves nothing', async () => {
     const tenant = await stripeTenant('pro');
     const subscriptionRef = (await tenantRow(tenant.tenantId)).subscription_ref as string;

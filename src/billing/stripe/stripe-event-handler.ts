@@ -23,8 +23,9 @@ import type { BillingState } from '../billing-state.js';
 import type { BillingDatabase, BillingTx } from '../billing-tables.js';
 import type { PlanChanges } from '../plan-changes/plan-changes.js';
 import { unpaidFailedInvoices } from '../invoice-repository.js';
+import { anchorCutsOf } from '../local-periods.js';
 import { recordPlanChange } from '../plan-changes/plan-history.js';
-import { INVOICE_EVENT_TYPES, reconcileLocalInvoice, stripeInvoicePeriodAt } from './stripe-invoices.js';
+import { INVOICE_EVENT_TYPES, reconcileLocalInvoice, settledPeriodAt, stripeInvoicePeriodAt } from './stripe-invoices.js';
 import { followSubscriptionAnchor } from './subscription-anchor.js';
 
 /** The events Tenantry acts on; any other type is acknowledged and ignored. */
@@ -95,7 +96,7 @@ export class StripeEventHandler {
         .with('account', (db) =>
           db
             .selectFrom('billing_accounts')
-            .select(['tenant_id', 'subscription_ref', 'provider_event_at'])
+            .select(['tenant_id', 'subscription_ref', 'provider_event_at', 'anchor_cuts'])
             .where('provider', '=', 'stripe')
             .where('customer_ref', '=', customerRef)
             .where('deleted_at', 'is', null)
@@ -134,7 +135,7 @@ export class StripeEventHandler {
         )
         .selectFrom('account')
         .leftJoin('recorded', 'recorded.tenant_id', 'account.tenant_id')
-        .select(['account.tenant_id', 'account.subscription_ref', 'account.provider_event_at', 'recorded.applied'])
+        .select(['account.tenant_id', 'account.subscription_ref', 'account.provider_event_at', 'account.anchor_cuts', 'recorded.applied'])
         .executeTakeFirst();
       if (!account) return 'unknown-customer' as const;
       if (account.applied === null) return 'duplicate' as const;
@@ -142,7 +143,7 @@ export class StripeEventHandler {
       const who: SystemActor = { kind: 'system', name: 'billing', requestId: `stripe:${event.id}` };
       // The local invoice follows every invoice event, stale or not: a Stripe invoice once paid
       // stays paid, so what it shows does not depend on arrival order (stripe-invoices.ts).
-      if (periodAt) await reconcileLocalInvoice(tx, account.tenant_id, periodAt, who, this.clock.now());
+      if (periodAt) await reconcileLocalInvoice(tx, account.tenant_id, settledPeriodAt(periodAt, anchorCutsOf(account.anchor_cuts)), who, this.clock.now());
       // Dunning follows the invoices, not only the order of events: a tenant with an open invoice
       // whose payment failed is past_due even when the event that reopened it is stale (older than
       // the last one applied), and a newer payment of another invoice does not make it active.

@@ -15,6 +15,9 @@ import { unsafeRecordAuditForTenant } from '../../audit/record-audit.js';
 import { platformTx } from '../../db/database.js';
 import type { SystemActor } from '../../tenancy/actor.js';
 import type { BillingTx } from '../billing-tables.js';
+import { anchorCutsOf, type AnchorCut } from '../local-periods.js';
+
+const HOUR_MS = 3_600_000;
 
 export const INVOICE_EVENT_TYPES: ReadonlySet<string> = new Set(['invoice.paid', 'invoice.payment_failed']);
 
@@ -30,6 +33,19 @@ export function stripeInvoicePeriodAt(invoice: Record<string, unknown>): Date | 
   const end = invoice.period_end;
   if (typeof start !== 'number' || typeof end !== 'number' || !Number.isFinite(start) || !Number.isFinite(end) || end < start) return undefined;
   return new Date(((start + end) / 2) * 1000);
+}
+
+/**
+ * The instant naming the local period a Stripe invoice event settles (`periodAt`, its middle),
+ * given the tenant's anchor cuts. The invoice Stripe issues when a subscription's cycle begins (a
+ * new subscription's first, an anchor reset's) covers no time, at the start of Stripe's new
+ * period, which is in the hour a cut begins: like a renewal at a period's end, it settles the
+ * period that ends there (the one the cut made short), which no other Stripe invoice's middle
+ * falls in. So an instant in the first hour after a cut names the period before the cut.
+ */
+export function settledPeriodAt(periodAt: Date, cuts: readonly AnchorCut[]): Date {
+  const cut = cuts.find(({ cutAt }) => cutAt <= periodAt && periodAt.getTime() < cutAt.getTime() + HOUR_MS);
+  return cut ? new Date(cut.cutAt.getTime() - 1) : periodAt;
 }
 
 /**
@@ -52,12 +68,17 @@ export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at:
   if (!invoice) return;
   const paidByStripe = invoice.status === 'paid' && invoice.provider_ref !== null;
   if (invoice.status !== 'open' && !paidByStripe) return;
+  // The Stripe invoices whose instant names this period (settledPeriodAt): the first hour after a
+  // cut belongs to the period before it.
+  const account = await tx.selectFrom('billing_accounts').select('anchor_cuts').where('tenant_id', '=', tenantId).executeTakeFirst();
+  const cutAt = new Set(anchorCutsOf(account?.anchor_cuts).map(({ cutAt }) => cutAt.getTime()));
+  const afterCutHour = (at: Date) => new Date(at.getTime() + (cutAt.has(at.getTime()) ? HOUR_MS : 0));
   const events = await tx
     .selectFrom('billing_provider_events')
     .select(['object_ref', 'event_type', 'event_created_at'])
     .where('tenant_id', '=', tenantId)
-    .where('period_at', '>=', invoice.period_start)
-    .where('period_at', '<', invoice.period_end)
+    .where('period_at', '>=', afterCutHour(invoice.period_start))
+    .where('period_at', '<', afterCutHour(invoice.period_end))
     .where('object_ref', 'is not', null)
     .where('event_type', 'in', [...INVOICE_EVENT_TYPES])
     .where('deleted_at', 'is', null)
