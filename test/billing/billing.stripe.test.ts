@@ -720,6 +720,71 @@ describe("the local periods follow the Stripe subscription's anchor", () => {
     expect((await tenantRow(tenant.tenantId)).status).toBe('active');
   });
 
+  it('an incomplete subscription moves no anchor, nor does it when it expires; once paid (active) it does', async () => {
+    const tenant = await stripeTenant('pro');
+    const subscriptionRef = (await tenantRow(tenant.tenantId)).subscription_ref as string;
+    const firstAnchor = hourOf(Date.now() - 20 * 86_400_000);
+    await sql(`UPDATE tenants SET billing_anchor = $2 WHERE id = $1`, [tenant.tenantId, firstAnchor]);
+    const stripeAnchor = hourOf(Date.now() - 2 * 3_600_000);
+    const withStatus = (type: string, ref: string, status: string, created: number) =>
+      signedStripeEvent(WEBHOOK_SECRET, type, { id: ref, object: 'subscription', customer: tenant.customerRef, status, billing_cycle_anchor: Math.floor(stripeAnchor.getTime() / 1000) }, { created });
+    const t = now();
+    const anchorNow = async () => (await sql(`SELECT t.billing_anchor, b.anchor_cuts FROM tenants t JOIN billing_accounts b ON b.tenant_id = t.id WHERE t.id = $1`, [tenant.tenantId])).rows[0];
+    expect((await deliver(withStatus('customer.subscription.created', 'sub_incomplete', 'incomplete', t - 30))).json().outcome).toBe('applied');
+    expect(await anchorNow()).toEqual({ billing_anchor: firstAnchor, anchor_cuts: [] });
+    expect((await deliver(withStatus('customer.subscription.updated', 'sub_incomplete', 'incomplete_expired', t - 20))).json().outcome).toBe('applied');
+    expect(await anchorNow()).toEqual({ billing_anchor: firstAnchor, anchor_cuts: [] });
+    expect((await deliver(withStatus('customer.subscription.updated', subscriptionRef, 'active', t - 10))).json().outcome).toBe('applied');
+    expect(await anchorNow()).toEqual({ billing_anchor: stripeAnchor, anchor_cuts: [expect.objectContaining({ cut_at: stripeAnchor.toISOString(), subscription_ref: subscriptionRef })] });
+  });
+
+  it('a move made by a subscription that then expired incomplete is undone while the period it cut short is not invoiced; afterwards it stays', async () => {
+    const DAY = 86_400_000;
+    // The move as the code before the rule made it for an incomplete subscription (an event it accepts today only from a running one).
+    async function movedBy(subscriptionRef: string, firstAnchor: Date, stripeAnchor: Date) {
+      const tenant = await stripeTenant('pro');
+      await sql(`UPDATE tenants SET billing_anchor = $2 WHERE id = $1`, [tenant.tenantId, firstAnchor]);
+      await sql(`UPDATE billing_accounts SET scheduled_plan = 'free', scheduled_at = $2 WHERE tenant_id = $1`, [tenant.tenantId, billingPeriod(firstAnchor, new Date()).end]);
+      expect((await deliver(subscriptionEvent(tenant, 'customer.subscription.created', subscriptionRef, stripeAnchor, now() - 30))).json().outcome).toBe('applied');
+      return tenant;
+    }
+    const expire = (tenant: StripeTenant, subscriptionRef: string, type = 'customer.subscription.updated') =>
+      deliver(signedStripeEvent(WEBHOOK_SECRET, type, { id: subscriptionRef, object: 'subscription', customer: tenant.customerRef, status: 'incomplete_expired' }, { created: now() - 10 }));
+    const state = async (tenantId: string) =>
+      (await sql(`SELECT t.billing_anchor, b.anchor_cuts, b.scheduled_at FROM tenants t JOIN billing_accounts b ON b.tenant_id = t.id WHERE t.id = $1`, [tenantId])).rows[0];
+
+    const firstAnchor = hourOf(Date.now() - 20 * DAY);
+    const stripeAnchor = hourOf(Date.now() - 3 * 3_600_000);
+    const a = await movedBy('sub_expiring_a', firstAnchor, stripeAnchor);
+    expect((await state(a.tenantId)).billing_anchor).toEqual(stripeAnchor);
+    // Another subscription expiring changes nothing; this one's expiry undoes the move.
+    expect((await expire(a, 'sub_someone_else')).json().outcome).toBe('applied');
+    expect((await state(a.tenantId)).billing_anchor).toEqual(stripeAnchor);
+    expect((await expire(a, 'sub_expiring_a')).json().outcome).toBe('applied');
+    expect(await state(a.tenantId)).toEqual({ billing_anchor: firstAnchor, anchor_cuts: [], scheduled_at: billingPeriod(firstAnchor, new Date()).end });
+    const { rows: audits } = await sql(`SELECT after FROM audit_log WHERE tenant_id = $1 AND action = 'billing.anchor_moved' ORDER BY created_at`, [a.tenantId]);
+    expect(audits.at(-1).after).toEqual({ billing_anchor: firstAnchor.toISOString(), undone: 'sub_expiring_a', cause: 'incomplete_expired' });
+    const usage = (await testApp.app.inject({ method: 'GET', url: '/v1/usage', headers: bearer(a.accessToken) })).json();
+    expect(usage.from).toBe(billingPeriod(firstAnchor, new Date()).start.toISOString());
+
+    // Told as the deletion of the tenant's current subscription: the move is undone and the plan
+    // ends, with the downgrade that waited for the period's end.
+    const c = await movedBy('sub_expiring_c', firstAnchor, stripeAnchor);
+    expect((await expire(c, 'sub_expiring_c', 'customer.subscription.deleted')).json().outcome).toBe('applied');
+    expect(await state(c.tenantId)).toEqual({ billing_anchor: firstAnchor, anchor_cuts: [], scheduled_at: null });
+    expect((await tenantRow(c.tenantId)).plan).toBe('free');
+
+    // The period it cut short already invoiced: the cut is settled history and stays.
+    const oldAnchor = hourOf(Date.now() - 75 * DAY);
+    const oldCut = hourOf(Date.now() - 50 * DAY);
+    const b = await movedBy('sub_expiring_b', oldAnchor, oldCut);
+    await new PeriodClosing(testApp.services.db.withTables<BillingTables>(), testApp.clock, testApp.services.config.usageGraceHours).closeDue();
+    const before = await state(b.tenantId);
+    expect(before.anchor_cuts).toHaveLength(1);
+    expect((await expire(b, 'sub_expiring_b')).json().outcome).toBe('applied');
+    expect(await state(b.tenantId)).toEqual(before);
+  });
+
   it('a subscription anchored in the hour the periods already start on moves nothing', async () => {
     const tenant = await stripeTenant('pro');
     const subscriptionRef = (await tenantRow(tenant.tenantId)).subscription_ref as string;

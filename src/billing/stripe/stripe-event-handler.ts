@@ -26,7 +26,7 @@ import { unpaidFailedInvoices } from '../invoice-repository.js';
 import { anchorCutsOf } from '../local-periods.js';
 import { recordPlanChange } from '../plan-changes/plan-history.js';
 import { INVOICE_EVENT_TYPES, reconcileLocalInvoice, settledPeriodAt, stripeInvoicePeriodAt } from './stripe-invoices.js';
-import { followSubscriptionAnchor } from './subscription-anchor.js';
+import { CYCLING_SUBSCRIPTION_STATUSES, followSubscriptionAnchor, undoSubscriptionAnchor } from './subscription-anchor.js';
 
 /** The events Tenantry acts on; any other type is acknowledged and ignored. */
 export const HANDLED_EVENT_TYPES = [
@@ -187,19 +187,32 @@ export class StripeEventHandler {
       case 'customer.subscription.created':
       case 'customer.subscription.updated': {
         const subscriptionRef = idOf(object.id);
+        if (subscriptionRef) await this.#undoIfExpiredIncomplete(tx, tenantId, subscriptionRef, object, who);
         const ended = object.status === 'canceled' || object.status === 'incomplete_expired';
         if (!subscriptionRef || ended) return;
         await tx.updateTable('billing_accounts').set({ subscription_ref: subscriptionRef, updated_at: now }).where('tenant_id', '=', tenantId).execute();
-        // The local periods follow the subscription's cycle (cut where Stripe's period began).
-        await followSubscriptionAnchor(tx, tenantId, subscriptionRef, object, created, who);
+        // The local periods follow a running subscription's cycle (cut where Stripe's period began).
+        if (CYCLING_SUBSCRIPTION_STATUSES.has(object.status)) await followSubscriptionAnchor(tx, tenantId, subscriptionRef, object, created, who);
         return;
       }
-      case 'customer.subscription.deleted':
+      case 'customer.subscription.deleted': {
+        const subscriptionRef = idOf(object.id);
+        if (subscriptionRef) await this.#undoIfExpiredIncomplete(tx, tenantId, subscriptionRef, object, who);
         // Only the tenant's current subscription: one it replaced ending changes nothing.
-        if (idOf(object.id) !== account.subscription_ref) return;
+        if (subscriptionRef !== account.subscription_ref) return;
         await this.#endSubscription(tx, tenantId, who);
         return;
+      }
     }
+  }
+
+  /**
+   * A subscription that expired before its first payment never ran a cycle: a move of the anchor
+   * it made (before only running subscriptions moved it) is undone (subscription-anchor.ts).
+   * Stripe may say so with an update or with the deletion, so both ask.
+   */
+  async #undoIfExpiredIncomplete(tx: BillingTx, tenantId: string, subscriptionRef: string, subscription: Record<string, unknown>, who: SystemActor): Promise<void> {
+    if (subscription.status === 'incomplete_expired') await undoSubscriptionAnchor(tx, tenantId, subscriptionRef, this.clock.now(), who);
   }
 
   /**
@@ -251,7 +264,8 @@ export class StripeEventHandler {
   /** The paid plan ends with its subscription; unpaid invoices stay with dunning. */
   async #endSubscription(tx: BillingTx, tenantId: string, who: SystemActor): Promise<void> {
     const now = this.clock.now();
-    await tx.updateTable('billing_accounts').set({ subscription_ref: null, scheduled_plan: null, updated_at: now }).where('tenant_id', '=', tenantId).execute();
+    // A downgrade waiting for the period's end has nothing left to wait for (the plan is free now).
+    await tx.updateTable('billing_accounts').set({ subscription_ref: null, scheduled_plan: null, scheduled_at: null, scheduled_by: null, updated_at: now }).where('tenant_id', '=', tenantId).execute();
     const tenant = await tx.selectFrom('tenants').select('plan').where('id', '=', tenantId).forUpdate().executeTakeFirstOrThrow();
     if (tenant.plan === PLAN_WITHOUT_SUBSCRIPTION) return;
     await tx.updateTable('tenants').set({ plan: PLAN_WITHOUT_SUBSCRIPTION, updated_at: now }).where('id', '=', tenantId).execute();
