@@ -3,7 +3,9 @@
 // redelivery, or two deliveries at once, change the tenant once, and a failure half-way leaves
 // neither the record nor the effect. The account row is locked first, which orders concurrent
 // events of one tenant; an event older (`created`) than the last one applied to the account is
-// recorded but changes nothing, so events arriving out of order end where the newest says.
+// recorded but changes nothing, so events arriving out of order end where the newest says, except
+// where the invoices say otherwise: an invoice event still updates its local invoice, and a tenant
+// with an open invoice whose payment failed is past_due, never active.
 //
 // The tenant comes from the customer only (billing_accounts.customer_ref), never from metadata
 // in the payload: an event about one tenant's customer cannot move another tenant. An unknown

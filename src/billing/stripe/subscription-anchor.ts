@@ -8,7 +8,9 @@
 //
 // Never backwards: Stripe only moves an anchor forward in time (a reset is "now", a trial's end
 // is later), so an event naming an anchor no later than the tenant's is an older word and moves
-// nothing; a cut is never placed before the latest cut or inside a period already invoiced.
+// nothing; a cut is never placed before the latest cut or inside a period already invoiced. Only
+// a running subscription moves it; the one way back is undoing the move of a subscription that
+// expired incomplete (it never had a cycle), while the period it cut short is not invoiced.
 // Events older than the last one applied never get here (stale), and a redelivery is a
 // duplicate, so each move happens once.
 
