@@ -569,6 +569,33 @@ describe('Stripe invoices and the local invoice of their period', () => {
     expect((await tenantRow(tenant.tenantId)).status).toBe('past_due');
   });
 
+  it('a stale payment that settles the last unpaid invoice makes the tenant active; one that leaves a Stripe failure unpaid does not', async () => {
+    const period = await tenantWithClosedPeriod();
+    const { tenant } = period;
+    const t = now();
+    const { rows } = await sql(`SELECT billing_anchor FROM tenants WHERE id = $1`, [tenant.tenantId]);
+    // The subscription's update (its anchor the tenant's: nothing moves) is newer than the payment and arrives first.
+    const updated = (created: number) =>
+      signedStripeEvent(WEBHOOK_SECRET, 'customer.subscription.updated', { id: 'sub_h', object: 'subscription', customer: tenant.customerRef, status: 'active', billing_cycle_anchor: Math.floor(rows[0].billing_anchor.getTime() / 1000) }, { created });
+    await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_h1', period, t - 40));
+    expect((await tenantRow(tenant.tenantId)).status).toBe('past_due');
+    expect((await deliver(updated(t - 20))).json().outcome).toBe('applied');
+    // A renewal of the running period fails too (no local invoice shows it yet), then the first is paid, stale.
+    await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_h2', { periodStart: t, periodEnd: t }, t - 15));
+    expect((await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_h1', period, t - 30))).json().outcome).toBe('stale');
+    expect(await localInvoices(tenant.tenantId)).toEqual([expect.objectContaining({ status: 'paid', provider_ref: 'in_h1' })]);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('past_due');
+
+    const other = await tenantWithClosedPeriod();
+    await deliver(invoiceEvent(other.tenant, 'invoice.payment_failed', 'in_i1', other, t - 40));
+    await deliver(
+      signedStripeEvent(WEBHOOK_SECRET, 'customer.subscription.updated', { id: 'sub_i', object: 'subscription', customer: other.tenant.customerRef, status: 'active' }, { created: t - 20 }),
+    );
+    expect((await deliver(invoiceEvent(other.tenant, 'invoice.paid', 'in_i1', other, t - 30))).json().outcome).toBe('stale');
+    expect(await localInvoices(other.tenant.tenantId)).toEqual([expect.objectContaining({ status: 'paid', provider_ref: 'in_i1' })]);
+    expect((await tenantRow(other.tenant.tenantId)).status).toBe('active');
+  });
+
   it('a local invoice paid without Stripe (the operator) stays paid when a Stripe invoice of its period fails', async () => {
     const period = await tenantWithClosedPeriod();
     const { tenant } = period;

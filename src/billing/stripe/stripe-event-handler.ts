@@ -27,7 +27,7 @@ import type { PlanChanges } from '../plan-changes/plan-changes.js';
 import { unpaidFailedInvoices } from '../invoice-repository.js';
 import { anchorCutsOf } from '../local-periods.js';
 import { recordPlanChange } from '../plan-changes/plan-history.js';
-import { INVOICE_EVENT_TYPES, reconcileLocalInvoice, settledPeriodAt, stripeInvoicePeriodAt } from './stripe-invoices.js';
+import { hasUnpaidStripeInvoice, INVOICE_EVENT_TYPES, reconcileLocalInvoice, settledPeriodAt, stripeInvoicePeriodAt } from './stripe-invoices.js';
 import { CYCLING_SUBSCRIPTION_STATUSES, followSubscriptionAnchor, undoSubscriptionAnchor } from './subscription-anchor.js';
 
 /** The events Tenantry acts on; any other type is acknowledged and ignored. */
@@ -145,12 +145,17 @@ export class StripeEventHandler {
       const who: SystemActor = { kind: 'system', name: 'billing', requestId: `stripe:${event.id}` };
       // The local invoice follows every invoice event, stale or not: a Stripe invoice once paid
       // stays paid, so what it shows does not depend on arrival order (stripe-invoices.ts).
-      if (periodAt) await reconcileLocalInvoice(tx, account.tenant_id, settledPeriodAt(periodAt, anchorCutsOf(account.anchor_cuts)), who, this.clock.now());
+      const settled = periodAt ? await reconcileLocalInvoice(tx, account.tenant_id, settledPeriodAt(periodAt, anchorCutsOf(account.anchor_cuts)), who, this.clock.now()) : undefined;
       // Dunning follows the invoices, not only the order of events: a tenant with an open invoice
       // whose payment failed is past_due even when the event that reopened it is stale (older than
       // the last one applied), and a newer payment of another invoice does not make it active.
       const unpaid = invoiceEvent && (await unpaidFailedInvoices(tx, account.tenant_id)) > 0;
       if (unpaid) await this.state.applyIn(tx, account.tenant_id, 'payment_failed', who);
+      // Likewise a stale payment that settled a local invoice makes the tenant active once nothing
+      // is left unpaid, by the local invoices or by Stripe's (a failure not invoiced locally yet).
+      if (stale && settled === 'paid' && !unpaid && !(await hasUnpaidStripeInvoice(tx, account.tenant_id))) {
+        await this.state.applyIn(tx, account.tenant_id, 'payment_succeeded', who);
+      }
       if (stale) return 'stale' as const;
       await this.#apply(tx, account, event.type as HandledType, object, created, who, unpaid);
       return 'applied' as const;

@@ -55,7 +55,7 @@ export function settledPeriodAt(periodAt: Date, cuts: readonly AnchorCut[]): Dat
  * them; a draft (not issued), a void one, and one paid otherwise (the operator, or nothing to
  * collect) are left alone.
  */
-export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at: Date, who: SystemActor, now: Date): Promise<void> {
+export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at: Date, who: SystemActor, now: Date): Promise<'paid' | 'failed' | undefined> {
   const invoice = await tx
     .selectFrom('billing_invoices')
     .select(['id', 'status', 'period_start', 'period_end', 'payment_failed_at', 'provider_ref'])
@@ -65,9 +65,9 @@ export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at:
     .where('deleted_at', 'is', null)
     .forUpdate()
     .executeTakeFirst();
-  if (!invoice) return;
+  if (!invoice) return undefined;
   const paidByStripe = invoice.status === 'paid' && invoice.provider_ref !== null;
-  if (invoice.status !== 'open' && !paidByStripe) return;
+  if (invoice.status !== 'open' && !paidByStripe) return undefined;
   // The Stripe invoices whose instant names this period (settledPeriodAt): the first hour after a
   // cut belongs to the period before it.
   const account = await tx.selectFrom('billing_accounts').select('anchor_cuts').where('tenant_id', '=', tenantId).executeTakeFirst();
@@ -83,7 +83,7 @@ export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at:
     .where('event_type', 'in', [...INVOICE_EVENT_TYPES])
     .where('deleted_at', 'is', null)
     .execute();
-  if (events.length === 0) return;
+  if (events.length === 0) return undefined;
 
   const stripeInvoices = new Map<string, { paidAt: Date | null; failedAt: Date | null; last: Date }>();
   for (const event of events) {
@@ -97,7 +97,7 @@ export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at:
   const byLast = [...stripeInvoices.entries()].sort(([, a], [, b]) => b.last.getTime() - a.last.getTime());
   const unpaid = byLast.filter(([, seen]) => !seen.paidAt);
   if (unpaid.length === 0) {
-    if (paidByStripe) return;
+    if (paidByStripe) return undefined;
     const [ref] = byLast[0]!;
     const paidAt = byLast.reduce<Date | null>((max, [, seen]) => latest(max, seen.paidAt), null)!;
     await tx
@@ -107,13 +107,13 @@ export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at:
       .where('id', '=', invoice.id)
       .execute();
     await audit(tx, tenantId, who, invoice.id, 'paid', { status: 'open' }, { status: 'paid', provider_ref: ref });
-    return;
+    return 'paid';
   }
   const failing = unpaid.filter(([, seen]) => seen.failedAt);
-  if (failing.length === 0) return;
+  if (failing.length === 0) return undefined;
   const [ref] = failing[0]!;
   const failedAt = failing.reduce<Date | null>((max, [, seen]) => latest(max, seen.failedAt), null)!;
-  if (!paidByStripe && invoice.provider_ref === ref && invoice.payment_failed_at?.getTime() === failedAt.getTime()) return;
+  if (!paidByStripe && invoice.provider_ref === ref && invoice.payment_failed_at?.getTime() === failedAt.getTime()) return undefined;
   // Paid until now: a Stripe invoice of its period is not, so neither is the sum.
   await tx
     .updateTable('billing_invoices')
@@ -126,6 +126,26 @@ export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at:
     payment_failed_at: failedAt.toISOString(),
     provider_ref: ref,
   });
+  return 'failed';
+}
+
+/**
+ * Whether some Stripe invoice of the tenant has failed and never been paid, by its events, whether
+ * or not a local invoice shows it yet (a renewal's failure comes before its period is invoiced).
+ */
+export async function hasUnpaidStripeInvoice(tx: BillingTx, tenantId: string): Promise<boolean> {
+  const row = await tx
+    .selectFrom('billing_provider_events')
+    .select('object_ref')
+    .where('tenant_id', '=', tenantId)
+    .where('object_ref', 'is not', null)
+    .where('event_type', 'in', [...INVOICE_EVENT_TYPES])
+    .where('deleted_at', 'is', null)
+    .groupBy('object_ref')
+    .having((eb) => eb.and([eb.fn<boolean>('bool_or', [eb('event_type', '=', 'invoice.payment_failed')]), eb.not(eb.fn<boolean>('bool_or', [eb('event_type', '=', 'invoice.paid')]))]))
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 function latest(a: Date | null, b: Date | null): Date | null {
