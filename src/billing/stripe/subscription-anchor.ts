@@ -78,13 +78,7 @@ export async function followSubscriptionAnchor(
   await tx.updateTable('tenants').set({ billing_anchor: anchor }).where('id', '=', tenantId).execute();
   // A downgrade waiting for "the period's end" was told to Stripe as its period's end: it now
   // waits for the end of the period that follows the cut, as Stripe's does.
-  await tx
-    .updateTable('billing_accounts')
-    .set({ scheduled_at: billingPeriod(anchor, at < cut ? cut : at).end })
-    .where('tenant_id', '=', tenantId)
-    .where('scheduled_plan', 'is not', null)
-    .where('scheduled_at', '>', cut)
-    .execute();
+  await retimeWaitingDowngrade(tx, tenantId, cut, billingPeriod(anchor, at < cut ? cut : at).end);
   await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
     action: 'billing.anchor_moved',
     target: 'billing_anchor',
@@ -92,6 +86,17 @@ export async function followSubscriptionAnchor(
     after: { billing_anchor: anchor.toISOString(), cut_at: cut.toISOString(), subscription: subscriptionRef },
   });
   return true;
+}
+
+/** A downgrade waiting for the period's end (after `after`, so not yet applied) now waits until `end`. */
+async function retimeWaitingDowngrade(tx: BillingTx, tenantId: string, after: Date, end: Date): Promise<void> {
+  await tx
+    .updateTable('billing_accounts')
+    .set({ scheduled_at: end })
+    .where('tenant_id', '=', tenantId)
+    .where('scheduled_plan', 'is not', null)
+    .where('scheduled_at', '>', after)
+    .execute();
 }
 
 function hourOf(at: Date): number {
@@ -123,13 +128,7 @@ export async function undoSubscriptionAnchor(tx: BillingTx, tenantId: string, su
   await tx.updateTable('billing_accounts').set({ anchor_cuts: JSON.stringify(cuts.slice(0, -1)), updated_at: now }).where('tenant_id', '=', tenantId).execute();
   await tx.updateTable('tenants').set({ billing_anchor: anchor }).where('id', '=', tenantId).execute();
   // A downgrade waiting for the period's end waits for the end of the period as it is again.
-  await tx
-    .updateTable('billing_accounts')
-    .set({ scheduled_at: localPeriods(anchor, anchorCutsOf(cuts.slice(0, -1))).at(now).end })
-    .where('tenant_id', '=', tenantId)
-    .where('scheduled_plan', 'is not', null)
-    .where('scheduled_at', '>', now)
-    .execute();
+  await retimeWaitingDowngrade(tx, tenantId, now, localPeriods(anchor, anchorCutsOf(cuts.slice(0, -1))).at(now).end);
   await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
     action: 'billing.anchor_moved',
     target: 'billing_anchor',
