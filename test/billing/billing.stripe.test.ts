@@ -573,24 +573,19 @@ describe('Stripe invoices and the local invoice of their period', () => {
     const period = await tenantWithClosedPeriod();
     const { tenant } = period;
     const t = now();
-    const { rows } = await sql(`SELECT billing_anchor FROM tenants WHERE id = $1`, [tenant.tenantId]);
-    // The subscription's update (its anchor the tenant's: nothing moves) is newer than the payment and arrives first.
-    const updated = (created: number) =>
-      signedStripeEvent(WEBHOOK_SECRET, 'customer.subscription.updated', { id: 'sub_h', object: 'subscription', customer: tenant.customerRef, status: 'active', billing_cycle_anchor: Math.floor(rows[0].billing_anchor.getTime() / 1000) }, { created });
     await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_h1', period, t - 40));
     expect((await tenantRow(tenant.tenantId)).status).toBe('past_due');
-    expect((await deliver(updated(t - 20))).json().outcome).toBe('applied');
-    // A renewal of the running period fails too (no local invoice shows it yet), then the first is paid, stale.
+    // A renewal of the running period fails (no local invoice shows it yet), then the first is paid, stale behind it.
     await deliver(invoiceEvent(tenant, 'invoice.payment_failed', 'in_h2', { periodStart: t, periodEnd: t }, t - 15));
     expect((await deliver(invoiceEvent(tenant, 'invoice.paid', 'in_h1', period, t - 30))).json().outcome).toBe('stale');
     expect(await localInvoices(tenant.tenantId)).toEqual([expect.objectContaining({ status: 'paid', provider_ref: 'in_h1' })]);
     expect((await tenantRow(tenant.tenantId)).status).toBe('past_due');
 
+    // A newer payment of another Stripe invoice arrives before it (stale behind that one): nothing is left unpaid.
     const other = await tenantWithClosedPeriod();
     await deliver(invoiceEvent(other.tenant, 'invoice.payment_failed', 'in_i1', other, t - 40));
-    await deliver(
-      signedStripeEvent(WEBHOOK_SECRET, 'customer.subscription.updated', { id: 'sub_i', object: 'subscription', customer: other.tenant.customerRef, status: 'active' }, { created: t - 20 }),
-    );
+    expect((await deliver(signedStripeEvent(WEBHOOK_SECRET, 'invoice.paid', { id: 'in_i0', object: 'invoice', customer: other.tenant.customerRef }, { created: t - 20 }))).json().outcome).toBe('applied');
+    expect((await tenantRow(other.tenant.tenantId)).status).toBe('past_due');
     expect((await deliver(invoiceEvent(other.tenant, 'invoice.paid', 'in_i1', other, t - 30))).json().outcome).toBe('stale');
     expect(await localInvoices(other.tenant.tenantId)).toEqual([expect.objectContaining({ status: 'paid', provider_ref: 'in_i1' })]);
     expect((await tenantRow(other.tenant.tenantId)).status).toBe('active');
@@ -744,6 +739,22 @@ describe("the local periods follow the Stripe subscription's anchor", () => {
     // Paid later: the short period is settled, and the tenant is square.
     expect((await deliver(invoice('invoice.paid', 'in_reset', stripeAnchor, stripeAnchor, now()))).json().outcome).toBe('applied');
     expect((await invoices()).map((row: { status: string }) => row.status)).toEqual(['paid', 'paid']);
+    expect((await tenantRow(tenant.tenantId)).status).toBe('active');
+  });
+
+  it("an invoice's event delivered first does not make an older subscription update stale: the anchor still moves; subscription events stay ordered among themselves", async () => {
+    const tenant = await stripeTenant('pro');
+    const subscriptionRef = (await tenantRow(tenant.tenantId)).subscription_ref as string;
+    await sql(`UPDATE tenants SET billing_anchor = $2 WHERE id = $1`, [tenant.tenantId, hourOf(Date.now() - 20 * 86_400_000)]);
+    const stripeAnchor = hourOf(Date.now() - 3_600_000);
+    const t = now();
+    // Stripe's invoice of the change, created a second after the subscription's update, arrives first.
+    expect((await deliver(signedStripeEvent(WEBHOOK_SECRET, 'invoice.paid', { id: 'in_j1', object: 'invoice', customer: tenant.customerRef }, { created: t - 9 }))).json().outcome).toBe('applied');
+    expect((await deliver(subscriptionEvent(tenant, 'customer.subscription.updated', subscriptionRef, stripeAnchor, t - 10))).json().outcome).toBe('applied');
+    expect((await sql(`SELECT billing_anchor FROM tenants WHERE id = $1`, [tenant.tenantId])).rows[0].billing_anchor).toEqual(stripeAnchor);
+    expect((await deliver(subscriptionEvent(tenant, 'customer.subscription.created', subscriptionRef, stripeAnchor, t - 30))).json().outcome).toBe('stale');
+    // And the invoices' order is their own: a failure older than the payment is still stale for dunning.
+    expect((await deliver(signedStripeEvent(WEBHOOK_SECRET, 'invoice.payment_failed', { id: 'in_j1', object: 'invoice', customer: tenant.customerRef }, { created: t - 9 - 5 }))).json().outcome).toBe('stale');
     expect((await tenantRow(tenant.tenantId)).status).toBe('active');
   });
 

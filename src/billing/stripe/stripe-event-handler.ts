@@ -48,6 +48,13 @@ type HandledType = (typeof HANDLED_EVENT_TYPES)[number];
 const ORDERED: ReadonlySet<string> = new Set(HANDLED_EVENT_TYPES.filter((type) => type !== 'checkout.session.completed'));
 
 /**
+ * The subscription's own events are ordered apart from its invoices' (billing 0008): Stripe sends
+ * both at one change in no set order, and an invoice's payment says nothing about the
+ * subscription's state (nor the reverse), so neither may make the other stale.
+ */
+const ORDER_COLUMN = (type: string) => (type.startsWith('customer.subscription.') ? 'subscription_event_at' : 'provider_event_at') as 'subscription_event_at' | 'provider_event_at';
+
+/**
  * Why a completed Checkout's plan is not applied, though the payment method is recorded: the
  * plan-change rules refused it (the same refusals PATCH /v1/tenant/plan answers with). The event
  * still commits, so Stripe stops retrying something that would be refused every time.
@@ -65,7 +72,6 @@ export type StripeEvent = Pick<Stripe.Event, 'id' | 'type' | 'created'> & { read
 interface Account {
   readonly tenant_id: string;
   readonly subscription_ref: string | null;
-  readonly provider_event_at: Date | null;
 }
 
 export class StripeEventHandler {
@@ -86,6 +92,7 @@ export class StripeEventHandler {
     if (!customerRef) return 'ignored';
     const created = new Date(event.created * 1000);
     const ordered = ORDERED.has(event.type);
+    const orderColumn = ORDER_COLUMN(event.type);
     const invoiceEvent = INVOICE_EVENT_TYPES.has(event.type);
     const objectRef = invoiceEvent ? (idOf(object.id) ?? null) : null;
     const periodAt = objectRef ? (stripeInvoicePeriodAt(object) ?? null) : null;
@@ -98,7 +105,7 @@ export class StripeEventHandler {
         .with('account', (db) =>
           db
             .selectFrom('billing_accounts')
-            .select(['tenant_id', 'subscription_ref', 'provider_event_at', 'anchor_cuts'])
+            .select(['tenant_id', 'subscription_ref', 'anchor_cuts', `${orderColumn} as ordered_at`])
             .where('provider', '=', 'stripe')
             .where('customer_ref', '=', customerRef)
             .where('deleted_at', 'is', null)
@@ -116,8 +123,8 @@ export class StripeEventHandler {
                 eb.cast<string>(eb.val(event.id), 'text').as('event_id'),
                 eb.cast<string>(eb.val(event.type), 'text').as('event_type'),
                 eb.cast<Date>(eb.val(created), 'timestamptz').as('event_created_at'),
-                // Stale: an ordered event older than the last one applied to the account.
-                (ordered ? eb.or([eb('account.provider_event_at', 'is', null), eb('account.provider_event_at', '<=', created)]) : eb.lit(true)).as('applied'),
+                // Stale: an ordered event older than the last one of its kind applied to the account.
+                (ordered ? eb.or([eb('account.ordered_at', 'is', null), eb('account.ordered_at', '<=', created)]) : eb.lit(true)).as('applied'),
                 eb.cast<string | null>(eb.val(objectRef), 'text').as('object_ref'),
                 eb.cast<Date | null>(eb.val(periodAt), 'timestamptz').as('period_at'),
               ]),
@@ -128,7 +135,7 @@ export class StripeEventHandler {
         .with('stamped', (db) =>
           db
             .updateTable('billing_accounts')
-            .set({ provider_event_at: created, updated_at: now })
+            .set({ [orderColumn]: created, updated_at: now })
             .from('recorded')
             .whereRef('billing_accounts.tenant_id', '=', 'recorded.tenant_id')
             .where('recorded.applied', '=', true)
@@ -137,7 +144,7 @@ export class StripeEventHandler {
         )
         .selectFrom('account')
         .leftJoin('recorded', 'recorded.tenant_id', 'account.tenant_id')
-        .select(['account.tenant_id', 'account.subscription_ref', 'account.provider_event_at', 'account.anchor_cuts', 'recorded.applied'])
+        .select(['account.tenant_id', 'account.subscription_ref', 'account.anchor_cuts', 'recorded.applied'])
         .executeTakeFirst();
       if (!account) return 'unknown-customer' as const;
       if (account.applied === null) return 'duplicate' as const;
