@@ -28,7 +28,10 @@ export interface BillingAccountsTable {
   /** Who asked for the scheduled change (an actor label), for the audit row written when it applies. */
   scheduled_by: string | null;
   past_due_since: NullableTimestamp;
+  /** The `created` of the last ordered provider event applied (with Stripe: its invoices'). */
   provider_event_at: NullableTimestamp;
+  /** The `created` of the last Stripe subscription event applied, ordered apart (billing 0008). */
+  subscription_event_at: NullableTimestamp;
   /** Each move of the billing anchor to the subscription's, oldest cut first (billing 0007). */
   anchor_cuts: DefaultedJson<StoredAnchorCut[]>;
   created_at: CreatedAt;

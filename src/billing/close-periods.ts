@@ -18,7 +18,8 @@ import { readPlatformData } from '../plans/platform-repository.js';
 import type { InvoiceIssued } from './billing-events.js';
 import { announceInvoiceIssued } from './billing-webhook-events.js';
 import type { BillingDatabase, BillingTx } from './billing-tables.js';
-import { insertDraftInvoice } from './invoice-repository.js';
+import { BillingState } from './billing-state.js';
+import { insertDraftInvoice, unpaidFailedInvoices } from './invoice-repository.js';
 import { anchorCutsOf, localPeriods, type LocalPeriod, type LocalPeriods } from './local-periods.js';
 import { priceStretches } from './invoice-pricing.js';
 import { planSegments } from './plan-changes/plan-history.js';
@@ -58,6 +59,8 @@ export class PeriodClosing {
     private readonly db: BillingDatabase,
     private readonly clock: Clock,
     private readonly usageGraceHours: number,
+    /** Moves a tenant whose new invoice Stripe already failed to past_due (the grace days are not read here). */
+    private readonly state: BillingState = new BillingState(db, clock, 0),
   ) {}
 
   /** Issues every invoice that is due; answers what it issued. */
@@ -131,7 +134,12 @@ export class PeriodClosing {
       };
       await announceInvoiceIssued(platformTx(tx), tenantId, event);
       // With Stripe, what Stripe said about this period's invoices before it closed.
-      if (!settledNow) await reconcileLocalInvoice(tx, tenantId, period.start, { kind: 'system', name: 'billing', requestId: `close:${invoiceId}` }, now);
+      if (!settledNow) {
+        const who = { kind: 'system', name: 'billing', requestId: `close:${invoiceId}` } as const;
+        await reconcileLocalInvoice(tx, tenantId, period.start, who, now);
+        // A failure Stripe reported before the invoice existed (perhaps stale for dunning then) counts now.
+        if ((await unpaidFailedInvoices(tx, tenantId)) > 0) await this.state.applyIn(tx, tenantId, 'payment_failed', who);
+      }
       return { tenantId, invoiceId, periodStart: period.start, totalCents: priced.totalCents };
     });
   }

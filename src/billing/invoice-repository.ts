@@ -124,14 +124,14 @@ export function linesOf(tx: BillingTx, tenantId: string, invoiceId: string): Pro
 }
 
 /** Open invoices whose last payment attempt failed, other than `except` (service units). */
-export async function unpaidFailedInvoices(tx: BillingTx, tenantId: string, except: string): Promise<number> {
+export async function unpaidFailedInvoices(tx: BillingTx, tenantId: string, except?: string): Promise<number> {
   const rows = await tx
     .selectFrom('billing_invoices')
     .select('id')
     .where('tenant_id', '=', tenantId)
     .where('status', '=', 'open')
     .where('payment_failed_at', 'is not', null)
-    .where('id', '!=', except)
+    .$if(except !== undefined, (query) => query.where('id', '!=', except!))
     .where('deleted_at', 'is', null)
     .execute();
   return rows.length;

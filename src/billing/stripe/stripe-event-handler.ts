@@ -3,7 +3,9 @@
 // redelivery, or two deliveries at once, change the tenant once, and a failure half-way leaves
 // neither the record nor the effect. The account row is locked first, which orders concurrent
 // events of one tenant; an event older (`created`) than the last one applied to the account is
-// recorded but changes nothing, so events arriving out of order end where the newest says.
+// recorded but changes nothing, so events arriving out of order end where the newest says, except
+// where the invoices say otherwise: an invoice event still updates its local invoice, and a tenant
+// with an open invoice whose payment failed is past_due, never active.
 //
 // The tenant comes from the customer only (billing_accounts.customer_ref), never from metadata
 // in the payload: an event about one tenant's customer cannot move another tenant. An unknown
@@ -22,9 +24,11 @@ import type { SystemActor } from '../../tenancy/actor.js';
 import type { BillingState } from '../billing-state.js';
 import type { BillingDatabase, BillingTx } from '../billing-tables.js';
 import type { PlanChanges } from '../plan-changes/plan-changes.js';
+import { unpaidFailedInvoices } from '../invoice-repository.js';
+import { anchorCutsOf } from '../local-periods.js';
 import { recordPlanChange } from '../plan-changes/plan-history.js';
-import { INVOICE_EVENT_TYPES, reconcileLocalInvoice, stripeInvoicePeriodAt } from './stripe-invoices.js';
-import { followSubscriptionAnchor } from './subscription-anchor.js';
+import { hasUnpaidStripeInvoice, INVOICE_EVENT_TYPES, reconcileLocalInvoice, settledPeriodAt, stripeInvoicePeriodAt } from './stripe-invoices.js';
+import { CYCLING_SUBSCRIPTION_STATUSES, followSubscriptionAnchor, undoSubscriptionAnchor } from './subscription-anchor.js';
 
 /** The events Tenantry acts on; any other type is acknowledged and ignored. */
 export const HANDLED_EVENT_TYPES = [
@@ -44,6 +48,13 @@ type HandledType = (typeof HANDLED_EVENT_TYPES)[number];
 const ORDERED: ReadonlySet<string> = new Set(HANDLED_EVENT_TYPES.filter((type) => type !== 'checkout.session.completed'));
 
 /**
+ * The subscription's own events are ordered apart from its invoices' (billing 0008): Stripe sends
+ * both at one change in no set order, and an invoice's payment says nothing about the
+ * subscription's state (nor the reverse), so neither may make the other stale.
+ */
+const ORDER_COLUMN = (type: string) => (type.startsWith('customer.subscription.') ? 'subscription_event_at' : 'provider_event_at') as 'subscription_event_at' | 'provider_event_at';
+
+/**
  * Why a completed Checkout's plan is not applied, though the payment method is recorded: the
  * plan-change rules refused it (the same refusals PATCH /v1/tenant/plan answers with). The event
  * still commits, so Stripe stops retrying something that would be refused every time.
@@ -61,7 +72,6 @@ export type StripeEvent = Pick<Stripe.Event, 'id' | 'type' | 'created'> & { read
 interface Account {
   readonly tenant_id: string;
   readonly subscription_ref: string | null;
-  readonly provider_event_at: Date | null;
 }
 
 export class StripeEventHandler {
@@ -82,6 +92,7 @@ export class StripeEventHandler {
     if (!customerRef) return 'ignored';
     const created = new Date(event.created * 1000);
     const ordered = ORDERED.has(event.type);
+    const orderColumn = ORDER_COLUMN(event.type);
     const invoiceEvent = INVOICE_EVENT_TYPES.has(event.type);
     const objectRef = invoiceEvent ? (idOf(object.id) ?? null) : null;
     const periodAt = objectRef ? (stripeInvoicePeriodAt(object) ?? null) : null;
@@ -94,7 +105,7 @@ export class StripeEventHandler {
         .with('account', (db) =>
           db
             .selectFrom('billing_accounts')
-            .select(['tenant_id', 'subscription_ref', 'provider_event_at'])
+            .select(['tenant_id', 'subscription_ref', 'anchor_cuts', `${orderColumn} as ordered_at`])
             .where('provider', '=', 'stripe')
             .where('customer_ref', '=', customerRef)
             .where('deleted_at', 'is', null)
@@ -112,8 +123,8 @@ export class StripeEventHandler {
                 eb.cast<string>(eb.val(event.id), 'text').as('event_id'),
                 eb.cast<string>(eb.val(event.type), 'text').as('event_type'),
                 eb.cast<Date>(eb.val(created), 'timestamptz').as('event_created_at'),
-                // Stale: an ordered event older than the last one applied to the account.
-                (ordered ? eb.or([eb('account.provider_event_at', 'is', null), eb('account.provider_event_at', '<=', created)]) : eb.lit(true)).as('applied'),
+                // Stale: an ordered event older than the last one of its kind applied to the account.
+                (ordered ? eb.or([eb('account.ordered_at', 'is', null), eb('account.ordered_at', '<=', created)]) : eb.lit(true)).as('applied'),
                 eb.cast<string | null>(eb.val(objectRef), 'text').as('object_ref'),
                 eb.cast<Date | null>(eb.val(periodAt), 'timestamptz').as('period_at'),
               ]),
@@ -124,7 +135,7 @@ export class StripeEventHandler {
         .with('stamped', (db) =>
           db
             .updateTable('billing_accounts')
-            .set({ provider_event_at: created, updated_at: now })
+            .set({ [orderColumn]: created, updated_at: now })
             .from('recorded')
             .whereRef('billing_accounts.tenant_id', '=', 'recorded.tenant_id')
             .where('recorded.applied', '=', true)
@@ -133,7 +144,7 @@ export class StripeEventHandler {
         )
         .selectFrom('account')
         .leftJoin('recorded', 'recorded.tenant_id', 'account.tenant_id')
-        .select(['account.tenant_id', 'account.subscription_ref', 'account.provider_event_at', 'recorded.applied'])
+        .select(['account.tenant_id', 'account.subscription_ref', 'account.anchor_cuts', 'recorded.applied'])
         .executeTakeFirst();
       if (!account) return 'unknown-customer' as const;
       if (account.applied === null) return 'duplicate' as const;
@@ -141,16 +152,26 @@ export class StripeEventHandler {
       const who: SystemActor = { kind: 'system', name: 'billing', requestId: `stripe:${event.id}` };
       // The local invoice follows every invoice event, stale or not: a Stripe invoice once paid
       // stays paid, so what it shows does not depend on arrival order (stripe-invoices.ts).
-      if (periodAt) await reconcileLocalInvoice(tx, account.tenant_id, periodAt, who, this.clock.now());
+      const settled = periodAt ? await reconcileLocalInvoice(tx, account.tenant_id, settledPeriodAt(periodAt, anchorCutsOf(account.anchor_cuts)), who, this.clock.now()) : undefined;
+      // Dunning follows the invoices, not only the order of events: a tenant with an open invoice
+      // whose payment failed is past_due even when the event that reopened it is stale (older than
+      // the last one applied), and a newer payment of another invoice does not make it active.
+      const unpaid = invoiceEvent && (await unpaidFailedInvoices(tx, account.tenant_id)) > 0;
+      if (unpaid) await this.state.applyIn(tx, account.tenant_id, 'payment_failed', who);
+      // Likewise a stale payment that settled a local invoice makes the tenant active once nothing
+      // is left unpaid, by the local invoices or by Stripe's (a failure not invoiced locally yet).
+      if (stale && settled === 'paid' && !unpaid && !(await hasUnpaidStripeInvoice(tx, account.tenant_id))) {
+        await this.state.applyIn(tx, account.tenant_id, 'payment_succeeded', who);
+      }
       if (stale) return 'stale' as const;
-      await this.#apply(tx, account, event.type as HandledType, object, created, who);
+      await this.#apply(tx, account, event.type as HandledType, object, created, who, unpaid);
       return 'applied' as const;
     });
     if (outcome === 'unknown-customer') this.logger.info({ eventId: event.id, eventType: event.type, customerRef }, 'Stripe event for an unknown customer ignored');
     return outcome;
   }
 
-  async #apply(tx: BillingTx, account: Account, type: HandledType, object: Record<string, unknown>, created: Date, who: SystemActor): Promise<void> {
+  async #apply(tx: BillingTx, account: Account, type: HandledType, object: Record<string, unknown>, created: Date, who: SystemActor, unpaid: boolean): Promise<void> {
     const tenantId = account.tenant_id;
     const now = this.clock.now();
     switch (type) {
@@ -172,7 +193,7 @@ export class StripeEventHandler {
         return;
       }
       case 'invoice.paid':
-        await this.state.applyIn(tx, tenantId, 'payment_succeeded', who);
+        if (!unpaid) await this.state.applyIn(tx, tenantId, 'payment_succeeded', who);
         return;
       case 'invoice.payment_failed':
         await this.state.applyIn(tx, tenantId, 'payment_failed', who);
@@ -180,19 +201,32 @@ export class StripeEventHandler {
       case 'customer.subscription.created':
       case 'customer.subscription.updated': {
         const subscriptionRef = idOf(object.id);
+        if (subscriptionRef) await this.#undoIfExpiredIncomplete(tx, tenantId, subscriptionRef, object, who);
         const ended = object.status === 'canceled' || object.status === 'incomplete_expired';
         if (!subscriptionRef || ended) return;
         await tx.updateTable('billing_accounts').set({ subscription_ref: subscriptionRef, updated_at: now }).where('tenant_id', '=', tenantId).execute();
-        // The local periods follow the subscription's cycle (cut where Stripe's period began).
-        await followSubscriptionAnchor(tx, tenantId, subscriptionRef, object, created, who);
+        // The local periods follow a running subscription's cycle (cut where Stripe's period began).
+        if (CYCLING_SUBSCRIPTION_STATUSES.has(object.status)) await followSubscriptionAnchor(tx, tenantId, subscriptionRef, object, created, who);
         return;
       }
-      case 'customer.subscription.deleted':
+      case 'customer.subscription.deleted': {
+        const subscriptionRef = idOf(object.id);
+        if (subscriptionRef) await this.#undoIfExpiredIncomplete(tx, tenantId, subscriptionRef, object, who);
         // Only the tenant's current subscription: one it replaced ending changes nothing.
-        if (idOf(object.id) !== account.subscription_ref) return;
+        if (subscriptionRef !== account.subscription_ref) return;
         await this.#endSubscription(tx, tenantId, who);
         return;
+      }
     }
+  }
+
+  /**
+   * A subscription that expired before its first payment never ran a cycle: a move of the anchor
+   * it made (before only running subscriptions moved it) is undone (subscription-anchor.ts).
+   * Stripe may say so with an update or with the deletion, so both ask.
+   */
+  async #undoIfExpiredIncomplete(tx: BillingTx, tenantId: string, subscriptionRef: string, subscription: Record<string, unknown>, who: SystemActor): Promise<void> {
+    if (subscription.status === 'incomplete_expired') await undoSubscriptionAnchor(tx, tenantId, subscriptionRef, this.clock.now(), who);
   }
 
   /**
@@ -244,7 +278,8 @@ export class StripeEventHandler {
   /** The paid plan ends with its subscription; unpaid invoices stay with dunning. */
   async #endSubscription(tx: BillingTx, tenantId: string, who: SystemActor): Promise<void> {
     const now = this.clock.now();
-    await tx.updateTable('billing_accounts').set({ subscription_ref: null, scheduled_plan: null, updated_at: now }).where('tenant_id', '=', tenantId).execute();
+    // A downgrade waiting for the period's end has nothing left to wait for (the plan is free now).
+    await tx.updateTable('billing_accounts').set({ subscription_ref: null, scheduled_plan: null, scheduled_at: null, scheduled_by: null, updated_at: now }).where('tenant_id', '=', tenantId).execute();
     const tenant = await tx.selectFrom('tenants').select('plan').where('id', '=', tenantId).forUpdate().executeTakeFirstOrThrow();
     if (tenant.plan === PLAN_WITHOUT_SUBSCRIPTION) return;
     await tx.updateTable('tenants').set({ plan: PLAN_WITHOUT_SUBSCRIPTION, updated_at: now }).where('id', '=', tenantId).execute();

@@ -15,6 +15,9 @@ import { unsafeRecordAuditForTenant } from '../../audit/record-audit.js';
 import { platformTx } from '../../db/database.js';
 import type { SystemActor } from '../../tenancy/actor.js';
 import type { BillingTx } from '../billing-tables.js';
+import { anchorCutsOf, type AnchorCut } from '../local-periods.js';
+
+const HOUR_MS = 3_600_000;
 
 export const INVOICE_EVENT_TYPES: ReadonlySet<string> = new Set(['invoice.paid', 'invoice.payment_failed']);
 
@@ -33,13 +36,26 @@ export function stripeInvoicePeriodAt(invoice: Record<string, unknown>): Date | 
 }
 
 /**
+ * The instant naming the local period a Stripe invoice event settles (`periodAt`, its middle),
+ * given the tenant's anchor cuts. The invoice Stripe issues when a subscription's cycle begins (a
+ * new subscription's first, an anchor reset's) covers no time, at the start of Stripe's new
+ * period, which is in the hour a cut begins: like a renewal at a period's end, it settles the
+ * period that ends there (the one the cut made short), which no other Stripe invoice's middle
+ * falls in. So an instant in the first hour after a cut names the period before the cut.
+ */
+export function settledPeriodAt(periodAt: Date, cuts: readonly AnchorCut[]): Date {
+  const cut = cuts.find(({ cutAt }) => cutAt <= periodAt && periodAt.getTime() < cutAt.getTime() + HOUR_MS);
+  return cut ? new Date(cut.cutAt.getTime() - 1) : periodAt;
+}
+
+/**
  * Brings the tenant's issued local invoice of the period containing `at` in line with every
  * Stripe invoice event recorded for that period, in `tx` (a service unit holding the account's
  * lock). An open invoice, or one paid from Stripe's invoices (it names one: provider_ref), follows
  * them; a draft (not issued), a void one, and one paid otherwise (the operator, or nothing to
  * collect) are left alone.
  */
-export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at: Date, who: SystemActor, now: Date): Promise<void> {
+export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at: Date, who: SystemActor, now: Date): Promise<'paid' | 'failed' | undefined> {
   const invoice = await tx
     .selectFrom('billing_invoices')
     .select(['id', 'status', 'period_start', 'period_end', 'payment_failed_at', 'provider_ref'])
@@ -49,20 +65,25 @@ export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at:
     .where('deleted_at', 'is', null)
     .forUpdate()
     .executeTakeFirst();
-  if (!invoice) return;
+  if (!invoice) return undefined;
   const paidByStripe = invoice.status === 'paid' && invoice.provider_ref !== null;
-  if (invoice.status !== 'open' && !paidByStripe) return;
+  if (invoice.status !== 'open' && !paidByStripe) return undefined;
+  // The Stripe invoices whose instant names this period (settledPeriodAt): the first hour after a
+  // cut belongs to the period before it.
+  const account = await tx.selectFrom('billing_accounts').select('anchor_cuts').where('tenant_id', '=', tenantId).executeTakeFirst();
+  const cutAt = new Set(anchorCutsOf(account?.anchor_cuts).map(({ cutAt }) => cutAt.getTime()));
+  const afterCutHour = (at: Date) => new Date(at.getTime() + (cutAt.has(at.getTime()) ? HOUR_MS : 0));
   const events = await tx
     .selectFrom('billing_provider_events')
     .select(['object_ref', 'event_type', 'event_created_at'])
     .where('tenant_id', '=', tenantId)
-    .where('period_at', '>=', invoice.period_start)
-    .where('period_at', '<', invoice.period_end)
+    .where('period_at', '>=', afterCutHour(invoice.period_start))
+    .where('period_at', '<', afterCutHour(invoice.period_end))
     .where('object_ref', 'is not', null)
     .where('event_type', 'in', [...INVOICE_EVENT_TYPES])
     .where('deleted_at', 'is', null)
     .execute();
-  if (events.length === 0) return;
+  if (events.length === 0) return undefined;
 
   const stripeInvoices = new Map<string, { paidAt: Date | null; failedAt: Date | null; last: Date }>();
   for (const event of events) {
@@ -76,7 +97,7 @@ export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at:
   const byLast = [...stripeInvoices.entries()].sort(([, a], [, b]) => b.last.getTime() - a.last.getTime());
   const unpaid = byLast.filter(([, seen]) => !seen.paidAt);
   if (unpaid.length === 0) {
-    if (paidByStripe) return;
+    if (paidByStripe) return undefined;
     const [ref] = byLast[0]!;
     const paidAt = byLast.reduce<Date | null>((max, [, seen]) => latest(max, seen.paidAt), null)!;
     await tx
@@ -86,13 +107,13 @@ export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at:
       .where('id', '=', invoice.id)
       .execute();
     await audit(tx, tenantId, who, invoice.id, 'paid', { status: 'open' }, { status: 'paid', provider_ref: ref });
-    return;
+    return 'paid';
   }
   const failing = unpaid.filter(([, seen]) => seen.failedAt);
-  if (failing.length === 0) return;
+  if (failing.length === 0) return undefined;
   const [ref] = failing[0]!;
   const failedAt = failing.reduce<Date | null>((max, [, seen]) => latest(max, seen.failedAt), null)!;
-  if (!paidByStripe && invoice.provider_ref === ref && invoice.payment_failed_at?.getTime() === failedAt.getTime()) return;
+  if (!paidByStripe && invoice.provider_ref === ref && invoice.payment_failed_at?.getTime() === failedAt.getTime()) return undefined;
   // Paid until now: a Stripe invoice of its period is not, so neither is the sum.
   await tx
     .updateTable('billing_invoices')
@@ -105,6 +126,26 @@ export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at:
     payment_failed_at: failedAt.toISOString(),
     provider_ref: ref,
   });
+  return 'failed';
+}
+
+/**
+ * Whether some Stripe invoice of the tenant has failed and never been paid, by its events, whether
+ * or not a local invoice shows it yet (a renewal's failure comes before its period is invoiced).
+ */
+export async function hasUnpaidStripeInvoice(tx: BillingTx, tenantId: string): Promise<boolean> {
+  const row = await tx
+    .selectFrom('billing_provider_events')
+    .select('object_ref')
+    .where('tenant_id', '=', tenantId)
+    .where('object_ref', 'is not', null)
+    .where('event_type', 'in', [...INVOICE_EVENT_TYPES])
+    .where('deleted_at', 'is', null)
+    .groupBy('object_ref')
+    .having((eb) => eb.and([eb.fn<boolean>('bool_or', [eb('event_type', '=', 'invoice.payment_failed')]), eb.not(eb.fn<boolean>('bool_or', [eb('event_type', '=', 'invoice.paid')]))]))
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 function latest(a: Date | null, b: Date | null): Date | null {

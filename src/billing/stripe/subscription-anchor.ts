@@ -8,7 +8,9 @@
 //
 // Never backwards: Stripe only moves an anchor forward in time (a reset is "now", a trial's end
 // is later), so an event naming an anchor no later than the tenant's is an older word and moves
-// nothing; a cut is never placed before the latest cut or inside a period already invoiced.
+// nothing; a cut is never placed before the latest cut or inside a period already invoiced. Only
+// a running subscription moves it; the one way back is undoing the move of a subscription that
+// expired incomplete (it never had a cycle), while the period it cut short is not invoiced.
 // Events older than the last one applied never get here (stale), and a redelivery is a
 // duplicate, so each move happens once.
 
@@ -17,8 +19,16 @@ import { platformTx } from '../../db/database.js';
 import { billingPeriod } from '../../metering/billing-period.js';
 import type { SystemActor } from '../../tenancy/actor.js';
 import type { BillingTx, StoredAnchorCut } from '../billing-tables.js';
+import { anchorCutsOf, localPeriods } from '../local-periods.js';
 
 const HOUR_MS = 3_600_000;
+
+/**
+ * The states of a subscription whose cycle is running, so whose anchor the periods follow. An
+ * `incomplete` one (its first payment not made yet) has no cycle: it becomes `active` when paid
+ * (then it moves the anchor) or `incomplete_expired` after 23 hours (then it never existed).
+ */
+export const CYCLING_SUBSCRIPTION_STATUSES: ReadonlySet<unknown> = new Set(['active', 'trialing', 'past_due']);
 
 /** The subscription's anchor: its billing_cycle_anchor, else the start of its current period. */
 export function subscriptionAnchor(subscription: Record<string, unknown>): Date | undefined {
@@ -68,13 +78,7 @@ export async function followSubscriptionAnchor(
   await tx.updateTable('tenants').set({ billing_anchor: anchor }).where('id', '=', tenantId).execute();
   // A downgrade waiting for "the period's end" was told to Stripe as its period's end: it now
   // waits for the end of the period that follows the cut, as Stripe's does.
-  await tx
-    .updateTable('billing_accounts')
-    .set({ scheduled_at: billingPeriod(anchor, at < cut ? cut : at).end })
-    .where('tenant_id', '=', tenantId)
-    .where('scheduled_plan', 'is not', null)
-    .where('scheduled_at', '>', cut)
-    .execute();
+  await retimeWaitingDowngrade(tx, tenantId, cut, billingPeriod(anchor, at < cut ? cut : at).end);
   await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
     action: 'billing.anchor_moved',
     target: 'billing_anchor',
@@ -84,6 +88,52 @@ export async function followSubscriptionAnchor(
   return true;
 }
 
+/** A downgrade waiting for the period's end (after `after`, so not yet applied) now waits until `end`. */
+async function retimeWaitingDowngrade(tx: BillingTx, tenantId: string, after: Date, end: Date): Promise<void> {
+  await tx
+    .updateTable('billing_accounts')
+    .set({ scheduled_at: end })
+    .where('tenant_id', '=', tenantId)
+    .where('scheduled_plan', 'is not', null)
+    .where('scheduled_at', '>', after)
+    .execute();
+}
+
 function hourOf(at: Date): number {
   return Math.floor(at.getTime() / HOUR_MS);
+}
+
+/**
+ * Undoes the move a subscription made when it expired incomplete (it never ran a cycle: anchors
+ * moved by such a subscription before only cycling ones moved them), in `tx` (the webhook's unit,
+ * holding the account's lock). Only the latest cut, made by this subscription, and only while the
+ * period it cut short is not invoiced: the anchor returns to the one before the move and the cut
+ * is dropped, so the periods are as if it never happened (metering's too). Once that period is
+ * invoiced the cut stays (the invoice is issued; periods before it cannot be re-tiled), like any
+ * settled history; the next subscription's cycle moves the anchor on from there. Answers whether
+ * it undid a move.
+ */
+export async function undoSubscriptionAnchor(tx: BillingTx, tenantId: string, subscriptionRef: string, now: Date, who: SystemActor): Promise<boolean> {
+  const [tenant, account, latestInvoice] = await Promise.all([
+    tx.selectFrom('tenants').select('billing_anchor').where('id', '=', tenantId).forUpdate().executeTakeFirstOrThrow(),
+    tx.selectFrom('billing_accounts').select('anchor_cuts').where('tenant_id', '=', tenantId).executeTakeFirstOrThrow(),
+    tx.selectFrom('billing_invoices').select((eb) => eb.fn.max('period_end').as('at')).where('tenant_id', '=', tenantId).where('deleted_at', 'is', null).executeTakeFirst(),
+  ]);
+  const cuts = account.anchor_cuts;
+  const latestCut = cuts.at(-1);
+  if (!latestCut || latestCut.subscription_ref !== subscriptionRef || tenant.billing_anchor.toISOString() !== latestCut.to_anchor) return false;
+  const invoicedUntil = latestInvoice?.at as Date | null | undefined;
+  if (invoicedUntil && invoicedUntil >= new Date(latestCut.cut_at)) return false;
+  const anchor = new Date(latestCut.from_anchor);
+  await tx.updateTable('billing_accounts').set({ anchor_cuts: JSON.stringify(cuts.slice(0, -1)), updated_at: now }).where('tenant_id', '=', tenantId).execute();
+  await tx.updateTable('tenants').set({ billing_anchor: anchor }).where('id', '=', tenantId).execute();
+  // A downgrade waiting for the period's end waits for the end of the period as it is again.
+  await retimeWaitingDowngrade(tx, tenantId, now, localPeriods(anchor, anchorCutsOf(cuts.slice(0, -1))).at(now).end);
+  await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
+    action: 'billing.anchor_moved',
+    target: 'billing_anchor',
+    before: { billing_anchor: tenant.billing_anchor.toISOString(), cut_at: latestCut.cut_at },
+    after: { billing_anchor: anchor.toISOString(), undone: subscriptionRef, cause: 'incomplete_expired' },
+  });
+  return true;
 }
