@@ -1,7 +1,9 @@
 // Applies each registered module's migrations, modules in dependency order, each file in its
 // own transaction, as the owner role. Bookkeeping and locking are node-pg-migrate's: one
 // migrations table per module, so a module added to a running deployment simply finds its
-// table empty and migrates. Role names come from config.
+// table empty and migrates. Role names come from config. revertMigrations() runs a module's
+// down sections, newest first (`tenantry revert`); test/db/migrations-reversible.test.ts
+// reverts every migration and checks that migrating up rebuilds the catalog exactly.
 
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
