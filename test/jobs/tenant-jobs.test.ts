@@ -10,6 +10,7 @@ import { Type, type Static } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { access, actorOf } from '../../src/http/access.js';
 import { Uuid } from '../../src/http/common-schemas.js';
+import { createPool } from '../../src/db/database.js';
 import { defineServiceJob, defineTenantJob } from '../../src/jobs/define-job.js';
 import { EMAIL_TOPIC } from '../../src/email/transactional-email.js';
 import { JOB_ENQUEUE_TOPIC } from '../../src/jobs/job-outbox.js';
@@ -112,6 +113,8 @@ let testApp: TestApp;
 let jobs: Jobs;
 let relay: OutboxRelay;
 let workerPool: pg.Pool;
+/** The relay's, pipelining as the server's service pool is (it sends its opening statements together). */
+let relayPool: pg.Pool;
 let rawQueue: WorkerUtils;
 let tenantA: SignedUpTenant;
 let tenantB: SignedUpTenant;
@@ -186,8 +189,9 @@ beforeAll(async () => {
     },
     definitions: [probe, serviceProbe],
   });
+  relayPool = createPool(testApp.database.url, 4, testApp.services.logger);
   relay = new OutboxRelay({
-    pool: workerPool,
+    pool: relayPool,
     serviceRole: TEST_ROLES.service,
     logger: testApp.services.logger,
     // Sign-up queues a verification email first: the server's email consumer delivers it, as in production.
@@ -221,6 +225,7 @@ afterAll(async () => {
   await jobs?.stop();
   await rawQueue?.release();
   await workerPool?.end();
+  await relayPool?.end();
   await testApp?.close();
 });
 
