@@ -13,7 +13,10 @@ import { registerLocalRelay } from './local-relays.js';
 import { OutboxWakeup } from './outbox-wakeup.js';
 
 export interface OutboxRelayOptions {
-  /** A pool whose login may SET ROLE to the service role (the service pool). */
+  /**
+   * A pool whose login may SET ROLE to the service role (the service pool), in pg's pipeline mode
+   * as createPool() makes it: a pass sends its opening statements without waiting for each.
+   */
   readonly pool: pg.Pool;
   readonly serviceRole: string;
   readonly logger: Logger;
