@@ -99,9 +99,10 @@ export class PeriodClosing {
       // The account's lock, which a Stripe invoice event takes too: whichever commits first, the
       // other sees it, so the new invoice cannot miss Stripe's word on its period (below).
       const [account] = await tx.selectFrom('billing_accounts').select('anchor_cuts').where('tenant_id', '=', tenantId).forUpdate().execute();
+      const cuts = anchorCutsOf(account?.anchor_cuts);
       // A period read before the anchor moved (the webhook's unit holds this lock too) that a
       // cut now splits is not issued: the next run issues it as cut.
-      if (anchorCutsOf(account?.anchor_cuts).some(({ cutAt }) => cutAt > period.start && cutAt < period.end)) return undefined;
+      if (cuts.some(({ cutAt }) => cutAt > period.start && cutAt < period.end)) return undefined;
       const tenant = await tx.selectFrom('tenants').select('plan').where('id', '=', tenantId).executeTakeFirstOrThrow();
       const { plans, metrics } = await catalogOf(tx);
       // Each stretch of the period on one plan, billed for its share; the plan at the period's end names the invoice.
@@ -136,7 +137,7 @@ export class PeriodClosing {
       // With Stripe, what Stripe said about this period's invoices before it closed.
       if (!settledNow) {
         const who = { kind: 'system', name: 'billing', requestId: `close:${invoiceId}` } as const;
-        await reconcileLocalInvoice(tx, tenantId, period.start, who, now);
+        await reconcileLocalInvoice(tx, tenantId, period.start, cuts, who, now);
         // A failure Stripe reported before the invoice existed (perhaps stale for dunning then) counts now.
         if ((await unpaidFailedInvoices(tx, tenantId)) > 0) await this.state.applyIn(tx, tenantId, 'payment_failed', who);
       }

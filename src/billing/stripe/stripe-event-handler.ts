@@ -152,7 +152,8 @@ export class StripeEventHandler {
       const who: SystemActor = { kind: 'system', name: 'billing', requestId: `stripe:${event.id}` };
       // The local invoice follows every invoice event, stale or not: a Stripe invoice once paid
       // stays paid, so what it shows does not depend on arrival order (stripe-invoices.ts).
-      const settled = periodAt ? await reconcileLocalInvoice(tx, account.tenant_id, settledPeriodAt(periodAt, anchorCutsOf(account.anchor_cuts)), who, this.clock.now()) : undefined;
+      const cuts = anchorCutsOf(account.anchor_cuts);
+      const settled = periodAt ? await reconcileLocalInvoice(tx, account.tenant_id, settledPeriodAt(periodAt, cuts), cuts, who, this.clock.now()) : undefined;
       // Dunning follows the invoices, not only the order of events: a tenant with an open invoice
       // whose payment failed is past_due even when the event that reopened it is stale (older than
       // the last one applied), and a newer payment of another invoice does not make it active.

@@ -15,7 +15,7 @@ import { unsafeRecordAuditForTenant } from '../../audit/record-audit.js';
 import { platformTx } from '../../db/database.js';
 import type { SystemActor } from '../../tenancy/actor.js';
 import type { BillingTx } from '../billing-tables.js';
-import { anchorCutsOf, type AnchorCut } from '../local-periods.js';
+import type { AnchorCut } from '../local-periods.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -55,7 +55,14 @@ export function settledPeriodAt(periodAt: Date, cuts: readonly AnchorCut[]): Dat
  * them; a draft (not issued), a void one, and one paid otherwise (the operator, or nothing to
  * collect) are left alone.
  */
-export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at: Date, who: SystemActor, now: Date): Promise<'paid' | 'failed' | undefined> {
+export async function reconcileLocalInvoice(
+  tx: BillingTx,
+  tenantId: string,
+  at: Date,
+  cuts: readonly AnchorCut[],
+  who: SystemActor,
+  now: Date,
+): Promise<'paid' | 'failed' | undefined> {
   const invoice = await tx
     .selectFrom('billing_invoices')
     .select(['id', 'status', 'period_start', 'period_end', 'payment_failed_at', 'provider_ref'])
@@ -70,8 +77,7 @@ export async function reconcileLocalInvoice(tx: BillingTx, tenantId: string, at:
   if (invoice.status !== 'open' && !paidByStripe) return undefined;
   // The Stripe invoices whose instant names this period (settledPeriodAt): the first hour after a
   // cut belongs to the period before it.
-  const account = await tx.selectFrom('billing_accounts').select('anchor_cuts').where('tenant_id', '=', tenantId).executeTakeFirst();
-  const cutAt = new Set(anchorCutsOf(account?.anchor_cuts).map(({ cutAt }) => cutAt.getTime()));
+  const cutAt = new Set(cuts.map(({ cutAt }) => cutAt.getTime()));
   const afterCutHour = (at: Date) => new Date(at.getTime() + (cutAt.has(at.getTime()) ? HOUR_MS : 0));
   const events = await tx
     .selectFrom('billing_provider_events')

@@ -53,20 +53,16 @@ export async function followSubscriptionAnchor(
 ): Promise<boolean> {
   const anchor = subscriptionAnchor(subscription);
   if (!anchor) return false;
-  const tenant = await tx.selectFrom('tenants').select('billing_anchor').where('id', '=', tenantId).forUpdate().executeTakeFirstOrThrow();
+  const current = await lockedAnchor(tx, tenantId);
   // Periods start on the hour: an anchor in the same hour gives the same periods.
-  if (hourOf(anchor) <= hourOf(tenant.billing_anchor)) return false;
-  const [account, latestInvoice] = await Promise.all([
-    tx.selectFrom('billing_accounts').select('anchor_cuts').where('tenant_id', '=', tenantId).executeTakeFirstOrThrow(),
-    tx.selectFrom('billing_invoices').select((eb) => eb.fn.max('period_end').as('at')).where('tenant_id', '=', tenantId).where('deleted_at', 'is', null).executeTakeFirst(),
-  ]);
-  const cuts = account.anchor_cuts;
+  if (hourOf(anchor) <= hourOf(current)) return false;
+  const { cuts, invoicedUntil } = await settledHistory(tx, tenantId);
   const latestCut = cuts.at(-1);
   // Where Stripe's current period began, unless that is in what is settled already.
   let cut = billingPeriod(anchor, at).start;
-  for (const floor of [latestCut && new Date(latestCut.cut_at), latestInvoice?.at as Date | null | undefined]) if (floor && floor > cut) cut = floor;
+  for (const floor of [latestCut && new Date(latestCut.cut_at), invoicedUntil]) if (floor && floor > cut) cut = floor;
   const moved: StoredAnchorCut = {
-    from_anchor: tenant.billing_anchor.toISOString(),
+    from_anchor: current.toISOString(),
     to_anchor: anchor.toISOString(),
     cut_at: cut.toISOString(),
     subscription_ref: subscriptionRef,
@@ -82,10 +78,25 @@ export async function followSubscriptionAnchor(
   await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
     action: 'billing.anchor_moved',
     target: 'billing_anchor',
-    before: { billing_anchor: tenant.billing_anchor.toISOString() },
+    before: { billing_anchor: current.toISOString() },
     after: { billing_anchor: anchor.toISOString(), cut_at: cut.toISOString(), subscription: subscriptionRef },
   });
   return true;
+}
+
+/** The tenant's anchor, its row locked: moves and undos of one tenant take turns. */
+async function lockedAnchor(tx: BillingTx, tenantId: string): Promise<Date> {
+  const tenant = await tx.selectFrom('tenants').select('billing_anchor').where('id', '=', tenantId).forUpdate().executeTakeFirstOrThrow();
+  return tenant.billing_anchor;
+}
+
+/** What a move may not reach back into: the cuts made so far, and where the issued invoices end. */
+async function settledHistory(tx: BillingTx, tenantId: string): Promise<{ cuts: StoredAnchorCut[]; invoicedUntil: Date | undefined }> {
+  const [account, latestInvoice] = await Promise.all([
+    tx.selectFrom('billing_accounts').select('anchor_cuts').where('tenant_id', '=', tenantId).executeTakeFirstOrThrow(),
+    tx.selectFrom('billing_invoices').select((eb) => eb.fn.max('period_end').as('at')).where('tenant_id', '=', tenantId).where('deleted_at', 'is', null).executeTakeFirst(),
+  ]);
+  return { cuts: account.anchor_cuts, invoicedUntil: (latestInvoice?.at as Date | null | undefined) ?? undefined };
 }
 
 /** A downgrade waiting for the period's end (after `after`, so not yet applied) now waits until `end`. */
@@ -114,15 +125,9 @@ function hourOf(at: Date): number {
  * it undid a move.
  */
 export async function undoSubscriptionAnchor(tx: BillingTx, tenantId: string, subscriptionRef: string, now: Date, who: SystemActor): Promise<boolean> {
-  const [tenant, account, latestInvoice] = await Promise.all([
-    tx.selectFrom('tenants').select('billing_anchor').where('id', '=', tenantId).forUpdate().executeTakeFirstOrThrow(),
-    tx.selectFrom('billing_accounts').select('anchor_cuts').where('tenant_id', '=', tenantId).executeTakeFirstOrThrow(),
-    tx.selectFrom('billing_invoices').select((eb) => eb.fn.max('period_end').as('at')).where('tenant_id', '=', tenantId).where('deleted_at', 'is', null).executeTakeFirst(),
-  ]);
-  const cuts = account.anchor_cuts;
+  const [current, { cuts, invoicedUntil }] = await Promise.all([lockedAnchor(tx, tenantId), settledHistory(tx, tenantId)]);
   const latestCut = cuts.at(-1);
-  if (!latestCut || latestCut.subscription_ref !== subscriptionRef || tenant.billing_anchor.toISOString() !== latestCut.to_anchor) return false;
-  const invoicedUntil = latestInvoice?.at as Date | null | undefined;
+  if (!latestCut || latestCut.subscription_ref !== subscriptionRef || current.toISOString() !== latestCut.to_anchor) return false;
   if (invoicedUntil && invoicedUntil >= new Date(latestCut.cut_at)) return false;
   const anchor = new Date(latestCut.from_anchor);
   await tx.updateTable('billing_accounts').set({ anchor_cuts: JSON.stringify(cuts.slice(0, -1)), updated_at: now }).where('tenant_id', '=', tenantId).execute();
@@ -132,7 +137,7 @@ export async function undoSubscriptionAnchor(tx: BillingTx, tenantId: string, su
   await unsafeRecordAuditForTenant(platformTx(tx), tenantId, who, {
     action: 'billing.anchor_moved',
     target: 'billing_anchor',
-    before: { billing_anchor: tenant.billing_anchor.toISOString(), cut_at: latestCut.cut_at },
+    before: { billing_anchor: current.toISOString(), cut_at: latestCut.cut_at },
     after: { billing_anchor: anchor.toISOString(), undone: subscriptionRef, cause: 'incomplete_expired' },
   });
   return true;
