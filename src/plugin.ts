@@ -9,6 +9,7 @@ import { docsRoutes } from './http/docs.routes.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerLoadShedding } from './http/load-shedding.js';
 import { registerOpenApi } from './http/openapi.js';
+import { registerSerialization } from './http/serialization.js';
 import { registerValidation } from './http/validation.js';
 import { retryAfterHeader } from './metering/retry-after.js';
 import type { Services } from './services.js';
@@ -28,6 +29,7 @@ export interface TenantryPluginOptions {
  */
 export const tenantry: FastifyPluginAsync<TenantryPluginOptions> = async (app, { services }) => {
   registerValidation(app);
+  registerSerialization(app);
   registerErrorHandling(app);
   // Before access: a shed request costs no authentication lookup.
   await registerLoadShedding(app, services.config.maxEventLoopDelayMs);
