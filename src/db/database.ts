@@ -329,15 +329,19 @@ export class Database<DB = Tables> {
    * `recurring`: the platform's own machinery repeating the same work (a flush every
    * second) is recorded on its first use in each hour, by each instance, instead of on every
    * use; later uses in that hour log at debug. Only outside any request: what a person or a
-   * request causes is recorded every time.
+   * request causes is recorded every time. Every use inside a scheduled job's run (the
+   * crontab's rollup every minute) is recurring too.
    */
   async service<T>(reason: string, work: Work<T, DB>, options: ServiceOptions = {}): Promise<T> {
     assertNoOpenUnit();
     const context = currentContext();
     const actor = context?.userId ? `user:${context.userId}` : 'system';
     const hour = Math.floor(Date.now() / HOUR_MS);
-    if (options.recurring && context) throw new Error(`recurring service work ("${reason}") must run outside any request`);
-    if (!options.recurring) await this.#recordServiceUse(reason, actor, context);
+    if (options.recurring && context && !context.scheduled) {
+      throw new Error(`recurring service work ("${reason}") must run outside any request`);
+    }
+    const recurring = options.recurring === true || context?.scheduled === true;
+    if (!recurring) await this.#recordServiceUse(reason, actor, context);
     else if (this.#recurringRecorded.get(reason) === hour) this.#logger.debug({ reason, actor }, 'service role used (recurring)');
     else {
       await this.#recordServiceUse(`${reason} (recurring: recorded once an hour)`, actor, context);

@@ -11,12 +11,18 @@ export interface JobEnvelope<P = unknown> {
   readonly data: P;
 }
 
+/** An envelope as read from the queue, with where the job came from. */
+export interface QueuedEnvelope<P = unknown> extends JobEnvelope<P> {
+  /** Added by the queue's crontab (its payload has a `_cron` field), not by anyone's request. */
+  readonly scheduled: boolean;
+}
+
 export class InvalidJobPayloadError extends Error {
   override name = 'InvalidJobPayloadError';
 }
 
 /** Reads an envelope from a raw queue payload; a malformed tenant id is an error, never "no tenant". */
-export function readEnvelope(payload: unknown): JobEnvelope {
+export function readEnvelope(payload: unknown): QueuedEnvelope {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     throw new InvalidJobPayloadError('job payload must be a JSON object');
   }
@@ -25,5 +31,6 @@ export function readEnvelope(payload: unknown): JobEnvelope {
     throw new InvalidJobPayloadError('job payload names a malformed tenant id');
   }
   const requestId = typeof raw.requestId === 'string' ? raw.requestId : undefined;
-  return { tenantId: raw.tenantId as string | undefined, requestId, data: raw.data ?? {} };
+  const scheduled = typeof raw._cron === 'object' && raw._cron !== null;
+  return { tenantId: raw.tenantId as string | undefined, requestId, scheduled, data: raw.data ?? {} };
 }

@@ -34,8 +34,9 @@ export function toTask(definition: JobDefinition, check: PayloadCheck, deps: Job
     logger.debug({ attempt: run.attempt }, 'job started');
 
     if (definition.scope === 'service') {
-      // A fresh context without a tenant, even if the worker was started inside one.
-      return runWithContext({ requestId }, () => definition.handler(data, deps, run));
+      // A fresh context without a tenant, even if the worker was started inside one. A run of
+      // the crontab is the platform's machinery: its service-role uses are recorded as recurring.
+      return runWithContext({ requestId, ...(envelope.scheduled ? { scheduled: true } : {}) }, () => definition.handler(data, deps, run));
     }
     const tenantId = envelope.tenantId;
     if (!tenantId) throw new MissingJobTenantError(definition.name);

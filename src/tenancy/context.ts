@@ -30,6 +30,12 @@ export interface RequestContext {
    * trip (tenancy/access-check.ts). Absent when the access was read from the database already.
    */
   readonly scopeCheck?: ScopeCheck | undefined;
+  /**
+   * A scheduled service job's run (the job queue's crontab, every minute for some): the
+   * platform's machinery repeating the same work, so db.service() records each of its reasons
+   * once an hour, as it does work that asks to be `recurring`.
+   */
+  readonly scheduled?: boolean | undefined;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
