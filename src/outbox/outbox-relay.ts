@@ -26,7 +26,11 @@ export interface OutboxRelayOptions {
   readonly batchConsumers?: ReadonlyMap<string, OutboxBatchConsumer>;
   /** How often to look without being woken (a lost NOTIFY, a row whose backoff ended). */
   readonly pollIntervalMs?: number;
-  /** Tenants served per pass, and rows per tenant. */
+  /**
+   * Tenants served per pass (at most; a pass takes the tenants due, oldest first), and rows per
+   * tenant. A pass costs a few round trips whatever it carries, and on a busy server each waits
+   * for the event loop, so when many tenants are due a larger pass is what keeps up.
+   */
   readonly tenantsPerPass?: number;
   readonly rowsPerTenant?: number;
   /** A row failing this often is parked (dead_at) and its tenant's later rows go on. */
@@ -72,7 +76,7 @@ export class OutboxRelay {
   constructor(options: OutboxRelayOptions) {
     this.#options = {
       pollIntervalMs: 1_000,
-      tenantsPerPass: 50,
+      tenantsPerPass: 200,
       rowsPerTenant: 20,
       maxAttempts: 10,
       baseBackoffMs: 1_000,
