@@ -26,7 +26,11 @@ export interface OutboxRelayOptions {
   readonly batchConsumers?: ReadonlyMap<string, OutboxBatchConsumer>;
   /** How often to look without being woken (a lost NOTIFY, a row whose backoff ended). */
   readonly pollIntervalMs?: number;
-  /** Tenants served per pass, and rows per tenant. */
+  /**
+   * Tenants served per pass (at most; a pass takes the tenants due, oldest first), and rows per
+   * tenant. A pass costs a few round trips whatever it carries, and on a busy server each waits
+   * for the event loop, so when many tenants are due a larger pass is what keeps up.
+   */
   readonly tenantsPerPass?: number;
   readonly rowsPerTenant?: number;
   /** A row failing this often is parked (dead_at) and its tenant's later rows go on. */
@@ -72,7 +76,7 @@ export class OutboxRelay {
   constructor(options: OutboxRelayOptions) {
     this.#options = {
       pollIntervalMs: 1_000,
-      tenantsPerPass: 50,
+      tenantsPerPass: 200,
       rowsPerTenant: 20,
       maxAttempts: 10,
       baseBackoffMs: 1_000,
@@ -157,16 +161,25 @@ export class OutboxRelay {
       // first: were it to fail, the others would run as transactions of their own, their
       // locks released at once, and the pass stops before delivering anything.
       const begin = client.query(`BEGIN; SET LOCAL ROLE ${pg.escapeIdentifier(this.#options.serviceRole)}`);
-      // Each tenant's head row decides whether it is due; the lock is tried only for due heads
-      // (the CASE), and a tenant another relay holds is skipped, not waited for. The tenants
-      // locked are left in a transaction-local setting for the next statement to read.
+      // Each tenant's head row decides whether it is due. The due tenants are taken oldest head
+      // first, so that when more are due than a pass serves (a backlog) the ones waiting longest
+      // go first rather than the lowest ids, whose turn would otherwise come before the others'
+      // at every pass. The lock is tried for due heads only, in that order, until the pass has
+      // its tenants: OFFSET 0 keeps PostgreSQL from pushing the lock call down into the sorted
+      // subquery, where it would run for every due tenant before the sort and lock them all.
+      // A tenant another relay holds is skipped, not waited for. The tenants locked are left in
+      // a transaction-local setting for the next statement to read.
       const lock = client.query<{ tenants: string }>(
         `SELECT set_config('${TENANTS_SETTING}', coalesce(string_agg(l.tenant_id::text, ','), ''), true) AS tenants FROM (
-           SELECT h.tenant_id FROM (
-             SELECT DISTINCT ON (tenant_id) tenant_id, available_at FROM outbox
-             WHERE dead_at IS NULL ORDER BY tenant_id, created_at, id
-           ) h
-           WHERE CASE WHEN h.available_at <= now() THEN pg_try_advisory_xact_lock($1, hashtext(h.tenant_id::text)) ELSE false END
+           SELECT d.tenant_id FROM (
+             SELECT h.tenant_id FROM (
+               SELECT DISTINCT ON (tenant_id) tenant_id, available_at, created_at FROM outbox
+               WHERE dead_at IS NULL ORDER BY tenant_id, created_at, id
+             ) h
+             WHERE h.available_at <= now()
+             ORDER BY h.created_at OFFSET 0
+           ) d
+           WHERE pg_try_advisory_xact_lock($1, hashtext(d.tenant_id::text))
            LIMIT $2
          ) l`,
         [LOCK_CLASS, this.#options.tenantsPerPass],

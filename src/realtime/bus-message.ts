@@ -42,6 +42,18 @@ export function encodeBusMessage(message: BusMessage): string {
 const EVENTS_ENVELOPE_BYTES = Buffer.byteLength(encodeBusMessage({ kind: 'events', events: [] }));
 
 /**
+ * An `events` message as text, split around its events: what comes before the first and after
+ * the last (the events go in between, comma-separated). For the sequencer's statement, which
+ * writes the LISTEN/NOTIFY bus's messages in SQL (sequence-events.ts): its events carry the
+ * fields of SequencedEvent, which decodeEvent() reads.
+ */
+export const EVENTS_ENVELOPE = (() => {
+  const empty = encodeBusMessage({ kind: 'events', events: [] });
+  const at = empty.lastIndexOf('[]') + 1;
+  return { head: empty.slice(0, at), tail: empty.slice(at), bytes: EVENTS_ENVELOPE_BYTES };
+})();
+
+/**
  * One pass's events as few messages as the bus allows: each message stays under `maxBytes`
  * (NOTIFY's payload limit), and the messages, sent in order, keep the events' order.
  */

@@ -3,8 +3,9 @@
 // a time per tenant, so the sequence is taken here, in delivery order, not by the concurrent
 // transactions that made the changes: one statement, in the relay pass's transaction, numbers
 // and stores the whole pass, and the pass goes out on the bus in as few messages as the bus
-// allows once that transaction commits. A second delivery of the same outbox row (the relay is
-// at least once) finds its event and publishes it again under the same sequence.
+// allows once that transaction commits (LISTEN/NOTIFY: NOTIFYed by that same statement; Redis:
+// published after the commit). A second delivery of the same outbox row (the relay is at least
+// once) finds its event and publishes it again under the same sequence.
 
 import type { Logger } from 'pino';
 import { isUuid } from '../db/ids.js';
@@ -39,17 +40,18 @@ export function eventSequencer({ bus, logger, retention, channels }: EventSequen
       if (recorded && channels.has(recorded.channel)) accepted.push({ tenantId: message.tenantId, outboxId: message.id, ...recorded });
       else dropped(logger, message, 'realtime event not understood or on an undeclared channel; dropped');
     }
-    const sequences = await sequenceEvents(pass, accepted, retention);
+    // Heard once the pass commits: the events are in the log before anyone hears of them, so a
+    // client that catches up from the log after hearing one always finds it.
+    const announcement = bus.name === 'postgres' ? { channel: bus.channel, maxBytes: bus.maxMessageBytes } : undefined;
+    const sequences = await sequenceEvents(pass, accepted, retention, announcement);
     const events: SequencedEvent[] = [];
     accepted.forEach(({ outboxId, ...event }, index) => {
       const seq = sequences[index];
       if (seq === null || seq === undefined) dropped(logger, { tenantId: event.tenantId, id: outboxId }, 'realtime event data too large to keep; dropped');
       else events.push({ ...event, seq });
     });
-    // Heard once the pass commits: the events are in the log before anyone hears of them, so a
-    // client that catches up from the log after hearing one always finds it. In order: a
-    // tenant's events in one pass may span two messages.
-    await bus.publishOnCommit(eventMessages(events, bus.maxMessageBytes), pass);
+    // In order: a tenant's events in one pass may span two messages.
+    if (bus.name === 'redis') await bus.publishOnCommit(eventMessages(events, bus.maxMessageBytes), pass);
   };
 }
 

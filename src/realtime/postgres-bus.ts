@@ -4,16 +4,16 @@
 
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { OutboxPass } from '../outbox/outbox-message.js';
 import { encodeBusMessage, type BusMessage } from './bus-message.js';
 import { busReceiver } from './bus-receiver.js';
-import { MAX_BUS_MESSAGE_BYTES, type BusListener, type RealtimeBus } from './realtime-bus.js';
+import { MAX_BUS_MESSAGE_BYTES, type BusListener, type NotifyBus } from './realtime-bus.js';
 
-export class PostgresBus implements RealtimeBus {
+export class PostgresBus implements NotifyBus {
   readonly name = 'postgres' as const;
   readonly maxMessageBytes = MAX_BUS_MESSAGE_BYTES;
+  /** The sequencer NOTIFYs a relay pass's events here, in its statement (sequence-events.ts). */
+  readonly channel: string;
   readonly #connection: pg.ClientConfig;
-  readonly #channel: string;
   readonly #logger: Logger;
   #client: pg.Client | undefined;
   #listener: BusListener | undefined;
@@ -26,7 +26,7 @@ export class PostgresBus implements RealtimeBus {
   constructor(connection: pg.ClientConfig, channel: string, logger: Logger) {
     const { connectionString, host, port, user, password, database, ssl } = connection;
     this.#connection = { connectionString, host, port, user, password, database, ssl, connectionTimeoutMillis: 5_000 } as pg.ClientConfig;
-    this.#channel = channel;
+    this.channel = channel;
     this.#logger = logger;
   }
 
@@ -48,22 +48,10 @@ export class PostgresBus implements RealtimeBus {
     const sent = this.#sending.then(async () => {
       const client = this.#client;
       if (!client) throw new Error('the realtime bus is not connected');
-      await client.query('SELECT pg_notify($1, $2)', [this.#channel, encodeBusMessage(message)]);
+      await client.query('SELECT pg_notify($1, $2)', [this.channel, encodeBusMessage(message)]);
     });
     this.#sending = sent.catch(() => {});
     return sent;
-  }
-
-  /**
-   * NOTIFY in the relay pass's own transaction, all messages in one statement: PostgreSQL
-   * delivers them at its commit (never on rollback), in commit order across transactions. So a
-   * tenant's events reach the listeners in sequence order even when two relays take turns on
-   * it, and a relay that dies after committing has still sent them.
-   */
-  async publishOnCommit(messages: readonly BusMessage[], pass: OutboxPass): Promise<void> {
-    if (messages.length === 0) return;
-    // unnest yields the array in order, and a transaction's notifications go out in the order sent.
-    await pass.query('SELECT pg_notify($1, m) FROM unnest($2::text[]) AS m', [this.#channel, messages.map(encodeBusMessage)]);
   }
 
   async close(): Promise<void> {
@@ -78,7 +66,7 @@ export class PostgresBus implements RealtimeBus {
     if (this.#closed) return;
     const client = new pg.Client(this.#connection);
     client.on('notification', (notification) => {
-      if (notification.channel !== this.#channel || !notification.payload) return;
+      if (notification.channel !== this.channel || !notification.payload) return;
       this.#receive?.(notification.payload);
     });
     client.on('error', (error) => this.#lost(client, error));
@@ -88,7 +76,7 @@ export class PostgresBus implements RealtimeBus {
       // A NOTIFY commits like a write and holds the cluster-wide notify lock until its commit
       // is done: without this it would wait for a WAL flush (of nothing worth keeping: a lost
       // message is caught up from the event log) while every other NOTIFY waits behind it.
-      await client.query(`SET synchronous_commit TO off; LISTEN ${pg.escapeIdentifier(this.#channel)}`);
+      await client.query(`SET synchronous_commit TO off; LISTEN ${pg.escapeIdentifier(this.channel)}`);
     } catch (error) {
       this.#lost(client, error);
       return;

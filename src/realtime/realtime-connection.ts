@@ -11,7 +11,7 @@ import { CLOSE, type CloseCode } from './close-codes.js';
 import type { Backlog } from './event-log.js';
 import { eventFrame, type ServerMessage } from './protocol.js';
 import type { SequencedEvent } from './realtime-event.js';
-import type { SocketIdentity } from './socket-identity.js';
+import { credentialKey, type SocketIdentity } from './socket-identity.js';
 
 export interface ConnectionLimits {
   /** Unsent bytes past which the client counts as too slow and is closed (4413). */
@@ -39,6 +39,11 @@ export class RealtimeConnection {
   readonly socket: WebSocket;
   readonly subscriptions = new Set<string>();
   identity: SocketIdentity;
+  /**
+   * credentialKey(identity), kept with it: access is re-read every second for every connection,
+   * grouped by this, and building it each time was most of that pass's time (5,000 connections).
+   */
+  credentialKey: string;
   /** When the database last confirmed this connection's access (ms since epoch, real time). */
   verifiedAt: number;
   /** Answered the last ping. */
@@ -56,6 +61,7 @@ export class RealtimeConnection {
   constructor(socket: WebSocket, identity: SocketIdentity, deps: ConnectionDeps) {
     this.socket = socket;
     this.identity = identity;
+    this.credentialKey = credentialKey(identity);
     this.#deps = deps;
     this.verifiedAt = Date.now();
     this.#tokens = deps.limits.burst;
@@ -141,6 +147,7 @@ export class RealtimeConnection {
   update(identity: SocketIdentity): void {
     const rearm = identity.expiresAt !== this.identity.expiresAt;
     this.identity = identity;
+    this.credentialKey = credentialKey(identity);
     this.confirmed();
     if (rearm) this.#armExpiry();
   }

@@ -279,11 +279,9 @@ export class RealtimeHub {
     // Sockets of one credential share one verdict.
     const byCredential = new Map<string, RealtimeConnection[]>();
     for (const connection of connections) {
-      const { kind, tenantId, userId, sessionFamilyId, keyId } = connection.identity;
-      const key = `${kind}:${tenantId}:${userId ?? ''}:${sessionFamilyId ?? ''}:${keyId ?? ''}`;
-      const group = byCredential.get(key);
+      const group = byCredential.get(connection.credentialKey);
       if (group) group.push(connection);
-      else byCredential.set(key, [connection]);
+      else byCredential.set(connection.credentialKey, [connection]);
     }
     const groups = [...byCredential.values()];
     const now = this.#options.clock.now();

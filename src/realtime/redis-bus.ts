@@ -7,9 +7,9 @@ import type { Logger } from 'pino';
 import type { OutboxPass } from '../outbox/outbox-message.js';
 import { encodeBusMessage, type BusMessage } from './bus-message.js';
 import { busReceiver } from './bus-receiver.js';
-import type { BusListener, RealtimeBus } from './realtime-bus.js';
+import type { BusListener, PubSubBus } from './realtime-bus.js';
 
-export class RedisBus implements RealtimeBus {
+export class RedisBus implements PubSubBus {
   readonly name = 'redis' as const;
   /** Redis takes far larger messages: a relay pass's events go out as one publish. */
   readonly maxMessageBytes = 4 * 1_048_576;

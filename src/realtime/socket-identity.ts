@@ -27,6 +27,11 @@ export function sameHolder(a: SocketCredential, b: SocketCredential): boolean {
   return a.kind === b.kind && a.tenantId === b.tenantId && a.userId === b.userId && a.keyId === b.keyId && a.agentId === b.agentId;
 }
 
+/** Names the credential: connections of one credential share one verdict when access is re-read. */
+export function credentialKey(credential: SocketCredential): string {
+  return `${credential.kind}:${credential.tenantId}:${credential.userId ?? ''}:${credential.sessionFamilyId ?? ''}:${credential.keyId ?? ''}`;
+}
+
 /** How presence names the holder: the agent if it acts for one, else the user or key. */
 export function presenceOf(identity: SocketCredential): { kind: 'user' | 'api_key' | 'agent'; id: string } {
   if (identity.agentId) return { kind: 'agent', id: identity.agentId };

@@ -196,6 +196,28 @@ describe('the outbox relay', () => {
     expect(await relay.drain()).toBe(0);
   });
 
+  it('serves the tenants waiting longest first when more are due than a pass takes', async () => {
+    // Tenant ids in ascending order, each tenant's one effect recorded in the reverse order: the
+    // highest id waited longest. (Taken by id, the lowest would go first at every pass, and a
+    // backlog would keep the highest waiting.)
+    const tenants = (await Promise.all(Array.from({ length: 4 }, () => fixture.newTenant()))).sort();
+    for (const [n, tenantId] of [...tenants].reverse().entries()) await fixture.record(tenantId, 'test.effect', { n });
+    const { consume, delivered } = collector();
+    // The relay's tenant locks held while it delivers: the pass's one, not every due tenant's.
+    const locksHeld: number[] = [];
+    const countingLocks = async (message: OutboxMessage) => {
+      const { rows } = await fixture.database.admin.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = x'6f757462'::int::oid AND objsubid = 2`,
+      );
+      locksHeld.push(rows[0]!.n);
+      await consume(message);
+    };
+    const relay = fixture.relay({ 'test.effect': countingLocks }, { tenantsPerPass: 1 });
+    expect(await relay.drain()).toBe(4);
+    expect(delivered.map((entry) => entry.tenantId)).toEqual([...tenants].reverse());
+    expect(locksHeld).toEqual([1, 1, 1, 1]);
+  });
+
   it("never has two relays deliver one tenant's effects at once, nor any effect twice", async () => {
     const tenants = [await fixture.newTenant(), await fixture.newTenant(), await fixture.newTenant()];
     const perTenant = 15;

@@ -4,6 +4,7 @@
 // relay pass and is heard only then, never when the pass rolls back; and two relays working the
 // same outbox at once neither number an event twice nor reorder a tenant's events.
 
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../src/db/database.js';
 import type { OutboxBatchConsumer, OutboxMessage } from '../../src/outbox/outbox-message.js';
@@ -133,6 +134,37 @@ describe('numbering realtime events a relay pass at a time', () => {
     // 120 events of ~230 bytes: a handful of NOTIFYs under the payload limit, not 120.
     expect(heard.messages.length).toBeLessThanOrEqual(6);
     for (const message of heard.messages) expect(Buffer.byteLength(JSON.stringify(message))).toBeLessThanOrEqual(MAX_BUS_MESSAGE_BYTES);
+  });
+
+  it('numbers and announces in one statement, each NOTIFY under the payload limit even with events near the largest kept', async () => {
+    const tenants = await Promise.all(Array.from({ length: 3 }, () => fixture.newTenant()));
+    // Sizes from tiny to near the 4 KiB an event's data may hold, so messages are cut unevenly.
+    const sizes = [10, 3_900, 200, 3_950, 1_500, 50, 3_000, 2_500, 700, 3_940];
+    for (const [n, size] of sizes.entries()) for (const tenantId of tenants) await recordEvent(tenantId, n + 1, { blob: 'z'.repeat(size) });
+    // The payloads as PostgreSQL delivers them, before any decoding.
+    const raw = new pg.Client({ connectionString: fixture.database.url });
+    await raw.connect();
+    const payloads: string[] = [];
+    raw.on('notification', (message) => payloads.push(message.payload ?? ''));
+    await raw.query(`LISTEN ${CHANNEL}`);
+    const heard = await listener();
+    const { consume } = await sequencer();
+    let statements = 0;
+    const counting: OutboxBatchConsumer = (messages, pass) => consume(messages, { ...pass, query: (text, values) => ((statements += 1), pass.query(text, values)) });
+    const relay = fixture.relay({}, { batchConsumers: new Map([[REALTIME_TOPIC, counting]]), rowsPerTenant: 50 });
+    try {
+      expect(await relay.drain()).toBe(30);
+      expect(statements).toBe(1);
+      await eventually(() => heard.events.length >= 30);
+      await raw.query('SELECT 1');
+    } finally {
+      await raw.end();
+    }
+    for (const tenantId of tenants) expect(heardBy(heard.events, tenantId)).toEqual(oneToN(10).map((n) => [n, n]));
+    // Each event's data arrives whole.
+    for (const event of heard.events) expect((event.data.blob as string).length).toBe(sizes[(event.data.n as number) - 1]);
+    expect(payloads.length).toBeGreaterThan(1);
+    for (const payload of payloads) expect(Buffer.byteLength(payload)).toBeLessThanOrEqual(MAX_BUS_MESSAGE_BYTES);
   });
 
   it('continues each tenant from its last number, and a redelivery keeps the numbers it was given', async () => {
