@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import type { DatabaseLimits, DatabaseRoles } from '../config.js';
 import { currentContext, currentTenantId } from '../tenancy/context.js';
 import { readOnlyRefusal } from './read-only.js';
-import { BACKGROUND_LIMITS, BoundedPool, QUEUE_LIMITS, sessionTimeouts } from './bounded-pool.js';
+import { BACKGROUND_LIMITS, BoundedPool, QUEUE_LIMITS, sendQuery, sessionTimeouts } from './bounded-pool.js';
 import { UUID_PATTERN } from './ids.js';
 import type { Tables } from './tables.js';
 import type { IdentityLookup } from '../modules/module.js';
@@ -412,7 +412,7 @@ export class Database<DB = Tables> {
     // socket stays corked until that first query is written too, so all of it leaves in one
     // write (see #kysely); a unit that sends nothing uncorks before it commits.
     const flush = corkUntilFlushed(client);
-    const setup = Promise.all([client.query(hold.begin), client.query(scoping(role, settings, check, hold))]).then(() => check?.passed());
+    const setup = Promise.all([sendQuery(client, hold.begin), sendQuery(client, scoping(role, settings, check, hold))]).then(() => check?.passed());
     setup.catch(() => {}); // observed below, whichever way the work ends
     const unit: Unit = { open: true, sanctioned: new Set(), effects: [], flush };
     try {
@@ -427,7 +427,7 @@ export class Database<DB = Tables> {
         release(error);
         throw error;
       }
-      await client.query('COMMIT');
+      await sendQuery(client, 'COMMIT');
       release();
       if (unit.effects.length > 0) await this.#runEffects(unit.effects);
       return result;
@@ -436,7 +436,7 @@ export class Database<DB = Tables> {
       unit.open = false;
       if (error instanceof TenantScopeViolation && released) throw error;
       try {
-        await client.query('ROLLBACK');
+        await sendQuery(client, 'ROLLBACK');
         release();
       } catch (rollbackError) {
         // A client that cannot roll back may still hold transaction state: destroy it.
@@ -488,14 +488,15 @@ export class Database<DB = Tables> {
       // transaction only rolls it back.
       const flush = corkUntilFlushed(client);
       const sent = [
-        client.query(hold.begin),
-        client.query(scoping(role, settings, check, hold)),
-        client.query(
+        sendQuery(client, hold.begin),
+        sendQuery(client, scoping(role, settings, check, hold)),
+        sendQuery(
+          client,
           prepared
             ? preparedQuery(client, compiled.sql, compiled.parameters as unknown[])
             : { text: compiled.sql, values: compiled.parameters as unknown[] },
         ),
-        client.query('COMMIT'),
+        sendQuery(client, 'COMMIT'),
       ] as const;
       flush();
       const results = await Promise.allSettled(sent);
@@ -528,7 +529,10 @@ export class Database<DB = Tables> {
       if (typeof sqlText !== 'string' || !unit.sanctioned.has(sqlText)) {
         throw new TenantScopeViolation('only SQL compiled by the query builder of this unit of work may run in it');
       }
-      const result = (client.query as (...args: unknown[]) => unknown)(text, ...rest);
+      // Kysely's queries (text and values) go through sendQuery(); a submittable (a streaming
+      // cursor) runs as Kysely hands it over.
+      const result =
+        typeof text === 'string' ? sendQuery(client, { text, values: rest[0] as unknown[] | undefined }) : (client.query as (...args: unknown[]) => unknown)(text, ...rest);
       unit.flush();
       return result;
     };
@@ -648,11 +652,14 @@ function sanctionCompiledSql(executor: QueryExecutor, sanctioned: Set<string>): 
  * failing does not swallow the next. The limits bound how long a unit may wait for a
  * connection, run a statement and hold its transaction (see bounded-pool.ts): the server
  * passes the configured request bounds; a caller that names none gets the loose background ones.
+ * A query sent with sendQuery() (every query of a unit of work) is also given up after the
+ * statement timeout plus 1 s without an answer; other code querying its connections directly
+ * (the outbox relay, realtime) is bounded by the checkout's transaction bound instead.
  * Timestamps are read by db/timestamps.ts.
  */
 export function createPool(url: string, max: number, logger: Logger, limits: DatabaseLimits = BACKGROUND_LIMITS): pg.Pool {
   const pool = new BoundedPool(
-    { connectionString: url, max, idleTimeoutMillis: 30_000, pipeline: true, types: poolTypes, ...sessionTimeouts(limits) } as pg.PoolConfig,
+    { connectionString: url, max, idleTimeoutMillis: 30_000, pipeline: true, types: poolTypes } as pg.PoolConfig,
     limits,
   );
   // An idle client that loses its connection emits here; the pool has already discarded it.
