@@ -35,6 +35,12 @@ const TENANTS = 10_000;
 const TASKS_PER_TENANT = 200;
 /** Tenantry's default TENANTRY_DB_POOL_SIZE, given to all three servers. */
 const POOL_SIZE = 20;
+/**
+ * Tenantry's default TENANTRY_DB_IDLE_TIMEOUT_MS, given to the other two: no server's pool closes
+ * its connections in the minute or so it idles between its loads, so no round measures
+ * reconnecting (pg-pool's own default is 10 s).
+ */
+const POOL_IDLE_MS = loadConfig({ TENANTRY_JWT_SECRET: 'x'.repeat(32) }).databaseLimits.idleTimeoutMs;
 /** The tenant sequence's seed: every load of every side walks the same tenants in the same order. */
 const SEED = 11;
 const WARM_UP_SECONDS = 5;
@@ -211,10 +217,12 @@ try {
   const raw = await start('raw', 'bench/support/raw-server.ts', {
     PEERS_DATABASE_URL: named(database.url, 'raw'),
     PEERS_POOL_SIZE: String(POOL_SIZE),
+    PEERS_POOL_IDLE_MS: String(POOL_IDLE_MS),
   });
   const postgraphile = await start('postgraphile', 'bench/support/postgraphile-server.ts', {
     PEERS_DATABASE_URL: named(databaseEnv.TENANTRY_APP_DATABASE_URL!, 'postgraphile'),
     PEERS_POOL_SIZE: String(POOL_SIZE),
+    PEERS_POOL_IDLE_MS: String(POOL_IDLE_MS),
     PEERS_APP_ROLE: roles.app,
   });
 

@@ -32,6 +32,13 @@ export interface DatabaseLimits {
   readonly connectTimeoutMs: number;
   /** Units of work allowed to wait for a connection; one more is refused at once (503 overloaded). */
   readonly maxWaiting: number;
+  /**
+   * A pooled connection unused this long is closed. A new one costs PostgreSQL tens of
+   * milliseconds of CPU (authentication, then the catalog and the access functions loaded
+   * again), so a request pool that let its connections go between bursts paid that again at
+   * the start of each (docs/benchmarks.md).
+   */
+  readonly idleTimeoutMs: number;
 }
 
 /** Outbound tenant webhooks: how secrets are kept, which addresses may be called, how long to retry. */
@@ -63,6 +70,7 @@ const DEFAULT_DATABASE_LIMITS: DatabaseLimits = Object.freeze({
   transactionTimeoutMs: 15_000,
   connectTimeoutMs: 2_000,
   maxWaiting: 1_000,
+  idleTimeoutMs: 10 * 60_000,
 });
 
 export type JwtKeyConfig =
@@ -271,6 +279,7 @@ function databaseLimits(env: Env): DatabaseLimits {
     transactionTimeoutMs,
     connectTimeoutMs: integer(env, 'TENANTRY_DB_CONNECT_TIMEOUT_MS', defaults.connectTimeoutMs, 100, 60_000),
     maxWaiting: integer(env, 'TENANTRY_DB_MAX_WAITING', defaults.maxWaiting, 0, 100_000),
+    idleTimeoutMs: integer(env, 'TENANTRY_DB_IDLE_TIMEOUT_MS', defaults.idleTimeoutMs, 1_000, 86_400_000),
   });
 }
 

@@ -2,7 +2,7 @@
 // database, logged in as Tenantry's request login. Per request, pgSettings switch to Tenantry's
 // app role and set app.tenant_id from the X-Tenant-ID header, so the tasks rows come through
 // Tenantry's own RLS policy, PostGraphile's recommended way to scope data. Env:
-// PEERS_DATABASE_URL (carrying its application_name), PEERS_POOL_SIZE, PEERS_APP_ROLE.
+// PEERS_DATABASE_URL (carrying its application_name), PEERS_POOL_SIZE, PEERS_POOL_IDLE_MS, PEERS_APP_ROLE.
 
 import './node20-polyfills.js';
 import { createServer } from 'node:http';
@@ -13,7 +13,11 @@ import { grafserv } from 'postgraphile/grafserv/node';
 import { PostGraphileAmberPreset } from 'postgraphile/presets/amber';
 
 const appRole = process.env.PEERS_APP_ROLE!;
-const pool = new pg.Pool({ connectionString: process.env.PEERS_DATABASE_URL, max: Number(process.env.PEERS_POOL_SIZE) });
+const pool = new pg.Pool({
+  connectionString: process.env.PEERS_DATABASE_URL,
+  max: Number(process.env.PEERS_POOL_SIZE),
+  idleTimeoutMillis: Number(process.env.PEERS_POOL_IDLE_MS),
+});
 
 const preset: GraphileConfig.Preset = {
   extends: [PostGraphileAmberPreset],

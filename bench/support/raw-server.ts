@@ -2,7 +2,8 @@
 // transaction, no role switch, no RLS (it logs in as the superuser, whom RLS never binds): the
 // tenant comes from the X-Tenant-ID header and the SELECT is Tenantry's GET /v1/tasks?limit=50,
 // character for character, with the tenant predicate written by hand. Same JSON as Tenantry's
-// taskView. Env: PEERS_DATABASE_URL (carrying its application_name), PEERS_POOL_SIZE.
+// taskView. Env: PEERS_DATABASE_URL (carrying its application_name), PEERS_POOL_SIZE,
+// PEERS_POOL_IDLE_MS.
 
 import Fastify from 'fastify';
 import pg from 'pg';
@@ -42,7 +43,11 @@ const TaskList = Type.Object({
 });
 
 async function main(): Promise<void> {
-  const pool = new pg.Pool({ connectionString: process.env.PEERS_DATABASE_URL, max: Number(process.env.PEERS_POOL_SIZE) });
+  const pool = new pg.Pool({
+    connectionString: process.env.PEERS_DATABASE_URL,
+    max: Number(process.env.PEERS_POOL_SIZE),
+    idleTimeoutMillis: Number(process.env.PEERS_POOL_IDLE_MS),
+  });
   const app = Fastify({ logger: false });
   app.get<{ Querystring: { limit?: number } }>(
     '/v1/tasks',

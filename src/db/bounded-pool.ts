@@ -15,6 +15,7 @@ export const BACKGROUND_LIMITS: DatabaseLimits = Object.freeze({
   transactionTimeoutMs: 15 * 60_000,
   connectTimeoutMs: 10_000,
   maxWaiting: Number.MAX_SAFE_INTEGER,
+  idleTimeoutMs: 30_000,
 });
 
 /** The job queue's own statements are short; its jobs' work runs through a Database with BACKGROUND_LIMITS. */
@@ -23,27 +24,33 @@ export const QUEUE_LIMITS: DatabaseLimits = Object.freeze({
   transactionTimeoutMs: 60_000,
   connectTimeoutMs: 10_000,
   maxWaiting: Number.MAX_SAFE_INTEGER,
+  idleTimeoutMs: 30_000,
 });
 
 /** The client gives up this long after the server's own statement_timeout should have answered. */
 const CLIENT_READ_MARGIN_MS = 1_000;
 
-/** Session settings sent in the startup packet: no extra round trip per unit of work. */
-function serverTimeouts(limits: DatabaseLimits): pg.ClientConfig {
+/**
+ * A pool's settings from its limits: the server's timeouts (sent in the startup packet, so they
+ * cost no round trip per unit of work), how long to wait for a connection, how long to keep an
+ * idle one.
+ */
+function poolLimits(limits: DatabaseLimits): pg.PoolConfig {
   return {
     statement_timeout: limits.statementTimeoutMs,
     idle_in_transaction_session_timeout: limits.transactionTimeoutMs,
     connectionTimeoutMillis: limits.connectTimeoutMs,
+    idleTimeoutMillis: limits.idleTimeoutMs,
   };
 }
 
 /**
- * The server's timeouts plus node-postgres's own client-side read timeout (a stalled server
- * never answers statement_timeout), for a plain pool whose queries other code sends (the job
+ * A pool's limits plus node-postgres's own client-side read timeout (a stalled server never
+ * answers statement_timeout), for a plain pool whose queries other code sends (the job
  * queue's). A BoundedPool keeps the read timeout itself: see sendQuery().
  */
-export function sessionTimeouts(limits: DatabaseLimits): pg.ClientConfig {
-  return { ...serverTimeouts(limits), query_timeout: limits.statementTimeoutMs + CLIENT_READ_MARGIN_MS };
+export function plainPoolLimits(limits: DatabaseLimits): pg.PoolConfig {
+  return { ...poolLimits(limits), query_timeout: limits.statementTimeoutMs + CLIENT_READ_MARGIN_MS };
 }
 
 /** Each BoundedPool connection's read timeout (ms). */
@@ -109,7 +116,7 @@ export class BoundedPool extends pg.Pool {
   readonly #maxWaiting: number;
 
   constructor(config: pg.PoolConfig, limits: DatabaseLimits) {
-    super({ ...config, ...serverTimeouts(limits) });
+    super({ ...config, ...poolLimits(limits) });
     this.#maxWaiting = limits.maxWaiting;
     const leases = new Map<pg.PoolClient, NodeJS.Timeout>();
     // PostgreSQL 15 has no transaction_timeout (17 has): the bound is kept here, per checkout.

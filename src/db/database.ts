@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import type { DatabaseLimits, DatabaseRoles } from '../config.js';
 import { currentContext, currentTenantId } from '../tenancy/context.js';
 import { readOnlyRefusal } from './read-only.js';
-import { BACKGROUND_LIMITS, BoundedPool, QUEUE_LIMITS, sendQuery, sessionTimeouts } from './bounded-pool.js';
+import { BACKGROUND_LIMITS, BoundedPool, QUEUE_LIMITS, sendQuery, plainPoolLimits } from './bounded-pool.js';
 import { UUID_PATTERN } from './ids.js';
 import type { Tables } from './tables.js';
 import type { IdentityLookup } from '../modules/module.js';
@@ -659,7 +659,7 @@ function sanctionCompiledSql(executor: QueryExecutor, sanctioned: Set<string>): 
  */
 export function createPool(url: string, max: number, logger: Logger, limits: DatabaseLimits = BACKGROUND_LIMITS): pg.Pool {
   const pool = new BoundedPool(
-    { connectionString: url, max, idleTimeoutMillis: 30_000, pipeline: true, types: poolTypes } as pg.PoolConfig,
+    { connectionString: url, max, pipeline: true, types: poolTypes } as pg.PoolConfig,
     limits,
   );
   // An idle client that loses its connection emits here; the pool has already discarded it.
@@ -672,7 +672,7 @@ export function createPool(url: string, max: number, logger: Logger, limits: Dat
  * No per-checkout bound (the worker holds one connection for LISTEN), but no query waits forever.
  */
 export function createQueuePool(url: string, logger: Logger): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: 4, idleTimeoutMillis: 30_000, ...sessionTimeouts(QUEUE_LIMITS) });
+  const pool = new pg.Pool({ connectionString: url, max: 4, ...plainPoolLimits(QUEUE_LIMITS) });
   pool.on('error', (error) => logger.warn({ err: error }, 'idle queue client failed'));
   return pool;
 }
