@@ -6,3 +6,6 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;

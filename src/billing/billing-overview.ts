@@ -4,7 +4,7 @@
 // and past invoices. All of it is read in the tenant's own units, so a suspended (read-only)
 // tenant sees it too.
 
-import type { Clock } from '../clock.js';
+import { DAY_MS, type Clock } from '../clock.js';
 import { platformTx } from '../db/database.js';
 import type { TenantStatus } from '../db/tables.js';
 import { AppError } from '../http/problems.js';
@@ -20,7 +20,6 @@ import { readLocalPeriods } from './local-periods.js';
 import { planSegments } from './plan-changes/plan-history.js';
 import { periodUsage } from './period-usage.js';
 
-const DAY_MS = 86_400_000;
 const PAST_INVOICES = 24;
 
 export interface MetricStanding {

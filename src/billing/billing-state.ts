@@ -9,7 +9,7 @@
 import { unsafeRecordAuditForTenant } from '../audit/record-audit.js';
 import type { CacheInvalidation } from '../cache/cache-invalidation.js';
 import { CACHE_INVALIDATION_TOPIC } from '../cache/redis-transport.js';
-import type { Clock } from '../clock.js';
+import { DAY_MS, type Clock } from '../clock.js';
 import type { TenantStatus } from '../db/tables.js';
 import { AppError } from '../http/problems.js';
 import { recordEffect } from '../outbox/record-effect.js';
@@ -38,8 +38,6 @@ const TRANSITIONS: Readonly<Record<BillingStateCause, { readonly from: readonly 
   operator_suspended: { from: ['active', 'past_due'], to: 'suspended' },
   operator_reactivated: { from: ['past_due', 'suspended'], to: 'active' },
 };
-
-const DAY_MS = 86_400_000;
 
 export class BillingState {
   constructor(

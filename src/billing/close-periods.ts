@@ -9,7 +9,7 @@
 // the months before billing existed); one with invoices gets every closed period since its
 // latest, at most MAX_PERIODS_PER_RUN per run.
 
-import type { Clock } from '../clock.js';
+import { HOUR_MS, type Clock } from '../clock.js';
 import { platformTx } from '../db/database.js';
 import type { BillingPeriod } from '../metering/billing-period.js';
 import type { Metric } from '../metering/metric-catalog.js';
@@ -26,7 +26,6 @@ import { planSegments } from './plan-changes/plan-history.js';
 import { reconcileLocalInvoice } from './stripe/stripe-invoices.js';
 import { periodUsage } from './period-usage.js';
 
-const HOUR_MS = 3_600_000;
 const MAX_PERIODS_PER_RUN = 12;
 
 export interface ClosedPeriod {

@@ -3,6 +3,7 @@
 // thousandths of a cent, quantities whole), rounded once per line, half up, to the cent.
 
 import type { Plan } from '../plans/plan.js';
+import { DAY_MS } from '../clock.js';
 import type { InvoiceLineKind } from './billing-tables.js';
 
 export interface PricedLine {
@@ -62,8 +63,6 @@ export function pricePeriod(plan: Plan, usage: ReadonlyMap<string, number>): Pri
   }
   return { lines, totalCents: lines.reduce((sum, line) => sum + line.amountCents, 0) };
 }
-
-const DAY_MS = 86_400_000;
 
 /** A stretch of a period on one plan. */
 export interface PlanStretch {

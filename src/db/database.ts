@@ -16,6 +16,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DatabaseLimits, DatabaseRoles } from '../config.js';
 import { currentContext, currentTenantId } from '../tenancy/context.js';
+import { HOUR_MS } from '../clock.js';
 import { readOnlyRefusal } from './read-only.js';
 import { BACKGROUND_LIMITS, BoundedPool, QUEUE_LIMITS, sendQuery, plainPoolLimits } from './bounded-pool.js';
 import { UUID_PATTERN } from './ids.js';
@@ -230,8 +231,6 @@ export interface ServiceOptions {
   /** The platform's own machinery repeating the same work: recorded once an hour, not on every use. */
   readonly recurring?: boolean;
 }
-
-const HOUR_MS = 3_600_000;
 
 export class Database<DB = Tables> {
   readonly #pool: pg.Pool;

@@ -4,7 +4,7 @@
 // and the most recalled memories.
 
 import { sql } from 'kysely';
-import type { Clock } from '../clock.js';
+import { DAY_MS, type Clock } from '../clock.js';
 import type { Plans } from '../plans/plans.js';
 import type { Actor } from '../tenancy/actor.js';
 import { actingAgent } from './agent-scope.js';
@@ -25,8 +25,6 @@ export interface MemoryStatistics {
   readonly quota: { readonly limit: number | null; readonly used: number };
   readonly mostRecalled: { readonly id: string; readonly content: string; readonly recallCount: number }[];
 }
-
-const DAY_MS = 86_400_000;
 
 /** Memories listed under mostRecalled. */
 const MOST_RECALLED = 5;

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { touchApiKeys, touchApiKeysAcross } from '../auth/api-keys/api-key-repository.js';
-import type { Clock } from '../clock.js';
+import { HOUR_MS, type Clock } from '../clock.js';
 import type { Database, Tx } from '../db/database.js';
 import { outsideContext } from '../tenancy/context.js';
 import { enterTenant } from '../tenancy/enter-tenant.js';
@@ -31,8 +31,6 @@ export interface ApiCallMeterOptions {
   /** Tenants written by one shared transaction; more are split over several. */
   readonly tenantsPerTransaction?: number;
 }
-
-const HOUR_MS = 3_600_000;
 
 /** An API key's last_used_at is written at most this often (per instance; the UPDATE also checks). */
 export const KEY_USE_RESOLUTION_MS = 60_000;

@@ -2,6 +2,7 @@
 // (its creation until billing sets it: migration 0013); this file is the one place that reads it.
 
 import type { Tx } from '../db/database.js';
+import { HOUR_MS } from '../clock.js';
 
 export interface BillingPeriod {
   readonly start: Date;
@@ -11,8 +12,6 @@ export interface BillingPeriod {
 
 /** Stands for "no period" (the epoch) on counters of metrics that never reset (seats). */
 export const NO_PERIOD_START = new Date(0);
-
-const HOUR_MS = 3_600_000;
 
 /** Month `offset` after the anchor, the day clamped to the month's end (Jan 31 -> Feb 28). */
 function monthsAfter(anchor: Date, offset: number): Date {

@@ -3,7 +3,7 @@
 // periods start on the hour, so they tile it); distinct counts from the raw events.
 
 import { sql } from 'kysely';
-import type { Clock } from '../clock.js';
+import { HOUR_MS, type Clock } from '../clock.js';
 import type { Database, Tx } from '../db/database.js';
 import type { Aggregation } from '../db/tables.js';
 import type { Actor } from '../tenancy/actor.js';
@@ -52,8 +52,6 @@ function valueOf(aggregation: Aggregation, row: Omit<BucketRow, 'metric' | 'buck
       return Number(row.unique_count ?? 0);
   }
 }
-
-const HOUR_MS = 3_600_000;
 
 export class UsageReader {
   constructor(

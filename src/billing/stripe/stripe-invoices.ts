@@ -16,8 +16,7 @@ import { platformTx } from '../../db/database.js';
 import type { SystemActor } from '../../tenancy/actor.js';
 import type { BillingTx } from '../billing-tables.js';
 import type { AnchorCut } from '../local-periods.js';
-
-const HOUR_MS = 3_600_000;
+import { HOUR_MS } from '../../clock.js';
 
 export const INVOICE_EVENT_TYPES: ReadonlySet<string> = new Set(['invoice.paid', 'invoice.payment_failed']);
 

@@ -20,8 +20,7 @@ import { billingPeriod } from '../../metering/billing-period.js';
 import type { SystemActor } from '../../tenancy/actor.js';
 import type { BillingTx, StoredAnchorCut } from '../billing-tables.js';
 import { anchorCutsOf, localPeriods } from '../local-periods.js';
-
-const HOUR_MS = 3_600_000;
+import { HOUR_MS } from '../../clock.js';
 
 /**
  * The states of a subscription whose cycle is running, so whose anchor the periods follow. An
