@@ -9,3 +9,8 @@ export const systemClock: Clock = { now: () => new Date() };
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
+
+/** The start of the UTC hour `at` falls in (usage is counted and billed by the hour). */
+export function startOfHour(at: Date): Date {
+  return new Date(Math.floor(at.getTime() / HOUR_MS) * HOUR_MS);
+}

@@ -9,7 +9,7 @@
 // the months before billing existed); one with invoices gets every closed period since its
 // latest, at most MAX_PERIODS_PER_RUN per run.
 
-import { HOUR_MS, type Clock } from '../clock.js';
+import { HOUR_MS, startOfHour, type Clock } from '../clock.js';
 import { platformTx } from '../db/database.js';
 import type { BillingPeriod } from '../metering/billing-period.js';
 import type { Metric } from '../metering/metric-catalog.js';
@@ -150,7 +150,7 @@ export function duePeriods(periods: LocalPeriods, lastEnd: Date | undefined, set
   const open = periods.at(settled);
   const latestClosed = periods.at(new Date(open.start.getTime() - 1));
   // A period that began before the first anchor's hour is one the tenant did not have.
-  if (latestClosed.start.getTime() < Math.floor(periods.firstAnchor.getTime() / HOUR_MS) * HOUR_MS) return [];
+  if (latestClosed.start.getTime() < startOfHour(periods.firstAnchor).getTime()) return [];
   if (!lastEnd) return [latestClosed];
   const due: LocalPeriod[] = [];
   for (let period = periods.at(lastEnd); period.end <= open.start && due.length < MAX_PERIODS_PER_RUN; ) {

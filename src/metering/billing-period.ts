@@ -2,7 +2,7 @@
 // (its creation until billing sets it: migration 0013); this file is the one place that reads it.
 
 import type { Tx } from '../db/database.js';
-import { HOUR_MS } from '../clock.js';
+import { startOfHour } from '../clock.js';
 
 export interface BillingPeriod {
   readonly start: Date;
@@ -30,7 +30,7 @@ function monthsAfter(anchor: Date, offset: number): Date {
  *   // { start: 2026-02-28T10:00Z, end: 2026-03-31T10:00Z }
  */
 export function billingPeriod(anchor: Date, at: Date): BillingPeriod {
-  const hourAnchor = new Date(Math.floor(anchor.getTime() / HOUR_MS) * HOUR_MS);
+  const hourAnchor = startOfHour(anchor);
   let offset = (at.getUTCFullYear() - hourAnchor.getUTCFullYear()) * 12 + (at.getUTCMonth() - hourAnchor.getUTCMonth());
   while (monthsAfter(hourAnchor, offset) > at) offset -= 1;
   while (monthsAfter(hourAnchor, offset + 1) <= at) offset += 1;

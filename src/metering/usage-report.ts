@@ -3,7 +3,7 @@
 // periods start on the hour, so they tile it); distinct counts from the raw events.
 
 import { sql } from 'kysely';
-import { HOUR_MS, type Clock } from '../clock.js';
+import { startOfHour, type Clock } from '../clock.js';
 import type { Database, Tx } from '../db/database.js';
 import type { Aggregation } from '../db/tables.js';
 import type { Actor } from '../tenancy/actor.js';
@@ -72,7 +72,7 @@ export class UsageReader {
 
   /** Any range; `from` is taken back to the start of its hour. */
   async history(actor: Actor, from: Date, to: Date, granularity: Granularity): Promise<UsageReport> {
-    const start = new Date(Math.floor(from.getTime() / HOUR_MS) * HOUR_MS);
+    const start = startOfHour(from);
     const limits = await this.#limits(actor.plan);
     return this.db.tenant((tx) => this.#report(tx, limits, start, to, granularity));
   }
