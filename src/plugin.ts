@@ -31,6 +31,12 @@ export const tenantry: FastifyPluginAsync<TenantryPluginOptions> = async (app, {
   registerValidation(app);
   registerSerialization(app);
   registerErrorHandling(app);
+  // First of the hooks, so every answer carries it, a refusal (load shedding, authentication)
+  // or an error's included. A callback hook: an async one costs a promise and a microtask.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
   // Before access: a shed request costs no authentication lookup.
   await registerLoadShedding(app, services.config.maxEventLoopDelayMs);
   registerAccess(app, services);
@@ -39,9 +45,6 @@ export const tenantry: FastifyPluginAsync<TenantryPluginOptions> = async (app, {
   app.addHook('onClose', () => services.readiness.close());
   app.addHook('onClose', () => services.metering.close());
   app.addHook('onError', retryAfterHeader);
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
   // Every route body gets Tenantry's limit, whatever the host's default.
   app.addHook('onRoute', (route) => {
     route.bodyLimit ??= services.config.bodyLimitBytes;

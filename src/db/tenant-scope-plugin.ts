@@ -126,30 +126,51 @@ function columnName(node: OperationNode): string | undefined {
   return undefined;
 }
 
+/**
+ * One transformer serves every plugin: Kysely's transformer binds a hundred methods as it is
+ * made, which was a measurable share of a request's CPU and garbage while every unit of work
+ * made its own. A transformation is synchronous, so the scope it applies is set for its length
+ * (see transform()) and no two can interleave.
+ */
 class TenantScopeTransformer extends OperationNodeTransformer {
-  readonly #scope: TenantScope;
+  #scope: TenantScope | undefined;
   /** Raw nodes nested in a raw node are part of its text, checked once with it. */
   #rawDepth = 0;
   /** Tenant-confined functions met as a SELECT's FROM or JOIN source: allowed there only. */
-  readonly #sources = new WeakSet<FunctionNode>();
+  #sources = new WeakSet<FunctionNode>();
 
-  constructor(scope: TenantScope) {
-    super();
+  /** Runs one transformation under `scope`, starting from a fresh transformer's state. */
+  transform<T>(scope: TenantScope, transformation: () => T): T {
+    if (this.#scope) throw new TenantScopeViolation('a tenant filter transformation is already running');
     this.#scope = scope;
+    this.#rawDepth = 0;
+    this.#sources = new WeakSet();
+    // A transformation that threw leaves its path on Kysely's node stack.
+    this.nodeStack.length = 0;
+    try {
+      return transformation();
+    } finally {
+      this.#scope = undefined;
+    }
+  }
+
+  get #current(): TenantScope {
+    if (!this.#scope) throw new TenantScopeViolation('the tenant filter ran outside a transformation');
+    return this.#scope;
   }
 
   #predicate(reference: string): OperationNode {
     return BinaryOperationNode.create(
       ReferenceNode.create(ColumnNode.create(TENANT_COLUMN), TableNode.create(reference)),
       OperatorNode.create('='),
-      ValueNode.create(this.#scope.tenantId),
+      ValueNode.create(this.#current.tenantId),
     );
   }
 
   /** The predicate that confines this table reference, or a throw when nothing may. */
   #confine(table: string, reference: string, read: boolean): OperationNode {
-    if (this.#scope.tenantId) return this.#predicate(reference);
-    const identity = read ? this.#scope.identityReads?.get(table) : undefined;
+    if (this.#current.tenantId) return this.#predicate(reference);
+    const identity = read ? this.#current.identityReads?.get(table) : undefined;
     if (identity) {
       return BinaryOperationNode.create(
         ReferenceNode.create(ColumnNode.create(identity.column), TableNode.create(reference)),
@@ -163,7 +184,7 @@ class TenantScopeTransformer extends OperationNodeTransformer {
   #scopeWhere(where: WhereNode | undefined, tables: readonly OperationNode[], read: boolean): WhereNode | undefined {
     let scoped = where;
     for (const node of tables) {
-      const found = tenantTableOf(node, this.#scope.tenantTables);
+      const found = tenantTableOf(node, this.#current.tenantTables);
       if (!found) continue;
       const predicate = this.#confine(found.table, found.reference, read);
       scoped = WhereNode.create(scoped ? guarded(scoped.where, predicate) : predicate);
@@ -176,7 +197,7 @@ class TenantScopeTransformer extends OperationNodeTransformer {
     if (!joins) return { extra: [] };
     const extra: OperationNode[] = [];
     const scoped = joins.map((join) => {
-      const found = tenantTableOf(join.table, this.#scope.tenantTables);
+      const found = tenantTableOf(join.table, this.#current.tenantTables);
       if (!found) return join;
       const predicate = this.#confine(found.table, found.reference, read);
       if (!join.on) {
@@ -207,7 +228,7 @@ class TenantScopeTransformer extends OperationNodeTransformer {
       ...(transformed.from?.froms ?? []),
       ...(transformed.joins ?? []).map((join) => join.table),
     ]);
-    if (transformed.table && tenantTableOf(transformed.table, this.#scope.tenantTables)) this.#checkUpdates(transformed.updates);
+    if (transformed.table && tenantTableOf(transformed.table, this.#current.tenantTables)) this.#checkUpdates(transformed.updates);
     const { joins, extra } = this.#scopeJoins(transformed.joins, false);
     const targets = [...(transformed.table ? [transformed.table] : []), ...(transformed.from?.froms ?? []), ...extra];
     const where = this.#scopeWhere(transformed.where, targets, false);
@@ -230,7 +251,7 @@ class TenantScopeTransformer extends OperationNodeTransformer {
   protected override transformInsertQuery(node: InsertQueryNode): InsertQueryNode {
     const transformed = super.transformInsertQuery(node);
     if (transformed.into) refuseRawTableSources([transformed.into]);
-    const found = transformed.into ? tenantTableOf(transformed.into, this.#scope.tenantTables) : undefined;
+    const found = transformed.into ? tenantTableOf(transformed.into, this.#current.tenantTables) : undefined;
     if (!found) return transformed;
     this.#confine(found.table, found.table, false);
     this.#checkUpdates(transformed.onConflict?.updates);
@@ -245,7 +266,7 @@ class TenantScopeTransformer extends OperationNodeTransformer {
       for (const row of values.values) this.#assertOwnTenant(row, index, found.table);
       return transformed;
     }
-    const tenantId = this.#scope.tenantId;
+    const tenantId = this.#current.tenantId;
     const rows = values.values.map((row) =>
       PrimitiveValueListNode.is(row)
         ? PrimitiveValueListNode.create([...row.values, tenantId])
@@ -274,7 +295,7 @@ class TenantScopeTransformer extends OperationNodeTransformer {
       throw new TenantScopeViolation(`insert into "${table}" from a SELECT needs one named value per column, without * or set operations`);
     }
     const tenant = SelectionNode.create(
-      AliasNode.create(CastNode.create(ValueNode.create(this.#scope.tenantId), DataTypeNode.create('uuid')), IdentifierNode.create(TENANT_COLUMN)),
+      AliasNode.create(CastNode.create(ValueNode.create(this.#current.tenantId), DataTypeNode.create('uuid')), IdentifierNode.create(TENANT_COLUMN)),
     );
     return {
       ...insert,
@@ -287,7 +308,7 @@ class TenantScopeTransformer extends OperationNodeTransformer {
     const value = PrimitiveValueListNode.is(row)
       ? row.values[index]
       : ((node) => (node && ValueNode.is(node) ? node.value : Symbol('not a plain value')))(row.values[index]);
-    if (value !== this.#scope.tenantId) {
+    if (value !== this.#current.tenantId) {
       throw new TenantScopeViolation(`insert into "${table}" names another tenant`);
     }
   }
@@ -305,7 +326,7 @@ class TenantScopeTransformer extends OperationNodeTransformer {
   protected override transformMergeQuery(node: MergeQueryNode): MergeQueryNode {
     const transformed = super.transformMergeQuery(node);
     const tables = [transformed.into, ...(transformed.using ? [transformed.using.table] : [])];
-    const found = tables.map((table) => tenantTableOf(table, this.#scope.tenantTables)).find(Boolean);
+    const found = tables.map((table) => tenantTableOf(table, this.#current.tenantTables)).find(Boolean);
     if (found) throw new TenantScopeViolation(`MERGE on tenant table "${found.table}"; use insert ... on conflict or update`);
     return transformed;
   }
@@ -379,16 +400,20 @@ function refusedAsScopeViolation(check: () => void): void {
   }
 }
 
+const transformer = new TenantScopeTransformer();
+
 export class TenantScopePlugin implements KyselyPlugin {
-  readonly #transformer: TenantScopeTransformer;
+  readonly #scope: TenantScope;
 
   constructor(scope: TenantScope) {
-    this.#transformer = new TenantScopeTransformer(scope);
+    this.#scope = scope;
   }
 
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    if (RawNodes.is(args.node)) return this.#transformer.transformRawStatement(args.node, args.queryId);
-    return this.#transformer.transformNode(args.node, args.queryId);
+    const node = args.node;
+    return transformer.transform(this.#scope, () =>
+      RawNodes.is(node) ? transformer.transformRawStatement(node, args.queryId) : transformer.transformNode(node, args.queryId),
+    );
   }
 
   async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {

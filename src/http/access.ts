@@ -183,9 +183,10 @@ export function registerAccess(app: FastifyInstance, deps: AccessDependencies): 
   // A handler that opened no tenant unit (an answer from a cache, a refusal of its own) has not
   // had its cached access re-checked yet: that happens before the answer leaves. A refusal's
   // own answer passes through here again, its check no longer pending.
-  app.addHook('onSend', async (request, reply, payload) => {
+  // A callback hook: most answers have nothing to confirm, and pay no promise for it.
+  app.addHook('onSend', (request, reply, payload, done) => {
     const check = request.accessCheck;
-    if (check?.pending && reply.statusCode < 500) await deps.resolver.confirm(check);
-    return payload;
+    if (!check?.pending || reply.statusCode >= 500) return done(null, payload);
+    deps.resolver.confirm(check).then(() => done(null, payload), done);
   });
 }

@@ -44,6 +44,13 @@ describe('the router', () => {
     expectRouterProblem(await get(`/v1/tasks/${'a'.repeat(101)}`), 414, 'uri-too-long');
   });
 
+  it('answers a refusal of the access hook (401, 403) with the request id header too', async () => {
+    const unauthenticated = await testApp.app.inject({ method: 'GET', url: '/v1/tasks' });
+    expectRouterProblem(unauthenticated, 401, 'unauthenticated');
+    const badToken = await testApp.app.inject({ method: 'GET', url: '/v1/tasks', headers: { authorization: 'Bearer nonsense', 'x-request-id': 'caller-id-1' } });
+    expect(expectRouterProblem(badToken, 401, 'invalid-credentials').request_id).toBe('caller-id-1');
+  });
+
   it('answers 404 route-not-found for a path no route has, with the path as instance', async () => {
     const problem = expectRouterProblem(await get('/v1/nothing-here?x=1'), 404, 'route-not-found');
     expect(problem.instance).toBe('/v1/nothing-here');
