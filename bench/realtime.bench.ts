@@ -140,6 +140,9 @@ async function main(): Promise<void> {
   // As many connections as committing workers (16, below): an event's time is taken as its
   // commit is sent, not while it queues for a connection of the bench's own.
   const admin = new pg.Pool({ connectionString: database.url, max: 16 });
+  /** Transactions the bench database has committed, as its backends last reported them. */
+  const databaseCommits = async (): Promise<number> =>
+    Number((await admin.query<{ commits: string }>('SELECT xact_commit AS commits FROM pg_stat_database WHERE datname = current_database()')).rows[0]!.commits);
   const waker = new pg.Client({ connectionString: database.url });
   const listener = new pg.Client({ connectionString: database.url });
   try {
@@ -220,6 +223,7 @@ async function main(): Promise<void> {
     // writing transaction would serialise the commits, which the server no longer does.)
     let notifying = false;
     let notifyAgain = false;
+    let wakeUps = 0;
     const wakeRelays = (): void => {
       if (notifying) {
         notifyAgain = true;
@@ -227,6 +231,7 @@ async function main(): Promise<void> {
       }
       notifying = true;
       notifyAgain = false;
+      wakeUps += 1;
       void waker
         .query(`BEGIN; SET LOCAL synchronous_commit TO off; SELECT pg_notify('tenantry_outbox', ''); COMMIT`)
         .catch((error: unknown) => console.error('wake-up NOTIFY failed', error))
@@ -240,6 +245,7 @@ async function main(): Promise<void> {
     // This process commits and listens; its own lateness delays the acknowledgements it reads.
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
+    const commitsBefore = await databaseCommits();
     const started = performance.now();
     let committed = 0;
     await inBatches(Array.from({ length: total }, (_, index) => index), 16, async (n) => {
@@ -263,6 +269,9 @@ async function main(): Promise<void> {
     while ((await received()) < wanted && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     const drainSeconds = (performance.now() - started) / 1000;
     loopDelay.disable();
+    // A backend reports its counts within a second of its last transaction.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const databaseCommitsDuring = (await databaseCommits()) - commitsBefore;
     const reports: ClientReport[] = [];
     for (const client of clients) reports.push((await client.ask({ type: 'report' }, 'report')).report);
 
@@ -316,6 +325,13 @@ async function main(): Promise<void> {
       deliveriesReceived,
       deliveriesMissing: missing,
       deliveriesPerSecond: Number((deliveriesReceived / drainSeconds).toFixed(0)),
+      // Transactions the database committed from the first commit until every delivery arrived:
+      // the bench's own (its events and its wake-up NOTIFYs) and the rest, which are the two
+      // relays' passes but for a few (presence, access re-verification, once a second or so).
+      databaseCommitsPerSecond: {
+        bench: Number(((committed + wakeUps) / drainSeconds).toFixed(0)),
+        others: Number(((databaseCommitsDuring - committed - wakeUps) / drainSeconds).toFixed(0)),
+      },
       // The histograms hold the interval between samples: an idle loop reads as its 10 ms resolution.
       producerEventLoopDelayMs: { p50: lateBy(50), p99: lateBy(99) },
       clientEventLoopDelayMs: { p50: worst((report) => report.loopDelayMs.p50), p99: worst((report) => report.loopDelayMs.p99) },
@@ -356,6 +372,7 @@ Two production servers on one database, bus ${result.settings.bus}; ${result.set
 | Sockets opened / held at the end | ${result.socketsOpened} / ${result.socketsHeldAtEnd} (opened in ${result.secondsToOpen} s, ${result.upgradesRetriedAfter503} upgrades retried after 503) | 10,000 (${met(result.socketsHeldAtEnd >= 10_000)}) |
 | Events committed | ${result.eventsCommitted} (${result.commitRate}/s) | 1,000/s |
 | Deliveries received / expected | ${result.deliveriesReceived} / ${result.deliveriesExpected} (${result.deliveriesPerSecond}/s fanned out) | all |
+| Database commits per second: the bench's (events, wake-ups) / the rest (mostly relay passes) | ${result.databaseCommitsPerSecond.bench} / ${result.databaseCommitsPerSecond.others} | |
 | Commit-to-socket latency p50 / p90 / p99 / max, from the commit's sending (its own time included) | ${ms(result.latencyMs)} | p99 < 50 ms (${met(result.latencyMs.p99 < 50)}) |
 | The same from the commit's acknowledgement | ${ms(result.latencyFromAckMs)} | |
 | Stage: the commit itself (sent → acknowledged) | ${ms(result.commitMs)} | |
