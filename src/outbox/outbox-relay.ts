@@ -190,10 +190,15 @@ export class OutboxRelay {
       return;
     }
     this.#running = (async () => {
+      // Another pass only if there may be more to deliver: a commit woke the relay during this
+      // one (its row may be past the pass's read), or the pass was full (more tenants due than
+      // it serves, or a tenant with more rows than it takes). Not until a pass finds nothing, as
+      // drain() does: with commits arriving all the time, that empty pass followed every pass
+      // that was woken for, and each pays its round trips and a transaction.
       do {
         this.#again = false;
         try {
-          await this.drain();
+          if ((await this.#pass()).full) this.#again = true;
         } catch (error) {
           // While stopping, a pass cut short by the pools closing is expected; its rows wait.
           if (this.#started) this.#options.logger.warn({ err: error }, 'outbox relay pass failed; retrying on the next poll');
@@ -205,7 +210,7 @@ export class OutboxRelay {
   }
 
   /** One transaction: lock due tenants, read their rows afresh, deliver, delete or reschedule. */
-  async #pass(): Promise<{ tenants: number; delivered: number }> {
+  async #pass(): Promise<{ tenants: number; delivered: number; full: boolean }> {
     const client = await this.#options.pool.connect();
     let broken: Error | undefined;
     try {
@@ -223,12 +228,14 @@ export class OutboxRelay {
       const rows = (got as PromiseFulfilledResult<pg.QueryResult<Row>>).value.rows;
       if (tenants === '') {
         await sendQuery(client, 'COMMIT');
-        return { tenants: 0, delivered: 0 };
+        return { tenants: 0, delivered: 0, full: false };
       }
       // Each tenant's due rows, oldest first; a tenant's queue is emptied at its first failure.
       const queues = new Map<string, Row[]>();
       const waiting = new Set<string>();
+      const rowsPerTenant = new Map<string, number>();
       for (const row of rows) {
+        rowsPerTenant.set(row.tenant_id, (rowsPerTenant.get(row.tenant_id) ?? 0) + 1);
         if (!queues.has(row.tenant_id)) queues.set(row.tenant_id, []);
         // A row still backing off holds its tenant's later rows behind it.
         if (!row.due) waiting.add(row.tenant_id);
@@ -257,7 +264,9 @@ export class OutboxRelay {
       for (const effect of effects) {
         await effect().catch((error: unknown) => this.#options.logger.warn({ err: error }, 'outbox after-commit effect failed; its rows are delivered'));
       }
-      return { tenants: tenants.split(',').length, delivered: delivered.length };
+      const served = tenants.split(',').length;
+      const full = served >= this.#options.tenantsPerPass || [...rowsPerTenant.values()].some((count) => count >= this.#options.rowsPerTenant);
+      return { tenants: served, delivered: delivered.length, full };
     } catch (error) {
       await sendQuery(client, 'ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError;
