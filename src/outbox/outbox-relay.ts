@@ -6,7 +6,6 @@
 // tenants, inside the pass's transaction (so what it writes commits with the deletion of the
 // rows, in one WAL flush); the pass deletes what it delivered in one statement.
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { corkUntilFlushed, sendQuery } from '../db/bounded-pool.js';
@@ -35,12 +34,6 @@ export interface OutboxRelayOptions {
    * for the event loop, so when many tenants are due a larger pass is what keeps up.
    */
   readonly tenantsPerPass?: number;
-  /**
-   * A relay woken during a pass starts the next no sooner than this after the last one
-   * started: the commits of those milliseconds share one pass rather than each paying its
-   * round trips and transaction. A relay woken while idle starts at once.
-   */
-  readonly minPassIntervalMs?: number;
   readonly rowsPerTenant?: number;
   /** A row failing this often is parked (dead_at) and its tenant's later rows go on. */
   readonly maxAttempts?: number;
@@ -134,7 +127,6 @@ export class OutboxRelay {
     this.#options = {
       pollIntervalMs: 1_000,
       tenantsPerPass: 200,
-      minPassIntervalMs: 10,
       rowsPerTenant: 20,
       maxAttempts: 10,
       baseBackoffMs: 1_000,
@@ -205,17 +197,12 @@ export class OutboxRelay {
       // that was woken for, and each pays its round trips and a transaction.
       do {
         this.#again = false;
-        const began = performance.now();
-        let full = false;
         try {
-          full = (await this.#pass()).full;
+          if ((await this.#pass()).full) this.#again = true;
         } catch (error) {
           // While stopping, a pass cut short by the pools closing is expected; its rows wait.
           if (this.#started) this.#options.logger.warn({ err: error }, 'outbox relay pass failed; retrying on the next poll');
         }
-        const wait = began + this.#options.minPassIntervalMs - performance.now();
-        if (full) this.#again = true;
-        else if (this.#again && wait > 0) await sleep(wait);
       } while (this.#again && this.#started);
     })().finally(() => {
       this.#running = undefined;
