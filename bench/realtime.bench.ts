@@ -20,7 +20,7 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pg from 'pg';
@@ -123,6 +123,18 @@ class ClientProcess {
   }
 }
 
+/** CPU seconds (user and system) a process has used so far, from /proc (Linux); 0 once it has gone. */
+async function cpuSecondsOf(pid: number | undefined): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // After the command's closing parenthesis: state is field 3, utime 14 and stime 15, in ticks of 1/100 s.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 }
@@ -140,6 +152,21 @@ async function main(): Promise<void> {
   // As many connections as committing workers (16, below): an event's time is taken as its
   // commit is sent, not while it queues for a connection of the bench's own.
   const admin = new pg.Pool({ connectionString: database.url, max: 16 });
+  /** Transactions the bench database has committed, as its backends last reported them. */
+  const databaseCommits = async (): Promise<number> =>
+    Number((await admin.query<{ commits: string }>('SELECT xact_commit AS commits FROM pg_stat_database WHERE datname = current_database()')).rows[0]!.commits);
+  /** CPU seconds used so far by the servers, each process of the cluster (by pid), the client processes and this one. */
+  const cpuSnapshot = async () => {
+    const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity');
+    const sum = async (pids: Array<number | undefined>) => (await Promise.all(pids.map(cpuSecondsOf))).reduce((total, seconds) => total + seconds, 0);
+    const own = process.cpuUsage();
+    return {
+      servers: await sum(servers.map((child) => child.pid)),
+      postgres: new Map(await Promise.all(rows.map(async ({ pid }) => [pid, await cpuSecondsOf(pid)] as const))),
+      clients: await sum(clients.map((client) => client.child.pid)),
+      producer: (own.user + own.system) / 1e6,
+    };
+  };
   const waker = new pg.Client({ connectionString: database.url });
   const listener = new pg.Client({ connectionString: database.url });
   try {
@@ -220,6 +247,7 @@ async function main(): Promise<void> {
     // writing transaction would serialise the commits, which the server no longer does.)
     let notifying = false;
     let notifyAgain = false;
+    let wakeUps = 0;
     const wakeRelays = (): void => {
       if (notifying) {
         notifyAgain = true;
@@ -227,6 +255,7 @@ async function main(): Promise<void> {
       }
       notifying = true;
       notifyAgain = false;
+      wakeUps += 1;
       void waker
         .query(`BEGIN; SET LOCAL synchronous_commit TO off; SELECT pg_notify('tenantry_outbox', ''); COMMIT`)
         .catch((error: unknown) => console.error('wake-up NOTIFY failed', error))
@@ -240,6 +269,8 @@ async function main(): Promise<void> {
     // This process commits and listens; its own lateness delays the acknowledgements it reads.
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
+    const commitsBefore = await databaseCommits();
+    const cpuBefore = await cpuSnapshot();
     const started = performance.now();
     let committed = 0;
     await inBatches(Array.from({ length: total }, (_, index) => index), 16, async (n) => {
@@ -263,6 +294,18 @@ async function main(): Promise<void> {
     while ((await received()) < wanted && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     const drainSeconds = (performance.now() - started) / 1000;
     loopDelay.disable();
+    // A backend reports its counts within a second of its last transaction.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const databaseCommitsDuring = (await databaseCommits()) - commitsBefore;
+    const cpuAfter = await cpuSnapshot();
+    // PostgreSQL: every process of the cluster that pg_stat_activity lists at the end (backends and
+    // background workers), less what each had used at the start (a backend gone by then is missed).
+    const cpuDuring = {
+      servers: cpuAfter.servers - cpuBefore.servers,
+      postgres: [...cpuAfter.postgres].reduce((sum, [pid, seconds]) => sum + seconds - (cpuBefore.postgres.get(pid) ?? 0), 0),
+      clients: cpuAfter.clients - cpuBefore.clients,
+      producer: cpuAfter.producer - cpuBefore.producer,
+    };
     const reports: ClientReport[] = [];
     for (const client of clients) reports.push((await client.ask({ type: 'report' }, 'report')).report);
 
@@ -316,6 +359,17 @@ async function main(): Promise<void> {
       deliveriesReceived,
       deliveriesMissing: missing,
       deliveriesPerSecond: Number((deliveriesReceived / drainSeconds).toFixed(0)),
+      // Transactions the database committed from the first commit until every delivery arrived:
+      // the bench's own (its events and its wake-up NOTIFYs) and the rest, which are the two
+      // relays' passes but for a few (presence, access re-verification, once a second or so).
+      // CPU seconds each part used per 1,000 events over the same time (the machine is CPU-bound:
+      // what one part saves the others can use), and all of them together in cores.
+      cpuSecondsPerThousandEvents: Object.fromEntries(Object.entries(cpuDuring).map(([part, seconds]) => [part, Number(((seconds / committed) * 1000).toFixed(2))])),
+      coresUsed: Number((Object.values(cpuDuring).reduce((sum, seconds) => sum + seconds, 0) / (drainSeconds + 1.5)).toFixed(2)),
+      databaseCommitsPerSecond: {
+        bench: Number(((committed + wakeUps) / drainSeconds).toFixed(0)),
+        others: Number(((databaseCommitsDuring - committed - wakeUps) / drainSeconds).toFixed(0)),
+      },
       // The histograms hold the interval between samples: an idle loop reads as its 10 ms resolution.
       producerEventLoopDelayMs: { p50: lateBy(50), p99: lateBy(99) },
       clientEventLoopDelayMs: { p50: worst((report) => report.loopDelayMs.p50), p99: worst((report) => report.loopDelayMs.p99) },
@@ -356,6 +410,8 @@ Two production servers on one database, bus ${result.settings.bus}; ${result.set
 | Sockets opened / held at the end | ${result.socketsOpened} / ${result.socketsHeldAtEnd} (opened in ${result.secondsToOpen} s, ${result.upgradesRetriedAfter503} upgrades retried after 503) | 10,000 (${met(result.socketsHeldAtEnd >= 10_000)}) |
 | Events committed | ${result.eventsCommitted} (${result.commitRate}/s) | 1,000/s |
 | Deliveries received / expected | ${result.deliveriesReceived} / ${result.deliveriesExpected} (${result.deliveriesPerSecond}/s fanned out) | all |
+| Database commits per second: the bench's (events, wake-ups) / the rest (mostly relay passes) | ${result.databaseCommitsPerSecond.bench} / ${result.databaseCommitsPerSecond.others} | |
+| CPU seconds per 1,000 events: servers / PostgreSQL / client processes / producer (cores used in all) | ${result.cpuSecondsPerThousandEvents.servers} / ${result.cpuSecondsPerThousandEvents.postgres} / ${result.cpuSecondsPerThousandEvents.clients} / ${result.cpuSecondsPerThousandEvents.producer} (${result.coresUsed}) | |
 | Commit-to-socket latency p50 / p90 / p99 / max, from the commit's sending (its own time included) | ${ms(result.latencyMs)} | p99 < 50 ms (${met(result.latencyMs.p99 < 50)}) |
 | The same from the commit's acknowledgement | ${ms(result.latencyFromAckMs)} | |
 | Stage: the commit itself (sent → acknowledged) | ${ms(result.commitMs)} | |

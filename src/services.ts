@@ -203,6 +203,7 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
         [EMAIL_TOPIC, email.outboxConsumer],
       ]),
       batchConsumers: new Map([[REALTIME_TOPIC, realtime.sequencer]]),
+      preparedStatements,
     }),
     invalidation,
     platformCatalog,

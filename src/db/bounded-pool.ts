@@ -83,6 +83,24 @@ export function sendQuery(client: pg.ClientBase, query: string | pg.QueryConfig)
   });
 }
 
+/**
+ * Corks the client's socket, so the protocol messages written from now on (node-postgres
+ * writes each Parse, Bind, Execute and Sync on its own) leave together; the function returned
+ * uncorks it, once. Every message keeps its own Sync: corking changes how they are written,
+ * not what PostgreSQL receives.
+ */
+export function corkUntilFlushed(client: pg.ClientBase): () => void {
+  const socket = (client as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
+  if (typeof socket?.cork !== 'function' || typeof socket.uncork !== 'function') return () => {};
+  socket.cork();
+  let corked = true;
+  return () => {
+    if (!corked) return;
+    corked = false;
+    socket.uncork!();
+  };
+}
+
 function readTimedOut(client: pg.ClientBase): void {
   destroyConnection(client, new Error('Query read timeout'));
 }

@@ -19,7 +19,7 @@ import type { DatabaseLimits, DatabaseRoles } from '../config.js';
 import { currentContext, currentTenantId } from '../tenancy/context.js';
 import { HOUR_MS } from '../clock.js';
 import { readOnlyRefusal } from './read-only.js';
-import { BACKGROUND_LIMITS, BoundedPool, QUEUE_LIMITS, sendQuery, plainPoolLimits } from './bounded-pool.js';
+import { BACKGROUND_LIMITS, BoundedPool, QUEUE_LIMITS, corkUntilFlushed, sendQuery, plainPoolLimits } from './bounded-pool.js';
 import { UUID_PATTERN } from './ids.js';
 import type { Tables } from './tables.js';
 import type { IdentityLookup } from '../modules/module.js';
@@ -606,24 +606,6 @@ function tenantHold(check: ScopeCheck | undefined): Hold {
 function scoping(role: string, settings: readonly string[], check: ScopeCheck | undefined, hold: Hold = NO_HOLD): string {
   const holds = hold.statusCheck ? ['SELECT tenantry_access.hold_if_suspended()'] : [];
   return [`SET LOCAL ROLE "${role}"`, ...settings, ...(check ? [check.sql] : []), ...holds].join('; ');
-}
-
-/**
- * Corks the client's socket, so the protocol messages written from now on (node-postgres
- * writes each Parse, Bind, Execute and Sync on its own) leave together; the function returned
- * uncorks it, once. Every message keeps its own Sync: corking changes how they are written,
- * not what PostgreSQL receives.
- */
-function corkUntilFlushed(client: pg.PoolClient): () => void {
-  const socket = (client as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
-  if (typeof socket?.cork !== 'function' || typeof socket.uncork !== 'function') return () => {};
-  socket.cork();
-  let corked = true;
-  return () => {
-    if (!corked) return;
-    corked = false;
-    socket.uncork!();
-  };
 }
 
 function seal(target: object, method: string): void {

@@ -22,8 +22,12 @@ export type OutboxConsumer = (message: OutboxMessage) => Promise<void>;
  * WAL flush. A failed call is rolled back to before it (a savepoint), not the whole pass.
  */
 export interface OutboxPass {
-  /** A statement on the pass's connection, in its transaction, as the service role; refused once the call has ended. */
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: readonly unknown[]): Promise<pg.QueryResult<R>>;
+  /**
+   * A statement on the pass's connection, in its transaction, as the service role; refused once
+   * the call has ended. `prepared`: a statement of fixed text sent every pass is named, so
+   * PostgreSQL parses it once per connection (db/prepared-statements.ts).
+   */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: readonly unknown[], options?: { readonly prepared?: boolean }): Promise<pg.QueryResult<R>>;
   /**
    * Runs once the pass has committed, in the order registered; never if the call fails or the
    * pass rolls back. A failing effect is logged: the rows are delivered by then.

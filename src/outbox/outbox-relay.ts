@@ -8,6 +8,8 @@
 
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { corkUntilFlushed, sendQuery } from '../db/bounded-pool.js';
+import { isStalePlan, preparedQuery } from '../db/prepared-statements.js';
 import { OUTBOX_CHANNEL, type OutboxBatchConsumer, type OutboxConsumer, type OutboxMessage, type OutboxPass } from './outbox-message.js';
 import { registerLocalRelay } from './local-relays.js';
 import { OutboxWakeup } from './outbox-wakeup.js';
@@ -40,6 +42,12 @@ export interface OutboxRelayOptions {
   readonly maxBackoffMs?: number;
   /** A consumer that has not settled by then counts as failed (its row is retried). */
   readonly deliveryTimeoutMs?: number;
+  /**
+   * A pass's fixed statements (and a batch consumer's that ask) run as named prepared
+   * statements; false behind a pooler in transaction mode that does not track them
+   * (TENANTRY_DB_PREPARED_STATEMENTS, as for the Database).
+   */
+  readonly preparedStatements?: boolean;
 }
 
 /** Namespaces the relay's advisory locks (the first key of the two-key form): "outb". */
@@ -50,6 +58,47 @@ const TENANTS_SETTING = 'tenantry.outbox_relay_tenants';
 
 /** What a batch consumer's failed call is rolled back to, leaving the rest of the pass standing. */
 const SAVEPOINT = 'outbox_batch';
+
+// A pass's fixed statements are named (db/prepared-statements.ts): parsed and analyzed once per
+// connection rather than every pass, which on a busy relay is several times a second.
+
+// Each tenant's head row decides whether it is due. The due tenants are taken oldest head first,
+// so that when more are due than a pass serves (a backlog) the ones waiting longest go first
+// rather than the lowest ids, whose turn would otherwise come before the others' at every pass.
+// The lock is tried for due heads only, in that order, until the pass has its tenants: OFFSET 0
+// keeps PostgreSQL from pushing the lock call down into the sorted subquery, where it would run
+// for every due tenant before the sort and lock them all. A tenant another relay holds is
+// skipped, not waited for. The tenants locked are left in a transaction-local setting for the
+// next statement to read.
+const LOCK_SQL = `SELECT set_config('${TENANTS_SETTING}', coalesce(string_agg(l.tenant_id::text, ','), ''), true) AS tenants FROM (
+  SELECT d.tenant_id FROM (
+    SELECT h.tenant_id FROM (
+      SELECT DISTINCT ON (tenant_id) tenant_id, available_at, created_at FROM outbox
+      WHERE dead_at IS NULL ORDER BY tenant_id, created_at, id
+    ) h
+    WHERE h.available_at <= now()
+    ORDER BY h.created_at OFFSET 0
+  ) d
+  WHERE pg_try_advisory_xact_lock($1, hashtext(d.tenant_id::text))
+  LIMIT $2
+) l`;
+
+// A new statement, so a new snapshot, taken once the locks are held: rows another relay
+// delivered (and committed) before we got its tenant's lock are gone here, and are not
+// delivered twice.
+const READ_SQL = `SELECT o.tenant_id, o.id, o.topic, o.payload, o.attempts, o.available_at <= now() AS due
+FROM unnest(string_to_array(nullif(current_setting('${TENANTS_SETTING}'), ''), ',')::uuid[]) AS t (tenant_id)
+CROSS JOIN LATERAL (
+  SELECT * FROM outbox WHERE tenant_id = t.tenant_id AND dead_at IS NULL ORDER BY created_at, id LIMIT $1
+) o
+ORDER BY o.tenant_id, o.created_at, o.id`;
+
+const DELETE_SQL = 'DELETE FROM outbox o USING unnest($1::uuid[], $2::uuid[]) AS d (tenant_id, id) WHERE o.tenant_id = d.tenant_id AND o.id = d.id';
+
+const FAILED_SQL = `UPDATE outbox SET attempts = $3, last_error = $4,
+  available_at = now() + make_interval(secs => $5::double precision / 1000),
+  dead_at = CASE WHEN $6 THEN now() END
+WHERE tenant_id = $1 AND id = $2`;
 
 type Effect = () => Promise<void>;
 
@@ -67,6 +116,7 @@ export class OutboxRelay {
   readonly #consumers: ReadonlyMap<string, OutboxConsumer>;
   readonly #batchConsumers: ReadonlyMap<string, OutboxBatchConsumer>;
   readonly #wakeup: OutboxWakeup;
+  readonly #begin: string;
   #timer: NodeJS.Timeout | undefined;
   #unregister: (() => void) | undefined;
   #running: Promise<void> | undefined;
@@ -82,11 +132,13 @@ export class OutboxRelay {
       baseBackoffMs: 1_000,
       maxBackoffMs: 300_000,
       deliveryTimeoutMs: 10_000,
+      preparedStatements: true,
       ...options,
     };
     this.#consumers = options.consumers;
     this.#batchConsumers = options.batchConsumers ?? new Map();
     this.#wakeup = new OutboxWakeup(options.pool.options, OUTBOX_CHANNEL, () => this.#kick());
+    this.#begin = `BEGIN; SET LOCAL ROLE ${pg.escapeIdentifier(options.serviceRole)}`;
   }
 
   /** Listens and polls until stop(). Idempotent. */
@@ -138,10 +190,15 @@ export class OutboxRelay {
       return;
     }
     this.#running = (async () => {
+      // Another pass only if there may be more to deliver: a commit woke the relay during this
+      // one (its row may be past the pass's read), or the pass was full (more tenants due than
+      // it serves, or a tenant with more rows than it takes). Not until a pass finds nothing, as
+      // drain() does: with commits arriving all the time, that empty pass followed every pass
+      // that was woken for, and each pays its round trips and a transaction.
       do {
         this.#again = false;
         try {
-          await this.drain();
+          if ((await this.#pass()).full) this.#again = true;
         } catch (error) {
           // While stopping, a pass cut short by the pools closing is expected; its rows wait.
           if (this.#started) this.#options.logger.warn({ err: error }, 'outbox relay pass failed; retrying on the next poll');
@@ -153,61 +210,32 @@ export class OutboxRelay {
   }
 
   /** One transaction: lock due tenants, read their rows afresh, deliver, delete or reschedule. */
-  async #pass(): Promise<{ tenants: number; delivered: number }> {
+  async #pass(): Promise<{ tenants: number; delivered: number; full: boolean }> {
     const client = await this.#options.pool.connect();
     let broken: Error | undefined;
     try {
-      // Three statements in one round trip (the pool pipelines), each its own snapshot. BEGIN
-      // first: were it to fail, the others would run as transactions of their own, their
-      // locks released at once, and the pass stops before delivering anything.
-      const begin = client.query(`BEGIN; SET LOCAL ROLE ${pg.escapeIdentifier(this.#options.serviceRole)}`);
-      // Each tenant's head row decides whether it is due. The due tenants are taken oldest head
-      // first, so that when more are due than a pass serves (a backlog) the ones waiting longest
-      // go first rather than the lowest ids, whose turn would otherwise come before the others'
-      // at every pass. The lock is tried for due heads only, in that order, until the pass has
-      // its tenants: OFFSET 0 keeps PostgreSQL from pushing the lock call down into the sorted
-      // subquery, where it would run for every due tenant before the sort and lock them all.
-      // A tenant another relay holds is skipped, not waited for. The tenants locked are left in
-      // a transaction-local setting for the next statement to read.
-      const lock = client.query<{ tenants: string }>(
-        `SELECT set_config('${TENANTS_SETTING}', coalesce(string_agg(l.tenant_id::text, ','), ''), true) AS tenants FROM (
-           SELECT d.tenant_id FROM (
-             SELECT h.tenant_id FROM (
-               SELECT DISTINCT ON (tenant_id) tenant_id, available_at, created_at FROM outbox
-               WHERE dead_at IS NULL ORDER BY tenant_id, created_at, id
-             ) h
-             WHERE h.available_at <= now()
-             ORDER BY h.created_at OFFSET 0
-           ) d
-           WHERE pg_try_advisory_xact_lock($1, hashtext(d.tenant_id::text))
-           LIMIT $2
-         ) l`,
-        [LOCK_CLASS, this.#options.tenantsPerPass],
-      );
-      // A new statement, so a new snapshot, taken once the locks are held: rows another relay
-      // delivered (and committed) before we got its tenant's lock are gone here, and are not
-      // delivered twice.
-      const read = client.query<Row>(
-        `SELECT o.tenant_id, o.id, o.topic, o.payload, o.attempts, o.available_at <= now() AS due
-         FROM unnest(string_to_array(nullif(current_setting('${TENANTS_SETTING}'), ''), ',')::uuid[]) AS t (tenant_id)
-         CROSS JOIN LATERAL (
-           SELECT * FROM outbox WHERE tenant_id = t.tenant_id AND dead_at IS NULL ORDER BY created_at, id LIMIT $1
-         ) o
-         ORDER BY o.tenant_id, o.created_at, o.id`,
-        [this.#options.rowsPerTenant],
-      );
+      // Three statements in one round trip (the pool pipelines; corked, one write), each its own
+      // snapshot. BEGIN first: were it to fail, the others would run as transactions of their
+      // own, their locks released at once, and the pass stops before delivering anything.
+      const flush = corkUntilFlushed(client);
+      const begin = sendQuery(client, this.#begin);
+      const lock = sendQuery(client, this.#statement(client, LOCK_SQL, [LOCK_CLASS, this.#options.tenantsPerPass])) as Promise<pg.QueryResult<{ tenants: string }>>;
+      const read = sendQuery(client, this.#statement(client, READ_SQL, [this.#options.rowsPerTenant])) as Promise<pg.QueryResult<Row>>;
+      flush();
       const [began, locked, got] = await Promise.allSettled([begin, lock, read]);
       for (const sent of [began, locked, got]) if (sent.status === 'rejected') throw sent.reason;
       const tenants = (locked as PromiseFulfilledResult<pg.QueryResult<{ tenants: string }>>).value.rows[0]!.tenants;
       const rows = (got as PromiseFulfilledResult<pg.QueryResult<Row>>).value.rows;
       if (tenants === '') {
-        await client.query('COMMIT');
-        return { tenants: 0, delivered: 0 };
+        await sendQuery(client, 'COMMIT');
+        return { tenants: 0, delivered: 0, full: false };
       }
       // Each tenant's due rows, oldest first; a tenant's queue is emptied at its first failure.
       const queues = new Map<string, Row[]>();
       const waiting = new Set<string>();
+      const rowsPerTenant = new Map<string, number>();
       for (const row of rows) {
+        rowsPerTenant.set(row.tenant_id, (rowsPerTenant.get(row.tenant_id) ?? 0) + 1);
         if (!queues.has(row.tenant_id)) queues.set(row.tenant_id, []);
         // A row still backing off holds its tenant's later rows behind it.
         if (!row.due) waiting.add(row.tenant_id);
@@ -224,27 +252,36 @@ export class OutboxRelay {
       }
       // The delete and COMMIT travel together: a failed delete aborts the transaction, COMMIT then
       // rolls it back, and the rows are delivered again (at least once).
+      const flushEnd = corkUntilFlushed(client);
       const deleted = delivered.length === 0
         ? Promise.resolve()
-        : client.query('DELETE FROM outbox o USING unnest($1::uuid[], $2::uuid[]) AS d (tenant_id, id) WHERE o.tenant_id = d.tenant_id AND o.id = d.id', [
-            delivered.map((row) => row.tenant_id),
-            delivered.map((row) => row.id),
-          ]);
-      const [removed, committed] = await Promise.allSettled([deleted, client.query('COMMIT')]);
+        : sendQuery(client, this.#statement(client, DELETE_SQL, [delivered.map((row) => row.tenant_id), delivered.map((row) => row.id)]));
+      const commit = sendQuery(client, 'COMMIT');
+      flushEnd();
+      const [removed, committed] = await Promise.allSettled([deleted, commit]);
       if (removed.status === 'rejected') throw removed.reason;
       if (committed.status === 'rejected') throw committed.reason;
       for (const effect of effects) {
         await effect().catch((error: unknown) => this.#options.logger.warn({ err: error }, 'outbox after-commit effect failed; its rows are delivered'));
       }
-      return { tenants: tenants.split(',').length, delivered: delivered.length };
+      const served = tenants.split(',').length;
+      const full = served >= this.#options.tenantsPerPass || [...rowsPerTenant.values()].some((count) => count >= this.#options.rowsPerTenant);
+      return { tenants: served, delivered: delivered.length, full };
     } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      await sendQuery(client, 'ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError;
       });
+      // A named statement whose table changed shape (a migration) stays broken on this connection.
+      if (isStalePlan(error)) broken ??= error as Error;
       throw error;
     } finally {
       client.release(broken);
     }
+  }
+
+  /** A statement of fixed text, named unless prepared statements are turned off. */
+  #statement(client: pg.PoolClient, text: string, values: unknown[]): pg.QueryConfig {
+    return this.#options.preparedStatements ? preparedQuery(client, text, values) : { text, values };
   }
 
   /**
@@ -312,20 +349,24 @@ export class OutboxRelay {
     const own: Effect[] = [];
     let open = true;
     const pass: OutboxPass = {
-      query: (text, values) => (open ? client.query(text, values as unknown[]) : Promise.reject(new Error('the outbox pass has ended'))),
+      query: <R extends pg.QueryResultRow>(text: string, values: readonly unknown[] = [], options?: { readonly prepared?: boolean }) => {
+        if (!open) return Promise.reject(new Error('the outbox pass has ended'));
+        const query = options?.prepared ? this.#statement(client, text, [...values]) : { text, values: [...values] };
+        return sendQuery(client, query) as Promise<pg.QueryResult<R>>;
+      },
       afterCommit: (effect) => {
         if (open) own.push(effect);
       },
     };
     // Sent with the consumer's first statement rather than waited for on its own.
-    const saved = client.query(`SAVEPOINT ${SAVEPOINT}`);
+    const saved = sendQuery(client, `SAVEPOINT ${SAVEPOINT}`);
     try {
       await this.#timed(topic, consumer(messages, pass));
       await saved;
     } catch (error) {
       open = false;
       await saved.catch(() => {});
-      await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+      await sendQuery(client, `ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
       throw error;
     }
     open = false;
@@ -363,13 +404,7 @@ export class OutboxRelay {
     const dead = attempts >= this.#options.maxAttempts;
     const backoffMs = Math.min(this.#options.maxBackoffMs, this.#options.baseBackoffMs * 2 ** (attempts - 1));
     const reason = error instanceof Error ? error.message : String(error);
-    await client.query(
-      `UPDATE outbox SET attempts = $3, last_error = $4,
-         available_at = now() + make_interval(secs => $5::double precision / 1000),
-         dead_at = CASE WHEN $6 THEN now() END
-       WHERE tenant_id = $1 AND id = $2`,
-      [message.tenantId, message.id, attempts, reason.slice(0, 1000), backoffMs, dead],
-    );
+    await sendQuery(client, this.#statement(client, FAILED_SQL, [message.tenantId, message.id, attempts, reason.slice(0, 1000), backoffMs, dead]));
     const fields = { err: error, tenant_id: message.tenantId, outbox_id: message.id, topic: message.topic, attempts };
     if (dead) this.#options.logger.error(fields, 'outbox message parked after its last attempt; the tenant\'s later messages go on');
     else this.#options.logger.warn({ ...fields, retry_in_ms: backoffMs }, 'outbox delivery failed; retrying with backoff');

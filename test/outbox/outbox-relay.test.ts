@@ -125,6 +125,33 @@ describe('the outbox relay', () => {
     }
   });
 
+  it('runs one pass for the commit that woke it, not another that finds nothing', async () => {
+    const tenantId = await fixture.newTenant();
+    const { consume, of } = collector();
+    // The relay checks a connection out of its pool once a pass.
+    const pool = patient(createPool(fixture.database.url, 2, fixture.logger));
+    let passes = 0;
+    const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
+    pool.connect = (() => ((passes += 1), connect())) as typeof pool.connect;
+    const relay = fixture.relay({ 'test.effect': consume }, { pollIntervalMs: 3_600_000 }, pool);
+    relay.start();
+    try {
+      await eventually(() => relay.listening);
+      // The passes of its start and of LISTEN in place are over once none begins for a while.
+      for (let seen = -1; seen !== passes; ) {
+        seen = passes;
+        await sleep(300);
+      }
+      passes = 0;
+      await fixture.record(tenantId, 'test.effect', { n: 1 });
+      await eventually(() => of(tenantId).length === 1);
+      await sleep(300);
+      expect(passes).toBe(1);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('sends NOTIFY from the transaction when no relay runs in the process, and only if it commits', async () => {
     const tenantId = await fixture.newTenant();
     const heard = await notifications();

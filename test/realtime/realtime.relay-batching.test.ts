@@ -249,4 +249,27 @@ describe('numbering realtime events a relay pass at a time', () => {
     const delivered = [...first.calls, ...second.calls].flat().map((message) => message.id);
     expect(new Set(delivered).size).toBe(delivered.length);
   });
+
+  it("parses a pass's fixed statements and the numbering statement once per connection, not every pass", async () => {
+    const tenants = await Promise.all(Array.from({ length: 4 }, () => fixture.newTenant()));
+    // One connection, so every pass meets the statements the earlier ones prepared.
+    const onePool = patient(createPool(fixture.database.url, 1, fixture.logger));
+    const { consume } = await sequencer(onePool);
+    const relay = fixture.relay({}, { batchConsumers: new Map([[REALTIME_TOPIC, consume]]) }, onePool);
+    const passes = 8;
+    for (let pass = 1; pass <= passes; pass++) {
+      for (const tenantId of tenants.slice(0, 1 + (pass % tenants.length))) await recordEvent(tenantId, pass);
+      await relay.drain();
+    }
+    const { rows } = await onePool.query<{ statement: string; generic_plans: string; custom_plans: string }>(
+      `SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE name LIKE 'tenantry_%' ORDER BY statement`,
+    );
+    // Lock, read, delete and the numbering statement, each prepared once on the connection.
+    expect(rows.map((row) => row.statement)).toEqual(
+      expect.arrayContaining([expect.stringContaining('pg_try_advisory_xact_lock'), expect.stringContaining('CROSS JOIN LATERAL'), expect.stringContaining('DELETE FROM outbox'), expect.stringContaining('realtime_sequences')]),
+    );
+    expect(rows).toHaveLength(4);
+    const numbering = rows.find((row) => row.statement.includes('realtime_sequences'))!;
+    expect(Number(numbering.generic_plans) + Number(numbering.custom_plans)).toBe(passes);
+  });
 });
