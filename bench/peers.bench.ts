@@ -203,9 +203,9 @@ try {
   const jwtSecret = randomBytes(32).toString('hex');
   const named = (url: string, server: ServerName) => withApplicationName(url, APPLICATION_NAMES[server]);
   const start = async (server: ServerName, script: string, env: Record<string, string>) => {
-    const started = await startBenchServer({ NODE_ENV: 'production', ...env }, script);
+    const started = await startBenchServer({ NODE_ENV: 'production', ...env }, script, { gcMeter: true });
     servers.push(started.child);
-    return { child: started.child, address: started.address, meter: new ServerMeter(monitor, started.child.pid!, APPLICATION_NAMES[server]) };
+    return { child: started.child, address: started.address, meter: new ServerMeter(monitor, started.child, APPLICATION_NAMES[server]) };
   };
   const tenantry = await start('tenantry', 'bench/support/tenantry-server.mjs', {
     DATABASE_URL: named(databaseEnv.DATABASE_URL!, 'tenantry'),
@@ -276,6 +276,7 @@ try {
       await sleep(STATS_SETTLE_MS);
       const xacts = (await transactionCount(monitor)) - xactsBefore;
       const requests = result['2xx'];
+      const gc = usage.gc!;
       const entry: RoundResult = {
         round,
         side,
@@ -288,6 +289,10 @@ try {
         writesPerRequest: usage.writeSyscalls / requests,
         pgCpuMsPerRequest: usage.pgCpuMs / requests,
         xactsPerRequest: xacts / requests,
+        gcMsPerRequest: (gc.scavengeMs + gc.markCompactMs) / requests,
+        promotedKBPerRequest: (gc.promotedMB * 1024) / requests,
+        newSpaceMB: gc.newSpaceMB,
+        gc,
         pgBackends: usage.pgBackends,
         pgBackendsGone: usage.pgBackendsGone,
       };
@@ -295,7 +300,8 @@ try {
       console.log(
         `round ${round} ${side.padEnd(15)} ${String(entry.rps).padStart(6)} req/s  p50 ${entry.p50Ms} ms  p99 ${entry.p99Ms} ms  ` +
           `node ${entry.nodeCpuMsPerRequest.toFixed(3)} ms/req  pg ${entry.pgCpuMsPerRequest.toFixed(3)} ms/req  ` +
-          `xacts ${entry.xactsPerRequest.toFixed(2)}/req  writes ${entry.writesPerRequest.toFixed(2)}/req  load ${loadAverage[0]}`,
+          `xacts ${entry.xactsPerRequest.toFixed(2)}/req  writes ${entry.writesPerRequest.toFixed(2)}/req  ` +
+          `gc ${entry.gcMsPerRequest.toFixed(3)} ms/req  promoted ${entry.promotedKBPerRequest.toFixed(1)} KB/req  new space ${entry.newSpaceMB} MB  load ${loadAverage[0]}`,
       );
     }
   }

@@ -14,6 +14,8 @@ import { migrate } from '../../src/db/migrate.js';
 import { asRole } from '../../src/db/open-database.js';
 import { builtInModules } from '../../src/built-in-modules.js';
 
+const GC_METER = new URL('./gc-meter.mjs', import.meta.url).href;
+
 export interface BenchDatabase {
   /** Connection string of a fresh, empty database. */
   readonly url: string;
@@ -70,14 +72,17 @@ export async function migrateBenchDatabase(url: string, roles: DatabaseRoles): P
 export async function startBenchServer(
   env: Record<string, string>,
   script = 'bench/support/bench-server.ts',
+  options: { readonly gcMeter?: boolean } = {},
 ): Promise<{ child: ChildProcess; address: string }> {
   // BENCH_SERVER_NODE_ARGS passes flags to the server's node (say `--cpu-prof`, to see where it spends its time).
   const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   // A compiled script (.mjs) runs on node alone, as production runs the build.
   const loader = script.endsWith('.mjs') ? [] : ['--import', 'tsx'];
-  const child = spawn(process.execPath, [...nodeArgs, ...loader, script], {
+  // gcMeter: the server answers the bench's GC questions over an IPC channel (gc-meter.mjs).
+  const meter = options.gcMeter ? ['--import', GC_METER] : [];
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, ...meter, script], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: options.gcMeter ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
   });
   let address: string | undefined;
   for await (const line of createInterface({ input: child.stdout! })) {

@@ -3,6 +3,7 @@
 // in one round), issue 11's targets with whether each was met, and the markdown table.
 
 import { median } from './bench-harness.js';
+import type { GcUsage } from './server-meter.js';
 
 export const SIDES = ['tenantry-jwt', 'tenantry-apikey', 'raw', 'postgraphile'] as const;
 export type Side = (typeof SIDES)[number];
@@ -20,12 +21,40 @@ export interface RoundResult {
   readonly writesPerRequest: number;
   readonly pgCpuMsPerRequest: number;
   readonly xactsPerRequest: number;
+  /** Minor and major GC pauses of the side's Node process. */
+  readonly gcMsPerRequest: number;
+  /** What its scavenges moved to the old generation: request objects that did not die young. */
+  readonly promotedKBPerRequest: number;
+  /** The young generation's size at the round's median scavenge. */
+  readonly newSpaceMB: number;
+  readonly gc: GcUsage;
   readonly pgBackends: number;
   readonly pgBackendsGone: number;
 }
 
-type Figure = 'rps' | 'p50Ms' | 'p99Ms' | 'nodeCpuMsPerRequest' | 'pgCpuMsPerRequest' | 'xactsPerRequest' | 'writesPerRequest';
-const FIGURES: readonly Figure[] = ['rps', 'p50Ms', 'p99Ms', 'nodeCpuMsPerRequest', 'pgCpuMsPerRequest', 'xactsPerRequest', 'writesPerRequest'];
+type Figure =
+  | 'rps'
+  | 'p50Ms'
+  | 'p99Ms'
+  | 'nodeCpuMsPerRequest'
+  | 'pgCpuMsPerRequest'
+  | 'xactsPerRequest'
+  | 'writesPerRequest'
+  | 'gcMsPerRequest'
+  | 'promotedKBPerRequest'
+  | 'newSpaceMB';
+const FIGURES: readonly Figure[] = [
+  'rps',
+  'p50Ms',
+  'p99Ms',
+  'nodeCpuMsPerRequest',
+  'pgCpuMsPerRequest',
+  'xactsPerRequest',
+  'writesPerRequest',
+  'gcMsPerRequest',
+  'promotedKBPerRequest',
+  'newSpaceMB',
+];
 
 interface Ratio {
   readonly name: string;
@@ -82,11 +111,14 @@ export function markdownTable(summary: PeersSummary, setup: string): string {
     '',
     setup,
     '',
-    '| side | req/s | p50 ms | p99 ms | node CPU ms/req | PG CPU ms/req | xacts/req | writes/req |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| side | req/s | p50 ms | p99 ms | node CPU ms/req | PG CPU ms/req | xacts/req | writes/req | GC ms/req | promoted KB/req | new space MB |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...SIDES.map((side) => {
       const s = summary.sides[side];
-      return `| ${side} | ${Math.round(s.rps)} | ${s.p50Ms} | ${s.p99Ms} | ${s.nodeCpuMsPerRequest.toFixed(3)} | ${s.pgCpuMsPerRequest.toFixed(3)} | ${s.xactsPerRequest.toFixed(2)} | ${s.writesPerRequest.toFixed(2)} |`;
+      return (
+        `| ${side} | ${Math.round(s.rps)} | ${s.p50Ms} | ${s.p99Ms} | ${s.nodeCpuMsPerRequest.toFixed(3)} | ${s.pgCpuMsPerRequest.toFixed(3)} | ` +
+        `${s.xactsPerRequest.toFixed(2)} | ${s.writesPerRequest.toFixed(2)} | ${s.gcMsPerRequest.toFixed(3)} | ${s.promotedKBPerRequest.toFixed(1)} | ${s.newSpaceMB} |`
+      );
     }),
     '',
     'Medians over rounds; ratios are medians of per-round ratios.',

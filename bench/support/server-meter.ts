@@ -2,8 +2,20 @@
 // and its PostgreSQL backends (CPU), found in pg_stat_activity by the application_name its
 // connections carry. PostgreSQL must run on this machine, so its backends' /proc is readable.
 
+import type { ChildProcess } from 'node:child_process';
+import { on } from 'node:events';
 import type pg from 'pg';
 import { processCpuMs, processWriteSyscalls } from './process-cpu.js';
+
+/** What V8's collector did in the server during the measurement (gc-meter.mjs). */
+export interface GcUsage {
+  readonly scavenges: number;
+  readonly scavengeMs: number;
+  readonly promotedMB: number;
+  readonly newSpaceMB: number;
+  readonly markCompacts: number;
+  readonly markCompactMs: number;
+}
 
 export interface ServerUsage {
   readonly nodeCpuMs: number;
@@ -13,6 +25,8 @@ export interface ServerUsage {
   readonly pgBackends: number;
   /** Backends that exited during it: their last CPU is lost, so a nonzero count understates pgCpuMs. */
   readonly pgBackendsGone: number;
+  /** Only for a server started with the GC meter. */
+  readonly gc?: GcUsage;
 }
 
 interface Reading {
@@ -29,17 +43,24 @@ export function withApplicationName(url: string, name: string): string {
 }
 
 export class ServerMeter {
+  readonly #pid: number;
+
   constructor(
     private readonly monitor: pg.Client,
-    private readonly pid: number,
+    private readonly server: ChildProcess,
     private readonly applicationName: string,
-  ) {}
+  ) {
+    this.#pid = server.pid!;
+  }
 
   /** Takes the first reading; the function it returns takes the second and answers the difference. */
   async start(): Promise<() => Promise<ServerUsage>> {
+    const metered = this.server.connected;
+    if (metered) this.server.send({ gcMeter: 'start' });
     const before = await this.#read();
     return async () => {
       const after = await this.#read();
+      const gc = metered ? await this.#stopGcMeter() : undefined;
       let pgCpuMs = 0;
       // A backend that connected during the measurement spent all its CPU in it.
       for (const [pid, cpu] of after.backendCpuMs) pgCpuMs += cpu - (before.backendCpuMs.get(pid) ?? 0);
@@ -49,8 +70,21 @@ export class ServerMeter {
         pgCpuMs,
         pgBackends: after.backendCpuMs.size,
         pgBackendsGone: [...before.backendCpuMs.keys()].filter((pid) => !after.backendCpuMs.has(pid)).length,
+        ...(gc ? { gc } : {}),
       };
     };
+  }
+
+  async #stopGcMeter(): Promise<GcUsage> {
+    const answered = (async () => {
+      for await (const [message] of on(this.server, 'message')) {
+        const gc = (message as { gcMeter?: GcUsage }).gcMeter;
+        if (gc) return gc;
+      }
+      throw new Error(`server process ${this.#pid} closed its channel`);
+    })();
+    this.server.send({ gcMeter: 'stop' });
+    return answered;
   }
 
   async #read(): Promise<Reading> {
@@ -63,9 +97,9 @@ export class ServerMeter {
       const cpu = processCpuMs(pid);
       if (cpu !== undefined) backendCpuMs.set(pid, cpu);
     }
-    const nodeCpuMs = processCpuMs(this.pid);
-    if (nodeCpuMs === undefined) throw new Error(`server process ${this.pid} (${this.applicationName}) has exited`);
-    return { nodeCpuMs, writeSyscalls: processWriteSyscalls(this.pid), backendCpuMs };
+    const nodeCpuMs = processCpuMs(this.#pid);
+    if (nodeCpuMs === undefined) throw new Error(`server process ${this.#pid} (${this.applicationName}) has exited`);
+    return { nodeCpuMs, writeSyscalls: processWriteSyscalls(this.#pid), backendCpuMs };
   }
 }
 
