@@ -61,6 +61,15 @@ const SAVEPOINT = 'outbox_batch';
 
 // A pass's fixed statements are named (db/prepared-statements.ts): parsed and analyzed once per
 // connection rather than every pass, which on a busy relay is several times a second.
+//
+// The pass runs with sequential scans off (SET LOCAL, its transaction only; what a batch
+// consumer runs in it too, the realtime sequencer's numbering statement among them). After five
+// executions PostgreSQL keeps a statement's generic plan for the connection's life, planned
+// with the statistics of that moment, and a new server's first passes meet a nearly empty
+// outbox and event log: the plan it kept seq-scanned both on every pass, and nothing replans it
+// until an ANALYZE, which autovacuum runs a minute or more apart (and only past its row
+// thresholds). An index that leads with tenant_id serves every statement of a pass (the lock's
+// reads the outbox through one in order), so none of them wants a sequential scan at any size.
 
 // Each tenant's head row decides whether it is due. The due tenants are taken oldest head first,
 // so that when more are due than a pass serves (a backlog) the ones waiting longest go first
@@ -138,7 +147,7 @@ export class OutboxRelay {
     this.#consumers = options.consumers;
     this.#batchConsumers = options.batchConsumers ?? new Map();
     this.#wakeup = new OutboxWakeup(options.pool.options, OUTBOX_CHANNEL, () => this.#kick());
-    this.#begin = `BEGIN; SET LOCAL ROLE ${pg.escapeIdentifier(options.serviceRole)}`;
+    this.#begin = `BEGIN; SET LOCAL ROLE ${pg.escapeIdentifier(options.serviceRole)}; SET LOCAL enable_seqscan TO off`;
   }
 
   /** Listens and polls until stop(). Idempotent. */
