@@ -250,16 +250,17 @@ describe('numbering realtime events a relay pass at a time', () => {
     expect(new Set(delivered).size).toBe(delivered.length);
   });
 
-  it("parses a pass's fixed statements and the numbering statement once per connection, not every pass", async () => {
+  it("parses a pass's fixed statements and the numbering statement once per connection, not every pass, and plans the delete for each pass's rows", async () => {
     const tenants = await Promise.all(Array.from({ length: 4 }, () => fixture.newTenant()));
     // One connection, so every pass meets the statements the earlier ones prepared.
     const onePool = patient(createPool(fixture.database.url, 1, fixture.logger));
     const { consume } = await sequencer(onePool);
     const relay = fixture.relay({}, { batchConsumers: new Map([[REALTIME_TOPIC, consume]]) }, onePool);
     const passes = 8;
+    // Passes of 15 to 60 rows: enough that PostgreSQL would move the delete to a generic plan.
     for (let pass = 1; pass <= passes; pass++) {
-      for (const tenantId of tenants.slice(0, 1 + (pass % tenants.length))) await recordEvent(tenantId, pass);
-      await relay.drain();
+      for (const tenantId of tenants.slice(0, 1 + (pass % tenants.length))) for (let n = 1; n <= 15; n++) await recordEvent(tenantId, pass * 100 + n);
+      expect(await relay.drain()).toBe(15 * (1 + (pass % tenants.length)));
     }
     const { rows } = await onePool.query<{ statement: string; generic_plans: string; custom_plans: string }>(
       `SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE name LIKE 'tenantry_%' ORDER BY statement`,
@@ -271,6 +272,9 @@ describe('numbering realtime events a relay pass at a time', () => {
     expect(rows).toHaveLength(4);
     const numbering = rows.find((row) => row.statement.includes('realtime_sequences'))!;
     expect(Number(numbering.generic_plans) + Number(numbering.custom_plans)).toBe(passes);
+    // The delete never takes a generic plan, which would take its arrays for 10 rows.
+    const deletion = rows.find((row) => row.statement.includes('DELETE FROM outbox'))!;
+    expect({ generic: Number(deletion.generic_plans), custom: Number(deletion.custom_plans) }).toEqual({ generic: 0, custom: passes });
   });
 });
 
