@@ -61,6 +61,11 @@ export async function migrateBenchDatabase(url: string, roles: DatabaseRoles): P
   };
 }
 
+export interface BenchServerOptions {
+  /** A pipe to the server's stdin (child.stdin), for a script that reads one (tenantry-server.mjs's BENCH_WAKE_ON_STDIN). */
+  readonly stdin?: boolean;
+}
+
 /**
  * Starts a server script (bench/support/bench-server.ts unless another is named) in a child
  * process; resolves once it prints its {"address": …} line. The child is node itself (tsx is a
@@ -70,6 +75,7 @@ export async function migrateBenchDatabase(url: string, roles: DatabaseRoles): P
 export async function startBenchServer(
   env: Record<string, string>,
   script = 'bench/support/bench-server.ts',
+  options: BenchServerOptions = {},
 ): Promise<{ child: ChildProcess; address: string }> {
   // BENCH_SERVER_NODE_ARGS passes flags to the server's node (say `--cpu-prof`, to see where it spends its time).
   const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
@@ -77,7 +83,7 @@ export async function startBenchServer(
   const loader = script.endsWith('.mjs') ? [] : ['--import', 'tsx'];
   const child = spawn(process.execPath, [...nodeArgs, ...loader, script], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'inherit'],
   });
   let address: string | undefined;
   for await (const line of createInterface({ input: child.stdout! })) {
