@@ -8,15 +8,23 @@
 // Events are committed the way publishRealtimeEvent() commits them (an outbox row in a
 // transaction of its own, then the relay woken), straight through SQL from this process, so
 // the HTTP write path's cost is not in the figures: only outbox -> relay -> sequencer -> bus
-// -> hub -> socket is.
+// -> hub -> socket is. After each commit one server's relay is woken in memory, the servers
+// taking turns, by a byte on its stdin (tenantry-server.mjs's BENCH_WAKE_ON_STDIN), as a
+// server's own commit wakes its own relay; the other server hears of the events on the bus, as
+// in production. BENCH_WAKE=notify wakes both by a NOTIFY instead (the bench before
+// 2026-12-04), for comparison.
 //
 // Where the time goes, per event: the commit (sent -> acknowledged), then the servers' relay,
 // sequencer and bus (acknowledged -> heard on the bus by a listener of this process), then
 // the hubs and sockets (heard on the bus -> received by the client). Every time is read on
 // benchClock() (bench/support/bench-clock.ts), valid across the processes.
 //
+// PostgreSQL's CPU is split by who it served: the servers' backends and the bench's own
+// connections (told apart by application_name), background processes (checkpointer, WAL
+// writer, autovacuum) and other databases' connections (on a shared server).
+//
 // Knobs: BENCH_TENANTS (1000), BENCH_SOCKETS_PER_TENANT (10), BENCH_RATE (events/s, 1000),
-// BENCH_SECONDS (20), BENCH_CLIENT_PROCESSES (2).
+// BENCH_SECONDS (20), BENCH_CLIENT_PROCESSES (2), BENCH_WAKE (stdin | notify).
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -28,6 +36,7 @@ import { loadConfig } from '../src/config.js';
 import { machine, migrateBenchDatabase, openBenchDatabase, startBenchServer, stopBenchServer } from './support/bench-harness.js';
 import { benchClock } from './support/bench-clock.js';
 import { benchSignUp } from './support/bench-sign-up.js';
+import { withApplicationName } from './support/server-meter.js';
 import type { ClientAnswer, ClientReport, ClientRequest, ClientSocketPlan } from './support/realtime-clients.js';
 
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 1000);
@@ -36,6 +45,11 @@ const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const CLIENT_PROCESSES = Number(process.env.BENCH_CLIENT_PROCESSES ?? 2);
 const BUS_CHANNEL = 'tenantry_realtime';
+const WAKE = process.env.BENCH_WAKE ?? 'stdin';
+if (WAKE !== 'stdin' && WAKE !== 'notify') throw new Error(`BENCH_WAKE must be stdin or notify, not ${WAKE}`);
+/** What the servers' connections and the bench's own report, so their backends can be told apart. */
+const SERVER_APPLICATION = 'realtime-bench-server';
+const BENCH_APPLICATION = 'realtime-bench';
 
 interface BenchTenant {
   readonly id: string;
@@ -145,46 +159,116 @@ function spread(values: number[]): { p50: number; p90: number; p99: number; max:
   return { p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? NaN) };
 }
 
+type PostgresPart = 'servers' | 'bench' | 'background' | 'otherDatabases';
+
+interface PostgresProcess {
+  readonly pid: number;
+  readonly datname: string | null;
+  readonly application_name: string;
+  readonly backend_type: string;
+}
+
+/** Who a process of the cluster works for: a backend by its connection's name and database, the rest is background. */
+function partOf(backend: PostgresProcess, database: string): PostgresPart {
+  if (backend.backend_type !== 'client backend') return 'background';
+  if (backend.datname !== database) return 'otherDatabases';
+  if (backend.application_name === SERVER_APPLICATION) return 'servers';
+  // The bench's own, and any other connection to its database (none is expected).
+  return 'bench';
+}
+
+/**
+ * CPU seconds the cluster's processes used from start() on, by part. pg_stat_activity is
+ * sampled every half second, so a process that starts and exits in between (an autovacuum
+ * worker, a short connection) counts up to its last sample; one that started after start()
+ * counts whole.
+ */
+class PostgresCpu {
+  readonly #startCpu = new Map<number, number>();
+  readonly #latest = new Map<number, { part: PostgresPart; seconds: number }>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly admin: pg.Pool) {}
+
+  async start(): Promise<void> {
+    for (const [pid, { seconds }] of await this.#read()) this.#startCpu.set(pid, seconds);
+    this.#timer = setInterval(() => void this.sample().catch(() => {}), 500);
+  }
+
+  async sample(): Promise<void> {
+    for (const [pid, reading] of await this.#read()) if (reading.seconds > 0) this.#latest.set(pid, reading);
+  }
+
+  /** Takes a last sample and answers the seconds used by part. */
+  async stop(): Promise<Record<PostgresPart, number>> {
+    clearInterval(this.#timer);
+    await this.sample();
+    const used: Record<PostgresPart, number> = { servers: 0, bench: 0, background: 0, otherDatabases: 0 };
+    for (const [pid, { part, seconds }] of this.#latest) used[part] += seconds - (this.#startCpu.get(pid) ?? 0);
+    return used;
+  }
+
+  async #read(): Promise<Map<number, { part: PostgresPart; seconds: number }>> {
+    const { rows } = await this.admin.query<PostgresProcess & { database: string }>(
+      'SELECT pid, datname, application_name, backend_type, current_database() AS database FROM pg_stat_activity',
+    );
+    return new Map(await Promise.all(rows.map(async (row) => [row.pid, { part: partOf(row, row.database), seconds: await cpuSecondsOf(row.pid) }] as const)));
+  }
+}
+
+/** Scans of the tables a relay pass reads, as this database's statistics count them. */
+async function tableScans(admin: pg.Pool): Promise<Record<string, Record<string, number>>> {
+  const { rows } = await admin.query<{ relname: string; seq_scan: string; seq_tup_read: string; idx_scan: string; idx_tup_fetch: string }>(
+    `SELECT relname, seq_scan, seq_tup_read, idx_scan, idx_tup_fetch FROM pg_stat_user_tables WHERE relname IN ('outbox', 'realtime_events', 'realtime_sequences')`,
+  );
+  return Object.fromEntries(
+    rows.map((row) => [row.relname, { seqScans: Number(row.seq_scan), rowsSeqRead: Number(row.seq_tup_read), indexScans: Number(row.idx_scan), rowsIndexFetched: Number(row.idx_tup_fetch) }]),
+  );
+}
+
 async function main(): Promise<void> {
   const database = await openBenchDatabase();
   const servers: ChildProcess[] = [];
   const clients: ClientProcess[] = [];
   // As many connections as committing workers (16, below): an event's time is taken as its
   // commit is sent, not while it queues for a connection of the bench's own.
-  const admin = new pg.Pool({ connectionString: database.url, max: 16 });
+  const benchUrl = withApplicationName(database.url, BENCH_APPLICATION);
+  const admin = new pg.Pool({ connectionString: benchUrl, max: 16 });
   /** Transactions the bench database has committed, as its backends last reported them. */
   const databaseCommits = async (): Promise<number> =>
     Number((await admin.query<{ commits: string }>('SELECT xact_commit AS commits FROM pg_stat_database WHERE datname = current_database()')).rows[0]!.commits);
-  /** CPU seconds used so far by the servers, each process of the cluster (by pid), the client processes and this one. */
+  /** CPU seconds used so far by the servers, the client processes and this one (PostgreSQL's: PostgresCpu). */
   const cpuSnapshot = async () => {
-    const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity');
     const sum = async (pids: Array<number | undefined>) => (await Promise.all(pids.map(cpuSecondsOf))).reduce((total, seconds) => total + seconds, 0);
     const own = process.cpuUsage();
     return {
       servers: await sum(servers.map((child) => child.pid)),
-      postgres: new Map(await Promise.all(rows.map(async ({ pid }) => [pid, await cpuSecondsOf(pid)] as const))),
       clients: await sum(clients.map((client) => client.child.pid)),
       producer: (own.user + own.system) / 1e6,
     };
   };
-  const waker = new pg.Client({ connectionString: database.url });
-  const listener = new pg.Client({ connectionString: database.url });
+  const postgresCpu = new PostgresCpu(admin);
+  const waker = new pg.Client({ connectionString: benchUrl });
+  const listener = new pg.Client({ connectionString: benchUrl });
   try {
     await waker.connect();
     await listener.connect();
     const roles = loadConfig({ TENANTRY_JWT_SECRET: 'x'.repeat(32), DATABASE_URL: database.url }).roles;
+    const databaseEnv = await migrateBenchDatabase(database.url, roles);
     const env = {
       NODE_ENV: 'production',
-      ...(await migrateBenchDatabase(database.url, roles)),
+      // Every connection of the servers carries the name, so their backends' CPU is told apart.
+      ...Object.fromEntries(Object.entries(databaseEnv).map(([name, url]) => [name, withApplicationName(url, SERVER_APPLICATION)])),
       TENANTRY_JWT_SECRET: randomBytes(32).toString('hex'),
       // Sign-up of 1,000 tenants from one address is not what the throttle is for.
       TENANTRY_RATE_LIMITS: 'false',
       TENANTRY_MAX_EVENT_LOOP_DELAY_MS: '0',
       TENANTRY_REALTIME_CHANNEL: BUS_CHANNEL,
+      ...(WAKE === 'stdin' ? { BENCH_WAKE_ON_STDIN: '1' } : {}),
     };
-    const a = await startBenchServer(env, 'bench/support/tenantry-server.mjs');
+    const a = await startBenchServer(env, 'bench/support/tenantry-server.mjs', { stdin: WAKE === 'stdin' });
     servers.push(a.child);
-    const b = await startBenchServer(env, 'bench/support/tenantry-server.mjs');
+    const b = await startBenchServer(env, 'bench/support/tenantry-server.mjs', { stdin: WAKE === 'stdin' });
     servers.push(b.child);
     const bases = [a.address, b.address];
     console.log(`servers at ${bases.join(' and ')}; signing up ${TENANTS} tenants`);
@@ -241,14 +325,21 @@ async function main(): Promise<void> {
     const load = loadavg()[0];
     console.log(`committing ${RATE} events/s for ${SECONDS} s`);
     // A server's commit wakes its own relay in memory (src/outbox/local-relays.ts), and a relay
-    // woken during a pass runs another after it. From this process the nearest thing is a
-    // NOTIFY sent right after a commit, at most one in flight (commits meanwhile ride on the
-    // next), in a transaction of its own that waits for no WAL flush. (A NOTIFY inside each
+    // woken during a pass runs another after it. Here each commit wakes one server's relay the
+    // same way, the servers in turn, by a byte on its stdin; the other server's relay is not
+    // woken (the events reach its hub on the bus). BENCH_WAKE=notify: a NOTIFY sent right after
+    // a commit, at most one in flight (commits meanwhile ride on the next), in a transaction of
+    // its own that waits for no WAL flush, which wakes both relays. (A NOTIFY inside each
     // writing transaction would serialise the commits, which the server no longer does.)
+    let nextWoken = 0;
+    const wakeOneRelay = (): void => {
+      servers[nextWoken]!.stdin!.write('w');
+      nextWoken = (nextWoken + 1) % servers.length;
+    };
     let notifying = false;
     let notifyAgain = false;
     let wakeUps = 0;
-    const wakeRelays = (): void => {
+    const notifyRelays = (): void => {
       if (notifying) {
         notifyAgain = true;
         return;
@@ -261,7 +352,7 @@ async function main(): Promise<void> {
         .catch((error: unknown) => console.error('wake-up NOTIFY failed', error))
         .finally(() => {
           notifying = false;
-          if (notifyAgain) wakeRelays();
+          if (notifyAgain) notifyRelays();
         });
     };
     const expected = new Map<string, number>();
@@ -270,7 +361,9 @@ async function main(): Promise<void> {
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
     const commitsBefore = await databaseCommits();
+    const scansBefore = await tableScans(admin);
     const cpuBefore = await cpuSnapshot();
+    await postgresCpu.start();
     const started = performance.now();
     let committed = 0;
     await inBatches(Array.from({ length: total }, (_, index) => index), 16, async (n) => {
@@ -283,7 +376,8 @@ async function main(): Promise<void> {
       sentAt[n] = benchClock();
       await admin.query(`INSERT INTO outbox (tenant_id, id, topic, payload) VALUES ($1, $2, 'realtime.event', $3)`, [tenant.id, randomUUID(), payload]);
       ackAt[n] = benchClock();
-      wakeRelays();
+      if (WAKE === 'stdin') wakeOneRelay();
+      else notifyRelays();
       committed += 1;
       expected.set(tenant.id, (expected.get(tenant.id) ?? 0) + 1);
     });
@@ -297,15 +391,18 @@ async function main(): Promise<void> {
     // A backend reports its counts within a second of its last transaction.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const databaseCommitsDuring = (await databaseCommits()) - commitsBefore;
+    const scansAfter = await tableScans(admin);
     const cpuAfter = await cpuSnapshot();
-    // PostgreSQL: every process of the cluster that pg_stat_activity lists at the end (backends and
-    // background workers), less what each had used at the start (a backend gone by then is missed).
+    const postgresDuring = await postgresCpu.stop();
+    // PostgreSQL: every process of the cluster pg_stat_activity listed during the measurement
+    // (backends and background processes; PostgresCpu), less what each had used at its start.
     const cpuDuring = {
       servers: cpuAfter.servers - cpuBefore.servers,
-      postgres: [...cpuAfter.postgres].reduce((sum, [pid, seconds]) => sum + seconds - (cpuBefore.postgres.get(pid) ?? 0), 0),
+      postgres: Object.values(postgresDuring).reduce((sum, seconds) => sum + seconds, 0),
       clients: cpuAfter.clients - cpuBefore.clients,
       producer: cpuAfter.producer - cpuBefore.producer,
     };
+    const perThousandEvents = (value: number) => Number(((value / committed) * 1000).toFixed(2));
     const reports: ClientReport[] = [];
     for (const client of clients) reports.push((await client.ask({ type: 'report' }, 'report')).report);
 
@@ -345,7 +442,7 @@ async function main(): Promise<void> {
     const result = {
       at: new Date().toISOString(),
       machine: { ...machine(), loadAverageAtStart: load, loadAverageAtEnd: loadavg()[0] },
-      settings: { tenants: TENANTS, socketsPerTenant: SOCKETS_PER_TENANT, rate: RATE, seconds: SECONDS, instances: 2, bus: 'postgres LISTEN/NOTIFY', clientProcesses: CLIENT_PROCESSES },
+      settings: { tenants: TENANTS, socketsPerTenant: SOCKETS_PER_TENANT, rate: RATE, seconds: SECONDS, instances: 2, bus: 'postgres LISTEN/NOTIFY', clientProcesses: CLIENT_PROCESSES, wake: WAKE },
       clock: 'performance.timeOrigin + performance.now() in every process (bench/support/bench-clock.ts)',
       clockCheck: { maxOffsetMs: Number(Math.max(...clockChecks.map((check) => Math.abs(check.offsetMs))).toFixed(3)), maxOutsideMs: Number(Math.max(...clockChecks.map((check) => check.outsideMs)).toFixed(3)), maxRoundTripMs: Number(Math.max(...clockChecks.map((check) => check.roundTripMs)).toFixed(3)) },
       socketsOpened,
@@ -360,11 +457,19 @@ async function main(): Promise<void> {
       deliveriesMissing: missing,
       deliveriesPerSecond: Number((deliveriesReceived / drainSeconds).toFixed(0)),
       // Transactions the database committed from the first commit until every delivery arrived:
-      // the bench's own (its events and its wake-up NOTIFYs) and the rest, which are the two
-      // relays' passes but for a few (presence, access re-verification, once a second or so).
+      // the bench's own (its events, and its wake-up NOTIFYs with BENCH_WAKE=notify) and the
+      // rest, the servers': the two relays' passes but for a few (presence, access
+      // re-verification, the job queue, once a second or so).
       // CPU seconds each part used per 1,000 events over the same time (the machine is CPU-bound:
       // what one part saves the others can use), and all of them together in cores.
-      cpuSecondsPerThousandEvents: Object.fromEntries(Object.entries(cpuDuring).map(([part, seconds]) => [part, Number(((seconds / committed) * 1000).toFixed(2))])),
+      cpuSecondsPerThousandEvents: Object.fromEntries(Object.entries(cpuDuring).map(([part, seconds]) => [part, perThousandEvents(seconds)])),
+      // PostgreSQL's part of it, by who it served (PostgresCpu).
+      postgresCpuSecondsPerThousandEvents: Object.fromEntries(Object.entries(postgresDuring).map(([part, seconds]) => [part, perThousandEvents(seconds)])),
+      // What the relays' statements scanned, per 1,000 events (a backend reports its counts within
+      // a second or so of its transactions, so the last second's may be missing).
+      tableScansPerThousandEvents: Object.fromEntries(
+        Object.entries(scansAfter).map(([table, after]) => [table, Object.fromEntries(Object.entries(after).map(([what, count]) => [what, perThousandEvents(count - (scansBefore[table]?.[what] ?? 0))]))]),
+      ),
       coresUsed: Number((Object.values(cpuDuring).reduce((sum, seconds) => sum + seconds, 0) / (drainSeconds + 1.5)).toFixed(2)),
       databaseCommitsPerSecond: {
         bench: Number(((committed + wakeUps) / drainSeconds).toFixed(0)),
@@ -400,18 +505,22 @@ async function main(): Promise<void> {
 function report(result: Record<string, any>): string {
   const met = (ok: boolean) => (ok ? 'met' : 'missed');
   const ms = (spread: { p50: number; p90: number; p99: number; max: number }) => `${spread.p50} / ${spread.p90} / ${spread.p99} / ${spread.max} ms`;
+  const pgCpu = result.postgresCpuSecondsPerThousandEvents;
+  const scans = (table: string) => `${result.tableScansPerThousandEvents[table]?.seqScans} / ${result.tableScansPerThousandEvents[table]?.indexScans}`;
   return `# bench:realtime
 
 ${result.at}, ${result.machine.cpus} × ${result.machine.model}, Node ${result.machine.node}, load average ${Number(result.machine.loadAverageAtStart).toFixed(2)} at start, ${Number(result.machine.loadAverageAtEnd).toFixed(2)} at the end.
-Two production servers on one database, bus ${result.settings.bus}; ${result.settings.tenants} tenants × ${result.settings.socketsPerTenant} sockets, half on each server, held by ${result.settings.clientProcesses} client processes; events committed to the outbox at ${result.settings.rate}/s for ${result.settings.seconds} s by this process, each to a random tenant. Times are read on ${result.clock}; a client process's clock was up to ${result.clockCheck.maxOffsetMs} ms from the producer's (measured over IPC, round trip ${result.clockCheck.maxRoundTripMs} ms), and its readings are corrected by that offset.
+Two production servers on one database, bus ${result.settings.bus}; ${result.settings.tenants} tenants × ${result.settings.socketsPerTenant} sockets, half on each server, held by ${result.settings.clientProcesses} client processes; events committed to the outbox at ${result.settings.rate}/s for ${result.settings.seconds} s by this process, each to a random tenant, ${result.settings.wake === 'notify' ? 'both relays woken by a NOTIFY after the commits' : "one server's relay woken in memory after each commit, the servers in turn"}. Times are read on ${result.clock}; a client process's clock was up to ${result.clockCheck.maxOffsetMs} ms from the producer's (measured over IPC, round trip ${result.clockCheck.maxRoundTripMs} ms), and its readings are corrected by that offset.
 
 | Figure | Value | Target |
 | --- | --- | --- |
 | Sockets opened / held at the end | ${result.socketsOpened} / ${result.socketsHeldAtEnd} (opened in ${result.secondsToOpen} s, ${result.upgradesRetriedAfter503} upgrades retried after 503) | 10,000 (${met(result.socketsHeldAtEnd >= 10_000)}) |
 | Events committed | ${result.eventsCommitted} (${result.commitRate}/s) | 1,000/s |
 | Deliveries received / expected | ${result.deliveriesReceived} / ${result.deliveriesExpected} (${result.deliveriesPerSecond}/s fanned out) | all |
-| Database commits per second: the bench's (events, wake-ups) / the rest (mostly relay passes) | ${result.databaseCommitsPerSecond.bench} / ${result.databaseCommitsPerSecond.others} | |
+| Database commits per second: the bench's (${result.settings.wake === 'notify' ? 'events, wake-up NOTIFYs' : 'events'}) / the servers' (mostly relay passes) | ${result.databaseCommitsPerSecond.bench} / ${result.databaseCommitsPerSecond.others} | |
 | CPU seconds per 1,000 events: servers / PostgreSQL / client processes / producer (cores used in all) | ${result.cpuSecondsPerThousandEvents.servers} / ${result.cpuSecondsPerThousandEvents.postgres} / ${result.cpuSecondsPerThousandEvents.clients} / ${result.cpuSecondsPerThousandEvents.producer} (${result.coresUsed}) | |
+| PostgreSQL's CPU seconds per 1,000 events: the servers' backends / the bench's connections / background (checkpointer, WAL writer, autovacuum) / other databases' connections | ${pgCpu.servers} / ${pgCpu.bench} / ${pgCpu.background} / ${pgCpu.otherDatabases} | |
+| Relay tables' scans per 1,000 events, sequential / index: outbox; realtime_events | ${scans('outbox')}; ${scans('realtime_events')} | |
 | Commit-to-socket latency p50 / p90 / p99 / max, from the commit's sending (its own time included) | ${ms(result.latencyMs)} | p99 < 50 ms (${met(result.latencyMs.p99 < 50)}) |
 | The same from the commit's acknowledgement | ${ms(result.latencyFromAckMs)} | |
 | Stage: the commit itself (sent → acknowledged) | ${ms(result.commitMs)} | |

@@ -63,6 +63,13 @@ export async function migrateBenchDatabase(url: string, roles: DatabaseRoles): P
   };
 }
 
+export interface BenchServerOptions {
+  /** A pipe to the server's stdin (child.stdin), for a script that reads one (tenantry-server.mjs's BENCH_WAKE_ON_STDIN). */
+  readonly stdin?: boolean;
+  /** The server answers the bench's GC questions over an IPC channel (gc-meter.mjs; ServerMeter asks). */
+  readonly gcMeter?: boolean;
+}
+
 /**
  * Starts a server script (bench/support/bench-server.ts unless another is named) in a child
  * process; resolves once it prints its {"address": …} line. The child is node itself (tsx is a
@@ -72,17 +79,16 @@ export async function migrateBenchDatabase(url: string, roles: DatabaseRoles): P
 export async function startBenchServer(
   env: Record<string, string>,
   script = 'bench/support/bench-server.ts',
-  options: { readonly gcMeter?: boolean } = {},
+  options: BenchServerOptions = {},
 ): Promise<{ child: ChildProcess; address: string }> {
   // BENCH_SERVER_NODE_ARGS passes flags to the server's node (say `--cpu-prof`, to see where it spends its time).
   const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   // A compiled script (.mjs) runs on node alone, as production runs the build.
   const loader = script.endsWith('.mjs') ? [] : ['--import', 'tsx'];
-  // gcMeter: the server answers the bench's GC questions over an IPC channel (gc-meter.mjs).
   const meter = options.gcMeter ? ['--import', GC_METER] : [];
   const child = spawn(process.execPath, [...nodeArgs, ...loader, ...meter, script], {
     env: { ...process.env, ...env },
-    stdio: options.gcMeter ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'inherit', ...(options.gcMeter ? (['ipc'] as const) : [])],
   });
   let address: string | undefined;
   for await (const line of createInterface({ input: child.stdout! })) {

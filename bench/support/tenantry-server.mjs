@@ -9,12 +9,27 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { loadConfig } from '../../dist/config.js';
 import { createLogger } from '../../dist/logger.js';
+import { wakeLocalRelays } from '../../dist/outbox/local-relays.js';
 import { startServer } from '../../dist/server.js';
 
 const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn' });
 const logger = createLogger(config.logLevel, process.stderr);
 const server = await startServer(config, logger);
 process.stdout.write(JSON.stringify({ address: server.address }) + '\n');
+
+// BENCH_WAKE_ON_STDIN=1: each byte read on stdin wakes this process's outbox relay in memory,
+// as a commit in this process does once it has committed (recordEffect, through
+// outbox/local-relays.js). A bench that commits from its own process writes a byte after each
+// commit, so the relay is woken the way a server that made the commit would wake it, with no
+// NOTIFY (which costs PostgreSQL a transaction and wakes every instance's relay). Bytes read
+// together wake it as many times, which a relay folds into the pass it runs or the one after.
+if (process.env.BENCH_WAKE_ON_STDIN === '1') {
+  process.stdin.on('data', (bytes) => {
+    for (let byte = 0; byte < bytes.length; byte += 1) wakeLocalRelays();
+  });
+  // The bench gone, the pipe closes; the server goes on until SIGTERM as before.
+  process.stdin.on('error', () => {});
+}
 
 // BENCH_CPU_PROFILE=<file>: SIGUSR2 starts a CPU profile and SIGTERM writes it there, so a bench
 // can profile its measured rounds alone (node's --cpu-prof would include start-up and warm-up).

@@ -250,16 +250,17 @@ describe('numbering realtime events a relay pass at a time', () => {
     expect(new Set(delivered).size).toBe(delivered.length);
   });
 
-  it("parses a pass's fixed statements and the numbering statement once per connection, not every pass", async () => {
+  it("parses a pass's fixed statements and the numbering statement once per connection, not every pass, and plans the delete for each pass's rows", async () => {
     const tenants = await Promise.all(Array.from({ length: 4 }, () => fixture.newTenant()));
     // One connection, so every pass meets the statements the earlier ones prepared.
     const onePool = patient(createPool(fixture.database.url, 1, fixture.logger));
     const { consume } = await sequencer(onePool);
     const relay = fixture.relay({}, { batchConsumers: new Map([[REALTIME_TOPIC, consume]]) }, onePool);
     const passes = 8;
+    // Passes of 15 to 60 rows: enough that PostgreSQL would move the delete to a generic plan.
     for (let pass = 1; pass <= passes; pass++) {
-      for (const tenantId of tenants.slice(0, 1 + (pass % tenants.length))) await recordEvent(tenantId, pass);
-      await relay.drain();
+      for (const tenantId of tenants.slice(0, 1 + (pass % tenants.length))) for (let n = 1; n <= 15; n++) await recordEvent(tenantId, pass * 100 + n);
+      expect(await relay.drain()).toBe(15 * (1 + (pass % tenants.length)));
     }
     const { rows } = await onePool.query<{ statement: string; generic_plans: string; custom_plans: string }>(
       `SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE name LIKE 'tenantry_%' ORDER BY statement`,
@@ -271,5 +272,55 @@ describe('numbering realtime events a relay pass at a time', () => {
     expect(rows).toHaveLength(4);
     const numbering = rows.find((row) => row.statement.includes('realtime_sequences'))!;
     expect(Number(numbering.generic_plans) + Number(numbering.custom_plans)).toBe(passes);
+    // The delete never takes a generic plan, which would take its arrays for 10 rows.
+    const deletion = rows.find((row) => row.statement.includes('DELETE FROM outbox'))!;
+    expect({ generic: Number(deletion.generic_plans), custom: Number(deletion.custom_plans) }).toEqual({ generic: 0, custom: passes });
+  });
+});
+
+describe("a pass's plans as the outbox and the event log grow", () => {
+  /**
+   * Sequential scans of the outbox and the event log so far. Each connection's counts reach the
+   * shared statistics when it goes idle, at most once a second unless asked sooner: the relay's
+   * connection is asked, then its next statement finds the flush done.
+   */
+  async function sequentialScans(relayPool: pg.Pool): Promise<Record<string, number>> {
+    await relayPool.query('SELECT pg_stat_force_next_flush()');
+    await relayPool.query('SELECT 1');
+    const { rows } = await fixture.database.admin.query<{ relname: string; seq_scan: string }>(
+      `SELECT relname, seq_scan FROM pg_stat_user_tables WHERE relname IN ('outbox', 'realtime_events') ORDER BY relname`,
+    );
+    return Object.fromEntries(rows.map((row) => [row.relname, Number(row.seq_scan)]));
+  }
+
+  it('never scans them whole, though the plans PostgreSQL kept were made while they were nearly empty', async () => {
+    const tenants = await Promise.all(Array.from({ length: 4 }, () => fixture.newTenant()));
+    // One connection, so the passes after the growth reuse the plans the early ones left.
+    const onePool = patient(createPool(fixture.database.url, 1, fixture.logger));
+    const { consume } = await sequencer(onePool);
+    const relay = fixture.relay({}, { batchConsumers: new Map([[REALTIME_TOPIC, consume]]) }, onePool);
+    // Past the five custom plans, so PostgreSQL keeps generic ones, planned on tiny tables.
+    for (let pass = 1; pass <= 8; pass++) {
+      for (const tenantId of tenants.slice(0, 1 + (pass % tenants.length))) await recordEvent(tenantId, pass);
+      await relay.drain();
+    }
+    const { rows: kept } = await onePool.query<{ generic_plans: string }>(`SELECT generic_plans FROM pg_prepared_statements WHERE name LIKE 'tenantry_%'`);
+    expect(kept.filter((row) => Number(row.generic_plans) > 0).length).toBeGreaterThan(0);
+    // A busy hour's worth: 2,000 tenants' event logs and outbox churn (rows delivered and deleted), not analyzed yet.
+    await fixture.database.admin.query(`
+      INSERT INTO tenants (id, name, slug) SELECT gen_random_uuid(), 'Grown ' || g, 'grown-' || g FROM generate_series(1, 2000) g;
+      INSERT INTO realtime_events (tenant_id, seq, outbox_id, channel, type, data)
+        SELECT t.id, g, gen_random_uuid(), 'tasks', 'task.updated', jsonb_build_object('tenant', t.id, 'n', g) FROM tenants t CROSS JOIN generate_series(1, 25) g WHERE t.slug LIKE 'grown-%';
+      INSERT INTO outbox (tenant_id, id, topic) SELECT t.id, gen_random_uuid(), 'churn' FROM tenants t CROSS JOIN generate_series(1, 5) g WHERE t.slug LIKE 'grown-%';
+      DELETE FROM outbox WHERE topic = 'churn';
+    `);
+    const before = await sequentialScans(onePool);
+    for (let pass = 1; pass <= 3; pass++) {
+      for (const tenantId of tenants) await recordEvent(tenantId, 100 + pass);
+      expect(await relay.drain()).toBe(tenants.length);
+    }
+    const after = await sequentialScans(onePool);
+    expect({ outbox: after.outbox! - before.outbox!, realtime_events: after.realtime_events! - before.realtime_events! }).toEqual({ outbox: 0, realtime_events: 0 });
+    expect((await storedLog()).get(tenants[0]!)?.at(-1)?.[1]).toBe(103);
   });
 });
