@@ -80,7 +80,14 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   try {
     await assertRequestLoginConfined(pool, config.roles);
     // The queue's schema is the owner's, created here (idempotent) before the worker looks for it.
-    await migrateQueue(database.url, config.roles, logger);
+    const queue = await migrateQueue(database.url, config.roles, logger);
+    if (queue.installed && config.databaseUrl) {
+      // Measured (docs/benchmarks.md): the installation leaves V8's allocation-site pretenuring
+      // deciding to tenure what pg allocates for rows, so every request's short-lived row data
+      // is kept through young-generation GCs and promoted, for the process's life (a fifth or
+      // so of its throughput). `tenantry migrate` installs it ahead, in a process of its own.
+      logger.warn('this server installed the job queue schema at start and will run slower until restarted; run `tenantry migrate` before starting servers');
+    }
     await services.jobs.start({ concurrency: 2 });
     services.outbox.start();
     const address = await app.listen({ port: config.port, host: config.host });

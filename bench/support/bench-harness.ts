@@ -11,6 +11,8 @@ import pg from 'pg';
 import type { DatabaseRoles } from '../../src/config.js';
 import { startEmbeddedPostgres } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/migrate.js';
+import { migrateQueue } from '../../src/jobs/migrate-queue.js';
+import { createLogger } from '../../src/logger.js';
 import { asRole } from '../../src/db/open-database.js';
 import { builtInModules } from '../../src/built-in-modules.js';
 
@@ -48,14 +50,17 @@ export async function openBenchDatabase(): Promise<BenchDatabase> {
 }
 
 /**
- * Migrates the bench database and gives its two login roles passwords; returns the database
- * variables a server needs, so it serves requests as the request login (as in production: it
- * refuses a superuser) and service work as the service login.
+ * Migrates the bench database as `tenantry migrate` does (our schema, then the job queue's) and
+ * gives its two login roles passwords; returns the database variables a server needs, so it
+ * serves requests as the request login (as in production: it refuses a superuser) and service
+ * work as the service login. The queue's schema is installed here, not by the first server to
+ * start: a process that installed it ran slower for its whole life (docs/benchmarks.md).
  */
 export async function migrateBenchDatabase(url: string, roles: DatabaseRoles): Promise<Record<string, string>> {
   const loginPassword = randomBytes(16).toString('hex');
   const serviceLoginPassword = randomBytes(16).toString('hex');
   await migrate({ modules: builtInModules, databaseUrl: url, roles, loginPassword, serviceLoginPassword });
+  await migrateQueue(url, roles, createLogger('warn', process.stderr));
   return {
     DATABASE_URL: url,
     TENANTRY_APP_DATABASE_URL: asRole(url, roles.login, loginPassword),

@@ -16,12 +16,16 @@ export const QUEUE_SCHEMA = 'graphile_worker';
  * queue tables hold every tenant's payloads and have no tenant_id, so the app role is
  * granted nothing on them. ensureRoles() first: it is idempotent, and it gives the owner
  * CREATE on this database (a database cloned from a template does not inherit that grant).
+ * Answers whether the schema was missing, so this call installed it.
  */
-export async function migrateQueue(databaseUrl: string, roles: DatabaseRoles, logger: Logger): Promise<void> {
+export async function migrateQueue(databaseUrl: string, roles: DatabaseRoles, logger: Logger): Promise<{ installed: boolean }> {
   const login = new pg.Client({ connectionString: databaseUrl });
   await login.connect();
+  let installed: boolean;
   try {
     await ensureRoles(login, roles);
+    const { rows } = await login.query<{ missing: boolean }>(`SELECT to_regclass($1) IS NULL AS missing`, [`${QUEUE_SCHEMA}.migrations`]);
+    installed = rows[0]!.missing;
   } finally {
     await login.end();
   }
@@ -34,4 +38,5 @@ export async function migrateQueue(databaseUrl: string, roles: DatabaseRoles, lo
   } finally {
     await pool.end();
   }
+  return { installed };
 }
