@@ -99,6 +99,16 @@ async function fetchSide(target: Target, tenant: PeerTenant): Promise<unknown> {
   return body;
 }
 
+/**
+ * When Tenantry's usage rollup (a job each minute on its service pool, adding up the API-call
+ * events of every side's Tenantry traffic) last ran: a round in which it changes had the
+ * rollup's PostgreSQL CPU counted in it, whichever credential the round used.
+ */
+async function lastRollup(monitor: pg.Client): Promise<string> {
+  const { rows } = await monitor.query<{ at: string }>('SELECT updated_at::text AS at FROM usage_rollup_state');
+  return rows[0]!.at;
+}
+
 /** Once, before any load: all four sides list the same 50 tasks in the same order for these tenants. */
 async function checkSameRows(targets: Record<Side, Target>, tenants: readonly PeerTenant[]): Promise<void> {
   for (const tenant of tenants) {
@@ -270,9 +280,11 @@ try {
       const target = targets[side];
       const loadAverage = loadavg().map((value) => Number(value.toFixed(2)));
       const xactsBefore = await transactionCount(monitor);
+      const rollupBefore = await lastRollup(monitor);
       const stop = await meters[target.server].start();
       const result = await load(target, data.tenants, SECONDS);
       const usage: ServerUsage = await stop();
+      const rollupDuringLoad = (await lastRollup(monitor)) !== rollupBefore;
       await sleep(STATS_SETTLE_MS);
       const xacts = (await transactionCount(monitor)) - xactsBefore;
       const requests = result['2xx'];
@@ -293,6 +305,7 @@ try {
         promotedKBPerRequest: (gc.promotedMB * 1024) / requests,
         newSpaceMB: gc.newSpaceMB,
         gc,
+        rollupDuringLoad,
         pgBackends: usage.pgBackends,
         pgBackendsGone: usage.pgBackendsGone,
       };
@@ -301,7 +314,8 @@ try {
         `round ${round} ${side.padEnd(15)} ${String(entry.rps).padStart(6)} req/s  p50 ${entry.p50Ms} ms  p99 ${entry.p99Ms} ms  ` +
           `node ${entry.nodeCpuMsPerRequest.toFixed(3)} ms/req  pg ${entry.pgCpuMsPerRequest.toFixed(3)} ms/req  ` +
           `xacts ${entry.xactsPerRequest.toFixed(2)}/req  writes ${entry.writesPerRequest.toFixed(2)}/req  ` +
-          `gc ${entry.gcMsPerRequest.toFixed(3)} ms/req  promoted ${entry.promotedKBPerRequest.toFixed(1)} KB/req  new space ${entry.newSpaceMB} MB  load ${loadAverage[0]}`,
+          `gc ${entry.gcMsPerRequest.toFixed(3)} ms/req  promoted ${entry.promotedKBPerRequest.toFixed(1)} KB/req  new space ${entry.newSpaceMB} MB  ` +
+          `${rollupDuringLoad ? 'rollup ran  ' : ''}load ${loadAverage[0]}`,
       );
     }
   }

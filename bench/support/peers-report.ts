@@ -28,6 +28,8 @@ export interface RoundResult {
   /** The young generation's size at the round's median scavenge. */
   readonly newSpaceMB: number;
   readonly gc: GcUsage;
+  /** Tenantry's usage rollup ran during the load (its PostgreSQL CPU is in the round's). */
+  readonly rollupDuringLoad: boolean;
   readonly pgBackends: number;
   readonly pgBackendsGone: number;
 }
