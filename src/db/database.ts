@@ -159,16 +159,22 @@ function scopeSettings(scope: ScopeSettings): string[] {
  */
 export type TenantIdentity = Pick<IdentityScope, 'userId' | 'sessionFamilyId'>;
 
+/** A check's statement: trusted text with parameters, prepared on each connection it runs on. */
+export interface CheckQuery {
+  readonly text: string;
+  readonly values: readonly unknown[];
+}
+
 /**
- * A check the request's next tenant unit runs in the same message as its scoping, before any
- * of its own statements (tenancy/access-check.ts: the cached access re-checked where the data
- * is). A check that fails raises in PostgreSQL, which aborts the transaction.
+ * A check the request's next tenant unit runs right after its scoping, before any of its own
+ * statements and in the same write (tenancy/access-check.ts: the cached access re-checked
+ * where the data is). A check that fails raises in PostgreSQL, which aborts the transaction.
  */
 export interface ScopeCheck {
   /** The tenant the check is for: only a unit in that tenant runs it. */
   readonly tenantId: string;
-  /** One SQL statement, trusted text without parameters, run after the SET LOCALs. */
-  readonly sql: string;
+  /** One statement, run after the SET LOCALs: it reads the settings they made. */
+  readonly query: CheckQuery;
   /** The settings the check reads; a unit that names another identity leaves the check for later. */
   readonly identity: TenantIdentity;
   /** True until a unit has run the check. */
@@ -412,7 +418,11 @@ export class Database<DB = Tables> {
     // socket stays corked until that first query is written too, so all of it leaves in one
     // write (see #kysely); a unit that sends nothing uncorks before it commits.
     const flush = corkUntilFlushed(client);
-    const setup = Promise.all([sendQuery(client, hold.begin), sendQuery(client, scoping(role, settings, check, hold))]).then(() => check?.passed());
+    const setup = Promise.all([
+      sendQuery(client, hold.begin),
+      sendQuery(client, scoping(role, settings, hold)),
+      ...(check ? [sendQuery(client, this.#checkQuery(client, check))] : []),
+    ]).then(() => check?.passed());
     setup.catch(() => {}); // observed below, whichever way the work ends
     const unit: Unit = { open: true, sanctioned: new Set(), effects: [], flush };
     try {
@@ -487,9 +497,10 @@ export class Database<DB = Tables> {
       // transaction, so the statement cannot run unscoped, and COMMIT of an aborted
       // transaction only rolls it back.
       const flush = corkUntilFlushed(client);
+      const setup = [sendQuery(client, hold.begin), sendQuery(client, scoping(role, settings, hold))];
+      if (check) setup.push(sendQuery(client, this.#checkQuery(client, check)));
       const sent = [
-        sendQuery(client, hold.begin),
-        sendQuery(client, scoping(role, settings, check, hold)),
+        ...setup,
         sendQuery(
           client,
           prepared
@@ -497,23 +508,31 @@ export class Database<DB = Tables> {
             : { text: compiled.sql, values: compiled.parameters as unknown[] },
         ),
         sendQuery(client, 'COMMIT'),
-      ] as const;
+      ];
       flush();
       const results = await Promise.allSettled(sent);
+      const [answer, commit] = results.slice(setup.length);
       const failure = results.find((result) => result.status === 'rejected');
       if (failure) {
-        broken = (results[3]!.status === 'rejected' ? results[3].reason : undefined) as Error | undefined;
+        broken = (commit!.status === 'rejected' ? commit!.reason : undefined) as Error | undefined;
         // A prepared statement whose table changed shape stays broken on this connection.
         if (isStalePlan(failure.reason)) broken ??= failure.reason as Error;
-        throw (failure === results[1] ? check?.refusal(failure.reason) : undefined) ?? readOnlyRefusal(failure.reason) ?? failure.reason;
+        const inSetup = results.indexOf(failure) < setup.length;
+        throw (inSetup ? check?.refusal(failure.reason) : undefined) ?? readOnlyRefusal(failure.reason) ?? failure.reason;
       }
       check?.passed();
-      return (results[2] as PromiseFulfilledResult<pg.QueryResult>).value.rows as Row[];
+      return (answer as PromiseFulfilledResult<pg.QueryResult>).value.rows as Row[];
     } finally {
       client.off('error', onConnectionError);
       // If even COMMIT failed the connection state is unknown: destroy rather than reuse.
       client.release(broken);
     }
+  }
+
+  /** A check's statement as sent on this connection: prepared unless prepared statements are off. */
+  #checkQuery(client: pg.PoolClient, check: ScopeCheck): pg.QueryConfig {
+    const values = [...check.query.values];
+    return this.#preparedStatements ? preparedQuery(client, check.query.text, values) : { text: check.query.text, values };
   }
 
   /**
@@ -602,10 +621,13 @@ function tenantHold(check: ScopeCheck | undefined): Hold {
   return { begin: suspended ? 'BEGIN READ ONLY' : 'BEGIN', statusCheck: !check && (suspended || status === undefined) };
 }
 
-/** The unit's scoping: the role, every setting, and the request's access check or status hold if it runs here. */
-function scoping(role: string, settings: readonly string[], check: ScopeCheck | undefined, hold: Hold = NO_HOLD): string {
+/**
+ * The unit's scoping: the role, every setting, and the status hold when it runs here. A
+ * request's access check, which holds the unit itself, follows as a statement of its own.
+ */
+function scoping(role: string, settings: readonly string[], hold: Hold = NO_HOLD): string {
   const holds = hold.statusCheck ? ['SELECT tenantry_access.hold_if_suspended()'] : [];
-  return [`SET LOCAL ROLE "${role}"`, ...settings, ...(check ? [check.sql] : []), ...holds].join('; ');
+  return [`SET LOCAL ROLE "${role}"`, ...settings, ...holds].join('; ');
 }
 
 function seal(target: object, method: string): void {

@@ -1,13 +1,15 @@
 // A request's cached access, re-checked by PostgreSQL in the request's first tenant unit of
-// work: the check travels in the same message as the unit's SET LOCALs (one round trip for a
-// tenant read) and raises when the session ended, the member left, the key was revoked, the
-// tenant is gone, or the role, plan or suspension is no longer the one the request acts on. A
-// tenant suspended meanwhile is not refused: the check makes the unit READ ONLY (migration 0013).
-// The raise aborts the transaction before any of the unit's statements run. The functions are
-// in migration 0012; the SQLSTATEs (class TN) map to problems here.
+// work: the check is sent right after the unit's SET LOCALs and before its statements, in the
+// same write (one round trip for a tenant read), and raises when the session ended, the member
+// left, the key was revoked, the tenant is gone, or the role, plan or suspension is no longer
+// the one the request acts on. A tenant suspended meanwhile is not refused: the check makes the
+// unit READ ONLY (migration 0013). The raise aborts the transaction before any of the unit's
+// statements run. Each check is one statement, prepared once per connection: the rows it reads
+// are those the unit's settings name, under row-level security; it calls
+// tenantry_access.refuse() (migration 0020) only to fail, with a SQLSTATE of class TN mapped to
+// a problem here.
 
-import pg from 'pg';
-import type { ScopeCheck, TenantIdentity } from '../db/database.js';
+import type { CheckQuery, ScopeCheck, TenantIdentity } from '../db/database.js';
 import type { Role, TenantStatus } from '../db/tables.js';
 import { AppError } from '../http/problems.js';
 
@@ -21,16 +23,16 @@ const REFUSALS: Readonly<Record<string, () => AppError>> = {
 
 export class AccessCheck implements ScopeCheck {
   readonly tenantId: string;
-  readonly sql: string;
+  readonly query: CheckQuery;
   readonly identity: TenantIdentity;
   readonly #onRefused: () => void;
   #pending = true;
   #refused: AppError | undefined;
 
   /** `onRefused` evicts the cache entry the request was served from. */
-  constructor(tenantId: string, sql: string, identity: TenantIdentity, onRefused: () => void) {
+  constructor(tenantId: string, query: CheckQuery, identity: TenantIdentity, onRefused: () => void) {
     this.tenantId = tenantId;
-    this.sql = sql;
+    this.query = query;
     this.identity = identity;
     this.#onRefused = onRefused;
   }
@@ -70,6 +72,52 @@ interface CheckedAccess {
   readonly agentId?: string | undefined;
 }
 
+/**
+ * A member's access: the tenant live, the session (app.session_family_id) live at $4, the user
+ * (app.user_id) still a member with role $1, the tenant on plan $2, and held as status $3 says.
+ */
+const MEMBER_CHECK = `SELECT CASE
+    WHEN t.id IS NULL THEN tenantry_access.refuse('TN404', 'the tenant no longer exists')
+    WHEN NOT EXISTS (SELECT FROM sessions s
+                      WHERE s.family_id = nullif(current_setting('app.session_family_id', true), '')::uuid
+                        AND s.user_id = nullif(current_setting('app.user_id', true), '')::uuid
+                        AND s.revoked_at IS NULL AND s.expires_at > $4::timestamptz)
+      THEN tenantry_access.refuse('TN401', 'the session has ended')
+    WHEN m.role IS NULL THEN tenantry_access.refuse('TN403', 'the user is no longer a member')
+    WHEN m.role IS DISTINCT FROM $1::text OR t.plan IS DISTINCT FROM $2::text
+      THEN tenantry_access.refuse('TN409', 'the role or plan changed')
+    WHEN t.status = 'suspended' OR $3::text = 'suspended' THEN tenantry_access.hold(t.status, $3::text)
+    ELSE true
+  END AS verified
+FROM (SELECT nullif(current_setting('app.tenant_id', true), '')::uuid AS id) AS wanted
+LEFT JOIN tenants t ON t.id = wanted.id AND t.deleted_at IS NULL
+LEFT JOIN memberships m
+  ON m.tenant_id = t.id AND m.user_id = nullif(current_setting('app.user_id', true), '')::uuid AND m.deleted_at IS NULL`;
+
+/**
+ * An API key's access: key $1 live at $5 in the tenant, acting as agent $6 (or none), its
+ * creator still a member, its role (never above the creator's) $2, the plan $3, the hold as $4 says.
+ */
+const KEY_CHECK = `SELECT CASE
+    WHEN t.id IS NULL THEN tenantry_access.refuse('TN401', 'the key''s tenant no longer exists')
+    WHEN k.id IS NULL OR k.created_by IS NULL THEN tenantry_access.refuse('TN401', 'the key is revoked or expired')
+    WHEN k.agent_id IS DISTINCT FROM $6::uuid
+      THEN tenantry_access.refuse('TN401', 'the key does not act as the agent the request acts as')
+    WHEN m.role IS NULL THEN tenantry_access.refuse('TN401', 'the key''s creator is no longer a member')
+    WHEN (CASE WHEN tenantry_access.role_rank(m.role) < tenantry_access.role_rank(k.role) THEN m.role ELSE k.role END)
+           IS DISTINCT FROM $2::text
+         OR t.plan IS DISTINCT FROM $3::text
+      THEN tenantry_access.refuse('TN409', 'the role or plan changed')
+    WHEN t.status = 'suspended' OR $4::text = 'suspended' THEN tenantry_access.hold(t.status, $4::text)
+    ELSE true
+  END AS verified
+FROM (SELECT nullif(current_setting('app.tenant_id', true), '')::uuid AS id) AS wanted
+LEFT JOIN tenants t ON t.id = wanted.id AND t.deleted_at IS NULL
+LEFT JOIN api_keys k
+  ON k.tenant_id = t.id AND k.id = $1::uuid AND k.revoked_at IS NULL AND k.deleted_at IS NULL
+ AND (k.expires_at IS NULL OR k.expires_at > $5::timestamptz)
+LEFT JOIN memberships m ON m.tenant_id = t.id AND m.user_id = k.created_by AND m.deleted_at IS NULL`;
+
 /** What a member's request acts on, to be checked in the tenant's scope with the session named. */
 export function memberCheck(
   access: CheckedAccess,
@@ -77,18 +125,12 @@ export function memberCheck(
   now: Date,
   onRefused: () => void,
 ): AccessCheck {
-  const sql = `SELECT tenantry_access.verify_member(${literals(access.role, access.plan, access.status, now.toISOString())})`;
-  return new AccessCheck(access.tenantId, sql, { userId: member.userId, sessionFamilyId: member.sessionFamilyId }, onRefused);
+  const query = { text: MEMBER_CHECK, values: [access.role, access.plan, access.status, now.toISOString()] };
+  return new AccessCheck(access.tenantId, query, { userId: member.userId, sessionFamilyId: member.sessionFamilyId }, onRefused);
 }
 
 /** What an API key's request acts on, to be checked in the key's tenant. */
 export function keyCheck(access: CheckedAccess, keyId: string, now: Date, onRefused: () => void): AccessCheck {
-  const agent = access.agentId === undefined ? 'NULL' : literals(access.agentId);
-  const sql = `SELECT tenantry_access.verify_key(${literals(keyId, access.role, access.plan, access.status, now.toISOString())}, ${agent})`;
-  return new AccessCheck(access.tenantId, sql, {}, onRefused);
-}
-
-/** The check is SQL text (it rides in a simple-protocol message): every value a quoted literal. */
-function literals(...values: string[]): string {
-  return values.map((value) => pg.escapeLiteral(value)).join(', ');
+  const query = { text: KEY_CHECK, values: [keyId, access.role, access.plan, access.status, now.toISOString(), access.agentId ?? null] };
+  return new AccessCheck(access.tenantId, query, {}, onRefused);
 }

@@ -20,7 +20,7 @@ export interface TenantAccess {
   readonly plan: string;
   /** A suspended tenant is served read-only (its units open READ ONLY), not refused. */
   readonly status: TenantStatus;
-  /** An agent key's agent: the request acts only as it (verify_key confirms it on every cached use). */
+  /** An agent key's agent: the request acts only as it (the key check confirms it on every cached use). */
   readonly agentId?: string | undefined;
 }
 
