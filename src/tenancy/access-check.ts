@@ -72,6 +72,10 @@ interface CheckedAccess {
   readonly agentId?: string | undefined;
 }
 
+/** The tenant the unit is scoped to (app.tenant_id), live: no row when it is gone. */
+const UNIT_TENANT = `FROM (SELECT nullif(current_setting('app.tenant_id', true), '')::uuid AS id) AS wanted
+LEFT JOIN tenants t ON t.id = wanted.id AND t.deleted_at IS NULL`;
+
 /**
  * A member's access: the tenant live, the session (app.session_family_id) live at $4, the user
  * (app.user_id) still a member with role $1, the tenant on plan $2, and held as status $3 says.
@@ -89,8 +93,7 @@ const MEMBER_CHECK = `SELECT CASE
     WHEN t.status = 'suspended' OR $3::text = 'suspended' THEN tenantry_access.hold(t.status, $3::text)
     ELSE true
   END AS verified
-FROM (SELECT nullif(current_setting('app.tenant_id', true), '')::uuid AS id) AS wanted
-LEFT JOIN tenants t ON t.id = wanted.id AND t.deleted_at IS NULL
+${UNIT_TENANT}
 LEFT JOIN memberships m
   ON m.tenant_id = t.id AND m.user_id = nullif(current_setting('app.user_id', true), '')::uuid AND m.deleted_at IS NULL`;
 
@@ -111,8 +114,7 @@ const KEY_CHECK = `SELECT CASE
     WHEN t.status = 'suspended' OR $4::text = 'suspended' THEN tenantry_access.hold(t.status, $4::text)
     ELSE true
   END AS verified
-FROM (SELECT nullif(current_setting('app.tenant_id', true), '')::uuid AS id) AS wanted
-LEFT JOIN tenants t ON t.id = wanted.id AND t.deleted_at IS NULL
+${UNIT_TENANT}
 LEFT JOIN api_keys k
   ON k.tenant_id = t.id AND k.id = $1::uuid AND k.revoked_at IS NULL AND k.deleted_at IS NULL
  AND (k.expires_at IS NULL OR k.expires_at > $5::timestamptz)
