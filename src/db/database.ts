@@ -414,7 +414,8 @@ export class Database<DB = Tables> {
     // BEGIN travels alone, so even a scoping statement that failed to parse would fail inside
     // the transaction and abort it, never leave the work running outside one. Neither is
     // awaited: on a pipelining pool the work's first query follows them on the same round
-    // trip, and PostgreSQL still applies them first. No parameters: simple protocol. The
+    // trip, and PostgreSQL still applies them first (and the access check, when the request
+    // carries one, after them). The scoping has no parameters: simple protocol. The
     // socket stays corked until that first query is written too, so all of it leaves in one
     // write (see #kysely); a unit that sends nothing uncorks before it commits.
     const flush = corkUntilFlushed(client);
@@ -493,9 +494,9 @@ export class Database<DB = Tables> {
       if (!unit.sanctioned.has(compiled.sql)) {
         throw new TenantScopeViolation('a scoped statement must be built by the query builder of its unit of work');
       }
-      // Four messages, no waiting, one write: a failed setup (or access check) aborts the
-      // transaction, so the statement cannot run unscoped, and COMMIT of an aborted
-      // transaction only rolls it back.
+      // Four messages (five with an access check), no waiting, one write: a failed setup or
+      // check aborts the transaction, so the statement cannot run unscoped, and COMMIT of an
+      // aborted transaction only rolls it back.
       const flush = corkUntilFlushed(client);
       const setup = [sendQuery(client, hold.begin), sendQuery(client, scoping(role, settings, hold))];
       if (check) setup.push(sendQuery(client, this.#checkQuery(client, check)));
