@@ -419,11 +419,7 @@ export class Database<DB = Tables> {
     // socket stays corked until that first query is written too, so all of it leaves in one
     // write (see #kysely); a unit that sends nothing uncorks before it commits.
     const flush = corkUntilFlushed(client);
-    const setup = Promise.all([
-      sendQuery(client, hold.begin),
-      sendQuery(client, scoping(role, settings, hold)),
-      ...(check ? [sendQuery(client, this.#checkQuery(client, check))] : []),
-    ]).then(() => check?.passed());
+    const setup = Promise.all(this.#sendSetup(client, role, settings, check, hold)).then(() => check?.passed());
     setup.catch(() => {}); // observed below, whichever way the work ends
     const unit: Unit = { open: true, sanctioned: new Set(), effects: [], flush };
     try {
@@ -498,8 +494,7 @@ export class Database<DB = Tables> {
       // check aborts the transaction, so the statement cannot run unscoped, and COMMIT of an
       // aborted transaction only rolls it back.
       const flush = corkUntilFlushed(client);
-      const setup = [sendQuery(client, hold.begin), sendQuery(client, scoping(role, settings, hold))];
-      if (check) setup.push(sendQuery(client, this.#checkQuery(client, check)));
+      const setup = this.#sendSetup(client, role, settings, check, hold);
       const sent = [
         ...setup,
         sendQuery(
@@ -530,10 +525,19 @@ export class Database<DB = Tables> {
     }
   }
 
-  /** A check's statement as sent on this connection: prepared unless prepared statements are off. */
-  #checkQuery(client: pg.PoolClient, check: ScopeCheck): pg.QueryConfig {
-    const values = [...check.query.values];
-    return this.#preparedStatements ? preparedQuery(client, check.query.text, values) : { text: check.query.text, values };
+  /**
+   * Sends a unit's opening, unawaited: BEGIN, the scoping and, when the request carries one,
+   * its access check (prepared unless prepared statements are off). One result per message.
+   */
+  #sendSetup(client: pg.PoolClient, role: string, settings: string[], check: ScopeCheck | undefined, hold: Hold): Promise<pg.QueryResult>[] {
+    const sent = [sendQuery(client, hold.begin), sendQuery(client, scoping(role, settings, hold))];
+    if (check) {
+      const { text, values } = check.query;
+      // node-postgres only reads the values it is given.
+      const mutable = values as unknown[];
+      sent.push(sendQuery(client, this.#preparedStatements ? preparedQuery(client, text, mutable) : { text, values: mutable }));
+    }
+    return sent;
   }
 
   /**
