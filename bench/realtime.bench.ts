@@ -24,7 +24,12 @@
 // writer, autovacuum) and other databases' connections (on a shared server).
 //
 // Knobs: BENCH_TENANTS (1000), BENCH_SOCKETS_PER_TENANT (10), BENCH_RATE (events/s, 1000),
-// BENCH_SECONDS (20), BENCH_CLIENT_PROCESSES (2), BENCH_WAKE (stdin | notify).
+// BENCH_SECONDS (20), BENCH_WARM_UP_SECONDS (5), BENCH_CLIENT_PROCESSES (2), BENCH_WAKE (stdin | notify),
+// BENCH_CPU_PROFILE (a file name with {pid} in it: each server's CPU profile of the measurement).
+//
+// The measured events follow a warm-up at the same rate (BENCH_WARM_UP_SECONDS), once every
+// delivery of it has arrived: the figures are a server's that has been serving. The warm-up's
+// latency is reported on its own line; its deliveries are checked like every other.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -43,6 +48,8 @@ const TENANTS = Number(process.env.BENCH_TENANTS ?? 1000);
 const SOCKETS_PER_TENANT = Number(process.env.BENCH_SOCKETS_PER_TENANT ?? 10);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+/** Seconds of events at the same rate just before the measured ones, reported apart (below). */
+const WARM_UP_SECONDS = Number(process.env.BENCH_WARM_UP_SECONDS ?? 5);
 const CLIENT_PROCESSES = Number(process.env.BENCH_CLIENT_PROCESSES ?? 2);
 const BUS_CHANNEL = 'tenantry_realtime';
 const WAKE = process.env.BENCH_WAKE ?? 'stdin';
@@ -303,12 +310,14 @@ async function main(): Promise<void> {
     const clockChecks: Array<Awaited<ReturnType<ClientProcess['clockOffset']>>> = [];
     for (const client of clients) clockChecks.push(await client.clockOffset());
 
+    // The warm-up's events are numbered 0 to warm - 1, the measured ones from warm on.
+    const warm = RATE * WARM_UP_SECONDS;
     const total = RATE * SECONDS;
     // Per event (its number n, in data.n): when its commit was sent and acknowledged, and when
     // this process first heard it on the bus, all on benchClock().
-    const sentAt = new Float64Array(total).fill(NaN);
-    const ackAt = new Float64Array(total).fill(NaN);
-    const heardAt = new Float64Array(total).fill(NaN);
+    const sentAt = new Float64Array(warm + total).fill(NaN);
+    const ackAt = new Float64Array(warm + total).fill(NaN);
+    const heardAt = new Float64Array(warm + total).fill(NaN);
     listener.on('notification', (notification) => {
       const now = benchClock();
       const message = JSON.parse(notification.payload ?? '{}') as { kind?: string; events?: Array<{ data?: { n?: number } }> };
@@ -322,8 +331,6 @@ async function main(): Promise<void> {
 
     // Let presence and the first verification passes settle before measuring.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    const load = loadavg()[0];
-    console.log(`committing ${RATE} events/s for ${SECONDS} s`);
     // A server's commit wakes its own relay in memory (src/outbox/local-relays.ts), and a relay
     // woken during a pass runs another after it. Here each commit wakes one server's relay the
     // same way, the servers in turn, by a byte on its stdin; the other server's relay is not
@@ -356,6 +363,41 @@ async function main(): Promise<void> {
         });
     };
     const expected = new Map<string, number>();
+    const received = async () => (await Promise.all(clients.map((client) => client.ask({ type: 'count' }, 'count')))).reduce((sum, answer) => sum + answer.received, 0);
+    /** Every socket has what was committed so far, or the deadline passed. */
+    const delivered = async (deadline: number) => {
+      const wanted = [...expected.values()].reduce((sum, count) => sum + count, 0) * SOCKETS_PER_TENANT;
+      while ((await received()) < wanted && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    };
+    /** Commits events first, first + 1, … first + count - 1, paced at RATE from the call. */
+    const commitEvents = async (first: number, count: number) => {
+      const started = performance.now();
+      await inBatches(Array.from({ length: count }, (_, index) => first + index), 16, async (n) => {
+        // Paced: event n is committed no earlier than (n - first) / RATE seconds after the start.
+        const due = started + ((n - first) * 1000) / RATE;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        const tenant = tenants[Math.floor(Math.random() * tenants.length)]!;
+        const payload = { channel: 'tasks', type: 'task.updated', data: { id: randomUUID(), tenant: tenant.id, n }, agentId: null, at: Date.now() };
+        sentAt[n] = benchClock();
+        await admin.query(`INSERT INTO outbox (tenant_id, id, topic, payload) VALUES ($1, $2, 'realtime.event', $3)`, [tenant.id, randomUUID(), payload]);
+        ackAt[n] = benchClock();
+        if (WAKE === 'stdin') wakeOneRelay();
+        else notifyRelays();
+        expected.set(tenant.id, (expected.get(tenant.id) ?? 0) + 1);
+      });
+    };
+    // The warm-up: the servers' paths run hot before the measurement (their code compiled by
+    // V8, every pooled connection's statements prepared and planned), as in a server that has
+    // been serving; a freshly started one shows its first second's latencies in the warm-up
+    // figures, reported apart. Its events are checked like the others (tenant, gaps, repeats).
+    if (warm > 0) {
+      console.log(`warming up: ${RATE} events/s for ${WARM_UP_SECONDS} s`);
+      await commitEvents(0, warm);
+      await delivered(performance.now() + 30_000);
+    }
+    const load = loadavg()[0];
+    console.log(`committing ${RATE} events/s for ${SECONDS} s`);
     await Promise.all(clients.map((client) => client.ask({ type: 'measure' }, 'measuring')));
     // This process commits and listens; its own lateness delays the acknowledgements it reads.
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -364,28 +406,14 @@ async function main(): Promise<void> {
     const scansBefore = await tableScans(admin);
     const cpuBefore = await cpuSnapshot();
     await postgresCpu.start();
+    // BENCH_CPU_PROFILE=<file, {pid} for each server's id>: the servers' CPU profiles of the measurement.
+    if (process.env.BENCH_CPU_PROFILE) for (const server of servers) server.kill('SIGUSR2');
     const started = performance.now();
-    let committed = 0;
-    await inBatches(Array.from({ length: total }, (_, index) => index), 16, async (n) => {
-      // Paced: event n is committed no earlier than n / RATE seconds after the start.
-      const due = started + (n * 1000) / RATE;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const tenant = tenants[Math.floor(Math.random() * tenants.length)]!;
-      const payload = { channel: 'tasks', type: 'task.updated', data: { id: randomUUID(), tenant: tenant.id, n }, agentId: null, at: Date.now() };
-      sentAt[n] = benchClock();
-      await admin.query(`INSERT INTO outbox (tenant_id, id, topic, payload) VALUES ($1, $2, 'realtime.event', $3)`, [tenant.id, randomUUID(), payload]);
-      ackAt[n] = benchClock();
-      if (WAKE === 'stdin') wakeOneRelay();
-      else notifyRelays();
-      committed += 1;
-      expected.set(tenant.id, (expected.get(tenant.id) ?? 0) + 1);
-    });
+    await commitEvents(warm, total);
+    const committed = total;
     const commitSeconds = (performance.now() - started) / 1000;
     const wanted = [...expected.values()].reduce((sum, count) => sum + count, 0) * SOCKETS_PER_TENANT;
-    const deadline = performance.now() + 30_000;
-    const received = async () => (await Promise.all(clients.map((client) => client.ask({ type: 'count' }, 'count')))).reduce((sum, answer) => sum + answer.received, 0);
-    while ((await received()) < wanted && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await delivered(performance.now() + 30_000);
     const drainSeconds = (performance.now() - started) / 1000;
     loopDelay.disable();
     // A backend reports its counts within a second of its last transaction.
@@ -406,35 +434,38 @@ async function main(): Promise<void> {
     const reports: ClientReport[] = [];
     for (const client of clients) reports.push((await client.ask({ type: 'report' }, 'report')).report);
 
-    // Per delivery: from the commit's sending (the commit's own time included), from its
-    // acknowledgement, and from the bus.
+    // Per delivery of a measured event: from the commit's sending (the commit's own time
+    // included), from its acknowledgement, and from the bus; the warm-up's from the sending.
     const fromSent: number[] = [];
     const fromAck: number[] = [];
     const fromBus: number[] = [];
+    const warmUpFromSent: number[] = [];
     // On our clock: each client process's readings less its measured offset.
     const offsets = new Map(reports.map((report, r) => [report, clockChecks[r]!.offsetMs]));
     const onOurClock = (report: ClientReport, index: number) => report.receivedAt[index]! - offsets.get(report)!;
-    for (const report of reports) {
-      report.eventNumbers.forEach((n, index) => {
-        const at = onOurClock(report, index);
-        fromSent.push(at - sentAt[n]!);
-        fromAck.push(at - ackAt[n]!);
-        fromBus.push(at - heardAt[n]!);
-      });
-    }
     // Second by second of the run (by when the event was due): a backlog that builds shows here.
     const bySecond = Array.from({ length: SECONDS }, () => ({ toBus: [] as number[], toSocket: [] as number[] }));
     for (const report of reports) {
-      report.eventNumbers.forEach((n, index) => bySecond[Math.floor(n / RATE)]?.toSocket.push(onOurClock(report, index) - sentAt[n]!));
+      report.eventNumbers.forEach((n, index) => {
+        const at = onOurClock(report, index);
+        if (n < warm) {
+          warmUpFromSent.push(at - sentAt[n]!);
+          return;
+        }
+        fromSent.push(at - sentAt[n]!);
+        fromAck.push(at - ackAt[n]!);
+        fromBus.push(at - heardAt[n]!);
+        bySecond[Math.floor((n - warm) / RATE)]?.toSocket.push(at - sentAt[n]!);
+      });
     }
     const commits: number[] = [];
     const toBus: number[] = [];
-    for (let n = 0; n < committed; n += 1) {
+    for (let n = warm; n < warm + committed; n += 1) {
       commits.push(ackAt[n]! - sentAt[n]!);
       toBus.push(heardAt[n]! - ackAt[n]!);
-      bySecond[Math.floor(n / RATE)]?.toBus.push(heardAt[n]! - ackAt[n]!);
+      bySecond[Math.floor((n - warm) / RATE)]?.toBus.push(heardAt[n]! - ackAt[n]!);
     }
-    const deliveriesReceived = fromSent.length;
+    const deliveriesReceived = fromSent.length + warmUpFromSent.length;
     const sockets = reports.flatMap((report) => report.sockets);
     const missing = sockets.reduce((sum, socket) => sum + Math.max(0, (expected.get(socket.tenantId) ?? 0) - socket.received), 0);
     const worst = (pick: (report: ClientReport) => number) => Math.max(...reports.map(pick));
@@ -442,7 +473,7 @@ async function main(): Promise<void> {
     const result = {
       at: new Date().toISOString(),
       machine: { ...machine(), loadAverageAtStart: load, loadAverageAtEnd: loadavg()[0] },
-      settings: { tenants: TENANTS, socketsPerTenant: SOCKETS_PER_TENANT, rate: RATE, seconds: SECONDS, instances: 2, bus: 'postgres LISTEN/NOTIFY', clientProcesses: CLIENT_PROCESSES, wake: WAKE },
+      settings: { tenants: TENANTS, socketsPerTenant: SOCKETS_PER_TENANT, rate: RATE, seconds: SECONDS, warmUpSeconds: WARM_UP_SECONDS, instances: 2, bus: 'postgres LISTEN/NOTIFY', clientProcesses: CLIENT_PROCESSES, wake: WAKE },
       clock: 'performance.timeOrigin + performance.now() in every process (bench/support/bench-clock.ts)',
       clockCheck: { maxOffsetMs: Number(Math.max(...clockChecks.map((check) => Math.abs(check.offsetMs))).toFixed(3)), maxOutsideMs: Number(Math.max(...clockChecks.map((check) => check.outsideMs)).toFixed(3)), maxRoundTripMs: Number(Math.max(...clockChecks.map((check) => check.roundTripMs)).toFixed(3)) },
       socketsOpened,
@@ -455,7 +486,7 @@ async function main(): Promise<void> {
       deliveriesExpected: wanted,
       deliveriesReceived,
       deliveriesMissing: missing,
-      deliveriesPerSecond: Number((deliveriesReceived / drainSeconds).toFixed(0)),
+      deliveriesPerSecond: Number((fromSent.length / drainSeconds).toFixed(0)),
       // Transactions the database committed from the first commit until every delivery arrived:
       // the bench's own (its events, and its wake-up NOTIFYs with BENCH_WAKE=notify) and the
       // rest, the servers': the two relays' passes but for a few (presence, access
@@ -482,6 +513,7 @@ async function main(): Promise<void> {
       stagesMs: { commitAckToBus: spread(toBus), busToSocket: spread(fromBus) },
       latencyMs: spread(fromSent),
       latencyFromAckMs: spread(fromAck),
+      warmUpLatencyMs: warmUpFromSent.length > 0 ? spread(warmUpFromSent) : null,
       p99BySecondMs: bySecond.map(({ toBus, toSocket }) => ({ toBus: spread(toBus).p99, toSocket: spread(toSocket).p99 })),
       crossTenantDeliveries: reports.reduce((sum, report) => sum + report.foreign, 0),
       gaps: reports.reduce((sum, report) => sum + report.gaps, 0),
@@ -510,13 +542,13 @@ function report(result: Record<string, any>): string {
   return `# bench:realtime
 
 ${result.at}, ${result.machine.cpus} × ${result.machine.model}, Node ${result.machine.node}, load average ${Number(result.machine.loadAverageAtStart).toFixed(2)} at start, ${Number(result.machine.loadAverageAtEnd).toFixed(2)} at the end.
-Two production servers on one database, bus ${result.settings.bus}; ${result.settings.tenants} tenants × ${result.settings.socketsPerTenant} sockets, half on each server, held by ${result.settings.clientProcesses} client processes; events committed to the outbox at ${result.settings.rate}/s for ${result.settings.seconds} s by this process, each to a random tenant, ${result.settings.wake === 'notify' ? 'both relays woken by a NOTIFY after the commits' : "one server's relay woken in memory after each commit, the servers in turn"}. Times are read on ${result.clock}; a client process's clock was up to ${result.clockCheck.maxOffsetMs} ms from the producer's (measured over IPC, round trip ${result.clockCheck.maxRoundTripMs} ms), and its readings are corrected by that offset.
+Two production servers on one database, bus ${result.settings.bus}; ${result.settings.tenants} tenants × ${result.settings.socketsPerTenant} sockets, half on each server, held by ${result.settings.clientProcesses} client processes; events committed to the outbox at ${result.settings.rate}/s for ${result.settings.seconds} s by this process (after a warm-up of ${result.settings.warmUpSeconds} s at the same rate, whose events are in the deliveries and checks but not in the times), each to a random tenant, ${result.settings.wake === 'notify' ? 'both relays woken by a NOTIFY after the commits' : "one server's relay woken in memory after each commit, the servers in turn"}. Times are read on ${result.clock}; a client process's clock was up to ${result.clockCheck.maxOffsetMs} ms from the producer's (measured over IPC, round trip ${result.clockCheck.maxRoundTripMs} ms), and its readings are corrected by that offset.
 
 | Figure | Value | Target |
 | --- | --- | --- |
 | Sockets opened / held at the end | ${result.socketsOpened} / ${result.socketsHeldAtEnd} (opened in ${result.secondsToOpen} s, ${result.upgradesRetriedAfter503} upgrades retried after 503) | 10,000 (${met(result.socketsHeldAtEnd >= 10_000)}) |
 | Events committed | ${result.eventsCommitted} (${result.commitRate}/s) | 1,000/s |
-| Deliveries received / expected | ${result.deliveriesReceived} / ${result.deliveriesExpected} (${result.deliveriesPerSecond}/s fanned out) | all |
+| Deliveries received / expected (warm-up included) | ${result.deliveriesReceived} / ${result.deliveriesExpected} (${result.deliveriesPerSecond}/s fanned out) | all |
 | Database commits per second: the bench's (${result.settings.wake === 'notify' ? 'events, wake-up NOTIFYs' : 'events'}) / the servers' (mostly relay passes) | ${result.databaseCommitsPerSecond.bench} / ${result.databaseCommitsPerSecond.others} | |
 | CPU seconds per 1,000 events: servers / PostgreSQL / client processes / producer (cores used in all) | ${result.cpuSecondsPerThousandEvents.servers} / ${result.cpuSecondsPerThousandEvents.postgres} / ${result.cpuSecondsPerThousandEvents.clients} / ${result.cpuSecondsPerThousandEvents.producer} (${result.coresUsed}) | |
 | PostgreSQL's CPU seconds per 1,000 events: the servers' backends / the bench's connections / background (checkpointer, WAL writer, autovacuum) / other databases' connections | ${pgCpu.servers} / ${pgCpu.bench} / ${pgCpu.background} / ${pgCpu.otherDatabases} | |
@@ -526,6 +558,7 @@ Two production servers on one database, bus ${result.settings.bus}; ${result.set
 | Stage: the commit itself (sent → acknowledged) | ${ms(result.commitMs)} | |
 | Stage: relay, sequencer, bus (acknowledged → heard on the bus) | ${ms(result.stagesMs.commitAckToBus)} | |
 | Stage: hubs, sockets, client (heard on the bus → received) | ${ms(result.stagesMs.busToSocket)} | |
+| The warm-up's commit-to-socket latency p50 / p90 / p99 / max, from the commit's sending | ${result.warmUpLatencyMs ? ms(result.warmUpLatencyMs) : 'no warm-up'} | |
 | Event-loop delay p50 / p99: producer / client processes (worst) | ${result.producerEventLoopDelayMs.p50} / ${result.producerEventLoopDelayMs.p99} ms; ${result.clientEventLoopDelayMs.p50} / ${result.clientEventLoopDelayMs.p99} ms | |
 | Deliveries to another tenant's socket | ${result.crossTenantDeliveries} | 0 (${met(result.crossTenantDeliveries === 0)}) |
 | Gaps / repeats seen by sockets | ${result.gaps} / ${result.repeats} | 0 |

@@ -33,7 +33,8 @@ if (process.env.BENCH_WAKE_ON_STDIN === '1') {
 
 // BENCH_CPU_PROFILE=<file>: SIGUSR2 starts a CPU profile and SIGTERM writes it there, so a bench
 // can profile its measured rounds alone (node's --cpu-prof would include start-up and warm-up).
-const profileFile = process.env.BENCH_CPU_PROFILE;
+// With two servers (bench:realtime), `{pid}` in the name is each one's process id.
+const profileFile = process.env.BENCH_CPU_PROFILE?.replaceAll('{pid}', String(process.pid));
 let profiler;
 if (profileFile) {
   process.on('SIGUSR2', () => {
