@@ -1,5 +1,6 @@
 // Delivers the outbox after commit: woken in memory by this process's commits (local-relays.ts)
-// and by NOTIFY from other processes', polling as a fallback, as the service role.
+// and by NOTIFY from other processes', polling as a fallback, as the service role. A pass that
+// found a due tenant held by another relay is retried within milliseconds, not at the next poll.
 // Each pass locks the tenants it serves with transaction-level advisory locks, so two relays
 // never deliver the same tenant at once, and delivers each tenant's rows in the order written.
 // A topic with a batch consumer gets all of a pass's due rows of that topic in one call, across
@@ -56,6 +57,15 @@ const LOCK_CLASS = 0x6f757462;
 /** Where a pass's lock statement leaves the tenants it locked, for its read (transaction-local). */
 const TENANTS_SETTING = 'tenantry.outbox_relay_tenants';
 
+/** Set by the lock statement when a due tenant was skipped, held by another relay (transaction-local). */
+const BUSY_SETTING = 'tenantry.outbox_relay_busy';
+
+/**
+ * The first retry after a pass that skipped a due tenant another relay held, doubled while that
+ * goes on (up to the poll interval): the other relay's pass is usually over within milliseconds.
+ */
+const CONTENDED_RETRY_MS = 5;
+
 /** What a batch consumer's failed call is rolled back to, leaving the rest of the pass standing. */
 const SAVEPOINT = 'outbox_batch';
 
@@ -77,9 +87,13 @@ const SAVEPOINT = 'outbox_batch';
 // The lock is tried for due heads only, in that order, until the pass has its tenants: OFFSET 0
 // keeps PostgreSQL from pushing the lock call down into the sorted subquery, where it would run
 // for every due tenant before the sort and lock them all. A tenant another relay holds is
-// skipped, not waited for. The tenants locked are left in a transaction-local setting for the
-// next statement to read.
-const LOCK_SQL = `SELECT set_config('${TENANTS_SETTING}', coalesce(string_agg(l.tenant_id::text, ','), ''), true) AS tenants FROM (
+// skipped, not waited for, and noted (busy): its rows may have been committed after that
+// relay's pass read, and no commit may come to wake anyone for them, so the pass is retried
+// soon. The tenants locked are left in a transaction-local setting for the next statement to
+// read. (CASE evaluates its branches in order; the aggregate's projection, which reads the
+// busy setting, runs after every row below it.)
+const LOCK_SQL = `SELECT set_config('${TENANTS_SETTING}', coalesce(string_agg(l.tenant_id::text, ','), ''), true) AS tenants,
+  coalesce(current_setting('${BUSY_SETTING}', true) = 'yes', false) AS busy FROM (
   SELECT d.tenant_id FROM (
     SELECT h.tenant_id FROM (
       SELECT DISTINCT ON (tenant_id) tenant_id, available_at, created_at FROM outbox
@@ -88,7 +102,8 @@ const LOCK_SQL = `SELECT set_config('${TENANTS_SETTING}', coalesce(string_agg(l.
     WHERE h.available_at <= now()
     ORDER BY h.created_at OFFSET 0
   ) d
-  WHERE pg_try_advisory_xact_lock($1, hashtext(d.tenant_id::text))
+  WHERE CASE WHEN pg_try_advisory_xact_lock($1, hashtext(d.tenant_id::text)) THEN true
+    ELSE set_config('${BUSY_SETTING}', 'yes', true) IS NULL END
   LIMIT $2
 ) l`;
 
@@ -120,6 +135,11 @@ WHERE tenant_id = $1 AND id = $2`;
 
 type Effect = () => Promise<void>;
 
+interface LockRow {
+  tenants: string;
+  busy: boolean;
+}
+
 interface Row {
   tenant_id: string;
   id: string;
@@ -136,6 +156,9 @@ export class OutboxRelay {
   readonly #wakeup: OutboxWakeup;
   readonly #begin: string;
   #timer: NodeJS.Timeout | undefined;
+  /** The retry after passes that skipped a tenant another relay held, and how many in a row did. */
+  #retryTimer: NodeJS.Timeout | undefined;
+  #contended = 0;
   #unregister: (() => void) | undefined;
   #running: Promise<void> | undefined;
   #again = false;
@@ -185,6 +208,7 @@ export class OutboxRelay {
     this.#unregister?.();
     this.#unregister = undefined;
     clearInterval(this.#timer);
+    clearTimeout(this.#retryTimer);
     await this.#wakeup.close();
     await this.#running;
   }
@@ -216,19 +240,31 @@ export class OutboxRelay {
       do {
         this.#again = false;
         try {
-          if ((await this.#pass()).full) this.#again = true;
+          const pass = await this.#pass();
+          if (pass.full) this.#again = true;
+          this.#contended = pass.busy ? this.#contended + 1 : 0;
         } catch (error) {
           // While stopping, a pass cut short by the pools closing is expected; its rows wait.
           if (this.#started) this.#options.logger.warn({ err: error }, 'outbox relay pass failed; retrying on the next poll');
         }
       } while (this.#again && this.#started);
+      // Nothing woke it meanwhile, and the last pass skipped a tenant another relay held: what
+      // that relay's pass did not read would otherwise wait for the next poll.
+      if (this.#contended > 0 && this.#started) this.#retrySoon();
     })().finally(() => {
       this.#running = undefined;
     });
   }
 
+  #retrySoon(): void {
+    clearTimeout(this.#retryTimer);
+    const delay = Math.min(this.#options.pollIntervalMs, CONTENDED_RETRY_MS * 2 ** Math.min(this.#contended - 1, 20));
+    this.#retryTimer = setTimeout(() => this.#kick(), delay);
+    this.#retryTimer.unref();
+  }
+
   /** One transaction: lock due tenants, read their rows afresh, deliver, delete or reschedule. */
-  async #pass(): Promise<{ tenants: number; delivered: number; full: boolean }> {
+  async #pass(): Promise<{ tenants: number; delivered: number; full: boolean; busy: boolean }> {
     const client = await this.#options.pool.connect();
     let broken: Error | undefined;
     try {
@@ -237,16 +273,16 @@ export class OutboxRelay {
       // own, their locks released at once, and the pass stops before delivering anything.
       const flush = corkUntilFlushed(client);
       const begin = sendQuery(client, this.#begin);
-      const lock = sendQuery(client, this.#statement(client, LOCK_SQL, [LOCK_CLASS, this.#options.tenantsPerPass])) as Promise<pg.QueryResult<{ tenants: string }>>;
+      const lock = sendQuery(client, this.#statement(client, LOCK_SQL, [LOCK_CLASS, this.#options.tenantsPerPass])) as Promise<pg.QueryResult<LockRow>>;
       const read = sendQuery(client, this.#statement(client, READ_SQL, [this.#options.rowsPerTenant])) as Promise<pg.QueryResult<Row>>;
       flush();
       const [began, locked, got] = await Promise.allSettled([begin, lock, read]);
       for (const sent of [began, locked, got]) if (sent.status === 'rejected') throw sent.reason;
-      const tenants = (locked as PromiseFulfilledResult<pg.QueryResult<{ tenants: string }>>).value.rows[0]!.tenants;
+      const { tenants, busy } = (locked as PromiseFulfilledResult<pg.QueryResult<LockRow>>).value.rows[0]!;
       const rows = (got as PromiseFulfilledResult<pg.QueryResult<Row>>).value.rows;
       if (tenants === '') {
         await sendQuery(client, 'COMMIT');
-        return { tenants: 0, delivered: 0, full: false };
+        return { tenants: 0, delivered: 0, full: false, busy };
       }
       // Each tenant's due rows, oldest first; a tenant's queue is emptied at its first failure.
       const queues = new Map<string, Row[]>();
@@ -284,7 +320,7 @@ export class OutboxRelay {
       }
       const served = tenants.split(',').length;
       const full = served >= this.#options.tenantsPerPass || [...rowsPerTenant.values()].some((count) => count >= this.#options.rowsPerTenant);
-      return { tenants: served, delivered: delivered.length, full };
+      return { tenants: served, delivered: delivered.length, full, busy };
     } catch (error) {
       await sendQuery(client, 'ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError;

@@ -152,6 +152,33 @@ describe('the outbox relay', () => {
     }
   });
 
+  it('delivers a tenant another relay held when it was woken soon after that relay lets go, not at its next poll', async () => {
+    const tenantId = await fixture.newTenant();
+    const { consume, of } = collector();
+    const relay = fixture.relay({ 'test.effect': consume }, { pollIntervalMs: 3_600_000 });
+    // Another relay's pass, holding the tenant's lock (its read done before the commit below).
+    const other = await fixture.database.admin.connect();
+    relay.start();
+    try {
+      await eventually(() => relay.listening);
+      await other.query('BEGIN');
+      await other.query(`SELECT pg_advisory_xact_lock(x'6f757462'::int, hashtext($1::text))`, [tenantId]);
+      await fixture.record(tenantId, 'test.effect', { n: 1 });
+      // The pass it was woken for skipped the tenant; no commit comes to wake it again.
+      await sleep(300);
+      expect(of(tenantId)).toEqual([]);
+      const released = performance.now();
+      await other.query('COMMIT');
+      await eventually(() => of(tenantId).length === 1, 5_000);
+      // Retries back off from 5 ms while the tenant stays held (here 300 ms: the next is at most ~320 ms later).
+      expect(performance.now() - released).toBeLessThan(1_500);
+      expect(of(tenantId)).toEqual([1]);
+    } finally {
+      other.release();
+      await relay.stop();
+    }
+  });
+
   it('sends NOTIFY from the transaction when no relay runs in the process, and only if it commits', async () => {
     const tenantId = await fixture.newTenant();
     const heard = await notifications();
