@@ -239,6 +239,8 @@ export class OutboxRelay {
       // that was woken for, and each pays its round trips and a transaction.
       do {
         this.#again = false;
+        // A pass now tries every due tenant's lock again: a retry waiting to do that is not needed.
+        clearTimeout(this.#retryTimer);
         try {
           const pass = await this.#pass();
           if (pass.full) this.#again = true;
