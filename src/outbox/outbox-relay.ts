@@ -156,7 +156,7 @@ export class OutboxRelay {
   readonly #wakeup: OutboxWakeup;
   readonly #begin: string;
   #timer: NodeJS.Timeout | undefined;
-  /** The retry after passes that skipped a tenant another relay held, and how many in a row did. */
+  /** The retry after a pass that skipped a tenant another relay held, and how many retries in a row found one. */
   #retryTimer: NodeJS.Timeout | undefined;
   #contended = 0;
   #unregister: (() => void) | undefined;
@@ -226,7 +226,13 @@ export class OutboxRelay {
     }
   }
 
+  /** A commit, a NOTIFY or the poll: passes now, and the retries' backoff starts over. */
   #kick(): void {
+    this.#contended = 0;
+    this.#runPasses();
+  }
+
+  #runPasses(): void {
     if (this.#running) {
       this.#again = true;
       return;
@@ -261,7 +267,7 @@ export class OutboxRelay {
   #retrySoon(): void {
     clearTimeout(this.#retryTimer);
     const delay = Math.min(this.#options.pollIntervalMs, CONTENDED_RETRY_MS * 2 ** Math.min(this.#contended - 1, 20));
-    this.#retryTimer = setTimeout(() => this.#kick(), delay);
+    this.#retryTimer = setTimeout(() => this.#runPasses(), delay);
     this.#retryTimer.unref();
   }
 
