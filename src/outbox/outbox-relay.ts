@@ -265,7 +265,6 @@ export class OutboxRelay {
   }
 
   #retrySoon(): void {
-    clearTimeout(this.#retryTimer);
     const delay = Math.min(this.#options.pollIntervalMs, CONTENDED_RETRY_MS * 2 ** Math.min(this.#contended - 1, 20));
     this.#retryTimer = setTimeout(() => this.#runPasses(), delay);
     this.#retryTimer.unref();
