@@ -221,6 +221,12 @@ export interface UsageRollupStateTable {
   updated_at: UpdatedAt;
 }
 
+/** Flush units of the API-call meter already added into rollups: a unit sent again adds nothing. */
+export interface ApiCallFlushesTable {
+  id: string;
+  flushed_at: CreatedAt;
+}
+
 export interface PlansTable {
   key: string;
   name: string;
@@ -318,6 +324,7 @@ export interface Tables {
   usage_warnings: UsageWarningsTable;
   usage_rollup_queue: UsageRollupQueueTable;
   usage_rollup_state: UsageRollupStateTable;
+  api_call_flushes: ApiCallFlushesTable;
   outbox: OutboxTable;
 }
 

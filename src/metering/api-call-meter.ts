@@ -1,21 +1,27 @@
 // Counts each tenant request as API-call usage, and each API key's use, without a database
 // write per request: calls are added up in memory per tenant and flushed every second (or
-// every N calls) as one usage event per tenant and hour. A batch's idempotency key is fixed
-// when it opens, so a retried flush never counts twice.
+// every N calls).
 //
-// One flush is one transaction for all the tenants it carries (the service role, recorded
-// once an hour as recurring work), which stores their events and stamps the keys they used:
-// with traffic spread over thousands of tenants, a transaction per tenant would cost about
-// one per request. A tenant whose plan limits API calls keeps a unit of work of its own, as
-// its quota counter and warnings are written in the tenant's scope.
+// One flush is one transaction for all the tenants without an API-call limit (the service
+// role, recorded once an hour as recurring work): it adds their calls straight into their
+// hourly and daily rollups and stamps the keys they used (api-call-store.ts). With traffic
+// spread over thousands of tenants, a transaction per tenant would cost about one per request,
+// and a usage event per tenant about one row per request. Each such unit has an id, stored in
+// its transaction: a unit that failed is sent again exactly as it was, so a commit whose
+// answer was lost is never added twice, and calls made since go into units of their own.
+//
+// A tenant whose plan limits API calls keeps a unit of work of its own, as its quota counter
+// and warnings are written in the tenant's scope: its calls are usage events there, one per
+// flush and hour, whose idempotency key is fixed when the batch opens.
 
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { touchApiKeys, touchApiKeysAcross } from '../auth/api-keys/api-key-repository.js';
 import { HOUR_MS, type Clock } from '../clock.js';
-import type { Database, Tx } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import { outsideContext } from '../tenancy/context.js';
 import { enterTenant } from '../tenancy/enter-tenant.js';
+import { addCallsToRollups, claimFlush, FLUSH_ID_RETENTION_MS, lockLiveTenants, pruneFlushes, type TenantHourCalls } from './api-call-store.js';
 import { OWN_METRICS } from './metric-catalog.js';
 import type { PlanLimits } from './plan-limits.js';
 import type { Quotas } from './quotas.js';
@@ -26,8 +32,11 @@ export interface ApiCallMeterOptions {
   readonly flushIntervalMs?: number;
   /** Flush early once this many calls are waiting. */
   readonly flushAtCalls?: number;
-  /** Batches kept per tenant while the database is unreachable; the oldest are dropped past it (and logged). */
-  readonly maxBatchesPerTenant?: number;
+  /**
+   * Failed flushes kept while the database is unreachable: shared units, and batches per
+   * limited tenant. Past it the oldest are dropped (and logged).
+   */
+  readonly maxUnsentFlushes?: number;
   /** Tenants written by one shared transaction; more are split over several. */
   readonly tenantsPerTransaction?: number;
 }
@@ -51,6 +60,14 @@ interface CallBatch {
   sealed: boolean;
 }
 
+/** One shared transaction's content, kept as it was first sent: its id stands for exactly these calls. */
+interface SharedUnit {
+  readonly id: string;
+  readonly tenants: ReadonlyMap<string, TenantCalls>;
+  /** When it was first sent (ms since epoch): past a quarter of the id's retention it is dropped, not sent. */
+  readonly since: number;
+}
+
 interface TenantCalls {
   plan: string | undefined;
   /** Oldest first; the last one is still filling while this map is the pending one. */
@@ -67,10 +84,14 @@ export class ApiCallMeter {
   #count = 0;
   /** When this instance last had each key's use written (ms since epoch). */
   readonly #keyWritten = new Map<string, number>();
+  /** Shared units that failed, oldest first: each is sent again as it was. */
+  #unsent: SharedUnit[] = [];
+  /** The hour this instance last pruned old flush ids in. */
+  #prunedHour: number | undefined;
   #flushing: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #flushAt: number;
-  readonly #maxBatches: number;
+  readonly #maxUnsent: number;
 
   constructor(
     private readonly db: Database,
@@ -82,7 +103,7 @@ export class ApiCallMeter {
     private readonly options: ApiCallMeterOptions = {},
   ) {
     this.#flushAt = options.flushAtCalls ?? 1000;
-    this.#maxBatches = options.maxBatchesPerTenant ?? 200;
+    this.#maxUnsent = options.maxUnsentFlushes ?? 200;
   }
 
   /** Counts one API call of a tenant. Cheap: no I/O on the request path. */
@@ -115,7 +136,7 @@ export class ApiCallMeter {
     this.#schedule();
   }
 
-  /** Writes everything buffered; resolves when it is stored (or re-buffered after a failure). */
+  /** Writes everything buffered; resolves when it is stored (or kept to send again after a failure). */
   flush(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -157,16 +178,27 @@ export class ApiCallMeter {
       for (const batch of entry[1].batches) batch.sealed = true;
       ((await this.#countsAgainstALimit(entry[1])) ? own : shared).push(entry);
     }
+    const units = this.#unsent;
+    this.#unsent = [];
     const perTransaction = this.options.tenantsPerTransaction ?? 2_000;
     for (let start = 0; start < shared.length; start += perTransaction) {
-      const group = new Map(shared.slice(start, start + perTransaction));
-      try {
-        await this.#flushShared(group);
-      } catch (error) {
-        this.logger.warn({ err: error, tenants: group.size }, 'api call usage not stored; will retry');
-        for (const [tenantId, calls] of group) this.#requeue(tenantId, calls);
-      }
+      units.push({ id: randomUUID(), tenants: new Map(shared.slice(start, start + perTransaction)), since: this.clock.now().getTime() });
     }
+    // After a failure the rest wait too: the database is likely unreachable, and each unit would wait for it.
+    let failed = false;
+    for (const unit of units) {
+      if (!failed) {
+        try {
+          await this.#flushShared(unit);
+          continue;
+        } catch (error) {
+          failed = true;
+          this.logger.warn({ err: error, flushes: units.length }, 'api call usage not stored; will retry');
+        }
+      }
+      this.#unsent.push(unit);
+    }
+    if (failed) this.#trimUnsent();
     for (const [tenantId, calls] of own) {
       try {
         await this.#flushTenant(tenantId, calls);
@@ -175,7 +207,7 @@ export class ApiCallMeter {
         this.#requeue(tenantId, calls);
       }
     }
-    if (this.#pending.size > 0) this.#schedule();
+    if (this.#pending.size > 0 || this.#unsent.length > 0) this.#schedule();
   }
 
   /** A plan that limits API calls has a quota counter to keep, which is written in the tenant's scope. */
@@ -185,29 +217,56 @@ export class ApiCallMeter {
     return (await this.limits.limitFor(calls.plan, OWN_METRICS.apiCalls)) !== null;
   }
 
-  /** The calls and key uses of tenants without an API-call limit, in one service-role transaction. */
-  #flushShared(tenants: ReadonlyMap<string, TenantCalls>): Promise<void> {
+  /**
+   * A shared unit's calls and key uses, in one service-role transaction; nothing if its id is
+   * stored already (sent before, the answer lost). Calls older than a tenant's open billing
+   * period allows (its start minus the grace window: a unit kept through a long outage) are
+   * dropped and logged, as an event that old would be refused.
+   */
+  #flushShared(unit: SharedUnit): Promise<void> {
+    const hour = Math.floor(this.clock.now().getTime() / HOUR_MS);
     return outsideContext(() =>
       this.db.service(
         'api-call meter flush',
         async (tx) => {
-          const live = await lockLiveTenants(tx, [...tenants.keys()]);
+          if (!(await claimFlush(tx, unit.id))) return;
+          const live = await lockLiveTenants(tx, [...unit.tenants.keys()]);
           const keys: { tenantId: string; keyId: string; at: Date }[] = [];
-          for (const { id } of live) for (const [keyId, at] of tenants.get(id)!.keys) keys.push({ tenantId: id, keyId, at });
-          await touchApiKeysAcross(tx, keys, KEY_USE_RESOLUTION_MS);
-          const batches = live
-            .filter(({ id }) => tenants.get(id)!.batches.length > 0)
-            .map(({ id, billing_anchor }) => ({ tenantId: id, anchor: billing_anchor, events: eventsOf(tenants.get(id)!) }));
-          if (batches.length === 0) return;
-          for (const [tenantId, result] of await this.recorder.recordAcross(tx, batches)) {
-            if (result.rejected.length > 0) {
-              this.logger.warn({ tenant_id: tenantId, rejected: result.rejected }, 'api call usage refused by its metric (held past the grace period?)');
+          const calls: TenantHourCalls[] = [];
+          for (const { id, billing_anchor } of live) {
+            const tenant = unit.tenants.get(id)!;
+            for (const [keyId, at] of tenant.keys) keys.push({ tenantId: id, keyId, at });
+            const { earliest } = this.recorder.windowFor(billing_anchor);
+            for (const batch of tenant.batches) {
+              if (batch.firstAt >= earliest) calls.push({ tenantId: id, at: batch.firstAt, calls: batch.calls });
+              else this.logger.warn({ tenant_id: id, calls: batch.calls, since: batch.firstAt }, 'api call usage dropped: older than the open billing period allows');
             }
+          }
+          await touchApiKeysAcross(tx, keys, KEY_USE_RESOLUTION_MS);
+          await addCallsToRollups(tx, calls);
+          if (this.#prunedHour !== hour) {
+            await pruneFlushes(tx);
+            this.#prunedHour = hour;
           }
         },
         { recurring: true },
       ),
     );
+  }
+
+  /** Drops the unsent units past the bound, and those older than their id is safe for. */
+  #trimUnsent(): void {
+    const tooOld = this.clock.now().getTime() - FLUSH_ID_RETENTION_MS / 4;
+    const excess = this.#unsent.length - this.#maxUnsent;
+    const kept: SharedUnit[] = [];
+    let calls = 0;
+    this.#unsent.forEach((unit, index) => {
+      if (unit.since >= tooOld && index >= excess) kept.push(unit);
+      else for (const tenant of unit.tenants.values()) calls += callsIn(tenant);
+    });
+    if (kept.length === this.#unsent.length) return;
+    this.logger.error({ flushes: this.#unsent.length - kept.length, calls }, 'api call usage dropped: kept unsent too long or too many');
+    this.#unsent = kept;
   }
 
   #flushTenant(tenantId: string, calls: TenantCalls): Promise<void> {
@@ -230,11 +289,11 @@ export class ApiCallMeter {
     );
   }
 
-  /** Puts a failed flush back in front of what arrived since, batches and keys as they were. */
+  /** Puts a limited tenant's failed flush back in front of what arrived since, batches and keys as they were. */
   #requeue(tenantId: string, failed: TenantCalls): void {
     const current = this.#tenant(tenantId);
     const batches = [...failed.batches, ...current.batches];
-    const dropped = batches.splice(0, Math.max(0, batches.length - this.#maxBatches));
+    const dropped = batches.splice(0, Math.max(0, batches.length - this.#maxUnsent));
     if (dropped.length > 0) {
       this.logger.error({ tenant_id: tenantId, dropped: dropped.reduce((sum, batch) => sum + batch.calls, 0) }, 'api call usage dropped: buffer full');
     }
@@ -252,22 +311,6 @@ function eventsOf(calls: TenantCalls): UsageEventInput[] {
     idempotency_key: batch.key,
     occurred_at: batch.firstAt,
   }));
-}
-
-/**
- * The tenants that are not deleted, their rows shared until commit (in id order, so two
- * flushes never wait on each other crosswise): a concurrent soft delete waits for the flush,
- * or the flush sees the tenant deleted and stores nothing for it.
- */
-function lockLiveTenants(tx: Tx, tenantIds: string[]) {
-  return tx
-    .selectFrom('tenants')
-    .select(['id', 'billing_anchor'])
-    .where('id', 'in', tenantIds)
-    .where('deleted_at', 'is', null)
-    .orderBy('id')
-    .forShare()
-    .execute();
 }
 
 function callsIn(calls: TenantCalls): number {

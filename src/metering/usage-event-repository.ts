@@ -21,7 +21,6 @@ export interface UsageEventColumns {
 }
 
 const COLUMN_TYPES = {
-  tenant_id: 'uuid',
   idempotency_key: 'text',
   metric: 'text',
   quantity: 'numeric',
@@ -48,7 +47,7 @@ export function insertUsageEventsQuery(tx: Tx, events: UsageEventColumns) {
   const { names, select } = unnested(tx, events);
   return tx
     .insertInto('usage_events')
-    .columns(names as Exclude<Column, 'tenant_id'>[])
+    .columns(names)
     .expression(select)
     .onConflict((conflict) => conflict.columns(['tenant_id', 'idempotency_key']).doNothing())
     .returning('idempotency_key');
@@ -58,29 +57,6 @@ export function insertUsageEventsQuery(tx: Tx, events: UsageEventColumns) {
 export async function insertUsageEvents(tx: Tx, events: UsageEventColumns): Promise<Set<string>> {
   if (events.idempotency_key.length === 0) return new Set();
   return keysOf(await insertUsageEventsQuery(tx, events).execute());
-}
-
-/**
- * Inserts events of several tenants, each row naming its own (a service-role unit of work:
- * the API-call meter's flush), in one statement; returns the keys that were new, per tenant.
- */
-export async function insertUsageEventsAcross(tx: Tx, events: UsageEventColumns & { readonly tenant_id: string[] }): Promise<Map<string, Set<string>>> {
-  const stored = new Map<string, Set<string>>();
-  if (events.idempotency_key.length === 0) return stored;
-  const { names, select } = unnested(tx, events);
-  const rows = await tx
-    .insertInto('usage_events')
-    .columns(names)
-    .expression(select)
-    .onConflict((conflict) => conflict.columns(['tenant_id', 'idempotency_key']).doNothing())
-    .returning(['tenant_id', 'idempotency_key'])
-    .execute();
-  for (const row of rows) {
-    let keys = stored.get(row.tenant_id);
-    if (!keys) stored.set(row.tenant_id, (keys = new Set()));
-    keys.add(row.idempotency_key);
-  }
-  return stored;
 }
 
 export function keysOf(rows: readonly { idempotency_key: string }[]): Set<string> {

@@ -8,8 +8,8 @@ import { AppError } from '../http/problems.js';
 import type { Actor } from '../tenancy/actor.js';
 import { billingAnchor, billingAnchorQuery, billingPeriod } from './billing-period.js';
 import type { Metric, MetricCatalog } from './metric-catalog.js';
-import { checkEvent, quantityMistake, type AcceptedEvent, type RejectionReason, type UsageEventInput } from './usage-event.js';
-import { insertUsageEvents, insertUsageEventsAcross, insertUsageEventsQuery, keysOf, type UsageEventColumns } from './usage-event-repository.js';
+import { checkEvent, quantityMistake, type AcceptedEvent, type EventWindow, type RejectionReason, type UsageEventInput } from './usage-event.js';
+import { insertUsageEvents, insertUsageEventsQuery, keysOf, type UsageEventColumns } from './usage-event-repository.js';
 
 export interface RejectedEvent {
   readonly index: number;
@@ -23,13 +23,6 @@ export interface RecordResult {
   /** Keys already stored (by an earlier batch or earlier in this one): ignored. */
   readonly duplicates: string[];
   readonly rejected: RejectedEvent[];
-}
-
-/** One tenant's share of a cross-tenant batch, with its billing anchor as read in that transaction. */
-export interface TenantEvents {
-  readonly tenantId: string;
-  readonly anchor: Date;
-  readonly events: readonly UsageEventInput[];
 }
 
 export interface UsageRecorderOptions {
@@ -84,7 +77,7 @@ export class UsageRecorder {
     const anchor = this.#remembered(actor.tenantId) ?? this.#remember(actor.tenantId, await this.#readAnchor(actor.tenantId));
     const batch = this.#check(events, metrics, anchor);
     if (batch.accepted.size === 0) return resultOf(batch, new Set());
-    const stored = await this.db.tenantStatement((tx) => insertUsageEventsQuery(tx, columnsOf([batch])), { prepared: true });
+    const stored = await this.db.tenantStatement((tx) => insertUsageEventsQuery(tx, columnsOf(batch)), { prepared: true });
     return resultOf(batch, keysOf(stored));
   }
 
@@ -96,30 +89,16 @@ export class UsageRecorder {
     const metrics = await this.#metricsOf(events, tx);
     const anchor = this.#remembered(tenantId) ?? this.#remember(tenantId, await billingAnchor(tx, tenantId));
     const batch = this.#check(events, metrics, anchor);
-    return resultOf(batch, await insertUsageEvents(tx, columnsOf([batch])));
+    return resultOf(batch, await insertUsageEvents(tx, columnsOf(batch)));
   }
 
   /**
-   * Records the events of many tenants inside one service-role transaction (the API-call
-   * meter's flush): each tenant's are checked against its own billing period, and all are
-   * stored by one INSERT whose rows name their tenant. Returns each tenant's result.
+   * When an event of a tenant with this billing anchor may have occurred, as of now: from the
+   * open billing period's start less the grace window.
    */
-  async recordAcross(tx: Tx, batches: readonly TenantEvents[]): Promise<Map<string, RecordResult>> {
-    const metrics = await this.#metricsOf(
-      batches.flatMap((batch) => batch.events),
-      tx,
-    );
-    const checked = new Map<string, CheckedBatch>();
-    const tenantIds: string[] = [];
-    for (const batch of batches) {
-      const tenantBatch = this.#check(batch.events, metrics, this.#remember(batch.tenantId, batch.anchor));
-      checked.set(batch.tenantId, tenantBatch);
-      for (let i = 0; i < tenantBatch.accepted.size; i++) tenantIds.push(batch.tenantId);
-    }
-    const stored = await insertUsageEventsAcross(tx, { ...columnsOf([...checked.values()]), tenant_id: tenantIds });
-    const results = new Map<string, RecordResult>();
-    for (const [tenantId, tenantBatch] of checked) results.set(tenantId, resultOf(tenantBatch, stored.get(tenantId) ?? new Set()));
-    return results;
+  windowFor(anchor: Date): EventWindow {
+    const now = this.clock.now();
+    return { now, earliest: new Date(billingPeriod(anchor, now).start.getTime() - this.options.graceMs) };
   }
 
   /** Inside a unit of work `tx` is given, and a stale catalog is read through it. */
@@ -133,9 +112,7 @@ export class UsageRecorder {
 
   /** Checks each event against its metric and the open period's window; drops keys repeated in the batch. */
   #check(events: readonly UsageEventInput[], metrics: Map<string, Metric | undefined>, anchor: Date): CheckedBatch {
-    const now = this.clock.now();
-    const period = billingPeriod(anchor, now);
-    const window = { now, earliest: new Date(period.start.getTime() - this.options.graceMs) };
+    const window = this.windowFor(anchor);
     const batch: CheckedBatch = { accepted: new Map(), rejected: [], duplicates: [] };
     events.forEach((event, index) => {
       const checked = checkEvent(event, metrics.get(event.metric), window);
@@ -167,27 +144,25 @@ export class UsageRecorder {
 }
 
 /**
- * The accepted events of the batches, in order, as one array per column. A column that is
- * null in every row (unique_value unless a unique_count metric is in it, properties when no
- * event has any) is left out, which stores the same NULL (its default).
+ * The batch's accepted events, in order, as one array per column. A column that is null in
+ * every row (unique_value unless a unique_count metric is in it, properties when no event has
+ * any) is left out, which stores the same NULL (its default).
  */
-function columnsOf(batches: readonly CheckedBatch[]): UsageEventColumns {
+function columnsOf(batch: CheckedBatch): UsageEventColumns {
   const columns = { idempotency_key: [] as string[], metric: [] as string[], quantity: [] as number[], occurred_at: [] as string[] };
   const uniqueValues: (string | null)[] = [];
   const properties: (string | null)[] = [];
   let anyUniqueValue = false;
   let anyProperties = false;
-  for (const batch of batches) {
-    for (const event of batch.accepted.values()) {
-      columns.idempotency_key.push(event.key);
-      columns.metric.push(event.metric);
-      columns.quantity.push(event.quantity);
-      columns.occurred_at.push(event.occurredAt.toISOString());
-      uniqueValues.push(event.uniqueValue);
-      properties.push(event.properties);
-      anyUniqueValue ||= event.uniqueValue !== null;
-      anyProperties ||= event.properties !== null;
-    }
+  for (const event of batch.accepted.values()) {
+    columns.idempotency_key.push(event.key);
+    columns.metric.push(event.metric);
+    columns.quantity.push(event.quantity);
+    columns.occurred_at.push(event.occurredAt.toISOString());
+    uniqueValues.push(event.uniqueValue);
+    properties.push(event.properties);
+    anyUniqueValue ||= event.uniqueValue !== null;
+    anyProperties ||= event.properties !== null;
   }
   return { ...columns, ...(anyUniqueValue ? { unique_value: uniqueValues } : {}), ...(anyProperties ? { properties } : {}) };
 }

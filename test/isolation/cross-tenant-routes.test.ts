@@ -51,8 +51,7 @@ const UNPUBLISHED: Record<string, string> = {
  */
 const WRITTEN_BY_B: Record<string, { readonly why: string; readonly columns?: readonly string[] }> = {
   api_keys: { why: "B's API key records when it was last used", columns: ['last_used_at'] },
-  usage_events: { why: 'every request of B is metered as an api_calls event of B' },
-  usage_rollup_queue: { why: 'a trigger queues each usage event of B for the rollup' },
+  usage_rollups: { why: "every request of B is metered: the API-call meter adds B's calls into B's api_calls buckets" },
   usage_counters: { why: "revoking a key locks B's agents counter first, opening it at zero, whether or not the key is B's" },
   flag_overrides: { why: "PUT and DELETE /v1/flags/{key} set and clear B's own override of a catalog flag: what they are for" },
   audit_log: { why: "each change of B's own overrides is audited in B's log" },

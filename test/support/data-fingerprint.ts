@@ -29,7 +29,8 @@ const WRITTEN: Record<string, string | undefined> = {
   audit_log: undefined,
   platform_audit_log: undefined,
   usage_metrics: undefined,
-  // Every tenant request is metered as api_calls, written a second later in the background.
+  // Every tenant request is metered as api_calls, written a second later in the background
+  // (as events only for a tenant whose plan limits API calls).
   usage_events: `metric <> 'api_calls'`,
   usage_counters: `metric <> 'api_calls'`,
   usage_warnings: `metric <> 'api_calls'`,
@@ -61,8 +62,8 @@ const WRITTEN_LATER: Record<string, readonly string[]> = {
 
 /** Tenant tables left out, and why. A tenant table in neither list is a decision not made yet. */
 const LEFT_OUT: Record<string, string> = {
-  usage_rollups: 'written by the rollup job only',
-  usage_rollup_queue: 'follows usage_events through a trigger (api_calls too), and the rollup job empties it',
+  usage_rollups: "written by the rollup job, and by the API-call meter's flush a second after each tenant request",
+  usage_rollup_queue: 'follows usage_events through a trigger, and the rollup job empties it',
   realtime_sequences: 'written by the outbox relay (the realtime sequencer) only, never by a request; no relay runs in a test app',
   realtime_events: 'written by the outbox relay (the realtime sequencer) only, never by a request; no relay runs in a test app',
 };
