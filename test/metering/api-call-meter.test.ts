@@ -216,6 +216,25 @@ describe('one flush for many tenants', () => {
     expect(audit.rows[0].n).toBe(1);
   });
 
+  it('adds every call once when two instances flush the same tenants at the same time', async () => {
+    const tenants = [tenant, await signUp(testApp.app), await signUp(testApp.app)];
+    await testApp.services.metering.apiCalls.flush();
+    const before = await callsByTenant(tenants);
+    const instances = [meterOn(testApp.services.db), meterOn(testApp.services.db)];
+    const plans = await Promise.all(tenants.map((each) => planOf(each.tenantId)));
+    for (let round = 0; round < 5; round++) {
+      // The second instance records the tenants in the opposite order; both flushes add into
+      // the same bucket rows at once, each waiting for the other's row locks.
+      for (const [i, each] of tenants.entries()) instances[0]!.record(each.tenantId, plans[i]);
+      for (const [i, each] of [...tenants.entries()].reverse()) instances[1]!.record(each.tenantId, plans[i]);
+      await Promise.all(instances.map((instance) => instance.flush()));
+    }
+    await Promise.all(instances.map((instance) => instance.stop()));
+    const after = await callsByTenant(tenants);
+    expect(tenants.map((each) => after.get(each.tenantId)!.calls - before.get(each.tenantId)!.calls)).toEqual([10, 10, 10]);
+    expect(testApp.logs()).not.toContain('deadlock');
+  });
+
   it('stores nothing for a tenant deleted before the flush', async () => {
     const doomed = await signUp(testApp.app);
     await testApp.services.metering.apiCalls.flush();
