@@ -184,21 +184,17 @@ export class ApiCallMeter {
     for (let start = 0; start < shared.length; start += perTransaction) {
       units.push({ id: randomUUID(), tenants: new Map(shared.slice(start, start + perTransaction)), since: this.clock.now().getTime() });
     }
-    // After a failure the rest wait too: the database is likely unreachable, and each unit would wait for it.
-    let failed = false;
-    for (const unit of units) {
-      if (!failed) {
-        try {
-          await this.#flushShared(unit);
-          continue;
-        } catch (error) {
-          failed = true;
-          this.logger.warn({ err: error, flushes: units.length }, 'api call usage not stored; will retry');
-        }
+    for (const [index, unit] of units.entries()) {
+      try {
+        await this.#flushShared(unit);
+      } catch (error) {
+        // The rest wait too: the database is likely unreachable, and each unit would wait for it.
+        this.#unsent = units.slice(index);
+        this.logger.warn({ err: error, flushes: this.#unsent.length }, 'api call usage not stored; will retry');
+        this.#trimUnsent();
+        break;
       }
-      this.#unsent.push(unit);
     }
-    if (failed) this.#trimUnsent();
     for (const [tenantId, calls] of own) {
       try {
         await this.#flushTenant(tenantId, calls);
