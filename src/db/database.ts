@@ -27,6 +27,7 @@ import type { ModuleRegistry } from '../modules/registry.js';
 import { assertNoOpenUnit, insideUnit } from './one-connection.js';
 import { TenantScopePlugin, TenantScopeViolation } from './tenant-scope-plugin.js';
 import { isStalePlan, preparedQuery } from './prepared-statements.js';
+import { fillTemplate, isBoundTemplate, type BoundTemplate } from './statement-template.js';
 import { poolTypes } from './timestamps.js';
 
 /** A unit of work's query builder, typed over the platform's tables and, for a module, its own. */
@@ -250,6 +251,8 @@ export class Database<DB = Tables> {
   readonly #preparedStatements: boolean;
   /** Recurring service work: the hour (since the epoch) each reason was last recorded in. */
   readonly #recurringRecorded = new Map<string, number>();
+  /** Each statement template's compiled text by shape (see statement-template.ts). */
+  readonly #templates = new WeakMap<object, Map<string, Outgoing>>();
 
   constructor(options: DatabaseOptions) {
     this.#pool = options.pool;
@@ -291,19 +294,22 @@ export class Database<DB = Tables> {
   /**
    * One statement for the current tenant, in ONE round trip: the transaction, its scoping,
    * the statement and COMMIT travel together on the pipelining pool. For hot single statements
-   * (a read, or one write that needs nothing read first).
+   * (a read, or one write that needs nothing read first). A statement template's call
+   * (statement-template.ts) is built and compiled once per shape instead of on every call.
    *
    * @example
    *   const rows = await db.tenantStatement((tx) => tx.selectFrom('tasks').selectAll().limit(50));
    */
-  tenantStatement<Row>(statement: Statement<Row, DB>, options: StatementOptions = {}): Promise<Row[]> {
+  tenantStatement<Row>(statement: Statement<Row, DB> | BoundTemplate<Row, DB>, options: StatementOptions = {}): Promise<Row[]> {
     const { prepared = false, ...identity } = options;
     const tenantId = checked(currentTenantId(), UUID_PATTERN, 'tenant id');
-    const plugin = new TenantScopePlugin({ tenantId, tenantTables: this.#tenantTables });
     const check = pendingCheck(tenantId, identity);
     const settings = scopeSettings({ ...check?.identity, ...identity, tenantId, agentId: currentContext()?.agentId });
     const send = { prepared: prepared && this.#preparedStatements, check, hold: tenantHold(check) };
-    return this.#runStatement(this.#roles.app, settings, this.#plugins(plugin), statement, send);
+    const compile: Compile = isBoundTemplate<Row, DB>(statement)
+      ? (client) => this.#fromTemplate(client, statement, tenantId)
+      : (client) => this.#compile(client, this.#plugins(new TenantScopePlugin({ tenantId, tenantTables: this.#tenantTables })), statement);
+    return this.#runStatement(this.#roles.app, settings, compile, send);
   }
 
   /**
@@ -313,7 +319,7 @@ export class Database<DB = Tables> {
   async runCheck(check: ScopeCheck): Promise<void> {
     const tenantId = checked(check.tenantId, UUID_PATTERN, 'tenant id');
     const settings = scopeSettings({ ...check.identity, tenantId });
-    await this.#runStatement(this.#roles.app, settings, [], (tx) => tx.selectNoFrom((eb) => eb.lit(1).as('checked')), { check });
+    await this.#runStatement(this.#roles.app, settings, (client) => this.#compile(client, [], (tx) => tx.selectNoFrom((eb) => eb.lit(1).as('checked'))), { check });
   }
 
   /** Runs work that precedes or spans tenant choice for one identity (login, /me), as the app role. */
@@ -456,24 +462,23 @@ export class Database<DB = Tables> {
     }
   }
 
-  async #runStatement<Row>(role: string, settings: string[], plugins: KyselyPlugin[], statement: Statement<Row, DB>, send: Send): Promise<Row[]> {
+  async #runStatement<Row>(role: string, settings: string[], compile: Compile, send: Send): Promise<Row[]> {
     try {
-      return await this.#sendStatement(role, settings, plugins, statement, send);
+      return await this.#sendStatement(role, settings, compile, send);
     } catch (error) {
       // A migration changed what a prepared statement returns. Nothing ran (the transaction
       // rolled back) and that connection was discarded; other connections may hold the same
       // stale statement, so it goes once more unnamed.
       if (!send.prepared || !isStalePlan(error)) throw error;
       this.#logger.info({ err: error }, 'prepared statement outdated by a schema change; sent again unprepared');
-      return this.#sendStatement(role, settings, plugins, statement, { ...send, prepared: false });
+      return this.#sendStatement(role, settings, compile, { ...send, prepared: false });
     }
   }
 
   async #sendStatement<Row>(
     role: string,
     settings: string[],
-    plugins: KyselyPlugin[],
-    statement: Statement<Row, DB>,
+    compile: Compile,
     { prepared = false, check, hold = NO_HOLD }: Send,
   ): Promise<Row[]> {
     assertNoOpenUnit();
@@ -482,14 +487,7 @@ export class Database<DB = Tables> {
     client.on('error', onConnectionError);
     let broken: Error | undefined;
     try {
-      // Compiled through a Kysely bound to this client, so the tenant filter applies as usual;
-      // the handle is closed at once: only the compiled statement is sent, and only when that
-      // Kysely's executor compiled it (not a hand-made Compilable).
-      const unit: Unit = { open: false, sanctioned: new Set(), effects: [], flush: () => {} };
-      const compiled = statement(this.#kysely(client, plugins, unit)).compile();
-      if (!unit.sanctioned.has(compiled.sql)) {
-        throw new TenantScopeViolation('a scoped statement must be built by the query builder of its unit of work');
-      }
+      const compiled = compile(client);
       // Four messages (five with an access check), no waiting, one write: a failed setup or
       // check aborts the transaction, so the statement cannot run unscoped, and COMMIT of an
       // aborted transaction only rolls it back.
@@ -500,8 +498,8 @@ export class Database<DB = Tables> {
         sendQuery(
           client,
           prepared
-            ? preparedQuery(client, compiled.sql, compiled.parameters as unknown[])
-            : { text: compiled.sql, values: compiled.parameters as unknown[] },
+            ? preparedQuery(client, compiled.sql, compiled.parameters)
+            : { text: compiled.sql, values: compiled.parameters },
         ),
         sendQuery(client, 'COMMIT'),
       ];
@@ -523,6 +521,38 @@ export class Database<DB = Tables> {
       // If even COMMIT failed the connection state is unknown: destroy rather than reuse.
       client.release(broken);
     }
+  }
+
+  /**
+   * A one-statement unit's statement, compiled through a Kysely bound to this client, so the
+   * tenant filter applies as usual; the handle is closed at once: only the compiled statement
+   * is sent, and only when that Kysely's executor compiled it (not a hand-made Compilable).
+   */
+  #compile<Row>(client: pg.PoolClient, plugins: KyselyPlugin[], statement: Statement<Row, DB>): Outgoing {
+    const unit: Unit = { open: false, sanctioned: new Set(), effects: [], flush: () => {} };
+    const compiled = statement(this.#kysely(client, plugins, unit)).compile();
+    if (!unit.sanctioned.has(compiled.sql)) {
+      throw new TenantScopeViolation('a scoped statement must be built by the query builder of its unit of work');
+    }
+    return { sql: compiled.sql, parameters: compiled.parameters as unknown[] };
+  }
+
+  /**
+   * A template's statement for this call: its shape compiled once (as #compile does, the
+   * tenant filter's tenant left open), then filled with the call's values and its tenant.
+   */
+  #fromTemplate<Row>(client: pg.PoolClient, call: BoundTemplate<Row, DB>, tenantId: string): Outgoing {
+    let shapes = this.#templates.get(call.template);
+    if (!shapes) this.#templates.set(call.template, (shapes = new Map()));
+    let compiled = shapes.get(call.key);
+    if (!compiled) {
+      const plugins = this.#plugins(new TenantScopePlugin({ tenantId: TEMPLATE_TENANT, tenantTables: this.#tenantTables }));
+      compiled = this.#compile(client, plugins, (tx) => call.template.buildOpen(tx, call.shape));
+      // A shape is a few choices; a template whose shapes keep growing is misused, and its
+      // texts are compiled afresh rather than kept.
+      if (shapes.size < MAX_SHAPES_PER_TEMPLATE) shapes.set(call.key, compiled);
+    }
+    return { sql: compiled.sql, parameters: fillTemplate(compiled.parameters, call.values, TEMPLATE_TENANT, tenantId) };
   }
 
   /**
@@ -588,6 +618,23 @@ class UnitDialect extends PostgresDialect {
     return unitCompiler;
   }
 }
+
+/** A one-statement unit's SQL and parameters, as compiled for its connection. */
+interface Outgoing {
+  readonly sql: string;
+  readonly parameters: unknown[];
+}
+
+type Compile = (client: pg.PoolClient) => Outgoing;
+
+/**
+ * The tenant filter's tenant in a compiled template: a text no tenant id can equal (not a
+ * uuid, random per process), replaced by the call's tenant before anything is sent.
+ */
+const TEMPLATE_TENANT = `tenant of the call ${randomUUID()}`;
+
+/** Shapes one template keeps compiled; past it, further shapes are compiled on each call. */
+const MAX_SHAPES_PER_TEMPLATE = 64;
 
 /** How a one-statement unit is sent: prepared or not, with the request's access check and the tenant's hold. */
 interface Send {

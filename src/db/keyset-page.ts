@@ -1,7 +1,7 @@
 // Keyset pagination for every list: a page is the rows strictly after the position where the
 // previous one stopped, in (time, id) order, so pages stay stable while rows come and go.
 
-import { sql, type ExtractTypeFromStringReference, type RawBuilder, type SelectQueryBuilder, type SelectType, type StringReference } from 'kysely';
+import { sql, type Expression, type ExtractTypeFromStringReference, type RawBuilder, type SelectQueryBuilder, type SelectType, type StringReference } from 'kysely';
 
 export type SortOrder = 'asc' | 'desc';
 
@@ -52,10 +52,21 @@ function positionAt(column: string): RawBuilder<string> {
 }
 
 /**
+ * A page's bounds as the query takes them: plain values, or expressions a statement template
+ * leaves open (db/statement-template.ts), where the sort is part of the template's shape.
+ */
+export interface PageBounds {
+  readonly sort: SortOrder;
+  /** The page's limit + 1: the extra row tells toPage() whether another page follows. */
+  readonly fetch: number | Expression<number>;
+  readonly after?: { readonly at: string | Expression<string>; readonly id: string | Expression<string> } | undefined;
+}
+
+/**
  * Rows strictly after the position in the sort order. The plain time bound lets a
  * (tenant_id, created_at) index start the scan at the position; the row comparison breaks ties.
  */
-function after(keys: { readonly at: string; readonly id: string }, position: PagePosition, sort: SortOrder): RawBuilder<boolean> {
+function after(keys: { readonly at: string; readonly id: string }, position: NonNullable<PageBounds['after']>, sort: SortOrder): RawBuilder<boolean> {
   const op = sql.raw(sort === 'desc' ? '<' : '>');
   const bound = sql.raw(sort === 'desc' ? '<=' : '>=');
   const [at, id] = [sql.ref(keys.at), sql.ref(keys.id)];
@@ -73,14 +84,23 @@ export function keysetPageQuery<DB, TB extends keyof DB, O>(
   keys: PageKeys<DB, TB>,
   request: PageRequest,
 ): SelectQueryBuilder<DB, TB, O & Positioned> {
+  return boundedPageQuery(query, keys, { sort: request.sort, fetch: request.limit + 1, after: request.after });
+}
+
+/** keysetPageQuery() by bounds: how a statement template builds the same page with its position and count left open. */
+export function boundedPageQuery<DB, TB extends keyof DB, O>(
+  query: SelectQueryBuilder<DB, TB, O>,
+  keys: PageKeys<DB, TB>,
+  page: PageBounds,
+): SelectQueryBuilder<DB, TB, O & Positioned> {
   const paged = query
     .select((eb) => [positionAt(keys.at).as('page_at'), eb.ref(keys.id).as('page_id')])
     // Kysely computes a selection's type only once DB is known; these two are Positioned.
     .$castTo<O & Positioned>()
-    .orderBy(keys.at, request.sort)
-    .orderBy(keys.id, request.sort)
-    .limit(request.limit + 1);
-  return request.after ? paged.where(after(keys, request.after, request.sort)) : paged;
+    .orderBy(keys.at, page.sort)
+    .orderBy(keys.id, page.sort)
+    .limit(page.fetch);
+  return page.after ? paged.where(after(keys, page.after, page.sort)) : paged;
 }
 
 /** Splits the limit + 1 rows a page query fetched into the page and the position of its last row. */

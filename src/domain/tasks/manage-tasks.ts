@@ -18,7 +18,7 @@ import {
   findTask,
   insertTask,
   listTasks,
-  listTasksQuery,
+  listTasksStatement,
   softDeleteTask,
   updateTask,
   type TaskChanges,
@@ -114,7 +114,7 @@ export class TaskManagement {
   async list(actor: Actor, filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow>> {
     if (!filter.projectId) {
       // The hot path: one statement, one round trip, planned once per connection.
-      return toPage(await this.db.tenantStatement((tx) => listTasksQuery(tx, filter, page), { prepared: true }), page.limit);
+      return toPage(await this.db.tenantStatement(listTasksStatement(filter, page), { prepared: true }), page.limit);
     }
     return this.db.tenant(async (tx) => {
       if (filter.projectId && !(await findProject(tx, filter.projectId))) {

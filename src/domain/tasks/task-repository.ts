@@ -4,7 +4,8 @@
 import type { Selectable } from 'kysely';
 import type { TaskTx } from './task-tables.js';
 import type { TasksTable, TaskStatus } from './task-tables.js';
-import { keysetPageQuery, toPage, type Page, type PageRequest } from '../../db/keyset-page.js';
+import { boundedPageQuery, toPage, type Page, type PageRequest, type SortOrder } from '../../db/keyset-page.js';
+import { statementTemplate, type TemplateParams } from '../../db/statement-template.js';
 
 /** Every column a client may see; tenant_id and deleted_at are not among them. */
 const COLUMNS = ['id', 'project_id', 'title', 'description', 'status', 'assignee_id', 'created_by', 'created_at', 'updated_at'] as const;
@@ -36,20 +37,68 @@ export function findTask(tx: TaskTx, id: string): Promise<TaskRow | undefined> {
   return tx.selectFrom('tasks').select(COLUMNS).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
 }
 
-/** The list query, unexecuted, so a caller can send it in a single round trip. */
+/** What decides the list's SQL text: which filters a request sets, its sort, whether it continues a page. */
+interface ListShape {
+  readonly project: boolean;
+  readonly status: boolean;
+  readonly assignee: boolean;
+  readonly text: boolean;
+  readonly sort: SortOrder;
+  readonly after: boolean;
+}
+
+interface ListValues {
+  readonly projectId?: string | undefined;
+  readonly status?: TaskStatus | undefined;
+  readonly assigneeId?: string | undefined;
+  readonly pattern?: string | undefined;
+  readonly fetch: number;
+  readonly afterAt?: string | undefined;
+  readonly afterId?: string | undefined;
+}
+
+/** The list: compiled once per shape on the hot path (db.tenantStatement), built in a unit otherwise. */
+const listTemplate = statementTemplate((tx: TaskTx, shape: ListShape, p: TemplateParams<ListValues>) => {
+  let query = tx.selectFrom('tasks').select(COLUMNS).where('deleted_at', 'is', null);
+  if (shape.project) query = query.where('project_id', '=', p.projectId);
+  if (shape.status) query = query.where('status', '=', p.status);
+  if (shape.assignee) query = query.where('assignee_id', '=', p.assigneeId);
+  if (shape.text) query = query.where((eb) => eb.or([eb('title', 'ilike', p.pattern), eb('description', 'ilike', p.pattern)]));
+  const after = shape.after ? { at: p.afterAt, id: p.afterId } : undefined;
+  return boundedPageQuery(query, { at: 'created_at', id: 'id' }, { sort: shape.sort, fetch: p.fetch, after });
+});
+
+function listShape(filter: TaskFilter, page: PageRequest): ListShape {
+  return {
+    project: Boolean(filter.projectId),
+    status: Boolean(filter.status),
+    assignee: Boolean(filter.assigneeId),
+    text: Boolean(filter.text),
+    sort: page.sort,
+    after: page.after !== undefined,
+  };
+}
+
+function listValues(filter: TaskFilter, page: PageRequest): ListValues {
+  return {
+    projectId: filter.projectId || undefined,
+    status: filter.status || undefined,
+    assigneeId: filter.assigneeId || undefined,
+    pattern: filter.text ? containsPattern(filter.text) : undefined,
+    fetch: page.limit + 1,
+    afterAt: page.after?.at,
+    afterId: page.after?.id,
+  };
+}
+
+/** The list as one call of its template, for db.tenantStatement() to send in a single round trip. */
+export function listTasksStatement(filter: TaskFilter, page: PageRequest) {
+  return listTemplate.with(listShape(filter, page), listValues(filter, page));
+}
+
+/** The list query inside a unit of work, unexecuted. */
 export function listTasksQuery(tx: TaskTx, filter: TaskFilter, page: PageRequest) {
-  let query = tx
-    .selectFrom('tasks')
-    .select(COLUMNS)
-    .where('deleted_at', 'is', null);
-  if (filter.projectId) query = query.where('project_id', '=', filter.projectId);
-  if (filter.status) query = query.where('status', '=', filter.status);
-  if (filter.assigneeId) query = query.where('assignee_id', '=', filter.assigneeId);
-  if (filter.text) {
-    const pattern = containsPattern(filter.text);
-    query = query.where((eb) => eb.or([eb('title', 'ilike', pattern), eb('description', 'ilike', pattern)]));
-  }
-  return keysetPageQuery(query, { at: 'created_at', id: 'id' }, page);
+  return listTemplate.build(tx, listShape(filter, page), listValues(filter, page));
 }
 
 export async function listTasks(tx: TaskTx, filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow>> {
