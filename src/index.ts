@@ -61,7 +61,19 @@ export type {
   Timestamp,
   UpdatedAt,
 } from './db/tables.js';
-export { keysetPage, keysetPageQuery, toPage, type Page, type PageKeys, type PagePosition, type PageRequest, type SortOrder } from './db/keyset-page.js';
+export {
+  boundedPageQuery,
+  keysetPage,
+  keysetPageQuery,
+  toPage,
+  type Page,
+  type PageBounds,
+  type PageKeys,
+  type PagePosition,
+  type PageRequest,
+  type SortOrder,
+} from './db/keyset-page.js';
+export { statementTemplate, StatementTemplate, type BoundTemplate, type TemplateParams, type TemplateShape } from './db/statement-template.js';
 export { recordEffect } from './outbox/record-effect.js';
 export { publishTenantEvent, type PublishOptions, type Published } from './webhooks/publish-tenant-event.js';
 export type { TenantEvent, TenantEventType, TenantEventTypes } from './webhooks/tenant-event.js';

@@ -44,15 +44,30 @@ class Slot implements Expression<unknown> {
 
 /** A call's value placed in a query built inside a unit of work, as Kysely would place it. */
 class Bound implements Expression<unknown> {
-  constructor(readonly value: unknown) {}
+  constructor(
+    readonly name: string,
+    readonly value: unknown,
+  ) {}
 
   get expressionType(): unknown {
     return undefined;
   }
 
   toOperationNode(): OperationNode {
+    if (this.value === undefined) throw missing(this.name);
     return ValueNode.create(this.value);
   }
+}
+
+function missing(name: string): TypeError {
+  return new TypeError(`statement template value "${name}" is missing for this shape`);
+}
+
+/** The builder's params: each name it reads, made once by `make`. */
+function paramsOf<Param>(make: (name: string) => Param): Record<string, Param> {
+  return new Proxy({} as Record<string, Param>, {
+    get: (made, name) => (typeof name === 'string' ? (made[name] ??= make(name)) : undefined),
+  });
 }
 
 /** One call of a template: what db.tenantStatement() takes in place of a statement function. */
@@ -70,7 +85,7 @@ export interface BoundTemplate<Row, DB> {
  * the first compile of that shape.
  *
  * @example
- *   const byStatus = statementTemplate((tx: Tx<TaskTables>, shape: { sort: SortOrder }, p: TemplateParams<{ status: TaskStatus }>) =>
+ *   const byStatus = statementTemplate((tx: TaskTx, shape: { sort: SortOrder }, p: TemplateParams<{ status: TaskStatus }>) =>
  *     tx.selectFrom('tasks').selectAll().where('status', '=', p.status).orderBy('created_at', shape.sort),
  *   );
  *   const rows = await db.tenantStatement(byStatus.with({ sort: 'desc' }, { status: 'todo' }), { prepared: true });
@@ -89,17 +104,13 @@ export class StatementTemplate<Query extends Compilable<unknown>, DB, Shape exte
 
   /** The statement built with these values, for a unit of work that runs it among others. */
   build(tx: Tx<DB>, shape: Shape, values: Values): Query {
-    const params: Record<string, Bound> = {};
-    for (const [name, value] of Object.entries(values)) params[name] = new Bound(value);
-    return this.#build(tx, shape, params as unknown as TemplateParams<Values>);
+    const given = values as Readonly<Record<string, unknown>>;
+    return this.#build(tx, shape, paramsOf((name) => new Bound(name, given[name])) as unknown as TemplateParams<Values>);
   }
 
   /** The statement with every value left open: what db.tenantStatement() compiles once per shape. */
   buildOpen(tx: Tx<DB>, shape: Shape): Query {
-    const slots = new Proxy({} as Record<string, Slot>, {
-      get: (made, name) => (typeof name === 'string' ? (made[name] ??= new Slot(name)) : undefined),
-    });
-    return this.#build(tx, shape, slots as unknown as TemplateParams<Values>);
+    return this.#build(tx, shape, paramsOf((name) => new Slot(name)) as unknown as TemplateParams<Values>);
   }
 }
 
@@ -123,7 +134,7 @@ export function fillTemplate(parameters: readonly unknown[], values: Readonly<Re
     if (parameter === tenantSlot) return tenantId;
     if (!(parameter instanceof Slot)) return parameter;
     const value = values[parameter.name];
-    if (value === undefined) throw new TypeError(`statement template value "${parameter.name}" is missing for this shape`);
+    if (value === undefined) throw missing(parameter.name);
     return value;
   });
 }

@@ -110,6 +110,10 @@ describe('a statement template', () => {
     const db = harness.bothLayers();
     const call = byStatus.with({ sort: 'desc' }, {} as { status: TaskStatus });
     await expect(actingAs(harness.a, () => db.tenantStatement(call))).rejects.toThrow(/"status" is missing/);
+    // Built inside a unit of work, the same: not a NULL.
+    await expect(
+      actingAs(harness.a, () => db.tenant((tx) => byStatus.build(tx, { sort: 'desc' }, {} as { status: TaskStatus }).execute())),
+    ).rejects.toThrow(/"status" is missing/);
   });
 
   it('goes through the tenant filter like any statement: raw SQL reading a tenant table is refused, on every call', async () => {
