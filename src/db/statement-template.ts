@@ -1,6 +1,6 @@
 // A hot statement built, filtered and compiled once per shape, then sent with each call's
 // values. Building a Kysely query, running it through the tenant filter and compiling it took
-// about 30 µs of a task list's CPU per request (the filter alone about half, since Kysely's
+// about 30 µs of a task list's CPU per request (the filter alone more than half, since Kysely's
 // transformer copies and freezes every node); for the same shape the result is the same text
 // every time, only the values differ.
 //
