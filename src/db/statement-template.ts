@@ -29,28 +29,31 @@ export type TemplateBuild<Query, DB, Shape, Values> = (tx: Tx<DB>, shape: Shape,
 
 type RowOf<Query> = Query extends Compilable<infer Row> ? Row : never;
 
-/** A value left open in a compiled template, filled from the call's values by name. */
-class Slot implements Expression<unknown> {
+/** A value as the builder places it: an expression Kysely turns into one parameter. */
+abstract class Param implements Expression<unknown> {
   constructor(readonly name: string) {}
 
   get expressionType(): unknown {
     return undefined;
   }
 
+  abstract toOperationNode(): OperationNode;
+}
+
+/** A value left open in a compiled template, filled from the call's values by name. */
+class Slot extends Param {
   toOperationNode(): OperationNode {
     return ValueNode.create(this);
   }
 }
 
 /** A call's value placed in a query built inside a unit of work, as Kysely would place it. */
-class Bound implements Expression<unknown> {
+class Bound extends Param {
   constructor(
-    readonly name: string,
+    name: string,
     readonly value: unknown,
-  ) {}
-
-  get expressionType(): unknown {
-    return undefined;
+  ) {
+    super(name);
   }
 
   toOperationNode(): OperationNode {

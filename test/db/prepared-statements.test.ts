@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Database } from '../../src/db/database.js';
 import { MAX_PREPARED_PER_CONNECTION } from '../../src/db/prepared-statements.js';
 import { runWithContext } from '../../src/tenancy/context.js';
-import { startIsolationHarness, silent, type IsolationHarness } from '../support/isolation-harness.js';
+import { ISOLATION_LAYERS, startIsolationHarness, silent, type IsolationHarness } from '../support/isolation-harness.js';
 import { TEST_REGISTRY, type TestTables } from '../support/modules.js';
 import { TEST_ROLES } from '../support/roles.js';
 import type { SeededTenant } from '../support/seed.js';
@@ -52,16 +52,10 @@ async function freshConnection(): Promise<void> {
 }
 
 describe('a prepared statement', () => {
-  const layers = {
-    'both layers': () => harness.bothLayers(),
-    'RLS alone': () => harness.rlsOnly(),
-    'the query filter alone': () => harness.filterOnly(),
-  };
-
-  for (const [layer, make] of Object.entries(layers)) {
+  for (const [layer, make] of Object.entries(ISOLATION_LAYERS)) {
     it(`answers each tenant with its own rows once PostgreSQL keeps a generic plan (${layer})`, async () => {
       await freshConnection();
-      const db = make();
+      const db = make(harness);
       for (let run = 0; run < 8; run++) {
         const rowsA = await tasksOf(db, harness.a);
         expect(rowsA.length, layer).toBe(31);

@@ -14,7 +14,7 @@ import type { SortOrder } from '../../src/db/keyset-page.js';
 import { listTasksQuery, listTasksStatement, type TaskFilter } from '../../src/domain/tasks/task-repository.js';
 import type { TaskStatus, TaskTables } from '../../src/domain/tasks/task-tables.js';
 import { runWithContext } from '../../src/tenancy/context.js';
-import { startIsolationHarness, type IsolationHarness } from '../support/isolation-harness.js';
+import { ISOLATION_LAYERS, startIsolationHarness, type IsolationHarness } from '../support/isolation-harness.js';
 import type { TestTables } from '../support/modules.js';
 import type { SeededTenant } from '../support/seed.js';
 
@@ -53,15 +53,9 @@ const byStatus = statementTemplate(
 );
 
 describe('a statement template', () => {
-  const layers = {
-    'both layers': () => harness.bothLayers(),
-    'RLS alone': () => harness.rlsOnly(),
-    'the query filter alone': () => harness.filterOnly(),
-  };
-
-  for (const [layer, make] of Object.entries(layers)) {
+  for (const [layer, make] of Object.entries(ISOLATION_LAYERS)) {
     it(`compiled in one tenant's call answers every later call with its own tenant's rows (${layer})`, async () => {
-      const db = make();
+      const db = make(harness);
       for (const prepared of [false, true]) {
         const first = await actingAs(harness.a, () => db.tenantStatement(byStatus.with({ sort: 'asc' }, { status: 'todo' }), { prepared }));
         expect(first.length, layer).toBe(7);
@@ -78,7 +72,7 @@ describe('a statement template', () => {
     });
 
     it(`cannot be told another tenant's id through its values (${layer})`, async () => {
-      const db = make();
+      const db = make(harness);
       const named = statementTemplate((tx: Tx<TestTables>, _shape: object, p: TemplateParams<{ tenant: string }>) =>
         tx.selectFrom('tasks').select(['id', 'tenant_id']).where('tenant_id', '=', p.tenant),
       );

@@ -28,6 +28,13 @@ export interface IsolationHarness {
   close(): Promise<void>;
 }
 
+/** Each way a test database enforces isolation, by name: both layers, and each alone. */
+export const ISOLATION_LAYERS: Readonly<Record<string, (harness: IsolationHarness) => Database<TestTables>>> = {
+  'both layers': (harness) => harness.bothLayers(),
+  'RLS alone': (harness) => harness.rlsOnly(),
+  'the query filter alone': (harness) => harness.filterOnly(),
+};
+
 export async function startIsolationHarness(poolSize = 4): Promise<IsolationHarness> {
   const database = await createTestDatabase();
   const pool = patient(createPool(database.url, poolSize, silent));
