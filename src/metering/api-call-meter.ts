@@ -4,7 +4,7 @@
 //
 // One flush is one transaction for all the tenants without an API-call limit (the service
 // role, recorded once an hour as recurring work): it adds their calls straight into their
-// hourly and daily rollups and stamps the keys they used (api-call-store.ts). With traffic
+// hourly rollups and stamps the keys they used (api-call-store.ts). With traffic
 // spread over thousands of tenants, a transaction per tenant would cost about one per request,
 // and a usage event per tenant about one row per request. Each such unit has an id, stored in
 // its transaction: a unit that failed is sent again exactly as it was, so a commit whose

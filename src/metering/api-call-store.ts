@@ -1,6 +1,7 @@
 // What the API-call meter's shared flush writes, in its one service-role transaction: the
 // flush unit's id (so a unit sent again adds nothing), a share lock on the tenants still
-// live, and their calls added straight into the hourly and daily rollups. No usage event: with
+// live, and their calls added straight into the hourly rollups (a day is the sum of its hours:
+// usage-report.ts). No usage event: with
 // traffic spread over thousands of tenants a flush carries about one call per tenant, and an
 // event row, its rollup-queue entry and its later rollup cost PostgreSQL about 1.7 times the
 // bucket updates alone (93 against 56 µs per tenant and flush, docs/benchmarks.md), besides a
@@ -54,22 +55,21 @@ export function lockLiveTenants(tx: Tx, tenantIds: readonly string[]) {
 }
 
 /**
- * Adds the calls into each tenant's `api_calls` buckets of the hour and the UTC day of `at`,
- * as the rollup job adds events: one event per entry (event_count), its calls summed
- * (quantity_sum) and the largest entry kept (quantity_max). One statement; the bucket rows are
- * locked in the rollup job's order, so the two never deadlock.
+ * Adds the calls into each tenant's `api_calls` bucket of the hour of `at`, as the rollup job
+ * adds events: one event per entry (event_count), its calls summed (quantity_sum) and the
+ * largest entry kept (quantity_max). No day bucket: a sum's day is the sum of its hours, and
+ * writing both cost a second row update per tenant and flush. One statement; the bucket rows
+ * are locked in the rollup job's order, so the two never deadlock.
  */
 export async function addCallsToRollups(tx: Tx, entries: readonly TenantHourCalls[]): Promise<void> {
   if (entries.length === 0) return;
   await sql`
     INSERT INTO usage_rollups AS r (tenant_id, metric, granularity, bucket_start, event_count, quantity_sum, quantity_max)
-    SELECT c.tenant_id, ${OWN_METRICS.apiCalls}::text, g.granularity, date_trunc(g.granularity, c.at, 'UTC'),
-           count(*), sum(c.calls), max(c.calls)
+    SELECT c.tenant_id, ${OWN_METRICS.apiCalls}::text, 'hour', date_trunc('hour', c.at, 'UTC'), count(*), sum(c.calls), max(c.calls)
       FROM unnest(${entries.map((entry) => entry.tenantId)}::uuid[], ${entries.map((entry) => entry.at.toISOString())}::timestamptz[],
                   ${entries.map((entry) => entry.calls)}::bigint[]) AS c (tenant_id, at, calls)
-      CROSS JOIN (VALUES ('hour'), ('day')) AS g (granularity)
-     GROUP BY 1, 3, 4
-     ORDER BY 1, 3, 4
+     GROUP BY 1, 4
+     ORDER BY 1, 4
     ON CONFLICT (tenant_id, metric, granularity, bucket_start) DO UPDATE SET
       event_count = r.event_count + excluded.event_count,
       quantity_sum = r.quantity_sum + excluded.quantity_sum,

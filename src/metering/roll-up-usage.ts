@@ -1,4 +1,5 @@
-// Maintains hourly and daily rollups from raw events, incrementally and exactly once. Every
+// Maintains hourly rollups (and daily ones for distinct counts) from raw events, incrementally
+// and exactly once. Every
 // stored event queues its key in the same transaction (a trigger on usage_events); a run
 // deletes the queued keys it can see and adds their events into the buckets in one statement
 // of one transaction. An event still uncommitted is invisible, so a later run takes it: no
@@ -19,7 +20,7 @@ export interface RollupResult {
   readonly claimed: number;
   /** Events added into buckets by this run (a key whose event was purged adds none). */
   readonly events: number;
-  /** Bucket rows written (hour and day). */
+  /** Bucket rows written (hours, and days of distinct counts). */
   readonly buckets: number;
   /** Events still queued after this run and visible to it (more than a batch, or committed meanwhile). */
   readonly pending: number;
@@ -33,8 +34,10 @@ export interface RollupResult {
 /**
  * Claims up to `batch` queued keys, in no particular order (each is taken within a few runs;
  * an index to order them would cost every ingest), and adds their events' counts, sums and
- * maxima into the hour and day buckets. Distinct counts cannot be added up: each bucket the
- * claimed events touch is recounted from the raw events visible to this statement. All of it
+ * maxima into their hour buckets, and into their day buckets for a metric counted distinct
+ * (any other metric's day is the sum of its hours, usage-report.ts). Distinct counts cannot be
+ * added up: each bucket the claimed events touch is recounted from the raw events visible to
+ * this statement. All of it
  * is one statement, so the claimed keys and the events read share one snapshot.
  */
 async function claimAndAdd(tx: Tx, batch: number): Promise<{ claimed: number; events: number; buckets: number }> {
@@ -51,6 +54,8 @@ async function claimAndAdd(tx: Tx, batch: number): Promise<{ claimed: number; ev
       SELECT e.tenant_id, e.metric, g.granularity, date_trunc(g.granularity, e.occurred_at, 'UTC') AS bucket_start,
              count(*) AS event_count, sum(e.quantity) AS quantity_sum, max(e.quantity) AS quantity_max
       FROM claimed_events e CROSS JOIN (VALUES ('hour'), ('day')) AS g (granularity)
+      -- A day is kept only where it is not the sum of its hours: for a distinct count.
+      WHERE g.granularity = 'hour' OR EXISTS (SELECT FROM usage_metrics d WHERE d.key = e.metric AND d.aggregation = 'unique_count')
       GROUP BY 1, 2, 3, 4
     ), written AS (
       INSERT INTO usage_rollups AS r

@@ -1,6 +1,8 @@
 // Reads a tenant's usage from the rollups: per metric, the total over a range, the plan's
 // limit and a series of hourly or daily buckets. Totals come from hourly buckets (billing
-// periods start on the hour, so they tile it); distinct counts from the raw events.
+// periods start on the hour, so they tile it); distinct counts from the raw events. A day is
+// the sum of its hours, except for a metric counted distinct, whose days are stored (a
+// distinct count cannot be added up).
 
 import { sql } from 'kysely';
 import { startOfHour, type Clock } from '../clock.js';
@@ -87,8 +89,9 @@ export class UsageReader {
   async #report(tx: Tx, limits: Map<Metric, number | null>, from: Date, to: Date, granularity: Granularity): Promise<UsageReport> {
     const metrics = [...limits.keys()];
     const seriesFrom = granularity === 'day' ? new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate())) : from;
-    const series = await rollups(tx, granularity, seriesFrom, to);
-    const totals = new Map((await rollups(tx, 'hour', from, to, true)).map((row) => [row.metric, row]));
+    const distinct = metrics.filter((metric) => metric.aggregation === 'unique_count').map((metric) => metric.key);
+    const series = granularity === 'day' ? await days(tx, distinct, seriesFrom, to) : await hours(tx, seriesFrom, to);
+    const totals = new Map((await hours(tx, from, to, true)).map((row) => [row.metric, row]));
     const uniques = await distinctCounts(tx, metrics, from, to);
     const report: MetricUsage[] = [];
     for (const metric of metrics) {
@@ -112,11 +115,11 @@ export class UsageReader {
   }
 }
 
-/** Buckets in [from, to), or with `summed` one row per metric adding them up. */
-async function rollups(tx: Tx, granularity: Granularity, from: Date, to: Date, summed = false): Promise<BucketRow[]> {
+/** Hourly buckets in [from, to), oldest first, or with `summed` one row per metric adding them up. */
+async function hours(tx: Tx, from: Date, to: Date, summed = false): Promise<BucketRow[]> {
   const base = tx
     .selectFrom('usage_rollups')
-    .where('granularity', '=', granularity)
+    .where('granularity', '=', 'hour')
     .where('bucket_start', '>=', from)
     .where('bucket_start', '<', to);
   if (summed) {
@@ -135,6 +138,37 @@ async function rollups(tx: Tx, granularity: Granularity, from: Date, to: Date, s
   return base
     .select(['metric', 'bucket_start', 'event_count', 'quantity_sum', 'quantity_max', 'unique_count'])
     .orderBy('bucket_start')
+    .execute();
+}
+
+/**
+ * Daily buckets in [from, to), oldest first: the stored day of a metric counted distinct
+ * (`distinct`), the sum of its stored hours for any other metric.
+ */
+async function days(tx: Tx, distinct: readonly string[], from: Date, to: Date): Promise<BucketRow[]> {
+  const day = sql<Date>`date_trunc('day', bucket_start, 'UTC')`;
+  return tx
+    .selectFrom('usage_rollups')
+    .select([
+      'metric',
+      day.as('bucket_start'),
+      sql<string>`sum(event_count)`.as('event_count'),
+      sql<string>`sum(quantity_sum)`.as('quantity_sum'),
+      sql<string>`max(quantity_max)`.as('quantity_max'),
+      sql<string | null>`max(unique_count)`.as('unique_count'),
+    ])
+    .where((eb) =>
+      distinct.length === 0
+        ? eb('granularity', '=', 'hour')
+        : eb.or([
+            eb.and([eb('granularity', '=', 'hour'), eb('metric', 'not in', distinct)]),
+            eb.and([eb('granularity', '=', 'day'), eb('metric', 'in', distinct)]),
+          ]),
+    )
+    .where('bucket_start', '>=', from)
+    .where('bucket_start', '<', to)
+    .groupBy(['metric', day])
+    .orderBy(day)
     .execute();
 }
 

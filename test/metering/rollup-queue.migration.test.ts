@@ -25,9 +25,9 @@ afterAll(async () => {
   await database.drop();
 });
 
-async function dayCount(metric: string): Promise<number | undefined> {
+async function hourCount(metric: string): Promise<number | undefined> {
   const { rows } = await database.admin.query(
-    "SELECT event_count::int AS n FROM usage_rollups WHERE tenant_id = $1 AND metric = $2 AND granularity = 'day'",
+    "SELECT sum(event_count)::int AS n FROM usage_rollups WHERE tenant_id = $1 AND metric = $2 AND granularity = 'hour' AND bucket_start > now() - interval '1 day'",
     [tenant.tenantId, metric],
   );
   return rows[0]?.n;
@@ -65,7 +65,7 @@ describe('migration 0006 (rollups claim queued keys)', () => {
     } finally {
       await pool.end();
     }
-    expect(await dayCount('tasks')).toBe(1);
-    expect(await dayCount('api_calls')).toBe(1);
+    expect(await hourCount('tasks')).toBe(1);
+    expect(await hourCount('api_calls')).toBe(1);
   });
 });

@@ -1,6 +1,7 @@
 // Rollups agree with the raw events: a shuffled stream with duplicates and late events is
-// replayed across several rollup runs, and every hourly and daily bucket is checked against
-// a recomputation from usage_events. Every event counts exactly once: committed late, stored
+// replayed across several rollup runs, and every hourly bucket (and the daily ones, kept only
+// for distinct counts) is checked against a recomputation from usage_events, as is the usage
+// report's daily series, whose other days are their hours added up. Every event counts exactly once: committed late, stored
 // while runs overlap, or while a transaction stays open in another database of the server,
 // which does not hold rollups back. The lag is a gauge on /metrics and a warning past 5 min.
 
@@ -93,8 +94,9 @@ async function eventCount(keyPattern: string): Promise<number> {
 
 /**
  * Buckets whose stored rollup differs from a recomputation over the raw events (none
- * expected). Not api_calls: the API-call meter adds the calls of these tenants into their
- * buckets itself, with no raw event (api-call-meter.test.ts).
+ * expected): every hour, and the days of distinct counts only (any other day is the sum of its
+ * hours, never stored). Not api_calls: the API-call meter adds the calls of these tenants into
+ * their buckets itself, with no raw event (api-call-meter.test.ts).
  */
 async function disagreements(): Promise<unknown[]> {
   const { rows } = await testApp.database.admin.query(`
@@ -104,7 +106,7 @@ async function disagreements(): Promise<unknown[]> {
              CASE WHEN m.aggregation = 'unique_count' THEN count(DISTINCT e.unique_value) END AS unique_count
       FROM usage_events e JOIN usage_metrics m ON m.key = e.metric
       CROSS JOIN (VALUES ('hour'), ('day')) AS g (granularity)
-      WHERE e.metric <> 'api_calls'
+      WHERE e.metric <> 'api_calls' AND (g.granularity = 'hour' OR m.aggregation = 'unique_count')
       GROUP BY 1, 2, 3, 4, m.aggregation
     ), rollups AS (
       SELECT * FROM usage_rollups WHERE metric <> 'api_calls'
@@ -150,6 +152,43 @@ describe('usage rollups', () => {
     const idle = await rollUpUsage(testApp.services.db);
     expect(idle.buckets).toBe(0);
     expect(await disagreements()).toEqual([]);
+  });
+
+  it("reports each day of the replay as the raw events say: a distinct count's stored day, any other metric's hours added up", async () => {
+    const tenant = tenants[0]!;
+    const now = testApp.clock.now().getTime();
+    const from = new Date(Math.floor(now / (24 * HOUR)) * 24 * HOUR - 2 * 24 * HOUR);
+    const to = new Date(now + HOUR);
+    const response = await testApp.app.inject({
+      method: 'GET',
+      url: `/v1/usage?from=${from.toISOString()}&to=${to.toISOString()}&granularity=day`,
+      headers: bearer(tenant.accessToken),
+    });
+    expect(response.statusCode).toBe(200);
+    const reported = (response.json() as { metrics: Array<{ metric: string; series: Array<{ start: string; value: number }> }> }).metrics;
+    const { rows } = await testApp.database.admin.query<{ metric: string; day: Date; value: number }>(
+      `SELECT e.metric, date_trunc('day', e.occurred_at, 'UTC') AS day,
+              (CASE m.aggregation WHEN 'count' THEN count(*) WHEN 'sum' THEN sum(e.quantity) WHEN 'max' THEN max(e.quantity)
+                                  ELSE count(DISTINCT e.unique_value) END)::float8 AS value
+         FROM usage_events e JOIN usage_metrics m ON m.key = e.metric
+        WHERE e.tenant_id = $1 AND e.metric <> 'api_calls' AND e.occurred_at >= $2 AND e.occurred_at < $3
+        GROUP BY 1, 2, m.aggregation ORDER BY 2`,
+      [tenant.tenantId, from, to],
+    );
+    const metrics = ['rollup_active_users', 'rollup_bytes', 'rollup_peak', 'tasks'];
+    // The replay spans more than one day, so some days add up many hours.
+    expect(new Set(rows.map((row) => row.day.getTime())).size).toBeGreaterThan(1);
+    for (const metric of metrics) {
+      const expected = rows.filter((row) => row.metric === metric).map((row) => ({ start: row.day.toISOString(), value: row.value }));
+      expect(expected.length).toBeGreaterThan(0);
+      expect(reported.find((entry) => entry.metric === metric)?.series).toEqual(expected);
+    }
+    // No day bucket is stored but for the distinct count.
+    const { rows: days } = await testApp.database.admin.query(
+      "SELECT DISTINCT metric FROM usage_rollups WHERE granularity = 'day' AND tenant_id = ANY($1)",
+      [tenants.map((t) => t.tenantId)],
+    );
+    expect(days).toEqual([{ metric: 'rollup_active_users' }]);
   });
 
   it('counts an event whose transaction commits after the rollup ran exactly once', async () => {

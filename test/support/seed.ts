@@ -89,7 +89,7 @@ export async function seedTenant(admin: pg.Pool, label: string): Promise<SeededT
   );
   await admin.query(
     `INSERT INTO usage_rollups (tenant_id, metric, granularity, bucket_start, event_count, quantity_sum, quantity_max)
-     VALUES ($1, 'api_calls', 'day', $2, 1, 1, 1)`,
+     VALUES ($1, 'api_calls', 'hour', $2, 1, 1, 1)`,
     [tenantId, LONG_AGO],
   );
   await admin.query(`INSERT INTO usage_counters (tenant_id, metric, period_start, used) VALUES ($1, 'tasks', $2, 1)`, [tenantId, LONG_AGO]);
