@@ -21,7 +21,7 @@ const FUNCTIONS: ReadonlySet<string> = new Set([
   // numbers
   'abs', 'round', 'floor', 'ceil', 'ceiling', 'trunc', 'mod', 'greatest', 'least', 'ln', 'power',
   // time
-  'now', 'statement_timestamp', 'clock_timestamp', 'date_trunc', 'date_part', 'extract', 'to_char', 'to_timestamp',
+  'now', 'statement_timestamp', 'clock_timestamp', 'date_trunc', 'date_bin', 'date_part', 'extract', 'to_char', 'to_timestamp',
   'to_date', 'make_interval', 'age', 'timezone',
   // aggregates and windows over rows the tenant filter has already scoped
   'count', 'sum', 'min', 'max', 'avg', 'bool_and', 'bool_or', 'every', 'array_agg', 'string_agg', 'jsonb_agg',

@@ -33,23 +33,34 @@ export interface UsageReport {
   readonly metrics: MetricUsage[];
 }
 
-interface BucketRow {
+/** A bucket of a series, with its metric's totals over the report's range (the same on every row of the metric). */
+interface SeriesRow {
   metric: string;
   bucket_start: Date;
   event_count: string;
   quantity_sum: string;
   quantity_max: string;
   unique_count: string | null;
+  total_count: string | null;
+  total_sum: string | null;
+  total_max: string | null;
 }
 
-function valueOf(aggregation: Aggregation, row: Omit<BucketRow, 'metric' | 'bucket_start'>): number {
+function startOfUtcDay(at: Date): Date {
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
+}
+
+/** A bucket's aggregates, or a total's (null where no hour of the range had any). */
+type Aggregates = { readonly [K in 'event_count' | 'quantity_sum' | 'quantity_max' | 'unique_count']: string | null };
+
+function valueOf(aggregation: Aggregation, row: Aggregates): number {
   switch (aggregation) {
     case 'count':
-      return Number(row.event_count);
+      return Number(row.event_count ?? 0);
     case 'sum':
-      return Number(row.quantity_sum);
+      return Number(row.quantity_sum ?? 0);
     case 'max':
-      return Number(row.quantity_max);
+      return Number(row.quantity_max ?? 0);
     case 'unique_count':
       return Number(row.unique_count ?? 0);
   }
@@ -88,15 +99,19 @@ export class UsageReader {
 
   async #report(tx: Tx, limits: Map<Metric, number | null>, from: Date, to: Date, granularity: Granularity): Promise<UsageReport> {
     const metrics = [...limits.keys()];
-    const seriesFrom = granularity === 'day' ? new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate())) : from;
     const distinct = metrics.filter((metric) => metric.aggregation === 'unique_count').map((metric) => metric.key);
-    const series = granularity === 'day' ? await days(tx, distinct, seriesFrom, to) : await hours(tx, seriesFrom, to);
-    const totals = new Map((await hours(tx, from, to, true)).map((row) => [row.metric, row]));
+    const series = granularity === 'day' ? await days(tx, distinct, from, to) : await hours(tx, from, to);
     const uniques = await distinctCounts(tx, metrics, from, to);
     const report: MetricUsage[] = [];
     for (const metric of metrics) {
-      const totalRow = totals.get(metric.key);
-      let total = metric.aggregation === 'unique_count' ? (uniques.get(metric.key) ?? 0) : totalRow ? valueOf(metric.aggregation, totalRow) : 0;
+      const buckets = series.filter((row) => row.metric === metric.key);
+      const inRange = buckets[0];
+      let total =
+        metric.aggregation === 'unique_count'
+          ? (uniques.get(metric.key) ?? 0)
+          : inRange
+            ? valueOf(metric.aggregation, { event_count: inRange.total_count, quantity_sum: inRange.total_sum, quantity_max: inRange.total_max, unique_count: null })
+            : 0;
       if (!metric.resets) total = Math.max(total, await levelBefore(tx, metric.key, from));
       const limit = limits.get(metric) ?? null;
       report.push({
@@ -106,47 +121,50 @@ export class UsageReader {
         total,
         limit,
         percentUsed: limit === null ? null : limit === 0 ? (total > 0 ? 100 : 0) : Math.round((total / limit) * 10_000) / 100,
-        series: series
-          .filter((row) => row.metric === metric.key)
-          .map((row) => ({ start: row.bucket_start.toISOString(), value: valueOf(metric.aggregation, row) })),
+        series: buckets.map((row) => ({ start: row.bucket_start.toISOString(), value: valueOf(metric.aggregation, row) })),
       });
     }
     return { from: from.toISOString(), to: to.toISOString(), granularity, metrics: report };
   }
 }
 
-/** Hourly buckets in [from, to), oldest first, or with `summed` one row per metric adding them up. */
-async function hours(tx: Tx, from: Date, to: Date, summed = false): Promise<BucketRow[]> {
-  const base = tx
+/**
+ * Hourly buckets in [from, to), oldest first, each with its metric's totals over them (from
+ * the same scan: a window over the rows read).
+ */
+async function hours(tx: Tx, from: Date, to: Date): Promise<SeriesRow[]> {
+  return tx
     .selectFrom('usage_rollups')
+    .select([
+      'metric',
+      'bucket_start',
+      'event_count',
+      'quantity_sum',
+      'quantity_max',
+      'unique_count',
+      sql<string>`sum(event_count) OVER (PARTITION BY metric)`.as('total_count'),
+      sql<string>`sum(quantity_sum) OVER (PARTITION BY metric)`.as('total_sum'),
+      sql<string>`max(quantity_max) OVER (PARTITION BY metric)`.as('total_max'),
+    ])
     .where('granularity', '=', 'hour')
     .where('bucket_start', '>=', from)
-    .where('bucket_start', '<', to);
-  if (summed) {
-    return base
-      .select([
-        'metric',
-        sql<Date>`min(bucket_start)`.as('bucket_start'),
-        sql<string>`sum(event_count)`.as('event_count'),
-        sql<string>`sum(quantity_sum)`.as('quantity_sum'),
-        sql<string>`max(quantity_max)`.as('quantity_max'),
-        sql<null>`NULL`.as('unique_count'),
-      ])
-      .groupBy('metric')
-      .execute();
-  }
-  return base
-    .select(['metric', 'bucket_start', 'event_count', 'quantity_sum', 'quantity_max', 'unique_count'])
+    .where('bucket_start', '<', to)
     .orderBy('bucket_start')
     .execute();
 }
 
 /**
- * Daily buckets in [from, to), oldest first: the stored day of a metric counted distinct
- * (`distinct`), the sum of its stored hours for any other metric.
+ * Daily buckets of the UTC days [from, to) touches, oldest first: the stored day of a metric
+ * counted distinct (`distinct`), the sum of its stored hours for any other metric. Each row
+ * carries its metric's totals over the hours in [from, to) (the first day may begin before
+ * `from`), from the same scan.
  */
-async function days(tx: Tx, distinct: readonly string[], from: Date, to: Date): Promise<BucketRow[]> {
-  const day = sql<Date>`date_trunc('day', bucket_start, 'UTC')`;
+async function days(tx: Tx, distinct: readonly string[], from: Date, to: Date): Promise<SeriesRow[]> {
+  // date_bin from a UTC midnight, not date_trunc(…, 'UTC'): the same day without a time zone
+  // lookup per row, which was a third of the scan of a month's hours. Written out, not a
+  // parameter: GROUP BY and the select list must be the same expression.
+  const day = sql<Date>`date_bin('1 day', bucket_start, timestamptz '2000-01-01 00:00:00+00')`;
+  const counted = sql<boolean>`granularity = 'hour' AND bucket_start >= ${from}`;
   return tx
     .selectFrom('usage_rollups')
     .select([
@@ -156,6 +174,9 @@ async function days(tx: Tx, distinct: readonly string[], from: Date, to: Date): 
       sql<string>`sum(quantity_sum)`.as('quantity_sum'),
       sql<string>`max(quantity_max)`.as('quantity_max'),
       sql<string | null>`max(unique_count)`.as('unique_count'),
+      sql<string | null>`sum(sum(event_count) FILTER (WHERE ${counted})) OVER (PARTITION BY metric)`.as('total_count'),
+      sql<string | null>`sum(sum(quantity_sum) FILTER (WHERE ${counted})) OVER (PARTITION BY metric)`.as('total_sum'),
+      sql<string | null>`max(max(quantity_max) FILTER (WHERE ${counted})) OVER (PARTITION BY metric)`.as('total_max'),
     ])
     .where((eb) =>
       distinct.length === 0
@@ -165,7 +186,7 @@ async function days(tx: Tx, distinct: readonly string[], from: Date, to: Date): 
             eb.and([eb('granularity', '=', 'day'), eb('metric', 'in', distinct)]),
           ]),
     )
-    .where('bucket_start', '>=', from)
+    .where('bucket_start', '>=', startOfUtcDay(from))
     .where('bucket_start', '<', to)
     .groupBy(['metric', day])
     .orderBy(day)
