@@ -1,11 +1,11 @@
 // What the API-call meter's shared flush writes, in its one service-role transaction: the
-// flush unit's id (so a unit sent again adds nothing), a share lock on the tenants still
-// live, and their calls added straight into the hourly rollups (a day is the sum of its hours:
-// usage-report.ts). No usage event: with
-// traffic spread over thousands of tenants a flush carries about one call per tenant, and an
-// event row, its rollup-queue entry and its later rollup cost PostgreSQL about 1.7 times the
-// bucket updates alone (93 against 56 µs per tenant and flush, docs/benchmarks.md), besides a
-// usage_events row per call.
+// flush unit's id (so a unit sent again adds nothing), a share lock on the tenants still live,
+// and their calls added straight into their hourly rollups (a day is the sum of its hours:
+// usage-report.ts). No usage event: with traffic spread over thousands of tenants a flush
+// carries about one call per tenant, and an event row, its rollup-queue entry and its later
+// rollup cost PostgreSQL about 1.7 times the bucket updates alone (93 against 56 µs per tenant
+// and flush while the flush still wrote an hour and a day bucket; 14-21 µs since it writes the
+// hour only, docs/benchmarks.md), besides a usage_events row per call.
 
 import { sql } from 'kysely';
 import type { Tx } from '../db/database.js';

@@ -1,11 +1,10 @@
 // Maintains hourly rollups (and daily ones for distinct counts) from raw events, incrementally
-// and exactly once. Every
-// stored event queues its key in the same transaction (a trigger on usage_events); a run
-// deletes the queued keys it can see and adds their events into the buckets in one statement
-// of one transaction. An event still uncommitted is invisible, so a later run takes it: no
-// event is skipped or counted twice, and nothing running elsewhere on the server holds
-// rollups back. Late events land in the bucket of their occurred_at. Cross-tenant, so it
-// runs as the audited service role.
+// and exactly once. Every stored event queues its key in the same transaction (a trigger on
+// usage_events); a run deletes the queued keys it can see and adds their events into the
+// buckets in one statement of one transaction. An event still uncommitted is invisible, so a
+// later run takes it: no event is skipped or counted twice, and nothing running elsewhere on
+// the server holds rollups back. Late events land in the bucket of their occurred_at.
+// Cross-tenant, so it runs as the audited service role.
 
 import { sql } from 'kysely';
 import type { Database, Tx } from '../db/database.js';
@@ -37,8 +36,8 @@ export interface RollupResult {
  * maxima into their hour buckets, and into their day buckets for a metric counted distinct
  * (any other metric's day is the sum of its hours, usage-report.ts). Distinct counts cannot be
  * added up: each bucket the claimed events touch is recounted from the raw events visible to
- * this statement. All of it
- * is one statement, so the claimed keys and the events read share one snapshot.
+ * this statement. All of it is one statement, so the claimed keys and the events read share
+ * one snapshot.
  */
 async function claimAndAdd(tx: Tx, batch: number): Promise<{ claimed: number; events: number; buckets: number }> {
   const result = await sql<{ claimed: string; events: string; buckets: string }>`

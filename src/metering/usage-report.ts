@@ -105,12 +105,13 @@ export class UsageReader {
     const report: MetricUsage[] = [];
     for (const metric of metrics) {
       const buckets = series.filter((row) => row.metric === metric.key);
-      const inRange = buckets[0];
+      // Every bucket of a metric carries its totals; a metric with none used nothing.
+      const totals = buckets[0];
       let total =
         metric.aggregation === 'unique_count'
           ? (uniques.get(metric.key) ?? 0)
-          : inRange
-            ? valueOf(metric.aggregation, { event_count: inRange.total_count, quantity_sum: inRange.total_sum, quantity_max: inRange.total_max, unique_count: null })
+          : totals
+            ? valueOf(metric.aggregation, { event_count: totals.total_count, quantity_sum: totals.total_sum, quantity_max: totals.total_max, unique_count: null })
             : 0;
       if (!metric.resets) total = Math.max(total, await levelBefore(tx, metric.key, from));
       const limit = limits.get(metric) ?? null;
