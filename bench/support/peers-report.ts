@@ -73,10 +73,22 @@ const RATIOS: readonly Ratio[] = [
   { name: 'jwt PG CPU/req vs raw', of: 'tenantry-jwt', to: 'raw', figure: 'pgCpuMsPerRequest', target: { atMost: 1.5 } },
 ];
 
+/**
+ * PostGraphile's rate against raw's, per round: what the 2× PostGraphile target asks of
+ * Tenantry relative to the raw server on this host (it moves from host to host).
+ */
+export interface PeerBaseline {
+  readonly postgraphileToRaw: number;
+  readonly perRound: number[];
+  /** Twice PostGraphile's rate, in raw's: 2 × postgraphileToRaw. */
+  readonly twicePostgraphileToRaw: number;
+}
+
 export interface PeersSummary {
   /** The medians of each side's rounds, and its transactions per request (counted once, in its warm-up). */
   readonly sides: Record<Side, Record<Figure | 'xactsPerRequest', number>>;
   readonly ratios: Array<{ name: string; value: number; perRound: number[]; target: string; met: boolean }>;
+  readonly peerBaseline: PeerBaseline;
   readonly loadAverage1m: { readonly min: number; readonly median: number; readonly max: number };
 }
 
@@ -93,20 +105,25 @@ export function summarize(rounds: readonly RoundResult[], xactsPerRequest: Reado
       },
     ]),
   ) as PeersSummary['sides'];
-  const ratios = RATIOS.map((ratio) => {
-    const perRound = ofSide(ratio.of).map((result) => {
-      const peer = rounds.find((other) => other.round === result.round && other.side === ratio.to)!;
-      return round3(result[ratio.figure] / peer[ratio.figure]);
+  const perRound = (of: Side, to: Side, figure: Figure) =>
+    ofSide(of).map((result) => {
+      const peer = rounds.find((other) => other.round === result.round && other.side === to)!;
+      return round3(result[figure] / peer[figure]);
     });
-    const value = median(perRound);
+  const ratios = RATIOS.map((ratio) => {
+    const perRoundRatios = perRound(ratio.of, ratio.to, ratio.figure);
+    const value = median(perRoundRatios);
     const met = 'atLeast' in ratio.target ? value >= ratio.target.atLeast : value <= ratio.target.atMost;
     const target = 'atLeast' in ratio.target ? `>= ${ratio.target.atLeast}` : `<= ${ratio.target.atMost}`;
-    return { name: ratio.name, value, perRound, target, met };
+    return { name: ratio.name, value, perRound: perRoundRatios, target, met };
   });
+  const postgraphile = perRound('postgraphile', 'raw', 'rps');
+  const postgraphileToRaw = median(postgraphile);
   const loads = rounds.map((result) => result.loadAverage[0]!);
   return {
     sides,
     ratios,
+    peerBaseline: { postgraphileToRaw, perRound: postgraphile, twicePostgraphileToRaw: round3(2 * postgraphileToRaw) },
     loadAverage1m: { min: Math.min(...loads), median: median(loads), max: Math.max(...loads) },
   };
 }
@@ -133,6 +150,10 @@ export function markdownTable(summary: PeersSummary, setup: string): string {
     '| ratio | value | target | met |',
     '| --- | ---: | --- | --- |',
     ...summary.ratios.map((ratio) => `| ${ratio.name} | ${ratio.value.toFixed(2)} | ${ratio.target} | ${ratio.met ? 'yes' : 'no'} |`),
+    '',
+    `PostGraphile served ${summary.peerBaseline.postgraphileToRaw.toFixed(2)}× raw's req/s (rounds ` +
+      `${Math.min(...summary.peerBaseline.perRound).toFixed(2)}-${Math.max(...summary.peerBaseline.perRound).toFixed(2)}): ` +
+      `twice PostGraphile is ${summary.peerBaseline.twicePostgraphileToRaw.toFixed(2)}× raw in this run.`,
     '',
     `Load average (1 min) at the start of each side's load: min ${summary.loadAverage1m.min.toFixed(2)}, ` +
       `median ${summary.loadAverage1m.median.toFixed(2)}, max ${summary.loadAverage1m.max.toFixed(2)}.`,
