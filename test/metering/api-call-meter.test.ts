@@ -1,7 +1,7 @@
 // The API-call meter: a flush adds a tenant's calls straight into its hourly rollups (a day
-// is the sum of its hours), a failed flush is sent again without losing or double counting a call (even when
-// its commit succeeded and the answer was lost), and an API key's use is stamped by the
-// tenant's flush, never on the request's path and never for a revoked key.
+// is the sum of its hours), a failed flush is sent again without losing or double counting a
+// call (even when its commit succeeded and the answer was lost), and an API key's use is
+// stamped by the tenant's flush, never on the request's path and never for a revoked key.
 
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

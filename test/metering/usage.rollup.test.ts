@@ -1,9 +1,10 @@
 // Rollups agree with the raw events: a shuffled stream with duplicates and late events is
 // replayed across several rollup runs, and every hourly bucket (and the daily ones, kept only
 // for distinct counts) is checked against a recomputation from usage_events, as is the usage
-// report's daily series, whose other days are their hours added up. Every event counts exactly once: committed late, stored
-// while runs overlap, or while a transaction stays open in another database of the server,
-// which does not hold rollups back. The lag is a gauge on /metrics and a warning past 5 min.
+// report's daily series, whose other days are their hours added up. Every event counts exactly
+// once: committed late, stored while runs overlap, or while a transaction stays open in another
+// database of the server, which does not hold rollups back. The lag is a gauge on /metrics and
+// a warning past 5 min.
 
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
