@@ -14,3 +14,8 @@ export const DAY_MS = 86_400_000;
 export function startOfHour(at: Date): Date {
   return new Date(Math.floor(at.getTime() / HOUR_MS) * HOUR_MS);
 }
+
+/** The start of the UTC day `at` falls in (a usage report's daily buckets). */
+export function startOfDay(at: Date): Date {
+  return new Date(Math.floor(at.getTime() / DAY_MS) * DAY_MS);
+}

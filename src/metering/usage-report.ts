@@ -5,7 +5,7 @@
 // distinct count cannot be added up).
 
 import { sql } from 'kysely';
-import { startOfHour, type Clock } from '../clock.js';
+import { startOfDay, startOfHour, type Clock } from '../clock.js';
 import type { Database, Tx } from '../db/database.js';
 import type { Aggregation } from '../db/tables.js';
 import type { Actor } from '../tenancy/actor.js';
@@ -44,10 +44,6 @@ interface SeriesRow {
   total_count: string | null;
   total_sum: string | null;
   total_max: string | null;
-}
-
-function startOfUtcDay(at: Date): Date {
-  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
 }
 
 /** A bucket's aggregates, or a total's (null where no hour of the range had any). */
@@ -101,7 +97,7 @@ export class UsageReader {
     const metrics = [...limits.keys()];
     const distinct = metrics.filter((metric) => metric.aggregation === 'unique_count').map((metric) => metric.key);
     const series = granularity === 'day' ? await days(tx, distinct, from, to) : await hours(tx, from, to);
-    const uniques = await distinctCounts(tx, metrics, from, to);
+    const uniques = await distinctCounts(tx, distinct, from, to);
     const report: MetricUsage[] = [];
     for (const metric of metrics) {
       const buckets = series.filter((row) => row.metric === metric.key);
@@ -187,15 +183,15 @@ async function days(tx: Tx, distinct: readonly string[], from: Date, to: Date): 
             eb.and([eb('granularity', '=', 'day'), eb('metric', 'in', distinct)]),
           ]),
     )
-    .where('bucket_start', '>=', startOfUtcDay(from))
+    .where('bucket_start', '>=', startOfDay(from))
     .where('bucket_start', '<', to)
     .groupBy(['metric', day])
     .orderBy(day)
     .execute();
 }
 
-async function distinctCounts(tx: Tx, metrics: readonly Metric[], from: Date, to: Date): Promise<Map<string, number>> {
-  const keys = metrics.filter((metric) => metric.aggregation === 'unique_count').map((metric) => metric.key);
+/** Distinct values over [from, to) of the metrics counted distinct (`keys`), from the raw events. */
+async function distinctCounts(tx: Tx, keys: readonly string[], from: Date, to: Date): Promise<Map<string, number>> {
   if (keys.length === 0) return new Map();
   const rows = await tx
     .selectFrom('usage_events')
