@@ -3,6 +3,5 @@
 // Tenantry's and refuses to run when the two differ, so "identical" stays true.
 
 export const RAW_LIST_SQL =
-  'select "id", "project_id", "title", "description", "status", "assignee_id", "created_by", "created_at", "updated_at", ' +
-  `to_char("created_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "page_at", "id" as "page_id" ` +
+  'select "id", "project_id", "title", "description", "status", "assignee_id", "created_by", "created_at", "updated_at" ' +
   'from "tasks" where ("deleted_at" is null) and "tasks"."tenant_id" = $1 order by "created_at" desc, "id" desc limit $2';

@@ -2,8 +2,9 @@
 // transaction, no role switch, no RLS (it logs in as the superuser, whom RLS never binds): the
 // tenant comes from the X-Tenant-ID header and the SELECT is Tenantry's GET /v1/tasks?limit=50,
 // character for character, with the tenant predicate written by hand. Same JSON as Tenantry's
-// taskView. Env: PEERS_DATABASE_URL (carrying its application_name), PEERS_POOL_SIZE,
-// PEERS_POOL_IDLE_MS.
+// taskView, and the same cursor: the last row's creation time to the microsecond, which a Date
+// cannot hold, so timestamps are read as the text PostgreSQL prints in UTC and rearranged.
+// Env: PEERS_DATABASE_URL (carrying its application_name), PEERS_POOL_SIZE, PEERS_POOL_IDLE_MS.
 
 import Fastify from 'fastify';
 import pg from 'pg';
@@ -18,10 +19,22 @@ interface TaskRow {
   status: string;
   assignee_id: string | null;
   created_by: string | null;
-  created_at: Date;
-  updated_at: Date;
-  page_at: string;
-  page_id: string;
+  /** '2026-12-05 05:51:48.275123+00', as PostgreSQL prints a timestamptz in UTC. */
+  created_at: string;
+  updated_at: string;
+}
+
+const TIMESTAMPTZ = 1184;
+const types = { getTypeParser: (oid: number, format?: string) => (oid === TIMESTAMPTZ ? (text: string) => text : pg.types.getTypeParser(oid, format as 'text')) };
+
+/** The fraction digits of a UTC timestamp's text, padded to `digits`. */
+function fraction(text: string, digits: number): string {
+  return (text.length > 22 ? text.slice(20, text.length - 3) : '').padEnd(6, '0').slice(0, digits);
+}
+
+/** Date#toISOString's form: milliseconds. */
+function iso(text: string): string {
+  return `${text.slice(0, 10)}T${text.slice(11, 19)}.${fraction(text, 3)}Z`;
 }
 
 const Uuid = Type.String({ format: 'uuid' });
@@ -45,6 +58,8 @@ const TaskList = Type.Object({
 async function main(): Promise<void> {
   const pool = new pg.Pool({
     connectionString: process.env.PEERS_DATABASE_URL,
+    options: '-c TimeZone=UTC',
+    types: types as pg.CustomTypesConfig,
     max: Number(process.env.PEERS_POOL_SIZE),
     idleTimeoutMillis: Number(process.env.PEERS_POOL_IDLE_MS),
   });
@@ -68,10 +83,13 @@ async function main(): Promise<void> {
           status: task.status,
           assigneeId: task.assignee_id,
           createdBy: task.created_by,
-          createdAt: task.created_at.toISOString(),
-          updatedAt: task.updated_at.toISOString(),
+          createdAt: iso(task.created_at),
+          updatedAt: iso(task.updated_at),
         })),
-        nextCursor: rows.length > limit && last ? Buffer.from(JSON.stringify([last.page_at, last.page_id, 'desc'])).toString('base64url') : null,
+        nextCursor:
+          rows.length > limit && last
+            ? Buffer.from(JSON.stringify([`${iso(last.created_at).slice(0, 19)}.${fraction(last.created_at, 6)}Z`, last.id, 'desc'])).toString('base64url')
+            : null,
       };
     },
   );

@@ -6,7 +6,9 @@
 //
 // Most of what is read goes straight back out as JSON, and V8's Date#toISOString cost more
 // than the parse (about 0.5 µs each, ~5 % of a task list's CPU): a UTC timestamp read here
-// is a StoredInstant, which writes its ISO form from the text PostgreSQL sent.
+// is a StoredInstant, which writes its ISO form from the text PostgreSQL sent. It also keeps
+// the microseconds a Date drops, which is where a keyset page's position comes from
+// (db/keyset-page.ts): an instant read in another time zone is a StoredInstant for that reason.
 
 import pg from 'pg';
 
@@ -31,29 +33,69 @@ function digits(text: string, from: number, to: number): number {
   return value;
 }
 
+/** The fraction digits of a printed timestamptz ('…:18.1234+01' → '1234'; none → ''). */
+const FRACTION = /:\d\d(?:\.(\d{1,6}))?[+-]\d\d(?::\d\d){0,2}$/;
+
 /**
- * A Date read from PostgreSQL in UTC that keeps the text it was read from: its ISO form (and
- * so its JSON) is that text rearranged, not formatted again. Everything else is Date's own; a
- * date that was changed since (setTime, setMonth, …) formats as any Date does.
+ * A Date read from PostgreSQL that keeps the text it was read from. In UTC its ISO form (and
+ * so its JSON) is that text rearranged, not formatted again; in any zone the text gives its
+ * microseconds. Everything else is Date's own; a date that was changed since (setTime,
+ * setMonth, …) formats as any Date does and has no microseconds to give.
  */
 export class StoredInstant extends Date {
   readonly #time: number;
   readonly #text: string;
+  /** The text is in the fast path's UTC layout ('2026-12-03 10:27:18.123456+00'). */
+  readonly #utc: boolean;
 
-  constructor(time: number, text: string) {
+  constructor(time: number, text: string, utc = true) {
     super(time);
     this.#time = time;
     this.#text = text;
+    this.#utc = utc;
   }
 
   override toISOString(): string {
-    if (this.getTime() !== this.#time) return super.toISOString();
+    if (!this.#utc || this.getTime() !== this.#time) return super.toISOString();
     // '2026-12-03 10:27:18.123456+00' → '2026-12-03T10:27:18.123Z' (milliseconds padded to 3)
     const text = this.#text;
     const fractionEnd = text.length - 3;
     const milliseconds = fractionEnd > 19 ? (text.slice(20, Math.min(fractionEnd, 23)) + '00').slice(0, 3) : '000';
     return `${text.slice(0, 10)}T${text.slice(11, 19)}.${milliseconds}Z`;
   }
+
+  /**
+   * The instant as UTC text with all six fraction digits ('2026-12-03T10:27:18.123456Z'), as
+   * PostgreSQL stored it; undefined once the date was changed, or for a year outside 0-9999.
+   */
+  toMicrosecondISOString(): string | undefined {
+    if (this.getTime() !== this.#time) return undefined;
+    const text = this.#text;
+    if (this.#utc) {
+      const fraction = text.length > 22 ? text.slice(20, text.length - 3) : '';
+      return `${text.slice(0, 10)}T${text.slice(11, 19)}.${fraction.padEnd(6, '0')}Z`;
+    }
+    // Another zone: Date's own UTC form to the millisecond, then the text's last three digits
+    // (an offset is whole seconds, so it never changes the fraction).
+    const iso = super.toISOString();
+    const fraction = FRACTION.exec(text);
+    if (iso.length !== 24 || !fraction || text.endsWith(' BC')) return undefined;
+    return `${iso.slice(0, 23)}${(fraction[1] ?? '').padEnd(6, '0').slice(3)}Z`;
+  }
+}
+
+/**
+ * The UTC text of a timestamptz to the microsecond, when it was read by our pools (poolTypes)
+ * and not changed since; undefined for anything else, a plain Date included.
+ */
+export function microsecondISOString(value: unknown): string | undefined {
+  return value instanceof StoredInstant ? value.toMicrosecondISOString() : undefined;
+}
+
+/** What the general parser makes of a text, keeping the text when that is a Date. */
+function generallyParsed(text: string): Date | string {
+  const parsed = generalParser(text);
+  return parsed instanceof Date && !Number.isNaN(parsed.getTime()) ? new StoredInstant(parsed.getTime(), text, false) : parsed;
 }
 
 /**
@@ -74,14 +116,14 @@ export function parseTimestamptz(text: string): Date | string {
     text.charCodeAt(length - 2) === ZERO &&
     text.charCodeAt(length - 1) === ZERO &&
     (length === 22 || (text.charCodeAt(19) === DOT && length >= 24 && length <= 29));
-  if (!utc) return generalParser(text);
+  if (!utc) return generallyParsed(text);
   const year = digits(text, 0, 4);
   let milliseconds = 0;
   if (length > 22) {
     // One to six fraction digits: the first three are the milliseconds.
     const fraction = Math.min(length - 3, 23);
     milliseconds = digits(text, 20, fraction) * 10 ** (23 - fraction);
-    if (Number.isNaN(digits(text, fraction, length - 3))) return generalParser(text);
+    if (Number.isNaN(digits(text, fraction, length - 3))) return generallyParsed(text);
   }
   const time = Date.UTC(
     year,
@@ -93,7 +135,7 @@ export function parseTimestamptz(text: string): Date | string {
     milliseconds,
   );
   // NaN (a stray character); Date.UTC reads years below 100 as 19xx, so those go the long way.
-  if (Number.isNaN(time) || year < 1000) return generalParser(text);
+  if (Number.isNaN(time) || year < 1000) return generallyParsed(text);
   return new StoredInstant(time, text);
 }
 

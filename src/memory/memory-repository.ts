@@ -129,15 +129,18 @@ export function reinforceMemory(tx: MemoryTx, id: string, importance: number, no
     .executeTakeFirstOrThrow();
 }
 
+/** Memories in the order they were made: a page stops at a memory's (created_at, id). */
+const BY_CREATION = { at: 'memories.created_at', id: 'memories.id' } as const;
+
 /** One keyset page of the filtered memories by creation time, unexecuted. */
 export function pageMemoriesQuery(tx: MemoryTx, filter: MemoryFilter, page: PageRequest) {
   const query = tx.selectFrom('memories').selectAll('memories').where(matching(filter));
-  return keysetPageQuery(query, { at: 'memories.created_at', id: 'memories.id' }, page);
+  return keysetPageQuery(query, BY_CREATION, page);
 }
 
 /** One keyset page of the filtered memories, by creation time. */
 export async function pageMemories(tx: MemoryTx, filter: MemoryFilter, page: PageRequest): Promise<Page<MemoryRow>> {
-  return toPage(await pageMemoriesQuery(tx, filter, page).execute(), page.limit);
+  return toPage(await pageMemoriesQuery(tx, filter, page).execute(), page.limit, BY_CREATION);
 }
 
 /**

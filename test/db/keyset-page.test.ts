@@ -1,9 +1,12 @@
 // The keyset page helper on its own, against real PostgreSQL and a table of its own (the
-// helper is generic over the database's tables): order, ties, the last and the empty page.
+// helper is generic over the database's tables): order, ties, the last and the empty page,
+// and where a position comes from (the rows' own key columns, or the two it selects again).
 
-import { Kysely, PostgresDialect, type Generated } from 'kysely';
+import { Kysely, PostgresDialect, type Generated, type SelectQueryBuilder } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysetPage, keysetPageQuery, type Page, type PageKeys, type PageRequest, type SortOrder } from '../../src/db/keyset-page.js';
+import { poolTypes } from '../../src/db/timestamps.js';
 import { decodeCursor, encodeCursor } from '../../src/http/page-cursor.js';
 import { AppError } from '../../src/http/problems.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
@@ -35,6 +38,8 @@ const OLDEST_FIRST = ['a', 'c', 'b', 'd', 'e', 'f', 'g'];
 const KEYS = { at: 'e.created_at', id: 'e.id' } as const;
 
 let database: TestDatabase;
+/** Read as every pool of ours reads: timestamps keep their microseconds (db/timestamps.ts). */
+let pool: pg.Pool;
 let db: Kysely<EntriesTables>;
 
 beforeAll(async () => {
@@ -45,11 +50,12 @@ beforeAll(async () => {
   for (const [id, label, at] of ENTRIES) {
     await database.admin.query('INSERT INTO entries (id, label, created_at) VALUES ($1, $2, $3)', [id, label, at]);
   }
-  // The pool is the test database's own; database.drop() ends it.
-  db = new Kysely<EntriesTables>({ dialect: new PostgresDialect({ pool: database.admin }) });
+  pool = new pg.Pool({ connectionString: database.url, max: 2, types: poolTypes });
+  db = new Kysely<EntriesTables>({ dialect: new PostgresDialect({ pool }) });
 });
 
 afterAll(async () => {
+  await pool?.end();
   await database?.drop();
 });
 
@@ -106,6 +112,51 @@ describe('keysetPage', () => {
     const page = await keysetPage(db.selectFrom('entries').select(['id', 'label']), { at: 'created_at', id: 'id' }, { limit: 1, sort: 'desc' });
     expect(page.rows).toEqual([{ id: '01900000-0000-7000-8000-000000000007', label: 'g' }]);
   });
+
+  it('reads the position from the key columns a query selects, or renames, or selects with selectAll, to the microsecond', async () => {
+    const queries = [
+      (request: PageRequest) => keysetPage(db.selectFrom('entries as e').select(['e.id', 'e.label', 'e.created_at']), KEYS, request),
+      (request: PageRequest) => keysetPage(db.selectFrom('entries as e').select(['e.id as entryId', 'e.label', 'e.created_at as at']), KEYS, request),
+      (request: PageRequest) => keysetPage(db.selectFrom('entries').selectAll(), { at: 'created_at', id: 'id' }, request),
+      (request: PageRequest) => keysetPage(db.selectFrom('entries as e').selectAll('e'), KEYS, request),
+    ];
+    for (const [index, query] of queries.entries()) {
+      for (const sort of ['asc', 'desc'] as const) {
+        const labels: string[] = [];
+        let after: PageRequest['after'];
+        do {
+          const page: Page<{ label: string }> = await query({ limit: 1, sort, after });
+          labels.push(...page.rows.map((row) => row.label));
+          after = page.next;
+        } while (after && labels.length < 20);
+        expect(labels, `query ${index} ${sort}`).toEqual(sort === 'asc' ? OLDEST_FIRST : [...OLDEST_FIRST].reverse());
+      }
+    }
+    const page = await queries[1]!({ limit: 3, sort: 'asc' });
+    expect(page.rows[2]).toEqual({ entryId: '01900000-0000-7000-8000-000000000003', label: 'b', at: new Date('2026-01-01T10:00:00.000Z') });
+    expect(page.next).toEqual({ at: '2026-01-01T10:00:00.000000Z', id: '01900000-0000-7000-8000-000000000003' });
+  });
+
+  it('keeps microseconds in any session time zone', async () => {
+    const client = await pool.connect();
+    try {
+      await client.query(`SET TimeZone = 'America/St_Johns'`);
+      // One connection, handed to Kysely as a pool that never lets it go.
+      const session = { query: client.query.bind(client), release: () => {} };
+      const zoned = new Kysely<EntriesTables>({ dialect: new PostgresDialect({ pool: { connect: async () => session, end: async () => {} } as unknown as pg.Pool }) });
+      const page = await keysetPage(zoned.selectFrom('entries as e').select(['e.id', 'e.label', 'e.created_at']), KEYS, { limit: 4, sort: 'asc' });
+      expect(page.next).toEqual({ at: '2026-01-01T10:00:00.000001Z', id: '01900000-0000-7000-8000-000000000004' });
+    } finally {
+      await client.query('RESET TimeZone');
+      client.release();
+    }
+  });
+
+  it('refuses to page with a time read by a pool that drops microseconds, rather than skip rows', async () => {
+    const plain = new Kysely<EntriesTables>({ dialect: new PostgresDialect({ pool: database.admin }) });
+    await expect(keysetPage(entries().select('e.created_at'), KEYS, { limit: 1, sort: 'asc' })).resolves.toBeDefined();
+    await expect(keysetPage(plain.selectFrom('entries as e').select(['e.label']), KEYS, { limit: 1, sort: 'asc' })).rejects.toThrow(/poolTypes/);
+  });
 });
 
 describe('keysetPageQuery', () => {
@@ -113,12 +164,28 @@ describe('keysetPageQuery', () => {
     const request: PageRequest = { limit: 2, sort: 'desc', after: { at: '2026-01-02T00:00:00.000000Z', id: '01900000-0000-7000-8000-000000000006' } };
     const query = keysetPageQuery(entries(), KEYS, request).compile();
     expect(query.sql.replace(/\s+/g, ' ')).toBe(
-      'select "e"."label", to_char("e"."created_at" AT TIME ZONE \'UTC\', \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\') as "page_at", "e"."id" as "page_id" ' +
+      'select "e"."label", "e"."created_at" as "page_at", "e"."id" as "page_id" ' +
         'from "entries" as "e" ' +
         'where ("e"."created_at" <= $1::timestamptz AND ("e"."created_at", "e"."id") < ($2::timestamptz, $3::uuid)) ' +
         'order by "e"."created_at" desc, "e"."id" desc limit $4',
     );
     expect(query.parameters).toEqual([request.after!.at, request.after!.at, request.after!.id, 3]);
+  });
+
+  it('selects the keys again only when the rows would not carry them under their own names', () => {
+    function extra<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): boolean {
+      return /page_at/.test(keysetPageQuery(query, KEYS as unknown as PageKeys<DB, TB>, { limit: 1, sort: 'asc' }).compile().sql);
+    }
+    expect(extra(db.selectFrom('entries as e').select(['e.id', 'e.created_at', 'e.label']))).toBe(false);
+    expect(extra(db.selectFrom('entries as e').select(['id', 'created_at']))).toBe(false);
+    expect(extra(db.selectFrom('entries as e').selectAll())).toBe(false);
+    expect(extra(db.selectFrom('entries as e').selectAll('e'))).toBe(false);
+    // Renamed, left out, or a name something else could also take: selected again.
+    expect(extra(db.selectFrom('entries as e').select(['e.id', 'e.created_at as at']))).toBe(true);
+    expect(extra(db.selectFrom('entries as e').select(['e.id']))).toBe(true);
+    expect(extra(db.selectFrom('entries as e').select(['e.id', 'e.created_at', 'e.archived_at as created_at']))).toBe(true);
+    expect(extra(db.selectFrom('entries as e').selectAll().select('e.created_at'))).toBe(true);
+    expect(extra(db.selectFrom('entries as e').innerJoin('entries as f', 'f.id', 'e.id').selectAll())).toBe(true);
   });
 
   it('takes only a non-null time column and a non-null id column as keys (checked by tsc)', () => {

@@ -11,6 +11,7 @@ import type { Tables } from '../../src/db/tables.js';
 import { statementTemplate, type TemplateParams } from '../../src/db/statement-template.js';
 import { TenantScopeViolation } from '../../src/db/tenant-scope-plugin.js';
 import type { SortOrder } from '../../src/db/keyset-page.js';
+import { microsecondISOString } from '../../src/db/timestamps.js';
 import { listTasksQuery, listTasksStatement, type TaskFilter } from '../../src/domain/tasks/task-repository.js';
 import type { TaskStatus, TaskTables } from '../../src/domain/tasks/task-tables.js';
 import { runWithContext } from '../../src/tenancy/context.js';
@@ -129,7 +130,7 @@ describe('the task list as a template', () => {
     const filters: TaskFilter[] = [{}, { status: 'done' }, { text: 'task 1' }, { projectId: harness.a.projectId, assigneeId: harness.a.userId }];
     for (const filter of filters) {
       for (const sort of ['asc', 'desc'] as const) {
-        for (const after of [undefined, { at: first!.page_at, id: first!.page_id }]) {
+        for (const after of [undefined, { at: microsecondISOString(first!.created_at)!, id: first!.id }]) {
           const page = { limit: 4, sort, after };
           const templated = await actingAs(harness.a, () => db.tenantStatement(listTasksStatement(filter, page), { prepared: true }));
           const built = await actingAs(harness.a, () => db.tenantStatement((tx) => listTasksQuery(tx, filter, page)));

@@ -4,7 +4,7 @@
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseTimestamptz, poolTypes, StoredInstant } from '../../src/db/timestamps.js';
+import { microsecondISOString, parseTimestamptz, poolTypes, StoredInstant } from '../../src/db/timestamps.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 const general = pg.types.getTypeParser(1184, 'text') as (text: string) => unknown;
@@ -56,6 +56,32 @@ describe('reading timestamptz', () => {
       expect((fast as Date).toISOString(), text).toBe((general(text) as Date).toISOString());
       expect(JSON.stringify({ at: fast }), text).toBe(JSON.stringify({ at: general(text) }));
     }
+  });
+
+  it('gives every instant to the microsecond, read in any session time zone, as PostgreSQL formats it in UTC', async () => {
+    for (const timeZone of ['UTC', 'Asia/Kolkata', 'America/St_Johns', 'Pacific/Chatham', 'Europe/Amsterdam']) {
+      const client = await database.admin.connect();
+      try {
+        await client.query(`SET TimeZone = '${timeZone}'`);
+        const { rows } = await client.query<{ text: string; exact: string }>(
+          `SELECT ts::text AS text, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS exact FROM (${INSTANTS}) AS t(ts)`,
+        );
+        for (const { text, exact } of rows) expect(microsecondISOString(parseTimestamptz(text)), `${timeZone} ${text}`).toBe(exact);
+      } finally {
+        await client.query('RESET TimeZone');
+        client.release();
+      }
+    }
+  });
+
+  it('has no microseconds to give for a changed instant, a plain Date, BC, a year past 9999 or infinity', async () => {
+    const read = parseTimestamptz('2026-12-03 10:27:18.123456+00') as Date;
+    read.setUTCMilliseconds(124);
+    expect(microsecondISOString(read)).toBeUndefined();
+    expect(microsecondISOString(new Date())).toBeUndefined();
+    const odd = await printed('UTC', `SELECT unnest(ARRAY[timestamptz '0001-01-01 00:00:00+00 BC', '12026-01-01 00:00:00+00', 'infinity'])`);
+    for (const text of odd) expect(microsecondISOString(parseTimestamptz(text)), text).toBeUndefined();
+    expect(microsecondISOString(parseTimestamptz('0099-06-01 12:00:00.5+00'))).toBe('0099-06-01T12:00:00.500000Z');
   });
 
   it('formats a read instant that was changed afterwards from its new time, not its text', () => {

@@ -11,7 +11,7 @@ import type { ActionUsage } from '../../metering/action-usage.js';
 import type { Actor } from '../../tenancy/actor.js';
 import { lockLiveMember, lockLiveProject } from './live-references.js';
 import { publishRealtimeEvent } from '../../realtime/realtime-event.js';
-import { toPage, type Page, type PageRequest } from '../../db/keyset-page.js';
+import type { Page, PageRequest } from '../../db/keyset-page.js';
 import { asReferenceProblem, unknownReference } from './reference-problems.js';
 import { findProject } from './project-repository.js';
 import {
@@ -20,6 +20,7 @@ import {
   listTasks,
   listTasksStatement,
   softDeleteTask,
+  taskPage,
   updateTask,
   type TaskChanges,
   type TaskFilter,
@@ -114,7 +115,7 @@ export class TaskManagement {
   async list(actor: Actor, filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow>> {
     if (!filter.projectId) {
       // The hot path: one statement, one round trip, planned once per connection.
-      return toPage(await this.db.tenantStatement(listTasksStatement(filter, page), { prepared: true }), page.limit);
+      return taskPage(await this.db.tenantStatement(listTasksStatement(filter, page), { prepared: true }), page);
     }
     return this.db.tenant(async (tx) => {
       if (filter.projectId && !(await findProject(tx, filter.projectId))) {

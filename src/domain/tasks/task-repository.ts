@@ -10,6 +10,9 @@ import { statementTemplate, type TemplateParams } from '../../db/statement-templ
 /** Every column a client may see; tenant_id and deleted_at are not among them. */
 const COLUMNS = ['id', 'project_id', 'title', 'description', 'status', 'assignee_id', 'created_by', 'created_at', 'updated_at'] as const;
 
+/** The list's order, and where its pages stop: both are among COLUMNS, so no row carries them twice. */
+const PAGE_KEYS = { at: 'created_at', id: 'id' } as const;
+
 export type TaskRow = Pick<Selectable<TasksTable>, (typeof COLUMNS)[number]>;
 
 export interface TaskFilter {
@@ -65,7 +68,7 @@ const listTemplate = statementTemplate((tx: TaskTx, shape: ListShape, p: Templat
   if (shape.assignee) query = query.where('assignee_id', '=', p.assigneeId);
   if (shape.text) query = query.where((eb) => eb.or([eb('title', 'ilike', p.pattern), eb('description', 'ilike', p.pattern)]));
   const after = shape.after ? { at: p.afterAt, id: p.afterId } : undefined;
-  return boundedPageQuery(query, { at: 'created_at', id: 'id' }, { sort: shape.sort, fetch: p.fetch, after });
+  return boundedPageQuery(query, PAGE_KEYS, { sort: shape.sort, fetch: p.fetch, after });
 });
 
 function listShape(filter: TaskFilter, page: PageRequest): ListShape {
@@ -101,8 +104,13 @@ export function listTasksQuery(tx: TaskTx, filter: TaskFilter, page: PageRequest
   return listTemplate.build(tx, listShape(filter, page), listValues(filter, page));
 }
 
+/** The rows a list statement fetched (one more than the limit), as the page and where it stopped. */
+export function taskPage(rows: TaskRow[], page: PageRequest): Page<TaskRow> {
+  return toPage(rows, page.limit, PAGE_KEYS);
+}
+
 export async function listTasks(tx: TaskTx, filter: TaskFilter, page: PageRequest): Promise<Page<TaskRow>> {
-  return toPage(await listTasksQuery(tx, filter, page).execute(), page.limit);
+  return taskPage(await listTasksQuery(tx, filter, page).execute(), page);
 }
 
 export function insertTask(
