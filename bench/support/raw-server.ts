@@ -3,7 +3,8 @@
 // tenant comes from the X-Tenant-ID header and the SELECT is Tenantry's GET /v1/tasks?limit=50,
 // character for character, with the tenant predicate written by hand. Same JSON as Tenantry's
 // taskView, and the same cursor: the last row's creation time to the microsecond, which a Date
-// cannot hold, so timestamps are read as the text PostgreSQL prints in UTC and rearranged.
+// cannot hold, so timestamps arrive as the text PostgreSQL prints (in UTC) and each is parsed
+// with node-postgres's own parser, as it would have been, and the cursor's taken from the text.
 // Env: PEERS_DATABASE_URL (carrying its application_name), PEERS_POOL_SIZE, PEERS_POOL_IDLE_MS.
 
 import Fastify from 'fastify';
@@ -25,16 +26,14 @@ interface TaskRow {
 }
 
 const TIMESTAMPTZ = 1184;
+/** node-postgres's own timestamptz parser, run by the handler instead of the pool. */
+const parseTimestamptz = pg.types.getTypeParser(TIMESTAMPTZ, 'text') as (text: string) => Date;
 const types = { getTypeParser: (oid: number, format?: string) => (oid === TIMESTAMPTZ ? (text: string) => text : pg.types.getTypeParser(oid, format as 'text')) };
 
-/** The fraction digits of a UTC timestamp's text, padded to `digits`. */
-function fraction(text: string, digits: number): string {
-  return (text.length > 22 ? text.slice(20, text.length - 3) : '').padEnd(6, '0').slice(0, digits);
-}
-
-/** Date#toISOString's form: milliseconds. */
-function iso(text: string): string {
-  return `${text.slice(0, 10)}T${text.slice(11, 19)}.${fraction(text, 3)}Z`;
+/** The cursor's time: the UTC text '2026-12-05 05:51:48.2751+00' as '2026-12-05T05:51:48.275100Z'. */
+function microseconds(text: string): string {
+  const fraction = text.length > 22 ? text.slice(20, text.length - 3) : '';
+  return `${text.slice(0, 10)}T${text.slice(11, 19)}.${fraction.padEnd(6, '0')}Z`;
 }
 
 const Uuid = Type.String({ format: 'uuid' });
@@ -83,12 +82,12 @@ async function main(): Promise<void> {
           status: task.status,
           assigneeId: task.assignee_id,
           createdBy: task.created_by,
-          createdAt: iso(task.created_at),
-          updatedAt: iso(task.updated_at),
+          createdAt: parseTimestamptz(task.created_at).toISOString(),
+          updatedAt: parseTimestamptz(task.updated_at).toISOString(),
         })),
         nextCursor:
           rows.length > limit && last
-            ? Buffer.from(JSON.stringify([`${iso(last.created_at).slice(0, 19)}.${fraction(last.created_at, 6)}Z`, last.id, 'desc'])).toString('base64url')
+            ? Buffer.from(JSON.stringify([microseconds(last.created_at), last.id, 'desc'])).toString('base64url')
             : null,
       };
     },
