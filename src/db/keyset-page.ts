@@ -5,8 +5,8 @@
 // it (db/timestamps.ts keeps the microseconds a Date drops), its id as it is. A page query that
 // selects its two key columns under their own names sends nothing more; one that does not (it
 // renames them, or leaves them out) selects them again, as page_at and page_id, which toPage()
-// takes off. PostgreSQL no longer formats a position for every row: that to_char() was a fifth
-// of a 50-task page's cost in PostgreSQL.
+// takes off. PostgreSQL formats no position: a to_char() on every row was a fifth of what a
+// 50-task page cost it (docs/benchmarks.md).
 
 import {
   AliasNode,
