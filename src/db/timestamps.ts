@@ -57,11 +57,7 @@ export class StoredInstant extends Date {
 
   override toISOString(): string {
     if (!this.#utc || this.getTime() !== this.#time) return super.toISOString();
-    // '2026-12-03 10:27:18.123456+00' → '2026-12-03T10:27:18.123Z' (milliseconds padded to 3)
-    const text = this.#text;
-    const fractionEnd = text.length - 3;
-    const milliseconds = fractionEnd > 19 ? (text.slice(20, Math.min(fractionEnd, 23)) + '00').slice(0, 3) : '000';
-    return `${text.slice(0, 10)}T${text.slice(11, 19)}.${milliseconds}Z`;
+    return this.#rearranged(3);
   }
 
   /**
@@ -70,17 +66,21 @@ export class StoredInstant extends Date {
    */
   toMicrosecondISOString(): string | undefined {
     if (this.getTime() !== this.#time) return undefined;
-    const text = this.#text;
-    if (this.#utc) {
-      const fraction = text.length > 22 ? text.slice(20, text.length - 3) : '';
-      return `${text.slice(0, 10)}T${text.slice(11, 19)}.${fraction.padEnd(6, '0')}Z`;
-    }
+    if (this.#utc) return this.#rearranged(6);
     // Another zone: Date's own UTC form to the millisecond, then the text's last three digits
-    // (an offset is whole seconds, so it never changes the fraction).
+    // (an offset is whole seconds, so it never changes the fraction). A BC year, whose text
+    // ends in ' BC', does not match.
     const iso = super.toISOString();
-    const fraction = FRACTION.exec(text);
-    if (iso.length !== 24 || !fraction || text.endsWith(' BC')) return undefined;
+    const fraction = FRACTION.exec(this.#text);
+    if (iso.length !== 24 || !fraction) return undefined;
     return `${iso.slice(0, 23)}${(fraction[1] ?? '').padEnd(6, '0').slice(3)}Z`;
+  }
+
+  /** The UTC text in ISO form with `digits` fraction digits: '2026-12-03 10:27:18.1234+00' → '2026-12-03T10:27:18.123Z' (3). */
+  #rearranged(digits: 3 | 6): string {
+    const text = this.#text;
+    const fraction = text.length > 22 ? text.slice(20, text.length - 3) : '';
+    return `${text.slice(0, 10)}T${text.slice(11, 19)}.${fraction.padEnd(6, '0').slice(0, digits)}Z`;
   }
 }
 
