@@ -2,7 +2,8 @@
 // trip of its own to establish it. An entry is never trusted alone: a request served from it
 // carries a check that PostgreSQL runs in the request's first unit of work
 // (tenancy/access-check.ts), so an entry gone stale costs one refused request, never a request
-// served on revoked access. Entries are evicted by the invalidation bus (a tenant's plan,
+// served on revoked access. An entry lives no longer than what it was read from: a session or
+// key that expires by time takes its entries with it. Entries are evicted by the invalidation bus (a tenant's plan,
 // members or keys changed) and by a check that refused them; a load that raced an eviction
 // stores nothing.
 
@@ -60,13 +61,18 @@ export class AccessCache {
     return entry.value as V;
   }
 
-  /** Loads and stores, unless something was evicted meanwhile (the answer may predate it). */
-  async load<V>(key: string, tags: (value: V) => AccessTags, load: () => Promise<V>): Promise<V> {
+  /**
+   * Loads and stores, unless something was evicted meanwhile (the answer may predate it).
+   * `until`: when the value stops being true by itself (a session's or key's expiry, in ms
+   * since the epoch), if that comes before the TTL.
+   */
+  async load<V>(key: string, tags: (value: V) => AccessTags, load: () => Promise<V>, until?: (value: V) => number | undefined): Promise<V> {
     const generation = this.#generation;
     const value = await load();
     if (generation === this.#generation) {
       this.#entries.delete(key);
-      this.#entries.set(key, { ...tags(value), value, expiresAt: this.#now() + this.#ttlMs() });
+      const expiresAt = Math.min(this.#now() + this.#ttlMs(), until?.(value) ?? Infinity);
+      this.#entries.set(key, { ...tags(value), value, expiresAt });
       if (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
     }
     return value;

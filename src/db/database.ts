@@ -182,8 +182,8 @@ export interface ScopeCheck {
   readonly pending: boolean;
   /** Set once the check failed: every later unit of the request throws it without running. */
   readonly refused: Error | undefined;
-  /** Called once a unit's scoping, check included, succeeded. */
-  passed(): void;
+  /** Called once a unit's scoping, check included, succeeded, with the check's one row. */
+  passed(row: Readonly<Record<string, unknown>> | undefined): void;
   /** What to throw for a scoping failure the check raised (and from then on); undefined for any other error. */
   refusal(error: unknown): Error | undefined;
 }
@@ -425,7 +425,7 @@ export class Database<DB = Tables> {
     // socket stays corked until that first query is written too, so all of it leaves in one
     // write (see #kysely); a unit that sends nothing uncorks before it commits.
     const flush = corkUntilFlushed(client);
-    const setup = Promise.all(this.#sendSetup(client, role, settings, check, hold)).then(() => check?.passed());
+    const setup = Promise.all(this.#sendSetup(client, role, settings, check, hold)).then((results) => check?.passed(results[CHECK_RESULT]?.rows[0]));
     setup.catch(() => {}); // observed below, whichever way the work ends
     const unit: Unit = { open: true, sanctioned: new Set(), effects: [], flush };
     try {
@@ -514,7 +514,7 @@ export class Database<DB = Tables> {
         const inSetup = results.indexOf(failure) < setup.length;
         throw (inSetup ? check?.refusal(failure.reason) : undefined) ?? readOnlyRefusal(failure.reason) ?? failure.reason;
       }
-      check?.passed();
+      if (check) check.passed((results[CHECK_RESULT] as PromiseFulfilledResult<pg.QueryResult>).value.rows[0]);
       return (answer as PromiseFulfilledResult<pg.QueryResult>).value.rows as Row[];
     } finally {
       client.off('error', onConnectionError);
@@ -560,6 +560,7 @@ export class Database<DB = Tables> {
    * its access check (prepared unless prepared statements are off). One result per message.
    */
   #sendSetup(client: pg.PoolClient, role: string, settings: string[], check: ScopeCheck | undefined, hold: Hold): Promise<pg.QueryResult>[] {
+    // BEGIN, the scoping, then the check: its result is at CHECK_RESULT.
     const sent = [sendQuery(client, hold.begin), sendQuery(client, scoping(role, settings, hold))];
     if (check) {
       const { text, values } = check.query;
@@ -664,6 +665,9 @@ interface Hold {
   readonly begin: 'BEGIN' | 'BEGIN READ ONLY';
   readonly statusCheck: boolean;
 }
+
+/** Where a unit's setup results hold the access check's (see #sendSetup). */
+const CHECK_RESULT = 2;
 
 const NO_HOLD: Hold = { begin: 'BEGIN', statusCheck: false };
 

@@ -4,10 +4,12 @@
 // left, the key was revoked, the tenant is gone, or the role, plan or suspension is no longer
 // the one the request acts on. A tenant suspended meanwhile is not refused: the check makes the
 // unit READ ONLY (migration 0013). The raise aborts the transaction before any of the unit's
-// statements run. Each check is one statement, prepared once per connection: the rows it reads
-// are those the unit's settings name, under row-level security; it calls
-// tenantry_access.refuse() (migration 0020) only to fail, with a SQLSTATE of class TN mapped to
-// a problem here.
+// statements run. Each check is one prepared call of tenantry_access.check_member() or
+// check_key() (migration 0023): given the access epochs the cache holds for the entry, it
+// answers from them alone while they have not moved, and otherwise reads the tenant, session,
+// membership or key under row-level security as before; it answers the epochs it read, which
+// the entry keeps for the next request. A refusal raises a SQLSTATE of class TN, mapped to a
+// problem here.
 
 import type { CheckQuery, ScopeCheck, TenantIdentity } from '../db/database.js';
 import type { Role, TenantStatus } from '../db/tables.js';
@@ -21,19 +23,29 @@ const REFUSALS: Readonly<Record<string, () => AppError>> = {
     new AppError('access-changed', "your role or the tenant's plan changed while this request was on its way; nothing was done: send it again"),
 };
 
+/**
+ * The access epochs a cache entry was last checked at (migration 0023), as PostgreSQL's bigint
+ * text; undefined until a check has read them. The check reads them and sets them.
+ */
+export interface CheckedEpoch {
+  epoch: string | undefined;
+}
+
 export class AccessCheck implements ScopeCheck {
   readonly tenantId: string;
   readonly query: CheckQuery;
   readonly identity: TenantIdentity;
+  readonly #entry: CheckedEpoch;
   readonly #onRefused: () => void;
   #pending = true;
   #refused: AppError | undefined;
 
-  /** `onRefused` evicts the cache entry the request was served from. */
-  constructor(tenantId: string, query: CheckQuery, identity: TenantIdentity, onRefused: () => void) {
+  /** `entry` is the cache entry checked; `onRefused` evicts it. */
+  constructor(tenantId: string, query: CheckQuery, identity: TenantIdentity, entry: CheckedEpoch, onRefused: () => void) {
     this.tenantId = tenantId;
     this.query = query;
     this.identity = identity;
+    this.#entry = entry;
     this.#onRefused = onRefused;
   }
 
@@ -45,8 +57,11 @@ export class AccessCheck implements ScopeCheck {
     return this.#refused;
   }
 
-  passed(): void {
+  /** The check's row: the epochs it read, valid for the entry as of its snapshot. */
+  passed(row: Readonly<Record<string, unknown>> | undefined): void {
     this.#pending = false;
+    const epoch = row?.epoch;
+    this.#entry.epoch = typeof epoch === 'string' ? epoch : undefined;
   }
 
   refusal(error: unknown): Error | undefined {
@@ -72,67 +87,32 @@ interface CheckedAccess {
   readonly agentId?: string | undefined;
 }
 
-/** The tenant the unit is scoped to (app.tenant_id), live: no row when it is gone. */
-const UNIT_TENANT = `FROM (SELECT nullif(current_setting('app.tenant_id', true), '')::uuid AS id) AS wanted
-LEFT JOIN tenants t ON t.id = wanted.id AND t.deleted_at IS NULL`;
-
-/**
- * A member's access: the tenant live, the session (app.session_family_id) live at $4, the user
- * (app.user_id) still a member with role $1, the tenant on plan $2, and held as status $3 says.
- */
-const MEMBER_CHECK = `SELECT CASE
-    WHEN t.id IS NULL THEN tenantry_access.refuse('TN404', 'the tenant no longer exists')
-    WHEN NOT EXISTS (SELECT FROM sessions s
-                      WHERE s.family_id = nullif(current_setting('app.session_family_id', true), '')::uuid
-                        AND s.user_id = nullif(current_setting('app.user_id', true), '')::uuid
-                        AND s.revoked_at IS NULL AND s.expires_at > $4::timestamptz)
-      THEN tenantry_access.refuse('TN401', 'the session has ended')
-    WHEN m.role IS NULL THEN tenantry_access.refuse('TN403', 'the user is no longer a member')
-    WHEN m.role IS DISTINCT FROM $1::text OR t.plan IS DISTINCT FROM $2::text
-      THEN tenantry_access.refuse('TN409', 'the role or plan changed')
-    WHEN t.status = 'suspended' OR $3::text = 'suspended' THEN tenantry_access.hold(t.status, $3::text)
-    ELSE true
-  END AS verified
-${UNIT_TENANT}
-LEFT JOIN memberships m
-  ON m.tenant_id = t.id AND m.user_id = nullif(current_setting('app.user_id', true), '')::uuid AND m.deleted_at IS NULL`;
-
-/**
- * An API key's access: key $1 live at $5 in the tenant, acting as agent $6 (or none), its
- * creator still a member, its role (never above the creator's) $2, the plan $3, the hold as $4 says.
- */
-const KEY_CHECK = `SELECT CASE
-    WHEN t.id IS NULL THEN tenantry_access.refuse('TN401', 'the key''s tenant no longer exists')
-    WHEN k.id IS NULL OR k.created_by IS NULL THEN tenantry_access.refuse('TN401', 'the key is revoked or expired')
-    WHEN k.agent_id IS DISTINCT FROM $6::uuid
-      THEN tenantry_access.refuse('TN401', 'the key does not act as the agent the request acts as')
-    WHEN m.role IS NULL THEN tenantry_access.refuse('TN401', 'the key''s creator is no longer a member')
-    WHEN (CASE WHEN tenantry_access.role_rank(m.role) < tenantry_access.role_rank(k.role) THEN m.role ELSE k.role END)
-           IS DISTINCT FROM $2::text
-         OR t.plan IS DISTINCT FROM $3::text
-      THEN tenantry_access.refuse('TN409', 'the role or plan changed')
-    WHEN t.status = 'suspended' OR $4::text = 'suspended' THEN tenantry_access.hold(t.status, $4::text)
-    ELSE true
-  END AS verified
-${UNIT_TENANT}
-LEFT JOIN api_keys k
-  ON k.tenant_id = t.id AND k.id = $1::uuid AND k.revoked_at IS NULL AND k.deleted_at IS NULL
- AND (k.expires_at IS NULL OR k.expires_at > $5::timestamptz)
-LEFT JOIN memberships m ON m.tenant_id = t.id AND m.user_id = k.created_by AND m.deleted_at IS NULL`;
+const MEMBER_CHECK = 'SELECT tenantry_access.check_member($1, $2, $3, $4, $5) AS epoch';
+const KEY_CHECK = 'SELECT tenantry_access.check_key($1, $2, $3, $4, $5, $6, $7, $8) AS epoch';
 
 /** What a member's request acts on, to be checked in the tenant's scope with the session named. */
 export function memberCheck(
   access: CheckedAccess,
   member: { userId: string; sessionFamilyId: string },
+  entry: CheckedEpoch,
   now: Date,
   onRefused: () => void,
 ): AccessCheck {
-  const query = { text: MEMBER_CHECK, values: [access.role, access.plan, access.status, now.toISOString()] };
-  return new AccessCheck(access.tenantId, query, { userId: member.userId, sessionFamilyId: member.sessionFamilyId }, onRefused);
+  const query = { text: MEMBER_CHECK, values: [entry.epoch ?? null, access.role, access.plan, access.status, now.toISOString()] };
+  return new AccessCheck(access.tenantId, query, { userId: member.userId, sessionFamilyId: member.sessionFamilyId }, entry, onRefused);
 }
 
-/** What an API key's request acts on, to be checked in the key's tenant. */
-export function keyCheck(access: CheckedAccess, keyId: string, now: Date, onRefused: () => void): AccessCheck {
-  const query = { text: KEY_CHECK, values: [keyId, access.role, access.plan, access.status, now.toISOString(), access.agentId ?? null] };
-  return new AccessCheck(access.tenantId, query, {}, onRefused);
+/** What an API key's request acts on (the key `keyId` of `creator`), to be checked in the key's tenant. */
+export function keyCheck(
+  access: CheckedAccess,
+  key: { keyId: string; createdBy: string | undefined },
+  entry: CheckedEpoch,
+  now: Date,
+  onRefused: () => void,
+): AccessCheck {
+  const query = {
+    text: KEY_CHECK,
+    values: [entry.epoch ?? null, key.keyId, key.createdBy ?? null, access.role, access.plan, access.status, now.toISOString(), access.agentId ?? null],
+  };
+  return new AccessCheck(access.tenantId, query, {}, entry, onRefused);
 }

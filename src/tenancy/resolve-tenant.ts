@@ -9,7 +9,7 @@ import type { Clock } from '../clock.js';
 import type { Database, ScopeCheck } from '../db/database.js';
 import type { Role, TenantStatus } from '../db/tables.js';
 import { AppError } from '../http/problems.js';
-import { keyCheck, memberCheck, type AccessCheck } from './access-check.js';
+import { keyCheck, memberCheck, type AccessCheck, type CheckedEpoch } from './access-check.js';
 import { enterTenant } from './enter-tenant.js';
 import { roleAtLeast } from './roles.js';
 import { findLiveTenant, findLiveTenantBySubdomain } from './tenant-repository.js';
@@ -22,6 +22,13 @@ export interface TenantAccess {
   readonly status: TenantStatus;
   /** An agent key's agent: the request acts only as it (the key check confirms it on every cached use). */
   readonly agentId?: string | undefined;
+}
+
+/** A cache entry: the access, the epochs it was last checked at, and when it expires by time. */
+interface CachedAccess extends CheckedEpoch {
+  readonly access: TenantAccess;
+  /** The session's or key's expiry (ms since the epoch); undefined when it has none. */
+  readonly expiresAt: number | undefined;
 }
 
 /** The access a request acts on, and the check its first unit must run when it came from the cache. */
@@ -80,28 +87,29 @@ export class TenantResolver {
     const now = this.#clock.now();
     if (principal.kind === 'api_key') {
       const key = `key:${principal.keyId}`;
-      const cached = this.#cache.get<TenantAccess>(key);
+      const cached = this.#cache.get<CachedAccess>(key);
       if (cached) {
         const evict = () => this.#cache.evict((entry) => entry.keyId === principal.keyId);
-        return { access: cached, check: keyCheck(cached, principal.keyId, now, evict) };
+        return { access: cached.access, check: keyCheck(cached.access, principal, cached, now, evict) };
       }
     } else {
       const key = memberKey(principal, tenantId);
-      const cached = this.#cache.get<TenantAccess>(key);
+      const cached = this.#cache.get<CachedAccess>(key);
       if (cached) {
         const evict = () => this.#cache.evict((entry) => entry.userId === principal.userId && entry.tenantId === tenantId);
-        return { access: cached, check: memberCheck(cached, principal, now, evict) };
+        return { access: cached.access, check: memberCheck(cached.access, principal, cached, now, evict) };
       }
     }
+    const until = (entry: CachedAccess) => entry.expiresAt;
     // The edge has not set the request's context yet: these reads enter the tenant being resolved.
-    const access = await enterTenant({ tenantId, requestId }, () =>
+    const entry = await enterTenant({ tenantId, requestId }, () =>
       principal.kind === 'api_key'
-        ? this.#cache.load(`key:${principal.keyId}`, () => ({ tenantId, keyId: principal.keyId }), () => this.#keyAccess(principal))
+        ? this.#cache.load(`key:${principal.keyId}`, () => ({ tenantId, keyId: principal.keyId }), () => this.#keyAccess(principal), until)
         : this.#cache.load(memberKey(principal, tenantId), () => ({ tenantId, userId: principal.userId }), () =>
             this.#memberAccess(principal, tenantId),
-          ),
+          until),
     );
-    return { access, check: undefined };
+    return { access: entry.access, check: undefined };
   }
 
   /** Runs a request's check now, for a request that opened no tenant unit to carry it. */
@@ -144,7 +152,7 @@ export class TenantResolver {
     return tenant.id;
   }
 
-  async #keyAccess(principal: ApiKeyPrincipal): Promise<TenantAccess> {
+  async #keyAccess(principal: ApiKeyPrincipal): Promise<CachedAccess> {
     const now = this.#clock.now();
     // One round trip: the key's tenant, the key still live (the principal may come from the
     // authenticator's cache), and the live role of the user who created the key.
@@ -165,7 +173,7 @@ export class TenantResolver {
             .on('m.user_id', '=', principal.createdBy ?? NO_USER)
             .on('m.deleted_at', 'is', null),
         )
-        .select(['t.plan', 't.status', 'k.id as liveKeyId', 'm.role as creatorRole'])
+        .select(['t.plan', 't.status', 'k.id as liveKeyId', 'k.expires_at as keyExpiresAt', 'm.role as creatorRole'])
         .where('t.id', '=', principal.tenantId)
         .where('t.deleted_at', 'is', null),
       { prepared: true },
@@ -175,10 +183,11 @@ export class TenantResolver {
     // A key acts for its creator: it dies with their membership and never outranks them.
     if (principal.createdBy && !row.creatorRole) throw new AppError('invalid-credentials');
     const role = row.creatorRole && !roleAtLeast(row.creatorRole, principal.role) ? row.creatorRole : principal.role;
-    return { tenantId: principal.tenantId, role, plan: row.plan, status: row.status, ...(principal.agentId ? { agentId: principal.agentId } : {}) };
+    const access = { tenantId: principal.tenantId, role, plan: row.plan, status: row.status, ...(principal.agentId ? { agentId: principal.agentId } : {}) };
+    return { access, epoch: undefined, expiresAt: row.keyExpiresAt?.getTime() };
   }
 
-  async #memberAccess(principal: UserPrincipal, tenantId: string): Promise<TenantAccess> {
+  async #memberAccess(principal: UserPrincipal, tenantId: string): Promise<CachedAccess> {
     const now = this.#clock.now();
     // One statement, one round trip, answers all four: tenant live and usable, member, session
     // live. The session is readable in the tenant's scope only because the unit names it.
@@ -191,25 +200,23 @@ export class TenantResolver {
         .select(['t.plan', 't.status', 'm.role'])
         .select((eb) =>
           eb
-            .exists(
-              eb
-                .selectFrom('sessions as s')
-                .select('s.id')
-                .where('s.family_id', '=', principal.sessionFamilyId)
-                .where('s.user_id', '=', principal.userId)
-                .where('s.revoked_at', 'is', null)
-                .where('s.expires_at', '>', now),
-            )
-            .as('session_live'),
+            .selectFrom('sessions as s')
+            .select((s) => s.fn.max('s.expires_at').as('expires_at'))
+            .where('s.family_id', '=', principal.sessionFamilyId)
+            .where('s.user_id', '=', principal.userId)
+            .where('s.revoked_at', 'is', null)
+            .where('s.expires_at', '>', now)
+            .as('session_expires_at'),
         )
         .where('t.id', '=', tenantId)
         .where('t.deleted_at', 'is', null),
       { userId: principal.userId, sessionFamilyId: principal.sessionFamilyId, prepared: true },
     );
     if (!row) throw new AppError('tenant-not-found');
-    if (!row.session_live) throw new AppError('invalid-credentials');
+    // The session is live until its last live token expires.
+    if (!row.session_expires_at) throw new AppError('invalid-credentials');
     if (!row.role) throw new AppError('not-a-member');
-    return { tenantId, role: row.role, plan: row.plan, status: row.status };
+    return { access: { tenantId, role: row.role, plan: row.plan, status: row.status }, epoch: undefined, expiresAt: row.session_expires_at.getTime() };
   }
 }
 
