@@ -63,15 +63,15 @@ export class AccessCache {
 
   /**
    * Loads and stores, unless something was evicted meanwhile (the answer may predate it).
-   * `until`: when the value stops being true by itself (a session's or key's expiry, in ms
-   * since the epoch), if that comes before the TTL.
+   * `lifetimeMs`: how long the value stays true by itself (until a session or key expires),
+   * when that is shorter than the TTL.
    */
-  async load<V>(key: string, tags: (value: V) => AccessTags, load: () => Promise<V>, until?: (value: V) => number | undefined): Promise<V> {
+  async load<V>(key: string, tags: (value: V) => AccessTags, load: () => Promise<V>, lifetimeMs?: (value: V) => number | undefined): Promise<V> {
     const generation = this.#generation;
     const value = await load();
     if (generation === this.#generation) {
       this.#entries.delete(key);
-      const expiresAt = Math.min(this.#now() + this.#ttlMs(), until?.(value) ?? Infinity);
+      const expiresAt = this.#now() + Math.min(this.#ttlMs(), lifetimeMs?.(value) ?? Infinity);
       this.#entries.set(key, { ...tags(value), value, expiresAt });
       if (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
     }

@@ -100,14 +100,14 @@ export class TenantResolver {
         return { access: cached.access, check: memberCheck(cached.access, principal, cached, now, evict) };
       }
     }
-    const until = (entry: CachedAccess) => entry.expiresAt;
+    const lifetime = (entry: CachedAccess) => (entry.expiresAt === undefined ? undefined : entry.expiresAt - this.#clock.now().getTime());
     // The edge has not set the request's context yet: these reads enter the tenant being resolved.
     const entry = await enterTenant({ tenantId, requestId }, () =>
       principal.kind === 'api_key'
-        ? this.#cache.load(`key:${principal.keyId}`, () => ({ tenantId, keyId: principal.keyId }), () => this.#keyAccess(principal), until)
+        ? this.#cache.load(`key:${principal.keyId}`, () => ({ tenantId, keyId: principal.keyId }), () => this.#keyAccess(principal), lifetime)
         : this.#cache.load(memberKey(principal, tenantId), () => ({ tenantId, userId: principal.userId }), () =>
             this.#memberAccess(principal, tenantId),
-          until),
+          lifetime),
     );
     return { access: entry.access, check: undefined };
   }
