@@ -3,9 +3,9 @@
 // carries a check that PostgreSQL runs in the request's first unit of work
 // (tenancy/access-check.ts), so an entry gone stale costs one refused request, never a request
 // served on revoked access. An entry lives no longer than what it was read from: a session or
-// key that expires by time takes its entries with it. Entries are evicted by the invalidation bus (a tenant's plan,
-// members or keys changed) and by a check that refused them; a load that raced an eviction
-// stores nothing.
+// key that expires by time takes its entries with it. Entries are evicted by the invalidation
+// bus (a tenant's plan, members or keys changed) and by a check that refused them; a load that
+// raced an eviction stores nothing.
 
 import { coarseNow } from './coarse-clock.js';
 import type { CacheInvalidation } from './cache-invalidation.js';

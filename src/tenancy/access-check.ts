@@ -102,7 +102,7 @@ export function memberCheck(
   return new AccessCheck(access.tenantId, query, { userId: member.userId, sessionFamilyId: member.sessionFamilyId }, entry, onRefused);
 }
 
-/** What an API key's request acts on (the key `keyId` of `creator`), to be checked in the key's tenant. */
+/** What an API key's request acts on (key `keyId`, created by `createdBy`), to be checked in the key's tenant. */
 export function keyCheck(
   access: CheckedAccess,
   key: { keyId: string; createdBy: string | undefined },

@@ -1,7 +1,7 @@
 -- Up Migration
 -- A request served from the access cache is re-checked in PostgreSQL by its first unit of work
 -- (src/tenancy/access-check.ts). Until now every check read the tenant, the session and the
--- membership (or the key and its creator's membership) under row-level security: about a
+-- membership (or the key and its creator's membership) under row-level security: a fifth to a
 -- quarter of PostgreSQL's CPU for a task list, the list included (docs/benchmarks.md). Those
 -- rows change rarely. Now every change that could make a cached access wrong moves an access
 -- epoch in the same transaction, and a check whose epochs have not moved since the entry was
