@@ -105,7 +105,7 @@ describe('what moves an epoch', () => {
     expect(await moved(USER, user, 'DELETE FROM memberships WHERE user_id = $1', [user])).toBe(1);
   });
 
-  it("a key revoked, expiring, re-pointed or deleted; not its use", async () => {
+  it("a key's expiry, role, revocation or deletion; not its use", async () => {
     const key = (
       await app.app.inject({ method: 'POST', url: '/v1/api-keys', headers: bearer(tenant.accessToken), payload: { name: 'epochs', role: 'viewer' } })
     ).json() as { id: string };

@@ -36,9 +36,9 @@ CREATE TABLE tenantry_access.epochs (
 INSERT INTO tenantry_access.epochs (slot)
 SELECT generate_series(0, 3 * 1024 - 1) WHERE NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus');
 
--- Moves the epochs of the given slots, in slot order (the index's), so two transactions that
--- bump the same slots lock them in the same order. Runs as the owner: no request role may
--- write an epoch, or set one back.
+-- Moves the epochs of the given slots. Their rows stay locked until the changing transaction
+-- ends, so two changes in one slot commit one after the other. Runs as the owner: no request
+-- role may write an epoch, or set one back.
 CREATE FUNCTION tenantry_access.bump(slots integer[]) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
   UPDATE tenantry_access.epochs SET epoch = epoch + 1 WHERE slot = ANY (slots)
