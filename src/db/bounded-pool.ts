@@ -71,11 +71,11 @@ const readTimeouts = new WeakMap<pg.ClientBase, number>();
  * @example
  *   const { rows } = await sendQuery(client, { text: 'SELECT 1 AS one', values: [] });
  */
-export function sendQuery(client: pg.ClientBase, query: string | pg.QueryConfig): Promise<pg.QueryResult> {
+export function sendQuery(client: pg.ClientBase, query: string | pg.QueryConfig | pg.Submittable): Promise<pg.QueryResult> {
   const readTimeoutMs = readTimeouts.get(client);
   return new Promise((resolve, reject) => {
     const timer = readTimeoutMs === undefined ? undefined : setTimeout(readTimedOut, readTimeoutMs, client);
-    client.query(query, (error: Error | undefined, result: pg.QueryResult) => {
+    (client.query as (query: unknown, callback: (error: Error | undefined, result: pg.QueryResult) => void) => void)(query, (error, result) => {
       clearTimeout(timer);
       if (error) reject(error);
       else resolve(result);

@@ -26,7 +26,8 @@ import type { IdentityLookup } from '../modules/module.js';
 import type { ModuleRegistry } from '../modules/registry.js';
 import { assertNoOpenUnit, insideUnit } from './one-connection.js';
 import { TenantScopePlugin, TenantScopeViolation } from './tenant-scope-plugin.js';
-import { isStalePlan, preparedQuery } from './prepared-statements.js';
+import { sendPipeline, type PipelinedStatement, type PipelineOutcome } from './pipeline.js';
+import { isStalePlan } from './prepared-statements.js';
 import { fillTemplate, isBoundTemplate, type BoundTemplate } from './statement-template.js';
 import { poolTypes } from './timestamps.js';
 
@@ -133,7 +134,7 @@ interface ScopeSettings extends IdentityScope {
  * Every unit sets every setting a policy reads, empty when it has no value: a value left at
  * session level on a pooled connection (by anyone) is never honoured by a later unit.
  */
-function scopeSettings(scope: ScopeSettings): string[] {
+function scopeSettings(scope: ScopeSettings): PipelinedStatement[] {
   const values: Array<[string, string]> = [
     ['app.tenant_id', scope.tenantId ? checked(scope.tenantId, UUID_PATTERN, 'tenant id') : ''],
     ['app.user_id', scope.userId ? checked(scope.userId, UUID_PATTERN, 'user id') : ''],
@@ -151,7 +152,8 @@ function scopeSettings(scope: ScopeSettings): string[] {
     ],
   ];
   // SET LOCAL, not set_config(): a distributed PostgreSQL (Citus) propagates only the former.
-  return values.map(([name, value]) => `SET LOCAL ${name} = '${value}'`);
+  // An empty setting's text never changes, so it is prepared once per connection.
+  return values.map(([name, value]) => ({ text: `SET LOCAL ${name} = '${value}'`, prepared: value === '' }));
 }
 
 /**
@@ -398,7 +400,7 @@ export class Database<DB = Tables> {
   async #run<T>(
     pool: pg.Pool,
     role: string,
-    settings: string[],
+    settings: PipelinedStatement[],
     plugins: KyselyPlugin[],
     work: Work<T, DB>,
     check?: ScopeCheck,
@@ -417,15 +419,19 @@ export class Database<DB = Tables> {
       client.off('error', onConnectionError);
       client.release(error);
     };
-    // BEGIN travels alone, so even a scoping statement that failed to parse would fail inside
-    // the transaction and abort it, never leave the work running outside one. Neither is
-    // awaited: on a pipelining pool the work's first query follows them on the same round
-    // trip, and PostgreSQL still applies them first (and the access check, when the request
-    // carries one, after them). The scoping has no parameters: simple protocol. The
-    // socket stays corked until that first query is written too, so all of it leaves in one
-    // write (see #kysely); a unit that sends nothing uncorks before it commits.
+    // The opening is one pipeline (pipeline.ts): if any of it fails, PostgreSQL skips the rest,
+    // and the work's queries, which follow on the same connection, find the transaction
+    // aborted. It is not awaited: on a pipelining pool the work's first query follows it on the
+    // same round trip. The socket stays corked until that query is written too, so all of it
+    // leaves in one write (see #kysely); a unit that sends nothing uncorks before it commits.
     const flush = corkUntilFlushed(client);
-    const setup = Promise.all(this.#sendSetup(client, role, settings, check, hold)).then((results) => check?.passed(results[CHECK_RESULT]?.rows[0]));
+    const opening = this.#opening(role, settings, check, hold);
+    let opened: PipelineOutcome | undefined;
+    const setup = sendPipeline(client, opening.statements).then((outcome) => {
+      opened = outcome;
+      if (!outcome.ok) throw outcome.error;
+      check?.passed(outcome.results[opening.checkAt]?.rows[0]);
+    });
     setup.catch(() => {}); // observed below, whichever way the work ends
     const unit: Unit = { open: true, sanctioned: new Set(), effects: [], flush };
     try {
@@ -448,21 +454,22 @@ export class Database<DB = Tables> {
       flush();
       unit.open = false;
       if (error instanceof TenantScopeViolation && released) throw error;
+      // A failed setup explains the work's failure ("transaction is aborted"): report the
+      // cause, or the refusal a failed access check stands for.
+      const cause = (await setup.then(() => undefined, (setupError: unknown) => check?.refusal(setupError) ?? setupError)) ?? error;
+      if (opened?.ok === false && !opened.reusable) release(opened.error);
       try {
-        await sendQuery(client, 'ROLLBACK');
+        if (!released) await sendQuery(client, 'ROLLBACK');
         release();
       } catch (rollbackError) {
         // A client that cannot roll back may still hold transaction state: destroy it.
         release(rollbackError as Error);
       }
-      // A failed setup explains the work's failure ("transaction is aborted"): report the
-      // cause, or the refusal a failed access check stands for.
-      const cause = (await setup.then(() => undefined, (setupError: unknown) => check?.refusal(setupError) ?? setupError)) ?? error;
       throw readOnlyRefusal(cause) ?? cause;
     }
   }
 
-  async #runStatement<Row>(role: string, settings: string[], compile: Compile, send: Send): Promise<Row[]> {
+  async #runStatement<Row>(role: string, settings: PipelinedStatement[], compile: Compile, send: Send): Promise<Row[]> {
     try {
       return await this.#sendStatement(role, settings, compile, send);
     } catch (error) {
@@ -477,7 +484,7 @@ export class Database<DB = Tables> {
 
   async #sendStatement<Row>(
     role: string,
-    settings: string[],
+    settings: PipelinedStatement[],
     compile: Compile,
     { prepared = false, check, hold = NO_HOLD }: Send,
   ): Promise<Row[]> {
@@ -488,37 +495,27 @@ export class Database<DB = Tables> {
     let broken: Error | undefined;
     try {
       const compiled = compile(client);
-      // Four messages (five with an access check), no waiting, one write: a failed setup or
-      // check aborts the transaction, so the statement cannot run unscoped, and COMMIT of an
-      // aborted transaction only rolls it back.
-      const flush = corkUntilFlushed(client);
-      const setup = this.#sendSetup(client, role, settings, check, hold);
-      const sent = [
-        ...setup,
-        sendQuery(
-          client,
-          prepared
-            ? preparedQuery(client, compiled.sql, compiled.parameters)
-            : { text: compiled.sql, values: compiled.parameters },
-        ),
-        sendQuery(client, 'COMMIT'),
-      ];
-      flush();
-      const results = await Promise.allSettled(sent);
-      const [answer, commit] = results.slice(setup.length);
-      const failure = results.find((result) => result.status === 'rejected');
-      if (failure) {
-        broken = (commit!.status === 'rejected' ? commit!.reason : undefined) as Error | undefined;
-        // A prepared statement whose table changed shape stays broken on this connection.
-        if (isStalePlan(failure.reason)) broken ??= failure.reason as Error;
-        const inSetup = results.indexOf(failure) < setup.length;
-        throw (inSetup ? check?.refusal(failure.reason) : undefined) ?? readOnlyRefusal(failure.reason) ?? failure.reason;
+      // The whole unit is one pipeline, one write and one Sync: a failed setup or check skips
+      // the statement and COMMIT, so the statement cannot run unscoped.
+      const opening = this.#opening(role, settings, check, hold);
+      const answerAt = opening.statements.length;
+      const outcome = await sendPipeline(client, [
+        ...opening.statements,
+        { text: compiled.sql, values: compiled.parameters, prepared },
+        { text: 'COMMIT', prepared: this.#preparedStatements },
+      ]);
+      if (!outcome.ok) {
+        const { error, failedAt } = outcome;
+        // A prepared statement whose table changed shape stays broken on this connection, and
+        // a connection whose COMMIT failed is in a state nobody knows: both are destroyed.
+        if (!outcome.reusable || failedAt > answerAt || isStalePlan(error)) broken = error;
+        else if (client.getTransactionStatus() !== 'I') await sendQuery(client, 'ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+        throw (failedAt < answerAt ? check?.refusal(error) : undefined) ?? readOnlyRefusal(error) ?? error;
       }
-      if (check) check.passed((results[CHECK_RESULT] as PromiseFulfilledResult<pg.QueryResult>).value.rows[0]);
-      return (answer as PromiseFulfilledResult<pg.QueryResult>).value.rows as Row[];
+      if (check) check.passed(outcome.results[opening.checkAt]!.rows[0]);
+      return outcome.results[answerAt]!.rows as Row[];
     } finally {
       client.off('error', onConnectionError);
-      // If even COMMIT failed the connection state is unknown: destroy rather than reuse.
       client.release(broken);
     }
   }
@@ -556,19 +553,20 @@ export class Database<DB = Tables> {
   }
 
   /**
-   * Sends a unit's opening, unawaited: BEGIN, the scoping and, when the request carries one,
-   * its access check (prepared unless prepared statements are off). One result per message.
+   * A unit's opening, the first statements of its pipeline: BEGIN, the role, every setting,
+   * the status hold when it runs here, and the request's access check, whose result is at
+   * `checkAt`. Texts that never change are prepared (unless prepared statements are off).
    */
-  #sendSetup(client: pg.PoolClient, role: string, settings: string[], check: ScopeCheck | undefined, hold: Hold): Promise<pg.QueryResult>[] {
-    // BEGIN, the scoping, then the check: its result is at CHECK_RESULT.
-    const sent = [sendQuery(client, hold.begin), sendQuery(client, scoping(role, settings, hold))];
-    if (check) {
-      const { text, values } = check.query;
-      // node-postgres only reads the values it is given.
-      const mutable = values as unknown[];
-      sent.push(sendQuery(client, this.#preparedStatements ? preparedQuery(client, text, mutable) : { text, values: mutable }));
-    }
-    return sent;
+  #opening(role: string, settings: readonly PipelinedStatement[], check: ScopeCheck | undefined, hold: Hold): Opening {
+    const prepared = this.#preparedStatements;
+    const statements: PipelinedStatement[] = [
+      { text: hold.begin, prepared },
+      { text: `SET LOCAL ROLE "${role}"`, prepared },
+      ...settings.map((setting) => ({ ...setting, prepared: prepared && setting.prepared === true })),
+    ];
+    if (hold.statusCheck) statements.push({ text: 'SELECT tenantry_access.hold_if_suspended()', prepared });
+    if (check) statements.push({ text: check.query.text, values: check.query.values, prepared });
+    return { statements, checkAt: check ? statements.length - 1 : -1 };
   }
 
   /**
@@ -666,8 +664,11 @@ interface Hold {
   readonly statusCheck: boolean;
 }
 
-/** Where a unit's setup results hold the access check's (see #sendSetup). */
-const CHECK_RESULT = 2;
+/** A unit's opening statements, and where among their results the access check's is (-1: none). */
+interface Opening {
+  readonly statements: PipelinedStatement[];
+  readonly checkAt: number;
+}
 
 const NO_HOLD: Hold = { begin: 'BEGIN', statusCheck: false };
 
@@ -675,15 +676,6 @@ function tenantHold(check: ScopeCheck | undefined): Hold {
   const status = currentContext()?.tenantStatus;
   const suspended = status === 'suspended';
   return { begin: suspended ? 'BEGIN READ ONLY' : 'BEGIN', statusCheck: !check && (suspended || status === undefined) };
-}
-
-/**
- * The unit's scoping: the role, every setting, and the status hold when it runs here. A
- * request's access check, which holds the unit itself, follows as a statement of its own.
- */
-function scoping(role: string, settings: readonly string[], hold: Hold = NO_HOLD): string {
-  const holds = hold.statusCheck ? ['SELECT tenantry_access.hold_if_suspended()'] : [];
-  return [`SET LOCAL ROLE "${role}"`, ...settings, ...holds].join('; ');
 }
 
 function seal(target: object, method: string): void {

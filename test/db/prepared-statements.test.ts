@@ -37,12 +37,20 @@ const tasksOf = (db: Database<TestTables>, tenant: SeededTenant, prepared = true
     }),
   );
 
-/** The statements the pool's one connection has prepared, and how each was planned. */
-async function preparedOnConnection(): Promise<Array<{ statement: string; generic_plans: number; custom_plans: number }>> {
+/** A unit's own statements (BEGIN, its role and empty settings, its status hold, COMMIT), prepared whenever statements may be. */
+const UNIT_STATEMENT = /^(BEGIN|COMMIT|SET LOCAL |SELECT tenantry_access\.hold_if_suspended\(\)$)/;
+
+/**
+ * The statements the pool's one connection has prepared, and how each was planned: the units'
+ * own statements left out unless `all`.
+ */
+async function preparedOnConnection(all = false): Promise<Array<{ statement: string; generic_plans: number; custom_plans: number }>> {
   const { rows } = await harness.pool.query<{ statement: string; generic_plans: string; custom_plans: string }>(
     `SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE name LIKE 'tenantry_%'`,
   );
-  return rows.map((row) => ({ statement: row.statement, generic_plans: Number(row.generic_plans), custom_plans: Number(row.custom_plans) }));
+  return rows
+    .filter((row) => all || !UNIT_STATEMENT.test(row.statement))
+    .map((row) => ({ statement: row.statement, generic_plans: Number(row.generic_plans), custom_plans: Number(row.custom_plans) }));
 }
 
 /** Each test starts on a new connection, with nothing prepared. */
@@ -77,9 +85,11 @@ describe('a prepared statement', () => {
     await freshConnection();
     await tasksOf(harness.bothLayers(), harness.a, false);
     expect(await preparedOnConnection()).toEqual([]);
+    expect((await preparedOnConnection(true)).map((row) => row.statement)).toContain('COMMIT');
+    await freshConnection();
     const unprepared = new Database<TestTables>({ modules: TEST_REGISTRY, pool: harness.pool, roles: TEST_ROLES, logger: silent, preparedStatements: false });
     await tasksOf(unprepared, harness.a, true);
-    expect(await preparedOnConnection()).toEqual([]);
+    expect(await preparedOnConnection(true)).toEqual([]);
     await tasksOf(harness.bothLayers(), harness.a, true);
     expect(await preparedOnConnection()).toHaveLength(1);
   });
@@ -95,7 +105,7 @@ describe('a prepared statement', () => {
       );
       expect(rows).toHaveLength(Math.min(size, 30));
     }
-    expect(await preparedOnConnection()).toHaveLength(MAX_PREPARED_PER_CONNECTION);
+    expect(await preparedOnConnection(true)).toHaveLength(MAX_PREPARED_PER_CONNECTION);
   });
 
   it('outdated by a schema change is sent again unprepared: the request succeeds and the connection is replaced', async () => {
