@@ -508,8 +508,9 @@ export class Database<DB = Tables> {
         const { error, failedAt } = outcome;
         // A prepared statement whose table changed shape stays broken on this connection, and
         // a connection whose COMMIT failed is in a state nobody knows: both are destroyed.
+        // Otherwise it is rolled back (the failure is answered before the transaction's state).
         if (!outcome.reusable || failedAt > answerAt || isStalePlan(error)) broken = error;
-        else if (client.getTransactionStatus() !== 'I') await sendQuery(client, 'ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+        else await sendQuery(client, 'ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
         throw (failedAt < answerAt ? check?.refusal(error) : undefined) ?? readOnlyRefusal(error) ?? error;
       }
       if (check) check.passed(outcome.results[opening.checkAt]!.rows[0]);

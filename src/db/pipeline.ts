@@ -13,6 +13,7 @@
 import pg from 'pg';
 import { sendQuery } from './bounded-pool.js';
 import { preparedQuery } from './prepared-statements.js';
+import { rowBuilder } from './row-builders.js';
 
 export interface PipelinedStatement {
   /** One statement, never empty (an empty one answers no CommandComplete). */
@@ -57,6 +58,9 @@ interface ProtocolConnection {
 
 /** node-postgres's Query as a subclass sees it: the message handlers its client calls (not in its types). */
 interface QueryHandlers {
+  /** The result the next rows go to (a Result of node-postgres's). */
+  readonly _result: { parseRow: (values: readonly (string | null)[]) => Record<string, unknown>; readonly _parsers?: ((text: string) => unknown)[] };
+  handleRowDescription(message: { readonly fields: readonly { readonly name: string; readonly format?: string }[] }): void;
   handleCommandComplete(message: unknown, connection: unknown): void;
   handleError(error: Error, connection: unknown): void;
   handleReadyForQuery(connection: unknown): void;
@@ -116,6 +120,16 @@ class Pipeline extends Query {
       connection.stream.uncork?.();
     }
     return null;
+  }
+
+  override handleRowDescription(message: { readonly fields: readonly { readonly name: string; readonly format?: string }[] }): void {
+    super.handleRowDescription(message);
+    const build = rowBuilder(message.fields);
+    const result = this._result;
+    if (build !== undefined && result._parsers !== undefined) {
+      const parsers = result._parsers;
+      result.parseRow = (values) => build(values, parsers);
+    }
   }
 
   override handleCommandComplete(message: unknown, connection: unknown): void {
