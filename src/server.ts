@@ -61,7 +61,18 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   // Service work (admin reads, purge, rollups) is rare and mostly background: one pool, background bounds.
   const servicePool = createPool(database.serviceUrl, SERVICE_POOL_SIZE, logger, BACKGROUND_LIMITS);
   const queuePool = createQueuePool(database.url, logger);
-  const services = createServices({ modules, config, jwt, pool, servicePool, queuePool, backgroundPool, clock: systemClock, logger });
+  const services = createServices({
+    modules,
+    config,
+    jwt,
+    pool,
+    servicePool,
+    queuePool,
+    backgroundPool,
+    clock: systemClock,
+    logger,
+    distributed: database.distributed,
+  });
   const app = await (options.build ?? buildApp)(services);
   // In-flight requests are bounded by the transaction timeout, so draining is too.
   const steps: ShutdownStep[] = [

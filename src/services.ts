@@ -99,6 +99,8 @@ export interface ServiceInputs {
   readonly backgroundPool?: pg.Pool;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** A distributed PostgreSQL (Citus): see DatabaseOptions.distributed. */
+  readonly distributed?: boolean;
 }
 
 /** The per-user limit draws on the tenant limiter's buckets: the same Redis, the same fallback. */
@@ -127,11 +129,12 @@ function derivedKey(jwt: JwtKeyConfig, purpose: string): Buffer {
 /** A readiness probe that has not heard back within this long says "not ready". */
 const READINESS_TIMEOUT_MS = 1_000;
 
-export function createServices({ modules: declared, config, jwt, pool, servicePool, queuePool, backgroundPool, clock, logger }: ServiceInputs): Services {
+export function createServices(inputs: ServiceInputs): Services {
+  const { modules: declared, config, jwt, pool, servicePool, queuePool, backgroundPool, clock, logger, distributed } = inputs;
   const modules = new ModuleRegistry(declared);
-  const preparedStatements = config.preparedStatements;
-  const db = new Database({ pool, servicePool, roles: config.roles, logger, modules, preparedStatements });
-  const backgroundDb = backgroundPool ? new Database({ pool: backgroundPool, servicePool, roles: config.roles, logger, modules, preparedStatements }) : db;
+  const databaseOptions = { servicePool, roles: config.roles, logger, modules, preparedStatements: config.preparedStatements, distributed };
+  const db = new Database({ pool, ...databaseOptions });
+  const backgroundDb = backgroundPool ? new Database({ pool: backgroundPool, ...databaseOptions }) : db;
   const tokens = new AccessTokens(jwt, config.accessTokenTtlSeconds, clock);
   const invalidation = createInvalidation(config, pool, logger);
   const ttlMs = () => invalidation.ttlMs();
@@ -203,7 +206,7 @@ export function createServices({ modules: declared, config, jwt, pool, servicePo
         [EMAIL_TOPIC, email.outboxConsumer],
       ]),
       batchConsumers: new Map([[REALTIME_TOPIC, realtime.sequencer]]),
-      preparedStatements,
+      preparedStatements: config.preparedStatements,
     }),
     invalidation,
     platformCatalog,

@@ -23,7 +23,7 @@ export async function createTenantCommand(input: ProvisionInput): Promise<void> 
   const servicePool = createPool(database.serviceUrl, 1, logger, config.databaseLimits);
   try {
     const jwt = config.jwt ?? (await loadOrCreateJwtSecret(config.dataDir));
-    const services = createServices({ modules, config, jwt, pool, servicePool, clock: systemClock, logger });
+    const services = createServices({ modules, config, jwt, pool, servicePool, clock: systemClock, logger, distributed: database.distributed });
     const created = await new TenantProvisioning(services.db, services.sessions, accountMail(services)).provision(input);
     // The same public shape as POST /v1/tenants: internal columns (settings, branding) stay in.
     process.stdout.write(

@@ -26,7 +26,7 @@ export async function mailCommand(options: MailOptions): Promise<void> {
   const database = await openDatabase(config, logger, { migrate: config.databaseUrl === undefined, modules: modules.modules });
   const pool = createPool(database.serviceUrl, 1, logger, BACKGROUND_LIMITS);
   try {
-    const db = new Database({ pool, roles: config.roles, logger, modules }).withTables<EmailTables>();
+    const db = new Database({ pool, roles: config.roles, logger, modules, distributed: database.distributed }).withTables<EmailTables>();
     const page = await db.service('operator: read the local mailbox (tenantry mail)', (tx) => unsafeReadMailbox(tx, { limit, to: options.to }));
     process.stdout.write(JSON.stringify(page.rows, null, 2) + '\n');
   } finally {

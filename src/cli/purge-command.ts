@@ -21,7 +21,7 @@ export async function purgeCommand(options: { retentionDays?: string }): Promise
   // The purge is service work only, and background work: it gets minutes, not a request's seconds.
   const pool = createPool(database.serviceUrl, 2, logger, BACKGROUND_LIMITS);
   try {
-    const db = new Database({ pool, roles: config.roles, logger, modules });
+    const db = new Database({ pool, roles: config.roles, logger, modules, distributed: database.distributed });
     const result = await purgeDeletedTenants(db, modules.tenantTables, systemClock, retentionDays, modules.personTables);
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } finally {

@@ -134,8 +134,8 @@ interface ScopeSettings extends IdentityScope {
  * Every unit sets every setting a policy reads, empty when it has no value: a value left at
  * session level on a pooled connection (by anyone) is never honoured by a later unit.
  */
-function scopeSettings(scope: ScopeSettings): PipelinedStatement[] {
-  const values: Array<[string, string]> = [
+function scopeSettings(scope: ScopeSettings): Setting[] {
+  return [
     ['app.tenant_id', scope.tenantId ? checked(scope.tenantId, UUID_PATTERN, 'tenant id') : ''],
     ['app.user_id', scope.userId ? checked(scope.userId, UUID_PATTERN, 'user id') : ''],
     ['app.session_family_id', scope.sessionFamilyId ? checked(scope.sessionFamilyId, UUID_PATTERN, 'session family id') : ''],
@@ -151,9 +151,32 @@ function scopeSettings(scope: ScopeSettings): PipelinedStatement[] {
       scope.invitationTokenHash ? checked(scope.invitationTokenHash.toString('hex'), SHA256_HEX, 'invitation token hash') : '',
     ],
   ];
-  // SET LOCAL, not set_config(): a distributed PostgreSQL (Citus) propagates only the former.
-  // An empty setting's text never changes, so it is prepared once per connection.
-  return values.map(([name, value]) => ({ text: `SET LOCAL ${name} = '${value}'`, prepared: value === '' }));
+}
+
+/** A setting a policy reads, and its value for this unit ('' for none). */
+type Setting = readonly [name: string, value: string];
+
+/**
+ * The one statement that scopes a unit: the role, then every setting, each for the transaction
+ * only (set_config(…, true) is SET LOCAL), with the values bound as parameters. One prepared
+ * statement where SET LOCAL takes one statement per setting, each with its value in its text;
+ * its single boolean column is all a client has to read back.
+ */
+const SCOPING = `SELECT concat(${['role', ...scopeSettings({}).map(([name]) => name)]
+  .map((name, i) => `set_config('${name}', $${i + 1}, true)`)
+  .join(', ')}) IS NOT NULL AS scoped`;
+
+/**
+ * The same scoping for a distributed PostgreSQL: Citus passes a SET LOCAL on to its workers
+ * (citus.propagate_set_commands = 'local') and not a set_config() call, so there the role and
+ * each setting are a SET LOCAL of their own, values validated and interpolated (see checked()).
+ * A setting whose value is empty has a text that never changes, and is prepared.
+ */
+function setLocalScoping(role: string, settings: readonly Setting[]): PipelinedStatement[] {
+  return [
+    { text: `SET LOCAL ROLE "${role}"`, prepared: true },
+    ...settings.map(([name, value]) => ({ text: `SET LOCAL ${name} = '${value}'`, prepared: value === '' })),
+  ];
 }
 
 /**
@@ -225,6 +248,12 @@ export interface DatabaseOptions {
    * pooler in transaction mode that does not track prepared statements.
    */
   readonly preparedStatements?: boolean;
+  /**
+   * The database is a distributed PostgreSQL (the citus extension is installed): units scope
+   * themselves with SET LOCAL statements, which Citus passes on to its workers. Found by
+   * openDatabase().
+   */
+  readonly distributed?: boolean;
 }
 
 /** How db.tenantStatement() runs its statement, and for whom. */
@@ -251,6 +280,7 @@ export class Database<DB = Tables> {
   readonly #tenantTables: ReadonlySet<string>;
   readonly #identityLookups: readonly IdentityLookup[];
   readonly #preparedStatements: boolean;
+  readonly #distributed: boolean;
   /** Recurring service work: the hour (since the epoch) each reason was last recorded in. */
   readonly #recurringRecorded = new Map<string, number>();
   /** Each statement template's compiled text by shape (see statement-template.ts). */
@@ -265,6 +295,7 @@ export class Database<DB = Tables> {
     this.#tenantTables = options.modules.tenantTables;
     this.#identityLookups = options.modules.identityLookups;
     this.#preparedStatements = options.preparedStatements ?? true;
+    this.#distributed = options.distributed ?? false;
   }
 
   /**
@@ -400,7 +431,7 @@ export class Database<DB = Tables> {
   async #run<T>(
     pool: pg.Pool,
     role: string,
-    settings: PipelinedStatement[],
+    settings: Setting[],
     plugins: KyselyPlugin[],
     work: Work<T, DB>,
     check?: ScopeCheck,
@@ -469,7 +500,7 @@ export class Database<DB = Tables> {
     }
   }
 
-  async #runStatement<Row>(role: string, settings: PipelinedStatement[], compile: Compile, send: Send): Promise<Row[]> {
+  async #runStatement<Row>(role: string, settings: Setting[], compile: Compile, send: Send): Promise<Row[]> {
     try {
       return await this.#sendStatement(role, settings, compile, send);
     } catch (error) {
@@ -484,7 +515,7 @@ export class Database<DB = Tables> {
 
   async #sendStatement<Row>(
     role: string,
-    settings: PipelinedStatement[],
+    settings: Setting[],
     compile: Compile,
     { prepared = false, check, hold = NO_HOLD }: Send,
   ): Promise<Row[]> {
@@ -554,17 +585,17 @@ export class Database<DB = Tables> {
   }
 
   /**
-   * A unit's opening, the first statements of its pipeline: BEGIN, the role, every setting,
-   * the status hold when it runs here, and the request's access check, whose result is at
-   * `checkAt`. Texts that never change are prepared (unless prepared statements are off).
+   * A unit's opening, the first statements of its pipeline: BEGIN, the scoping (the role and
+   * every setting), the status hold when it runs here, and the request's access check, whose
+   * result is at `checkAt`. Texts that never change are prepared (unless prepared statements
+   * are off).
    */
-  #opening(role: string, settings: readonly PipelinedStatement[], check: ScopeCheck | undefined, hold: Hold): Opening {
+  #opening(role: string, settings: readonly Setting[], check: ScopeCheck | undefined, hold: Hold): Opening {
     const prepared = this.#preparedStatements;
-    const statements: PipelinedStatement[] = [
-      { text: hold.begin, prepared },
-      { text: `SET LOCAL ROLE "${role}"`, prepared },
-      ...settings.map((setting) => ({ ...setting, prepared: prepared && setting.prepared === true })),
-    ];
+    const scoping = this.#distributed
+      ? setLocalScoping(role, settings).map((statement) => ({ ...statement, prepared: prepared && statement.prepared }))
+      : [{ text: SCOPING, values: [role, ...settings.map(([, value]) => value)], prepared }];
+    const statements: PipelinedStatement[] = [{ text: hold.begin, prepared }, ...scoping];
     if (hold.statusCheck) statements.push({ text: 'SELECT tenantry_access.hold_if_suspended()', prepared });
     if (check) statements.push({ text: check.query.text, values: check.query.values, prepared });
     return { statements, checkAt: check ? statements.length - 1 : -1 };

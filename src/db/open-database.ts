@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { TenantryModule } from '../modules/module.js';
@@ -19,6 +20,8 @@ export interface OpenDatabase {
   /** What the audited service helper logs in with: the service login role in embedded mode. */
   readonly serviceUrl: string;
   readonly embedded: boolean;
+  /** The citus extension is installed: a distributed PostgreSQL (see DatabaseOptions.distributed). */
+  readonly distributed: boolean;
   close(): Promise<void>;
 }
 
@@ -90,9 +93,22 @@ export async function openDatabase(config: Config, logger: Logger, options: Open
         throw new PendingMigrationsError(`the database has ${pending.length} pending migration(s) (${pending.join(', ')}): run \`tenantry migrate\``);
       }
     }
+    // The embedded server has no extension of the kind.
+    const distributed = embedded === undefined && (await hasCitus(url));
+    return { url, appUrl: appUrl!, serviceUrl: serviceUrl!, embedded: embedded !== undefined, distributed, close: async () => embedded?.stop() };
   } catch (error) {
     await embedded?.stop();
     throw error;
   }
-  return { url, appUrl: appUrl!, serviceUrl: serviceUrl!, embedded: embedded !== undefined, close: async () => embedded?.stop() };
+}
+
+async function hasCitus(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ citus: boolean }>(`SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') AS citus`);
+    return rows[0]!.citus;
+  } finally {
+    await client.end();
+  }
 }

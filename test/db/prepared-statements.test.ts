@@ -37,8 +37,8 @@ const tasksOf = (db: Database<TestTables>, tenant: SeededTenant, prepared = true
     }),
   );
 
-/** A unit's own statements (BEGIN, its role and empty settings, its status hold, COMMIT), prepared whenever statements may be. */
-const UNIT_STATEMENT = /^(BEGIN|COMMIT|SET LOCAL |SELECT tenantry_access\.hold_if_suspended\(\)$)/;
+/** A unit's own statements (BEGIN, its scoping, its status hold, COMMIT), prepared whenever statements may be. */
+const UNIT_STATEMENT = /^(BEGIN|COMMIT|SET LOCAL |SELECT concat\(set_config\('role'|SELECT tenantry_access\.hold_if_suspended\(\)$)/;
 
 /**
  * The statements the pool's one connection has prepared, and how each was planned: the units'
