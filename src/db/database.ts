@@ -117,7 +117,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** An email as the hex of its UTF-8 bytes: no quote or backslash can reach SET LOCAL. */
 const UTF8_HEX = /^(?:[0-9a-f]{2}){1,2048}$/;
 
-/** Values are interpolated into SET LOCAL, so only these exact shapes pass. */
+/** Values are bound to the scoping statement, or interpolated into SET LOCAL where Citus is installed: only these exact shapes pass. */
 function checked(value: string, shape: RegExp, what: string): string {
   if (!shape.test(value)) throw new TypeError(`refusing to scope a transaction to a malformed ${what}`);
   return value;

@@ -1,14 +1,13 @@
 // Several statements sent with ONE Sync: the extended protocol's Parse, Bind, Describe and
 // Execute for each, then a single Sync, in one write. node-postgres ends every query with a
-// Sync of its own, and each Sync costs PostgreSQL a ReadyForQuery and a flush of its socket,
-// and node-postgres a query object and a promise; a unit of work's opening (BEGIN, the role,
-// every setting, the access check) is a dozen statements, and a one-statement unit adds its
-// statement and COMMIT. Measured quiet, one unit per round trip (docs/benchmarks.md), one
-// Sync instead of five cut the backend's CPU per unit by about a sixth and Node's by as much.
+// Sync of its own, which costs PostgreSQL a ReadyForQuery and a flush of its socket, and
+// node-postgres a query object, a promise and an answer to read. A unit of work's opening
+// (BEGIN, its scoping, the access check) and a one-statement unit's whole transaction are one
+// pipeline each (docs/benchmarks.md has what that saved, and what it did not).
 //
 // One Sync also makes a failure stop everything behind it: after an error PostgreSQL skips
-// every message up to the Sync, so no statement ever runs after a scoping statement, a check
-// or BEGIN itself failed.
+// every message up to the Sync, so no statement ever runs after a failed scoping, check or
+// BEGIN.
 
 import pg from 'pg';
 import { sendQuery } from './bounded-pool.js';
