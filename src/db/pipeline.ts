@@ -81,6 +81,7 @@ class Pipeline extends Query {
 
   constructor(client: pg.ClientBase, statements: readonly PipelinedStatement[]) {
     super({ text: 'pipeline' });
+    if (statements.length === 0) throw new TypeError('a pipeline needs a statement');
     this.#statements = statements.map(({ text, values = [], prepared = false }) => {
       if (text.trim() === '') throw new TypeError('a pipelined statement cannot be empty');
       const name = prepared ? preparedQuery(client, text, values as unknown[]).name : undefined;

@@ -122,9 +122,10 @@ describe('a pipeline', () => {
     });
   });
 
-  it('refuses an empty statement, which would answer no result', async () => {
+  it('refuses an empty statement, which would answer no result, and an empty pipeline', async () => {
     await withClient(async (client) => {
       await expect(sendPipeline(client, [{ text: ' ' }])).rejects.toThrow(/cannot be empty/);
+      await expect(sendPipeline(client, [])).rejects.toThrow(/needs a statement/);
     });
   });
 });
