@@ -262,7 +262,7 @@ try {
   const totalsSql = `SELECT tenant_id, metric, count(*)::text AS n, sum(quantity)::text AS s FROM usage_events
                      WHERE metric <> 'api_calls' GROUP BY 1, 2 ORDER BY 1, 2`;
   const rollupSql = `SELECT tenant_id, metric, sum(event_count)::text AS n, sum(quantity_sum)::text AS s FROM usage_rollups
-                     WHERE granularity = 'day' AND metric <> 'api_calls' GROUP BY 1, 2 ORDER BY 1, 2`;
+                     WHERE granularity = 'hour' AND metric <> 'api_calls' GROUP BY 1, 2 ORDER BY 1, 2`;
   const before = JSON.stringify((await adminDb.query(totalsSql)).rows);
   const rollupsBefore = JSON.stringify((await adminDb.query(rollupSql)).rows);
   if (rollupsBefore !== before) throw new Error('rollups disagree with the raw events before the replays');
