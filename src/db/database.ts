@@ -26,7 +26,7 @@ import type { IdentityLookup } from '../modules/module.js';
 import type { ModuleRegistry } from '../modules/registry.js';
 import { assertNoOpenUnit, insideUnit } from './one-connection.js';
 import { TenantScopePlugin, TenantScopeViolation } from './tenant-scope-plugin.js';
-import { sendPipeline, type PipelinedStatement, type PipelineOutcome } from './pipeline.js';
+import { sendPipeline, type PipelinedStatement } from './pipeline.js';
 import { isStalePlan } from './prepared-statements.js';
 import { fillTemplate, isBoundTemplate, type BoundTemplate } from './statement-template.js';
 import { poolTypes } from './timestamps.js';
@@ -170,12 +170,12 @@ const SCOPING = `SELECT concat(${['role', ...scopeSettings({}).map(([name]) => n
  * The same scoping for a distributed PostgreSQL: Citus passes a SET LOCAL on to its workers
  * (citus.propagate_set_commands = 'local') and not a set_config() call, so there the role and
  * each setting are a SET LOCAL of their own, values validated and interpolated (see checked()).
- * A setting whose value is empty has a text that never changes, and is prepared.
+ * A statement whose text never changes (the role's, an empty setting's) is `prepared` when asked.
  */
-function setLocalScoping(role: string, settings: readonly Setting[]): PipelinedStatement[] {
+function setLocalScoping(role: string, settings: readonly Setting[], prepared: boolean): PipelinedStatement[] {
   return [
-    { text: `SET LOCAL ROLE "${role}"`, prepared: true },
-    ...settings.map(([name, value]) => ({ text: `SET LOCAL ${name} = '${value}'`, prepared: value === '' })),
+    { text: `SET LOCAL ROLE "${role}"`, prepared },
+    ...settings.map(([name, value]) => ({ text: `SET LOCAL ${name} = '${value}'`, prepared: prepared && value === '' })),
   ];
 }
 
@@ -457,9 +457,8 @@ export class Database<DB = Tables> {
     // leaves in one write (see #kysely); a unit that sends nothing uncorks before it commits.
     const flush = corkUntilFlushed(client);
     const opening = this.#opening(role, settings, check, hold);
-    let opened: PipelineOutcome | undefined;
-    const setup = sendPipeline(client, opening.statements).then((outcome) => {
-      opened = outcome;
+    const opened = sendPipeline(client, opening.statements);
+    const setup = opened.then((outcome) => {
       if (!outcome.ok) throw outcome.error;
       check?.passed(outcome.results[opening.checkAt]?.rows[0]);
     });
@@ -488,7 +487,8 @@ export class Database<DB = Tables> {
       // A failed setup explains the work's failure ("transaction is aborted"): report the
       // cause, or the refusal a failed access check stands for.
       const cause = (await setup.then(() => undefined, (setupError: unknown) => check?.refusal(setupError) ?? setupError)) ?? error;
-      if (opened?.ok === false && !opened.reusable) release(opened.error);
+      const outcome = await opened;
+      if (!outcome.ok && !outcome.reusable) release(outcome.error);
       try {
         if (!released) await sendQuery(client, 'ROLLBACK');
         release();
@@ -593,7 +593,7 @@ export class Database<DB = Tables> {
   #opening(role: string, settings: readonly Setting[], check: ScopeCheck | undefined, hold: Hold): Opening {
     const prepared = this.#preparedStatements;
     const scoping = this.#distributed
-      ? setLocalScoping(role, settings).map((statement) => ({ ...statement, prepared: prepared && statement.prepared }))
+      ? setLocalScoping(role, settings, prepared)
       : [{ text: SCOPING, values: [role, ...settings.map(([, value]) => value)], prepared }];
     const statements: PipelinedStatement[] = [{ text: hold.begin, prepared }, ...scoping];
     if (hold.statusCheck) statements.push({ text: 'SELECT tenantry_access.hold_if_suspended()', prepared });

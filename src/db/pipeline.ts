@@ -11,7 +11,7 @@
 
 import pg from 'pg';
 import { sendQuery } from './bounded-pool.js';
-import { preparedQuery } from './prepared-statements.js';
+import { preparedName } from './prepared-statements.js';
 import { rowBuilder } from './row-builders.js';
 
 export interface PipelinedStatement {
@@ -84,7 +84,7 @@ class Pipeline extends Query {
     if (statements.length === 0) throw new TypeError('a pipeline needs a statement');
     this.#statements = statements.map(({ text, values = [], prepared = false }) => {
       if (text.trim() === '') throw new TypeError('a pipelined statement cannot be empty');
-      const name = prepared ? preparedQuery(client, text, values as unknown[]).name : undefined;
+      const name = prepared ? preparedName(client, text) : undefined;
       return { text, values, name };
     });
   }

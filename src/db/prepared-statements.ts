@@ -38,10 +38,10 @@ function nameOf(sql: string): string {
 }
 
 /**
- * The query to send for `sql` on this connection: named if the connection has prepared it or
- * has room for one more, unnamed otherwise.
+ * The name `sql` goes by on this connection: its prepared statement's if the connection has
+ * prepared it or has room for one more; undefined (send it unnamed) otherwise.
  */
-export function preparedQuery(client: pg.ClientBase, sql: string, values: unknown[]): pg.QueryConfig {
+export function preparedName(client: pg.ClientBase, sql: string): string | undefined {
   let prepared = preparedBy.get(client);
   if (!prepared) {
     prepared = new Set();
@@ -49,10 +49,16 @@ export function preparedQuery(client: pg.ClientBase, sql: string, values: unknow
   }
   const name = nameOf(sql);
   if (!prepared.has(name)) {
-    if (prepared.size >= MAX_PREPARED_PER_CONNECTION) return { text: sql, values };
+    if (prepared.size >= MAX_PREPARED_PER_CONNECTION) return undefined;
     prepared.add(name);
   }
-  return { name, text: sql, values };
+  return name;
+}
+
+/** The query to send for `sql` on this connection: named as preparedName() says. */
+export function preparedQuery(client: pg.ClientBase, sql: string, values: unknown[]): pg.QueryConfig {
+  const name = preparedName(client, sql);
+  return name === undefined ? { text: sql, values } : { name, text: sql, values };
 }
 
 /**
